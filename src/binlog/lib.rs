@@ -1,0 +1,1 @@
+//! Binlog core (see lib docs).
