@@ -8,10 +8,13 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod jsonb;
+pub mod listing;
+pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod rows;
 pub mod tablemap;
+pub mod txn;
 pub mod value;
 
 pub use decoder::{Decoder, Event, EventBody};
