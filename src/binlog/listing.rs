@@ -106,11 +106,21 @@ impl<W: Write> EventLister<W> {
             ListFormat::Json => {
                 let mut head = serde_json::to_string(txn).map_err(std::io::Error::other)?;
                 head.pop();
-                write!(self.out, "{head},\"time\":\"{}\",\"rows\":[{}]}}\n", txn.time_utc(), self.rows)
+                write!(
+                    self.out,
+                    "{head},\"time\":\"{}\",\"rows\":[{}]}}\n",
+                    txn.time_utc(),
+                    self.rows
+                )
             }
             ListFormat::Text => {
                 let gtid = txn.gtid.as_deref().unwrap_or("-");
-                write!(self.out, "# {} GTID {gtid} at {} UTC", txn.position(), txn.time_utc())?;
+                write!(
+                    self.out,
+                    "# {} GTID {gtid} at {} UTC",
+                    txn.position(),
+                    txn.time_utc()
+                )?;
                 if let Some(t) = txn.thread_id {
                     write!(self.out, " thread {t}")?;
                 }
@@ -135,17 +145,25 @@ impl<W: Write> EventLister<W> {
 }
 
 impl<W: Write> TxnSink for EventLister<W> {
-    fn rows(&mut self, txn: &Transaction, ev: &Event<'_>, r: &RowsEvent<'_>) -> Result<u64, BinlogError> {
+    fn rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        r: &RowsEvent<'_>,
+    ) -> Result<u64, BinlogError> {
         let mut reader = r.row_reader();
         let (mut b, mut a): (Image, Image) = (Vec::new(), Vec::new());
         let mut n = 0;
         let kind = r.kind.as_str();
-        while reader.next_row(&mut b, &mut a).map_err(|e| BinlogError::Decode {
-            path: txn.file.clone().into(),
-            offset: ev.offset,
-            event: "ROWS",
-            reason: e.0,
-        })? {
+        while reader
+            .next_row(&mut b, &mut a)
+            .map_err(|e| BinlogError::Decode {
+                path: txn.file.clone().into(),
+                offset: ev.offset,
+                event: "ROWS",
+                reason: e.0,
+            })?
+        {
             match self.format {
                 ListFormat::Text => self.row_text(&r.table, kind, &b, &a),
                 ListFormat::Json => self.row_json(&r.table, kind, &b, &a),
@@ -155,7 +173,12 @@ impl<W: Write> TxnSink for EventLister<W> {
         Ok(n)
     }
 
-    fn statement(&mut self, _: &Transaction, _: &Event<'_>, _: &QueryEvent<'_>) -> Result<(), BinlogError> {
+    fn statement(
+        &mut self,
+        _: &Transaction,
+        _: &Event<'_>,
+        _: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError> {
         Ok(())
     }
 

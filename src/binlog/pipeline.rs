@@ -85,7 +85,11 @@ pub fn scan_files<S: TxnSink>(
     })
 }
 
-fn consume<S: TxnSink>(rx: Receiver<Msg>, builder: &mut TxnBuilder, sink: &mut S) -> Result<ScanStats, BinlogError> {
+fn consume<S: TxnSink>(
+    rx: Receiver<Msg>,
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+) -> Result<ScanStats, BinlogError> {
     let mut decoder = Decoder::new();
     let mut stats = ScanStats::default();
     for msg in rx {

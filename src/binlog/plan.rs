@@ -138,7 +138,8 @@ impl FlashbackPlanner {
         for p in parts {
             self.spill.write_all(p.as_bytes()).map_err(io_err)?;
         }
-        let len32 = u32::try_from(len).map_err(|_| io_err(std::io::Error::other("block over 4 GiB")))?;
+        let len32 =
+            u32::try_from(len).map_err(|_| io_err(std::io::Error::other("block over 4 GiB")))?;
         self.blocks.push((self.spill_len, len32));
         self.spill_len += len as u64;
         Ok(())
@@ -205,7 +206,10 @@ impl FlashbackPlanner {
             return Err(BinlogError::Refused(self.refusals));
         }
         self.spill.flush().map_err(io_err)?;
-        let mut file = self.spill.into_inner().map_err(|e| io_err(e.into_error()))?;
+        let mut file = self
+            .spill
+            .into_inner()
+            .map_err(|e| io_err(e.into_error()))?;
         let what = match self.opts.direction {
             Direction::Rollback => "rollback",
             Direction::Forward => "forward replay",
@@ -269,7 +273,9 @@ impl FlashbackPlanner {
     fn pk_usable(&self, t: &TableMap) -> bool {
         self.opts.where_columns == WhereColumns::PrimaryKey
             && !t.primary_key.is_empty()
-            && t.primary_key.iter().all(|&i| t.columns[i].type_code != ty::JSON)
+            && t.primary_key
+                .iter()
+                .all(|&i| t.columns[i].type_code != ty::JSON)
     }
 
     fn render_row(
@@ -293,11 +299,19 @@ impl FlashbackPlanner {
         };
         match kind {
             RowsKind::Insert => {
-                let image = if self.opts.direction == Direction::Forward { after } else { before };
+                let image = if self.opts.direction == Direction::Forward {
+                    after
+                } else {
+                    before
+                };
                 self.render_insert(t, image)
             }
             RowsKind::Delete => {
-                let image = if self.opts.direction == Direction::Forward { before } else { after };
+                let image = if self.opts.direction == Direction::Forward {
+                    before
+                } else {
+                    after
+                };
                 self.cur.push_str("DELETE FROM ");
                 push_table(t, &mut self.cur);
                 self.render_where(t, image);
@@ -372,7 +386,10 @@ impl FlashbackPlanner {
     }
 
     fn render_where(&mut self, t: &TableMap, image: &Image) {
-        let use_pk = self.pk_usable(t) && t.primary_key.iter().all(|&i| matches!(image.get(i), Some(Some(_))));
+        let use_pk = self.pk_usable(t)
+            && t.primary_key
+                .iter()
+                .all(|&i| matches!(image.get(i), Some(Some(_))));
         let out = &mut self.cur;
         out.push_str(" WHERE ");
         let mut first = true;
@@ -382,7 +399,11 @@ impl FlashbackPlanner {
             }
             first = false;
             push_ident(&t.column_name(i), out);
-            out.push_str(if matches!(v, Value::Null) || !use_pk { " <=> " } else { " = " });
+            out.push_str(if matches!(v, Value::Null) || !use_pk {
+                " <=> "
+            } else {
+                " = "
+            });
             push_sql_value(v, &t.columns[i], out);
         };
         if use_pk {
@@ -448,7 +469,11 @@ fn txn_header(txn: &Transaction, dir: Direction) -> String {
         Some(g) => s.push_str(&format!("GTID {g}")),
         None => s.push_str("transaction"),
     }
-    s.push_str(&format!(" at {} committed {} UTC", txn.position(), txn.time_utc()));
+    s.push_str(&format!(
+        " at {} committed {} UTC",
+        txn.position(),
+        txn.time_utc()
+    ));
     if let Some(t) = txn.thread_id {
         s.push_str(&format!(", thread {t}"));
     }
@@ -457,7 +482,12 @@ fn txn_header(txn: &Transaction, dir: Direction) -> String {
 }
 
 impl TxnSink for FlashbackPlanner {
-    fn rows(&mut self, txn: &Transaction, ev: &Event<'_>, r: &RowsEvent<'_>) -> Result<u64, BinlogError> {
+    fn rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        r: &RowsEvent<'_>,
+    ) -> Result<u64, BinlogError> {
         let decode_err = |e: crate::error::DecodeError| BinlogError::Decode {
             path: txn.file.clone().into(),
             offset: ev.offset,
@@ -470,14 +500,22 @@ impl TxnSink for FlashbackPlanner {
         let mut reader = r.row_reader();
         let (mut before, mut after): (Image, Image) = (Vec::new(), Vec::new());
         let mut n = 0;
-        while reader.next_row(&mut before, &mut after).map_err(decode_err)? {
+        while reader
+            .next_row(&mut before, &mut after)
+            .map_err(decode_err)?
+        {
             self.render_row(txn, &r.table, r.kind, &before, &after)?;
             n += 1;
         }
         Ok(n)
     }
 
-    fn statement(&mut self, txn: &Transaction, ev: &Event<'_>, q: &QueryEvent<'_>) -> Result<(), BinlogError> {
+    fn statement(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        q: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError> {
         let text = q.query_text();
         match self.opts.direction {
             Direction::Rollback => {

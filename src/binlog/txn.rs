@@ -70,7 +70,8 @@ impl GtidSet {
                     4 => (num(parts[2])?, num(parts[3])?),
                     _ => return Err(format!("bad GTID `{item}` (expected domain-server-seq)")),
                 };
-                set.mariadb.push((num(parts[0])? as u32, num(parts[1])? as u32, first, last));
+                set.mariadb
+                    .push((num(parts[0])? as u32, num(parts[1])? as u32, first, last));
             }
         }
         Ok(set)
@@ -147,14 +148,30 @@ impl Filters {
     }
 
     /// Transaction-level filters, decided at the transaction's first event.
-    pub fn keeps_transaction(&self, file: &str, pos: u64, timestamp: u32, gtid: Option<&Gtid>) -> bool {
-        if self.start.as_ref().is_some_and(|s| !Self::pos_ge((file, pos), s)) {
+    pub fn keeps_transaction(
+        &self,
+        file: &str,
+        pos: u64,
+        timestamp: u32,
+        gtid: Option<&Gtid>,
+    ) -> bool {
+        if self
+            .start
+            .as_ref()
+            .is_some_and(|s| !Self::pos_ge((file, pos), s))
+        {
             return false;
         }
-        if self.stop.as_ref().is_some_and(|s| Self::pos_ge((file, pos), s)) {
+        if self
+            .stop
+            .as_ref()
+            .is_some_and(|s| Self::pos_ge((file, pos), s))
+        {
             return false;
         }
-        if self.start_time.is_some_and(|t| timestamp < t) || self.stop_time.is_some_and(|t| timestamp >= t) {
+        if self.start_time.is_some_and(|t| timestamp < t)
+            || self.stop_time.is_some_and(|t| timestamp >= t)
+        {
             return false;
         }
         if let Some(inc) = &self.gtid_include {
@@ -202,9 +219,19 @@ impl Filters {
 /// Receives the kept parts of each transaction, in binlog order.
 pub trait TxnSink {
     /// A rows event that passed the filters; returns how many rows it held.
-    fn rows(&mut self, txn: &Transaction, ev: &Event<'_>, rows: &RowsEvent<'_>) -> Result<u64, BinlogError>;
+    fn rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        rows: &RowsEvent<'_>,
+    ) -> Result<u64, BinlogError>;
     /// A DDL (or other non-transactional statement) inside the kept range.
-    fn statement(&mut self, txn: &Transaction, ev: &Event<'_>, q: &QueryEvent<'_>) -> Result<(), BinlogError>;
+    fn statement(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        q: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError>;
     /// The transaction committed; `txn` has its final counts and end position.
     fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError>;
     /// The transaction was rolled back in the binlog: drop what `rows` received.
@@ -242,9 +269,13 @@ impl TxnBuilder {
             Some((g, pos, ts)) => (Some(g), pos, ts),
             None => (None, ev.offset, ev.header.timestamp),
         };
-        self.keep = self.filters.keeps_transaction(&self.file, pos, ts, gtid.as_ref());
+        self.keep = self
+            .filters
+            .keeps_transaction(&self.file, pos, ts, gtid.as_ref());
         self.cur = Some(Transaction {
-            gtid: gtid.filter(|g| *g != Gtid::Anonymous).map(|g| g.to_string()),
+            gtid: gtid
+                .filter(|g| *g != Gtid::Anonymous)
+                .map(|g| g.to_string()),
             file: self.file.clone(),
             start_pos: pos,
             end_pos: ev.offset + ev.header.event_size as u64,
@@ -254,7 +285,12 @@ impl TxnBuilder {
         self.tables_seen.clear();
     }
 
-    fn finish<S: TxnSink>(&mut self, ev: &Event<'_>, sink: &mut S, committed: bool) -> Result<(), BinlogError> {
+    fn finish<S: TxnSink>(
+        &mut self,
+        ev: &Event<'_>,
+        sink: &mut S,
+        committed: bool,
+    ) -> Result<(), BinlogError> {
         self.explicit = false;
         if let Some(mut t) = self.cur.take() {
             t.end_pos = ev.offset + ev.header.event_size as u64;
@@ -303,7 +339,12 @@ impl TxnBuilder {
         Ok(())
     }
 
-    fn query<S: TxnSink>(&mut self, ev: &Event<'_>, q: &QueryEvent<'_>, sink: &mut S) -> Result<(), BinlogError> {
+    fn query<S: TxnSink>(
+        &mut self,
+        ev: &Event<'_>,
+        q: &QueryEvent<'_>,
+        sink: &mut S,
+    ) -> Result<(), BinlogError> {
         match q.kind() {
             QueryKind::Begin => {
                 if !(self.explicit && self.cur.is_some()) {
@@ -343,14 +384,21 @@ impl TxnBuilder {
         Ok(())
     }
 
-    fn rows<S: TxnSink>(&mut self, ev: &Event<'_>, r: &RowsEvent<'_>, sink: &mut S) -> Result<(), BinlogError> {
+    fn rows<S: TxnSink>(
+        &mut self,
+        ev: &Event<'_>,
+        r: &RowsEvent<'_>,
+        sink: &mut S,
+    ) -> Result<(), BinlogError> {
         if self.cur.is_none() {
             self.start(ev);
         }
         let keep = self.keep
             && self.filters.keeps_table(&r.table.schema, &r.table.table)
             && self.filters.keeps_kind(r.kind);
-        let Some(t) = self.cur.as_mut() else { return Ok(()) };
+        let Some(t) = self.cur.as_mut() else {
+            return Ok(());
+        };
         if !keep {
             return Ok(());
         }

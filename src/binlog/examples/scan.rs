@@ -16,13 +16,24 @@ fn main() {
     let stdout = std::io::stdout();
     let result = match mode.as_str() {
         "events" | "json" => {
-            let fmt = if mode == "json" { ListFormat::Json } else { ListFormat::Text };
+            let fmt = if mode == "json" {
+                ListFormat::Json
+            } else {
+                ListFormat::Text
+            };
             let mut lister = EventLister::new(stdout.lock(), fmt);
             scan_files(&files, &mut builder, &mut lister).map(|s| format!("{s:?}"))
         }
         _ => {
-            let direction = if mode == "forward" { Direction::Forward } else { Direction::Rollback };
-            let opts = FlashbackOptions { direction, ..Default::default() };
+            let direction = if mode == "forward" {
+                Direction::Forward
+            } else {
+                Direction::Rollback
+            };
+            let opts = FlashbackOptions {
+                direction,
+                ..Default::default()
+            };
             FlashbackPlanner::new(opts).and_then(|mut p| {
                 let s = scan_files(&files, &mut builder, &mut p)?;
                 let mut out = std::io::BufWriter::new(stdout.lock());
