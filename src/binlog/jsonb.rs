@@ -76,6 +76,8 @@ fn write_literal(v: u8, out: &mut String) -> DResult<()> {
 fn write_double(v: f64, out: &mut String) {
     if v.is_finite() && v == v.trunc() && v.abs() < 1e15 {
         let _ = write!(out, "{v:.1}");
+    } else if (1e-5..1e16).contains(&v.abs()) {
+        let _ = write!(out, "{v}");
     } else {
         let _ = write!(out, "{v:e}");
     }

@@ -106,9 +106,9 @@ impl<W: Write> EventLister<W> {
             ListFormat::Json => {
                 let mut head = serde_json::to_string(txn).map_err(std::io::Error::other)?;
                 head.pop();
-                write!(
+                writeln!(
                     self.out,
-                    "{head},\"time\":\"{}\",\"rows\":[{}]}}\n",
+                    "{head},\"time\":\"{}\",\"rows\":[{}]}}",
                     txn.time_utc(),
                     self.rows
                 )

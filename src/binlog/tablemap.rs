@@ -230,13 +230,12 @@ impl TableMap {
     }
 
     fn apply_signedness(&mut self, bitmap: &[u8]) {
-        let mut k = 0;
-        for col in self.columns.iter_mut().filter(|c| c.is_numeric()) {
+        let numeric = self.columns.iter_mut().filter(|c| c.is_numeric());
+        for (k, col) in numeric.enumerate() {
             // This bitmap is most-significant-bit first, unlike row bitmaps.
             col.unsigned = bitmap
                 .get(k / 8)
                 .is_some_and(|b| b & (0x80 >> (k % 8)) != 0);
-            k += 1;
         }
     }
 

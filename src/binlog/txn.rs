@@ -329,11 +329,7 @@ impl TxnBuilder {
                 }
             }
             EventBody::Rows(r) => self.rows(ev, r, sink)?,
-            EventBody::TableMap(_) => {
-                if self.cur.is_none() {
-                    self.start(ev);
-                }
-            }
+            EventBody::TableMap(_) if self.cur.is_none() => self.start(ev),
             _ => {}
         }
         Ok(())
