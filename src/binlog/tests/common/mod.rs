@@ -115,7 +115,7 @@ fn unescape(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
-        if s[i] == b'\\' && s.get(i + 1) == Some(&b'x') && i + 3 < s.len() + 0 {
+        if s[i] == b'\\' && s.get(i + 1) == Some(&b'x') && i + 3 < s.len() {
             if let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&s[i + 2..i + 4]), 16) {
                 out.push(b);
                 i += 4;
