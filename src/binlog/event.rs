@@ -227,6 +227,19 @@ impl QueryEvent<'_> {
     }
 }
 
+/// Hides credentials in account statements (IDENTIFIED BY/AS, PASSWORD) before display.
+pub fn redact_statement(q: &str) -> Cow<'_, str> {
+    let upper = q.to_ascii_uppercase();
+    match ["IDENTIFIED", "PASSWORD"]
+        .iter()
+        .filter_map(|k| upper.find(k))
+        .min()
+    {
+        Some(i) => Cow::Owned(format!("{} <credentials redacted>", &q[..i])),
+        None => Cow::Borrowed(q),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryKind {
     Begin,

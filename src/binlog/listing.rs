@@ -6,12 +6,13 @@ use std::io::Write;
 
 use crate::decoder::Event;
 use crate::error::BinlogError;
-use crate::event::QueryEvent;
+use crate::event::{redact_statement, QueryEvent};
 use crate::jsonb::write_json_string;
-use crate::render::{push_ident, push_json_value, push_sql_value};
+use crate::render::{push_ident, push_json_diff, push_json_value, push_sql_value};
 use crate::rows::{Image, RowsEvent};
 use crate::tablemap::TableMap;
 use crate::txn::{Transaction, TxnSink};
+use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListFormat {
@@ -62,9 +63,13 @@ impl<W: Write> EventLister<W> {
                     s.push_str(", ");
                 }
                 first = false;
-                s.push_str(&t.column_name(i));
+                let name = t.column_name(i);
+                s.push_str(&name);
                 s.push('=');
-                push_sql_value(v, &t.columns[i], s);
+                match v {
+                    Value::JsonDiff(d) => push_json_diff(&name, d, s),
+                    _ => push_sql_value(v, &t.columns[i], s),
+                }
             }
         }
         s.push('\n');
@@ -136,7 +141,11 @@ impl<W: Write> EventLister<W> {
                     writeln!(self.out, "#   statement: {}", a.replace('\n', " "))?;
                 }
                 for d in &txn.ddl {
-                    writeln!(self.out, "#   ddl: {}", d.replace('\n', " "))?;
+                    writeln!(
+                        self.out,
+                        "#   ddl: {}",
+                        redact_statement(d).replace('\n', " ")
+                    )?;
                 }
                 self.out.write_all(self.rows.as_bytes())
             }

@@ -8,9 +8,8 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 
 use crate::decoder::Event;
 use crate::error::BinlogError;
-use crate::event::QueryEvent;
-use crate::jsonb::{parse_json_diffs, JsonDiffOp};
-use crate::render::{push_ident, push_sql_value, push_text};
+use crate::event::{redact_statement, QueryEvent};
+use crate::render::{push_ident, push_json_diff, push_sql_value};
 use crate::rows::{Image, RowsEvent, RowsKind};
 use crate::tablemap::{ty, TableMap};
 use crate::txn::{Transaction, TxnSink};
@@ -375,7 +374,7 @@ impl FlashbackPlanner {
             push_ident(&t.column_name(i), out);
             out.push_str(" = ");
             match v {
-                Value::JsonDiff(d) => push_json_diff(t, i, d, out),
+                Value::JsonDiff(d) => push_json_diff(&t.column_name(i), d, out),
                 _ => push_sql_value(v, &t.columns[i], out),
             }
         }
@@ -429,34 +428,6 @@ fn push_table(t: &TableMap, out: &mut String) {
     push_ident(&t.schema, out);
     out.push('.');
     push_ident(&t.table, out);
-}
-
-/// Forward SQL for a partial JSON update: JSON_REPLACE/INSERT/REMOVE over the column.
-fn push_json_diff(t: &TableMap, col: usize, diff: &[u8], out: &mut String) {
-    let Ok(diffs) = parse_json_diffs(diff) else {
-        out.push_str("NULL /* undecodable JSON diff */");
-        return;
-    };
-    let mut expr = String::new();
-    push_ident(&t.column_name(col), &mut expr);
-    for d in diffs {
-        let func = match d.op {
-            JsonDiffOp::Replace => "JSON_REPLACE",
-            JsonDiffOp::Insert if d.path.ends_with(']') => "JSON_ARRAY_INSERT",
-            JsonDiffOp::Insert => "JSON_INSERT",
-            JsonDiffOp::Remove => "JSON_REMOVE",
-        };
-        let mut next = format!("{func}({expr}, ");
-        push_text(d.path.as_bytes(), Some(255), &mut next);
-        if let Some(v) = d.value {
-            next.push_str(", CAST(");
-            push_text(v.as_bytes(), Some(255), &mut next);
-            next.push_str(" AS JSON)");
-        }
-        next.push(')');
-        expr = next;
-    }
-    out.push_str(&expr);
 }
 
 fn txn_header(txn: &Transaction, dir: Direction) -> String {
@@ -519,7 +490,7 @@ impl TxnSink for FlashbackPlanner {
         let text = q.query_text();
         match self.opts.direction {
             Direction::Rollback => {
-                let short: String = text.chars().take(120).collect();
+                let short: String = redact_statement(&text).chars().take(120).collect();
                 let reason = format!(
                     "statement in range cannot be undone by flashback: `{short}` (stop before it \
                      with --stop-position, or start after it)"

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::charset::{text_kind, TextKind};
-use crate::jsonb::{jsonb_to_text, write_json_string};
+use crate::jsonb::{jsonb_to_text, parse_json_diffs, write_json_string, JsonDiffOp};
 use crate::tablemap::{ty, Column};
 use crate::value::{decimal_to_string, Date, Time, Value};
 
@@ -285,6 +285,34 @@ fn json_hex(b: &[u8], out: &mut String) {
     let mut s = String::with_capacity(b.len() * 2 + 3);
     push_hex(b, &mut s);
     write_json_string(&s, out);
+}
+
+/// Forward SQL for a partial JSON update: JSON_REPLACE/INSERT/REMOVE over the column.
+pub fn push_json_diff(column: &str, diff: &[u8], out: &mut String) {
+    let Ok(diffs) = parse_json_diffs(diff) else {
+        out.push_str("NULL /* undecodable JSON diff */");
+        return;
+    };
+    let mut expr = String::new();
+    push_ident(column, &mut expr);
+    for d in diffs {
+        let func = match d.op {
+            JsonDiffOp::Replace => "JSON_REPLACE",
+            JsonDiffOp::Insert if d.path.ends_with(']') => "JSON_ARRAY_INSERT",
+            JsonDiffOp::Insert => "JSON_INSERT",
+            JsonDiffOp::Remove => "JSON_REMOVE",
+        };
+        let mut next = format!("{func}({expr}, ");
+        push_text(d.path.as_bytes(), Some(255), &mut next);
+        if let Some(v) = d.value {
+            next.push_str(", CAST(");
+            push_text(v.as_bytes(), Some(255), &mut next);
+            next.push_str(" AS JSON)");
+        }
+        next.push(')');
+        expr = next;
+    }
+    out.push_str(&expr);
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::decoder::{Event, EventBody};
 use crate::error::BinlogError;
-use crate::event::{Gtid, QueryEvent, QueryKind};
+use crate::event::{redact_statement, Gtid, QueryEvent, QueryKind};
 use crate::rows::{RowsEvent, RowsKind};
 
 /// One transaction as seen in the binlog (after filtering).
@@ -364,7 +364,7 @@ impl TxnBuilder {
                 if let Some(t) = self.cur.as_mut() {
                     t.thread_id.get_or_insert(q.thread_id);
                     if keep_ddl {
-                        t.ddl.push(text.trim().to_string());
+                        t.ddl.push(redact_statement(text.trim()).into_owned());
                     }
                 }
                 if keep_ddl && self.filters.keeps_thread(Some(q.thread_id)) {
