@@ -1,0 +1,50 @@
+//! Command-line interface: one file per subcommand.
+
+mod config_check;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "arkc",
+    version,
+    about = "Keyboard-driven console for MySQL and MariaDB operations"
+)]
+pub struct Cli {
+    /// Config file (default: $ARKC_CONFIG, else ~/.config/arkc/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Refuse every write to a server (apply, execute, kill ...).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config file and print what it resolves to (secrets masked).
+    Check {
+        /// The file to check (default: the file arkc would use).
+        path: Option<PathBuf>,
+    },
+}
+
+/// Run the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Some(Command::Config(ConfigCommand::Check { path })) => {
+            config_check::run(path.as_deref().or(cli.config.as_deref()))
+        }
+        None => anyhow::bail!("the console is not built yet"),
+    }
+}
