@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+pub mod binlog;
 mod config_check;
 
 use std::path::PathBuf;
@@ -28,6 +29,17 @@ pub enum Command {
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Read binlogs: transactions and their row changes.
+    #[command(subcommand)]
+    Binlog(BinlogCommand),
+    /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
+    Flashback(binlog::FlashbackArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BinlogCommand {
+    /// One record per transaction: GTID, positions, time, tables, counts, rows.
+    Events(binlog::EventsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +57,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Binlog(BinlogCommand::Events(args))) => binlog::run_events(args),
+        Some(Command::Flashback(args)) => binlog::run_flashback(args),
         None => anyhow::bail!("the console is not built yet"),
     }
 }
