@@ -132,53 +132,50 @@ impl FlashbackPlanner {
         });
     }
 
-    fn write_block(&mut self, parts: &[&str]) -> Result<(), BinlogError> {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        for p in parts {
-            self.spill.write_all(p.as_bytes()).map_err(io_err)?;
-        }
+    /// Appends `header`, the current statements (newest first for a rollback) and
+    /// `footer` to the spill file as one block, and clears the statements.
+    fn write_block(&mut self, header: &str, footer: &str) -> Result<(), BinlogError> {
+        let len = header.len() + self.cur.len() + footer.len();
         let len32 =
             u32::try_from(len).map_err(|_| io_err(std::io::Error::other("block over 4 GiB")))?;
-        self.blocks.push((self.spill_len, len32));
-        self.spill_len += len as u64;
-        Ok(())
-    }
-
-    /// Statements of `cur` in output order, as one string.
-    fn ordered_statements(&self) -> String {
-        if self.opts.direction == Direction::Forward {
-            return self.cur.clone();
-        }
-        let mut out = String::with_capacity(self.cur.len());
-        let mut end = self.cur.len();
-        for (i, _) in self.stmt_ends.iter().enumerate().rev() {
-            let start = if i == 0 { 0 } else { self.stmt_ends[i - 1] };
-            out.push_str(&self.cur[start..end.min(self.stmt_ends[i])]);
-            end = start;
-        }
-        out
-    }
-
-    fn flush_chunk(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
-        let body = self.ordered_statements();
-        if self.txn_first_block.is_none() {
-            self.txn_first_block = Some(self.blocks.len());
-            match self.opts.direction {
-                // Blocks are emitted last-first: the footer goes in first.
-                Direction::Rollback => self.write_block(&["COMMIT;\n"])?,
-                Direction::Forward => {
-                    let header = txn_header(txn, self.opts.direction);
-                    self.write_block(&[&header, &body])?;
-                    self.cur.clear();
-                    self.stmt_ends.clear();
-                    return Ok(());
+        self.spill.write_all(header.as_bytes()).map_err(io_err)?;
+        match self.opts.direction {
+            Direction::Forward => self.spill.write_all(self.cur.as_bytes()).map_err(io_err)?,
+            Direction::Rollback => {
+                for (i, &end) in self.stmt_ends.iter().enumerate().rev() {
+                    let start = if i == 0 { 0 } else { self.stmt_ends[i - 1] };
+                    self.spill
+                        .write_all(&self.cur.as_bytes()[start..end])
+                        .map_err(io_err)?;
                 }
             }
         }
-        self.write_block(&[&body])?;
+        self.spill.write_all(footer.as_bytes()).map_err(io_err)?;
+        self.blocks.push((self.spill_len, len32));
+        self.spill_len += len as u64;
         self.cur.clear();
         self.stmt_ends.clear();
         Ok(())
+    }
+
+    /// A transaction outgrew `chunk_bytes`: spill what it has so far.
+    fn flush_chunk(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        if self.txn_first_block.is_some() {
+            return self.write_block("", "");
+        }
+        self.txn_first_block = Some(self.blocks.len());
+        match self.opts.direction {
+            // Blocks are emitted last-first: the footer goes in first, the header last.
+            Direction::Rollback => {
+                let body = std::mem::take(&mut self.cur);
+                let ends = std::mem::take(&mut self.stmt_ends);
+                self.write_block("", "COMMIT;\n")?;
+                self.cur = body;
+                self.stmt_ends = ends;
+                self.write_block("", "")
+            }
+            Direction::Forward => self.write_block(&txn_header(txn, self.opts.direction), ""),
+        }
     }
 
     fn end_statement(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
@@ -515,17 +512,12 @@ impl TxnSink for FlashbackPlanner {
             return Ok(());
         }
         self.stats.transactions += 1;
-        let body = self.ordered_statements();
         let header = txn_header(txn, self.opts.direction);
-        match (self.opts.direction, self.txn_first_block.is_some()) {
-            (_, false) => self.write_block(&[&header, &body, "COMMIT;\n"])?,
-            (Direction::Rollback, true) => self.write_block(&[&header, &body])?,
-            (Direction::Forward, true) => self.write_block(&[&body, "COMMIT;\n"])?,
+        match (self.opts.direction, self.txn_first_block.take().is_some()) {
+            (_, false) => self.write_block(&header, "COMMIT;\n"),
+            (Direction::Rollback, true) => self.write_block(&header, ""),
+            (Direction::Forward, true) => self.write_block("", "COMMIT;\n"),
         }
-        self.cur.clear();
-        self.stmt_ends.clear();
-        self.txn_first_block = None;
-        Ok(())
     }
 
     fn rollback(&mut self, _txn: &Transaction) -> Result<(), BinlogError> {

@@ -130,10 +130,11 @@ pub struct TableMap {
 }
 
 impl TableMap {
-    pub fn column_name(&self, i: usize) -> String {
-        match self.columns.get(i).and_then(|c| c.name.clone()) {
-            Some(n) => n,
-            None => format!("@{}", i + 1),
+    /// The column's name, or `@N` (1-based) when the binlog does not carry names.
+    pub fn column_name(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        match self.columns.get(i).and_then(|c| c.name.as_deref()) {
+            Some(n) => std::borrow::Cow::Borrowed(n),
+            None => std::borrow::Cow::Owned(format!("@{}", i + 1)),
         }
     }
 
