@@ -9,3 +9,4 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod sandbox;
