@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand.
 
 mod config_check;
+pub mod health;
 
 use std::path::PathBuf;
 
@@ -28,6 +29,8 @@ pub enum Command {
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
+    Health(health::HealthArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +48,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         None => anyhow::bail!("the console is not built yet"),
     }
+}
+
+fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {
+    Ok(crate::config::Config::load_located(explicit)?)
 }

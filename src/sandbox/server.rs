@@ -58,6 +58,8 @@ pub struct ServerLayout {
     pub socket: PathBuf,
     pub error_log: PathBuf,
     pub slow_log: PathBuf,
+    /// Private tmpdir: concurrent servers sharing /tmp trip over each other's temporary tables.
+    pub tmpdir: PathBuf,
     pub binlog_basename: String,
 }
 
@@ -69,6 +71,7 @@ impl ServerLayout {
             socket: root.join("mysqld.sock"),
             error_log: root.join("error.log"),
             slow_log: root.join("slow.log"),
+            tmpdir: root.join("tmp"),
             binlog_basename: "mariadb-bin".into(),
         }
     }
@@ -92,9 +95,13 @@ const SMALL_BUFFERS: &[&str] = &[
 /// Create the system tables in `layout.datadir`.
 pub fn install_datadir(layout: &ServerLayout) -> anyhow::Result<()> {
     let install = find_program("mariadb-install-db")?;
+    std::fs::create_dir_all(&layout.tmpdir)
+        .with_context(|| format!("cannot create {}", layout.tmpdir.display()))?;
     let out = Command::new(&install)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", layout.datadir.display()))
+        .arg(format!("--tmpdir={}", layout.tmpdir.display()))
+        .env("TMPDIR", &layout.tmpdir)
         .args([
             "--user=root",
             "--auth-root-authentication-method=normal",
@@ -105,12 +112,18 @@ pub fn install_datadir(layout: &ServerLayout) -> anyhow::Result<()> {
         .output()
         .with_context(|| format!("cannot run {}", install.display()))?;
     if !out.status.success() {
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         bail!(
-            "{} failed ({}): {}{}",
+            "{} failed ({}) for {}; last output:\n{}",
             install.display(),
             out.status,
-            String::from_utf8_lossy(&out.stdout).trim(),
-            String::from_utf8_lossy(&out.stderr).trim()
+            layout.datadir.display(),
+            lines[lines.len().saturating_sub(8)..].join("\n")
         );
     }
     Ok(())
@@ -135,6 +148,7 @@ pub fn server_args(
         "--skip-name-resolve".into(),
         format!("--pid-file={}", d(&layout.root.join("mariadbd.pid"))),
         format!("--log-error={}", d(&layout.error_log)),
+        format!("--tmpdir={}", d(&layout.tmpdir)),
         format!("--server-id={server_id}"),
         format!(
             "--log-bin={}",
