@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand.
 
 mod config_check;
+pub mod demo;
 pub mod health;
 
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ pub enum Command {
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Start a sandbox primary + replica with a live workload and show them.
+    Demo(demo::DemoArgs),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
 }
@@ -48,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Demo(args)) => demo::run(args),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         None => anyhow::bail!("the console is not built yet"),
     }
