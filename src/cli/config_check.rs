@@ -16,7 +16,10 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<i32> {
         }
     };
     println!("{}: ok", path.display());
-    println!("ui: theme={} keymap={} refresh_ms={}", cfg.ui.theme, cfg.ui.keymap, cfg.ui.refresh_ms);
+    println!(
+        "ui: theme={} keymap={} refresh_ms={}",
+        cfg.ui.theme, cfg.ui.keymap, cfg.ui.refresh_ms
+    );
     for inst in &cfg.instances {
         let password = match inst.password_source() {
             PasswordSource::Inline => "inline (****)".to_string(),

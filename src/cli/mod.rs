@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "arkc", version, about = "Keyboard-driven console for MySQL and MariaDB operations")]
+#[command(
+    name = "arkc",
+    version,
+    about = "Keyboard-driven console for MySQL and MariaDB operations"
+)]
 pub struct Cli {
     /// Config file (default: $ARKC_CONFIG, else ~/.config/arkc/config.toml).
     #[arg(long, global = true, value_name = "PATH")]

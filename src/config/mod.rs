@@ -34,7 +34,11 @@ pub struct UiConfig {
 
 impl Default for UiConfig {
     fn default() -> Self {
-        UiConfig { theme: "default".into(), keymap: "default".into(), refresh_ms: 1000 }
+        UiConfig {
+            theme: "default".into(),
+            keymap: "default".into(),
+            refresh_ms: 1000,
+        }
     }
 }
 
@@ -120,9 +124,16 @@ struct RawConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {message}")]
-    Invalid { path: String, line: usize, message: String },
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
 }
 
 impl Config {
@@ -141,7 +152,11 @@ impl Config {
             inst.line = line;
             instances.push(inst);
         }
-        let config = Config { path: Some(path.to_path_buf()), ui: raw.ui, instances };
+        let config = Config {
+            path: Some(path.to_path_buf()),
+            ui: raw.ui,
+            instances,
+        };
         config.validate(text)?;
         Ok(config)
     }
@@ -168,7 +183,8 @@ impl Config {
     /// Load the located config; a missing default file means "no instances yet", but a missing
     /// file the user named explicitly is an error.
     pub fn load_located(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-        let named = explicit.is_some() || std::env::var_os("ARKC_CONFIG").is_some_and(|v| !v.is_empty());
+        let named =
+            explicit.is_some() || std::env::var_os("ARKC_CONFIG").is_some_and(|v| !v.is_empty());
         match Config::locate(explicit) {
             Some(path) if named || path.exists() => Config::load(&path),
             _ => Ok(Config::default()),
@@ -180,14 +196,25 @@ impl Config {
     }
 
     fn validate(&self, text: &str) -> Result<(), ConfigError> {
-        let path = self.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-        let bad = |line: usize, message: String| ConfigError::Invalid { path: path.clone(), line, message };
+        let path = self
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let bad = |line: usize, message: String| ConfigError::Invalid {
+            path: path.clone(),
+            line,
+            message,
+        };
         let ui_line = key_line(text, "refresh_ms").unwrap_or(1);
         if !(100..=3_600_000).contains(&self.ui.refresh_ms) {
-            return Err(bad(ui_line, format!(
-                "key `refresh_ms`: {} is out of range; use 100 to 3600000 milliseconds",
-                self.ui.refresh_ms
-            )));
+            return Err(bad(
+                ui_line,
+                format!(
+                    "key `refresh_ms`: {} is out of range; use 100 to 3600000 milliseconds",
+                    self.ui.refresh_ms
+                ),
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for inst in &self.instances {
@@ -207,13 +234,21 @@ impl Config {
             if inst.port == Some(0) {
                 return Err(at("key `port`: 0 is not a valid port".into()));
             }
-            let sources = [inst.password.is_some(), inst.password_env.is_some(), inst.password_cmd.is_some()];
+            let sources = [
+                inst.password.is_some(),
+                inst.password_env.is_some(),
+                inst.password_cmd.is_some(),
+            ];
             if sources.iter().filter(|s| **s).count() > 1 {
-                return Err(at("set at most one of `password`, `password_env`, `password_cmd`".into()));
+                return Err(at(
+                    "set at most one of `password`, `password_env`, `password_cmd`".into(),
+                ));
             }
             match (inst.tls, &inst.ca) {
                 (TlsMode::VerifyCa, None) => {
-                    return Err(at("key `ca`: tls = \"verify_ca\" needs `ca` (a PEM file)".into()))
+                    return Err(at(
+                        "key `ca`: tls = \"verify_ca\" needs `ca` (a PEM file)".into()
+                    ))
                 }
                 (TlsMode::Off | TlsMode::Required, Some(_)) => {
                     return Err(at("key `ca`: only used with tls = \"verify_ca\"".into()))
@@ -242,11 +277,17 @@ pub fn state_dir() -> Option<PathBuf> {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 fn key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|l| l.trim_start().starts_with(key)).map(|i| i + 1)
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]

@@ -46,7 +46,10 @@ pub fn resolve_password(inst: &InstanceConfig) -> anyhow::Result<Option<String>>
         };
     }
     if let Some(cmd) = &inst.password_cmd {
-        let out = std::process::Command::new("sh").arg("-c").arg(cmd).output()?;
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .output()?;
         if !out.status.success() {
             anyhow::bail!(
                 "instance `{}`: password_cmd exited with {}: {}",

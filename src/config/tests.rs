@@ -11,7 +11,10 @@ fn example_config_parses() {
     assert_eq!(cfg.instances.len(), 2);
     assert_eq!(cfg.instances[0].name, "primary");
     assert_eq!(cfg.instances[0].address(), "127.0.0.1:3306");
-    assert_eq!(cfg.instances[1].socket.as_deref(), Some(Path::new("/run/mysqld/mysqld.sock")));
+    assert_eq!(
+        cfg.instances[1].socket.as_deref(),
+        Some(Path::new("/run/mysqld/mysqld.sock"))
+    );
     assert_eq!(cfg.ui.refresh_ms, 1000);
 }
 
@@ -29,12 +32,16 @@ fn minimal_instance_gets_defaults() {
 #[test]
 fn empty_password_is_kept_as_empty() {
     let cfg = parse("[[instance]]\nname = \"a\"\nhost = \"h\"\npassword = \"\"\n").unwrap();
-    assert_eq!(resolve_password(&cfg.instances[0]).unwrap(), Some(String::new()));
+    assert_eq!(
+        resolve_password(&cfg.instances[0]).unwrap(),
+        Some(String::new())
+    );
 }
 
 #[test]
 fn unknown_key_names_line_and_key() {
-    let text = "[ui]\ntheme = \"default\"\n\n[[instance]]\nname = \"a\"\nhost = \"h\"\nhots = \"typo\"\n";
+    let text =
+        "[ui]\ntheme = \"default\"\n\n[[instance]]\nname = \"a\"\nhost = \"h\"\nhots = \"typo\"\n";
     let err = parse(text).unwrap_err().to_string();
     assert!(err.starts_with("test.toml:7:"), "{err}");
     assert!(err.contains("hots"), "{err}");
@@ -49,19 +56,25 @@ fn unknown_section_is_an_error() {
 
 #[test]
 fn bad_value_type_names_line() {
-    let err = parse("[[instance]]\nname = \"a\"\nhost = \"h\"\nport = \"3306\"\n").unwrap_err().to_string();
+    let err = parse("[[instance]]\nname = \"a\"\nhost = \"h\"\nport = \"3306\"\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("test.toml:4:"), "{err}");
 }
 
 #[test]
 fn bad_tls_value_is_rejected() {
-    let err = parse("[[instance]]\nname = \"a\"\nhost = \"h\"\ntls = \"maybe\"\n").unwrap_err().to_string();
+    let err = parse("[[instance]]\nname = \"a\"\nhost = \"h\"\ntls = \"maybe\"\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("test.toml:4:"), "{err}");
 }
 
 #[test]
 fn verify_ca_requires_ca() {
-    let err = parse("\n[[instance]]\nname = \"a\"\nhost = \"h\"\ntls = \"verify_ca\"\n").unwrap_err().to_string();
+    let err = parse("\n[[instance]]\nname = \"a\"\nhost = \"h\"\ntls = \"verify_ca\"\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("test.toml:2:"), "{err}");
     assert!(err.contains("`ca`"), "{err}");
 }
@@ -75,7 +88,8 @@ fn refresh_out_of_range_is_rejected() {
 
 #[test]
 fn duplicate_names_and_two_password_sources_are_rejected() {
-    let dup = "[[instance]]\nname = \"a\"\nhost = \"h\"\n[[instance]]\nname = \"a\"\nhost = \"h\"\n";
+    let dup =
+        "[[instance]]\nname = \"a\"\nhost = \"h\"\n[[instance]]\nname = \"a\"\nhost = \"h\"\n";
     assert!(parse(dup).unwrap_err().to_string().contains("duplicate"));
     let two = "[[instance]]\nname = \"a\"\nhost = \"h\"\npassword = \"x\"\npassword_env = \"Y\"\n";
     assert!(parse(two).unwrap_err().to_string().contains("at most one"));
@@ -89,9 +103,18 @@ fn socket_and_host_are_exclusive() {
 
 #[test]
 fn password_sources_resolve() {
-    let cfg = parse("[[instance]]\nname = \"a\"\nhost = \"h\"\npassword_cmd = \"printf 'sekret\\\\nsecond'\"\n").unwrap();
-    assert_eq!(resolve_password(&cfg.instances[0]).unwrap(), Some("sekret".into()));
-    let cfg = parse("[[instance]]\nname = \"a\"\nhost = \"h\"\npassword_env = \"ARKC_TEST_UNSET_VAR_XYZ\"\n").unwrap();
+    let cfg = parse(
+        "[[instance]]\nname = \"a\"\nhost = \"h\"\npassword_cmd = \"printf 'sekret\\\\nsecond'\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        resolve_password(&cfg.instances[0]).unwrap(),
+        Some("sekret".into())
+    );
+    let cfg = parse(
+        "[[instance]]\nname = \"a\"\nhost = \"h\"\npassword_env = \"ARKC_TEST_UNSET_VAR_XYZ\"\n",
+    )
+    .unwrap();
     let err = resolve_password(&cfg.instances[0]).unwrap_err().to_string();
     assert!(err.contains("ARKC_TEST_UNSET_VAR_XYZ"), "{err}");
 }
@@ -100,7 +123,11 @@ fn password_sources_resolve() {
 fn my_cnf_client_password_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("my.cnf");
-    std::fs::write(&path, "[mysqld]\npassword=no\n[client]\nuser=x\npassword = \"s3\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[mysqld]\npassword=no\n[client]\nuser=x\npassword = \"s3\"\n",
+    )
+    .unwrap();
     assert_eq!(password::my_cnf_password(&path), Some("s3".into()));
     std::fs::write(&path, "[mysql]\npassword=no\n").unwrap();
     assert_eq!(password::my_cnf_password(&path), None);
