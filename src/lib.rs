@@ -10,3 +10,4 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod ui;

@@ -17,6 +17,7 @@ use serde::de::IntoDeserializer;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::preset::PresetError;
 use super::{Action, Mode};
 
 /// Built-in keymaps, compiled in from the repository's keymaps/ directory.
@@ -151,15 +152,6 @@ impl fmt::Display for KeyCombo {
     }
 }
 
-/// A keymap file could not be used; names the file and line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}:{line}: {message}")]
-pub struct KeymapError {
-    pub origin: String,
-    pub line: usize,
-    pub message: String,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeymapFile {
@@ -175,7 +167,7 @@ pub struct Keymap {
 
 impl Keymap {
     /// A built-in keymap by name.
-    pub fn builtin(name: &str) -> Option<Result<Keymap, KeymapError>> {
+    pub fn builtin(name: &str) -> Option<Result<Keymap, PresetError>> {
         BUILTIN_KEYMAPS
             .iter()
             .find(|(n, _)| *n == name)
@@ -184,18 +176,10 @@ impl Keymap {
 
     /// Apply a keymap file on top of this one: each key it names is rebound (or unbound with
     /// `"none"`); keys it does not name keep their binding. `origin` is used in messages.
-    pub fn overlay(mut self, text: &str, origin: &str) -> Result<Keymap, KeymapError> {
-        let err = |offset: usize, message: String| KeymapError {
-            origin: origin.to_string(),
-            line: line_of(text, offset),
-            message,
-        };
-        let file: KeymapFile = toml::from_str(text).map_err(|e| {
-            err(
-                e.span().map(|s| s.start).unwrap_or(0),
-                e.message().to_string(),
-            )
-        })?;
+    pub fn overlay(mut self, text: &str, origin: &str) -> Result<Keymap, PresetError> {
+        let err = |offset: usize, message: String| PresetError::at(origin, text, offset, message);
+        let file: KeymapFile =
+            toml::from_str(text).map_err(|e| PresetError::from_toml(origin, text, &e))?;
         let mut entries: Vec<_> = file.global.into_iter().collect();
         entries.sort_by_key(|(k, _)| k.span().start);
         for (key, action) in entries {
@@ -265,12 +249,4 @@ fn parse_action(name: &str) -> Result<Action, String> {
             known.join(", ")
         )
     })
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
 }

@@ -5,6 +5,7 @@ mod action;
 pub mod alerts;
 pub mod keymap;
 pub mod palette;
+mod preset;
 mod update;
 
 use std::collections::{HashMap, VecDeque};
@@ -16,7 +17,8 @@ use crate::config::Config;
 use crate::health::InstanceHealth;
 
 pub use action::{Action, Effect};
-pub use keymap::{KeyCombo, Keymap, KeymapError};
+pub use keymap::{KeyCombo, Keymap};
+pub use preset::PresetError;
 pub use update::{help_line_count, update};
 
 /// How many SQL log entries the `@` overlay keeps (older ones are still in the log file).
@@ -111,6 +113,9 @@ pub struct State {
     /// Started with `--read-only`: `:readonly off` is refused.
     pub read_only_locked: bool,
     pub theme_name: String,
+    pub keymap_name: String,
+    /// The config file in use, for hints such as "add [[instance]] entries to PATH".
+    pub config_path: Option<String>,
     pub message: Option<StatusMessage>,
     pub sql_log: VecDeque<SqlLogEntry>,
     /// First visible line of the help or SQL log overlay.
@@ -143,6 +148,8 @@ impl State {
             read_only,
             read_only_locked: read_only,
             theme_name: config.ui.theme.clone(),
+            keymap_name: config.ui.keymap.clone(),
+            config_path: config.path.as_ref().map(|p| p.display().to_string()),
             message: None,
             sql_log: VecDeque::new(),
             overlay_scroll: 0,
@@ -185,12 +192,13 @@ impl State {
             || status == Some(needle)
     }
 
-    /// Total alerts across all instances (the status bar's count).
-    pub fn alert_count(&self) -> usize {
-        self.health
-            .values()
-            .map(|h| alerts::alerts_for(h).len())
-            .sum()
+    /// Alerts and warnings across all instances (the status bar's counts).
+    pub fn alert_counts(&self) -> (usize, usize) {
+        let all = self.health.values().flat_map(alerts::alerts_for);
+        all.fold((0, 0), |(a, w), found| match found.severity {
+            alerts::Severity::Alert => (a + 1, w),
+            alerts::Severity::Warning => (a, w + 1),
+        })
     }
 
     fn info(&mut self, text: impl Into<String>) {

@@ -15,10 +15,10 @@ pub enum PaletteCommand {
 
 /// The commands as the help screen lists them.
 pub const USAGE: &[(&str, &str)] = &[
-    (":pane NAME", "health, slow, binlog, jobs"),
-    (":instance NAME", "select an instance"),
-    (":theme NAME", "switch colour theme"),
-    (":readonly [on|off]", "refuse writes"),
+    (":pane NAME", "go to pane NAME"),
+    (":instance NAME", "select instance"),
+    (":theme NAME", "switch theme"),
+    (":readonly on|off", "refuse writes"),
     (":quit", "leave arkc"),
 ];
 

@@ -343,7 +343,7 @@ fn health_events_are_kept_per_instance_and_counted_as_alerts() {
             at(1),
         ))),
     );
-    assert_eq!(s.alert_count(), 2, "one nearly full, one down");
+    assert_eq!(s.alert_counts(), (1, 1), "one down, one nearly full");
     assert_eq!(s.selected_health().map(|h| h.status), Some(Status::Up));
 }
 
