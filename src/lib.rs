@@ -10,4 +10,5 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod tracking;
 pub mod ui;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub mod ps_digest;
+
 use crate::health::InstanceHealth;
 
 /// What the UI asks of the backend. Fire-and-forget: answers arrive as `BackendEvent`s.

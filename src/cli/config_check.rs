@@ -29,7 +29,7 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<i32> {
             PasswordSource::None => "none".to_string(),
         };
         println!(
-            "instance {} (line {}): {} user={} password={} tls={:?} tags=[{}]",
+            "instance {} (line {}): {} user={} password={} tls={} tags=[{}]",
             inst.name,
             inst.line,
             inst.address(),

@@ -74,6 +74,16 @@ pub struct InstanceConfig {
     pub line: usize,
 }
 
+impl std::fmt::Display for TlsMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TlsMode::Off => "off",
+            TlsMode::Required => "required",
+            TlsMode::VerifyCa => "verify_ca",
+        })
+    }
+}
+
 impl InstanceConfig {
     /// An instance with only a name and a TCP address, for tests and the demo.
     pub fn tcp(name: &str, host: &str, port: u16) -> Self {
