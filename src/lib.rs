@@ -11,4 +11,5 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod tracking;
+pub mod tui;
 pub mod ui;

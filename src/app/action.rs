@@ -40,9 +40,12 @@ pub enum Action {
     /// Backspace while the palette or filter line is open.
     #[serde(skip)]
     InputBackspace,
-    /// The clock moved on (drives "refreshed 3s ago").
+    /// The clock moved on (drives "polled 3s ago").
     #[serde(skip)]
     Tick(DateTime<Utc>),
+    /// The terminal is now this many columns and rows.
+    #[serde(skip)]
+    Resized(u16, u16),
     /// Something the backend reported.
     #[serde(skip)]
     Backend(Box<BackendEvent>),
@@ -118,6 +121,7 @@ impl Action {
             Action::InputChar(_)
             | Action::InputBackspace
             | Action::Tick(_)
+            | Action::Resized(..)
             | Action::Backend(_)
             | Action::ThemeApplied(_)
             | Action::Failed(_) => "",

@@ -11,6 +11,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.now = now;
             Vec::new()
         }
+        Action::Resized(_, height) => {
+            // Rows of the Health table: the screen minus tabs, bars, borders and detail box.
+            state.page_rows = (height as usize).saturating_sub(13).max(1);
+            Vec::new()
+        }
         Action::Backend(event) => {
             apply_backend_event(state, *event);
             Vec::new()
