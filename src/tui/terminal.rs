@@ -58,11 +58,16 @@ pub fn restore() {
     let _ = execute!(std::io::stdout(), LeaveAlternateScreen, Show);
 }
 
+/// Only a panic on the UI thread takes the terminal back and prints; a panic in a backend task
+/// goes to the log file alone, because printing it would garble the screen the UI still owns.
 fn install_panic_hook() {
+    let ui_thread = std::thread::current().id();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore();
         tracing::error!(%info, "panic");
-        previous(info);
+        if std::thread::current().id() == ui_thread {
+            restore();
+            previous(info);
+        }
     }));
 }

@@ -59,16 +59,34 @@ fn draw_top(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 
     let room = (area.width as usize).saturating_sub(tabs_width + 1);
-    let selector = match state.selected_instance() {
-        None => "no instances".to_string(),
-        Some(inst) => {
-            let position = format!(" {}/{}", state.selected + 1, state.instances.len());
-            let name = format::fit(&inst.name, room.saturating_sub(position.len() + 4));
-            format!("◂ {name}{position} ▸")
-        }
-    };
-    let selector = Line::styled(format::fit(&selector, room), theme.style(Meaning::Accent));
+    let selector = selector(state, theme, room);
     frame.render_widget(Paragraph::new(selector.right_aligned()), area);
+}
+
+/// `◂ name [tags] 3/7 ▸`, dropping the tags and then cutting the name when room is short.
+fn selector<'a>(state: &State, theme: &Theme, room: usize) -> Line<'a> {
+    let Some(inst) = state.selected_instance() else {
+        return Line::styled("no instances", theme.style(Meaning::Muted));
+    };
+    let position = format!(" {}/{}", state.selected + 1, state.instances.len());
+    let mut tags = match inst.tags.is_empty() {
+        true => String::new(),
+        false => format!(" [{}]", inst.tags.join(",")),
+    };
+    let fixed = position.chars().count() + 4; // the arrows and their spaces
+    if inst.name.chars().count() + tags.chars().count() + fixed > room {
+        tags.clear();
+    }
+    let name = format::fit(&inst.name, room.saturating_sub(fixed));
+    let accent = theme.style(Meaning::Accent);
+    let muted = theme.style(Meaning::Muted);
+    Line::from(vec![
+        Span::styled("◂ ", accent),
+        Span::styled(name, accent),
+        Span::styled(tags, muted),
+        Span::styled(position, muted),
+        Span::styled(" ▸", accent),
+    ])
 }
 
 /// Instance, its state, server and console RO/RW, last poll age, alert count.

@@ -75,7 +75,10 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, ke
         total
     } as u16;
     let popup = centred(area, width, rows_needed + 2);
-    let title = format!(" Help · keymap {} · esc closes ", state.keymap_name);
+    let title = format!(
+        " Help · keymap {} · ctrl-c always quits · esc closes ",
+        state.keymap_name
+    );
     let block = Block::bordered()
         .title(Span::styled(title, theme.style(Meaning::Header)))
         .border_style(theme.style(Meaning::Accent));
