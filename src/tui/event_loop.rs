@@ -5,6 +5,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::Utc;
 use crossterm::event::Event;
 use futures_util::{FutureExt, Stream, StreamExt};
@@ -32,7 +33,7 @@ pub struct Console {
 }
 
 impl Console {
-    /// Apply an action and carry out its effects. Returns false once the console should stop.
+    /// Apply an action and carry out its effects (a loaded theme feeds its answer back in).
     fn dispatch(&mut self, action: Action, send: &mut impl FnMut(BackendCommand)) {
         let mut queue = vec![action];
         while let Some(action) = queue.pop() {
@@ -64,6 +65,45 @@ impl Console {
                 elapsed_ms = entry.elapsed.as_secs_f64() * 1000.0, error = ?entry.error, "{}", entry.sql);
         }
         let _ = update(&mut self.state, Action::Backend(Box::new(event)));
+    }
+
+    /// Handle `first` and every key already typed after it, so pasted or repeated keys cost
+    /// one redraw, not one each. Returns whether the screen needs a redraw.
+    fn on_input_batch<I>(
+        &mut self,
+        first: Event,
+        input: &mut I,
+        send: &mut impl FnMut(BackendCommand),
+    ) -> std::io::Result<bool>
+    where
+        I: Stream<Item = std::io::Result<Event>> + Unpin,
+    {
+        let mut dirty = self.on_input(first, send);
+        while !self.state.quitting {
+            match input.next().now_or_never() {
+                Some(Some(Ok(more))) => dirty |= self.on_input(more, send),
+                Some(Some(Err(e))) => return Err(e),
+                // Nothing ready yet, or end of input (the next regular poll sees it again).
+                Some(None) | None => break,
+            }
+        }
+        Ok(dirty)
+    }
+
+    /// Apply `first` and whatever else is queued, up to a batch limit.
+    fn on_backend_batch(
+        &mut self,
+        first: BackendEvent,
+        events: &mut UnboundedReceiver<BackendEvent>,
+    ) -> bool {
+        self.apply_backend_event(first);
+        for _ in 0..MAX_EVENTS_PER_BATCH {
+            match events.try_recv() {
+                Ok(event) => self.apply_backend_event(event),
+                Err(_) => break,
+            }
+        }
+        true
     }
 
     /// Handle one terminal event; returns whether the screen needs a redraw.
@@ -118,27 +158,14 @@ where
                 return Ok(());
             }
             event = input.next() => match event {
-                Some(Ok(first)) => {
-                    let mut dirty = console.on_input(first, &mut send);
-                    // Take every key already typed before drawing: pasted or repeated keys
-                    // cost one redraw, not one each.
-                    while let Some(Some(Ok(more))) = input.next().now_or_never() {
-                        dirty |= console.on_input(more, &mut send);
-                        if console.state.quitting {
-                            break;
-                        }
-                    }
-                    dirty
-                }
+                Some(Ok(first)) => console
+                    .on_input_batch(first, &mut input, &mut send)
+                    .context("reading the terminal")?,
                 Some(Err(e)) => return Err(anyhow::Error::new(e).context("reading the terminal")),
                 None => return Ok(()),
             },
             event = events.recv(), if events_open => match event {
-                Some(first) => {
-                    console.apply_backend_event(first);
-                    drain_backend(console, &mut events);
-                    true
-                }
+                Some(first) => console.on_backend_batch(first, &mut events),
                 None => {
                     events_open = false;
                     false
@@ -154,15 +181,6 @@ where
         }
     }
     Ok(())
-}
-
-fn drain_backend(console: &mut Console, events: &mut UnboundedReceiver<BackendEvent>) {
-    for _ in 0..MAX_EVENTS_PER_BATCH {
-        match events.try_recv() {
-            Ok(event) => console.apply_backend_event(event),
-            Err(_) => break,
-        }
-    }
 }
 
 fn draw<B>(terminal: &mut Terminal<B>, console: &Console) -> anyhow::Result<()>
