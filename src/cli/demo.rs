@@ -1,4 +1,5 @@
-//! `arkc demo`: a sandbox primary and replica, a config for them, a live workload, and a view.
+//! `arkc demo`: a sandbox primary and replica, a config for them, a live workload, and the console
+//! (or live health lines with `--no-ui`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,9 +8,10 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::health::{parse_interval, watch, HealthFormat};
-use crate::backend::workload::{Workload, WorkloadOptions};
+use crate::backend::workload::{Workload, WorkloadOptions, WorkloadStats};
 use crate::config::Config;
 use crate::sandbox::{find_program, Sandbox, SandboxOptions, INSTALL_HINT};
+use crate::tui::{run_console, ConsoleOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -25,12 +27,12 @@ pub struct DemoArgs {
     /// Target write transactions per second.
     #[arg(long, default_value_t = 20.0)]
     pub tps: f64,
-    /// Quit by itself after this long, e.g. `30s` (default: run until Ctrl-C).
-    #[arg(long, value_parser = parse_interval)]
+    /// With --no-ui: quit by itself after this long, e.g. `30s` (default: run until Ctrl-C).
+    #[arg(long, value_parser = parse_interval, requires = "no_ui")]
     pub duration: Option<Duration>,
 }
 
-pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
+pub fn run(args: DemoArgs, read_only: bool) -> anyhow::Result<i32> {
     require_mariadb()?;
     eprintln!("arkc demo: starting a sandbox primary and replica (MariaDB, loopback only) ...");
     let primary = Sandbox::start(SandboxOptions {
@@ -62,7 +64,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(drive(config, &args))?;
+    runtime.block_on(drive(config, &args, read_only))?;
     drop(runtime);
 
     if args.keep {
@@ -89,8 +91,9 @@ fn require_mariadb() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Load the workload and show the instances until the user quits (or `--duration` passes).
-async fn drive(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
+/// Load the workload and show the instances (console, or live lines with `--no-ui`) until the
+/// user quits or `--duration` passes.
+async fn drive(config: Config, args: &DemoArgs, read_only: bool) -> anyhow::Result<()> {
     let primary = config
         .instances
         .first()
@@ -106,7 +109,27 @@ async fn drive(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         args.seed
     );
     let workload = Workload::start(primary, opts).await?;
-    let stats = workload.stats.clone();
+    let shown = if args.no_ui {
+        live_lines(config, workload.stats.clone(), args.duration).await
+    } else {
+        let opts = ConsoleOptions {
+            read_only,
+            ..ConsoleOptions::default()
+        };
+        run_console(config, opts).await
+    };
+    println!("{}", workload.stats.summary());
+    workload.stop().await;
+    shown
+}
+
+/// `--no-ui`: health lines every refresh and a workload line every 5 s, until Ctrl-C or `duration`.
+async fn live_lines(
+    config: Config,
+    stats: Arc<WorkloadStats>,
+    duration: Option<Duration>,
+) -> anyhow::Result<()> {
+    eprintln!("arkc demo: live health lines follow (Ctrl-C quits)");
     let reporter = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         tick.tick().await;
@@ -115,7 +138,6 @@ async fn drive(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
             println!("{}", stats.summary());
         }
     });
-    let duration = args.duration;
     let stop = async move {
         match duration {
             Some(d) => {
@@ -124,18 +146,8 @@ async fn drive(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
             None => tokio::signal::ctrl_c().await,
         }
     };
-    if !args.no_ui {
-        // The console (src/tui) is not part of this build yet; the live lines are the same figures.
-        eprintln!(
-            "arkc demo: the console is not wired in yet; showing live health lines (Ctrl-C quits)"
-        );
-    } else {
-        eprintln!("arkc demo: live health lines follow (Ctrl-C quits)");
-    }
     let shown = watch(Arc::new(config), HealthFormat::Table, stop).await;
     reporter.abort();
-    println!("{}", workload.stats.summary());
-    workload.stop().await;
     shown
 }
 

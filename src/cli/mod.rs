@@ -1,12 +1,15 @@
 //! Command-line interface: one file per subcommand.
 
 mod config_check;
+mod console;
 pub mod demo;
 pub mod health;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+use crate::tui::ConsoleOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,6 +30,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the console (the default when no command is given).
+    Tui {
+        /// Colour theme instead of `[ui] theme` (default, light, terminal16, high-contrast).
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+        /// Key bindings instead of `[ui] keymap` (default, vim).
+        #[arg(long, value_name = "NAME")]
+        keymap: Option<String>,
+    },
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -51,9 +63,23 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
-        Some(Command::Demo(args)) => demo::run(args),
+        Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
-        None => anyhow::bail!("the console is not built yet"),
+        Some(Command::Tui { theme, keymap }) => {
+            let opts = ConsoleOptions {
+                read_only: cli.read_only,
+                theme,
+                keymap,
+            };
+            console::run(cli.config.as_deref(), opts)
+        }
+        None => {
+            let opts = ConsoleOptions {
+                read_only: cli.read_only,
+                ..ConsoleOptions::default()
+            };
+            console::run(cli.config.as_deref(), opts)
+        }
     }
 }
 
