@@ -2,6 +2,7 @@
 
 mod config_check;
 mod console;
+pub mod health;
 
 use std::path::PathBuf;
 
@@ -40,6 +41,8 @@ pub enum Command {
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
+    Health(health::HealthArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
                 read_only: cli.read_only,
@@ -73,4 +77,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             console::run(cli.config.as_deref(), opts)
         }
     }
+}
+
+fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {
+    Ok(crate::config::Config::load_located(explicit)?)
 }
