@@ -12,7 +12,7 @@ use crossterm::event::EventStream;
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::app::State;
-use crate::backend::{BackendCommand, BackendEvent};
+use crate::backend::{BackendEvent, BackendHandle};
 use crate::config::Config;
 
 pub use event_loop::{run_loop, Console};
@@ -81,35 +81,9 @@ fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
     })
 }
 
-/// The running backend as the loop sees it: somewhere to send commands.
-struct BackendLink {
-    commands: UnboundedSender<BackendCommand>,
-}
-
-impl BackendLink {
-    fn send(&self, command: BackendCommand) {
-        // A closed channel means the backend already stopped; nothing left to tell it.
-        let _ = self.commands.send(command);
-    }
-}
-
-/// Start the instance pollers. The pollers (`backend::spawn`) are not on main yet, so this
-/// keeps the command channel open and reports plainly that no figures will arrive.
-fn start_backend(config: Arc<Config>, events: UnboundedSender<BackendEvent>) -> BackendLink {
-    let (commands, mut receiver) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let _keep_events_open = events;
-        tracing::warn!(
-            instances = config.instances.len(),
-            "no instance pollers in this build"
-        );
-        while let Some(command) = receiver.recv().await {
-            if command == BackendCommand::Shutdown {
-                break;
-            }
-        }
-    });
-    BackendLink { commands }
+/// Start one poller task per instance (`backend::spawn`); figures arrive on `events`.
+fn start_backend(config: Arc<Config>, events: UnboundedSender<BackendEvent>) -> BackendHandle {
+    crate::backend::spawn(config, events)
 }
 
 /// Completes on SIGINT, SIGTERM or SIGHUP. In raw mode Ctrl-C arrives as a key instead; this
