@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use crossterm::event::EventStream;
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::app::State;
+use crate::backend::{BackendEvent, BackendHandle};
 use crate::config::Config;
 
 pub use event_loop::{run_loop, Console};
@@ -37,7 +38,7 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
         instances = config.instances.len(), read_only = opts.read_only, "console starting");
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let backend = crate::backend::spawn(Arc::new(config), events_tx);
+    let backend = start_backend(Arc::new(config), events_tx);
     let mut console = console;
     let mut guard = terminal::TerminalGuard::enter()?;
     let result = run_loop(
@@ -50,8 +51,6 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
     )
     .await;
     drop(guard);
-    // Close connections politely; the terminal is already back, so a slow server cannot hang the screen.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), backend.shutdown()).await;
     tracing::info!(ok = result.is_ok(), "console stopped");
     result
 }
@@ -80,6 +79,11 @@ fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
         user_dir,
         no_color,
     })
+}
+
+/// Start one poller task per instance (`backend::spawn`); figures arrive on `events`.
+fn start_backend(config: Arc<Config>, events: UnboundedSender<BackendEvent>) -> BackendHandle {
+    crate::backend::spawn(config, events)
 }
 
 /// Completes on SIGINT, SIGTERM or SIGHUP. In raw mode Ctrl-C arrives as a key instead; this
