@@ -12,7 +12,10 @@ use crossterm::event::EventStream;
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::app::State;
+<<<<<<< HEAD
 use crate::backend::{BackendEvent, BackendHandle};
+=======
+>>>>>>> backend
 use crate::config::Config;
 
 pub use event_loop::{run_loop, Console};
@@ -81,11 +84,14 @@ fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
     })
 }
 
+<<<<<<< HEAD
 /// Start one poller task per instance (`backend::spawn`); figures arrive on `events`.
 fn start_backend(config: Arc<Config>, events: UnboundedSender<BackendEvent>) -> BackendHandle {
     crate::backend::spawn(config, events)
 }
 
+=======
+>>>>>>> backend
 /// Completes on SIGINT, SIGTERM or SIGHUP. In raw mode Ctrl-C arrives as a key instead; this
 /// covers `kill`, a closed terminal, and the moments before raw mode is on.
 async fn shutdown_signal() {
