@@ -9,13 +9,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use crossterm::event::EventStream;
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::mpsc;
 
 use crate::app::State;
-<<<<<<< HEAD
-use crate::backend::{BackendEvent, BackendHandle};
-=======
->>>>>>> backend
 use crate::config::Config;
 
 pub use event_loop::{run_loop, Console};
@@ -41,7 +37,7 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
         instances = config.instances.len(), read_only = opts.read_only, "console starting");
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let backend = start_backend(Arc::new(config), events_tx);
+    let backend = crate::backend::spawn(Arc::new(config), events_tx);
     let mut console = console;
     let mut guard = terminal::TerminalGuard::enter()?;
     let result = run_loop(
@@ -54,6 +50,8 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
     )
     .await;
     drop(guard);
+    // Close connections politely; the terminal is already back, so a slow server cannot hang the screen.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), backend.shutdown()).await;
     tracing::info!(ok = result.is_ok(), "console stopped");
     result
 }
@@ -84,14 +82,6 @@ fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
     })
 }
 
-<<<<<<< HEAD
-/// Start one poller task per instance (`backend::spawn`); figures arrive on `events`.
-fn start_backend(config: Arc<Config>, events: UnboundedSender<BackendEvent>) -> BackendHandle {
-    crate::backend::spawn(config, events)
-}
-
-=======
->>>>>>> backend
 /// Completes on SIGINT, SIGTERM or SIGHUP. In raw mode Ctrl-C arrives as a key instead; this
 /// covers `kill`, a closed terminal, and the moments before raw mode is on.
 async fn shutdown_signal() {
