@@ -5,8 +5,12 @@
 //! The binlog and slow-log cores are the `arkc-binlog` and `arkc-slowlog` crates (src/binlog,
 //! src/slowlog), kept separate so the compiler enforces that they stay free of UI and tokio.
 
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod sandbox;
 pub mod tracking;
+pub mod tui;
+pub mod ui;

@@ -2,10 +2,15 @@
 
 pub mod binlog;
 mod config_check;
+mod console;
+pub mod demo;
+pub mod health;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+use crate::tui::ConsoleOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,9 +31,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the console (the default when no command is given).
+    Tui {
+        /// Colour theme instead of `[ui] theme` (default, light, terminal16, high-contrast).
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+        /// Key bindings instead of `[ui] keymap` (default, vim).
+        #[arg(long, value_name = "NAME")]
+        keymap: Option<String>,
+    },
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Start a sandbox primary + replica with a live workload and show them.
+    Demo(demo::DemoArgs),
+    /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
+    Health(health::HealthArgs),
     /// Read binlogs: transactions and their row changes.
     #[command(subcommand)]
     Binlog(BinlogCommand),
@@ -59,6 +77,26 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Binlog(BinlogCommand::Events(args))) => binlog::run_events(args),
         Some(Command::Flashback(args)) => binlog::run_flashback(args),
-        None => anyhow::bail!("the console is not built yet"),
+        Some(Command::Demo(args)) => demo::run(args, cli.read_only),
+        Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
+        Some(Command::Tui { theme, keymap }) => {
+            let opts = ConsoleOptions {
+                read_only: cli.read_only,
+                theme,
+                keymap,
+            };
+            console::run(cli.config.as_deref(), opts)
+        }
+        None => {
+            let opts = ConsoleOptions {
+                read_only: cli.read_only,
+                ..ConsoleOptions::default()
+            };
+            console::run(cli.config.as_deref(), opts)
+        }
     }
+}
+
+fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {
+    Ok(crate::config::Config::load_located(explicit)?)
 }

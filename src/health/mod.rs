@@ -1,10 +1,16 @@
 //! Instance health: what one poll of a server yields, and the formulas that turn two polls into
 //! rates. Pure: no I/O here (the backend's poller fills `StatusSnapshot`s).
 
+mod formulas;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+pub use formulas::{
+    counter_rate, health_from, replication_from_rows, HealthTracker, QPS_COUNTERS, TPS_COUNTERS,
+};
 
 /// Raw counters and variables read from one instance at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -76,3 +82,6 @@ impl InstanceHealth {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

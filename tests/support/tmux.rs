@@ -13,7 +13,13 @@ pub struct TmuxSession {
 impl TmuxSession {
     /// Start `program args...` in a `width`x`height` terminal. The shell wrapper records the exit
     /// status and keeps the pane open, so the screen left behind can be inspected after exit.
-    pub fn start(program: &Path, args: &[&str], envs: &[(&str, &str)], width: u16, height: u16) -> Self {
+    pub fn start(
+        program: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        width: u16,
+        height: u16,
+    ) -> Self {
         let socket = format!("arkc-test-{}-{}", std::process::id(), unique());
         let exit_file = std::env::temp_dir().join(format!("{socket}.exit"));
         let _ = std::fs::remove_file(&exit_file);
@@ -70,6 +76,27 @@ impl TmuxSession {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The visible screen with colour and attribute escape sequences kept (`capture-pane -e`).
+    pub fn screen_with_escapes(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-e", "-t", "0"])
+            .output()
+            .expect("tmux capture-pane -e");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Resize the terminal, as a user dragging the window would.
+    pub fn resize(&self, width: u16, height: u16) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "resize-window", "-t", "0", "-x"])
+            .arg(width.to_string())
+            .arg("-y")
+            .arg(height.to_string())
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success(), "tmux resize-window failed");
+    }
+
     /// A tmux format variable of the pane, e.g. `alternate_on` or `cursor_flag`.
     pub fn pane_var(&self, name: &str) -> String {
         let out = Command::new("tmux")
@@ -109,7 +136,10 @@ impl TmuxSession {
                 }
             }
             if start.elapsed() > timeout {
-                panic!("program did not exit within {timeout:?}; screen:\n{}", self.screen());
+                panic!(
+                    "program did not exit within {timeout:?}; screen:\n{}",
+                    self.screen()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -118,7 +148,9 @@ impl TmuxSession {
 
 impl Drop for TmuxSession {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
         let _ = std::fs::remove_file(&self.exit_file);
     }
 }
