@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use arkc_binlog::listing::{EventLister, ListFormat};
-use arkc_binlog::pipeline::{scan_files, ScanStats};
+use arkc_binlog::pipeline::{scan_files_with_progress, ScanStats};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner, WhereColumns};
+use arkc_binlog::txn::TxnSink;
 use arkc_binlog::txn::{Filters, GtidSet, TxnBuilder};
 use arkc_binlog::RowsKind;
 use clap::{Args, ValueEnum};
@@ -229,6 +230,37 @@ pub fn build_filters(f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<Filter
     Ok(filters)
 }
 
+/// Scans with a live "MiB, events, MiB/s" line on stderr when it is a terminal.
+fn scan<S: TxnSink>(
+    files: &[PathBuf],
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+) -> anyhow::Result<ScanStats> {
+    let started = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut last = Instant::now();
+    let mut progress = |s: &ScanStats| {
+        if tty && last.elapsed().as_millis() >= 250 {
+            last = Instant::now();
+            let mib = s.bytes as f64 / 1048576.0;
+            let secs = started.elapsed().as_secs_f64().max(1e-6);
+            eprint!(
+                "\r{mib:.0} MiB, {} events, {:.0} MiB/s, {:.0} events/s   ",
+                s.events,
+                mib / secs,
+                s.events as f64 / secs
+            );
+        }
+    };
+    let stats = scan_files_with_progress(files, builder, sink, &mut progress);
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let stats = stats?;
+    report(&stats, started);
+    Ok(stats)
+}
+
 fn report(stats: &ScanStats, started: Instant) {
     if std::io::stderr().is_terminal() {
         let secs = started.elapsed().as_secs_f64().max(1e-6);
@@ -262,23 +294,19 @@ pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
         EventsFormat::Text => ListFormat::Text,
         EventsFormat::Json => ListFormat::Json,
     };
-    let started = Instant::now();
     let mut lister = EventLister::new(open_output(None)?, format);
-    let stats = scan_files(&files, &mut builder, &mut lister)?;
+    scan(&files, &mut builder, &mut lister)?;
     lister.into_inner().flush()?;
-    report(&stats, started);
     Ok(0)
 }
 
 pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
     let files = source_files(&args.source)?;
     let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
-    let started = Instant::now();
     if let FlashbackFormat::Json = args.format {
         let mut lister = EventLister::new(open_output(args.output.as_deref())?, ListFormat::Json);
-        let stats = scan_files(&files, &mut builder, &mut lister)?;
+        scan(&files, &mut builder, &mut lister)?;
         lister.into_inner().flush()?;
-        report(&stats, started);
         return Ok(0);
     }
     let opts = FlashbackOptions {
@@ -294,10 +322,9 @@ pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
         ..Default::default()
     };
     let mut planner = FlashbackPlanner::new(opts)?;
-    let stats = scan_files(&files, &mut builder, &mut planner)?;
+    scan(&files, &mut builder, &mut planner)?;
     let mut out = open_output(args.output.as_deref())?;
     let plan = planner.finish(&mut out)?;
-    report(&stats, started);
     if std::io::stderr().is_terminal() {
         eprintln!(
             "{} transaction(s), {} statement(s)",
