@@ -382,46 +382,54 @@ impl FlashbackPlanner {
     }
 
     fn render_where(&mut self, t: &TableMap, image: &Image) {
-        let use_pk = self.pk_usable(t)
-            && t.primary_key
-                .iter()
-                .all(|&i| matches!(image.get(i), Some(Some(_))));
-        let out = &mut self.cur;
-        out.push_str(" WHERE ");
-        let mut first = true;
-        let mut cond = |i: usize, v: &Value, out: &mut String| {
-            if !first {
-                out.push_str(" AND ");
-            }
-            first = false;
-            push_ident(&t.column_name(i), out);
-            out.push_str(if matches!(v, Value::Null) || !use_pk {
-                " <=> "
-            } else {
-                " = "
-            });
-            push_sql_value(v, &t.columns[i], out);
-        };
-        if use_pk {
-            for &i in &t.primary_key {
-                if let Some(Some(v)) = image.get(i) {
-                    cond(i, v, out);
-                }
-            }
-        } else {
-            for (i, v) in image.iter().enumerate() {
-                if let Some(v) = v {
-                    if !matches!(v, Value::JsonDiff(_)) {
-                        cond(i, v, out);
-                    }
-                }
-            }
-        }
-        out.push_str(" LIMIT 1");
+        let use_pk = self.pk_usable(t);
+        self.cur.push_str(" WHERE ");
+        push_conditions(t, image, use_pk, &mut self.cur);
+        self.cur.push_str(" LIMIT 1");
     }
 }
 
-fn push_table(t: &TableMap, out: &mut String) {
+/// `a = 1 AND b = 'x'` on the primary key (when `use_pk` and the image has it), else
+/// `<=>` on every logged column except JSON diffs.
+pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &mut String) {
+    let use_pk = use_pk
+        && t.primary_key
+            .iter()
+            .all(|&i| matches!(image.get(i), Some(Some(_))));
+    let mut first = true;
+    let mut cond = |i: usize, v: &Value, out: &mut String| {
+        if !first {
+            out.push_str(" AND ");
+        }
+        first = false;
+        push_ident(&t.column_name(i), out);
+        out.push_str(if matches!(v, Value::Null) || !use_pk {
+            " <=> "
+        } else {
+            " = "
+        });
+        push_sql_value(v, &t.columns[i], out);
+    };
+    if use_pk {
+        for &i in &t.primary_key {
+            if let Some(Some(v)) = image.get(i) {
+                cond(i, v, out);
+            }
+        }
+    } else {
+        for (i, v) in image.iter().enumerate() {
+            match v {
+                Some(Value::JsonDiff(_)) | None => {}
+                Some(v) => cond(i, v, out),
+            }
+        }
+    }
+    if first {
+        out.push_str("TRUE");
+    }
+}
+
+pub(crate) fn push_table(t: &TableMap, out: &mut String) {
     push_ident(&t.schema, out);
     out.push('.');
     push_ident(&t.table, out);

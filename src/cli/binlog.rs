@@ -119,6 +119,13 @@ pub struct FlashbackArgs {
     /// Write to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Print no SQL: check on the server (--url) that every row the rollback would touch is
+    /// still as the binlog left it; exit 3 and list the rows changed since.
+    #[arg(long, requires = "url")]
+    pub check: bool,
+    /// Server for --check: mysql://user:pass@host:port.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 /// Resolves the files to read, in order.
@@ -309,6 +316,13 @@ pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
         lister.into_inner().flush()?;
         return Ok(0);
     }
+    if args.check {
+        return run_check(
+            &files,
+            &mut builder,
+            args.url.as_deref().unwrap_or_default(),
+        );
+    }
     let opts = FlashbackOptions {
         direction: if args.forward {
             Direction::Forward
@@ -332,4 +346,68 @@ pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// `flashback --check`: runs one COUNT(*) per touched row and reports the rows changed since.
+fn run_check(files: &[PathBuf], builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
+    let mut planner = arkc_binlog::check::CheckPlanner::new();
+    scan(files, builder, &mut planner)?;
+    let checks = planner.into_checks();
+    let counts = count_rows_on_server(url, &checks)?;
+    let mut out = std::io::stdout().lock();
+    let mut changed = 0;
+    for (c, n) in checks.iter().zip(&counts) {
+        if !c.holds(*n) {
+            changed += 1;
+            let want = match c.expect {
+                arkc_binlog::check::Expect::Present => "the row the binlog left is gone or changed",
+                arkc_binlog::check::Expect::Absent => "a row took the deleted row's key",
+            };
+            let gtid = c
+                .gtid
+                .as_deref()
+                .map(|g| format!(" GTID {g}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "changed since: {}:{}{gtid} {}: {want}\n  {}",
+                c.file, c.offset, c.table, c.query
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{} row(s) checked, {changed} changed since the binlog",
+        checks.len()
+    )?;
+    Ok(if changed == 0 { 0 } else { 3 })
+}
+
+fn count_rows_on_server(
+    url: &str,
+    checks: &[arkc_binlog::check::RowCheck],
+) -> anyhow::Result<Vec<i64>> {
+    use mysql_async::prelude::Queryable;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let opts = mysql_async::Opts::from_url(url)
+            .context("bad --url (expected mysql://user:pass@host:port)")?;
+        let mut conn = mysql_async::Conn::new(opts)
+            .await
+            .context("cannot connect for --check")?;
+        conn.query_drop("SET NAMES utf8mb4, time_zone = '+00:00'")
+            .await?;
+        let mut counts = Vec::with_capacity(checks.len());
+        for c in checks {
+            let n: Option<i64> = conn
+                .query_first(c.query.as_str())
+                .await
+                .with_context(|| format!("check query failed: {}", c.query))?;
+            counts.push(n.unwrap_or(0));
+        }
+        conn.disconnect().await?;
+        anyhow::Ok(counts)
+    })
 }
