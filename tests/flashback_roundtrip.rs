@@ -278,3 +278,76 @@ fn check_finds_rows_changed_after_the_incident() {
         "{text}"
     );
 }
+
+#[test]
+fn execute_applies_after_audit_and_the_redo_file_replays_the_incident() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("fb_exec").unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("schema.sql")))
+        .unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
+    let before = checksums(sb, &db);
+    let (file, pos) = master_position(sb);
+    sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
+        .unwrap();
+    let (end_file, end) = master_position(sb);
+    let after_incident = checksums(sb, &db);
+    let data = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_arkc"))
+            .env("XDG_DATA_HOME", data.path())
+            .args([
+                "flashback",
+                "--url",
+                &sb.url(),
+                "-d",
+                &db,
+                "--start-file",
+                &file,
+            ])
+            .args([
+                "--start-position",
+                &pos.to_string(),
+                "--stop-file",
+                &end_file,
+            ])
+            .args(["--stop-position", &end.to_string(), "--binlog-dir"])
+            .arg(sb.binlog_dir())
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let ro = run(&["--read-only", "--execute", "--yes"]);
+    assert!(!ro.status.success());
+    assert!(String::from_utf8_lossy(&ro.stderr).contains("read-only"));
+    let unconfirmed = run(&["--execute"]);
+    assert!(!unconfirmed.status.success());
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--yes"));
+    assert_eq!(
+        checksums(sb, &db),
+        after_incident,
+        "nothing applied without confirmation"
+    );
+
+    let ok = run(&["--execute", "--yes"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(checksums(sb, &db), before);
+
+    let audit = data.path().join("arkc/audit");
+    let redo = std::fs::read_dir(&audit)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-redo.sql"))
+        .expect("a redo file in the audit folder");
+    apply(sb, &std::fs::read_to_string(redo).unwrap());
+    assert_eq!(
+        checksums(sb, &db),
+        after_incident,
+        "the redo file replays the incident"
+    );
+}

@@ -78,6 +78,11 @@ pub struct FlashbackStats {
 
 const MAX_REFUSALS: usize = 50;
 
+/// Session settings the generated SQL relies on: utf8mb4 literals, TIMESTAMPs in UTC, and
+/// explicit zeros kept in AUTO_INCREMENT columns.
+pub const SESSION_SETTINGS: &str =
+    "SET NAMES utf8mb4;\nSET time_zone='+00:00';\nSET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO';\n";
+
 /// A `TxnSink` that renders flashback SQL; call `finish` to write it out.
 pub struct FlashbackPlanner {
     opts: FlashbackOptions,
@@ -189,7 +194,20 @@ impl FlashbackPlanner {
     }
 
     /// Writes the SQL to `out`, or refuses (listing every refused event) without writing.
-    pub fn finish(mut self, out: &mut dyn Write) -> Result<FlashbackStats, BinlogError> {
+    pub fn finish(self, out: &mut dyn Write) -> Result<FlashbackStats, BinlogError> {
+        let stats =
+            self.finish_blocks(&mut |block| out.write_all(block.as_bytes()).map_err(io_err))?;
+        out.flush().map_err(io_err)?;
+        Ok(stats)
+    }
+
+    /// Hands the output to `each` in pieces: first the header with the session settings,
+    /// then each spilled block in output order (a transaction is one block unless it
+    /// outgrew `chunk_bytes`). Refuses, without calling `each`, if anything was refused.
+    pub fn finish_blocks(
+        mut self,
+        each: &mut dyn FnMut(&str) -> Result<(), BinlogError>,
+    ) -> Result<FlashbackStats, BinlogError> {
         if !self.refusals.is_empty() {
             if self.refusals_dropped > 0 {
                 self.refusals.push(Refusal {
@@ -211,23 +229,22 @@ impl FlashbackPlanner {
             Direction::Forward => "forward replay",
         };
         let head = format!(
-            "-- arkc flashback: {what} of {} transaction(s), {} statement(s)\n\
-             SET NAMES utf8mb4;\nSET time_zone='+00:00';\nSET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO';\n",
+            "-- arkc flashback: {what} of {} transaction(s), {} statement(s)\n{SESSION_SETTINGS}",
             self.stats.transactions, self.stats.statements
         );
-        out.write_all(head.as_bytes()).map_err(io_err)?;
+        each(&head)?;
         let mut buf = Vec::new();
         let mut emit = |&(off, len): &(u64, u32)| -> Result<(), BinlogError> {
             buf.resize(len as usize, 0);
             file.seek(SeekFrom::Start(off)).map_err(io_err)?;
             file.read_exact(&mut buf).map_err(io_err)?;
-            out.write_all(&buf).map_err(io_err)
+            let text = std::str::from_utf8(&buf).map_err(|e| io_err(std::io::Error::other(e)))?;
+            each(text)
         };
         match self.opts.direction {
             Direction::Rollback => self.blocks.iter().rev().try_for_each(&mut emit)?,
             Direction::Forward => self.blocks.iter().try_for_each(&mut emit)?,
         }
-        out.flush().map_err(io_err)?;
         self.stats.bytes = self.spill_len + head.len() as u64;
         Ok(self.stats)
     }

@@ -123,7 +123,14 @@ pub struct FlashbackArgs {
     /// still as the binlog left it; exit 3 and list the rows changed since.
     #[arg(long, requires = "url")]
     pub check: bool,
-    /// Server for --check: mysql://user:pass@host:port.
+    /// Apply the SQL to the server (--url), one transaction at a time, stopping at the first
+    /// error; the SQL and its inverse are first saved to the audit folder.
+    #[arg(long, requires = "url", conflicts_with = "check")]
+    pub execute: bool,
+    /// With --execute: do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Server for --check and --execute: mysql://user:pass@host:port.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 }
@@ -238,7 +245,7 @@ pub fn build_filters(f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<Filter
 }
 
 /// Scans with a live "MiB, events, MiB/s" line on stderr when it is a terminal.
-fn scan<S: TxnSink>(
+pub(super) fn scan<S: TxnSink>(
     files: &[PathBuf],
     builder: &mut TxnBuilder,
     sink: &mut S,
@@ -307,7 +314,7 @@ pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
+pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32> {
     let files = source_files(&args.source)?;
     let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
     if let FlashbackFormat::Json = args.format {
@@ -317,7 +324,7 @@ pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     if args.check {
-        return run_check(
+        return super::flashback_server::run_check(
             &files,
             &mut builder,
             args.url.as_deref().unwrap_or_default(),
@@ -335,6 +342,19 @@ pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
         },
         ..Default::default()
     };
+    if args.execute {
+        if read_only {
+            bail!("--execute refused: arkc runs with --read-only");
+        }
+        let url = args.url.as_deref().unwrap_or_default();
+        return super::flashback_server::run_execute(
+            &files,
+            &build_filters(&args.filters, &files)?,
+            opts,
+            url,
+            args.yes,
+        );
+    }
     let mut planner = FlashbackPlanner::new(opts)?;
     scan(&files, &mut builder, &mut planner)?;
     let mut out = open_output(args.output.as_deref())?;
@@ -346,68 +366,4 @@ pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(0)
-}
-
-/// `flashback --check`: runs one COUNT(*) per touched row and reports the rows changed since.
-fn run_check(files: &[PathBuf], builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
-    let mut planner = arkc_binlog::check::CheckPlanner::new();
-    scan(files, builder, &mut planner)?;
-    let checks = planner.into_checks();
-    let counts = count_rows_on_server(url, &checks)?;
-    let mut out = std::io::stdout().lock();
-    let mut changed = 0;
-    for (c, n) in checks.iter().zip(&counts) {
-        if !c.holds(*n) {
-            changed += 1;
-            let want = match c.expect {
-                arkc_binlog::check::Expect::Present => "the row the binlog left is gone or changed",
-                arkc_binlog::check::Expect::Absent => "a row took the deleted row's key",
-            };
-            let gtid = c
-                .gtid
-                .as_deref()
-                .map(|g| format!(" GTID {g}"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "changed since: {}:{}{gtid} {}: {want}\n  {}",
-                c.file, c.offset, c.table, c.query
-            )?;
-        }
-    }
-    writeln!(
-        out,
-        "{} row(s) checked, {changed} changed since the binlog",
-        checks.len()
-    )?;
-    Ok(if changed == 0 { 0 } else { 3 })
-}
-
-fn count_rows_on_server(
-    url: &str,
-    checks: &[arkc_binlog::check::RowCheck],
-) -> anyhow::Result<Vec<i64>> {
-    use mysql_async::prelude::Queryable;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let opts = mysql_async::Opts::from_url(url)
-            .context("bad --url (expected mysql://user:pass@host:port)")?;
-        let mut conn = mysql_async::Conn::new(opts)
-            .await
-            .context("cannot connect for --check")?;
-        conn.query_drop("SET NAMES utf8mb4, time_zone = '+00:00'")
-            .await?;
-        let mut counts = Vec::with_capacity(checks.len());
-        for c in checks {
-            let n: Option<i64> = conn
-                .query_first(c.query.as_str())
-                .await
-                .with_context(|| format!("check query failed: {}", c.query))?;
-            counts.push(n.unwrap_or(0));
-        }
-        conn.disconnect().await?;
-        anyhow::Ok(counts)
-    })
 }
