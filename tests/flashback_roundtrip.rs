@@ -351,3 +351,36 @@ fn execute_applies_after_audit_and_the_redo_file_replays_the_incident() {
         "the redo file replays the incident"
     );
 }
+
+#[test]
+fn flashback_from_server_fetches_binlogs_over_replication() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("fb_remote").unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("schema.sql")))
+        .unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
+    let before = checksums(sb, &db);
+    let (file, pos) = master_position(sb);
+    sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args([
+            "flashback",
+            "--url",
+            &sb.url(),
+            "--from-server",
+            &file,
+            "-d",
+            &db,
+        ])
+        .args(["--start-position", &pos.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    apply(sb, &String::from_utf8(out.stdout).unwrap());
+    assert_eq!(checksums(sb, &db), before);
+}

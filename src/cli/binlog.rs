@@ -22,6 +22,13 @@ pub struct SourceArgs {
     /// Read every binlog in this directory (by its .index file, else by name order).
     #[arg(long, value_name = "DIR")]
     pub binlog_dir: Option<PathBuf>,
+    /// Fetch the binlogs from the server at --url (replication protocol, via `mariadb-binlog
+    /// --read-from-remote-server --raw`), from this file (default: the first one) to the end.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", requires = "url")]
+    pub from_server: Option<String>,
+    /// Server: mysql://user:pass@host:port (for --from-server, --check and --execute).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 /// Which transactions and rows to keep; filters apply per rows event.
@@ -130,21 +137,25 @@ pub struct FlashbackArgs {
     /// With --execute: do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
-    /// Server for --check and --execute: mysql://user:pass@host:port.
-    #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
 }
 
-/// Resolves the files to read, in order.
-fn source_files(src: &SourceArgs) -> anyhow::Result<Vec<PathBuf>> {
+/// The files to read, in order; fetched ones live in the returned temporary directory.
+fn source_files(src: &SourceArgs) -> anyhow::Result<(Vec<PathBuf>, Option<tempfile::TempDir>)> {
     let mut files = src.files.clone();
     if let Some(dir) = &src.binlog_dir {
         files.extend(binlogs_in_dir(dir)?);
     }
-    if files.is_empty() {
-        bail!("no binlog given: pass files or --binlog-dir DIR");
+    let mut fetched = None;
+    if let Some(first) = &src.from_server {
+        let (dir, remote) =
+            super::flashback_server::fetch_binlogs(src.url.as_deref().unwrap_or_default(), first)?;
+        files.extend(remote);
+        fetched = Some(dir);
     }
-    Ok(files)
+    if files.is_empty() {
+        bail!("no binlog given: pass files, --binlog-dir DIR or --from-server with --url");
+    }
+    Ok((files, fetched))
 }
 
 fn binlogs_in_dir(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -302,7 +313,7 @@ fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
 }
 
 pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
-    let files = source_files(&args.source)?;
+    let (files, _fetched) = source_files(&args.source)?;
     let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
     let format = match args.format {
         EventsFormat::Text => ListFormat::Text,
@@ -315,7 +326,7 @@ pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
 }
 
 pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32> {
-    let files = source_files(&args.source)?;
+    let (files, _fetched) = source_files(&args.source)?;
     let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
     if let FlashbackFormat::Json = args.format {
         let mut lister = EventLister::new(open_output(args.output.as_deref())?, ListFormat::Json);
@@ -327,7 +338,7 @@ pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32
         return super::flashback_server::run_check(
             &files,
             &mut builder,
-            args.url.as_deref().unwrap_or_default(),
+            args.source.url.as_deref().unwrap_or_default(),
         );
     }
     let opts = FlashbackOptions {
@@ -346,7 +357,7 @@ pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32
         if read_only {
             bail!("--execute refused: arkc runs with --read-only");
         }
-        let url = args.url.as_deref().unwrap_or_default();
+        let url = args.source.url.as_deref().unwrap_or_default();
         return super::flashback_server::run_execute(
             &files,
             &build_filters(&args.filters, &files)?,

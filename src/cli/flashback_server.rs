@@ -192,3 +192,56 @@ async fn apply_blocks(url: &str, sql: &str, blocks: &[(usize, usize)]) -> anyhow
     conn.disconnect().await?;
     Ok(())
 }
+
+/// Downloads the server's binlogs from `first` (empty: the first one) to the current end
+/// into a temporary directory, through the stock `mariadb-binlog` replication client.
+pub fn fetch_binlogs(url: &str, first: &str) -> anyhow::Result<(tempfile::TempDir, Vec<PathBuf>)> {
+    let opts = mysql_async::Opts::from_url(url)
+        .context("bad --url (expected mysql://user:pass@host:port)")?;
+    let names: Vec<String> = runtime()?.block_on(async {
+        let mut conn = connect(url).await?;
+        let rows: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await?;
+        conn.disconnect().await?;
+        anyhow::Ok(rows.iter().filter_map(|r| r.get::<String, _>(0)).collect())
+    })?;
+    let start = match first {
+        "" => 0,
+        name => names.iter().position(|n| n == name).with_context(|| {
+            format!(
+                "the server has no binlog `{name}` (SHOW BINARY LOGS: {})",
+                names.join(", ")
+            )
+        })?,
+    };
+    let Some(first_name) = names.get(start) else {
+        bail!("the server has no binary logs (is log_bin on?)");
+    };
+    let dir = tempfile::tempdir()?;
+    let mut cmd = std::process::Command::new("mariadb-binlog");
+    cmd.arg("--no-defaults")
+        .args(["--read-from-remote-server", "--raw", "--to-last-log"])
+        .arg(format!("--host={}", opts.ip_or_hostname()))
+        .arg(format!("--port={}", opts.tcp_port()))
+        .arg(format!("--user={}", opts.user().unwrap_or("root")))
+        .arg(format!("--result-file={}/", dir.path().display()))
+        .arg(first_name);
+    // The password goes through the environment, never the command line.
+    if let Some(pass) = opts.pass() {
+        cmd.env("MYSQL_PWD", pass);
+    }
+    let out = cmd
+        .output()
+        .context("cannot run mariadb-binlog (install mariadb-client)")?;
+    if !out.status.success() {
+        bail!(
+            "fetching binlogs failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let files = names[start..]
+        .iter()
+        .map(|n| dir.path().join(n))
+        .filter(|p| p.exists())
+        .collect();
+    Ok((dir, files))
+}
