@@ -72,11 +72,12 @@ impl Column {
         )
     }
 
+    /// Columns listed in the charset metadata (MySQL 9 lists VECTOR columns too, as binary).
     fn is_character(&self) -> bool {
         use ty::*;
         matches!(
             self.type_code,
-            STRING | VARCHAR | VAR_STRING | BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB
+            STRING | VARCHAR | VAR_STRING | BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB | VECTOR
         )
     }
 
