@@ -384,3 +384,64 @@ fn flashback_from_server_fetches_binlogs_over_replication() {
     apply(sb, &String::from_utf8(out.stdout).unwrap());
     assert_eq!(checksums(sb, &db), before);
 }
+
+#[test]
+fn events_follow_shows_new_transactions_across_rotation() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("fb_follow").unwrap();
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20))"
+    ))
+    .unwrap();
+    let (file, _) = master_position(sb);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args([
+            "binlog", "events", "--follow", "--format", "json", "-d", &db,
+        ])
+        .arg(sb.binlog_dir().join(&file))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |id: i32| -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                if line.contains(&format!("\"id\":{id}")) {
+                    return line;
+                }
+            }
+        }
+        panic!("no transaction with id {id} within 20 s");
+    };
+    sb.exec_sql(&format!(
+        "INSERT INTO `{db}`.t VALUES (1, 'before rotation')"
+    ))
+    .unwrap();
+    wait_for(1);
+    sb.exec_sql("FLUSH BINARY LOGS").unwrap();
+    sb.exec_sql(&format!(
+        "INSERT INTO `{db}`.t VALUES (2, 'after rotation')"
+    ))
+    .unwrap();
+    let line = wait_for(2);
+    assert!(line.contains("after rotation"), "{line}");
+    assert!(
+        !line.contains(&format!("\"file\":\"{file}\"")),
+        "second transaction is in the next file: {line}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -106,6 +106,9 @@ pub struct EventsArgs {
     /// text: a readable record per transaction; json: one JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub format: EventsFormat,
+    /// Keep reading as the server writes: wait at the end of the last file, follow rotation.
+    #[arg(long, conflicts_with = "from_server")]
+    pub follow: bool,
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +322,12 @@ pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
         EventsFormat::Text => ListFormat::Text,
         EventsFormat::Json => ListFormat::Json,
     };
+    if args.follow {
+        // Line-buffered stdout, so each transaction shows as soon as it commits.
+        let mut lister = EventLister::new(std::io::stdout(), format);
+        arkc_binlog::pipeline::follow_files(&files, &mut builder, &mut lister)?;
+        return Ok(0);
+    }
     let mut lister = EventLister::new(open_output(None)?, format);
     scan(&files, &mut builder, &mut lister)?;
     lister.into_inner().flush()?;
