@@ -445,3 +445,81 @@ fn events_follow_shows_new_transactions_across_rotation() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn minimal_metadata_uses_information_schema_and_refuses_on_drift() {
+    use arkc::sandbox::SandboxOptions;
+    let sb = Sandbox::start(SandboxOptions {
+        name: "fb-minimal".into(),
+        extra_args: vec![
+            "--binlog-row-metadata=MINIMAL".into(),
+            "--binlog-checksum=NONE".into(),
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    let db = sb.create_schema("fb_min").unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("schema.sql")))
+        .unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
+    let before = checksums(&sb, &db);
+    let (file, pos) = master_position(&sb);
+    sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
+        .unwrap();
+    let (end_file, end) = master_position(&sb);
+    let run = |with_url: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_arkc"));
+        cmd.args([
+            "flashback",
+            "-d",
+            &db,
+            "--start-file",
+            &file,
+            "--start-position",
+            &pos.to_string(),
+        ]);
+        cmd.args([
+            "--stop-file",
+            &end_file,
+            "--stop-position",
+            &end.to_string(),
+        ]);
+        cmd.arg("--binlog-dir").arg(sb.binlog_dir());
+        if with_url {
+            cmd.args(["--url", &sb.url()]);
+        }
+        cmd.output().unwrap()
+    };
+    let no_names = run(false);
+    assert!(!no_names.status.success());
+    let err = String::from_utf8_lossy(&no_names.stderr);
+    assert!(
+        err.contains("no column names") && err.contains("--url"),
+        "{err}"
+    );
+
+    let with_names = run(true);
+    assert!(
+        with_names.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_names.stderr)
+    );
+    // The table changed after the incident: the same request must now refuse.
+    sb.exec_sql(&format!("ALTER TABLE `{db}`.nopk ADD COLUMN z INT"))
+        .unwrap();
+    let drifted = run(true);
+    assert!(!drifted.status.success());
+    let err = String::from_utf8_lossy(&drifted.stderr);
+    assert!(
+        err.contains("nopk") && err.contains("table changed"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("cannot be undone"),
+        "the ALTER is outside the range: {err}"
+    );
+    sb.exec_sql(&format!("ALTER TABLE `{db}`.nopk DROP COLUMN z"))
+        .unwrap();
+    apply(&sb, &String::from_utf8(with_names.stdout).unwrap());
+    assert_eq!(checksums(&sb, &db), before);
+}

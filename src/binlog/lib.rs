@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod rows;
+pub mod schema;
 pub mod tablemap;
 pub mod txn;
 pub mod value;

@@ -167,6 +167,7 @@ fn consume<S: TxnSink>(
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<ScanStats, BinlogError> {
     let mut decoder = Decoder::new();
+    decoder.set_schema_info(builder.schema.clone());
     let mut stats = ScanStats::default();
     for msg in rx {
         match msg {
@@ -197,4 +198,32 @@ fn consume<S: TxnSink>(
         }
     }
     Ok(stats)
+}
+
+/// The tables whose table maps carry no column names, (schema, table), in `paths`.
+pub fn tables_without_names(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for path in paths {
+        let mut reader = BinlogReader::open(path)?;
+        let mut decoder = Decoder::new();
+        decoder.set_path(path);
+        while let Some(raw) = reader.next_event()? {
+            let t = raw.header.type_code;
+            if t != crate::event::code::TABLE_MAP
+                && t != crate::event::code::TRANSACTION_PAYLOAD
+                && t != crate::event::code::FORMAT_DESCRIPTION
+            {
+                continue;
+            }
+            decoder.decode_each(raw, &mut |ev| {
+                if let crate::decoder::EventBody::TableMap(tm) = &ev.body {
+                    if !tm.has_names {
+                        seen.insert((tm.schema.clone(), tm.table.clone()));
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+    Ok(seen.into_iter().collect())
 }

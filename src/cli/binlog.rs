@@ -213,6 +213,20 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// A `TxnBuilder` for the filters, with column names from the server (when `--url` is
+/// given) for tables the binlog logs without them.
+fn builder_for(src: &SourceArgs, f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<TxnBuilder> {
+    let mut builder = TxnBuilder::new(build_filters(f, files)?);
+    if let Some(url) = &src.url {
+        let missing = arkc_binlog::pipeline::tables_without_names(files)?;
+        if !missing.is_empty() {
+            let info = super::flashback_server::load_schema_info(url, &missing)?;
+            builder.schema = Some(std::sync::Arc::new(info));
+        }
+    }
+    Ok(builder)
+}
+
 /// Turns the command-line filters into the core's `Filters`.
 pub fn build_filters(f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<Filters> {
     let first = files.first().map(|p| file_name(p)).unwrap_or_default();
@@ -317,7 +331,7 @@ fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
 
 pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
     let (files, _fetched) = source_files(&args.source)?;
-    let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
+    let mut builder = builder_for(&args.source, &args.filters, &files)?;
     let format = match args.format {
         EventsFormat::Text => ListFormat::Text,
         EventsFormat::Json => ListFormat::Json,
@@ -336,7 +350,7 @@ pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
 
 pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32> {
     let (files, _fetched) = source_files(&args.source)?;
-    let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
+    let mut builder = builder_for(&args.source, &args.filters, &files)?;
     if let FlashbackFormat::Json = args.format {
         let mut lister = EventLister::new(open_output(args.output.as_deref())?, ListFormat::Json);
         scan(&files, &mut builder, &mut lister)?;
@@ -369,7 +383,8 @@ pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32
         let url = args.source.url.as_deref().unwrap_or_default();
         return super::flashback_server::run_execute(
             &files,
-            &build_filters(&args.filters, &files)?,
+            &builder.schema,
+            &builder.filters,
             opts,
             url,
             args.yes,
