@@ -267,7 +267,7 @@ fn sql_log_80x24() {
             Action::Backend(Box::new(BackendEvent::SqlSent(entry))),
         );
     }
-    apply(&mut state, &[Action::SqlLog]);
+    apply(&mut state, &[Action::SqlLog, Action::Down]);
     insta::assert_snapshot!(screen(&render(&state, 80, 24)));
 }
 

@@ -7,6 +7,7 @@ pub mod format;
 mod health;
 mod overlay;
 mod placeholder;
+mod sql_log;
 pub mod theme;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -38,7 +39,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     draw_command_line(frame, command, state, theme, keymap);
     match state.mode {
         Mode::Help => overlay::draw_help(frame, body, state, theme, keymap),
-        Mode::SqlLog => overlay::draw_sql_log(frame, body, state, theme),
+        Mode::SqlLog => sql_log::draw(frame, body, state, theme),
         _ => {}
     }
 }
