@@ -1,5 +1,6 @@
-//! The real binary in tmux against real sandbox servers: live figures in the Health pane, and an
-//! instance stopped mid-run turning DOWN while the console keeps answering keys.
+//! The real binary in tmux against real sandbox servers: live figures in the Health pane
+//! (a primary and its replica), and the replica stopped mid-run turning DOWN while the console
+//! keeps answering keys.
 
 #[allow(dead_code)] // each test binary uses a different part of the harness
 #[path = "support/tmux.rs"]
@@ -31,7 +32,8 @@ fn row<'a>(screen: &'a str, name: &str) -> &'a str {
 #[test]
 fn live_figures_and_a_stopped_instance_turns_down_while_keys_still_work() {
     let steady = Sandbox::start(opts("tui-steady")).expect("sandbox");
-    let mut victim = Sandbox::start(opts("tui-victim")).expect("sandbox");
+    // The victim is a replica, so its row also proves the replication column is live.
+    let mut victim = Sandbox::start_replica_of(&steady, opts("tui-victim")).expect("replica");
     let dir = tempfile::tempdir().expect("temp dir");
     let config = format!(
         "[ui]\nrefresh_ms = 300\n\n\
@@ -62,6 +64,13 @@ fn live_figures_and_a_stopped_instance_turns_down_while_keys_still_work() {
             .all(|n| row(s, n).contains(" up ") && row(s, n).contains("10."))
     });
     assert!(screen.contains("0 alerts"), "{screen}");
+    let replica = session.wait_for("the replica's lag", WAIT, |s| {
+        row(s, "victim").contains("replica lag")
+    });
+    assert!(
+        row(&replica, "steady").contains(" - "),
+        "the primary has no replication: {replica}"
+    );
 
     victim.stop().expect("stop the victim");
     let screen = session.wait_for("victim DOWN", WAIT, |s| row(s, "victim").contains("DOWN"));
