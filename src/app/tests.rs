@@ -444,3 +444,22 @@ fn keys_map_to_actions_by_mode() {
         Some(Action::Interrupt)
     );
 }
+
+#[test]
+fn every_bindable_action_round_trips_through_its_keymap_name() {
+    use serde::de::IntoDeserializer;
+    use serde::Deserialize;
+    for action in Action::BINDABLE {
+        let name = action.name();
+        let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            name.as_str().into_deserializer();
+        assert_eq!(Action::deserialize(de).as_ref(), Ok(action), "{name}");
+        assert!(!action.description().is_empty(), "{name} needs a help line");
+    }
+    let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+        "tick".into_deserializer();
+    assert!(
+        Action::deserialize(de).is_err(),
+        "event-loop actions cannot be bound"
+    );
+}
