@@ -1,8 +1,10 @@
 //! Command-line interface: one file per subcommand.
 
+pub mod binlog;
 mod config_check;
 mod console;
 pub mod demo;
+mod flashback_server;
 pub mod health;
 
 use std::path::PathBuf;
@@ -46,6 +48,17 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
+    /// Read binlogs: transactions and their row changes.
+    #[command(subcommand)]
+    Binlog(BinlogCommand),
+    /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
+    Flashback(binlog::FlashbackArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BinlogCommand {
+    /// One record per transaction: GTID, positions, time, tables, counts, rows.
+    Events(binlog::EventsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +76,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Binlog(BinlogCommand::Events(args))) => binlog::run_events(args),
+        Some(Command::Flashback(args)) => binlog::run_flashback(args, cli.read_only),
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Tui { theme, keymap }) => {
