@@ -6,6 +6,7 @@
 //! `db2.tbl` becoming `d?tbl`), run only when a cheap pre-check says it can apply.
 
 mod passes;
+pub(crate) use passes::{is_space, is_word};
 #[cfg(test)]
 mod tests;
 

@@ -5,12 +5,12 @@
 use memchr::memmem;
 
 /// Perl's `\s` on byte strings.
-pub(super) fn is_space(c: u8) -> bool {
+pub(crate) fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 /// Perl's `\w` on byte strings.
-pub(super) fn is_word(c: u8) -> bool {
+pub(crate) fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 

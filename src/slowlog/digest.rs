@@ -1,0 +1,185 @@
+//! Aggregation of entries into query classes (one per fingerprint), with filters.
+//! Memory grows with the number of classes, never with the number of entries.
+
+use std::io::Read;
+use std::path::Path;
+
+use foldhash::HashMap;
+
+use crate::class::{Observation, QueryClass, Sample};
+use crate::error::SlowlogError;
+use crate::event::SlowEvent;
+use crate::fingerprint::{query_id, Fingerprinter};
+use crate::input::open_log;
+use crate::parser::{ParseStats, SkipReason, SlowLogParser};
+
+/// Which entries to aggregate.
+#[derive(Debug, Clone, Default)]
+pub struct DigestFilter {
+    /// Only entries at or after this Unix time (entries without a time are left out).
+    pub since: Option<i64>,
+    /// Only entries before this Unix time (entries without a time are left out).
+    pub until: Option<i64>,
+    /// Only entries whose default database is this one.
+    pub database: Option<String>,
+    /// Only entries with `Query_time` at least this many seconds.
+    pub min_time: Option<f64>,
+}
+
+/// The digest of one or more slow logs.
+#[derive(Default)]
+pub struct Digest {
+    filter: DigestFilter,
+    classes: HashMap<Box<[u8]>, QueryClass>,
+    fingerprinter: Fingerprinter,
+    fingerprint: Vec<u8>,
+    /// pt-query-digest's default `--inherit-attributes db,ts`: slow logs write them
+    /// only when they change.
+    last_db: Option<Box<[u8]>>,
+    last_time: Option<i64>,
+    window: Option<(i64, i64)>,
+    stats: ParseStats,
+}
+
+impl Digest {
+    pub fn new(filter: DigestFilter) -> Self {
+        Self {
+            filter,
+            ..Self::default()
+        }
+    }
+
+    /// Parses and aggregates one file (plain or gzip).
+    pub fn add_file(&mut self, path: &Path) -> Result<(), SlowlogError> {
+        self.add_reader(open_log(path)?, path)
+    }
+
+    /// Parses and aggregates a stream; `name` appears in errors.
+    pub fn add_reader(&mut self, src: impl Read, name: &Path) -> Result<(), SlowlogError> {
+        let mut parser = SlowLogParser::new(src, name);
+        // Inherited values do not cross file boundaries.
+        (self.last_db, self.last_time) = (None, None);
+        let mut bad = Vec::new();
+        while let Some(event) = parser.next_event()? {
+            if let Some(problem) = self.add_event(&event) {
+                bad.push((event.position().line, problem));
+            }
+        }
+        let stats = parser.stats_mut();
+        for (line, reason) in bad {
+            stats.record_problem(line, reason);
+        }
+        self.stats.merge(parser.stats());
+        Ok(())
+    }
+
+    /// Aggregates one entry; returns a problem with one of its values, if any (the entry
+    /// is still counted, as pt-query-digest counts it).
+    pub fn add_event(&mut self, event: &SlowEvent<'_>) -> Option<SkipReason> {
+        let db = event.database();
+        if let Some(db) = db {
+            if self.last_db.as_deref() != Some(db) {
+                self.last_db = Some(db.into());
+            }
+        }
+        let time = event.unix_time().or(self.last_time);
+        self.last_time = time;
+        let (query_time, problem) = number(event, b"Query_time");
+        if !self.passes_filter(time, query_time) {
+            return problem;
+        }
+        let query = event.query();
+        if query.is_empty() || query == b"0" {
+            return problem; // pt-query-digest skips a false-y statement text
+        }
+        self.fingerprinter
+            .fingerprint_into(query, &mut self.fingerprint);
+        if let Some(t) = time {
+            self.window = Some(
+                self.window
+                    .map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))),
+            );
+        }
+        if !self.classes.contains_key(self.fingerprint.as_slice()) {
+            let class = QueryClass::new(query_id(&self.fingerprint), &self.fingerprint);
+            self.classes
+                .insert(self.fingerprint.as_slice().into(), class);
+        }
+        let Some(class) = self.classes.get_mut(self.fingerprint.as_slice()) else {
+            return problem;
+        };
+        let (lock_time, lock_problem) = number(event, b"Lock_time");
+        let (rows_sent, sent_problem) = number(event, b"Rows_sent");
+        let (rows_examined, examined_problem) = number(event, b"Rows_examined");
+        let db = self.last_db.as_deref();
+        let observation = Observation {
+            query_time,
+            lock_time,
+            rows_sent,
+            rows_examined,
+            no_index: event.no_index_used(),
+            time,
+            db,
+            user: event.user(),
+            host: event.host(),
+        };
+        if class.add(&observation) {
+            class.sample = Some(Sample::of(event, time, db));
+        }
+        problem
+            .or(lock_problem)
+            .or(sent_problem)
+            .or(examined_problem)
+    }
+
+    fn passes_filter(&self, time: Option<i64>, query_time: Option<f64>) -> bool {
+        let f = &self.filter;
+        let time_ok = |bound: Option<i64>, ok: fn(i64, i64) -> bool| {
+            bound.is_none_or(|b| time.is_some_and(|t| ok(t, b)))
+        };
+        time_ok(f.since, |t, b| t >= b)
+            && time_ok(f.until, |t, b| t < b)
+            && f.min_time
+                .is_none_or(|min| query_time.is_some_and(|q| q >= min))
+            && f.database
+                .as_deref()
+                .is_none_or(|want| self.last_db.as_deref() == Some(want.as_bytes()))
+    }
+
+    pub fn classes(&self) -> impl Iterator<Item = &QueryClass> {
+        self.classes.values()
+    }
+
+    pub fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// First and last entry time over all classes (Unix seconds).
+    pub fn window(&self) -> Option<(i64, i64)> {
+        self.window
+    }
+
+    /// Queries per second of a class over the whole observed window (at least 1 s).
+    pub fn qps(&self, class: &QueryClass) -> f64 {
+        let seconds = self.window.map_or(1, |(lo, hi)| (hi - lo).max(1));
+        class.count as f64 / seconds as f64
+    }
+
+    pub fn stats(&self) -> &ParseStats {
+        &self.stats
+    }
+}
+
+fn number(event: &SlowEvent<'_>, name: &'static [u8]) -> (Option<f64>, Option<SkipReason>) {
+    match event.number(name) {
+        None => (None, None),
+        Some(Ok(v)) => (Some(v), None),
+        Some(Err(raw)) => (
+            None,
+            Some(SkipReason::BadNumber {
+                attribute: String::from_utf8_lossy(name).into_owned(),
+                value: String::from_utf8_lossy(raw).into_owned(),
+            }),
+        ),
+    }
+}
