@@ -184,16 +184,33 @@ fn is_port_line(l: &[u8]) -> bool {
         }
 }
 
+/// pt-query-digest's `[/A-Z].*mysqld,\sVersion.*(?:started\swith:|embedded\slibrary)`, plus
+/// MariaDB's `mariadbd, Version: ...` banner, which pt-query-digest misses (a deliberate
+/// difference: without it a restart glues two entries together).
 fn is_banner_line(l: &[u8]) -> bool {
-    if !l
+    let version_after = |name: &[u8], from: usize| {
+        memmem::find_iter(&l[from..], name)
+            .map(|p| from + p + name.len())
+            .find(|&p| l.get(p).is_some_and(|c| is_space(*c)) && l[p + 1..].starts_with(b"Version"))
+    };
+    let mysql = l
         .first()
-        .is_some_and(|c| *c == b'/' || c.is_ascii_uppercase())
-    {
-        return false;
+        .is_some_and(|c| *c == b'/' || c.is_ascii_uppercase());
+    let mariadb = l
+        .first()
+        .is_some_and(|c| *c == b'/' || c.is_ascii_alphabetic());
+    let version_end = if mysql {
+        version_after(b"mysqld,", 1)
+    } else {
+        None
     }
-    let version_end = memmem::find_iter(&l[1..], b"mysqld,")
-        .map(|p| p + 1 + 7)
-        .find(|&p| l.get(p).is_some_and(|c| is_space(*c)) && l[p + 1..].starts_with(b"Version"));
+    .or_else(|| {
+        if mariadb {
+            version_after(b"mariadbd,", 0)
+        } else {
+            None
+        }
+    });
     let Some(after) = version_end.map(|p| p + 8) else {
         return false;
     };
@@ -286,6 +303,12 @@ mod tests {
 
     #[test]
     fn server_headers_and_times() {
+        assert!(is_server_header(
+            b"mariadbd, Version: 10.11.19-MariaDB-0+deb12u1-log (Debian 12). started with:"
+        ));
+        assert!(!is_server_header(
+            b"select 'mysqld, Version 5 started with: x'"
+        ));
         assert!(is_server_header(
             b"/usr/sbin/mysqld, Version: 5.7.12-0ubuntu1.1-log ((Ubuntu)). started with:"
         ));

@@ -162,13 +162,16 @@ impl<R: Read> SlowLogParser<R> {
             }
             pos
         };
+        let mut pos = pos;
         if self
             .banner_finders
             .iter()
             .any(|f| f.find(&self.stmt).is_some())
-            && self.remove_server_headers()
         {
-            self.split_after_header_removal(pos);
+            if let Some(leading) = self.remove_server_headers() {
+                pos.line += leading;
+                self.split_after_header_removal(pos);
+            }
         }
         if !self.stmt.starts_with(b"#") {
             self.stmt.insert(0, b'#');
@@ -177,14 +180,17 @@ impl<R: Read> SlowLogParser<R> {
         Ok(Some(pos))
     }
 
-    /// Drops server start-up banner lines; true when any was found.
-    fn remove_server_headers(&mut self) -> bool {
+    /// Drops server start-up banner lines; when any was found, returns how many of them
+    /// came before the first kept line.
+    fn remove_server_headers(&mut self) -> Option<u64> {
         let mut removed = false;
+        let mut leading = 0;
         self.scratch.clear();
         let mut start = 0;
         while let Some(nl) = memchr::memchr(b'\n', &self.stmt[start..]).map(|p| start + p) {
             if lines::is_server_header(&self.stmt[start..nl]) {
                 removed = true;
+                leading += u64::from(self.scratch.is_empty());
             } else {
                 self.scratch.extend_from_slice(&self.stmt[start..=nl]);
             }
@@ -194,7 +200,7 @@ impl<R: Read> SlowLogParser<R> {
             self.scratch.extend_from_slice(&self.stmt[start..]);
             std::mem::swap(&mut self.stmt, &mut self.scratch);
         }
-        removed
+        removed.then_some(leading)
     }
 
     /// Removing banners can join two entries; Perl splits them again (dropping trailing
@@ -267,3 +273,6 @@ fn strip_separator_tail(stmt: &mut Vec<u8>) {
 }
 
 mod entry;
+
+#[cfg(test)]
+mod tests;
