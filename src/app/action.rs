@@ -1,0 +1,148 @@
+//! What can happen to the console (`Action`) and what the console asks the outside world to do
+//! in return (`Effect`). Both are plain values so `update()` stays pure and testable.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::backend::{BackendCommand, BackendEvent};
+
+/// Everything that changes `State`. The unit variants deserialise from snake_case names, so a
+/// keymap file maps a key straight to an action (`"j" = "down"`); the data-carrying variants are
+/// produced by the event loop and cannot be bound to keys.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NextPane,
+    PrevPane,
+    PaneHealth,
+    PaneSlowSql,
+    PaneBinlog,
+    PaneJobs,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Filter,
+    Palette,
+    Help,
+    SqlLog,
+    NextInstance,
+    PrevInstance,
+    Refresh,
+    Quit,
+    Cancel,
+    Confirm,
+    /// A typed character while the palette or filter line is open.
+    #[serde(skip)]
+    InputChar(char),
+    /// Backspace while the palette or filter line is open.
+    #[serde(skip)]
+    InputBackspace,
+    /// The clock moved on (drives "polled 3s ago").
+    #[serde(skip)]
+    Tick(DateTime<Utc>),
+    /// The terminal is now this many columns and rows.
+    #[serde(skip)]
+    Resized(u16, u16),
+    /// Something the backend reported.
+    #[serde(skip)]
+    Backend(Box<BackendEvent>),
+    /// The event loop loaded a theme the palette asked for.
+    #[serde(skip)]
+    ThemeApplied(String),
+    /// Something outside `update()` failed; shown in the status bar.
+    #[serde(skip)]
+    Failed(String),
+}
+
+/// What `update()` asks the event loop to do; the loop performs it without blocking input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    SendBackend(BackendCommand),
+    /// Load theme NAME (built-in or user file) and answer with `ThemeApplied` or `Failed`.
+    LoadTheme(String),
+    Quit,
+}
+
+impl Action {
+    /// Every action a key can be bound to, in the order the help screen lists them.
+    pub const BINDABLE: &'static [Action] = &[
+        Action::Help,
+        Action::Palette,
+        Action::Filter,
+        Action::SqlLog,
+        Action::NextPane,
+        Action::PrevPane,
+        Action::PaneHealth,
+        Action::PaneSlowSql,
+        Action::PaneBinlog,
+        Action::PaneJobs,
+        Action::NextInstance,
+        Action::PrevInstance,
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::Refresh,
+        Action::Confirm,
+        Action::Cancel,
+        Action::Quit,
+    ];
+
+    /// One line for the help screen.
+    pub fn description(&self) -> &'static str {
+        match self {
+            Action::NextPane => "next pane",
+            Action::PrevPane => "previous pane",
+            Action::PaneHealth => "Health pane",
+            Action::PaneSlowSql => "Slow SQL pane",
+            Action::PaneBinlog => "Binlog pane",
+            Action::PaneJobs => "Jobs pane",
+            Action::Up => "move up",
+            Action::Down => "move down",
+            Action::PageUp => "page up",
+            Action::PageDown => "page down",
+            Action::Top => "go to top",
+            Action::Bottom => "go to bottom",
+            Action::Filter => "filter the list",
+            Action::Palette => "command palette",
+            Action::Help => "this help",
+            Action::SqlLog => "log of SQL sent",
+            Action::NextInstance => "next instance",
+            Action::PrevInstance => "previous instance",
+            Action::Refresh => "poll servers now",
+            Action::Quit => "quit",
+            Action::Cancel => "close / clear filter",
+            Action::Confirm => "confirm",
+            Action::InputChar(_)
+            | Action::InputBackspace
+            | Action::Tick(_)
+            | Action::Resized(..)
+            | Action::Backend(_)
+            | Action::ThemeApplied(_)
+            | Action::Failed(_) => "",
+        }
+    }
+
+    /// The snake_case name used in keymap files.
+    pub fn name(&self) -> String {
+        let debug = format!("{self:?}");
+        let head = debug.split('(').next().unwrap_or_default();
+        let mut out = String::with_capacity(head.len() + 4);
+        for (i, c) in head.chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,220 @@
+//! The console's state and the pure logic that changes it. No I/O here: `update()` takes an
+//! `Action` and returns `Effect`s for the event loop to carry out; `ui` only reads `State`.
+
+mod action;
+pub mod alerts;
+pub mod keymap;
+pub mod palette;
+mod preset;
+mod update;
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use crate::backend::SqlLogEntry;
+use crate::config::Config;
+use crate::health::InstanceHealth;
+
+pub use action::{Action, Effect};
+pub use keymap::{KeyCombo, Keymap};
+pub use preset::PresetError;
+pub use update::{help_line_count, update};
+
+/// How many SQL log entries the `@` overlay keeps (older ones are still in the log file).
+pub const SQL_LOG_CAPACITY: usize = 1000;
+
+/// The four rooms of the console, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Health,
+    SlowSql,
+    Binlog,
+    Jobs,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [Pane::Health, Pane::SlowSql, Pane::Binlog, Pane::Jobs];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Health => "Health",
+            Pane::SlowSql => "Slow SQL",
+            Pane::Binlog => "Binlog",
+            Pane::Jobs => "Jobs",
+        }
+    }
+
+    fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    fn offset(self, by: isize) -> Pane {
+        let n = Pane::ALL.len() as isize;
+        Pane::ALL[(self.index() as isize + by).rem_euclid(n) as usize]
+    }
+}
+
+/// What the keyboard is talking to right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    /// The `:` line; holds what has been typed so far.
+    Palette(String),
+    /// Typing into the `/` filter (the filter text itself lives in `State::filter`).
+    Filter,
+    SqlLog,
+}
+
+impl Mode {
+    /// Modes where printable keys are text, not commands.
+    pub fn takes_text(&self) -> bool {
+        matches!(self, Mode::Palette(_) | Mode::Filter)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Info,
+    Error,
+}
+
+/// A one-line message in the status bar; cleared by the next key press.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMessage {
+    pub kind: MessageKind,
+    pub text: String,
+}
+
+/// What the UI knows about a configured instance besides its health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceEntry {
+    pub name: String,
+    pub address: String,
+    pub tags: Vec<String>,
+}
+
+/// The whole console, as one value.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub pane: Pane,
+    pub mode: Mode,
+    /// Configured instances, in config order.
+    pub instances: Vec<InstanceEntry>,
+    /// Index into `instances` of the instance the status bar and detail views are about.
+    pub selected: usize,
+    /// Latest figures per instance name.
+    pub health: HashMap<String, InstanceHealth>,
+    /// Case-insensitive substring filter of the focused list (`/`).
+    pub filter: String,
+    /// Refuse every write to a server.
+    pub read_only: bool,
+    /// Started with `--read-only`: `:readonly off` is refused.
+    pub read_only_locked: bool,
+    pub theme_name: String,
+    pub keymap_name: String,
+    /// The config file in use, for hints such as "add [[instance]] entries to PATH".
+    pub config_path: Option<String>,
+    pub message: Option<StatusMessage>,
+    pub sql_log: VecDeque<SqlLogEntry>,
+    /// First visible line of the help or SQL log overlay.
+    pub overlay_scroll: usize,
+    /// Rows a page-up/page-down moves; the UI keeps it in step with the screen.
+    pub page_rows: usize,
+    /// The clock as of the last tick; render uses it for ages, so rendering stays deterministic.
+    pub now: DateTime<Utc>,
+    pub quitting: bool,
+}
+
+impl State {
+    pub fn new(config: &Config, read_only: bool, now: DateTime<Utc>) -> State {
+        let instances = config
+            .instances
+            .iter()
+            .map(|i| InstanceEntry {
+                name: i.name.clone(),
+                address: i.address(),
+                tags: i.tags.clone(),
+            })
+            .collect();
+        State {
+            pane: Pane::Health,
+            mode: Mode::Normal,
+            instances,
+            selected: 0,
+            health: HashMap::new(),
+            filter: String::new(),
+            read_only,
+            read_only_locked: read_only,
+            theme_name: config.ui.theme.clone(),
+            keymap_name: config.ui.keymap.clone(),
+            config_path: config.path.as_ref().map(|p| p.display().to_string()),
+            message: None,
+            sql_log: VecDeque::new(),
+            overlay_scroll: 0,
+            page_rows: 10,
+            now,
+            quitting: false,
+        }
+    }
+
+    pub fn selected_instance(&self) -> Option<&InstanceEntry> {
+        self.instances.get(self.selected)
+    }
+
+    pub fn selected_health(&self) -> Option<&InstanceHealth> {
+        self.selected_instance()
+            .and_then(|i| self.health.get(&i.name))
+    }
+
+    /// Indices into `instances` that pass the filter, in config order.
+    pub fn visible_instances(&self) -> Vec<usize> {
+        let needle = self.filter.to_lowercase();
+        self.instances
+            .iter()
+            .enumerate()
+            .filter(|(_, inst)| needle.is_empty() || self.instance_matches(inst, &needle))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The filter looks at the name, address, tags and the up/down word, so `/down` lists the
+    /// dead ones.
+    fn instance_matches(&self, inst: &InstanceEntry, needle: &str) -> bool {
+        let status = self.health.get(&inst.name).map(|h| match h.status {
+            crate::health::Status::Up => "up",
+            crate::health::Status::Down => "down",
+        });
+        inst.name.to_lowercase().contains(needle)
+            || inst.address.to_lowercase().contains(needle)
+            || inst.tags.iter().any(|t| t.to_lowercase().contains(needle))
+            || status == Some(needle)
+    }
+
+    /// Alerts and warnings across all instances (the status bar's counts).
+    pub fn alert_counts(&self) -> (usize, usize) {
+        let all = self.health.values().flat_map(alerts::alerts_for);
+        all.fold((0, 0), |(a, w), found| match found.severity {
+            alerts::Severity::Alert => (a + 1, w),
+            alerts::Severity::Warning => (a, w + 1),
+        })
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.message = Some(StatusMessage {
+            kind: MessageKind::Info,
+            text: text.into(),
+        });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.message = Some(StatusMessage {
+            kind: MessageKind::Error,
+            text: text.into(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,254 @@
+//! `update()`: the only place `State` changes. Pure: effects are returned, never performed.
+
+use super::palette::{self, PaletteCommand};
+use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
+use crate::backend::{BackendCommand, BackendEvent};
+
+/// Apply one action; return what the event loop must do because of it.
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Tick(now) => {
+            state.now = now;
+            Vec::new()
+        }
+        Action::Resized(_, height) => {
+            // Rows of the Health table: the screen minus tabs, bars, borders and detail box.
+            state.page_rows = (height as usize).saturating_sub(13).max(1);
+            Vec::new()
+        }
+        Action::Backend(event) => {
+            apply_backend_event(state, *event);
+            Vec::new()
+        }
+        Action::ThemeApplied(name) => {
+            state.info(format!("theme {name}"));
+            state.theme_name = name;
+            Vec::new()
+        }
+        Action::Failed(text) => {
+            state.error(text);
+            Vec::new()
+        }
+        user => {
+            // A key press dismisses the previous message; the handlers may set a new one.
+            state.message = None;
+            match state.mode.clone() {
+                Mode::Normal => normal(state, user),
+                Mode::Help | Mode::SqlLog => overlay(state, user),
+                Mode::Palette(line) => palette_line(state, line, user),
+                Mode::Filter => filter_line(state, user),
+            }
+        }
+    }
+}
+
+fn normal(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::NextPane => switch_pane(state, state.pane.offset(1)),
+        Action::PrevPane => switch_pane(state, state.pane.offset(-1)),
+        Action::PaneHealth => switch_pane(state, Pane::Health),
+        Action::PaneSlowSql => switch_pane(state, Pane::SlowSql),
+        Action::PaneBinlog => switch_pane(state, Pane::Binlog),
+        Action::PaneJobs => switch_pane(state, Pane::Jobs),
+        Action::PrevInstance => move_selection(state, -1),
+        Action::NextInstance => move_selection(state, 1),
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom
+            if state.pane == Pane::Health =>
+        {
+            move_in_list(state, &action)
+        }
+        Action::Filter if state.pane == Pane::Health => state.mode = Mode::Filter,
+        Action::Filter => state.info("nothing to filter on this pane yet"),
+        Action::Palette => state.mode = Mode::Palette(String::new()),
+        Action::Help => open_overlay(state, Mode::Help),
+        Action::SqlLog => open_overlay(state, Mode::SqlLog),
+        Action::Refresh => {
+            state.info("polling all instances now");
+            return vec![Effect::SendBackend(BackendCommand::RefreshNow)];
+        }
+        Action::Quit => return quit(state),
+        Action::Cancel if !state.filter.is_empty() => {
+            state.filter.clear();
+            state.info("filter cleared");
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn overlay(state: &mut State, action: Action) -> Vec<Effect> {
+    let in_sql_log = state.mode == Mode::SqlLog;
+    let last = match in_sql_log {
+        true => state.sql_log.len().saturating_sub(1),
+        false => help_line_count().saturating_sub(1),
+    };
+    let page = state.page_rows.max(1);
+    let scroll = state.overlay_scroll;
+    match action {
+        Action::Up => state.overlay_scroll = scroll.saturating_sub(1),
+        Action::Down => state.overlay_scroll = (scroll + 1).min(last),
+        Action::PageUp => state.overlay_scroll = scroll.saturating_sub(page),
+        Action::PageDown => state.overlay_scroll = (scroll + page).min(last),
+        Action::Top => state.overlay_scroll = 0,
+        Action::Bottom => state.overlay_scroll = last,
+        Action::Help if in_sql_log => open_overlay(state, Mode::Help),
+        Action::SqlLog if !in_sql_log => open_overlay(state, Mode::SqlLog),
+        Action::Help | Action::SqlLog | Action::Cancel | Action::Confirm | Action::Quit => {
+            state.mode = Mode::Normal
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn palette_line(state: &mut State, mut line: String, action: Action) -> Vec<Effect> {
+    match action {
+        Action::InputChar(c) => {
+            line.push(c);
+            state.mode = Mode::Palette(line);
+        }
+        Action::InputBackspace if line.is_empty() => state.mode = Mode::Normal,
+        Action::InputBackspace => {
+            line.pop();
+            state.mode = Mode::Palette(line);
+        }
+        Action::Cancel => state.mode = Mode::Normal,
+        Action::Quit => return quit(state),
+        Action::Confirm => {
+            state.mode = Mode::Normal;
+            let names: Vec<String> = state.instances.iter().map(|i| i.name.clone()).collect();
+            match palette::parse(&line, &names) {
+                Ok(command) => return run_command(state, command),
+                Err(message) => state.error(message),
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn filter_line(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::InputChar(c) => state.filter.push(c),
+        Action::InputBackspace => {
+            state.filter.pop();
+        }
+        Action::Confirm => state.mode = Mode::Normal,
+        Action::Cancel => {
+            state.filter.clear();
+            state.mode = Mode::Normal;
+        }
+        Action::Up => move_selection(state, -1),
+        Action::Down => move_selection(state, 1),
+        Action::Quit => return quit(state),
+        _ => {}
+    }
+    keep_selection_visible(state);
+    Vec::new()
+}
+
+fn run_command(state: &mut State, command: PaletteCommand) -> Vec<Effect> {
+    match command {
+        PaletteCommand::Pane(pane) => switch_pane(state, pane),
+        PaletteCommand::Instance(name) => {
+            if let Some(i) = state.instances.iter().position(|inst| inst.name == name) {
+                state.selected = i;
+                if !state.visible_instances().contains(&i) {
+                    state.filter.clear();
+                }
+            }
+        }
+        PaletteCommand::Theme(name) => return vec![Effect::LoadTheme(name)],
+        PaletteCommand::ReadOnly(true) => {
+            state.read_only = true;
+            state.info("read-only: arkc will refuse every write to a server");
+        }
+        PaletteCommand::ReadOnly(false) if state.read_only_locked => {
+            state.error("started with --read-only; restart without it to allow writes")
+        }
+        PaletteCommand::ReadOnly(false) => {
+            state.read_only = false;
+            state.info("read-write: writes are allowed again");
+        }
+        PaletteCommand::Quit => return quit(state),
+    }
+    Vec::new()
+}
+
+fn quit(state: &mut State) -> Vec<Effect> {
+    state.quitting = true;
+    vec![Effect::SendBackend(BackendCommand::Shutdown), Effect::Quit]
+}
+
+fn switch_pane(state: &mut State, pane: Pane) {
+    if state.pane != pane {
+        state.pane = pane;
+        state.filter.clear();
+    }
+}
+
+fn open_overlay(state: &mut State, mode: Mode) {
+    state.mode = mode;
+    state.overlay_scroll = 0;
+}
+
+/// Cursor movement in the focused list (today only the Health pane has one).
+fn move_in_list(state: &mut State, action: &Action) {
+    let page = state.page_rows.max(1) as isize;
+    let by = match action {
+        Action::Up => -1,
+        Action::Down => 1,
+        Action::PageUp => -page,
+        Action::PageDown => page,
+        Action::Top => isize::MIN / 2,
+        _ => isize::MAX / 2,
+    };
+    move_selection(state, by);
+}
+
+/// Move the selected instance by `by` rows within the filtered list, stopping at the ends.
+fn move_selection(state: &mut State, by: isize) {
+    let visible = state.visible_instances();
+    if visible.is_empty() {
+        return;
+    }
+    let at = visible
+        .iter()
+        .position(|i| *i == state.selected)
+        .unwrap_or(0) as isize;
+    let to = at.saturating_add(by).clamp(0, visible.len() as isize - 1);
+    state.selected = visible[to as usize];
+}
+
+fn keep_selection_visible(state: &mut State) {
+    let visible = state.visible_instances();
+    if !visible.is_empty() && !visible.contains(&state.selected) {
+        state.selected = visible[0];
+    }
+}
+
+fn apply_backend_event(state: &mut State, event: BackendEvent) {
+    match event {
+        BackendEvent::Health(h) => {
+            state.health.insert(h.instance.clone(), h);
+        }
+        BackendEvent::SqlSent(entry) => {
+            state.sql_log.push_front(entry);
+            state.sql_log.truncate(SQL_LOG_CAPACITY);
+            // Keep a scrolled-back reader looking at the same lines as new ones arrive on top.
+            if state.mode == Mode::SqlLog && state.overlay_scroll > 0 {
+                state.overlay_scroll += 1;
+            }
+        }
+    }
+}
+
+/// Lines in the help overlay: one per bindable action and palette command, plus two headings.
+pub fn help_line_count() -> usize {
+    Action::BINDABLE.len() + palette::USAGE.len() + 2
+}

@@ -1,0 +1,116 @@
+//! The async side: tokio tasks that talk to servers and report back to the UI by channel.
+//! Nothing here is awaited from the input path; the UI sends `BackendCommand`s and receives
+//! `BackendEvent`s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub mod connect;
+pub mod poller;
+pub mod ps_digest;
+pub mod recorder;
+
+pub use poller::InstancePoller;
+pub use recorder::SqlRecorder;
+
+use crate::config::Config;
+use poller::PollSettings;
+
+use crate::health::InstanceHealth;
+
+/// What the UI asks of the backend. Fire-and-forget: answers arrive as `BackendEvent`s.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackendCommand {
+    /// Poll every instance now instead of waiting for the next tick.
+    RefreshNow,
+    /// Change the polling interval.
+    SetInterval(Duration),
+    /// Stop all tasks and close connections.
+    Shutdown,
+}
+
+/// What the backend reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackendEvent {
+    /// A fresh health figure for one instance (up or down).
+    Health(InstanceHealth),
+    /// A statement the console sent, for the `@` SQL log.
+    SqlSent(SqlLogEntry),
+}
+
+/// One statement arkc sent to a server: shown by `@`, also written to the log file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlLogEntry {
+    pub at: DateTime<Utc>,
+    pub instance: String,
+    pub sql: String,
+    pub elapsed: Duration,
+    pub error: Option<String>,
+}
+
+/// The UI's side of the backend: send commands; events arrive on the channel given to `spawn`.
+#[derive(Debug)]
+pub struct BackendHandle {
+    commands: mpsc::UnboundedSender<BackendCommand>,
+    coordinator: tokio::task::JoinHandle<()>,
+}
+
+impl BackendHandle {
+    /// Never blocks; a backend that has shut down ignores the command.
+    pub fn send(&self, command: BackendCommand) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Stop every poller, close connections and wait for the tasks to end.
+    pub async fn shutdown(self) {
+        self.send(BackendCommand::Shutdown);
+        let _ = self.coordinator.await;
+    }
+}
+
+/// Fastest polling the backend accepts, whatever is asked.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Start one poller task per configured instance, polling every `refresh_ms`. Must be called
+/// inside a tokio runtime. Dropping the handle (or `Shutdown`) stops them.
+pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -> BackendHandle {
+    let (commands, mut command_rx) = mpsc::unbounded_channel();
+    let interval = Duration::from_millis(config.ui.refresh_ms).max(MIN_INTERVAL);
+    let (settings_tx, settings_rx) = watch::channel(PollSettings {
+        interval,
+        refresh: 0,
+    });
+    let cancel = CancellationToken::new();
+    let mut pollers = JoinSet::new();
+    for instance in &config.instances {
+        let poller = InstancePoller::new(instance.clone(), events.clone());
+        pollers.spawn(poller::run(
+            poller,
+            settings_rx.clone(),
+            cancel.child_token(),
+            events.clone(),
+        ));
+    }
+    let coordinator = tokio::spawn(async move {
+        while let Some(command) = command_rx.recv().await {
+            match command {
+                BackendCommand::RefreshNow => settings_tx.send_modify(|s| s.refresh += 1),
+                BackendCommand::SetInterval(d) => {
+                    settings_tx.send_modify(|s| s.interval = d.max(MIN_INTERVAL))
+                }
+                BackendCommand::Shutdown => break,
+            }
+        }
+        cancel.cancel();
+        while pollers.join_next().await.is_some() {}
+    });
+    BackendHandle {
+        commands,
+        coordinator,
+    }
+}

@@ -1,0 +1,219 @@
+//! One instance's health poller: keeps a connection, reads status, variables and replica state,
+//! and turns them into `InstanceHealth` with a deadline so a dead or hung server reports "down".
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use mysql_async::Conn;
+use tokio::sync::{mpsc::UnboundedSender, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::connect::connect;
+use super::recorder::{name_value_map, named_rows, SqlRecorder, STATEMENT_TIMEOUT};
+use super::BackendEvent;
+use crate::config::InstanceConfig;
+use crate::health::{replication_from_rows, HealthTracker, InstanceHealth, StatusSnapshot};
+
+/// The most one poll (connect included) may take; past it the instance is "down".
+pub const POLL_BUDGET: Duration = Duration::from_millis(2500);
+
+const VARIABLES_SQL: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN \
+     ('version', 'version_comment', 'max_connections', 'read_only', 'server_id', 'log_bin', 'hostname')";
+
+/// Which statement reports replica state on this server (found by trying, newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplicaQuery {
+    /// MariaDB: every source connection, multi-source included.
+    AllSlaves,
+    /// MySQL before 8.4.
+    Slave,
+    /// MySQL 8.4+ (`Replica_*` / `*_Source` column names).
+    Replica,
+    /// Not permitted or not understood: replication is not reported.
+    Unavailable,
+}
+
+impl ReplicaQuery {
+    fn sql(self) -> Option<&'static str> {
+        match self {
+            ReplicaQuery::AllSlaves => Some("SHOW ALL SLAVES STATUS"),
+            ReplicaQuery::Slave => Some("SHOW SLAVE STATUS"),
+            ReplicaQuery::Replica => Some("SHOW REPLICA STATUS"),
+            ReplicaQuery::Unavailable => None,
+        }
+    }
+
+    fn next(self) -> Self {
+        match self {
+            ReplicaQuery::AllSlaves => ReplicaQuery::Slave,
+            ReplicaQuery::Slave => ReplicaQuery::Replica,
+            _ => ReplicaQuery::Unavailable,
+        }
+    }
+}
+
+/// Polls one instance; owns its connection between polls.
+#[derive(Debug)]
+pub struct InstancePoller {
+    instance: InstanceConfig,
+    conn: Option<Conn>,
+    recorder: SqlRecorder,
+    tracker: HealthTracker,
+    replica_query: ReplicaQuery,
+}
+
+impl InstancePoller {
+    pub fn new(instance: InstanceConfig, events: UnboundedSender<BackendEvent>) -> Self {
+        InstancePoller {
+            recorder: SqlRecorder::new(&instance.name, events),
+            tracker: HealthTracker::new(&instance.name),
+            instance,
+            conn: None,
+            replica_query: ReplicaQuery::AllSlaves,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.instance.name
+    }
+
+    /// One poll: figures if the instance answers within `POLL_BUDGET`, else a "down" record.
+    pub async fn poll(&mut self) -> InstanceHealth {
+        match tokio::time::timeout(POLL_BUDGET, self.snapshot()).await {
+            Ok(Ok(snapshot)) => self.tracker.observe(snapshot),
+            Ok(Err(e)) => {
+                self.conn = None;
+                self.tracker
+                    .observe_failure(&format!("{e:#}"), chrono::Utc::now())
+            }
+            Err(_) => {
+                // The half-finished exchange leaves the connection unusable.
+                self.conn = None;
+                let msg = format!(
+                    "no answer from {} within {POLL_BUDGET:?}",
+                    self.instance.address()
+                );
+                self.tracker.observe_failure(&msg, chrono::Utc::now())
+            }
+        }
+    }
+
+    /// Close the connection politely.
+    pub async fn close(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn.disconnect()).await;
+        }
+    }
+
+    async fn snapshot(&mut self) -> anyhow::Result<StatusSnapshot> {
+        // Taken out so that a poll cut short by the deadline drops it.
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => connect(&self.instance).await?,
+        };
+        let status_rows = self
+            .recorder
+            .query(&mut conn, "SHOW GLOBAL STATUS", STATEMENT_TIMEOUT)
+            .await?;
+        let taken_at = chrono::Utc::now();
+        let variable_rows = self
+            .recorder
+            .query(&mut conn, VARIABLES_SQL, STATEMENT_TIMEOUT)
+            .await?;
+        let replication = self
+            .replica_rows(&mut conn)
+            .await?
+            .as_deref()
+            .and_then(replication_from_rows);
+        self.conn = Some(conn);
+        Ok(StatusSnapshot {
+            taken_at: Some(taken_at),
+            status: name_value_map(&status_rows),
+            variables: name_value_map(&variable_rows),
+            replication,
+        })
+    }
+
+    /// Replica status rows, trying the statement variants this server understands.
+    async fn replica_rows(
+        &mut self,
+        conn: &mut Conn,
+    ) -> anyhow::Result<Option<Vec<HashMap<String, String>>>> {
+        while let Some(sql) = self.replica_query.sql() {
+            match self.recorder.query(conn, sql, STATEMENT_TIMEOUT).await {
+                Ok(rows) => {
+                    return Ok(Some(
+                        named_rows(&rows)
+                            .into_iter()
+                            .map(normalize_replica_names)
+                            .collect(),
+                    ))
+                }
+                Err(e) => match server_error_code(&e) {
+                    // Syntax not known here: try the next variant.
+                    Some(1064) => self.replica_query = self.replica_query.next(),
+                    // No REPLICATION CLIENT / SLAVE MONITOR privilege: stop asking.
+                    Some(1227) | Some(1142) => self.replica_query = ReplicaQuery::Unavailable,
+                    _ => return Err(e),
+                },
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn server_error_code(e: &anyhow::Error) -> Option<u16> {
+    match e.downcast_ref::<mysql_async::Error>()? {
+        mysql_async::Error::Server(se) => Some(se.code),
+        _ => None,
+    }
+}
+
+/// MySQL 8.4 column names mapped onto the classic ones the health formulas read.
+fn normalize_replica_names(row: HashMap<String, String>) -> HashMap<String, String> {
+    row.into_iter()
+        .map(|(k, v)| {
+            let k = match k.as_str() {
+                "Replica_IO_Running" => "Slave_IO_Running".to_string(),
+                "Replica_SQL_Running" => "Slave_SQL_Running".to_string(),
+                "Seconds_Behind_Source" => "Seconds_Behind_Master".to_string(),
+                _ => k,
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+/// Polling cadence shared by all pollers; a bump of `refresh` means "poll now".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollSettings {
+    pub interval: Duration,
+    pub refresh: u64,
+}
+
+/// The task body: poll, report, wait for the next tick (or a refresh), until cancelled.
+pub async fn run(
+    mut poller: InstancePoller,
+    mut settings: watch::Receiver<PollSettings>,
+    cancel: CancellationToken,
+    events: UnboundedSender<BackendEvent>,
+) {
+    loop {
+        let started = tokio::time::Instant::now();
+        let health = tokio::select! {
+            h = poller.poll() => h,
+            _ = cancel.cancelled() => break,
+        };
+        if events.send(BackendEvent::Health(health)).is_err() {
+            break; // nobody listens any more
+        }
+        let next = started + settings.borrow().interval;
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            changed = settings.changed() => if changed.is_err() { break },
+            _ = cancel.cancelled() => break,
+        }
+    }
+    tracing::debug!(instance = poller.name(), "poller stopped");
+    poller.close().await;
+}

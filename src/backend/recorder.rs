@@ -1,0 +1,130 @@
+//! Every statement arkc sends goes through `SqlRecorder`: it is timed, logged via `tracing` and
+//! reported as `BackendEvent::SqlSent` for the `@` log.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row, Value};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{BackendEvent, SqlLogEntry};
+
+/// How long one statement may run before the poll gives up on the instance.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Records the statements sent to one instance.
+#[derive(Debug, Clone)]
+pub struct SqlRecorder {
+    instance: String,
+    events: UnboundedSender<BackendEvent>,
+}
+
+impl SqlRecorder {
+    pub fn new(instance: &str, events: UnboundedSender<BackendEvent>) -> Self {
+        SqlRecorder {
+            instance: instance.to_string(),
+            events,
+        }
+    }
+
+    /// Run `sql` (text protocol) with a deadline and record it. On timeout the connection is in
+    /// an unknown state: the caller must drop it.
+    pub async fn query(
+        &self,
+        conn: &mut Conn,
+        sql: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Vec<Row>> {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(timeout, conn.query::<Row, _>(sql)).await {
+            Ok(Ok(rows)) => Ok(rows),
+            Ok(Err(e)) => Err(anyhow::Error::new(e)),
+            Err(_) => Err(anyhow::anyhow!("`{sql}` got no answer within {timeout:?}")),
+        };
+        self.record(
+            sql,
+            started.elapsed(),
+            result.as_ref().err().map(|e| e.to_string()),
+        );
+        result
+    }
+
+    /// Run a statement whose result is not needed (DML in the demo workload).
+    pub async fn execute(
+        &self,
+        conn: &mut Conn,
+        sql: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(timeout, conn.query_drop(sql)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::Error::new(e)),
+            Err(_) => Err(anyhow::anyhow!("`{sql}` got no answer within {timeout:?}")),
+        };
+        self.record(
+            sql,
+            started.elapsed(),
+            result.as_ref().err().map(|e| e.to_string()),
+        );
+        result
+    }
+
+    fn record(&self, sql: &str, elapsed: Duration, error: Option<String>) {
+        match &error {
+            None => tracing::debug!(instance = %self.instance, ?elapsed, sql, "sql sent"),
+            Some(e) => {
+                tracing::warn!(instance = %self.instance, ?elapsed, sql, error = %e, "sql failed")
+            }
+        }
+        let entry = SqlLogEntry {
+            at: chrono::Utc::now(),
+            instance: self.instance.clone(),
+            sql: sql.to_string(),
+            elapsed,
+            error,
+        };
+        // A closed receiver means the UI is gone; nothing left to tell.
+        let _ = self.events.send(BackendEvent::SqlSent(entry));
+    }
+}
+
+/// A cell as text: NULL is `None`, bytes are decoded lossily (never a panic on odd encodings).
+pub fn cell_text(value: &Value) -> Option<String> {
+    match value {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Double(d) => Some(d.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+/// Two-column rows (`SHOW STATUS`, `SHOW VARIABLES`) as name -> value.
+pub fn name_value_map(rows: &[Row]) -> HashMap<String, String> {
+    rows.iter()
+        .filter_map(|r| {
+            let name = cell_text(r.as_ref(0)?)?;
+            let value = r.as_ref(1).and_then(cell_text).unwrap_or_default();
+            Some((name, value))
+        })
+        .collect()
+}
+
+/// Rows with named columns as column -> value, NULL columns left out.
+pub fn named_rows(rows: &[Row]) -> Vec<HashMap<String, String>> {
+    rows.iter()
+        .map(|r| {
+            r.columns_ref()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, col)| {
+                    Some((col.name_str().into_owned(), cell_text(r.as_ref(i)?)?))
+                })
+                .collect()
+        })
+        .collect()
+}

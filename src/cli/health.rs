@@ -1,0 +1,337 @@
+//! `arkc health`: instance health without the TUI, as a table or JSON.
+//!
+//! `--once` takes two samples `--interval` apart (rates need two) and prints them; without it the
+//! backend polls every `--interval` and prints a line per instance per poll until Ctrl-C.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::backend::{self, BackendEvent, InstancePoller};
+use crate::config::{Config, InstanceConfig};
+use crate::health::{InstanceHealth, Replication, Status};
+
+/// Exit code when at least one instance is down (0: all up).
+pub const EXIT_SOME_DOWN: i32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HealthFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// Take two samples `--interval` apart, print them and exit (exit code 3 if any is down).
+    #[arg(long)]
+    pub once: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: HealthFormat,
+    /// Time between samples, e.g. `1s`, `500ms` (default: 1s with --once, else `refresh_ms`).
+    #[arg(long, value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+    /// Only these instances (repeatable); default: every configured instance.
+    #[arg(long = "instance", value_name = "NAME")]
+    pub instances: Vec<String>,
+}
+
+pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
+    let instances = select_instances(&config, &args.instances)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    if args.once {
+        let interval = args.interval.unwrap_or(Duration::from_secs(1));
+        let figures = runtime.block_on(sample_twice(instances, interval));
+        print!("{}", render(&figures, args.format)?);
+        let any_down = figures.iter().any(|h| h.status == Status::Down);
+        return Ok(if any_down { EXIT_SOME_DOWN } else { 0 });
+    }
+    let mut config = config;
+    config.instances = instances;
+    if let Some(interval) = args.interval {
+        config.ui.refresh_ms = interval.as_millis().max(100) as u64;
+    }
+    runtime.block_on(watch(
+        Arc::new(config),
+        args.format,
+        tokio::signal::ctrl_c(),
+    ))?;
+    Ok(0)
+}
+
+/// The configured instances, narrowed to `names` (all when empty).
+pub fn select_instances(config: &Config, names: &[String]) -> anyhow::Result<Vec<InstanceConfig>> {
+    let from = config
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the config".into());
+    if config.instances.is_empty() {
+        anyhow::bail!("no instances configured in {from}; add an [[instance]] entry (see config.example.toml)");
+    }
+    if names.is_empty() {
+        return Ok(config.instances.clone());
+    }
+    names
+        .iter()
+        .map(|n| {
+            config.instance(n).cloned().with_context(|| {
+                let known: Vec<&str> = config.instances.iter().map(|i| i.name.as_str()).collect();
+                format!(
+                    "no instance named `{n}` in {from}; known: {}",
+                    known.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// Two polls per instance, all instances at once; a first poll that fails is final (no point
+/// waiting on a dead server twice).
+pub async fn sample_twice(
+    instances: Vec<InstanceConfig>,
+    interval: Duration,
+) -> Vec<InstanceHealth> {
+    let (events, _ignored) = mpsc::unbounded_channel();
+    let polls = instances.into_iter().map(|inst| {
+        let events = events.clone();
+        async move {
+            let mut poller = InstancePoller::new(inst, events);
+            let started = tokio::time::Instant::now();
+            let first = poller.poll().await;
+            if first.status == Status::Down {
+                return first;
+            }
+            tokio::time::sleep_until(started + interval).await;
+            let second = poller.poll().await;
+            poller.close().await;
+            second
+        }
+    });
+    futures_util::future::join_all(polls).await
+}
+
+/// Print health lines from the live backend until `stop` resolves.
+pub async fn watch(
+    config: Arc<Config>,
+    format: HealthFormat,
+    stop: impl std::future::Future<Output = std::io::Result<()>>,
+) -> anyhow::Result<()> {
+    let (events, mut rx) = mpsc::unbounded_channel();
+    let handle = backend::spawn(config, events);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            event = rx.recv() => match event {
+                Some(BackendEvent::Health(h)) => match format {
+                    HealthFormat::Json => println!("{}", serde_json::to_string(&HealthJson::from(&h))?),
+                    HealthFormat::Table => println!("{} {}", h.sampled_at.format("%H:%M:%S"), table_row(&h)),
+                },
+                Some(_) => {}
+                None => break,
+            },
+            _ = &mut stop => break,
+        }
+    }
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// The JSON shape promised to scripts: exactly these keys, in this order.
+#[derive(Debug, Serialize)]
+pub struct HealthJson<'a> {
+    instance: &'a str,
+    status: Status,
+    error: Option<&'a str>,
+    version: Option<&'a str>,
+    uptime_s: Option<u64>,
+    qps: Option<f64>,
+    tps: Option<f64>,
+    threads_connected: Option<u64>,
+    threads_running: Option<u64>,
+    max_connections: Option<u64>,
+    replication: Option<&'a Replication>,
+}
+
+impl<'a> From<&'a InstanceHealth> for HealthJson<'a> {
+    fn from(h: &'a InstanceHealth) -> Self {
+        let round = |v: f64| (v * 100.0).round() / 100.0;
+        HealthJson {
+            instance: &h.instance,
+            status: h.status,
+            error: h.error.as_deref(),
+            version: h.version.as_deref(),
+            uptime_s: h.uptime_s,
+            qps: h.qps.map(round),
+            tps: h.tps.map(round),
+            threads_connected: h.threads_connected,
+            threads_running: h.threads_running,
+            max_connections: h.max_connections,
+            replication: h.replication.as_ref(),
+        }
+    }
+}
+
+pub fn render(figures: &[InstanceHealth], format: HealthFormat) -> anyhow::Result<String> {
+    Ok(match format {
+        HealthFormat::Json => {
+            let rows: Vec<HealthJson> = figures.iter().map(HealthJson::from).collect();
+            format!("{}\n", serde_json::to_string_pretty(&rows)?)
+        }
+        HealthFormat::Table => {
+            let mut out = format!(
+                "{:<16} {:<5} {:<24} {:>12} {:>9} {:>9} {:>14}  {}\n",
+                "INSTANCE",
+                "STATE",
+                "VERSION",
+                "UPTIME",
+                "QPS",
+                "TPS",
+                "THR RUN/CON/MAX",
+                "REPLICATION"
+            );
+            for h in figures {
+                out.push_str(&table_row(h));
+                out.push('\n');
+            }
+            out
+        }
+    })
+}
+
+fn table_row(h: &InstanceHealth) -> String {
+    let dash = || "-".to_string();
+    let num = |v: Option<u64>| v.map_or_else(dash, |n| n.to_string());
+    let rate = |v: Option<f64>| v.map_or_else(dash, |r| format!("{r:.1}"));
+    if h.status == Status::Down {
+        return format!(
+            "{:<16} {:<5} {}",
+            h.instance,
+            "down",
+            h.error.as_deref().unwrap_or("")
+        );
+    }
+    let threads = format!(
+        "{}/{}/{}",
+        num(h.threads_running),
+        num(h.threads_connected),
+        num(h.max_connections)
+    );
+    format!(
+        "{:<16} {:<5} {:<24} {:>12} {:>9} {:>9} {:>14}  {}",
+        h.instance,
+        "up",
+        h.version.as_deref().unwrap_or("-"),
+        h.uptime_s.map_or_else(dash, format_uptime),
+        rate(h.qps),
+        rate(h.tps),
+        threads,
+        h.replication
+            .as_ref()
+            .map_or_else(|| "primary/none".to_string(), describe_replication),
+    )
+}
+
+/// `3d 04:05:06` style.
+pub fn format_uptime(s: u64) -> String {
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    if d > 0 {
+        format!("{d}d {h:02}:{m:02}:{sec:02}")
+    } else {
+        format!("{h:02}:{m:02}:{sec:02}")
+    }
+}
+
+fn describe_replication(r: &Replication) -> String {
+    let yes_no = |b: bool| if b { "yes" } else { "NO" };
+    let lag = r
+        .lag_s
+        .map_or_else(|| "unknown".to_string(), |l| format!("{l}s"));
+    format!(
+        "{} io={} sql={} lag={lag}",
+        r.role,
+        yes_no(r.io_running),
+        yes_no(r.sql_running)
+    )
+}
+
+/// `1s`, `250ms`, `1.5s`, `2m` or a bare number of seconds.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; use e.g. 1s or 500ms"))?;
+    let secs = value * scale;
+    if !(0.1..=3600.0).contains(&secs) {
+        return Err(format!("`{text}` is out of range; use 100ms to 1h"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_parse_with_units() {
+        assert_eq!(parse_interval("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_interval("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_interval("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_interval("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_interval("fast")
+            .unwrap_err()
+            .contains("not a duration"));
+        assert!(parse_interval("5ms").unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn uptime_reads_like_a_clock() {
+        assert_eq!(format_uptime(59), "00:00:59");
+        assert_eq!(
+            format_uptime(3 * 86_400 + 4 * 3600 + 5 * 60 + 6),
+            "3d 04:05:06"
+        );
+    }
+
+    #[test]
+    fn json_has_exactly_the_promised_keys_in_order() {
+        let h = InstanceHealth::down("db1", "Connection refused", chrono::Utc::now());
+        let text = render(&[h], HealthFormat::Json).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let obj = value[0].as_object().unwrap();
+        let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        let mut expected = vec![
+            "instance",
+            "status",
+            "error",
+            "version",
+            "uptime_s",
+            "qps",
+            "tps",
+            "threads_connected",
+            "threads_running",
+            "max_connections",
+            "replication",
+        ];
+        expected.sort_unstable(); // serde_json's map is sorted; order is checked on the text below
+        assert_eq!(keys, expected);
+        assert_eq!(obj["status"], "down");
+        assert!(text.find("\"instance\"").unwrap() < text.find("\"replication\"").unwrap());
+    }
+}

@@ -1,0 +1,84 @@
+//! Command-line interface: one file per subcommand.
+
+mod config_check;
+mod console;
+pub mod health;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::tui::ConsoleOptions;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "arkc",
+    version,
+    about = "Keyboard-driven console for MySQL and MariaDB operations"
+)]
+pub struct Cli {
+    /// Config file (default: $ARKC_CONFIG, else ~/.config/arkc/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Refuse every write to a server (apply, execute, kill ...).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the console (the default when no command is given).
+    Tui {
+        /// Colour theme instead of `[ui] theme` (default, light, terminal16, high-contrast).
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+        /// Key bindings instead of `[ui] keymap` (default, vim).
+        #[arg(long, value_name = "NAME")]
+        keymap: Option<String>,
+    },
+    /// Inspect configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
+    Health(health::HealthArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config file and print what it resolves to (secrets masked).
+    Check {
+        /// The file to check (default: the file arkc would use).
+        path: Option<PathBuf>,
+    },
+}
+
+/// Run the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Some(Command::Config(ConfigCommand::Check { path })) => {
+            config_check::run(path.as_deref().or(cli.config.as_deref()))
+        }
+        Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
+        Some(Command::Tui { theme, keymap }) => {
+            let opts = ConsoleOptions {
+                read_only: cli.read_only,
+                theme,
+                keymap,
+            };
+            console::run(cli.config.as_deref(), opts)
+        }
+        None => {
+            let opts = ConsoleOptions {
+                read_only: cli.read_only,
+                ..ConsoleOptions::default()
+            };
+            console::run(cli.config.as_deref(), opts)
+        }
+    }
+}
+
+fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {
+    Ok(crate::config::Config::load_located(explicit)?)
+}

@@ -1,0 +1,304 @@
+//! Configuration: `[[instance]]` entries and `[ui]` settings, read from TOML.
+//!
+//! Unknown keys and bad values are errors that name the file, line and key, because a typo in a
+//! production console's config must never be silently ignored.
+
+mod password;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use password::{resolve_password, PasswordSource};
+
+/// Where the config came from and what it says.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The file this was read from; `None` when no file exists and defaults are used.
+    pub path: Option<PathBuf>,
+    pub ui: UiConfig,
+    pub instances: Vec<InstanceConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// Built-in theme name (default, light, terminal16, high-contrast) or a user theme in the config dir.
+    pub theme: String,
+    /// Built-in keymap name (default, vim) or a user keymap in the config dir.
+    pub keymap: String,
+    /// How often instances are polled, in milliseconds.
+    pub refresh_ms: u64,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            theme: "default".into(),
+            keymap: "default".into(),
+            refresh_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    #[default]
+    Off,
+    Required,
+    VerifyCa,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    pub name: String,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub socket: Option<PathBuf>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    pub password_cmd: Option<String>,
+    #[serde(default)]
+    pub tls: TlsMode,
+    pub ca: Option<PathBuf>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub binlog_dir: Option<PathBuf>,
+    pub slow_log: Option<PathBuf>,
+    /// 1-based line of the `[[instance]]` header, for messages.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+impl std::fmt::Display for TlsMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TlsMode::Off => "off",
+            TlsMode::Required => "required",
+            TlsMode::VerifyCa => "verify_ca",
+        })
+    }
+}
+
+impl InstanceConfig {
+    /// An instance with only a name and a TCP address, for tests and the demo.
+    pub fn tcp(name: &str, host: &str, port: u16) -> Self {
+        InstanceConfig {
+            name: name.into(),
+            host: Some(host.into()),
+            port: Some(port),
+            socket: None,
+            user: Some("root".into()),
+            password: Some(String::new()),
+            password_env: None,
+            password_cmd: None,
+            tls: TlsMode::Off,
+            ca: None,
+            tags: Vec::new(),
+            binlog_dir: None,
+            slow_log: None,
+            line: 0,
+        }
+    }
+
+    /// `host:port` or the socket path, for display.
+    pub fn address(&self) -> String {
+        match (&self.socket, &self.host) {
+            (Some(sock), _) => sock.display().to_string(),
+            (None, host) => format!(
+                "{}:{}",
+                host.as_deref().unwrap_or("127.0.0.1"),
+                self.port.unwrap_or(3306)
+            ),
+        }
+    }
+
+    pub fn user(&self) -> &str {
+        self.user.as_deref().unwrap_or("root")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    ui: UiConfig,
+    #[serde(default)]
+    instance: Vec<Spanned<InstanceConfig>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Parse config text. `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: shown.clone(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            message: e.message().to_string(),
+        })?;
+        let mut instances = Vec::with_capacity(raw.instance.len());
+        for spanned in raw.instance {
+            let line = line_of(text, spanned.span().start);
+            let mut inst = spanned.into_inner();
+            inst.line = line;
+            instances.push(inst);
+        }
+        let config = Config {
+            path: Some(path.to_path_buf()),
+            ui: raw.ui,
+            instances,
+        };
+        config.validate(text)?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// The config file to use: `--config`, then `ARKC_CONFIG`, then the XDG config dir.
+    pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+        if let Some(p) = explicit {
+            return Some(p.to_path_buf());
+        }
+        if let Some(p) = std::env::var_os("ARKC_CONFIG").filter(|v| !v.is_empty()) {
+            return Some(PathBuf::from(p));
+        }
+        config_dir().map(|d| d.join("config.toml"))
+    }
+
+    /// Load the located config; a missing default file means "no instances yet", but a missing
+    /// file the user named explicitly is an error.
+    pub fn load_located(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let named =
+            explicit.is_some() || std::env::var_os("ARKC_CONFIG").is_some_and(|v| !v.is_empty());
+        match Config::locate(explicit) {
+            Some(path) if named || path.exists() => Config::load(&path),
+            _ => Ok(Config::default()),
+        }
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&InstanceConfig> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+
+    fn validate(&self, text: &str) -> Result<(), ConfigError> {
+        let path = self
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let bad = |line: usize, message: String| ConfigError::Invalid {
+            path: path.clone(),
+            line,
+            message,
+        };
+        let ui_line = key_line(text, "refresh_ms").unwrap_or(1);
+        if !(100..=3_600_000).contains(&self.ui.refresh_ms) {
+            return Err(bad(
+                ui_line,
+                format!(
+                    "key `refresh_ms`: {} is out of range; use 100 to 3600000 milliseconds",
+                    self.ui.refresh_ms
+                ),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for inst in &self.instances {
+            let at = |msg: String| bad(inst.line, format!("instance `{}`: {msg}", inst.name));
+            if inst.name.trim().is_empty() {
+                return Err(bad(inst.line, "key `name`: must not be empty".into()));
+            }
+            if !seen.insert(inst.name.as_str()) {
+                return Err(at("key `name`: duplicate instance name".into()));
+            }
+            if inst.socket.is_some() && (inst.host.is_some() || inst.port.is_some()) {
+                return Err(at("set either `socket` or `host`/`port`, not both".into()));
+            }
+            if inst.socket.is_none() && inst.host.is_none() {
+                return Err(at("key `host` (or `socket`) is required".into()));
+            }
+            if inst.port == Some(0) {
+                return Err(at("key `port`: 0 is not a valid port".into()));
+            }
+            let sources = [
+                inst.password.is_some(),
+                inst.password_env.is_some(),
+                inst.password_cmd.is_some(),
+            ];
+            if sources.iter().filter(|s| **s).count() > 1 {
+                return Err(at(
+                    "set at most one of `password`, `password_env`, `password_cmd`".into(),
+                ));
+            }
+            match (inst.tls, &inst.ca) {
+                (TlsMode::VerifyCa, None) => {
+                    return Err(at(
+                        "key `ca`: tls = \"verify_ca\" needs `ca` (a PEM file)".into()
+                    ))
+                }
+                (TlsMode::Off | TlsMode::Required, Some(_)) => {
+                    return Err(at("key `ca`: only used with tls = \"verify_ca\"".into()))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The XDG config dir for arkc (`~/.config/arkc` on Linux).
+pub fn config_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "arkc").map(|d| d.config_dir().to_path_buf())
+}
+
+/// The XDG data dir for arkc (audit files, tracking database).
+pub fn data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "arkc").map(|d| d.data_dir().to_path_buf())
+}
+
+/// The XDG state dir for arkc (logs); falls back to the data dir where there is no state dir.
+pub fn state_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "arkc")
+        .map(|d| d.state_dir().unwrap_or(d.data_dir()).to_path_buf())
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,193 @@
+//! The console's loop: keys and backend events in, `update()`, effects out, one redraw per
+//! batch. Nothing here awaits the network: backend commands go into a channel.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use crossterm::event::Event;
+use futures_util::{FutureExt, Stream, StreamExt};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::presets;
+use crate::app::{update, Action, Effect, Keymap, State};
+use crate::backend::{BackendCommand, BackendEvent};
+use crate::ui::{self, Theme};
+
+/// Most backend events applied before a redraw, so a flood (1,000 instances reporting at once)
+/// cannot starve the keyboard.
+const MAX_EVENTS_PER_BATCH: usize = 4096;
+
+/// Everything the loop needs besides its channels.
+pub struct Console {
+    pub state: State,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    /// Where `:theme NAME` looks for user files.
+    pub user_dir: Option<PathBuf>,
+    pub no_color: bool,
+}
+
+impl Console {
+    /// Apply an action and carry out its effects (a loaded theme feeds its answer back in).
+    fn dispatch(&mut self, action: Action, send: &mut impl FnMut(BackendCommand)) {
+        let mut queue = vec![action];
+        while let Some(action) = queue.pop() {
+            for effect in update(&mut self.state, action) {
+                match effect {
+                    Effect::SendBackend(command) => send(command),
+                    Effect::LoadTheme(name) => queue.push(self.load_theme(name)),
+                    Effect::Quit => {}
+                }
+            }
+        }
+    }
+
+    /// Reading a small local file is fine on the key path; only the network is not.
+    fn load_theme(&mut self, name: String) -> Action {
+        match presets::load_theme(&name, self.user_dir.as_deref()) {
+            Ok(theme) => {
+                self.theme = theme.with_no_color(self.no_color);
+                Action::ThemeApplied(name)
+            }
+            Err(e) => Action::Failed(format!("{e:#}")),
+        }
+    }
+
+    fn apply_backend_event(&mut self, event: BackendEvent) {
+        if let BackendEvent::SqlSent(entry) = &event {
+            // Every statement is in the log file too, not only in the `@` overlay.
+            tracing::info!(target: "arkc::sql", instance = %entry.instance,
+                elapsed_ms = entry.elapsed.as_secs_f64() * 1000.0, error = ?entry.error, "{}", entry.sql);
+        }
+        let _ = update(&mut self.state, Action::Backend(Box::new(event)));
+    }
+
+    /// Handle `first` and every key already typed after it, so pasted or repeated keys cost
+    /// one redraw, not one each. Returns whether the screen needs a redraw.
+    fn on_input_batch<I>(
+        &mut self,
+        first: Event,
+        input: &mut I,
+        send: &mut impl FnMut(BackendCommand),
+    ) -> std::io::Result<bool>
+    where
+        I: Stream<Item = std::io::Result<Event>> + Unpin,
+    {
+        let mut dirty = self.on_input(first, send);
+        while !self.state.quitting {
+            match input.next().now_or_never() {
+                Some(Some(Ok(more))) => dirty |= self.on_input(more, send),
+                Some(Some(Err(e))) => return Err(e),
+                // Nothing ready yet, or end of input (the next regular poll sees it again).
+                Some(None) | None => break,
+            }
+        }
+        Ok(dirty)
+    }
+
+    /// Apply `first` and whatever else is queued, up to a batch limit.
+    fn on_backend_batch(
+        &mut self,
+        first: BackendEvent,
+        events: &mut UnboundedReceiver<BackendEvent>,
+    ) -> bool {
+        self.apply_backend_event(first);
+        for _ in 0..MAX_EVENTS_PER_BATCH {
+            match events.try_recv() {
+                Ok(event) => self.apply_backend_event(event),
+                Err(_) => break,
+            }
+        }
+        true
+    }
+
+    /// Handle one terminal event; returns whether the screen needs a redraw.
+    fn on_input(&mut self, event: Event, send: &mut impl FnMut(BackendCommand)) -> bool {
+        match event {
+            Event::Key(key) => {
+                if let Some(action) = self.keymap.action_for(&self.state.mode, &key) {
+                    self.dispatch(action, send);
+                }
+                true
+            }
+            Event::Resize(width, height) => {
+                self.dispatch(Action::Resized(width, height), send);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Run until the user quits, input ends, or `shutdown` completes (a signal). The terminal is
+/// left as it is; restoring it is the caller's job.
+pub async fn run_loop<B, I, F>(
+    terminal: &mut Terminal<B>,
+    console: &mut Console,
+    mut input: I,
+    mut events: UnboundedReceiver<BackendEvent>,
+    mut send: F,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    I: Stream<Item = std::io::Result<Event>> + Unpin,
+    F: FnMut(BackendCommand),
+{
+    let size = terminal.size()?;
+    console.dispatch(Action::Resized(size.width, size.height), &mut send);
+    draw(terminal, console)?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut events_open = true;
+    tokio::pin!(shutdown);
+    while !console.state.quitting {
+        // Order matters: signals, then keys, then backend events, so a flood of events can
+        // delay a redraw but never a key.
+        let needs_redraw = tokio::select! {
+            biased;
+            _ = &mut shutdown => {
+                tracing::info!("signal received; leaving");
+                send(BackendCommand::Shutdown);
+                return Ok(());
+            }
+            event = input.next() => match event {
+                Some(Ok(first)) => console
+                    .on_input_batch(first, &mut input, &mut send)
+                    .context("reading the terminal")?,
+                Some(Err(e)) => return Err(anyhow::Error::new(e).context("reading the terminal")),
+                None => return Ok(()),
+            },
+            event = events.recv(), if events_open => match event {
+                Some(first) => console.on_backend_batch(first, &mut events),
+                None => {
+                    events_open = false;
+                    false
+                }
+            },
+            _ = tick.tick() => {
+                console.dispatch(Action::Tick(Utc::now()), &mut send);
+                true
+            }
+        };
+        if needs_redraw && !console.state.quitting {
+            draw(terminal, console)?;
+        }
+    }
+    Ok(())
+}
+
+fn draw<B>(terminal: &mut Terminal<B>, console: &Console) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+{
+    terminal.draw(|frame| ui::draw(frame, &console.state, &console.theme, &console.keymap))?;
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! The interactive console: terminal set-up, the event loop, and wiring the backend to the UI.
+
+mod event_loop;
+mod logging;
+pub mod presets;
+mod terminal;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use crossterm::event::EventStream;
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use crate::app::State;
+use crate::backend::{BackendCommand, BackendEvent};
+use crate::config::Config;
+
+pub use event_loop::{run_loop, Console};
+pub use presets::{load_keymap, load_theme};
+
+/// How the console was asked to start (command-line flags that override the config).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsoleOptions {
+    /// `--read-only`: refuse every write, and do not let `:readonly off` lift it.
+    pub read_only: bool,
+    /// Theme name instead of `[ui] theme`.
+    pub theme: Option<String>,
+    /// Keymap name instead of `[ui] keymap`.
+    pub keymap: Option<String>,
+}
+
+/// Run the console until the user quits or a signal arrives; the terminal is restored on every
+/// way out, panics included.
+pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result<()> {
+    let log_path = logging::init()?;
+    let console = prepare(&config, &opts)?;
+    tracing::info!(log = %log_path.display(), config = ?config.path,
+        instances = config.instances.len(), read_only = opts.read_only, "console starting");
+
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let backend = start_backend(Arc::new(config), events_tx);
+    let mut console = console;
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let result = run_loop(
+        &mut guard.terminal,
+        &mut console,
+        EventStream::new(),
+        events_rx,
+        |command| backend.send(command),
+        shutdown_signal(),
+    )
+    .await;
+    drop(guard);
+    tracing::info!(ok = result.is_ok(), "console stopped");
+    result
+}
+
+/// Load theme and keymap and build the first state; errors surface before the screen is taken.
+fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
+    let user_dir = presets::user_dir();
+    let no_color = presets::no_color_requested();
+    let theme_name = opts
+        .theme
+        .clone()
+        .unwrap_or_else(|| config.ui.theme.clone());
+    let keymap_name = opts
+        .keymap
+        .clone()
+        .unwrap_or_else(|| config.ui.keymap.clone());
+    let theme = load_theme(&theme_name, user_dir.as_deref())?.with_no_color(no_color);
+    let keymap = load_keymap(&keymap_name, user_dir.as_deref())?;
+    let mut state = State::new(config, opts.read_only, Utc::now());
+    state.theme_name = theme_name;
+    state.keymap_name = keymap_name;
+    Ok(Console {
+        state,
+        theme,
+        keymap,
+        user_dir,
+        no_color,
+    })
+}
+
+/// The running backend as the loop sees it: somewhere to send commands.
+struct BackendLink {
+    commands: UnboundedSender<BackendCommand>,
+}
+
+impl BackendLink {
+    fn send(&self, command: BackendCommand) {
+        // A closed channel means the backend already stopped; nothing left to tell it.
+        let _ = self.commands.send(command);
+    }
+}
+
+/// Start the instance pollers. The pollers (`backend::spawn`) are not on main yet, so this
+/// keeps the command channel open and reports plainly that no figures will arrive.
+fn start_backend(config: Arc<Config>, events: UnboundedSender<BackendEvent>) -> BackendLink {
+    let (commands, mut receiver) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let _keep_events_open = events;
+        tracing::warn!(
+            instances = config.instances.len(),
+            "no instance pollers in this build"
+        );
+        while let Some(command) = receiver.recv().await {
+            if command == BackendCommand::Shutdown {
+                break;
+            }
+        }
+    });
+    BackendLink { commands }
+}
+
+/// Completes on SIGINT, SIGTERM or SIGHUP. In raw mode Ctrl-C arrives as a key instead; this
+/// covers `kill`, a closed terminal, and the moments before raw mode is on.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    async fn wait(kind: SignalKind) {
+        match signal(kind) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    }
+    tokio::select! {
+        _ = wait(SignalKind::interrupt()) => {}
+        _ = wait(SignalKind::terminate()) => {}
+        _ = wait(SignalKind::hangup()) => {}
+    }
+}

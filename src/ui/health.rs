@@ -1,0 +1,384 @@
+//! The Health pane: one row per instance (filterable), and a detail box for the selected one.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::format::{self, cell};
+use super::theme::{Meaning, Theme};
+use crate::app::alerts::{self, Severity};
+use crate::app::{InstanceEntry, State};
+use crate::health::{InstanceHealth, Status};
+
+/// Height of the detail box, borders included.
+const DETAIL_HEIGHT: u16 = 7;
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    if state.instances.is_empty() {
+        draw_no_instances(frame, area, state, theme);
+        return;
+    }
+    let [list, detail] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(DETAIL_HEIGHT)]).areas(area);
+    draw_table(frame, list, state, theme);
+    draw_detail(frame, detail, state, theme);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Instance,
+    Address,
+    State,
+    Version,
+    Uptime,
+    Qps,
+    Tps,
+    Connections,
+    Running,
+    Replication,
+}
+
+struct Column {
+    id: Col,
+    title: &'static str,
+    width: usize,
+    right: bool,
+}
+
+/// Column widths for an inner width: narrow terminals get short versions and rates, wide ones
+/// the address and full version string. Replication takes what is left.
+fn columns(state: &State, inner: usize) -> Vec<Column> {
+    let wide = inner >= 120;
+    let longest =
+        |len: fn(&InstanceEntry) -> usize| state.instances.iter().map(len).max().unwrap_or(8);
+    let instance = longest(|i| i.name.chars().count()).clamp(8, if wide { 32 } else { 16 });
+    let address = longest(|i| i.address.chars().count()).clamp(7, 28);
+    let c = |id, title, width, right| Column {
+        id,
+        title,
+        width,
+        right,
+    };
+    let mut cols = vec![c(Col::Instance, "Instance", instance, false)];
+    if wide {
+        cols.push(c(Col::Address, "Address", address, false));
+    }
+    cols.extend([
+        c(Col::State, "State", 5, false),
+        c(Col::Version, "Version", if wide { 30 } else { 8 }, false),
+        c(Col::Uptime, "Uptime", 6, true),
+        c(Col::Qps, "QPS", if wide { 9 } else { 6 }, true),
+        c(Col::Tps, "TPS", if wide { 9 } else { 6 }, true),
+        c(
+            Col::Connections,
+            if wide { "Connected/max" } else { "Conn/max" },
+            if wide { 13 } else { 9 },
+            true,
+        ),
+        c(
+            Col::Running,
+            if wide { "Running" } else { "Run" },
+            if wide { 7 } else { 3 },
+            true,
+        ),
+    ]);
+    let used: usize = cols.iter().map(|c| c.width + 1).sum();
+    cols.push(c(
+        Col::Replication,
+        "Replication",
+        inner.saturating_sub(used).max(8),
+        false,
+    ));
+    cols
+}
+
+fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let visible = state.visible_instances();
+    let mut title = format!(" Instances {}", state.instances.len());
+    if !state.filter.is_empty() || state.mode == crate::app::Mode::Filter {
+        title = format!(
+            " Instances {}/{} · filter: {}",
+            visible.len(),
+            state.instances.len(),
+            state.filter
+        );
+    }
+    let block = Block::bordered()
+        .title(Span::styled(
+            format!("{title} "),
+            theme.style(Meaning::Header),
+        ))
+        .border_style(theme.style(Meaning::Border));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let cols = columns(state, inner.width as usize);
+    let header: Vec<Span> = cols
+        .iter()
+        .map(|c| {
+            Span::styled(
+                cell(c.title, c.width, c.right) + " ",
+                theme.style(Meaning::Header),
+            )
+        })
+        .collect();
+    let mut lines = vec![Line::from(header)];
+    if visible.is_empty() {
+        lines.push(Line::styled(
+            "  no instance matches the filter",
+            theme.style(Meaning::Muted),
+        ));
+    }
+    let rows = (inner.height as usize).saturating_sub(1).max(1);
+    let at = visible
+        .iter()
+        .position(|i| *i == state.selected)
+        .unwrap_or(0);
+    let first = at.saturating_sub(rows - 1);
+    for &i in visible.iter().skip(first).take(rows) {
+        let inst = &state.instances[i];
+        let mut line = row(inst, state.health.get(&inst.name), &cols, theme);
+        if i == state.selected {
+            line = line.style(theme.style(Meaning::Selection));
+        }
+        lines.push(line);
+    }
+    frame.render_widget(
+        Paragraph::new(lines).style(theme.style(Meaning::Text)),
+        inner,
+    );
+}
+
+/// One instance as a table row. A down instance shows its error across the figure columns,
+/// because the error is the figure a DBA needs.
+fn row<'a>(
+    inst: &InstanceEntry,
+    h: Option<&InstanceHealth>,
+    cols: &[Column],
+    theme: &Theme,
+) -> Line<'a> {
+    let text = theme.style(Meaning::Text);
+    // Where the figures start: after instance, address and state.
+    let lead = cols
+        .iter()
+        .position(|c| c.id == Col::Version)
+        .unwrap_or(cols.len());
+    let (lead_cols, figure_cols) = cols.split_at(lead);
+    let rest = figure_cols
+        .iter()
+        .map(|c| c.width + 1)
+        .sum::<usize>()
+        .saturating_sub(1);
+    let mut spans: Vec<Span<'a>> = Vec::new();
+    let (state_word, state_style, whole_row) = match h {
+        None => (
+            "…",
+            Meaning::Muted,
+            Some("waiting for the first poll".to_string()),
+        ),
+        Some(h) if h.status == Status::Down => (
+            "DOWN",
+            Meaning::Alert,
+            Some(h.error.clone().unwrap_or_else(|| "no answer".into())),
+        ),
+        Some(_) => ("up", Meaning::Ok, None),
+    };
+    for c in lead_cols {
+        let (value, style) = match c.id {
+            Col::Instance => (inst.name.as_str(), text),
+            Col::Address => (inst.address.as_str(), theme.style(Meaning::Muted)),
+            _ => (state_word, theme.style(state_style)),
+        };
+        spans.push(Span::styled(cell(value, c.width, c.right) + " ", style));
+    }
+    match (h, whole_row) {
+        (_, Some(message)) => spans.push(Span::styled(
+            cell(&message, rest, false),
+            theme.style(state_style),
+        )),
+        (Some(h), None) => {
+            for (i, c) in figure_cols.iter().enumerate() {
+                let (value, style) = figure(h, c, theme);
+                let gap = if i + 1 < figure_cols.len() { " " } else { "" };
+                spans.push(Span::styled(cell(&value, c.width, c.right) + gap, style));
+            }
+        }
+        (None, None) => {}
+    }
+    Line::from(spans)
+}
+
+/// The text and style of one figure cell of a live instance.
+fn figure(h: &InstanceHealth, c: &Column, theme: &Theme) -> (String, Style) {
+    let text = theme.style(Meaning::Text);
+    match c.id {
+        Col::Version => {
+            let v = h.version.as_deref().unwrap_or("-");
+            let v = if c.width < 20 {
+                format::version_short(v)
+            } else {
+                v
+            };
+            (v.to_string(), text)
+        }
+        Col::Uptime => (
+            h.uptime_s
+                .map(format::duration_short)
+                .unwrap_or_else(|| "-".into()),
+            text,
+        ),
+        Col::Qps => (format::rate(h.qps), text),
+        Col::Tps => (format::rate(h.tps), text),
+        Col::Connections => {
+            let value = match (h.threads_connected, h.max_connections) {
+                (Some(n), Some(max)) => format!("{n}/{max}"),
+                (n, _) => format::count(n),
+            };
+            let nearly_full =
+                alerts::connection_share(h).is_some_and(|s| s >= alerts::CONNECTIONS_WARN_RATIO);
+            (
+                value,
+                if nearly_full {
+                    theme.style(Meaning::Warning)
+                } else {
+                    text
+                },
+            )
+        }
+        Col::Running => (format::count(h.threads_running), text),
+        Col::Replication => (
+            format::replication_short(h.replication.as_ref()),
+            replication_style(h, theme),
+        ),
+        Col::Instance | Col::Address | Col::State => (String::new(), text),
+    }
+}
+
+fn replication_style(h: &InstanceHealth, theme: &Theme) -> Style {
+    let Some(r) = &h.replication else {
+        return theme.style(Meaning::Muted);
+    };
+    if !r.io_running || !r.sql_running {
+        theme.style(Meaning::Alert)
+    } else if r.lag_s.is_some_and(|l| l >= alerts::LAG_WARN_S) {
+        theme.style(Meaning::Warning)
+    } else {
+        theme.style(Meaning::Ok)
+    }
+}
+
+fn draw_detail(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let Some(inst) = state.selected_instance() else {
+        return;
+    };
+    let mut title = format!(" {} · {}", inst.name, inst.address);
+    if !inst.tags.is_empty() {
+        title.push_str(&format!(" · {}", inst.tags.join(", ")));
+    }
+    let block = Block::bordered()
+        .title(Span::styled(
+            format::fit(&title, area.width.saturating_sub(4) as usize) + " ",
+            theme.style(Meaning::Header),
+        ))
+        .border_style(theme.style(Meaning::Border));
+    let lines = match state.health.get(&inst.name) {
+        None => vec![Line::styled(
+            "No figures yet: waiting for the first poll of this instance.",
+            theme.style(Meaning::Muted),
+        )],
+        Some(h) => detail_lines(state, h, theme),
+    };
+    let body = Paragraph::new(lines)
+        .block(block)
+        .wrap(Wrap { trim: false })
+        .style(theme.style(Meaning::Text));
+    frame.render_widget(body, area);
+}
+
+fn detail_lines<'a>(state: &State, h: &InstanceHealth, theme: &Theme) -> Vec<Line<'a>> {
+    let polled = format!("polled {}", format::age(state.now, h.sampled_at));
+    if h.status == Status::Down {
+        return vec![
+            Line::from(vec![
+                Span::styled("DOWN", theme.style(Meaning::Alert)),
+                Span::styled(format!(" · {polled}"), theme.style(Meaning::Muted)),
+            ]),
+            Line::styled(
+                h.error.clone().unwrap_or_else(|| "no answer".into()),
+                theme.style(Meaning::Alert),
+            ),
+        ];
+    }
+    let read_only = match h.read_only {
+        Some(true) => "read_only ON",
+        Some(false) => "read_only OFF",
+        None => "read_only ?",
+    };
+    let threads = match (h.threads_connected, h.max_connections) {
+        (Some(c), Some(m)) if m > 0 => {
+            format!("{c}/{m} connected ({:.0}%)", c as f64 * 100.0 / m as f64)
+        }
+        (c, _) => format!("{} connected", format::count(c)),
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("up", theme.style(Meaning::Ok)),
+            Span::raw(format!(
+                " · {} · uptime {} · {read_only}",
+                h.version.as_deref().unwrap_or("version ?"),
+                h.uptime_s
+                    .map(format::duration_long)
+                    .unwrap_or_else(|| "?".into())
+            )),
+        ]),
+        Line::raw(format!(
+            "{} queries/s · {} transactions/s · {threads} · {} running",
+            format::rate(h.qps),
+            format::rate(h.tps),
+            format::count(h.threads_running)
+        )),
+        Line::raw(format!(
+            "replication: {}",
+            format::replication_long(h.replication.as_ref())
+        )),
+    ];
+    let found = alerts::alerts_for(h);
+    if found.is_empty() {
+        lines.push(Line::styled(
+            format!("no alerts · {polled}"),
+            theme.style(Meaning::Muted),
+        ));
+    }
+    for a in found {
+        let style = match a.severity {
+            Severity::Alert => theme.style(Meaning::Alert),
+            Severity::Warning => theme.style(Meaning::Warning),
+        };
+        lines.push(Line::styled(format!("! {}", a.text), style));
+    }
+    lines
+}
+
+fn draw_no_instances(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let config = state
+        .config_path
+        .as_deref()
+        .unwrap_or("~/.config/arkc/config.toml");
+    let text = vec![
+        Line::styled("No instances configured.", theme.style(Meaning::Header)),
+        Line::raw(""),
+        Line::raw(format!(
+            "Add [[instance]] entries to {config} (see config.example.toml), \
+             or run `arkc demo` to try arkc on two throwaway MariaDB servers."
+        )),
+    ];
+    let block = Block::bordered()
+        .title(" Instances ")
+        .border_style(theme.style(Meaning::Border));
+    frame.render_widget(
+        Paragraph::new(text).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
+}

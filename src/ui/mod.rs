@@ -1,0 +1,203 @@
+//! Rendering: functions from `&State` to a frame. Nothing here changes state or does I/O.
+//!
+//! Screen: one line of tabs and instance selector, the focused pane, a status bar, and a
+//! command line (palette, filter, messages or key hints). Overlays (help, SQL log) float on top.
+
+pub mod format;
+mod health;
+mod overlay;
+mod placeholder;
+pub mod theme;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use crate::app::{Action, Keymap, MessageKind, Mode, Pane, State};
+use crate::health::Status;
+pub use theme::{Meaning, Theme};
+
+/// Draw the whole console.
+pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
+    let area = frame.area();
+    frame.render_widget(Block::new().style(theme.style(Meaning::Text)), area);
+    let [top, body, status, command] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_top(frame, top, state, theme);
+    match state.pane {
+        Pane::Health => health::draw(frame, body, state, theme),
+        other => placeholder::draw(frame, body, other, theme),
+    }
+    draw_status(frame, status, state, theme);
+    draw_command_line(frame, command, state, theme, keymap);
+    match state.mode {
+        Mode::Help => overlay::draw_help(frame, body, state, theme, keymap),
+        Mode::SqlLog => overlay::draw_sql_log(frame, body, state, theme),
+        _ => {}
+    }
+}
+
+/// Tabs on the left (with their number keys), the instance selector on the right.
+fn draw_top(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut spans = Vec::new();
+    for (i, pane) in Pane::ALL.iter().enumerate() {
+        let style = if *pane == state.pane {
+            theme.style(Meaning::Selection)
+        } else {
+            theme.style(Meaning::Muted)
+        };
+        spans.push(Span::styled(format!(" {} {} ", i + 1, pane.title()), style));
+        spans.push(Span::raw(" "));
+    }
+    let tabs_width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+
+    let room = (area.width as usize).saturating_sub(tabs_width + 1);
+    let selector = selector(state, theme, room);
+    frame.render_widget(Paragraph::new(selector.right_aligned()), area);
+}
+
+/// `◂ name [tags] 3/7 ▸`, dropping the tags and then cutting the name when room is short.
+fn selector<'a>(state: &State, theme: &Theme, room: usize) -> Line<'a> {
+    let Some(inst) = state.selected_instance() else {
+        return Line::styled("no instances", theme.style(Meaning::Muted));
+    };
+    let position = format!(" {}/{}", state.selected + 1, state.instances.len());
+    let mut tags = match inst.tags.is_empty() {
+        true => String::new(),
+        false => format!(" [{}]", inst.tags.join(",")),
+    };
+    let fixed = position.chars().count() + 4; // the arrows and their spaces
+    if inst.name.chars().count() + tags.chars().count() + fixed > room {
+        tags.clear();
+    }
+    let name = format::fit(&inst.name, room.saturating_sub(fixed));
+    let accent = theme.style(Meaning::Accent);
+    let muted = theme.style(Meaning::Muted);
+    Line::from(vec![
+        Span::styled("◂ ", accent),
+        Span::styled(name, accent),
+        Span::styled(tags, muted),
+        Span::styled(position, muted),
+        Span::styled(" ▸", accent),
+    ])
+}
+
+/// Instance, its state, server and console RO/RW, last poll age, alert count.
+fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let bar = theme.style(Meaning::Bar);
+    let sep = || Span::styled(" │ ", bar);
+    let mut spans = Vec::new();
+    match state.selected_instance() {
+        None => spans.push(Span::styled(" no instance", bar)),
+        Some(inst) => {
+            spans.push(Span::styled(
+                format!(" {}", format::fit(&inst.name, 20)),
+                bar,
+            ));
+            let health = state.selected_health();
+            let (word, meaning) = match health.map(|h| h.status) {
+                Some(Status::Up) => ("up", Meaning::Ok),
+                Some(Status::Down) => ("DOWN", Meaning::Alert),
+                None => ("…", Meaning::Muted),
+            };
+            spans.push(Span::styled(" ", bar));
+            spans.push(Span::styled(word, bar.patch(theme.style(meaning))));
+            let server = match health.and_then(|h| h.read_only) {
+                Some(true) => "RO",
+                Some(false) => "RW",
+                None => "?",
+            };
+            spans.push(sep());
+            spans.push(Span::styled(format!("server {server}"), bar));
+            spans.push(sep());
+            let age = health
+                .map(|h| format!("polled {}", format::age(state.now, h.sampled_at)))
+                .unwrap_or_else(|| "not polled yet".into());
+            spans.push(Span::styled(age, bar));
+        }
+    }
+    spans.push(sep());
+    let console = if state.read_only {
+        "arkc RO"
+    } else {
+        "arkc RW"
+    };
+    spans.push(Span::styled(console, bar));
+    spans.push(sep());
+    let (alerts, warnings) = state.alert_counts();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let alert_meaning = if alerts > 0 {
+        Meaning::Alert
+    } else {
+        Meaning::Bar
+    };
+    spans.push(Span::styled(
+        plural(alerts, "alert"),
+        bar.patch(theme.style(alert_meaning)),
+    ));
+    if warnings > 0 {
+        spans.push(Span::styled(", ", bar));
+        spans.push(Span::styled(
+            plural(warnings, "warning"),
+            bar.patch(theme.style(Meaning::Warning)),
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+/// The bottom line: what is being typed, the last message, or hints for the main keys.
+fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
+    let line = match (&state.mode, &state.message) {
+        (Mode::Palette(text), _) => Line::from(vec![
+            Span::styled(":", theme.style(Meaning::Accent)),
+            Span::raw(text.clone()),
+            Span::styled("█", theme.style(Meaning::Muted)),
+        ]),
+        (Mode::Filter, _) => Line::from(vec![
+            Span::styled("/", theme.style(Meaning::Accent)),
+            Span::raw(state.filter.clone()),
+            Span::styled("█", theme.style(Meaning::Muted)),
+            Span::styled("  enter keeps · esc clears", theme.style(Meaning::Muted)),
+        ]),
+        (_, Some(msg)) => {
+            let meaning = if msg.kind == MessageKind::Error {
+                Meaning::Alert
+            } else {
+                Meaning::Text
+            };
+            Line::styled(msg.text.clone(), theme.style(meaning))
+        }
+        _ => hints(keymap, theme),
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
+    let wanted = [
+        (Action::Help, "help"),
+        (Action::Palette, "command"),
+        (Action::Filter, "filter"),
+        (Action::SqlLog, "SQL log"),
+        (Action::NextPane, "next pane"),
+        (Action::NextInstance, "next instance"),
+        (Action::Quit, "quit"),
+    ];
+    let mut spans = Vec::new();
+    for (action, label) in wanted {
+        if let Some(key) = keymap.keys_for(&action).first() {
+            spans.push(Span::styled(key.to_string(), theme.style(Meaning::Accent)));
+            spans.push(Span::styled(
+                format!(" {label}  "),
+                theme.style(Meaning::Muted),
+            ));
+        }
+    }
+    Line::from(spans)
+}
