@@ -2,6 +2,7 @@
 
 mod config_check;
 mod console;
+pub mod digest;
 pub mod health;
 
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
+    /// Group slow-log entries into query classes (pt-query-digest compatible IDs).
+    Digest(digest::DigestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
+        Some(Command::Digest(args)) => digest::run(args),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
                 read_only: cli.read_only,
