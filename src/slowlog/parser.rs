@@ -83,7 +83,7 @@ pub struct SlowLogParser<R> {
     scratch: Vec<u8>,
     fields: EventFields,
     stats: ParseStats,
-    banner_finders: [memmem::Finder<'static>; 3],
+    banner_finders: [memmem::Finder<'static>; 5],
 }
 
 impl<R: Read> SlowLogParser<R> {
@@ -97,10 +97,13 @@ impl<R: Read> SlowLogParser<R> {
             scratch: Vec::new(),
             fields: EventFields::default(),
             stats: ParseStats::default(),
+            // Cheap pre-checks for the banner lines (`Filesort:` rules out a bare `ort:`).
             banner_finders: [
-                memmem::Finder::new("ort:"),
+                memmem::Finder::new("port:"),
+                memmem::Finder::new("Port:"),
                 memmem::Finder::new("mysqld,"),
                 memmem::Finder::new("Command"),
+                memmem::Finder::new("mariadbd,"),
             ],
         }
     }
@@ -146,28 +149,31 @@ impl<R: Read> SlowLogParser<R> {
 
     /// Fills `stmt` with the next record, cleaned up as pt-query-digest does.
     fn load_next_statement(&mut self) -> Result<Option<Position>, SlowlogError> {
-        let pos = if let Some((chunk, pos)) = self.pending.pop_front() {
+        let (pos, has_banner) = if let Some((chunk, pos)) = self.pending.pop_front() {
             self.stmt.clear();
             self.stmt.extend_from_slice(&chunk);
-            pos
+            (
+                pos,
+                self.banner_finders.iter().any(|f| f.find(&chunk).is_some()),
+            )
         } else {
             let pos = self.reader.position();
-            match self.reader.next_record(EVENT_SEPARATOR) {
-                Ok(Some(record)) => {
-                    self.stmt.clear();
-                    self.stmt.extend_from_slice(record);
-                }
+            let record = match self.reader.next_record(EVENT_SEPARATOR) {
+                Ok(Some(record)) => record,
                 Ok(None) => return Ok(None),
                 Err(e) => return Err(self.read_error(e)),
+            };
+            let has_banner = self.banner_finders.iter().any(|f| f.find(record).is_some());
+            self.stmt.clear();
+            // The usual case: no banner, so the leading `#` can go in before the copy.
+            if !has_banner && !record.starts_with(b"#") {
+                self.stmt.push(b'#');
             }
-            pos
+            self.stmt.extend_from_slice(record);
+            (pos, has_banner)
         };
         let mut pos = pos;
-        if self
-            .banner_finders
-            .iter()
-            .any(|f| f.find(&self.stmt).is_some())
-        {
+        if has_banner {
             if let Some(leading) = self.remove_server_headers() {
                 pos.line += leading;
                 self.split_after_header_removal(pos);
