@@ -310,7 +310,7 @@ fn report_problems(digest: &Digest) {
         stats.skipped, stats.bad_values
     );
     for p in stats.problems.iter().take(5) {
-        eprintln!("  line {}: {:?}", p.line, p.reason);
+        eprintln!("  line {}: {}", p.line, p.kind);
     }
 }
 
