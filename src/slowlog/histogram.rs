@@ -55,6 +55,12 @@ impl Histogram {
         self.count
     }
 
+    /// (lower bound in seconds, count) per non-empty bucket, fastest first: for drawing
+    /// a latency histogram.
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, u32)> + '_ {
+        self.buckets.iter().map(|&(b, n)| (bucket_value(b), n))
+    }
+
     /// (min, max); zeros when empty.
     pub fn min_max(&self) -> (f64, f64) {
         (self.min, self.max)
@@ -121,6 +127,8 @@ mod tests {
         assert_eq!(h.p95_and_median(), (2.0, 2.0));
         h.add(4.0);
         assert_eq!(h.p95_and_median(), (4.0, 3.0));
+        let buckets: Vec<_> = h.buckets().map(|(_, n)| n).collect();
+        assert_eq!(buckets, [1, 1]);
     }
 
     #[test]
