@@ -1,6 +1,7 @@
 //! The real `arkc` binary in a real terminal (tmux, 80x24): the four panes, `?` help, `:pane slow`,
 //! resize, and every way out (q, Ctrl-C, SIGTERM) leaving the terminal restored with exit code 0.
 
+#[allow(dead_code)] // each test binary uses a different part of the harness
 #[path = "support/tmux.rs"]
 mod tmux;
 
@@ -137,15 +138,17 @@ fn shows_panes_help_switches_and_quits_cleanly() {
 }
 
 #[test]
-fn ctrl_c_quits_cleanly_even_from_the_palette() {
-    let setup = Setup::new();
-    let session = setup.start("", &[]);
-    session.wait_for_text("Slow SQL", WAIT);
-    session.type_text(":pane");
-    session.wait_for_text(":pane", WAIT);
-    session.keys(&["C-c"]);
-    assert_eq!(session.wait_exit(WAIT), 0);
-    assert_restored(&session);
+fn ctrl_c_quits_cleanly_from_the_palette_and_from_help() {
+    for (open, shown) in [(":pane", ":pane"), ("?", "Help · keymap")] {
+        let setup = Setup::new();
+        let session = setup.start("", &[]);
+        session.wait_for_text("Slow SQL", WAIT);
+        session.type_text(open);
+        session.wait_for_text(shown, WAIT);
+        session.keys(&["C-c"]);
+        assert_eq!(session.wait_exit(WAIT), 0, "ctrl-c after {open}");
+        assert_restored(&session);
+    }
 }
 
 #[test]

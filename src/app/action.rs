@@ -32,8 +32,12 @@ pub enum Action {
     PrevInstance,
     Refresh,
     Quit,
+    #[serde(alias = "escape")]
     Cancel,
     Confirm,
+    /// Ctrl-C: quits from any mode, whatever the keymap says.
+    #[serde(skip)]
+    Interrupt,
     /// A typed character while the palette or filter line is open.
     #[serde(skip)]
     InputChar(char),
@@ -118,7 +122,8 @@ impl Action {
             Action::Quit => "quit",
             Action::Cancel => "close / clear filter",
             Action::Confirm => "confirm",
-            Action::InputChar(_)
+            Action::Interrupt
+            | Action::InputChar(_)
             | Action::InputBackspace
             | Action::Tick(_)
             | Action::Resized(..)

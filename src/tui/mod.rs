@@ -7,16 +7,19 @@ mod terminal;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use chrono::Utc;
 use crossterm::event::EventStream;
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::mpsc;
 
 use crate::app::State;
-use crate::backend::{BackendCommand, BackendEvent};
 use crate::config::Config;
 
 pub use event_loop::{run_loop, Console};
 pub use presets::{load_keymap, load_theme};
+
+/// How long quitting waits for pollers to close their connections.
+const BACKEND_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How the console was asked to start (command-line flags that override the config).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,7 +41,7 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
         instances = config.instances.len(), read_only = opts.read_only, "console starting");
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let backend = start_backend(Arc::new(config), events_tx);
+    let backend = crate::backend::spawn(Arc::new(config), events_tx);
     let mut console = console;
     let mut guard = terminal::TerminalGuard::enter()?;
     let result = run_loop(
@@ -51,6 +54,13 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
     )
     .await;
     drop(guard);
+    // Close connections politely, but a hung server must not hold the user's shell hostage.
+    if tokio::time::timeout(BACKEND_STOP_TIMEOUT, backend.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("backend did not stop within {BACKEND_STOP_TIMEOUT:?}; leaving anyway");
+    }
     tracing::info!(ok = result.is_ok(), "console stopped");
     result
 }
@@ -67,8 +77,11 @@ fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
         .keymap
         .clone()
         .unwrap_or_else(|| config.ui.keymap.clone());
-    let theme = load_theme(&theme_name, user_dir.as_deref())?.with_no_color(no_color);
-    let keymap = load_keymap(&keymap_name, user_dir.as_deref())?;
+    let theme = load_theme(&theme_name, user_dir.as_deref())
+        .with_context(|| origin("theme", opts.theme.is_some(), config))?
+        .with_no_color(no_color);
+    let keymap = load_keymap(&keymap_name, user_dir.as_deref())
+        .with_context(|| origin("keymap", opts.keymap.is_some(), config))?;
     let mut state = State::new(config, opts.read_only, Utc::now());
     state.theme_name = theme_name;
     state.keymap_name = keymap_name;
@@ -81,35 +94,13 @@ fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
     })
 }
 
-/// The running backend as the loop sees it: somewhere to send commands.
-struct BackendLink {
-    commands: UnboundedSender<BackendCommand>,
-}
-
-impl BackendLink {
-    fn send(&self, command: BackendCommand) {
-        // A closed channel means the backend already stopped; nothing left to tell it.
-        let _ = self.commands.send(command);
+/// Where a theme or keymap name came from, for error messages.
+fn origin(what: &str, from_flag: bool, config: &Config) -> String {
+    match (&config.path, from_flag) {
+        (_, true) => format!("--{what}"),
+        (Some(path), false) => format!("`{what}` in [ui] of {}", path.display()),
+        (None, false) => format!("the default {what}"),
     }
-}
-
-/// Start the instance pollers. The pollers (`backend::spawn`) are not on main yet, so this
-/// keeps the command channel open and reports plainly that no figures will arrive.
-fn start_backend(config: Arc<Config>, events: UnboundedSender<BackendEvent>) -> BackendLink {
-    let (commands, mut receiver) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let _keep_events_open = events;
-        tracing::warn!(
-            instances = config.instances.len(),
-            "no instance pollers in this build"
-        );
-        while let Some(command) = receiver.recv().await {
-            if command == BackendCommand::Shutdown {
-                break;
-            }
-        }
-    });
-    BackendLink { commands }
 }
 
 /// Completes on SIGINT, SIGTERM or SIGHUP. In raw mode Ctrl-C arrives as a key instead; this
