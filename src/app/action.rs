@@ -32,6 +32,7 @@ pub enum Action {
     PrevInstance,
     Refresh,
     Quit,
+    #[serde(alias = "escape")]
     Cancel,
     Confirm,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
