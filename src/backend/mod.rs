@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub mod binlog_stream;
 pub mod connect;
 pub mod poller;
 pub mod ps_digest;

@@ -243,6 +243,65 @@ impl<R: Read> BinlogReader<R> {
     }
 }
 
+/// Frames events that arrive one at a time (a replication stream) rather than from a
+/// file: the same size and CRC32 checks, the checksum algorithm learnt from each FDE.
+pub struct EventFramer {
+    path: PathBuf,
+    checksum: ChecksumAlg,
+}
+
+impl EventFramer {
+    /// `path` names the source in errors (e.g. `host:port/binlog.000001`).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        EventFramer {
+            path: path.into(),
+            checksum: ChecksumAlg::Off,
+        }
+    }
+
+    pub fn set_path(&mut self, path: impl Into<PathBuf>) {
+        self.path = path.into();
+    }
+
+    /// Checks one whole event (header, body, checksum) found at `offset` of its file.
+    pub fn frame<'a>(&mut self, offset: u64, data: &'a [u8]) -> Result<RawEvent<'a>, BinlogError> {
+        let corrupt = |reason: String| BinlogError::Corrupt {
+            path: self.path.clone(),
+            offset,
+            reason,
+        };
+        let Some(head) = data.first_chunk::<HEADER_LEN>() else {
+            return Err(corrupt(format!("event of {} bytes is shorter than its header", data.len())));
+        };
+        let header = EventHeader::parse(head);
+        if header.event_size as usize != data.len() {
+            return Err(corrupt(format!(
+                "event size field says {} bytes, {} arrived",
+                header.event_size,
+                data.len()
+            )));
+        }
+        let (len, alg) = match verify_checksum(&header, data, self.checksum) {
+            Ok(v) => v,
+            Err(FrameProblem::Corrupt(reason)) => return Err(corrupt(reason)),
+            Err(FrameProblem::Checksum { stored, computed }) => {
+                return Err(BinlogError::Checksum {
+                    path: self.path.clone(),
+                    offset,
+                    stored,
+                    computed,
+                })
+            }
+        };
+        self.checksum = alg;
+        Ok(RawEvent {
+            header,
+            offset,
+            data: &data[..len],
+        })
+    }
+}
+
 enum FrameProblem {
     Corrupt(String),
     Checksum { stored: u32, computed: u32 },

@@ -7,7 +7,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::decoder::Decoder;
 use crate::error::BinlogError;
-use crate::frame::{BinlogReader, EventHeader, RawEvent, HEADER_LEN};
+use crate::frame::{BinlogReader, EventFramer, EventHeader, RawEvent, HEADER_LEN};
 use crate::txn::{TxnBuilder, TxnSink};
 
 const BATCH_BYTES: usize = 1 << 20;
@@ -194,6 +194,57 @@ fn consume<S: TxnSink>(
                     decoder.decode_each(raw, &mut |ev| builder.push(ev, sink))?;
                 }
                 progress(&stats);
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// What a replication stream delivers, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival {
+    /// The following events belong to this binlog file (name as in SHOW BINARY LOGS).
+    File(String),
+    /// One whole event (with its checksum) found at `offset` of the current file.
+    Event { offset: u64, data: Vec<u8> },
+    /// Nothing new (a heartbeat): lets the producer learn that the consumer is gone.
+    Idle,
+}
+
+/// Decodes events as they arrive, through the same framing checks, decoder and
+/// transaction builder as a file scan, so the output is the same as for the files.
+pub fn scan_arrivals<S: TxnSink>(
+    arrivals: impl IntoIterator<Item = Arrival>,
+    source: &str,
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+    progress: &mut dyn FnMut(&ScanStats),
+) -> Result<ScanStats, BinlogError> {
+    let mut framer = EventFramer::new(source);
+    let mut decoder = Decoder::new();
+    decoder.set_schema_info(builder.schema.clone());
+    let mut stats = ScanStats::default();
+    let mut since_progress = 0u64;
+    for arrival in arrivals {
+        match arrival {
+            Arrival::File(name) => {
+                stats.files += 1;
+                let path = Path::new(source).join(&name);
+                framer.set_path(&path);
+                decoder.set_path(&path);
+                builder.set_file(&name);
+            }
+            Arrival::Idle => progress(&stats),
+            Arrival::Event { offset, data } => {
+                let raw = framer.frame(offset, &data)?;
+                stats.events += 1;
+                stats.bytes += data.len() as u64;
+                since_progress += data.len() as u64;
+                decoder.decode_each(raw, &mut |ev| builder.push(ev, sink))?;
+                if since_progress >= BATCH_BYTES as u64 {
+                    since_progress = 0;
+                    progress(&stats);
+                }
             }
         }
     }

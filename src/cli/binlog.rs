@@ -6,14 +6,17 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use arkc_binlog::listing::{EventLister, ListFormat};
-use arkc_binlog::pipeline::{scan_files_with_progress, ScanStats};
+use arkc_binlog::pipeline::ScanStats;
+
+use super::binlog_source::{resolve, scan_source, Source};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner, WhereColumns};
 use arkc_binlog::txn::TxnSink;
 use arkc_binlog::txn::{Filters, GtidSet, TxnBuilder};
 use arkc_binlog::RowsKind;
 use clap::{Args, ValueEnum};
 
-/// Where the events come from.
+/// Where the events come from: files, or a live server over the replication protocol
+/// (with --from-server, or when --url/--instance is given without files).
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// Binlog files, in order (rotation is followed by listing them all).
@@ -22,13 +25,22 @@ pub struct SourceArgs {
     /// Read every binlog in this directory (by its .index file, else by name order).
     #[arg(long, value_name = "DIR")]
     pub binlog_dir: Option<PathBuf>,
-    /// Fetch the binlogs from the server at --url (replication protocol, via `mariadb-binlog
-    /// --read-from-remote-server --raw`), from this file (default: the first one) to the end.
-    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", requires = "url")]
+    /// Stream the binlogs from the server at --url/--instance with arkc's own replication
+    /// client, from this file (default: --start-file, else the first one) to the current end.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     pub from_server: Option<String>,
-    /// Server: mysql://user:pass@host:port (for --from-server, --check and --execute).
+    /// Server: mysql://user:pass@host:port. Without files it is the source (streamed);
+    /// with files it is used for --check, --execute and missing column names.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// Stream from this configured instance (see --config) instead of --url.
+    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    pub instance: Option<String>,
+    /// Replica id announced when streaming. Default 4026531840, or the next id up when the
+    /// server or a registered replica (SHOW SLAVE HOSTS) already uses it: a server cuts off
+    /// an older replica connection with the same id. An id in use is refused.
+    #[arg(long, value_name = "ID")]
+    pub server_id: Option<u32>,
 }
 
 /// Which transactions and rows to keep; filters apply per rows event.
@@ -106,8 +118,9 @@ pub struct EventsArgs {
     /// text: a readable record per transaction; json: one JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub format: EventsFormat,
-    /// Keep reading as the server writes: wait at the end of the last file, follow rotation.
-    #[arg(long, conflicts_with = "from_server")]
+    /// Keep reading as the server writes: wait at the end of the last file (or stay on the
+    /// replication stream), follow rotation. Stop with Ctrl-C.
+    #[arg(long)]
     pub follow: bool,
 }
 
@@ -142,26 +155,7 @@ pub struct FlashbackArgs {
     pub yes: bool,
 }
 
-/// The files to read, in order; fetched ones live in the returned temporary directory.
-fn source_files(src: &SourceArgs) -> anyhow::Result<(Vec<PathBuf>, Option<tempfile::TempDir>)> {
-    let mut files = src.files.clone();
-    if let Some(dir) = &src.binlog_dir {
-        files.extend(binlogs_in_dir(dir)?);
-    }
-    let mut fetched = None;
-    if let Some(first) = &src.from_server {
-        let (dir, remote) =
-            super::flashback_server::fetch_binlogs(src.url.as_deref().unwrap_or_default(), first)?;
-        files.extend(remote);
-        fetched = Some(dir);
-    }
-    if files.is_empty() {
-        bail!("no binlog given: pass files, --binlog-dir DIR or --from-server with --url");
-    }
-    Ok((files, fetched))
-}
-
-fn binlogs_in_dir(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(super) fn binlogs_in_dir(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -215,9 +209,10 @@ fn file_name(p: &Path) -> String {
 
 /// A `TxnBuilder` for the filters, with column names from the server (when `--url` is
 /// given) for tables the binlog logs without them.
-fn builder_for(src: &SourceArgs, f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<TxnBuilder> {
-    let mut builder = TxnBuilder::new(build_filters(f, files)?);
-    if let Some(url) = &src.url {
+fn builder_for(src: &SourceArgs, f: &FilterArgs, source: &Source) -> anyhow::Result<TxnBuilder> {
+    let mut builder = TxnBuilder::new(build_filters(f, &source.names())?);
+    let files = source.files();
+    if let (Some(url), false) = (&src.url, files.is_empty()) {
         let missing = arkc_binlog::pipeline::tables_without_names(files)?;
         if !missing.is_empty() {
             let info = super::flashback_server::load_schema_info(url, &missing)?;
@@ -274,7 +269,7 @@ pub fn build_filters(f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<Filter
 
 /// Scans with a live "MiB, events, MiB/s" line on stderr when it is a terminal.
 pub(super) fn scan<S: TxnSink>(
-    files: &[PathBuf],
+    source: &Source,
     builder: &mut TxnBuilder,
     sink: &mut S,
 ) -> anyhow::Result<ScanStats> {
@@ -294,7 +289,7 @@ pub(super) fn scan<S: TxnSink>(
             );
         }
     };
-    let stats = scan_files_with_progress(files, builder, sink, &mut progress);
+    let stats = scan_source(source, false, builder, sink, &mut progress);
     if tty {
         eprint!("\r\x1b[K");
     }
@@ -329,9 +324,9 @@ fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
     })
 }
 
-pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
-    let (files, _fetched) = source_files(&args.source)?;
-    let mut builder = builder_for(&args.source, &args.filters, &files)?;
+pub fn run_events(args: EventsArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+    let source = resolve(&args.source, args.filters.start_file.as_deref(), config)?;
+    let mut builder = builder_for(&args.source, &args.filters, &source)?;
     let format = match args.format {
         EventsFormat::Text => ListFormat::Text,
         EventsFormat::Json => ListFormat::Json,
@@ -339,27 +334,31 @@ pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
     if args.follow {
         // Line-buffered stdout, so each transaction shows as soon as it commits.
         let mut lister = EventLister::new(std::io::stdout(), format);
-        arkc_binlog::pipeline::follow_files(&files, &mut builder, &mut lister)?;
+        scan_source(&source, true, &mut builder, &mut lister, &mut |_| {})?;
         return Ok(0);
     }
     let mut lister = EventLister::new(open_output(None)?, format);
-    scan(&files, &mut builder, &mut lister)?;
+    scan(&source, &mut builder, &mut lister)?;
     lister.into_inner().flush()?;
     Ok(0)
 }
 
-pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32> {
-    let (files, _fetched) = source_files(&args.source)?;
-    let mut builder = builder_for(&args.source, &args.filters, &files)?;
+pub fn run_flashback(
+    args: FlashbackArgs,
+    read_only: bool,
+    config: Option<&Path>,
+) -> anyhow::Result<i32> {
+    let source = resolve(&args.source, args.filters.start_file.as_deref(), config)?;
+    let mut builder = builder_for(&args.source, &args.filters, &source)?;
     if let FlashbackFormat::Json = args.format {
         let mut lister = EventLister::new(open_output(args.output.as_deref())?, ListFormat::Json);
-        scan(&files, &mut builder, &mut lister)?;
+        scan(&source, &mut builder, &mut lister)?;
         lister.into_inner().flush()?;
         return Ok(0);
     }
     if args.check {
         return super::flashback_server::run_check(
-            &files,
+            &source,
             &mut builder,
             args.source.url.as_deref().unwrap_or_default(),
         );
@@ -382,7 +381,7 @@ pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32
         }
         let url = args.source.url.as_deref().unwrap_or_default();
         return super::flashback_server::run_execute(
-            &files,
+            &source,
             &builder.schema,
             &builder.filters,
             opts,
@@ -391,7 +390,7 @@ pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32
         );
     }
     let mut planner = FlashbackPlanner::new(opts)?;
-    scan(&files, &mut builder, &mut planner)?;
+    scan(&source, &mut builder, &mut planner)?;
     let mut out = open_output(args.output.as_deref())?;
     let plan = planner.finish(&mut out)?;
     if std::io::stderr().is_terminal() {

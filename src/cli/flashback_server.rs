@@ -12,6 +12,7 @@ use arkc_binlog::txn::{Filters, TxnBuilder};
 use mysql_async::prelude::Queryable;
 
 use super::binlog::scan;
+use super::binlog_source::Source;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -30,9 +31,9 @@ async fn connect(url: &str) -> anyhow::Result<mysql_async::Conn> {
 }
 
 /// `flashback --check`: runs one COUNT(*) per touched row and reports the rows changed since.
-pub fn run_check(files: &[PathBuf], builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
+pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
     let mut planner = CheckPlanner::new();
-    scan(files, builder, &mut planner)?;
+    scan(source, builder, &mut planner)?;
     let checks = planner.into_checks();
     let counts = count_rows_on_server(url, &checks)?;
     let mut out = std::io::stdout().lock();
@@ -92,7 +93,7 @@ fn count_rows_on_server(url: &str, checks: &[RowCheck]) -> anyhow::Result<Vec<i6
 
 /// Renders the SQL of `direction` into the audit file, returning each block's byte range.
 fn render_to_audit(
-    files: &[PathBuf],
+    source: &Source,
     schema: &Option<std::sync::Arc<SchemaInfo>>,
     filters: &Filters,
     opts: FlashbackOptions,
@@ -101,7 +102,7 @@ fn render_to_audit(
     let mut builder = TxnBuilder::new(filters.clone());
     builder.schema = schema.clone();
     let mut planner = FlashbackPlanner::new(opts)?;
-    scan(files, &mut builder, &mut planner)?;
+    scan(source, &mut builder, &mut planner)?;
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
@@ -140,7 +141,7 @@ fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
 
 /// `flashback --execute`: audit first, then apply block by block; stop at the first error.
 pub fn run_execute(
-    files: &[PathBuf],
+    source: &Source,
     schema: &Option<std::sync::Arc<SchemaInfo>>,
     filters: &Filters,
     opts: FlashbackOptions,
@@ -151,7 +152,7 @@ pub fn run_execute(
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let apply_path = dir.join(format!("flashback-{stamp}-apply.sql"));
     let redo_path = dir.join(format!("flashback-{stamp}-redo.sql"));
-    let (blocks, stats) = render_to_audit(files, schema, filters, opts, &apply_path)?;
+    let (blocks, stats) = render_to_audit(source, schema, filters, opts, &apply_path)?;
     let inverse = FlashbackOptions {
         direction: match opts.direction {
             Direction::Rollback => Direction::Forward,
@@ -159,7 +160,7 @@ pub fn run_execute(
         },
         ..opts
     };
-    render_to_audit(files, schema, filters, inverse, &redo_path)?;
+    render_to_audit(source, schema, filters, inverse, &redo_path)?;
     eprintln!(
         "saved {} and its inverse {}",
         apply_path.display(),
@@ -195,59 +196,6 @@ async fn apply_blocks(url: &str, sql: &str, blocks: &[(usize, usize)]) -> anyhow
     }
     conn.disconnect().await?;
     Ok(())
-}
-
-/// Downloads the server's binlogs from `first` (empty: the first one) to the current end
-/// into a temporary directory, through the stock `mariadb-binlog` replication client.
-pub fn fetch_binlogs(url: &str, first: &str) -> anyhow::Result<(tempfile::TempDir, Vec<PathBuf>)> {
-    let opts = mysql_async::Opts::from_url(url)
-        .context("bad --url (expected mysql://user:pass@host:port)")?;
-    let names: Vec<String> = runtime()?.block_on(async {
-        let mut conn = connect(url).await?;
-        let rows: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await?;
-        conn.disconnect().await?;
-        anyhow::Ok(rows.iter().filter_map(|r| r.get::<String, _>(0)).collect())
-    })?;
-    let start = match first {
-        "" => 0,
-        name => names.iter().position(|n| n == name).with_context(|| {
-            format!(
-                "the server has no binlog `{name}` (SHOW BINARY LOGS: {})",
-                names.join(", ")
-            )
-        })?,
-    };
-    let Some(first_name) = names.get(start) else {
-        bail!("the server has no binary logs (is log_bin on?)");
-    };
-    let dir = tempfile::tempdir()?;
-    let mut cmd = std::process::Command::new("mariadb-binlog");
-    cmd.arg("--no-defaults")
-        .args(["--read-from-remote-server", "--raw", "--to-last-log"])
-        .arg(format!("--host={}", opts.ip_or_hostname()))
-        .arg(format!("--port={}", opts.tcp_port()))
-        .arg(format!("--user={}", opts.user().unwrap_or("root")))
-        .arg(format!("--result-file={}/", dir.path().display()))
-        .arg(first_name);
-    // The password goes through the environment, never the command line.
-    if let Some(pass) = opts.pass() {
-        cmd.env("MYSQL_PWD", pass);
-    }
-    let out = cmd
-        .output()
-        .context("cannot run mariadb-binlog (install mariadb-client)")?;
-    if !out.status.success() {
-        bail!(
-            "fetching binlogs failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let files = names[start..]
-        .iter()
-        .map(|n| dir.path().join(n))
-        .filter(|p| p.exists())
-        .collect();
-    Ok((dir, files))
 }
 
 /// Column definitions from information_schema for tables the binlog names no columns for.

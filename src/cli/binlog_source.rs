@@ -1,0 +1,161 @@
+//! Where `arkc binlog events` and `arkc flashback` read events from: local files, or a
+//! live server through arkc's own replication client.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use arkc_binlog::pipeline::{scan_arrivals, scan_files_with_progress, Arrival, ScanStats};
+use arkc_binlog::txn::{TxnBuilder, TxnSink};
+
+use super::binlog::SourceArgs;
+use crate::backend::binlog_stream::{list_binlogs, stream_binlog, StreamRequest, StreamServer};
+
+/// Events this many apart on the way from the network thread to the decoder.
+const STREAM_QUEUE: usize = 4096;
+
+/// A resolved source of events.
+pub enum Source {
+    Files {
+        files: Vec<PathBuf>,
+    },
+    Server {
+        server: StreamServer,
+        /// The binlogs from the start file on, as SHOW BINARY LOGS listed them.
+        names: Vec<String>,
+        server_id: Option<u32>,
+    },
+}
+
+impl Source {
+    /// File names (no directories) for the filters' "first file" / "last file" defaults.
+    pub fn names(&self) -> Vec<PathBuf> {
+        match self {
+            Source::Files { files } => files.clone(),
+            Source::Server { names, .. } => names.iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    /// The local files, for the steps that need them (schema look-up before the scan).
+    pub fn files(&self) -> &[PathBuf] {
+        match self {
+            Source::Files { files } => files,
+            Source::Server { .. } => &[],
+        }
+    }
+}
+
+/// The server is the source with `--from-server`, or when no file or directory is given
+/// but `--url` or `--instance` is.
+pub fn resolve(
+    src: &SourceArgs,
+    start_file: Option<&str>,
+    config: Option<&Path>,
+) -> anyhow::Result<Source> {
+    let mut files = src.files.clone();
+    if let Some(dir) = &src.binlog_dir {
+        files.extend(super::binlog::binlogs_in_dir(dir)?);
+    }
+    let remote = src.url.is_some() || src.instance.is_some();
+    if src.from_server.is_none() && !(files.is_empty() && remote) {
+        if files.is_empty() {
+            bail!("no binlog given: pass files, --binlog-dir DIR, or --url/--instance to stream from a server");
+        }
+        return Ok(Source::Files { files });
+    }
+    if !files.is_empty() {
+        bail!("give either binlog files or --from-server, not both");
+    }
+    let server = match (&src.url, &src.instance) {
+        (Some(url), _) => StreamServer::from_url(url)?,
+        (None, Some(name)) => {
+            let cfg = crate::config::Config::load_located(config)?;
+            let inst = super::health::select_instances(&cfg, std::slice::from_ref(name))?;
+            StreamServer::from_instance(&inst[0])?
+        }
+        (None, None) => bail!("--from-server needs --url or --instance"),
+    };
+    let start = src
+        .from_server
+        .clone()
+        .filter(|n| !n.is_empty())
+        .or_else(|| start_file.map(str::to_string))
+        .unwrap_or_default();
+    let all = runtime()?.block_on(list_binlogs(&server))?;
+    let names: Vec<String> = all.into_iter().map(|f| f.name).collect();
+    let from = match start.as_str() {
+        "" => 0,
+        name => names.iter().position(|n| n == name).with_context(|| {
+            format!(
+                "{} has no binlog `{name}` (SHOW BINARY LOGS: {})",
+                server.label,
+                names.join(", ")
+            )
+        })?,
+    };
+    if names.is_empty() {
+        bail!("{} has no binary logs (is log_bin on?)", server.label);
+    }
+    Ok(Source::Server {
+        server,
+        names: names[from..].to_vec(),
+        server_id: src.server_id,
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Reads the source through `sink`; `follow` keeps waiting for new events.
+pub fn scan_source<S: TxnSink>(
+    source: &Source,
+    follow: bool,
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+    progress: &mut dyn FnMut(&ScanStats),
+) -> anyhow::Result<ScanStats> {
+    match source {
+        Source::Files { files } if follow => {
+            Ok(arkc_binlog::pipeline::follow_files(files, builder, sink)?)
+        }
+        Source::Files { files } => Ok(scan_files_with_progress(files, builder, sink, progress)?),
+        Source::Server {
+            server,
+            names,
+            server_id,
+        } => {
+            let req = StreamRequest {
+                start_file: names.first().cloned().unwrap_or_default(),
+                // From the file's start, so --start-position filters exactly as for files.
+                start_pos: 4,
+                server_id: *server_id,
+                follow,
+            };
+            scan_stream(server, req, builder, sink, progress)
+        }
+    }
+}
+
+/// The network on its own thread, decoding on this one, a bounded queue between them.
+fn scan_stream<S: TxnSink>(
+    server: &StreamServer,
+    req: StreamRequest,
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+    progress: &mut dyn FnMut(&ScanStats),
+) -> anyhow::Result<ScanStats> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Arrival>(STREAM_QUEUE);
+    let for_thread = server.clone();
+    let producer = std::thread::spawn(move || {
+        runtime()?.block_on(stream_binlog(&for_thread, &req, &mut |a| tx.send(a).is_ok()))
+    });
+    // On a decoding error the receiver is dropped, which ends the producer at its next event.
+    let stats = scan_arrivals(rx, &server.label, builder, sink, progress)?;
+    match producer.join() {
+        Ok(result) => result?,
+        Err(_) => bail!("the binlog stream thread of {} panicked", server.label),
+    }
+    Ok(stats)
+}
