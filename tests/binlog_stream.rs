@@ -1,0 +1,254 @@
+//! arkc's own replication client against a sandbox MariaDB: the stream gives the same
+//! events and rollback SQL as the binlog files, GTID and annotate events arrive as
+//! themselves, --follow sees new commits, failures are clear and fast, and the default
+//! replica id never disconnects a real replica.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use arkc::sandbox::{Sandbox, SandboxOptions};
+
+const SQL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/binlog/tests/sql");
+
+fn sql_file(name: &str) -> String {
+    std::fs::read_to_string(format!("{SQL_DIR}/{name}")).unwrap()
+}
+
+fn in_schema(db: &str, sql: &str) -> String {
+    format!("SET NAMES utf8mb4;\nUSE `{db}`;\n{sql}")
+}
+
+fn arkc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout_ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "arkc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn private_sandbox(name: &str) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        name: name.into(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// Schema, seed, a rotation, then the incident: several files, every column type.
+fn seeded_workload(sb: &Sandbox) -> String {
+    let db = sb.create_schema("stream").unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("schema.sql")))
+        .unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
+    sb.exec_sql("FLUSH BINARY LOGS").unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
+        .unwrap();
+    db
+}
+
+#[test]
+fn stream_gives_the_same_events_and_flashback_as_the_files() {
+    let sb = private_sandbox("stream-same");
+    let db = seeded_workload(&sb);
+    let url = sb.url();
+    let dir = sb.binlog_dir();
+    let dir = dir.to_str().unwrap();
+    for format in ["json", "text"] {
+        let streamed = stdout_ok(arkc(&["binlog", "events", "--url", &url, "--format", format]));
+        let local = stdout_ok(arkc(&["binlog", "events", "--binlog-dir", dir, "--format", format]));
+        assert!(streamed.contains(&db), "the workload is in the stream");
+        assert!(streamed.lines().count() > 10, "{streamed}");
+        assert_eq!(streamed, local, "events --format {format}");
+    }
+    // The incident is in the second file; the first holds the DDL flashback refuses.
+    let logs = sb.exec_sql("SHOW BINARY LOGS").unwrap();
+    let second = logs.lines().nth(1).unwrap().split('\t').next().unwrap();
+    for extra in [&[][..], &["--forward"][..], &["--where-columns", "all"][..]] {
+        let mut s = vec!["flashback", "--url", &url, "-d", &db, "--start-file", second];
+        s.extend_from_slice(extra);
+        let mut l = vec!["flashback", "--binlog-dir", dir, "-d", &db, "--start-file", second];
+        l.extend_from_slice(extra);
+        let streamed = stdout_ok(arkc(&s));
+        assert!(streamed.contains("BEGIN;"), "{streamed}");
+        assert_eq!(streamed, stdout_ok(arkc(&l)), "flashback {extra:?}");
+    }
+}
+
+#[test]
+fn stream_from_a_start_file_and_position_matches_the_files() {
+    let sb = private_sandbox("stream-start");
+    let db = seeded_workload(&sb);
+    let logs = sb.exec_sql("SHOW BINARY LOGS").unwrap();
+    let second = logs.lines().nth(1).unwrap().split('\t').next().unwrap();
+    let path = sb.binlog_dir().join(second);
+    let pos = "400";
+    let streamed = stdout_ok(arkc(&[
+        "binlog", "events", "--url", &sb.url(), "--start-file", second,
+        "--start-position", pos, "--format", "json",
+    ]));
+    let local = stdout_ok(arkc(&[
+        "binlog", "events", path.to_str().unwrap(), "--start-position", pos, "--format", "json",
+    ]));
+    assert!(streamed.contains(&db));
+    assert_eq!(streamed, local);
+}
+
+#[test]
+fn gtid_and_annotate_events_arrive_as_themselves() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("stream_gtid").unwrap();
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v INT); \
+         INSERT INTO `{db}`.t VALUES (1, 10), (2, 20); \
+         UPDATE `{db}`.t SET v = v + 1 WHERE id = 2 AND 'annotate-marker' <> ''"
+    ))
+    .unwrap();
+    let gtid_pos = sb.exec_sql("SELECT @@gtid_binlog_pos").unwrap();
+    let text = stdout_ok(arkc(&["binlog", "events", "--url", &sb.url(), "-d", &db]));
+    // MariaDB GTIDs (domain-server-seq), which a replica without the capability never sees.
+    let last_gtid = gtid_pos.trim();
+    assert!(
+        text.contains(&format!("GTID {last_gtid} ")),
+        "GTID {last_gtid} missing:\n{text}"
+    );
+    assert!(
+        text.contains("#   statement: UPDATE") && text.contains("annotate-marker"),
+        "the annotate (original statement) is missing:\n{text}"
+    );
+}
+
+#[test]
+fn follow_over_the_network_sees_a_later_commit_and_stops_when_killed() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("stream_follow").unwrap();
+    sb.exec_sql(&format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20))"))
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(["binlog", "events", "--follow", "--format", "json", "--url", &sb.url(), "-d", &db])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Give the stream time to reach the current end before committing.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "--follow must keep running");
+    sb.exec_sql(&format!("INSERT INTO `{db}`.t VALUES (1, 'after start')"))
+        .unwrap();
+    sb.exec_sql("FLUSH BINARY LOGS").unwrap();
+    sb.exec_sql(&format!("INSERT INTO `{db}`.t VALUES (2, 'after rotation')"))
+        .unwrap();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && !seen.iter().any(|l: &String| l.contains("after rotation")) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(line);
+        }
+    }
+    assert!(
+        seen.iter().any(|l| l.contains("after start")),
+        "the commit after start was not streamed: {seen:?}"
+    );
+    assert!(seen.iter().any(|l| l.contains("after rotation")), "{seen:?}");
+    child.kill().unwrap();
+    let stop = Instant::now();
+    child.wait().unwrap();
+    assert!(stop.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn follow_ends_with_an_error_naming_the_position_when_the_server_goes_away() {
+    let mut sb = private_sandbox("stream-gone");
+    sb.exec_sql("CREATE DATABASE gone; CREATE TABLE gone.t (id INT PRIMARY KEY); INSERT INTO gone.t VALUES (1)")
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(["binlog", "events", "--follow", "--url", &sb.url()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    sb.stop().unwrap();
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("127.0.0.1:{}", sb.port())), "{err}");
+    assert!(err.contains("broke after") && err.contains(".00000"), "{err}");
+}
+
+#[test]
+fn a_dead_port_is_a_clear_error_fast() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("mysql://root@127.0.0.1:{port}");
+    let started = Instant::now();
+    let out = arkc(&["binlog", "events", "--url", &url]);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(err.contains("cannot connect"), "{err}");
+}
+
+#[test]
+fn default_server_id_leaves_a_replica_with_that_id_connected() {
+    let primary = private_sandbox("stream-prim");
+    let replica = Sandbox::start_replica_of(
+        &primary,
+        SandboxOptions {
+            name: "stream-repl".into(),
+            server_id: Some(arkc::backend::binlog_stream::DEFAULT_SERVER_ID),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let hosts = primary.exec_sql("SHOW SLAVE HOSTS").unwrap();
+    assert!(
+        hosts.contains(&arkc::backend::binlog_stream::DEFAULT_SERVER_ID.to_string()),
+        "the replica registered with the default id: {hosts}"
+    );
+    primary
+        .exec_sql("CREATE DATABASE ids; CREATE TABLE ids.t (id INT PRIMARY KEY); INSERT INTO ids.t VALUES (7)")
+        .unwrap();
+    stdout_ok(arkc(&["binlog", "events", "--url", &primary.url()]));
+    // An asked id that is taken is refused before the dump could cut the replica off.
+    let id = arkc::backend::binlog_stream::DEFAULT_SERVER_ID.to_string();
+    let refused = arkc(&["binlog", "events", "--url", &primary.url(), "--server-id", &id]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("already used"));
+    primary.exec_sql("INSERT INTO ids.t VALUES (8)").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = replica.exec_sql("SELECT COUNT(*) FROM ids.t").unwrap_or_default();
+        if got.trim() == "2" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replica stopped replicating: {got}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = replica.replica_status().unwrap();
+    assert_eq!(status.get("Slave_IO_Running").map(String::as_str), Some("Yes"));
+}
