@@ -64,8 +64,17 @@ fn stream_gives_the_same_events_and_flashback_as_the_files() {
     let dir = sb.binlog_dir();
     let dir = dir.to_str().unwrap();
     for format in ["json", "text"] {
-        let streamed = stdout_ok(arkc(&["binlog", "events", "--url", &url, "--format", format]));
-        let local = stdout_ok(arkc(&["binlog", "events", "--binlog-dir", dir, "--format", format]));
+        let streamed = stdout_ok(arkc(&[
+            "binlog", "events", "--url", &url, "--format", format,
+        ]));
+        let local = stdout_ok(arkc(&[
+            "binlog",
+            "events",
+            "--binlog-dir",
+            dir,
+            "--format",
+            format,
+        ]));
         assert!(streamed.contains(&db), "the workload is in the stream");
         assert!(streamed.lines().count() > 10, "{streamed}");
         assert_eq!(streamed, local, "events --format {format}");
@@ -74,9 +83,25 @@ fn stream_gives_the_same_events_and_flashback_as_the_files() {
     let logs = sb.exec_sql("SHOW BINARY LOGS").unwrap();
     let second = logs.lines().nth(1).unwrap().split('\t').next().unwrap();
     for extra in [&[][..], &["--forward"][..], &["--where-columns", "all"][..]] {
-        let mut s = vec!["flashback", "--url", &url, "-d", &db, "--start-file", second];
+        let mut s = vec![
+            "flashback",
+            "--url",
+            &url,
+            "-d",
+            &db,
+            "--start-file",
+            second,
+        ];
         s.extend_from_slice(extra);
-        let mut l = vec!["flashback", "--binlog-dir", dir, "-d", &db, "--start-file", second];
+        let mut l = vec![
+            "flashback",
+            "--binlog-dir",
+            dir,
+            "-d",
+            &db,
+            "--start-file",
+            second,
+        ];
         l.extend_from_slice(extra);
         let streamed = stdout_ok(arkc(&s));
         assert!(streamed.contains("BEGIN;"), "{streamed}");
@@ -93,11 +118,25 @@ fn stream_from_a_start_file_and_position_matches_the_files() {
     let path = sb.binlog_dir().join(second);
     let pos = "400";
     let streamed = stdout_ok(arkc(&[
-        "binlog", "events", "--url", &sb.url(), "--start-file", second,
-        "--start-position", pos, "--format", "json",
+        "binlog",
+        "events",
+        "--url",
+        &sb.url(),
+        "--start-file",
+        second,
+        "--start-position",
+        pos,
+        "--format",
+        "json",
     ]));
     let local = stdout_ok(arkc(&[
-        "binlog", "events", path.to_str().unwrap(), "--start-position", pos, "--format", "json",
+        "binlog",
+        "events",
+        path.to_str().unwrap(),
+        "--start-position",
+        pos,
+        "--format",
+        "json",
     ]));
     assert!(streamed.contains(&db));
     assert_eq!(streamed, local);
@@ -131,10 +170,22 @@ fn gtid_and_annotate_events_arrive_as_themselves() {
 fn follow_over_the_network_sees_a_later_commit_and_stops_when_killed() {
     let sb = Sandbox::shared();
     let db = sb.create_schema("stream_follow").unwrap();
-    sb.exec_sql(&format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20))"))
-        .unwrap();
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20))"
+    ))
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
-        .args(["binlog", "events", "--follow", "--format", "json", "--url", &sb.url(), "-d", &db])
+        .args([
+            "binlog",
+            "events",
+            "--follow",
+            "--format",
+            "json",
+            "--url",
+            &sb.url(),
+            "-d",
+            &db,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -150,12 +201,17 @@ fn follow_over_the_network_sees_a_later_commit_and_stops_when_killed() {
     });
     // Give the stream time to reach the current end before committing.
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(child.try_wait().unwrap().is_none(), "--follow must keep running");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "--follow must keep running"
+    );
     sb.exec_sql(&format!("INSERT INTO `{db}`.t VALUES (1, 'after start')"))
         .unwrap();
     sb.exec_sql("FLUSH BINARY LOGS").unwrap();
-    sb.exec_sql(&format!("INSERT INTO `{db}`.t VALUES (2, 'after rotation')"))
-        .unwrap();
+    sb.exec_sql(&format!(
+        "INSERT INTO `{db}`.t VALUES (2, 'after rotation')"
+    ))
+    .unwrap();
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline && !seen.iter().any(|l: &String| l.contains("after rotation")) {
@@ -167,7 +223,10 @@ fn follow_over_the_network_sees_a_later_commit_and_stops_when_killed() {
         seen.iter().any(|l| l.contains("after start")),
         "the commit after start was not streamed: {seen:?}"
     );
-    assert!(seen.iter().any(|l| l.contains("after rotation")), "{seen:?}");
+    assert!(
+        seen.iter().any(|l| l.contains("after rotation")),
+        "{seen:?}"
+    );
     child.kill().unwrap();
     let stop = Instant::now();
     child.wait().unwrap();
@@ -193,7 +252,10 @@ fn follow_ends_with_an_error_naming_the_position_when_the_server_goes_away() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("127.0.0.1:{}", sb.port())), "{err}");
-    assert!(err.contains("broke after") && err.contains(".00000"), "{err}");
+    assert!(
+        err.contains("broke after") && err.contains(".00000"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -236,19 +298,34 @@ fn default_server_id_leaves_a_replica_with_that_id_connected() {
     stdout_ok(arkc(&["binlog", "events", "--url", &primary.url()]));
     // An asked id that is taken is refused before the dump could cut the replica off.
     let id = arkc::backend::binlog_stream::DEFAULT_SERVER_ID.to_string();
-    let refused = arkc(&["binlog", "events", "--url", &primary.url(), "--server-id", &id]);
+    let refused = arkc(&[
+        "binlog",
+        "events",
+        "--url",
+        &primary.url(),
+        "--server-id",
+        &id,
+    ]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("already used"));
     primary.exec_sql("INSERT INTO ids.t VALUES (8)").unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let got = replica.exec_sql("SELECT COUNT(*) FROM ids.t").unwrap_or_default();
+        let got = replica
+            .exec_sql("SELECT COUNT(*) FROM ids.t")
+            .unwrap_or_default();
         if got.trim() == "2" {
             break;
         }
-        assert!(Instant::now() < deadline, "replica stopped replicating: {got}");
+        assert!(
+            Instant::now() < deadline,
+            "replica stopped replicating: {got}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let status = replica.replica_status().unwrap();
-    assert_eq!(status.get("Slave_IO_Running").map(String::as_str), Some("Yes"));
+    assert_eq!(
+        status.get("Slave_IO_Running").map(String::as_str),
+        Some("Yes")
+    );
 }

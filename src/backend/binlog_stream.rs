@@ -16,8 +16,9 @@ pub use arkc_binlog::pipeline::Arrival;
 use wire::Wire;
 
 /// The replica id arkc announces unless `--server-id` says otherwise: high, so it does not
-/// meet real servers, whose ids are usually small. A server drops an older dump connection
-/// that uses the same id, so the default moves to a free id when this one is taken.
+/// meet real servers, whose ids are usually small. Two dump connections with one id clash
+/// (MariaDB 10.11 refuses the newer, older servers drop the older), so the default moves
+/// to a free id when this one is taken.
 pub const DEFAULT_SERVER_ID: u32 = 4_026_531_840;
 /// COM_BINLOG_DUMP flag: send EOF at the end of the last binlog instead of waiting.
 const DUMP_NON_BLOCK: u16 = 1;
@@ -44,7 +45,8 @@ pub struct StreamServer {
 
 impl StreamServer {
     pub fn from_url(url: &str) -> anyhow::Result<StreamServer> {
-        let opts = Opts::from_url(url).context("bad --url (expected mysql://user:pass@host:port)")?;
+        let opts =
+            Opts::from_url(url).context("bad --url (expected mysql://user:pass@host:port)")?;
         let label = format!("{}:{}", opts.ip_or_hostname(), opts.tcp_port());
         Ok(StreamServer { opts, label })
     }
@@ -96,7 +98,10 @@ impl StreamServer {
         let login = Wire::handshake(io, user, self.opts.pass());
         match tokio::time::timeout(CONNECT_TIMEOUT, login).await {
             Ok(r) => r.with_context(|| format!("logging in to {}", self.label)),
-            Err(_) => bail!("{} did not finish the login within {CONNECT_TIMEOUT:?}", self.label),
+            Err(_) => bail!(
+                "{} did not finish the login within {CONNECT_TIMEOUT:?}",
+                self.label
+            ),
         }
     }
 }
@@ -220,9 +225,7 @@ pub async fn stream_binlog(
             _ => return Err(pos.broken(&server.label, anyhow::anyhow!("unexpected packet"))),
         }
         let event = packet[1..].to_vec();
-        let arrivals = pos
-            .place(event)
-            .map_err(|e| pos.broken(&server.label, e))?;
+        let arrivals = pos.place(event).map_err(|e| pos.broken(&server.label, e))?;
         for a in arrivals {
             if !deliver(a) {
                 return Ok(());
@@ -298,7 +301,9 @@ impl StreamPosition {
         let body = &event[19..];
         let n = body.len();
         // The checksum (if any) is not announced yet: strip 4 bytes when they are a CRC32.
-        let name_end = if n >= 12 && crc32fast::hash(&event[..event.len() - 4]).to_le_bytes() == event[event.len() - 4..] {
+        let name_end = if n >= 12
+            && crc32fast::hash(&event[..event.len() - 4]).to_le_bytes() == event[event.len() - 4..]
+        {
             n - 4
         } else {
             n
@@ -373,9 +378,14 @@ mod tests {
     #[test]
     fn heartbeats_and_artificial_events_carry_no_offset() {
         let mut pos = StreamPosition::new("b.000001", 4);
-        assert_eq!(pos.place(event(HEARTBEAT_EVENT, 500, b"b.000001")).unwrap(), vec![Arrival::Idle]);
+        assert_eq!(
+            pos.place(event(HEARTBEAT_EVENT, 500, b"b.000001")).unwrap(),
+            vec![Arrival::Idle]
+        );
         assert!(pos.place(event(0xa3, 0, &[0; 8])).unwrap().is_empty());
-        let fde = pos.place(event(FORMAT_DESCRIPTION_EVENT, 0, &[0; 100])).unwrap();
+        let fde = pos
+            .place(event(FORMAT_DESCRIPTION_EVENT, 0, &[0; 100]))
+            .unwrap();
         assert!(matches!(fde[..], [Arrival::Event { offset: 4, .. }]));
     }
 

@@ -271,7 +271,10 @@ impl EventFramer {
             reason,
         };
         let Some(head) = data.first_chunk::<HEADER_LEN>() else {
-            return Err(corrupt(format!("event of {} bytes is shorter than its header", data.len())));
+            return Err(corrupt(format!(
+                "event of {} bytes is shorter than its header",
+                data.len()
+            )));
         };
         let header = EventHeader::parse(head);
         if header.event_size as usize != data.len() {

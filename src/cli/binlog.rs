@@ -37,8 +37,8 @@ pub struct SourceArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "url")]
     pub instance: Option<String>,
     /// Replica id announced when streaming. Default 4026531840, or the next id up when the
-    /// server or a registered replica (SHOW SLAVE HOSTS) already uses it: a server cuts off
-    /// an older replica connection with the same id. An id in use is refused.
+    /// server or a registered replica (SHOW SLAVE HOSTS) already uses it: two replication
+    /// connections with one id clash, and the server drops one of them. An id in use is refused.
     #[arg(long, value_name = "ID")]
     pub server_id: Option<u32>,
 }

@@ -149,7 +149,9 @@ fn scan_stream<S: TxnSink>(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Arrival>(STREAM_QUEUE);
     let for_thread = server.clone();
     let producer = std::thread::spawn(move || {
-        runtime()?.block_on(stream_binlog(&for_thread, &req, &mut |a| tx.send(a).is_ok()))
+        runtime()?.block_on(stream_binlog(&for_thread, &req, &mut |a| {
+            tx.send(a).is_ok()
+        }))
     });
     // On a decoding error the receiver is dropped, which ends the producer at its next event.
     let stats = scan_arrivals(rx, &server.label, builder, sink, progress)?;

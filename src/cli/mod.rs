@@ -80,8 +80,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
-        Some(Command::Binlog(BinlogCommand::Events(args))) => binlog::run_events(args, cli.config.as_deref()),
-        Some(Command::Flashback(args)) => binlog::run_flashback(args, cli.read_only, cli.config.as_deref()),
+        Some(Command::Binlog(BinlogCommand::Events(args))) => {
+            binlog::run_events(args, cli.config.as_deref())
+        }
+        Some(Command::Flashback(args)) => {
+            binlog::run_flashback(args, cli.read_only, cli.config.as_deref())
+        }
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Digest(args)) => digest::run(args),

@@ -78,7 +78,11 @@ impl Wire {
     }
 
     /// OK, ERR, or an auth switch to another plugin (answered once).
-    async fn finish_auth(&mut self, greeting: &Greeting, password: Option<&str>) -> anyhow::Result<()> {
+    async fn finish_auth(
+        &mut self,
+        greeting: &Greeting,
+        password: Option<&str>,
+    ) -> anyhow::Result<()> {
         let reply = self.read_packet().await?;
         match reply.first() {
             Some(0x00) => Ok(()),
@@ -172,7 +176,10 @@ impl Wire {
         let mut buf = Vec::with_capacity(4 + payload.len());
         buf.extend_from_slice(&[len[0], len[1], len[2], self.seq]);
         buf.extend_from_slice(payload);
-        self.io.write_all(&buf).await.context("cannot send to the server")?;
+        self.io
+            .write_all(&buf)
+            .await
+            .context("cannot send to the server")?;
         self.io.flush().await?;
         self.seq = self.seq.wrapping_add(1);
         Ok(())
@@ -189,7 +196,10 @@ fn closed(e: io::Error) -> anyhow::Error {
 
 /// `#HY000 message` of an ERR packet.
 pub fn err_text(p: &[u8]) -> String {
-    let code = p.get(1..3).map(|c| u16::from_le_bytes([c[0], c[1]])).unwrap_or(0);
+    let code = p
+        .get(1..3)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .unwrap_or(0);
     let msg = match p.get(3) {
         Some(b'#') => p.get(9..).unwrap_or_default(),
         _ => p.get(3..).unwrap_or_default(),
