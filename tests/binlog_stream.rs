@@ -329,3 +329,46 @@ fn default_server_id_leaves_a_replica_with_that_id_connected() {
         Some("Yes")
     );
 }
+
+#[test]
+fn check_and_execute_work_on_the_stream() {
+    let sb = private_sandbox("stream-exec");
+    let db = sb.create_schema("stream_exec").unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("schema.sql")))
+        .unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
+    let checksum = || {
+        sb.exec_sql(&format!(
+            "CHECKSUM TABLE `{db}`.alltypes, `{db}`.`select`, `{db}`.nopk, `{db}`.comp"
+        ))
+        .unwrap()
+    };
+    let before = checksum();
+    sb.exec_sql("FLUSH BINARY LOGS").unwrap();
+    let status = sb.exec_sql("SHOW MASTER STATUS").unwrap();
+    let file = status.split('\t').next().unwrap().to_string();
+    sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
+        .unwrap();
+    assert_ne!(checksum(), before);
+    let url = sb.url();
+    let base = ["flashback", "--url", &url, "--start-file", &file, "-d", &db];
+    let check = arkc(&[&base[..], &["--check"]].concat());
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args([&base[..], &["--execute", "--yes"]].concat())
+        .env("XDG_DATA_HOME", data.path())
+        .output()
+        .unwrap();
+    stdout_ok(out);
+    assert_eq!(
+        checksum(),
+        before,
+        "the streamed rollback restored the data"
+    );
+}

@@ -380,10 +380,14 @@ pub fn run_flashback(
             bail!("--execute refused: arkc runs with --read-only");
         }
         let url = args.source.url.as_deref().unwrap_or_default();
+        let mut filters = builder.filters.clone();
+        if filters.stop.is_none() {
+            filters.stop = source.pinned_stop();
+        }
         return super::flashback_server::run_execute(
             &source,
             &builder.schema,
-            &builder.filters,
+            &filters,
             opts,
             url,
             args.yes,

@@ -23,6 +23,8 @@ pub enum Source {
         /// The binlogs from the start file on, as SHOW BINARY LOGS listed them.
         names: Vec<String>,
         server_id: Option<u32>,
+        /// The last binlog and its size when listed: the end of "now".
+        end: (String, u64),
     },
 }
 
@@ -32,6 +34,15 @@ impl Source {
         match self {
             Source::Files { files } => files.clone(),
             Source::Server { names, .. } => names.iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    /// A stop filter at the server's end when it was listed, so that two streams of the
+    /// same source (rollback and its inverse) hold the same transactions.
+    pub fn pinned_stop(&self) -> Option<(String, u64)> {
+        match self {
+            Source::Files { .. } => None,
+            Source::Server { end, .. } => Some(end.clone()),
         }
     }
 
@@ -81,6 +92,10 @@ pub fn resolve(
         .or_else(|| start_file.map(str::to_string))
         .unwrap_or_default();
     let all = runtime()?.block_on(list_binlogs(&server))?;
+    let end = all
+        .last()
+        .map(|f| (f.name.clone(), f.size))
+        .unwrap_or_default();
     let names: Vec<String> = all.into_iter().map(|f| f.name).collect();
     let from = match start.as_str() {
         "" => 0,
@@ -99,6 +114,7 @@ pub fn resolve(
         server,
         names: names[from..].to_vec(),
         server_id: src.server_id,
+        end,
     })
 }
 
@@ -125,6 +141,7 @@ pub fn scan_source<S: TxnSink>(
             server,
             names,
             server_id,
+            ..
         } => {
             let req = StreamRequest {
                 start_file: names.first().cloned().unwrap_or_default(),

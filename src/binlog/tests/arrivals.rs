@@ -46,7 +46,13 @@ fn arrivals_of(name: &str) -> Vec<Arrival> {
 fn listed(arrivals: Vec<Arrival>) -> Result<String, BinlogError> {
     let mut builder = TxnBuilder::new(Filters::default());
     let mut lister = EventLister::new(Vec::new(), ListFormat::Json);
-    scan_arrivals(arrivals, "server:3306", &mut builder, &mut lister, &mut |_| {})?;
+    scan_arrivals(
+        arrivals,
+        "server:3306",
+        &mut builder,
+        &mut lister,
+        &mut |_| {},
+    )?;
     Ok(String::from_utf8(lister.into_inner()).unwrap())
 }
 
@@ -80,7 +86,9 @@ fn a_flipped_byte_is_a_checksum_error_at_its_offset() {
         .unwrap();
     data[25] ^= 0x40;
     match listed(arrivals) {
-        Err(BinlogError::Checksum { path, offset: at, .. }) => {
+        Err(BinlogError::Checksum {
+            path, offset: at, ..
+        }) => {
             assert_eq!(at, offset);
             assert!(path.ends_with("mariadb-bin.000001"), "{path:?}");
             assert!(path.starts_with("server:3306"), "{path:?}");
@@ -100,7 +108,10 @@ fn an_event_shorter_than_its_size_field_is_corrupt_not_a_panic() {
     assert!(err.to_string().contains("arrived"), "{err}");
     let short = vec![
         Arrival::File("x.000001".into()),
-        Arrival::Event { offset: 4, data: vec![1, 2, 3] },
+        Arrival::Event {
+            offset: 4,
+            data: vec![1, 2, 3],
+        },
     ];
     assert!(listed(short).is_err());
 }
