@@ -372,3 +372,53 @@ fn check_and_execute_work_on_the_stream() {
         "the streamed rollback restored the data"
     );
 }
+
+#[test]
+fn instance_from_the_config_is_a_source_and_help_names_the_default_id() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("stream_inst").unwrap();
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.t (id INT PRIMARY KEY); INSERT INTO `{db}`.t VALUES (42)"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[instance]]\nname = \"sb\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\n",
+            sb.port()
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let by_instance = stdout_ok(arkc(&[
+        "--config",
+        cfg,
+        "binlog",
+        "events",
+        "--instance",
+        "sb",
+        "-d",
+        &db,
+        "--format",
+        "json",
+    ]));
+    let by_url = stdout_ok(arkc(&[
+        "binlog",
+        "events",
+        "--url",
+        &sb.url(),
+        "-d",
+        &db,
+        "--format",
+        "json",
+    ]));
+    assert!(by_instance.contains("42"), "{by_instance}");
+    assert_eq!(by_instance, by_url);
+    let unknown = arkc(&["--config", cfg, "binlog", "events", "--instance", "nope"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no instance named `nope`"));
+    let help = stdout_ok(arkc(&["binlog", "events", "--help"]));
+    let id = arkc::backend::binlog_stream::DEFAULT_SERVER_ID.to_string();
+    assert!(help.contains(&id), "--help must name the default id {id}");
+}
