@@ -386,8 +386,10 @@ fn instance_from_the_config_is_a_source_and_help_names_the_default_id() {
     std::fs::write(
         &cfg,
         format!(
-            "[[instance]]\nname = \"sb\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\n",
-            sb.port()
+            "[[instance]]\nname = \"sb\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\n\
+             [[instance]]\nname = \"sock\"\nsocket = \"{}\"\nuser = \"root\"\n",
+            sb.port(),
+            sb.socket().display()
         ),
     )
     .unwrap();
@@ -416,9 +418,67 @@ fn instance_from_the_config_is_a_source_and_help_names_the_default_id() {
     ]));
     assert!(by_instance.contains("42"), "{by_instance}");
     assert_eq!(by_instance, by_url);
+    let by_socket = stdout_ok(arkc(&[
+        "--config",
+        cfg,
+        "binlog",
+        "events",
+        "--instance",
+        "sock",
+        "-d",
+        &db,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(by_socket, by_url, "the stream over the Unix socket");
     let unknown = arkc(&["--config", cfg, "binlog", "events", "--instance", "nope"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no instance named `nope`"));
     let help = stdout_ok(arkc(&["binlog", "events", "--help"]));
     let id = arkc::backend::binlog_stream::DEFAULT_SERVER_ID.to_string();
     assert!(help.contains(&id), "--help must name the default id {id}");
+}
+
+#[test]
+fn no_checksums_and_events_larger_than_one_packet_stream_like_the_files() {
+    let sb = Sandbox::start(SandboxOptions {
+        name: "stream-big".into(),
+        extra_args: vec![
+            "--binlog-checksum=NONE".into(),
+            "--max-allowed-packet=64M".into(),
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    // 20 MB in one row: the event spans two 16 MiB protocol packets.
+    sb.exec_sql(
+        "CREATE DATABASE big; CREATE TABLE big.t (id INT PRIMARY KEY, b LONGBLOB); \
+         INSERT INTO big.t VALUES (1, REPEAT('x', 20000000)); \
+         UPDATE big.t SET b = CONCAT(b, 'y') WHERE id = 1",
+    )
+    .unwrap();
+    sb.exec_sql("FLUSH BINARY LOGS; INSERT INTO big.t VALUES (2, 'small')")
+        .unwrap();
+    let dir = sb.binlog_dir();
+    let streamed = stdout_ok(arkc(&[
+        "binlog",
+        "events",
+        "--url",
+        &sb.url(),
+        "--format",
+        "json",
+    ]));
+    let local = stdout_ok(arkc(&[
+        "binlog",
+        "events",
+        "--binlog-dir",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert!(
+        streamed.len() > 40_000_000,
+        "both images of the big row are listed"
+    );
+    assert!(streamed.contains("small"));
+    assert!(streamed == local, "stream and files differ");
 }

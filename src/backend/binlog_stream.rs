@@ -47,6 +47,9 @@ impl StreamServer {
     pub fn from_url(url: &str) -> anyhow::Result<StreamServer> {
         let opts =
             Opts::from_url(url).context("bad --url (expected mysql://user:pass@host:port)")?;
+        if opts.ssl_opts().is_some() {
+            bail!("--url asks for TLS; arkc's replication client does not speak TLS yet");
+        }
         let label = format!("{}:{}", opts.ip_or_hostname(), opts.tcp_port());
         Ok(StreamServer { opts, label })
     }
