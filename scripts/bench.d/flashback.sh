@@ -1,6 +1,7 @@
 # scripts/bench flashback [SIZE_MB] [SEED]: build a ROW binlog of at least SIZE_MB (default 200)
 # with a seeded mixed workload on a throwaway mariadbd, then time `arkc flashback` and
-# `mariadb-binlog --flashback` on the same file and print MB/s, peak RSS and the ratio.
+# `mariadb-binlog --flashback` on the same file and print MB/s, peak RSS and the ratio;
+# then `arkc flashback` over its own replication client on the same binlog.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$ARKC_ROOT"
@@ -73,6 +74,14 @@ measure() { # label, output file, command...
 echo "flashback of a $((size / 1048576)) MiB ROW binlog (2 cores: $(nproc) cpus here)"
 measure arkc "$work/arkc.sql" "$work/arkc" flashback "$binlog"
 measure mariadb-binlog "$work/mariadb.sql" mariadb-binlog --flashback "$binlog"
+# The same binlog through arkc's replication client (Unix socket), output compared byte for byte.
+measure arkc-stream "$work/arkc-stream.sql" "$work/arkc" flashback \
+    --url "mysql://root@localhost/?socket=$work/sock" --start-file "$(basename "$binlog")"
+if cmp -s "$work/arkc.sql" "$work/arkc-stream.sql"; then
+    echo "stream output: identical to the file's"
+else
+    echo "stream output: DIFFERS from the file's" >&2
+fi
 read -r a_s a_rss <"$work/arkc.result"
 read -r m_s m_rss <"$work/mariadb-binlog.result"
 awk -v a="$a_s" -v m="$m_s" 'BEGIN { printf "speed ratio arkc / mariadb-binlog: %.2fx\n", m/a }'

@@ -50,7 +50,10 @@ impl StreamServer {
         if opts.ssl_opts().is_some() {
             bail!("--url asks for TLS; arkc's replication client does not speak TLS yet");
         }
-        let label = format!("{}:{}", opts.ip_or_hostname(), opts.tcp_port());
+        let label = match opts.socket() {
+            Some(sock) => sock.to_string(),
+            None => format!("{}:{}", opts.ip_or_hostname(), opts.tcp_port()),
+        };
         Ok(StreamServer { opts, label })
     }
 
@@ -222,8 +225,14 @@ pub async fn stream_binlog(
             Some(0x00) => {}
             Some(0xfe) if packet.len() < 9 => return Ok(()),
             Some(0xff) => {
-                let e = anyhow::anyhow!("{}", wire::err_text(&packet));
-                return Err(pos.broken(&server.label, e));
+                let mut text = wire::err_text(&packet);
+                if text.contains("same server_uuid/server_id") {
+                    text += &format!(
+                        " (server id {server_id} is in use by an unregistered replica or \
+                         another stream; pass a different --server-id)"
+                    );
+                }
+                return Err(pos.broken(&server.label, anyhow::anyhow!("{text}")));
             }
             _ => return Err(pos.broken(&server.label, anyhow::anyhow!("unexpected packet"))),
         }

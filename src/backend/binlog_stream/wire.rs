@@ -1,5 +1,6 @@
 //! The few pieces of the MySQL client/server protocol a binlog dump needs: packet framing,
-//! the handshake with `mysql_native_password`, text commands and COM_BINLOG_DUMP.
+//! the handshake (`mysql_native_password`, caching_sha2's fast path), text commands and
+//! COM_BINLOG_DUMP.
 //! mysql_async cannot send COM_BINLOG_DUMP with MariaDB's annotate flag nor hand out the
 //! raw event bytes, so the dump connection speaks the protocol itself.
 
@@ -7,6 +8,7 @@ use std::io;
 
 use anyhow::{bail, Context};
 use sha1::{Digest, Sha1};
+use sha2::Sha256;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 const MAX_PAYLOAD: usize = 0xff_ffff;
@@ -77,41 +79,43 @@ impl Wire {
         Ok(wire)
     }
 
-    /// OK, ERR, or an auth switch to another plugin (answered once).
+    /// OK, ERR, an auth switch to another plugin (answered once), or caching_sha2's
+    /// "fast auth done" before the OK.
     async fn finish_auth(
         &mut self,
         greeting: &Greeting,
         password: Option<&str>,
     ) -> anyhow::Result<()> {
-        let reply = self.read_packet().await?;
-        match reply.first() {
-            Some(0x00) => Ok(()),
-            Some(0xff) => bail!("login refused: {}", err_text(&reply)),
-            Some(0xfe) => {
-                let rest = &reply[1..];
-                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-                let plugin = String::from_utf8_lossy(&rest[..end]).into_owned();
-                let mut scramble = rest.get(end + 1..).unwrap_or_default().to_vec();
-                if scramble.last() == Some(&0) {
-                    scramble.pop();
+        let mut plugin = greeting.plugin.clone();
+        let mut switched = false;
+        loop {
+            let reply = self.read_packet().await?;
+            match (reply.first(), reply.get(1)) {
+                (Some(0x00), _) => return Ok(()),
+                (Some(0xff), _) => bail!("login refused: {}", err_text(&reply)),
+                (Some(0x01), Some(0x03)) => continue,
+                (Some(0x01), Some(0x04)) => bail!(
+                    "the server wants a full caching_sha2_password exchange (TLS or RSA), which \
+                     arkc's replication client lacks; it accepts the fast path once the server \
+                     has cached the password (after any login), or use a mysql_native_password account"
+                ),
+                (Some(0xfe), _) if !switched => {
+                    switched = true;
+                    let rest = &reply[1..];
+                    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                    plugin = String::from_utf8_lossy(&rest[..end]).into_owned();
+                    let mut scramble = rest.get(end + 1..).unwrap_or_default().to_vec();
+                    if scramble.last() == Some(&0) {
+                        scramble.pop();
+                    }
+                    let auth = auth_response(&plugin, &scramble, password)?;
+                    self.write_packet(&auth).await?;
                 }
-                let auth = auth_response(&plugin, &scramble, password)?;
-                self.write_packet(&auth).await?;
-                let last = self.read_packet().await?;
-                match last.first() {
-                    Some(0x00) => Ok(()),
-                    Some(0xff) => bail!("login refused: {}", err_text(&last)),
-                    _ => bail!(
-                        "the server wants more than `{plugin}` offers here \
-                         (arkc's replication client speaks mysql_native_password only)"
-                    ),
-                }
+                _ => bail!(
+                    "unexpected answer to the login of {} (plugin `{plugin}`)",
+                    greeting.version
+                ),
             }
-            _ => bail!(
-                "unexpected answer to the login of {} (plugin `{}`)",
-                greeting.version,
-                greeting.plugin
-            ),
         }
     }
 
@@ -247,13 +251,25 @@ fn auth_response(plugin: &str, scramble: &[u8], password: Option<&str>) -> anyho
     if pass.is_empty() {
         return Ok(Vec::new());
     }
-    if plugin != "mysql_native_password" {
-        bail!(
+    match plugin {
+        "mysql_native_password" => Ok(native_password(scramble, pass.as_bytes())),
+        "caching_sha2_password" => Ok(caching_sha2_fast(scramble, pass.as_bytes())),
+        _ => bail!(
             "the account logs in with `{plugin}`; arkc's replication client speaks \
-             mysql_native_password only (use such an account for the binlog stream)"
-        );
+             mysql_native_password and caching_sha2_password (fast path) only"
+        ),
     }
-    Ok(native_password(scramble, pass.as_bytes()))
+}
+
+/// SHA256(password) XOR SHA256(SHA256(SHA256(password)) + nonce).
+fn caching_sha2_fast(nonce: &[u8], pass: &[u8]) -> Vec<u8> {
+    let stage1 = Sha256::digest(pass);
+    let stage2 = Sha256::digest(stage1);
+    let mut h = Sha256::new();
+    h.update(stage2);
+    h.update(&nonce[..nonce.len().min(20)]);
+    let key = h.finalize();
+    stage1.iter().zip(key.iter()).map(|(a, b)| a ^ b).collect()
 }
 
 /// SHA1(password) XOR SHA1(scramble + SHA1(SHA1(password))).
@@ -285,6 +301,24 @@ mod tests {
         let back: Vec<u8> = token.iter().zip(key.iter()).map(|(a, b)| a ^ b).collect();
         assert_eq!(back, stage1.to_vec());
         assert_ne!(token, stage1.to_vec());
+    }
+
+    #[test]
+    fn caching_sha2_token_unmasks_to_the_password_hash() {
+        let nonce = b"0123456789abcdefghij";
+        let token = caching_sha2_fast(nonce, b"secret");
+        let stage1 = Sha256::digest(b"secret");
+        let mut h = Sha256::new();
+        h.update(Sha256::digest(stage1));
+        h.update(nonce);
+        let key = h.finalize();
+        let back: Vec<u8> = token.iter().zip(key.iter()).map(|(a, b)| a ^ b).collect();
+        assert_eq!(back, stage1.to_vec());
+        assert_eq!(token.len(), 32);
+        assert!(auth_response("ed25519", nonce, Some("pw")).is_err());
+        assert!(auth_response("ed25519", nonce, Some(""))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
