@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+pub mod binlog;
 mod config_check;
 mod console;
 pub mod health;
@@ -43,6 +44,17 @@ pub enum Command {
     Config(ConfigCommand),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
+    /// Read binlogs: transactions and their row changes.
+    #[command(subcommand)]
+    Binlog(BinlogCommand),
+    /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
+    Flashback(binlog::FlashbackArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BinlogCommand {
+    /// One record per transaction: GTID, positions, time, tables, counts, rows.
+    Events(binlog::EventsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +72,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Binlog(BinlogCommand::Events(args))) => binlog::run_events(args),
+        Some(Command::Flashback(args)) => binlog::run_flashback(args),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
