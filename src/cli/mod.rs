@@ -3,6 +3,7 @@
 pub mod binlog;
 mod config_check;
 mod console;
+pub mod demo;
 pub mod health;
 
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ pub enum Command {
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Start a sandbox primary + replica with a live workload and show them.
+    Demo(demo::DemoArgs),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
     /// Read binlogs: transactions and their row changes.
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Binlog(BinlogCommand::Events(args))) => binlog::run_events(args),
         Some(Command::Flashback(args)) => binlog::run_flashback(args),
+        Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
