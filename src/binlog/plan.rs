@@ -213,11 +213,7 @@ impl FlashbackPlanner {
             Direction::Rollback => "rollback",
             Direction::Forward => "forward replay",
         };
-        let head = format!(
-            "-- arkc flashback: {what} of {} transaction(s), {} statement(s)\n\
-             SET NAMES utf8mb4;\nSET time_zone='+00:00';\nSET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO';\n",
-            self.stats.transactions, self.stats.statements
-        );
+        let head = sql_header(what, self.stats.transactions, self.stats.statements);
         out.write_all(head.as_bytes()).map_err(io_err)?;
         let mut buf = Vec::new();
         let mut emit = |&(off, len): &(u64, u32)| -> Result<(), BinlogError> {
@@ -235,7 +231,12 @@ impl FlashbackPlanner {
         Ok(self.stats)
     }
 
-    fn check_rows(&mut self, txn: &Transaction, ev: &Event<'_>, r: &RowsEvent<'_>) -> bool {
+    pub(crate) fn check_rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        r: &RowsEvent<'_>,
+    ) -> bool {
         let t = &r.table;
         let name = format!("`{}`.`{}`", t.schema, t.table);
         if !t.has_names {
@@ -277,7 +278,7 @@ impl FlashbackPlanner {
                 .all(|&i| t.columns[i].type_code != ty::JSON)
     }
 
-    fn render_row(
+    pub(crate) fn render_row(
         &mut self,
         txn: &Transaction,
         t: &TableMap,
@@ -424,13 +425,30 @@ impl FlashbackPlanner {
     }
 }
 
+/// The session settings every plan starts with; `what` is "rollback" or "forward replay".
+pub fn sql_header(what: &str, transactions: u64, statements: u64) -> String {
+    format!(
+        "-- arkc flashback: {what} of {transactions} transaction(s), {statements} statement(s)\n\
+         SET NAMES utf8mb4;\nSET time_zone='+00:00';\nSET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO';\n"
+    )
+}
+
+impl FlashbackPlanner {
+    /// Takes the statements rendered since the last call (`review` renders row by row).
+    pub(crate) fn take_rendered(&mut self) -> String {
+        self.stmt_ends.clear();
+        std::mem::take(&mut self.cur)
+    }
+}
+
 fn push_table(t: &TableMap, out: &mut String) {
     push_ident(&t.schema, out);
     out.push('.');
     push_ident(&t.table, out);
 }
 
-fn txn_header(txn: &Transaction, dir: Direction) -> String {
+/// The comment and BEGIN that open one transaction's block.
+pub fn txn_header(txn: &Transaction, dir: Direction) -> String {
     let what = match dir {
         Direction::Rollback => "undo",
         Direction::Forward => "replay",
