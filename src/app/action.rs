@@ -34,6 +34,17 @@ pub enum Action {
     Quit,
     Cancel,
     Confirm,
+    ToggleMark,
+    BinlogSource,
+    RollbackPreview,
+    EditPreview,
+    CheckRollback,
+    ApplyRollback,
+    ExportPreview,
+    OpenValue,
+    /// A key press while the rollback editor is open.
+    #[serde(skip)]
+    EditorKey(crossterm::event::KeyEvent),
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -93,6 +104,14 @@ impl Action {
         Action::Refresh,
         Action::Confirm,
         Action::Cancel,
+        Action::ToggleMark,
+        Action::BinlogSource,
+        Action::OpenValue,
+        Action::RollbackPreview,
+        Action::EditPreview,
+        Action::CheckRollback,
+        Action::ApplyRollback,
+        Action::ExportPreview,
         Action::Quit,
     ];
 
@@ -121,9 +140,18 @@ impl Action {
             Action::Quit => "quit",
             Action::Cancel => "close / clear filter",
             Action::Confirm => "confirm",
+            Action::ToggleMark => "binlog: mark transaction / row",
+            Action::BinlogSource => "binlog: pick binlogs and start point",
+            Action::OpenValue => "binlog: rows of a transaction / full values",
+            Action::RollbackPreview => "binlog: rollback SQL preview",
+            Action::EditPreview => "binlog: edit the preview",
+            Action::CheckRollback => "binlog: check rows against the server",
+            Action::ApplyRollback => "binlog: apply the rollback",
+            Action::ExportPreview => "binlog: export the preview to a file",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
+            | Action::EditorKey(_)
             | Action::Tick(_)
             | Action::Resized(..)
             | Action::Backend(_)

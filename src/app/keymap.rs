@@ -225,6 +225,13 @@ impl Keymap {
         if combo == KeyCombo::new(KeyCode::Char('c'), KeyModifiers::CONTROL) {
             return Some(Action::Interrupt);
         }
+        if *mode == Mode::BinlogEditor {
+            // The editor takes every key except the one that closes it.
+            return match self.lookup(&combo) {
+                Some(Action::Cancel) => Some(Action::Cancel),
+                _ => Some(Action::EditorKey(*ev)),
+            };
+        }
         if mode.takes_text() {
             let typing = !combo
                 .modifiers

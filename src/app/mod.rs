@@ -3,6 +3,8 @@
 
 mod action;
 pub mod alerts;
+pub mod binlog;
+mod binlog_keys;
 pub mod keymap;
 pub mod palette;
 mod preset;
@@ -65,12 +67,16 @@ pub enum Mode {
     /// Typing into the `/` filter (the filter text itself lives in `State::filter`).
     Filter,
     SqlLog,
+    /// Typing into a Binlog pane prompt (path, start point, export path, apply confirmation).
+    BinlogInput,
+    /// Editing the rollback preview: keys go to the editor.
+    BinlogEditor,
 }
 
 impl Mode {
     /// Modes where printable keys are text, not commands.
     pub fn takes_text(&self) -> bool {
-        matches!(self, Mode::Palette(_) | Mode::Filter)
+        matches!(self, Mode::Palette(_) | Mode::Filter | Mode::BinlogInput)
     }
 }
 
@@ -125,6 +131,7 @@ pub struct State {
     /// The clock as of the last tick; render uses it for ages, so rendering stays deterministic.
     pub now: DateTime<Utc>,
     pub quitting: bool,
+    pub binlog: binlog::BinlogPane,
 }
 
 impl State {
@@ -156,6 +163,7 @@ impl State {
             page_rows: 10,
             now,
             quitting: false,
+            binlog: binlog::BinlogPane::default(),
         }
     }
 

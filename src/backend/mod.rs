@@ -10,7 +10,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub mod binlog_scan;
 pub mod connect;
+pub mod flashback_apply;
 pub mod poller;
 pub mod ps_digest;
 pub mod recorder;
@@ -33,6 +35,8 @@ pub enum BackendCommand {
     SetInterval(Duration),
     /// Stop all tasks and close connections.
     Shutdown,
+    /// Work for the Binlog pane (scans, check, apply, export).
+    Binlog(binlog_scan::BinlogCommand),
 }
 
 /// What the backend reports.
@@ -42,6 +46,8 @@ pub enum BackendEvent {
     Health(InstanceHealth),
     /// A statement the console sent, for the `@` SQL log.
     SqlSent(SqlLogEntry),
+    /// Results of the Binlog pane's work.
+    Binlog(binlog_scan::BinlogEvent),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -97,6 +103,7 @@ pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -
             events.clone(),
         ));
     }
+    let mut binlog = binlog_scan::BinlogService::new(config.clone(), events.clone());
     let coordinator = tokio::spawn(async move {
         while let Some(command) = command_rx.recv().await {
             match command {
@@ -104,6 +111,7 @@ pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -
                 BackendCommand::SetInterval(d) => {
                     settings_tx.send_modify(|s| s.interval = d.max(MIN_INTERVAL))
                 }
+                BackendCommand::Binlog(c) => binlog.handle(c),
                 BackendCommand::Shutdown => break,
             }
         }

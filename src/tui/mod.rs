@@ -98,14 +98,16 @@ impl BackendLink {
 fn start_backend(config: Arc<Config>, events: UnboundedSender<BackendEvent>) -> BackendLink {
     let (commands, mut receiver) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let _keep_events_open = events;
         tracing::warn!(
             instances = config.instances.len(),
             "no instance pollers in this build"
         );
+        let mut binlog = crate::backend::binlog_scan::BinlogService::new(config, events);
         while let Some(command) = receiver.recv().await {
-            if command == BackendCommand::Shutdown {
-                break;
+            match command {
+                BackendCommand::Shutdown => break,
+                BackendCommand::Binlog(c) => binlog.handle(c),
+                _ => {}
             }
         }
     });

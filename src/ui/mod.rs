@@ -3,6 +3,9 @@
 //! Screen: one line of tabs and instance selector, the focused pane, a status bar, and a
 //! command line (palette, filter, messages or key hints). Overlays (help, SQL log) float on top.
 
+mod binlog;
+mod binlog_preview;
+mod binlog_rows;
 pub mod format;
 mod health;
 mod overlay;
@@ -32,6 +35,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     draw_top(frame, top, state, theme);
     match state.pane {
         Pane::Health => health::draw(frame, body, state, theme),
+        Pane::Binlog => binlog::draw(frame, body, state, theme),
         other => placeholder::draw(frame, body, other, theme),
     }
     draw_status(frame, status, state, theme);
@@ -160,6 +164,7 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             Span::raw(text.clone()),
             Span::styled("█", theme.style(Meaning::Muted)),
         ]),
+        (Mode::BinlogInput, _) => binlog::prompt_line(state, theme),
         (Mode::Filter, _) => Line::from(vec![
             Span::styled("/", theme.style(Meaning::Accent)),
             Span::raw(state.filter.clone()),
