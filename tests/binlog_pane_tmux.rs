@@ -25,8 +25,13 @@ struct Incident {
 }
 
 fn checksum(sb: &Sandbox, table: &str) -> String {
-    let out = sb.exec_sql(&format!("CHECKSUM TABLE {table}")).expect("checksum");
-    out.split_whitespace().last().unwrap_or_default().to_string()
+    let out = sb
+        .exec_sql(&format!("CHECKSUM TABLE {table}"))
+        .expect("checksum");
+    out.split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Seed both schemas, then run the incident with legitimate writes around it.
@@ -47,7 +52,10 @@ fn seed_incident(sb: &Sandbox) -> Incident {
     let status = sb.exec_sql("SHOW MASTER STATUS").expect("master status");
     let mut fields = status.split_whitespace();
     let file = fields.next().expect("binlog file").to_string();
-    let pos = fields.next().and_then(|p| p.parse().ok()).expect("binlog position");
+    let pos = fields
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("binlog position");
     sb.exec_sql(&format!(
         "INSERT INTO {crm}.contacts (name) VALUES ('carol');
          UPDATE {shop}.orders SET status = 'cancelled', amount = 0;
@@ -92,13 +100,7 @@ impl Console {
         let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut args = vec!["--config", config_path.to_str().expect("utf-8 path")];
         args.extend_from_slice(extra);
-        let tmux = TmuxSession::start(
-            Path::new(env!("CARGO_BIN_EXE_arkc")),
-            &args,
-            &envs,
-            80,
-            24,
-        );
+        let tmux = TmuxSession::start(Path::new(env!("CARGO_BIN_EXE_arkc")), &args, &envs, 80, 24);
         let audit = dir.path().join("data/arkc/audit");
         Console {
             _dir: dir,
@@ -136,7 +138,9 @@ impl Console {
         self.snap("Enter on the log asks where to start: a look-back (15m), a UTC time, `pos N` or `gtid X`");
         self.tmux.keys(&["Enter"]);
         self.wait("scan done");
-        self.snap("The transactions since that position, newest first, streamed in by the backend scan");
+        self.snap(
+            "The transactions since that position, newest first, streamed in by the backend scan",
+        );
     }
 
     fn write_record(&self, path: &Path) {
@@ -150,7 +154,11 @@ impl Console {
              per run.\n\n",
         );
         for (i, (caption, screen)) in self.record.iter().enumerate() {
-            md.push_str(&format!("## {}. {caption}\n\n```text\n{}\n```\n\n", i + 1, screen.trim_end()));
+            md.push_str(&format!(
+                "## {}. {caption}\n\n```text\n{}\n```\n\n",
+                i + 1,
+                screen.trim_end()
+            ));
         }
         std::fs::write(path, md).expect("write session record");
     }
@@ -168,8 +176,13 @@ fn incident_is_found_checked_applied_and_verified_by_keys_only() {
     c.tmux.type_text(&inc.shop);
     c.tmux.keys(&["Enter"]);
     let screen = c.wait("— 2 transactions");
-    assert!(!screen.contains(&inc.crm), "filter left other schemas:\n{screen}");
-    c.snap("`/` filters by schema, table, DML type or statement text: the incident's two transactions");
+    assert!(
+        !screen.contains(&inc.crm),
+        "filter left other schemas:\n{screen}"
+    );
+    c.snap(
+        "`/` filters by schema, table, DML type or statement text: the incident's two transactions",
+    );
 
     // The newest (the DELETE) is on top; open its rows, then mark both transactions.
     c.tmux.keys(&["Down"]);
@@ -189,7 +202,10 @@ fn incident_is_found_checked_applied_and_verified_by_keys_only() {
 
     c.tmux.keys(&["p"]);
     let screen = c.wait("Rollback preview");
-    assert!(screen.contains("BEGIN") || screen.contains("SET NAMES"), "{screen}");
+    assert!(
+        screen.contains("BEGIN") || screen.contains("SET NAMES"),
+        "{screen}"
+    );
     c.snap("`p`: the exact SQL the flashback engine generates for the selection, highlighted and scrollable");
 
     c.tmux.keys(&["c"]);
@@ -202,16 +218,25 @@ fn incident_is_found_checked_applied_and_verified_by_keys_only() {
     c.snap("`A` asks for the instance name before anything runs");
     c.tmux.keys(&["Enter"]);
     let screen = c.wait("applied 2 transaction(s)");
-    assert!(screen.contains("✓ 1/2") && screen.contains("✓ 2/2"), "{screen}");
+    assert!(
+        screen.contains("✓ 1/2") && screen.contains("✓ 2/2"),
+        "{screen}"
+    );
     c.snap("Applied one transaction at a time; the SQL and its inverse were saved to the audit folder first");
 
     c.tmux.keys(&["c"]);
     c.wait("re-check: all 36 row(s) match their before-images");
     c.snap("`c` again: every row now matches its before-image");
 
-    assert_eq!(checksum(sb, &format!("{}.orders", inc.shop)), inc.checksum_before);
+    assert_eq!(
+        checksum(sb, &format!("{}.orders", inc.shop)),
+        inc.checksum_before
+    );
     let crm_after = sb
-        .exec_sql(&format!("SELECT GROUP_CONCAT(name ORDER BY id) FROM {}.contacts", inc.crm))
+        .exec_sql(&format!(
+            "SELECT GROUP_CONCAT(name ORDER BY id) FROM {}.contacts",
+            inc.crm
+        ))
         .expect("crm");
     // The legitimate writes around the incident (insert, rename, insert) are still there.
     assert_eq!(crm_after.trim(), "ann,robert,carol,dave");
@@ -219,8 +244,14 @@ fn incident_is_found_checked_applied_and_verified_by_keys_only() {
         .expect("audit folder")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(audit.iter().any(|n| n.ends_with("-rollback.sql")), "{audit:?}");
-    assert!(audit.iter().any(|n| n.ends_with("-inverse.sql")), "{audit:?}");
+    assert!(
+        audit.iter().any(|n| n.ends_with("-rollback.sql")),
+        "{audit:?}"
+    );
+    assert!(
+        audit.iter().any(|n| n.ends_with("-inverse.sql")),
+        "{audit:?}"
+    );
 
     c.tmux.keys(&["q"]);
     assert_eq!(c.tmux.wait_exit(WAIT), 0);
@@ -241,7 +272,10 @@ fn read_only_apply_explains_and_sends_nothing() {
     c.tmux.type_text(&inc.shop);
     c.tmux.keys(&["Enter", "Space", "Space", "A"]);
     let screen = c.wait("apply refused: arkc is read-only");
-    assert!(!screen.contains("to apply:"), "a confirmation was asked:\n{screen}");
+    assert!(
+        !screen.contains("to apply:"),
+        "a confirmation was asked:\n{screen}"
+    );
     // Nothing ran: the table is still damaged and no audit file was written.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(checksum(sb, &format!("{}.orders", inc.shop)), damaged);
@@ -262,16 +296,17 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
     let db = sb.create_schema("big").expect("schema");
     let status = sb.exec_sql("SHOW MASTER STATUS").expect("status");
     let file = status.split_whitespace().next().expect("file").to_string();
-    let mut sql = format!(
-        "CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(1000));\n"
-    );
+    let mut sql =
+        format!("CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(1000));\n");
     for _ in 0..120 {
         sql.push_str(&format!(
             "INSERT INTO {db}.t (pad) SELECT REPEAT('x', 900) FROM {db}.seq_1_to_1000;\n"
         ));
     }
     sb.exec_sql(&sql).expect("fill");
-    let size = std::fs::metadata(sb.binlog_dir().join(&file)).expect("binlog").len();
+    let size = std::fs::metadata(sb.binlog_dir().join(&file))
+        .expect("binlog")
+        .len();
 
     let mut c = Console::start(&sb, "big", &[]);
     c.tmux.keys(&["3"]);
@@ -284,11 +319,14 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
     for _ in 0..10 {
         let started = Instant::now();
         c.tmux.keys(&["?"]);
-        let help = c.tmux.wait_for("help open", WAIT, |s| s.contains("Help · keymap"));
+        let help = c
+            .tmux
+            .wait_for("help open", WAIT, |s| s.contains("Help · keymap"));
         samples.push(started.elapsed());
         let started = Instant::now();
         c.tmux.keys(&["Escape"]);
-        c.tmux.wait_for("help closed", WAIT, |s| !s.contains("Help · keymap"));
+        c.tmux
+            .wait_for("help closed", WAIT, |s| !s.contains("Help · keymap"));
         samples.push(started.elapsed());
         if !help.contains("scanning") {
             break;
@@ -309,7 +347,10 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
         ms(&samples[samples.len() / 2]),
         ms(samples.last().expect("samples"))
     );
-    assert!(still_scanning, "scan ended before Esc; make the binlog larger:\n{screen}");
+    assert!(
+        still_scanning,
+        "scan ended before Esc; make the binlog larger:\n{screen}"
+    );
     assert!(cancelled.contains("scan cancelled"), "{cancelled}");
     c.tmux.keys(&["q"]);
     assert_eq!(c.tmux.wait_exit(WAIT), 0);

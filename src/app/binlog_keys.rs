@@ -203,7 +203,8 @@ fn preview_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
         pane.view = BinlogView::List;
         return Some(Vec::new());
     };
-    let last = preview.text.lines().count().saturating_sub(1);
+    // Wrapped lines on a narrow screen outnumber text lines; rendering clamps the rest.
+    let last = preview.text.len() / 40 + preview.text.lines().count();
     match action {
         Action::Up => preview.scroll = preview.scroll.saturating_sub(1),
         Action::Down => preview.scroll = (preview.scroll + 1).min(last),

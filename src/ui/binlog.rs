@@ -265,11 +265,15 @@ impl Columns {
     }
 
     fn header(&self) -> String {
+        let (time, thread) = match self.time >= 19 {
+            true => ("commit time (UTC)", "thread"),
+            false => ("UTC", "thr"),
+        };
         format!(
             "  {} {} {} {} {} {}",
-            cell("time (UTC)", self.time, false),
+            cell(time, self.time, false),
             cell("GTID / position", self.id, false),
-            cell("thread", self.thread, true),
+            cell(thread, self.thread, true),
             cell("schema.tables", self.tables, false),
             cell("I/U/D", self.counts, true),
             cell("size", self.size, true)
@@ -288,11 +292,18 @@ impl Columns {
             true => time,
             false => time.get(11..19).unwrap_or(&time).to_string(),
         };
-        let id = t
-            .txn
-            .gtid
-            .clone()
-            .unwrap_or_else(|| format!("{}:{}", t.txn.file, t.txn.start_pos));
+        let id = t.txn.gtid.clone().unwrap_or_else(|| {
+            // Narrow: the file's sequence number is enough to tell rotated files apart.
+            let file = match self.id >= 30 {
+                true => t.txn.file.as_str(),
+                false => t.txn.file.rsplit('.').next().unwrap_or(&t.txn.file),
+            };
+            format!("{file}:{}", t.txn.start_pos)
+        });
+        let tables = match (t.txn.tables.is_empty(), t.txn.ddl.first()) {
+            (true, Some(ddl)) => format!("DDL: {}", ddl.replace('\n', " ")),
+            _ => t.txn.tables.join(","),
+        };
         let thread = t.txn.thread_id.map(|x| x.to_string()).unwrap_or_default();
         let counts = format!("{}/{}/{}", t.txn.inserts, t.txn.updates, t.txn.deletes);
         let size = bytes(t.txn.end_pos.saturating_sub(t.txn.start_pos));
@@ -306,7 +317,7 @@ impl Columns {
             cell(&time, self.time, false),
             cell(&id, self.id, false),
             cell(&thread, self.thread, true),
-            cell(&t.txn.tables.join(","), self.tables, false),
+            cell(&tables, self.tables, false),
             cell(&counts, self.counts, true),
             cell(&size, self.size, true)
         )

@@ -52,13 +52,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .border_style(theme.style(border));
         let inner = block.inner(sql_area);
         frame.render_widget(block, sql_area);
-        let width = inner.width as usize;
-        let lines: Vec<Line> = preview
-            .text
-            .lines()
-            .skip(preview.scroll)
+        let width = (inner.width as usize).max(8);
+        let wrapped = wrap(&preview.text, width);
+        // Scrolling counts wrapped lines; never scroll past the last screenful.
+        let top = preview
+            .scroll
+            .min(wrapped.len().saturating_sub(inner.height as usize));
+        let lines: Vec<Line> = wrapped
+            .iter()
+            .skip(top)
             .take(inner.height as usize)
-            .map(|l| highlight(l, width, theme))
+            .map(|(text, comment)| highlight(text, *comment, theme))
             .collect();
         frame.render_widget(Paragraph::new(lines), inner);
     }
@@ -67,10 +71,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
 }
 
+/// Lines cut to `width` characters, each piece flagged when it belongs to a `--` comment.
+pub fn wrap(text: &str, width: usize) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let comment = line.trim_start().starts_with("--");
+        let chars: Vec<char> = line.chars().collect();
+        if chars.is_empty() {
+            out.push((String::new(), comment));
+        }
+        for piece in chars.chunks(width) {
+            out.push((piece.iter().collect(), comment));
+        }
+    }
+    out
+}
+
 /// One line of SQL: comments muted, keywords accented, string and hex literals distinct.
-pub fn highlight<'a>(line: &str, width: usize, theme: &Theme) -> Line<'a> {
-    let line = fit(line, width);
-    if line.trim_start().starts_with("--") {
+/// A literal cut by wrapping is coloured from the cut on as plain text.
+pub fn highlight<'a>(line: &str, comment: bool, theme: &Theme) -> Line<'a> {
+    let line = line.to_string();
+    if comment {
         return Line::styled(line, theme.style(Meaning::Muted));
     }
     let mut spans = Vec::new();

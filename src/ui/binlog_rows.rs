@@ -147,7 +147,7 @@ fn draw_side_by_side(frame: &mut Frame, area: Rect, row: &ReviewedRow, theme: &T
         .map(|c| c.chars().count())
         .max()
         .unwrap_or(4)
-        .clamp(4, 20);
+        .clamp(6, 20);
     let value_w = width.saturating_sub(name_w + 5) / 2;
     let mut lines = vec![Line::styled(
         format!(
