@@ -140,14 +140,14 @@ impl Action {
             Action::Quit => "quit",
             Action::Cancel => "close / clear filter",
             Action::Confirm => "confirm",
-            Action::ToggleMark => "binlog: mark transaction / row",
-            Action::BinlogSource => "binlog: pick binlogs and start point",
-            Action::OpenValue => "binlog: rows of a transaction / full values",
-            Action::RollbackPreview => "binlog: rollback SQL preview",
-            Action::EditPreview => "binlog: edit the preview",
-            Action::CheckRollback => "binlog: check rows against the server",
-            Action::ApplyRollback => "binlog: apply the rollback",
-            Action::ExportPreview => "binlog: export the preview to a file",
+            Action::ToggleMark => "binlog: mark txn/row",
+            Action::BinlogSource => "binlog: source",
+            Action::OpenValue => "binlog: rows/values",
+            Action::RollbackPreview => "binlog: preview",
+            Action::EditPreview => "binlog: edit SQL",
+            Action::CheckRollback => "binlog: check",
+            Action::ApplyRollback => "binlog: apply",
+            Action::ExportPreview => "binlog: export",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
