@@ -142,12 +142,14 @@ impl<R: Read> BinlogReader<R> {
     /// Makes sure `n` bytes are buffered from `start`; false at end of input.
     fn fill(&mut self, n: usize) -> Result<bool, BinlogError> {
         while self.end - self.start < n {
-            if self.start > 0 && self.buf.len() - self.start < n.max(READ_CHUNK) {
+            // Move the unconsumed tail to the front: the buffer never holds more than
+            // one chunk or one event, whatever the file size.
+            if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
             }
-            let want = (self.start + n).max(self.end + READ_CHUNK);
+            let want = n.max(READ_CHUNK);
             if self.buf.len() < want {
                 self.buf.resize(want, 0);
             }

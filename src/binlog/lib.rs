@@ -2,6 +2,7 @@
 //! Pure: bytes in, events and SQL out; no async, no UI.
 
 pub mod charset;
+pub mod check;
 pub mod cursor;
 pub mod decoder;
 pub mod error;

@@ -75,13 +75,22 @@ pub fn scan_files<S: TxnSink>(
     builder: &mut TxnBuilder,
     sink: &mut S,
 ) -> Result<ScanStats, BinlogError> {
+    scan_files_with_progress(paths, builder, sink, &mut |_| {})
+}
+
+/// Like `scan_files`, calling `progress` after every batch (about 1 MiB of events).
+pub fn scan_files_with_progress<S: TxnSink>(
+    paths: &[PathBuf],
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+    progress: &mut dyn FnMut(&ScanStats),
+) -> Result<ScanStats, BinlogError> {
     let (tx, rx) = sync_channel(CHANNEL_BATCHES);
     let owned = paths.to_vec();
     std::thread::scope(|s| {
         s.spawn(move || frame_files(owned, tx));
-        let result = consume(rx, builder, sink);
-        // Dropping the receiver (inside consume) stops the framing thread on error.
-        result
+        // Returning drops the receiver, which stops the framing thread on error.
+        consume(rx, builder, sink, progress)
     })
 }
 
@@ -89,6 +98,7 @@ fn consume<S: TxnSink>(
     rx: Receiver<Msg>,
     builder: &mut TxnBuilder,
     sink: &mut S,
+    progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<ScanStats, BinlogError> {
     let mut decoder = Decoder::new();
     let mut stats = ScanStats::default();
@@ -115,6 +125,7 @@ fn consume<S: TxnSink>(
                     stats.bytes += raw.header.event_size as u64;
                     decoder.decode_each(raw, &mut |ev| builder.push(ev, sink))?;
                 }
+                progress(&stats);
             }
         }
     }

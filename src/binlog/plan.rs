@@ -78,6 +78,11 @@ pub struct FlashbackStats {
 
 const MAX_REFUSALS: usize = 50;
 
+/// Session settings the generated SQL relies on: utf8mb4 literals, TIMESTAMPs in UTC, and
+/// explicit zeros kept in AUTO_INCREMENT columns.
+pub const SESSION_SETTINGS: &str =
+    "SET NAMES utf8mb4;\nSET time_zone='+00:00';\nSET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO';\n";
+
 /// A `TxnSink` that renders flashback SQL; call `finish` to write it out.
 pub struct FlashbackPlanner {
     opts: FlashbackOptions,
@@ -132,53 +137,50 @@ impl FlashbackPlanner {
         });
     }
 
-    fn write_block(&mut self, parts: &[&str]) -> Result<(), BinlogError> {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        for p in parts {
-            self.spill.write_all(p.as_bytes()).map_err(io_err)?;
-        }
+    /// Appends `header`, the current statements (newest first for a rollback) and
+    /// `footer` to the spill file as one block, and clears the statements.
+    fn write_block(&mut self, header: &str, footer: &str) -> Result<(), BinlogError> {
+        let len = header.len() + self.cur.len() + footer.len();
         let len32 =
             u32::try_from(len).map_err(|_| io_err(std::io::Error::other("block over 4 GiB")))?;
-        self.blocks.push((self.spill_len, len32));
-        self.spill_len += len as u64;
-        Ok(())
-    }
-
-    /// Statements of `cur` in output order, as one string.
-    fn ordered_statements(&self) -> String {
-        if self.opts.direction == Direction::Forward {
-            return self.cur.clone();
-        }
-        let mut out = String::with_capacity(self.cur.len());
-        let mut end = self.cur.len();
-        for (i, _) in self.stmt_ends.iter().enumerate().rev() {
-            let start = if i == 0 { 0 } else { self.stmt_ends[i - 1] };
-            out.push_str(&self.cur[start..end.min(self.stmt_ends[i])]);
-            end = start;
-        }
-        out
-    }
-
-    fn flush_chunk(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
-        let body = self.ordered_statements();
-        if self.txn_first_block.is_none() {
-            self.txn_first_block = Some(self.blocks.len());
-            match self.opts.direction {
-                // Blocks are emitted last-first: the footer goes in first.
-                Direction::Rollback => self.write_block(&["COMMIT;\n"])?,
-                Direction::Forward => {
-                    let header = txn_header(txn, self.opts.direction);
-                    self.write_block(&[&header, &body])?;
-                    self.cur.clear();
-                    self.stmt_ends.clear();
-                    return Ok(());
+        self.spill.write_all(header.as_bytes()).map_err(io_err)?;
+        match self.opts.direction {
+            Direction::Forward => self.spill.write_all(self.cur.as_bytes()).map_err(io_err)?,
+            Direction::Rollback => {
+                for (i, &end) in self.stmt_ends.iter().enumerate().rev() {
+                    let start = if i == 0 { 0 } else { self.stmt_ends[i - 1] };
+                    self.spill
+                        .write_all(&self.cur.as_bytes()[start..end])
+                        .map_err(io_err)?;
                 }
             }
         }
-        self.write_block(&[&body])?;
+        self.spill.write_all(footer.as_bytes()).map_err(io_err)?;
+        self.blocks.push((self.spill_len, len32));
+        self.spill_len += len as u64;
         self.cur.clear();
         self.stmt_ends.clear();
         Ok(())
+    }
+
+    /// A transaction outgrew `chunk_bytes`: spill what it has so far.
+    fn flush_chunk(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        if self.txn_first_block.is_some() {
+            return self.write_block("", "");
+        }
+        self.txn_first_block = Some(self.blocks.len());
+        match self.opts.direction {
+            // Blocks are emitted last-first: the footer goes in first, the header last.
+            Direction::Rollback => {
+                let body = std::mem::take(&mut self.cur);
+                let ends = std::mem::take(&mut self.stmt_ends);
+                self.write_block("", "COMMIT;\n")?;
+                self.cur = body;
+                self.stmt_ends = ends;
+                self.write_block("", "")
+            }
+            Direction::Forward => self.write_block(&txn_header(txn, self.opts.direction), ""),
+        }
     }
 
     fn end_statement(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
@@ -192,7 +194,20 @@ impl FlashbackPlanner {
     }
 
     /// Writes the SQL to `out`, or refuses (listing every refused event) without writing.
-    pub fn finish(mut self, out: &mut dyn Write) -> Result<FlashbackStats, BinlogError> {
+    pub fn finish(self, out: &mut dyn Write) -> Result<FlashbackStats, BinlogError> {
+        let stats =
+            self.finish_blocks(&mut |block| out.write_all(block.as_bytes()).map_err(io_err))?;
+        out.flush().map_err(io_err)?;
+        Ok(stats)
+    }
+
+    /// Hands the output to `each` in pieces: first the header with the session settings,
+    /// then each spilled block in output order (a transaction is one block unless it
+    /// outgrew `chunk_bytes`). Refuses, without calling `each`, if anything was refused.
+    pub fn finish_blocks(
+        mut self,
+        each: &mut dyn FnMut(&str) -> Result<(), BinlogError>,
+    ) -> Result<FlashbackStats, BinlogError> {
         if !self.refusals.is_empty() {
             if self.refusals_dropped > 0 {
                 self.refusals.push(Refusal {
@@ -214,19 +229,19 @@ impl FlashbackPlanner {
             Direction::Forward => "forward replay",
         };
         let head = sql_header(what, self.stats.transactions, self.stats.statements);
-        out.write_all(head.as_bytes()).map_err(io_err)?;
+        each(&head)?;
         let mut buf = Vec::new();
         let mut emit = |&(off, len): &(u64, u32)| -> Result<(), BinlogError> {
             buf.resize(len as usize, 0);
             file.seek(SeekFrom::Start(off)).map_err(io_err)?;
             file.read_exact(&mut buf).map_err(io_err)?;
-            out.write_all(&buf).map_err(io_err)
+            let text = std::str::from_utf8(&buf).map_err(|e| io_err(std::io::Error::other(e)))?;
+            each(text)
         };
         match self.opts.direction {
             Direction::Rollback => self.blocks.iter().rev().try_for_each(&mut emit)?,
             Direction::Forward => self.blocks.iter().try_for_each(&mut emit)?,
         }
-        out.flush().map_err(io_err)?;
         self.stats.bytes = self.spill_len + head.len() as u64;
         Ok(self.stats)
     }
@@ -386,50 +401,17 @@ impl FlashbackPlanner {
     }
 
     fn render_where(&mut self, t: &TableMap, image: &Image) {
-        let use_pk = self.pk_usable(t)
-            && t.primary_key
-                .iter()
-                .all(|&i| matches!(image.get(i), Some(Some(_))));
-        let out = &mut self.cur;
-        out.push_str(" WHERE ");
-        let mut first = true;
-        let mut cond = |i: usize, v: &Value, out: &mut String| {
-            if !first {
-                out.push_str(" AND ");
-            }
-            first = false;
-            push_ident(&t.column_name(i), out);
-            out.push_str(if matches!(v, Value::Null) || !use_pk {
-                " <=> "
-            } else {
-                " = "
-            });
-            push_sql_value(v, &t.columns[i], out);
-        };
-        if use_pk {
-            for &i in &t.primary_key {
-                if let Some(Some(v)) = image.get(i) {
-                    cond(i, v, out);
-                }
-            }
-        } else {
-            for (i, v) in image.iter().enumerate() {
-                if let Some(v) = v {
-                    if !matches!(v, Value::JsonDiff(_)) {
-                        cond(i, v, out);
-                    }
-                }
-            }
-        }
-        out.push_str(" LIMIT 1");
+        let use_pk = self.pk_usable(t);
+        self.cur.push_str(" WHERE ");
+        push_conditions(t, image, use_pk, &mut self.cur);
+        self.cur.push_str(" LIMIT 1");
     }
 }
 
 /// The session settings every plan starts with; `what` is "rollback" or "forward replay".
 pub fn sql_header(what: &str, transactions: u64, statements: u64) -> String {
     format!(
-        "-- arkc flashback: {what} of {transactions} transaction(s), {statements} statement(s)\n\
-         SET NAMES utf8mb4;\nSET time_zone='+00:00';\nSET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO';\n"
+        "-- arkc flashback: {what} of {transactions} transaction(s), {statements} statement(s)\n{SESSION_SETTINGS}"
     )
 }
 
@@ -441,7 +423,47 @@ impl FlashbackPlanner {
     }
 }
 
-fn push_table(t: &TableMap, out: &mut String) {
+/// `a = 1 AND b = 'x'` on the primary key (when `use_pk` and the image has it), else
+/// `<=>` on every logged column except JSON diffs.
+pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &mut String) {
+    let use_pk = use_pk
+        && t.primary_key
+            .iter()
+            .all(|&i| matches!(image.get(i), Some(Some(_))));
+    let mut first = true;
+    let mut cond = |i: usize, v: &Value, out: &mut String| {
+        if !first {
+            out.push_str(" AND ");
+        }
+        first = false;
+        push_ident(&t.column_name(i), out);
+        out.push_str(if matches!(v, Value::Null) || !use_pk {
+            " <=> "
+        } else {
+            " = "
+        });
+        push_sql_value(v, &t.columns[i], out);
+    };
+    if use_pk {
+        for &i in &t.primary_key {
+            if let Some(Some(v)) = image.get(i) {
+                cond(i, v, out);
+            }
+        }
+    } else {
+        for (i, v) in image.iter().enumerate() {
+            match v {
+                Some(Value::JsonDiff(_)) | None => {}
+                Some(v) => cond(i, v, out),
+            }
+        }
+    }
+    if first {
+        out.push_str("TRUE");
+    }
+}
+
+pub(crate) fn push_table(t: &TableMap, out: &mut String) {
     push_ident(&t.schema, out);
     out.push('.');
     push_ident(&t.table, out);
@@ -533,17 +555,12 @@ impl TxnSink for FlashbackPlanner {
             return Ok(());
         }
         self.stats.transactions += 1;
-        let body = self.ordered_statements();
         let header = txn_header(txn, self.opts.direction);
-        match (self.opts.direction, self.txn_first_block.is_some()) {
-            (_, false) => self.write_block(&[&header, &body, "COMMIT;\n"])?,
-            (Direction::Rollback, true) => self.write_block(&[&header, &body])?,
-            (Direction::Forward, true) => self.write_block(&[&body, "COMMIT;\n"])?,
+        match (self.opts.direction, self.txn_first_block.take().is_some()) {
+            (_, false) => self.write_block(&header, "COMMIT;\n"),
+            (Direction::Rollback, true) => self.write_block(&header, ""),
+            (Direction::Forward, true) => self.write_block("", "COMMIT;\n"),
         }
-        self.cur.clear();
-        self.stmt_ends.clear();
-        self.txn_first_block = None;
-        Ok(())
     }
 
     fn rollback(&mut self, _txn: &Transaction) -> Result<(), BinlogError> {

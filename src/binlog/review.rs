@@ -128,7 +128,9 @@ where
 
     fn column_names(&mut self, t: &TableMap) -> Arc<Vec<String>> {
         let key = (t.schema.clone(), t.table.clone());
-        let names: Vec<String> = (0..t.columns.len()).map(|i| t.column_name(i)).collect();
+        let names: Vec<String> = (0..t.columns.len())
+            .map(|i| t.column_name(i).into_owned())
+            .collect();
         match self.names.get(&key) {
             Some(known) if **known == names => known.clone(),
             _ => {

@@ -72,11 +72,12 @@ impl Column {
         )
     }
 
+    /// Columns listed in the charset metadata (MySQL 9 lists VECTOR columns too, as binary).
     fn is_character(&self) -> bool {
         use ty::*;
         matches!(
             self.type_code,
-            STRING | VARCHAR | VAR_STRING | BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB
+            STRING | VARCHAR | VAR_STRING | BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB | VECTOR
         )
     }
 
@@ -130,10 +131,11 @@ pub struct TableMap {
 }
 
 impl TableMap {
-    pub fn column_name(&self, i: usize) -> String {
-        match self.columns.get(i).and_then(|c| c.name.clone()) {
-            Some(n) => n,
-            None => format!("@{}", i + 1),
+    /// The column's name, or `@N` (1-based) when the binlog does not carry names.
+    pub fn column_name(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        match self.columns.get(i).and_then(|c| c.name.as_deref()) {
+            Some(n) => std::borrow::Cow::Borrowed(n),
+            None => std::borrow::Cow::Owned(format!("@{}", i + 1)),
         }
     }
 

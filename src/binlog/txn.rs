@@ -414,3 +414,62 @@ impl TxnBuilder {
         Ok(())
     }
 }
+
+/// A `TxnSink` keeping only transaction summaries (no rows): what a browsing pane lists.
+/// With `limit`, only the newest `limit` transactions are kept.
+#[derive(Debug, Default)]
+pub struct TransactionCollector {
+    pub transactions: std::collections::VecDeque<Transaction>,
+    pub limit: Option<usize>,
+}
+
+impl TransactionCollector {
+    pub fn new(limit: Option<usize>) -> Self {
+        TransactionCollector {
+            transactions: Default::default(),
+            limit,
+        }
+    }
+}
+
+impl TxnSink for TransactionCollector {
+    fn rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        r: &RowsEvent<'_>,
+    ) -> Result<u64, BinlogError> {
+        r.count_rows()
+            .map(|n| n as u64)
+            .map_err(|e| BinlogError::Decode {
+                path: txn.file.clone().into(),
+                offset: ev.offset,
+                event: "ROWS",
+                reason: e.0,
+            })
+    }
+
+    fn statement(
+        &mut self,
+        _: &Transaction,
+        _: &Event<'_>,
+        _: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError> {
+        Ok(())
+    }
+
+    fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        if txn.is_empty() {
+            return Ok(());
+        }
+        if self.limit.is_some_and(|l| self.transactions.len() >= l) {
+            self.transactions.pop_front();
+        }
+        self.transactions.push_back(txn.clone());
+        Ok(())
+    }
+
+    fn rollback(&mut self, _: &Transaction) -> Result<(), BinlogError> {
+        Ok(())
+    }
+}

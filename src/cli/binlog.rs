@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use arkc_binlog::listing::{EventLister, ListFormat};
-use arkc_binlog::pipeline::{scan_files, ScanStats};
+use arkc_binlog::pipeline::{scan_files_with_progress, ScanStats};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner, WhereColumns};
+use arkc_binlog::txn::TxnSink;
 use arkc_binlog::txn::{Filters, GtidSet, TxnBuilder};
 use arkc_binlog::RowsKind;
 use clap::{Args, ValueEnum};
@@ -21,6 +22,13 @@ pub struct SourceArgs {
     /// Read every binlog in this directory (by its .index file, else by name order).
     #[arg(long, value_name = "DIR")]
     pub binlog_dir: Option<PathBuf>,
+    /// Fetch the binlogs from the server at --url (replication protocol, via `mariadb-binlog
+    /// --read-from-remote-server --raw`), from this file (default: the first one) to the end.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", requires = "url")]
+    pub from_server: Option<String>,
+    /// Server: mysql://user:pass@host:port (for --from-server, --check and --execute).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 /// Which transactions and rows to keep; filters apply per rows event.
@@ -118,18 +126,36 @@ pub struct FlashbackArgs {
     /// Write to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Print no SQL: check on the server (--url) that every row the rollback would touch is
+    /// still as the binlog left it; exit 3 and list the rows changed since.
+    #[arg(long, requires = "url")]
+    pub check: bool,
+    /// Apply the SQL to the server (--url), one transaction at a time, stopping at the first
+    /// error; the SQL and its inverse are first saved to the audit folder.
+    #[arg(long, requires = "url", conflicts_with = "check")]
+    pub execute: bool,
+    /// With --execute: do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
 }
 
-/// Resolves the files to read, in order.
-fn source_files(src: &SourceArgs) -> anyhow::Result<Vec<PathBuf>> {
+/// The files to read, in order; fetched ones live in the returned temporary directory.
+fn source_files(src: &SourceArgs) -> anyhow::Result<(Vec<PathBuf>, Option<tempfile::TempDir>)> {
     let mut files = src.files.clone();
     if let Some(dir) = &src.binlog_dir {
         files.extend(binlogs_in_dir(dir)?);
     }
-    if files.is_empty() {
-        bail!("no binlog given: pass files or --binlog-dir DIR");
+    let mut fetched = None;
+    if let Some(first) = &src.from_server {
+        let (dir, remote) =
+            super::flashback_server::fetch_binlogs(src.url.as_deref().unwrap_or_default(), first)?;
+        files.extend(remote);
+        fetched = Some(dir);
     }
-    Ok(files)
+    if files.is_empty() {
+        bail!("no binlog given: pass files, --binlog-dir DIR or --from-server with --url");
+    }
+    Ok((files, fetched))
 }
 
 pub fn binlogs_in_dir(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -229,6 +255,37 @@ pub fn build_filters(f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<Filter
     Ok(filters)
 }
 
+/// Scans with a live "MiB, events, MiB/s" line on stderr when it is a terminal.
+pub(super) fn scan<S: TxnSink>(
+    files: &[PathBuf],
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+) -> anyhow::Result<ScanStats> {
+    let started = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut last = Instant::now();
+    let mut progress = |s: &ScanStats| {
+        if tty && last.elapsed().as_millis() >= 250 {
+            last = Instant::now();
+            let mib = s.bytes as f64 / 1048576.0;
+            let secs = started.elapsed().as_secs_f64().max(1e-6);
+            eprint!(
+                "\r{mib:.0} MiB, {} events, {:.0} MiB/s, {:.0} events/s   ",
+                s.events,
+                mib / secs,
+                s.events as f64 / secs
+            );
+        }
+    };
+    let stats = scan_files_with_progress(files, builder, sink, &mut progress);
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let stats = stats?;
+    report(&stats, started);
+    Ok(stats)
+}
+
 fn report(stats: &ScanStats, started: Instant) {
     if std::io::stderr().is_terminal() {
         let secs = started.elapsed().as_secs_f64().max(1e-6);
@@ -256,30 +313,33 @@ fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
 }
 
 pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
-    let files = source_files(&args.source)?;
+    let (files, _fetched) = source_files(&args.source)?;
     let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
     let format = match args.format {
         EventsFormat::Text => ListFormat::Text,
         EventsFormat::Json => ListFormat::Json,
     };
-    let started = Instant::now();
     let mut lister = EventLister::new(open_output(None)?, format);
-    let stats = scan_files(&files, &mut builder, &mut lister)?;
+    scan(&files, &mut builder, &mut lister)?;
     lister.into_inner().flush()?;
-    report(&stats, started);
     Ok(0)
 }
 
-pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
-    let files = source_files(&args.source)?;
+pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32> {
+    let (files, _fetched) = source_files(&args.source)?;
     let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
-    let started = Instant::now();
     if let FlashbackFormat::Json = args.format {
         let mut lister = EventLister::new(open_output(args.output.as_deref())?, ListFormat::Json);
-        let stats = scan_files(&files, &mut builder, &mut lister)?;
+        scan(&files, &mut builder, &mut lister)?;
         lister.into_inner().flush()?;
-        report(&stats, started);
         return Ok(0);
+    }
+    if args.check {
+        return super::flashback_server::run_check(
+            &files,
+            &mut builder,
+            args.source.url.as_deref().unwrap_or_default(),
+        );
     }
     let opts = FlashbackOptions {
         direction: if args.forward {
@@ -293,11 +353,23 @@ pub fn run_flashback(args: FlashbackArgs) -> anyhow::Result<i32> {
         },
         ..Default::default()
     };
+    if args.execute {
+        if read_only {
+            bail!("--execute refused: arkc runs with --read-only");
+        }
+        let url = args.source.url.as_deref().unwrap_or_default();
+        return super::flashback_server::run_execute(
+            &files,
+            &build_filters(&args.filters, &files)?,
+            opts,
+            url,
+            args.yes,
+        );
+    }
     let mut planner = FlashbackPlanner::new(opts)?;
-    let stats = scan_files(&files, &mut builder, &mut planner)?;
+    scan(&files, &mut builder, &mut planner)?;
     let mut out = open_output(args.output.as_deref())?;
     let plan = planner.finish(&mut out)?;
-    report(&stats, started);
     if std::io::stderr().is_terminal() {
         eprintln!(
             "{} transaction(s), {} statement(s)",

@@ -4,6 +4,7 @@ pub mod binlog;
 mod config_check;
 mod console;
 pub mod demo;
+mod flashback_server;
 pub mod health;
 
 use std::path::PathBuf;
@@ -76,7 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
         Some(Command::Binlog(BinlogCommand::Events(args))) => binlog::run_events(args),
-        Some(Command::Flashback(args)) => binlog::run_flashback(args),
+        Some(Command::Flashback(args)) => binlog::run_flashback(args, cli.read_only),
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Tui { theme, keymap }) => {

@@ -78,3 +78,46 @@ fn every_corpus_file_decodes_or_fails_clearly() {
     ];
     assert_eq!(failures, expected_bad);
 }
+
+fn listing(name: &str) -> String {
+    use arkc_binlog::listing::{EventLister, ListFormat};
+    use arkc_binlog::pipeline::scan_files;
+    use arkc_binlog::txn::{Filters, TxnBuilder};
+    let mut lister = EventLister::new(Vec::new(), ListFormat::Text);
+    let path = PathBuf::from(CORPUS).join(name);
+    scan_files(
+        &[path],
+        &mut TxnBuilder::new(Filters::default()),
+        &mut lister,
+    )
+    .unwrap();
+    String::from_utf8(lister.into_inner()).unwrap()
+}
+
+/// Values mariadb-binlog cannot show (MySQL-only types), checked against the statements
+/// that wrote them.
+#[test]
+fn mysql_only_types_decode_as_written() {
+    let v = listing("vector.binlog");
+    // VECTOR(3) [1.1, 2.2, 3.3] as little-endian floats; TEXT 'bar' after two VECTOR columns.
+    assert!(
+        v.contains("vector_column=X'CDCC8C3FCDCC0C4033335340'"),
+        "{v}"
+    );
+    assert!(v.contains("foo='bar'"), "{v}");
+    let j = listing("json-opaque.binlog");
+    for want in [
+        r#"{"b": "2012-03-18"}"#,
+        r#"{"c": "2012-03-18 11:30:45.000000"}"#,
+        r#"{"d": 123.456}"#,
+    ] {
+        assert!(j.contains(want), "missing {want} in {j}");
+    }
+    let e = listing("mysql-enum-string-set.000001");
+    assert!(e.contains("f3='variant2', f4='two,four'"), "{e}");
+    let p = listing("json.binlog.000001");
+    assert!(
+        p.contains("@2=JSON_REPLACE(`@2`, '$.age', CAST('26' AS JSON))"),
+        "{p}"
+    );
+}

@@ -328,3 +328,35 @@ fn refuses_minimal_row_images() {
     let msg = err.to_string();
     assert!(msg.contains("MINIMAL") && msg.contains("f:100"), "{msg}");
 }
+
+#[test]
+fn collector_lists_transaction_summaries_and_keeps_the_newest() {
+    use arkc_binlog::txn::TransactionCollector;
+    let path = PathBuf::from(CORPUS).join("mariadb-bin.000001");
+    let mut all = TransactionCollector::new(None);
+    scan_files(
+        std::slice::from_ref(&path),
+        &mut TxnBuilder::new(Filters::default()),
+        &mut all,
+    )
+    .unwrap();
+    let t: Vec<_> = all.transactions.iter().collect();
+    assert_eq!(t.len(), 2);
+    assert_eq!(
+        (t[0].gtid.as_deref(), t[0].start_pos, t[0].end_pos),
+        (Some("0-1-1"), 330, 702)
+    );
+    assert_eq!(
+        (t[0].inserts, t[0].tables.as_slice()),
+        (1, &["toddy_test.outbox".to_string()][..])
+    );
+    assert_eq!(t[1].timestamp, 1_650_493_195);
+    let mut newest = TransactionCollector::new(Some(1));
+    scan_files(
+        &[path],
+        &mut TxnBuilder::new(Filters::default()),
+        &mut newest,
+    )
+    .unwrap();
+    assert_eq!(newest.transactions[0].gtid.as_deref(), Some("0-1-2"));
+}
