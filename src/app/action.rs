@@ -32,6 +32,7 @@ pub enum Action {
     PrevInstance,
     Refresh,
     Quit,
+    #[serde(alias = "escape")]
     Cancel,
     Confirm,
     ToggleMark,
