@@ -211,6 +211,19 @@ fn incident_is_found_checked_applied_and_verified_by_keys_only() {
     );
     c.snap("`p`: the exact SQL the flashback engine generates for the selection, highlighted and scrollable");
 
+    let export = c._dir.path().join("review.sql");
+    c.tmux.keys(&["x"]);
+    c.wait("export preview to");
+    c.tmux.type_text(&export.display().to_string());
+    c.snap("`x` exports the preview for a change review (empty = a name with the time)");
+    c.tmux.keys(&["Enter"]);
+    c.wait("preview written to");
+    let exported = std::fs::read_to_string(&export).expect("exported preview");
+    assert!(
+        exported.starts_with("-- arkc flashback: rollback of 2 transaction(s), 36 statement(s)\n")
+    );
+    assert_eq!(exported.matches("BEGIN;").count(), 2);
+
     c.tmux.keys(&["c"]);
     c.wait("check: all 36 row(s) are as the binlog left them");
     c.snap("`c` checks every row against the live server: all still as the incident left them");

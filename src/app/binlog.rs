@@ -39,15 +39,11 @@ pub enum PromptKind {
     /// A local binlog file or folder.
     Path,
     /// Where to start reading the chosen files.
-    Start {
-        files: Vec<PathBuf>,
-        label: String,
-    },
-    ExportPath,
+    Start { files: Vec<PathBuf>, label: String },
+    /// Where to write the preview; an empty answer takes `default`.
+    ExportPath { default: String },
     /// The instance name, typed to confirm an apply.
-    ConfirmApply {
-        instance: String,
-    },
+    ConfirmApply { instance: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -55,11 +55,8 @@ pub fn on_action(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
                 state.error(e);
             } else {
                 let stamp = state.now.format("%Y%m%d-%H%M%S");
-                open_prompt(
-                    state,
-                    PromptKind::ExportPath,
-                    format!("arkc-rollback-{stamp}.sql"),
-                );
+                let default = format!("arkc-rollback-{stamp}.sql");
+                open_prompt(state, PromptKind::ExportPath { default }, String::new());
             }
             Vec::new()
         }
@@ -322,13 +319,13 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
                 Vec::new()
             }
         },
-        PromptKind::ExportPath if text.is_empty() => Vec::new(),
-        PromptKind::ExportPath => {
+        PromptKind::ExportPath { default } => {
             let Some(preview) = state.binlog.preview.as_ref() else {
                 return Vec::new();
             };
+            let path = if text.is_empty() { default } else { text };
             send(BinlogCommand::Export {
-                path: PathBuf::from(text),
+                path: PathBuf::from(path),
                 text: preview.text.clone(),
             })
         }

@@ -209,22 +209,27 @@ impl BinlogService {
         let events = self.events.clone();
         let recorder = SqlRecorder::new(&inst.name, events.clone());
         tokio::spawn(async move {
-            let result = flashback_apply::server_logs(&inst, &recorder)
-                .await
-                .map_err(|e| format!("{e:#}"));
-            let result = match result {
-                Ok(logs) => tokio::task::spawn_blocking(move || with_first_event_times(logs))
+            let mut origin = inst.name.clone();
+            let listed = flashback_apply::server_logs(&inst, &recorder).await;
+            let result = match (listed, inst.binlog_dir.clone()) {
+                (Ok(logs), _) => tokio::task::spawn_blocking(move || with_first_event_times(logs))
                     .await
                     .map_err(|e| e.to_string()),
-                Err(e) => Err(e),
+                // The server is down, but its binlog_dir can still be read.
+                (Err(e), Some(dir)) => {
+                    origin = format!(
+                        "{} (server unreachable: {e:#}; reading {})",
+                        inst.name,
+                        dir.display()
+                    );
+                    tokio::task::spawn_blocking(move || local_logs(&dir))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.map_err(|e| format!("{e:#}")))
+                }
+                (Err(e), None) => Err(format!("{e:#}")),
             };
-            send(
-                &events,
-                BinlogEvent::Logs {
-                    origin: inst.name.clone(),
-                    result,
-                },
-            );
+            send(&events, BinlogEvent::Logs { origin, result });
         });
     }
 

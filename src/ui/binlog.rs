@@ -349,7 +349,7 @@ pub fn prompt_line<'a>(state: &State, theme: &Theme) -> Line<'a> {
         PromptKind::Start { label, .. } => {
             format!("start {label} (empty=beginning|15m|YYYY-MM-DD HH:MM|pos N|gtid X): ")
         }
-        PromptKind::ExportPath => "export preview to: ".to_string(),
+        PromptKind::ExportPath { default } => format!("export preview to (empty = {default}): "),
         PromptKind::ConfirmApply { instance } => {
             let (problems, _) = state.binlog.check_counts();
             let warn = match problems {
