@@ -130,6 +130,8 @@ pub struct BinlogPane {
     pub row_cursor: usize,
     /// Full values of the focused row, wrapped, instead of the side-by-side table.
     pub value_open: bool,
+    /// First line shown of the full values (they can be longer than the screen).
+    pub value_scroll: usize,
     pub preview: Option<Preview>,
     pub editor: Option<TextArea<'static>>,
     pub checks: HashMap<RowId, RowState>,
@@ -369,22 +371,56 @@ impl BinlogPane {
     }
 }
 
-fn txn_matches(t: &ReviewedTxn, needle: &str) -> bool {
+/// The `/` filter: words separated by spaces, all of which must match. A word is text found
+/// in a table name, the annotated statement or the GTID; a DML type (`insert`, `update`,
+/// `delete`); or a range: `from:` / `to:` a UTC time (`HH:MM[:SS]` on the commit day, or
+/// `YYYY-MM-DDTHH:MM[:SS]`), `pos:N-M` (start position within N..M, either end optional).
+fn txn_matches(t: &ReviewedTxn, filter: &str) -> bool {
+    filter.split_whitespace().all(|word| word_matches(t, word))
+}
+
+fn word_matches(t: &ReviewedTxn, word: &str) -> bool {
+    if let Some(at) = word.strip_prefix("from:") {
+        return time_bound(t, at).is_some_and(|b| t.txn.timestamp as i64 >= b);
+    }
+    if let Some(at) = word.strip_prefix("to:") {
+        return time_bound(t, at).is_some_and(|b| (t.txn.timestamp as i64) <= b);
+    }
+    if let Some(range) = word.strip_prefix("pos:") {
+        let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+        let lo = lo.parse().unwrap_or(0);
+        let hi = hi.parse().unwrap_or(u64::MAX);
+        return (lo..=hi).contains(&t.txn.start_pos);
+    }
     let kinds = [
         (t.txn.inserts > 0, "insert"),
         (t.txn.updates > 0, "update"),
         (t.txn.deletes > 0, "delete"),
     ];
-    t.txn
-        .tables
-        .iter()
-        .any(|n| n.to_lowercase().contains(needle))
-        || t.txn
-            .annotate
-            .iter()
-            .any(|a| a.to_lowercase().contains(needle))
-        || t.txn.gtid.as_deref().is_some_and(|g| g.contains(needle))
-        || kinds.iter().any(|(has, word)| *has && *word == needle)
+    if let Some((has, _)) = kinds.iter().find(|(_, k)| *k == word) {
+        return *has;
+    }
+    let lower = |s: &String| s.to_lowercase().contains(word);
+    t.txn.tables.iter().any(lower)
+        || t.txn.annotate.iter().any(lower)
+        || t.txn.ddl.iter().any(lower)
+        || t.txn.gtid.as_deref().is_some_and(|g| g.contains(word))
+}
+
+/// A `from:`/`to:` bound as Unix seconds; a bare time is taken on the transaction's own day.
+fn time_bound(t: &ReviewedTxn, text: &str) -> Option<i64> {
+    let text = text.replace('t', " ");
+    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(&text, fmt) {
+            return Some(dt.and_utc().timestamp());
+        }
+    }
+    let day = DateTime::from_timestamp(t.txn.timestamp as i64, 0)?.date_naive();
+    ["%H:%M:%S", "%H:%M"].iter().find_map(|fmt| {
+        chrono::NaiveTime::parse_from_str(&text, fmt)
+            .ok()
+            .map(|time| day.and_time(time).and_utc().timestamp())
+    })
 }
 
 /// Parse a start point as typed: empty (the beginning), a look-back ("15m", "2h", "last 15
@@ -441,4 +477,90 @@ fn look_back(t: &str) -> Option<Duration> {
         _ => return None,
     };
     Some(Duration::from_secs(n.checked_mul(secs)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arkc_binlog::txn::Transaction;
+    use chrono::TimeZone;
+
+    fn txn(ts: u32, pos: u64, tables: &[&str], counts: (u64, u64, u64)) -> ReviewedTxn {
+        ReviewedTxn {
+            txn: Transaction {
+                timestamp: ts,
+                start_pos: pos,
+                tables: tables.iter().map(|t| t.to_string()).collect(),
+                inserts: counts.0,
+                updates: counts.1,
+                deletes: counts.2,
+                annotate: vec!["UPDATE orders SET status = 'x'".into()],
+                ..Default::default()
+            },
+            rows: Vec::new(),
+            refusals: Vec::new(),
+            rows_dropped: 0,
+        }
+    }
+
+    #[test]
+    fn filter_words_all_match_and_ranges_bound() {
+        // 2026-11-25 10:30:00 UTC
+        let t = txn(1_795_602_600, 4000, &["shop.orders"], (0, 30, 0));
+        assert!(txn_matches(&t, "shop update"));
+        assert!(txn_matches(&t, "status = 'x'"));
+        assert!(!txn_matches(&t, "shop delete"));
+        assert!(txn_matches(&t, "from:10:00 to:11:00"));
+        assert!(!txn_matches(&t, "from:10:31"));
+        assert!(txn_matches(&t, "from:2026-11-25t10:30"));
+        assert!(txn_matches(&t, "pos:3000-5000"));
+        assert!(txn_matches(&t, "pos:4000-"));
+        assert!(!txn_matches(&t, "pos:-3999"));
+        assert!(!txn_matches(&t, "from:nonsense"));
+    }
+
+    #[test]
+    fn list_is_newest_first_and_filtered() {
+        let pane = BinlogPane {
+            txns: vec![
+                txn(100, 4, &["a.t"], (1, 0, 0)),
+                txn(200, 50, &["b.t"], (0, 1, 0)),
+                txn(300, 90, &["a.t"], (0, 0, 1)),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(pane.visible(""), [2, 1, 0]);
+        assert_eq!(pane.visible("a.t"), [2, 0]);
+        assert_eq!(pane.visible("A.T delete"), [2]);
+    }
+
+    #[test]
+    fn start_points_read_as_typed() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+            .single()
+            .expect("time");
+        let at = |h, m| {
+            Utc.with_ymd_and_hms(2026, 11, 25, h, m, 0)
+                .single()
+                .expect("t")
+        };
+        let since = |d: DateTime<Utc>| StartPoint::Since(d.timestamp() as u32);
+        assert_eq!(parse_start("", now), Ok(StartPoint::Beginning));
+        assert_eq!(parse_start("15m", now), Ok(since(at(11, 45))));
+        assert_eq!(parse_start("last 15 minutes", now), Ok(since(at(11, 45))));
+        assert_eq!(parse_start("2h", now), Ok(since(at(10, 0))));
+        assert_eq!(parse_start("2026-11-25 10:05", now), Ok(since(at(10, 5))));
+        assert_eq!(parse_start("pos 4567", now), Ok(StartPoint::Position(4567)));
+        assert_eq!(
+            parse_start("gtid 0-1-42", now),
+            Ok(StartPoint::Gtid("0-1-42".into()))
+        );
+        assert!(parse_start("pos x", now)
+            .unwrap_err()
+            .contains("bad position"));
+        assert!(parse_start("yesterday", now)
+            .unwrap_err()
+            .contains("cannot read start"));
+    }
 }

@@ -162,14 +162,31 @@ fn rows_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
     };
     let last = pane.txns[t].rows.len().saturating_sub(1);
     let page = state.page_rows.max(1) / 2;
+    if pane.value_open {
+        // Up and down scroll the full values instead of moving between rows.
+        let scroll = pane.value_scroll;
+        match action {
+            Action::Up => pane.value_scroll = scroll.saturating_sub(1),
+            Action::Down => pane.value_scroll = scroll + 1,
+            Action::PageUp => pane.value_scroll = scroll.saturating_sub(page.max(1)),
+            Action::PageDown => pane.value_scroll = scroll + page.max(1),
+            Action::Top => pane.value_scroll = 0,
+            _ => {}
+        }
+    }
     match action {
+        Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top
+            if pane.value_open => {}
         Action::Up => pane.row_cursor = pane.row_cursor.saturating_sub(1),
         Action::Down => pane.row_cursor = (pane.row_cursor + 1).min(last),
         Action::PageUp => pane.row_cursor = pane.row_cursor.saturating_sub(page.max(1)),
         Action::PageDown => pane.row_cursor = (pane.row_cursor + page.max(1)).min(last),
         Action::Top => pane.row_cursor = 0,
         Action::Bottom => pane.row_cursor = last,
-        Action::OpenValue | Action::Confirm => pane.value_open = !pane.value_open,
+        Action::OpenValue | Action::Confirm => {
+            pane.value_open = !pane.value_open;
+            pane.value_scroll = 0;
+        }
         Action::ToggleMark if !pane.txns[t].rows.is_empty() => {
             let id = (t, pane.row_cursor);
             if !pane.marked.contains(&t) {

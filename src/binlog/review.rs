@@ -84,7 +84,7 @@ impl Default for ReviewLimits {
     fn default() -> Self {
         ReviewLimits {
             max_rows_per_txn: 20_000,
-            max_total_bytes: 256 << 20,
+            max_total_bytes: 128 << 20,
         }
     }
 }

@@ -54,7 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         nav,
     );
     match pane.value_open {
-        true => draw_full_values(frame, body, row, theme),
+        true => draw_full_values(frame, body, row, pane.value_scroll, theme),
         false => draw_side_by_side(frame, body, row, theme),
     }
 }
@@ -215,7 +215,13 @@ fn changed_columns(row: &ReviewedRow) -> Vec<usize> {
     changed
 }
 
-fn draw_full_values(frame: &mut Frame, area: Rect, row: &ReviewedRow, theme: &Theme) {
+fn draw_full_values(
+    frame: &mut Frame,
+    area: Rect,
+    row: &ReviewedRow,
+    scroll: usize,
+    theme: &Theme,
+) {
     let mut lines = Vec::new();
     for i in changed_columns(row) {
         let changed = is_changed(row, i);
@@ -235,5 +241,9 @@ fn draw_full_values(frame: &mut Frame, area: Rect, row: &ReviewedRow, theme: &Th
             ]));
         }
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
+    let values = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0));
+    frame.render_widget(values, area);
 }
