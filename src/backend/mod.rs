@@ -16,6 +16,7 @@ pub mod flashback_apply;
 pub mod poller;
 pub mod ps_digest;
 pub mod recorder;
+pub mod sql_units;
 pub mod workload;
 
 pub use poller::InstancePoller;
