@@ -312,3 +312,41 @@ fn apply_needs_the_instance_name_and_is_refused_read_only() {
     );
     assert!(!small.contains("to apply:"), "{small}");
 }
+
+#[test]
+fn single_rows_can_be_picked_inside_a_transaction() {
+    let mut s = scanned("mariadb-bin.000001");
+    // Open the older of the two inserts (the list is newest first) and pick its only row.
+    keys(&mut s, &[Action::Down, Action::Confirm, Action::ToggleMark]);
+    assert!(screen(&s, 80, 24).contains("● in rollback"));
+    keys(
+        &mut s,
+        &[
+            Action::Cancel,
+            Action::Up,
+            Action::Confirm,
+            Action::ToggleMark,
+        ],
+    );
+    let summary = s.binlog.summary();
+    assert_eq!((summary.transactions, summary.rows), (2, 2));
+    // Leaving out the only row of a transaction unmarks the transaction.
+    keys(&mut s, &[Action::ToggleMark]);
+    let summary = s.binlog.summary();
+    assert_eq!((summary.transactions, summary.rows), (1, 1));
+    keys(&mut s, &[Action::RollbackPreview]);
+    let preview = s.binlog.preview.as_ref().expect("preview");
+    assert!(preview.text.contains("`id` = 62 LIMIT 1"));
+    assert!(!preview.text.contains("`id` = 63"));
+}
+
+#[test]
+fn filter_narrows_the_list_and_explains_its_words() {
+    let mut s = scanned("json.binlog.000001");
+    keys(&mut s, &[Action::Filter]);
+    let typing: Vec<Action> = "update".chars().map(Action::InputChar).collect();
+    keys(&mut s, &typing);
+    let small = screen(&s, 80, 24);
+    assert!(small.contains("— 2 transactions"), "{small}");
+    assert!(small.contains("from:HH:MM"), "{small}");
+}

@@ -156,7 +156,11 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Min(1),
     ])
     .areas(inner);
-    if let Some(scan) = &pane.scan {
+    if state.mode == crate::app::Mode::Filter {
+        let hint = "words all match: text · insert|update|delete · from:HH:MM to:HH:MM · pos:N-M";
+        let hint = Line::styled(fit(hint, inner.width as usize), theme.style(Meaning::Muted));
+        frame.render_widget(Paragraph::new(hint), gauge);
+    } else if let Some(scan) = &pane.scan {
         draw_gauge(frame, gauge, scan, theme);
     }
     let width = inner.width as usize;
