@@ -191,3 +191,62 @@ async fn check_reports_later_writes_and_apply_restores_the_rest() {
     );
     assert!(!audit.path().join("ro").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_stops_at_the_first_failing_transaction_and_rolls_it_back() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("stop").expect("schema");
+    sb.exec_sql(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT);"))
+        .expect("table");
+    let sql = format!(
+        "SET NAMES utf8mb4;\n-- first\nBEGIN;\nINSERT INTO {db}.t VALUES (1, 1);\nCOMMIT;\n\
+         -- second\nBEGIN;\nINSERT INTO {db}.t VALUES (2, 2);\nINSERT INTO {db}.t VALUES (1, 9);\nCOMMIT;\n\
+         -- third\nBEGIN;\nINSERT INTO {db}.t VALUES (3, 3);\nCOMMIT;\n"
+    );
+    let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let rec = SqlRecorder::new("sandbox", events);
+    let audit = tempfile::tempdir().expect("audit dir");
+    let mut progress = Vec::new();
+    let report = apply(
+        &instance(sb),
+        &rec,
+        ApplyRequest {
+            instance: "sandbox".into(),
+            sql: sql.clone(),
+            generated: String::new(),
+            redo: String::new(),
+            edited: true,
+            read_only: false,
+            audit_dir: Some(audit.path().to_path_buf()),
+        },
+        |r| progress.push(r),
+    )
+    .await;
+    assert!(!report.ok);
+    assert!(
+        report.message.contains("stopped at second (2 of 3)"),
+        "{}",
+        report.message
+    );
+    // Edited text: the generated plan is saved next to what ran and its inverse.
+    assert_eq!(report.audit_files.len(), 3);
+    let saved = std::fs::read_to_string(&report.audit_files[0]).expect("audit file");
+    assert_eq!(saved, sql);
+    assert_eq!(progress.len(), 2);
+    assert!(progress[0].error.is_none() && progress[0].rows_affected == 1);
+    assert!(
+        progress[1]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("Duplicate")),
+        "{progress:?}"
+    );
+    let rows = sb
+        .exec_sql(&format!("SELECT GROUP_CONCAT(id ORDER BY id) FROM {db}.t"))
+        .expect("rows");
+    assert_eq!(
+        rows.trim(),
+        "1",
+        "the failed transaction must be rolled back, the third not run"
+    );
+}

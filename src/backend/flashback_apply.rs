@@ -360,10 +360,27 @@ pub async fn apply(
             return report;
         }
     };
+    let (ok, message) = run_units(&mut conn, rec, &units, &mut progress).await;
+    if ok {
+        let _ = conn.disconnect().await;
+    }
+    report.ok = ok;
+    report.message = message;
+    report
+}
+
+/// Run `units` on an open connection, one transaction at a time, stopping at the first error;
+/// the part a CLI with its own connection (`--url`) can share. Returns (ok, what happened).
+pub async fn run_units(
+    conn: &mut Conn,
+    rec: &SqlRecorder,
+    units: &[Unit],
+    progress: &mut impl FnMut(TxnResult),
+) -> (bool, String) {
     let total = units.iter().filter(|u| u.transaction).count();
     let mut done = 0;
-    for unit in &units {
-        let result = run_unit(&mut conn, rec, unit).await;
+    for unit in units {
+        let result = run_unit(conn, rec, unit).await;
         if unit.transaction {
             done += 1;
         }
@@ -381,18 +398,15 @@ pub async fn apply(
             });
         }
         if let Some(e) = failed {
-            report.message = format!(
+            let message = format!(
                 "stopped at {} ({done} of {total}): {e}; that transaction was rolled back, the \
                  ones before it stay applied",
                 unit.label
             );
-            return report;
+            return (false, message);
         }
     }
-    let _ = conn.disconnect().await;
-    report.ok = true;
-    report.message = format!("applied {total} transaction(s)");
-    report
+    (true, format!("applied {total} transaction(s)"))
 }
 
 /// Run one unit; returns (rows affected, statements that changed nothing).
