@@ -384,3 +384,142 @@ fn flashback_from_server_fetches_binlogs_over_replication() {
     apply(sb, &String::from_utf8(out.stdout).unwrap());
     assert_eq!(checksums(sb, &db), before);
 }
+
+#[test]
+fn events_follow_shows_new_transactions_across_rotation() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("fb_follow").unwrap();
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20))"
+    ))
+    .unwrap();
+    let (file, _) = master_position(sb);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args([
+            "binlog", "events", "--follow", "--format", "json", "-d", &db,
+        ])
+        .arg(sb.binlog_dir().join(&file))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |id: i32| -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                if line.contains(&format!("\"id\":{id}")) {
+                    return line;
+                }
+            }
+        }
+        panic!("no transaction with id {id} within 20 s");
+    };
+    sb.exec_sql(&format!(
+        "INSERT INTO `{db}`.t VALUES (1, 'before rotation')"
+    ))
+    .unwrap();
+    wait_for(1);
+    sb.exec_sql("FLUSH BINARY LOGS").unwrap();
+    sb.exec_sql(&format!(
+        "INSERT INTO `{db}`.t VALUES (2, 'after rotation')"
+    ))
+    .unwrap();
+    let line = wait_for(2);
+    assert!(line.contains("after rotation"), "{line}");
+    assert!(
+        !line.contains(&format!("\"file\":\"{file}\"")),
+        "second transaction is in the next file: {line}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn minimal_metadata_uses_information_schema_and_refuses_on_drift() {
+    use arkc::sandbox::SandboxOptions;
+    let sb = Sandbox::start(SandboxOptions {
+        name: "fb-minimal".into(),
+        extra_args: vec![
+            "--binlog-row-metadata=MINIMAL".into(),
+            "--binlog-checksum=NONE".into(),
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    let db = sb.create_schema("fb_min").unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("schema.sql")))
+        .unwrap();
+    sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
+    let before = checksums(&sb, &db);
+    let (file, pos) = master_position(&sb);
+    sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
+        .unwrap();
+    let (end_file, end) = master_position(&sb);
+    let run = |with_url: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_arkc"));
+        cmd.args([
+            "flashback",
+            "-d",
+            &db,
+            "--start-file",
+            &file,
+            "--start-position",
+            &pos.to_string(),
+        ]);
+        cmd.args([
+            "--stop-file",
+            &end_file,
+            "--stop-position",
+            &end.to_string(),
+        ]);
+        cmd.arg("--binlog-dir").arg(sb.binlog_dir());
+        if with_url {
+            cmd.args(["--url", &sb.url()]);
+        }
+        cmd.output().unwrap()
+    };
+    let no_names = run(false);
+    assert!(!no_names.status.success());
+    let err = String::from_utf8_lossy(&no_names.stderr);
+    assert!(
+        err.contains("no column names") && err.contains("--url"),
+        "{err}"
+    );
+
+    let with_names = run(true);
+    assert!(
+        with_names.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_names.stderr)
+    );
+    // The table changed after the incident: the same request must now refuse.
+    sb.exec_sql(&format!("ALTER TABLE `{db}`.nopk ADD COLUMN z INT"))
+        .unwrap();
+    let drifted = run(true);
+    assert!(!drifted.status.success());
+    let err = String::from_utf8_lossy(&drifted.stderr);
+    assert!(
+        err.contains("nopk") && err.contains("table changed"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("cannot be undone"),
+        "the ALTER is outside the range: {err}"
+    );
+    sb.exec_sql(&format!("ALTER TABLE `{db}`.nopk DROP COLUMN z"))
+        .unwrap();
+    apply(&sb, &String::from_utf8(with_names.stdout).unwrap());
+    assert_eq!(checksums(&sb, &db), before);
+}

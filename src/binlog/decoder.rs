@@ -50,6 +50,7 @@ pub enum EventBody<'a> {
 #[derive(Debug, Default)]
 pub struct Decoder {
     fde: FormatDescription,
+    schema: Option<Arc<crate::schema::SchemaInfo>>,
     tables: HashMap<u64, Arc<TableMap>>,
     path: PathBuf,
 }
@@ -62,6 +63,11 @@ impl Decoder {
     /// Names the file the next events come from (for error messages).
     pub fn set_path(&mut self, path: &Path) {
         self.path = path.to_path_buf();
+    }
+
+    /// Column definitions to use for table maps logged without names.
+    pub fn set_schema_info(&mut self, info: Option<Arc<crate::schema::SchemaInfo>>) {
+        self.schema = info;
     }
 
     pub fn format_description(&self) -> &FormatDescription {
@@ -167,7 +173,14 @@ impl Decoder {
             }
             code::XID => EventBody::Xid(Cursor::new(body).u64("xid")?),
             code::TABLE_MAP => {
-                let tm = Arc::new(TableMap::parse(body, phl.max(6))?);
+                let mut tm = TableMap::parse(body, phl.max(6))?;
+                if !tm.has_names {
+                    let key = (tm.schema.clone(), tm.table.clone());
+                    if let Some(cols) = self.schema.as_ref().and_then(|s| s.tables.get(&key)) {
+                        tm.apply_schema(cols);
+                    }
+                }
+                let tm = Arc::new(tm);
                 self.tables.insert(tm.table_id, tm.clone());
                 EventBody::TableMap(tm)
             }

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod render;
 pub mod review;
 pub mod rows;
+pub mod schema;
 pub mod tablemap;
 pub mod txn;
 pub mod value;

@@ -12,6 +12,7 @@ use crate::txn::{TxnBuilder, TxnSink};
 
 const BATCH_BYTES: usize = 1 << 20;
 const CHANNEL_BATCHES: usize = 4;
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Totals of a scan, for progress and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -29,44 +30,88 @@ struct Batch {
 
 enum Msg {
     File(PathBuf),
+    /// Following and nothing new: also how the framing thread learns the consumer is gone.
+    Idle,
     Batch(Batch),
     Failed(BinlogError),
 }
 
-fn frame_files(paths: Vec<PathBuf>, tx: SyncSender<Msg>) {
-    for path in paths {
+fn frame_files(paths: Vec<PathBuf>, tx: SyncSender<Msg>, follow: bool) {
+    let last = paths.len().saturating_sub(1);
+    let mut queue: std::collections::VecDeque<PathBuf> = paths.into();
+    let mut i = 0;
+    while let Some(path) = queue.pop_front() {
         if tx.send(Msg::File(path.clone())).is_err() {
             return;
         }
-        if let Err(e) = frame_one(&path, &tx) {
-            let _ = tx.send(Msg::Failed(e));
-            return;
+        // Only the last given file (and the ones it rotates to) can still be growing.
+        let live = follow && i >= last;
+        match frame_one(&path, &tx, live) {
+            Ok(Some(next)) if live => queue.push_back(next),
+            Ok(_) => {}
+            Err(e) => {
+                let _ = tx.send(Msg::Failed(e));
+                return;
+            }
         }
+        i += 1;
     }
 }
 
-fn frame_one(path: &Path, tx: &SyncSender<Msg>) -> Result<(), BinlogError> {
-    let mut reader = BinlogReader::open(path)?;
-    let new_batch = || Batch {
+fn new_batch() -> Batch {
+    Batch {
         data: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
         events: Vec::with_capacity(4096),
-    };
+    }
+}
+
+/// Frames one file. When `follow`, waits at the end for more events until a ROTATE
+/// names the next file, which is returned.
+fn frame_one(
+    path: &Path,
+    tx: &SyncSender<Msg>,
+    follow: bool,
+) -> Result<Option<PathBuf>, BinlogError> {
+    let mut reader = BinlogReader::open(path)?;
+    reader.set_follow(follow);
     let mut batch = new_batch();
-    while let Some(raw) = reader.next_event()? {
+    let mut next_file = None;
+    loop {
+        let Some(raw) = reader.next_event()? else {
+            if !batch.events.is_empty() {
+                let ready = std::mem::replace(&mut batch, new_batch());
+                if tx.send(Msg::Batch(ready)).is_err() {
+                    return Ok(None);
+                }
+            }
+            match (follow, next_file.take()) {
+                (true, Some(next)) => return Ok(Some(next)),
+                (true, None) => {
+                    std::thread::sleep(FOLLOW_POLL);
+                    if tx.send(Msg::Idle).is_err() {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                (false, _) => return Ok(None),
+            }
+        };
+        if raw.header.type_code == crate::event::code::ROTATE && raw.header.log_pos != 0 {
+            // A real ROTATE (not the fake one a relay log starts with) ends this file.
+            let name =
+                String::from_utf8_lossy(raw.body().get(8..).unwrap_or_default()).into_owned();
+            next_file = Some(path.with_file_name(name));
+        }
         let start = batch.data.len();
         batch.data.extend_from_slice(raw.data);
         batch.events.push((raw.offset, start, raw.data.len()));
         if batch.data.len() >= BATCH_BYTES {
             let full = std::mem::replace(&mut batch, new_batch());
             if tx.send(Msg::Batch(full)).is_err() {
-                return Ok(());
+                return Ok(None);
             }
         }
     }
-    if !batch.events.is_empty() {
-        let _ = tx.send(Msg::Batch(batch));
-    }
-    Ok(())
 }
 
 /// Scans `paths` in order, grouping events into transactions for `sink`.
@@ -78,6 +123,17 @@ pub fn scan_files<S: TxnSink>(
     scan_files_with_progress(paths, builder, sink, &mut |_| {})
 }
 
+/// Reads `paths`, then keeps waiting at the end of the last one for new events, following
+/// ROTATE to the next file; returns only on an error or when `sink` fails (e.g. its
+/// output was closed).
+pub fn follow_files<S: TxnSink>(
+    paths: &[PathBuf],
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+) -> Result<ScanStats, BinlogError> {
+    run(paths, builder, sink, &mut |_| {}, true)
+}
+
 /// Like `scan_files`, calling `progress` after every batch (about 1 MiB of events).
 pub fn scan_files_with_progress<S: TxnSink>(
     paths: &[PathBuf],
@@ -85,10 +141,20 @@ pub fn scan_files_with_progress<S: TxnSink>(
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<ScanStats, BinlogError> {
+    run(paths, builder, sink, progress, false)
+}
+
+fn run<S: TxnSink>(
+    paths: &[PathBuf],
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+    progress: &mut dyn FnMut(&ScanStats),
+    follow: bool,
+) -> Result<ScanStats, BinlogError> {
     let (tx, rx) = sync_channel(CHANNEL_BATCHES);
     let owned = paths.to_vec();
     std::thread::scope(|s| {
-        s.spawn(move || frame_files(owned, tx));
+        s.spawn(move || frame_files(owned, tx, follow));
         // Returning drops the receiver, which stops the framing thread on error.
         consume(rx, builder, sink, progress)
     })
@@ -101,6 +167,7 @@ fn consume<S: TxnSink>(
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<ScanStats, BinlogError> {
     let mut decoder = Decoder::new();
+    decoder.set_schema_info(builder.schema.clone());
     let mut stats = ScanStats::default();
     for msg in rx {
         match msg {
@@ -111,6 +178,7 @@ fn consume<S: TxnSink>(
                 builder.set_file(&name.unwrap_or_default());
             }
             Msg::Failed(e) => return Err(e),
+            Msg::Idle => {}
             Msg::Batch(batch) => {
                 for &(offset, start, len) in &batch.events {
                     let data = &batch.data[start..start + len];
@@ -130,4 +198,32 @@ fn consume<S: TxnSink>(
         }
     }
     Ok(stats)
+}
+
+/// The tables whose table maps carry no column names, (schema, table), in `paths`.
+pub fn tables_without_names(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for path in paths {
+        let mut reader = BinlogReader::open(path)?;
+        let mut decoder = Decoder::new();
+        decoder.set_path(path);
+        while let Some(raw) = reader.next_event()? {
+            let t = raw.header.type_code;
+            if t != crate::event::code::TABLE_MAP
+                && t != crate::event::code::TRANSACTION_PAYLOAD
+                && t != crate::event::code::FORMAT_DESCRIPTION
+            {
+                continue;
+            }
+            decoder.decode_each(raw, &mut |ev| {
+                if let crate::decoder::EventBody::TableMap(tm) = &ev.body {
+                    if !tm.has_names {
+                        seen.insert((tm.schema.clone(), tm.table.clone()));
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+    Ok(seen.into_iter().collect())
 }

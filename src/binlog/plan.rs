@@ -254,10 +254,19 @@ impl FlashbackPlanner {
     ) -> bool {
         let t = &r.table;
         let name = format!("`{}`.`{}`", t.schema, t.table);
+        if let Some(drift) = &t.drift {
+            let reason = format!(
+                "{name}: the table changed since this event ({drift}); refusing to write SQL \
+                 against the wrong columns"
+            );
+            self.refuse(txn, ev.offset, reason);
+            return false;
+        }
         if !t.has_names {
             let reason = format!(
                 "{name}: the binlog has no column names (set binlog_row_metadata=FULL on the \
-                 server); refusing to write SQL against guessed columns"
+                 server, or pass --url to read them from information_schema); refusing to \
+                 write SQL against guessed columns"
             );
             self.refuse(txn, ev.offset, reason);
             return false;

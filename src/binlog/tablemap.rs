@@ -126,8 +126,10 @@ pub struct TableMap {
     pub columns: Vec<Column>,
     /// Primary key column indexes, when the optional metadata names them.
     pub primary_key: Vec<usize>,
-    /// True when every column has a name (binlog_row_metadata=FULL).
+    /// True when every column has a name (binlog_row_metadata=FULL, or information_schema).
     pub has_names: bool,
+    /// Why information_schema's columns do not describe this table map, if they do not.
+    pub drift: Option<String>,
 }
 
 impl TableMap {
@@ -180,6 +182,7 @@ impl TableMap {
             columns,
             primary_key: Vec::new(),
             has_names: false,
+            drift: None,
         };
         tm.read_optional(c.rest())?;
         tm.has_names = !tm.columns.is_empty() && tm.columns.iter().all(|c| c.name.is_some());

@@ -242,6 +242,8 @@ pub trait TxnSink {
 #[derive(Debug, Default)]
 pub struct TxnBuilder {
     pub filters: Filters,
+    /// Column names for table maps without them (from information_schema).
+    pub schema: Option<std::sync::Arc<crate::schema::SchemaInfo>>,
     file: String,
     cur: Option<Transaction>,
     /// BEGIN seen: the transaction ends at XID/COMMIT, not after one statement.

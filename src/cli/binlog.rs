@@ -106,6 +106,9 @@ pub struct EventsArgs {
     /// text: a readable record per transaction; json: one JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub format: EventsFormat,
+    /// Keep reading as the server writes: wait at the end of the last file, follow rotation.
+    #[arg(long, conflicts_with = "from_server")]
+    pub follow: bool,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +211,20 @@ fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// A `TxnBuilder` for the filters, with column names from the server (when `--url` is
+/// given) for tables the binlog logs without them.
+fn builder_for(src: &SourceArgs, f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<TxnBuilder> {
+    let mut builder = TxnBuilder::new(build_filters(f, files)?);
+    if let Some(url) = &src.url {
+        let missing = arkc_binlog::pipeline::tables_without_names(files)?;
+        if !missing.is_empty() {
+            let info = super::flashback_server::load_schema_info(url, &missing)?;
+            builder.schema = Some(std::sync::Arc::new(info));
+        }
+    }
+    Ok(builder)
 }
 
 /// Turns the command-line filters into the core's `Filters`.
@@ -314,11 +331,17 @@ fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
 
 pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
     let (files, _fetched) = source_files(&args.source)?;
-    let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
+    let mut builder = builder_for(&args.source, &args.filters, &files)?;
     let format = match args.format {
         EventsFormat::Text => ListFormat::Text,
         EventsFormat::Json => ListFormat::Json,
     };
+    if args.follow {
+        // Line-buffered stdout, so each transaction shows as soon as it commits.
+        let mut lister = EventLister::new(std::io::stdout(), format);
+        arkc_binlog::pipeline::follow_files(&files, &mut builder, &mut lister)?;
+        return Ok(0);
+    }
     let mut lister = EventLister::new(open_output(None)?, format);
     scan(&files, &mut builder, &mut lister)?;
     lister.into_inner().flush()?;
@@ -327,7 +350,7 @@ pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
 
 pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32> {
     let (files, _fetched) = source_files(&args.source)?;
-    let mut builder = TxnBuilder::new(build_filters(&args.filters, &files)?);
+    let mut builder = builder_for(&args.source, &args.filters, &files)?;
     if let FlashbackFormat::Json = args.format {
         let mut lister = EventLister::new(open_output(args.output.as_deref())?, ListFormat::Json);
         scan(&files, &mut builder, &mut lister)?;
@@ -360,7 +383,8 @@ pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32
         let url = args.source.url.as_deref().unwrap_or_default();
         return super::flashback_server::run_execute(
             &files,
-            &build_filters(&args.filters, &files)?,
+            &builder.schema,
+            &builder.filters,
             opts,
             url,
             args.yes,

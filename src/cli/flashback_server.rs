@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use arkc_binlog::check::{CheckPlanner, Expect, RowCheck};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
+use arkc_binlog::schema::{ColumnInfo, SchemaInfo};
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use mysql_async::prelude::Queryable;
 
@@ -92,11 +93,13 @@ fn count_rows_on_server(url: &str, checks: &[RowCheck]) -> anyhow::Result<Vec<i6
 /// Renders the SQL of `direction` into the audit file, returning each block's byte range.
 fn render_to_audit(
     files: &[PathBuf],
+    schema: &Option<std::sync::Arc<SchemaInfo>>,
     filters: &Filters,
     opts: FlashbackOptions,
     path: &std::path::Path,
 ) -> anyhow::Result<(Vec<(usize, usize)>, arkc_binlog::plan::FlashbackStats)> {
     let mut builder = TxnBuilder::new(filters.clone());
+    builder.schema = schema.clone();
     let mut planner = FlashbackPlanner::new(opts)?;
     scan(files, &mut builder, &mut planner)?;
     let mut out = std::io::BufWriter::new(
@@ -138,6 +141,7 @@ fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
 /// `flashback --execute`: audit first, then apply block by block; stop at the first error.
 pub fn run_execute(
     files: &[PathBuf],
+    schema: &Option<std::sync::Arc<SchemaInfo>>,
     filters: &Filters,
     opts: FlashbackOptions,
     url: &str,
@@ -147,7 +151,7 @@ pub fn run_execute(
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let apply_path = dir.join(format!("flashback-{stamp}-apply.sql"));
     let redo_path = dir.join(format!("flashback-{stamp}-redo.sql"));
-    let (blocks, stats) = render_to_audit(files, filters, opts, &apply_path)?;
+    let (blocks, stats) = render_to_audit(files, schema, filters, opts, &apply_path)?;
     let inverse = FlashbackOptions {
         direction: match opts.direction {
             Direction::Rollback => Direction::Forward,
@@ -155,7 +159,7 @@ pub fn run_execute(
         },
         ..opts
     };
-    render_to_audit(files, filters, inverse, &redo_path)?;
+    render_to_audit(files, schema, filters, inverse, &redo_path)?;
     eprintln!(
         "saved {} and its inverse {}",
         apply_path.display(),
@@ -244,4 +248,36 @@ pub fn fetch_binlogs(url: &str, first: &str) -> anyhow::Result<(tempfile::TempDi
         .filter(|p| p.exists())
         .collect();
     Ok((dir, files))
+}
+
+/// Column definitions from information_schema for tables the binlog names no columns for.
+pub fn load_schema_info(url: &str, tables: &[(String, String)]) -> anyhow::Result<SchemaInfo> {
+    runtime()?.block_on(async {
+        let mut conn = connect(url).await?;
+        let mut info = SchemaInfo::default();
+        for (schema, table) in tables {
+            let rows: Vec<(String, String, String, Option<String>, String)> = conn
+                .exec(
+                    "SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), CHARACTER_SET_NAME, COLUMN_KEY \
+                     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                     ORDER BY ORDINAL_POSITION",
+                    (schema, table),
+                )
+                .await
+                .with_context(|| format!("reading the columns of {schema}.{table}"))?;
+            let cols = rows
+                .into_iter()
+                .map(|(name, data_type, column_type, charset, key)| ColumnInfo {
+                    name,
+                    data_type,
+                    column_type,
+                    charset,
+                    primary: key == "PRI",
+                })
+                .collect();
+            info.tables.insert((schema.clone(), table.clone()), cols);
+        }
+        conn.disconnect().await?;
+        anyhow::Ok(info)
+    })
 }

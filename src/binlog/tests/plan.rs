@@ -190,6 +190,7 @@ fn table(pk: bool) -> Arc<TableMap> {
         columns: vec![col("id", ty::LONG, 0), col("v", ty::VARCHAR, 40)],
         primary_key: if pk { vec![0] } else { vec![] },
         has_names: true,
+        drift: None,
     })
 }
 
