@@ -167,7 +167,7 @@ fn transaction_list_newest_first_with_selection() {
 fn row_diff_view_highlights_changes_and_shortens_long_values() {
     let mut s = scanned("json.binlog.000001");
     // The oldest transaction with updates (full images); the list is newest first.
-    let visible = s.binlog.visible("");
+    let visible = s.binlog.visible();
     let at = visible
         .iter()
         .rposition(|&t| s.binlog.txns[t].txn.updates > 0)

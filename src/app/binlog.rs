@@ -111,8 +111,8 @@ pub struct ApplyState {
 pub struct BinlogPane {
     pub view: BinlogView,
     pub sources: SourceList,
-    /// Whether the instance's logs were asked for since the pane was opened.
-    pub listed: bool,
+    /// The instance whose logs were last asked for (a new instance is listed afresh).
+    pub listed: Option<String>,
     pub prompt: Option<Prompt>,
     pub scan: Option<ScanState>,
     pub next_scan_id: u64,
@@ -120,6 +120,11 @@ pub struct BinlogPane {
     pub txns: Vec<ReviewedTxn>,
     /// Position in the visible (filtered, newest first) list.
     pub cursor: usize,
+    /// Indexes into `txns` passing `filter_applied`, oldest first; kept up to date as batches
+    /// arrive, so drawing never re-filters a long list.
+    pub shown: Vec<usize>,
+    /// The `/` filter `shown` was computed for (lower case).
+    pub filter_applied: String,
     /// Marked transactions, by index into `txns`.
     pub marked: BTreeSet<usize>,
     /// Rows left out of marked transactions.
@@ -152,17 +157,44 @@ pub struct SelectionSummary {
 }
 
 impl BinlogPane {
-    /// Indexes into `txns`, newest first, that pass the filter.
-    pub fn visible(&self, filter: &str) -> Vec<usize> {
+    /// Recompute `shown` when the filter text changed.
+    pub fn apply_filter(&mut self, filter: &str) {
         let needle = filter.to_lowercase();
-        (0..self.txns.len())
-            .rev()
+        if needle == self.filter_applied {
+            return;
+        }
+        self.shown = (0..self.txns.len())
             .filter(|&i| needle.is_empty() || txn_matches(&self.txns[i], &needle))
-            .collect()
+            .collect();
+        self.filter_applied = needle;
     }
 
-    pub fn focused_txn(&self, filter: &str) -> Option<usize> {
-        self.visible(filter).get(self.cursor).copied()
+    fn add_txns(&mut self, batch: Vec<ReviewedTxn>) -> usize {
+        let first = self.txns.len();
+        self.txns.extend(batch);
+        let before = self.shown.len();
+        for i in first..self.txns.len() {
+            if self.filter_applied.is_empty() || txn_matches(&self.txns[i], &self.filter_applied) {
+                self.shown.push(i);
+            }
+        }
+        self.shown.len() - before
+    }
+
+    /// How many transactions the list shows.
+    pub fn visible_len(&self) -> usize {
+        self.shown.len()
+    }
+
+    /// The transaction at list position `pos` (0 is the newest shown).
+    pub fn visible_at(&self, pos: usize) -> Option<usize> {
+        let k = self.shown.len().checked_sub(pos + 1)?;
+        self.shown.get(k).copied()
+    }
+
+    /// Every shown transaction, newest first.
+    pub fn visible(&self) -> Vec<usize> {
+        self.shown.iter().rev().copied().collect()
     }
 
     pub fn row_selected(&self, id: RowId) -> bool {
@@ -190,7 +222,12 @@ impl BinlogPane {
             s.rows += c.rows.len();
             for &r in &c.rows {
                 let row = &c.txn.rows[r];
-                let e = s.tables.entry(row.table.clone()).or_default();
+                if !s.tables.contains_key(&row.table) {
+                    s.tables.insert(row.table.clone(), Default::default());
+                }
+                let Some(e) = s.tables.get_mut(&row.table) else {
+                    continue;
+                };
                 match row.kind {
                     RowsKind::Insert => e.0 += 1,
                     RowsKind::Update => e.1 += 1,
@@ -298,8 +335,7 @@ impl BinlogPane {
             BinlogEvent::Transactions { id, batch } => {
                 if self.scan.as_ref().is_some_and(|s| s.id == id) {
                     let was_at_top = self.cursor == 0;
-                    let added = batch.len();
-                    self.txns.extend(batch);
+                    let added = self.add_txns(batch);
                     // Newest first: keep the cursor on the same transaction unless it is at the top.
                     if !was_at_top {
                         self.cursor += added;
@@ -521,17 +557,27 @@ mod tests {
 
     #[test]
     fn list_is_newest_first_and_filtered() {
-        let pane = BinlogPane {
-            txns: vec![
-                txn(100, 4, &["a.t"], (1, 0, 0)),
-                txn(200, 50, &["b.t"], (0, 1, 0)),
-                txn(300, 90, &["a.t"], (0, 0, 1)),
-            ],
-            ..Default::default()
-        };
-        assert_eq!(pane.visible(""), [2, 1, 0]);
-        assert_eq!(pane.visible("a.t"), [2, 0]);
-        assert_eq!(pane.visible("A.T delete"), [2]);
+        let mut pane = BinlogPane::default();
+        pane.add_txns(vec![
+            txn(100, 4, &["a.t"], (1, 0, 0)),
+            txn(200, 50, &["b.t"], (0, 1, 0)),
+        ]);
+        pane.add_txns(vec![txn(300, 90, &["a.t"], (0, 0, 1))]);
+        assert_eq!(pane.visible(), [2, 1, 0]);
+        pane.apply_filter("a.t");
+        assert_eq!(pane.visible(), [2, 0]);
+        assert_eq!(pane.visible_at(1), Some(0));
+        assert_eq!(pane.visible_at(2), None);
+        // Batches arriving under a filter are filtered as they come.
+        pane.add_txns(vec![
+            txn(400, 120, &["b.t"], (1, 0, 0)),
+            txn(500, 150, &["a.t"], (1, 0, 0)),
+        ]);
+        assert_eq!(pane.visible(), [4, 2, 0]);
+        pane.apply_filter("A.T delete");
+        assert_eq!(pane.visible(), [2]);
+        pane.apply_filter("");
+        assert_eq!(pane.visible_len(), 5);
     }
 
     #[test]

@@ -13,12 +13,15 @@ fn send(command: BinlogCommand) -> Vec<Effect> {
     vec![Effect::SendBackend(BackendCommand::Binlog(command))]
 }
 
-/// Called after every key while the pane is showing: asks for the instance's logs once.
+/// Called after every key while the pane is showing: the source picker lists the selected
+/// instance's logs, again whenever another instance is selected.
 pub fn on_visible(state: &mut State) -> Vec<Effect> {
-    if state.binlog.listed {
+    state.binlog.apply_filter(&state.filter);
+    let current = state.selected_instance().map(|i| i.name.clone());
+    if state.binlog.listed == current || state.binlog.view != BinlogView::Source {
         return Vec::new();
     }
-    state.binlog.listed = true;
+    state.binlog.listed = current;
     match state.selected_instance() {
         Some(inst) => {
             let instance = inst.name.clone();
@@ -36,7 +39,7 @@ pub fn on_action(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
     let effects = match (view, action) {
         (_, Action::BinlogSource) => {
             state.binlog.view = BinlogView::Source;
-            state.binlog.listed = false;
+            state.binlog.listed = None;
             on_visible(state)
         }
         (BinlogView::Source, _) => return source_key(state, action),
@@ -111,10 +114,9 @@ fn source_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
 }
 
 fn list_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
-    let visible = state.binlog.visible(&state.filter);
     let pane = &mut state.binlog;
     let page = state.page_rows.max(1);
-    let last = visible.len().saturating_sub(1);
+    let last = pane.visible_len().saturating_sub(1);
     match action {
         Action::Up => pane.cursor = pane.cursor.saturating_sub(1),
         Action::Down => pane.cursor = (pane.cursor + 1).min(last),
@@ -124,7 +126,7 @@ fn list_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
         Action::Bottom => pane.cursor = last,
         Action::Filter => state.mode = Mode::Filter,
         Action::ToggleMark => {
-            if let Some(&t) = visible.get(pane.cursor) {
+            if let Some(t) = pane.visible_at(pane.cursor) {
                 if !pane.marked.remove(&t) {
                     pane.marked.insert(t);
                 }
@@ -134,7 +136,7 @@ fn list_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
             }
         }
         Action::Confirm | Action::OpenValue => {
-            if let Some(&t) = visible.get(pane.cursor) {
+            if let Some(t) = pane.visible_at(pane.cursor) {
                 pane.focus = Some(t);
                 pane.row_cursor = 0;
                 pane.value_open = false;
@@ -383,6 +385,7 @@ fn start_scan(
     pane.next_scan_id += 1;
     let id = pane.next_scan_id;
     pane.txns.clear();
+    pane.shown.clear();
     pane.marked.clear();
     pane.excluded.clear();
     pane.preview = None;

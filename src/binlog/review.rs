@@ -17,6 +17,9 @@ use crate::tablemap::TableMap;
 use crate::txn::{Transaction, TxnSink};
 use crate::value::Value;
 
+/// Characters of each annotated statement kept per transaction.
+const MAX_ANNOTATE_CHARS: usize = 2000;
+
 /// One row change of a reviewed transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReviewedRow {
@@ -252,8 +255,16 @@ where
             self.reset();
             return Ok(());
         }
+        let mut kept = txn.clone();
+        // A statement can be megabytes (a bulk INSERT); the list needs its start only.
+        for text in &mut kept.annotate {
+            if let Some((cut, _)) = text.char_indices().nth(MAX_ANNOTATE_CHARS) {
+                text.truncate(cut);
+                text.push('…');
+            }
+        }
         let reviewed = ReviewedTxn {
-            txn: txn.clone(),
+            txn: kept,
             rows: std::mem::take(&mut self.cur),
             refusals: std::mem::take(&mut self.refusals),
             rows_dropped: self.dropped,

@@ -142,9 +142,12 @@ fn draw_source(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let pane = &state.binlog;
-    let visible = pane.visible(&state.filter);
     let title = match &pane.scan {
-        Some(scan) => format!(" Binlog: {} — {} transactions ", scan.label, visible.len()),
+        Some(scan) => format!(
+            " Binlog: {} — {} transactions ",
+            scan.label,
+            pane.visible_len()
+        ),
         None => " Binlog ".to_string(),
     };
     let block = bordered(title, theme);
@@ -172,14 +175,16 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let rows = body.height as usize;
     let first = pane.cursor.saturating_sub(rows.saturating_sub(1));
     let mut lines = Vec::new();
-    for (pos, &t) in visible.iter().enumerate().skip(first).take(rows) {
+    for pos in first..(first + rows).min(pane.visible_len()) {
+        let Some(t) = pane.visible_at(pos) else { break };
         let txn = &pane.txns[t];
         let marked = pane.marked.contains(&t);
         let partly = marked && pane.excluded.iter().any(|(x, _)| *x == t);
         let large = txn.row_count() >= LARGE_TXN_ROWS
             || txn.txn.end_pos.saturating_sub(txn.txn.start_pos) >= LARGE_TXN_BYTES;
-        let problem =
-            (0..txn.rows.len()).any(|r| pane.checks.get(&(t, r)).is_some_and(|s| s.is_problem()));
+        let problem = !pane.checks.is_empty()
+            && (0..txn.rows.len())
+                .any(|r| pane.checks.get(&(t, r)).is_some_and(|s| s.is_problem()));
         let flag = match (marked, partly) {
             (true, true) => "◐",
             (true, false) => "●",
@@ -199,7 +204,7 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
         lines.push(Line::styled(cell(&text, width, false), style));
     }
-    if visible.is_empty() {
+    if pane.visible_len() == 0 {
         let text = match (&pane.scan, state.filter.is_empty()) {
             (Some(s), _) if s.running() => "reading…",
             (_, false) => "no transaction matches the filter",
