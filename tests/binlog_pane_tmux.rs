@@ -362,12 +362,14 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
     // polling capture-pane as fast as tmux answers (so this includes tmux's own latency).
     let mut samples = Vec::new();
     let help = |s: &str| s.contains("Help · keymap");
-    for _ in 0..15 {
+    for _ in 0..25 {
         samples.push(key_to_screen(&c.tmux, "?", help));
         samples.push(key_to_screen(&c.tmux, "Escape", |s| !help(s)));
         if !c.tmux.screen().contains("scanning") {
             break;
         }
+        // Spread the samples over the scan, not just its first second.
+        std::thread::sleep(Duration::from_millis(60));
     }
     let still_scanning = c.tmux.screen().contains("scanning");
     c.tmux.keys(&["Escape"]);

@@ -248,6 +248,7 @@ impl BinlogService {
         let spawned = std::thread::Builder::new()
             .name("arkc-binlog-scan".into())
             .spawn(move || {
+                lower_priority();
                 let id = request.id;
                 let outcome = match scan(&request, &cancel, &events) {
                     Ok(()) if cancel.load(Ordering::Relaxed) => ScanOutcome::Cancelled,
@@ -261,6 +262,17 @@ impl BinlogService {
             let outcome = ScanOutcome::Failed(format!("cannot start the scan thread: {e}"));
             send(&self.events, BinlogEvent::ScanFinished { id: 0, outcome });
         }
+    }
+}
+
+/// Decoding may take a whole core for minutes; on a busy machine it must not delay keys.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority only read their integer arguments; a failure (e.g. a
+    // sandbox forbidding it) leaves the priority as it was, which is harmless.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
 
