@@ -475,7 +475,7 @@ pub fn mariadb_uncompress(data: &[u8]) -> DResult<Vec<u8>> {
 fn inflate_exact(reader: impl Read, len: usize, what: &str) -> DResult<Vec<u8>> {
     let mut out = Vec::with_capacity(len.min(64 << 20));
     reader
-        .take(len as u64 + 1)
+        .take((len as u64).saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| DecodeError(format!("{what} data is corrupt: {e}")))?;
     if out.len() != len {

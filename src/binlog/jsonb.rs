@@ -16,22 +16,33 @@ pub fn jsonb_to_text(data: &[u8], out: &mut String) -> DResult<()> {
         out.push_str("null");
         return Ok(());
     }
-    write_value(data[0], &data[1..], out, 0)
+    // Values may share offsets, so a corrupt document could expand exponentially: real text
+    // is never more than a few times its binary size.
+    let limit = out.len() + 8 * data.len() + 1024;
+    write_value(data[0], &data[1..], out, &mut Walk { depth: 0, limit })
+}
+
+struct Walk {
+    depth: usize,
+    limit: usize,
 }
 
 fn err<T>(msg: &str) -> DResult<T> {
     Err(DecodeError(format!("binary JSON: {msg}")))
 }
 
-fn write_value(t: u8, data: &[u8], out: &mut String, depth: usize) -> DResult<()> {
-    if depth > MAX_DEPTH {
+fn write_value(t: u8, data: &[u8], out: &mut String, walk: &mut Walk) -> DResult<()> {
+    if walk.depth > MAX_DEPTH {
         return err("nesting too deep");
+    }
+    if out.len() > walk.limit {
+        return err("document expands far beyond its size (corrupt offsets)");
     }
     let fixed =
         |n: usize| -> DResult<&[u8]> { data.get(..n).map_or_else(|| err("scalar truncated"), Ok) };
     match t {
-        0x00 | 0x01 => write_container(data, t == 0x01, true, out, depth),
-        0x02 | 0x03 => write_container(data, t == 0x03, false, out, depth),
+        0x00 | 0x01 => write_container(data, t == 0x01, true, out, walk),
+        0x02 | 0x03 => write_container(data, t == 0x03, false, out, walk),
         0x04 => write_literal(*data.first().unwrap_or(&0xff), out),
         0x05 => write_int(le_int(fixed(2)?), out),
         0x06 => write_int(le_uint(fixed(2)?) as i64, out),
@@ -101,7 +112,7 @@ fn write_container(
     large: bool,
     object: bool,
     out: &mut String,
-    depth: usize,
+    walk: &mut Walk,
 ) -> DResult<()> {
     let w = if large { 4 } else { 2 };
     let rd = |off: usize, n: usize| -> DResult<u64> {
@@ -139,13 +150,16 @@ fn write_container(
             let v = data
                 .get(vo + 1..vo + 1 + w)
                 .map_or_else(|| err("inline value"), Ok)?;
-            write_value(t, v, out, depth + 1)?;
+            write_value(t, v, out, walk)?;
         } else {
             let off = rd(vo + 1, w)? as usize;
             let v = data
                 .get(off..size)
                 .map_or_else(|| err("value offset out of range"), Ok)?;
-            write_value(t, v, out, depth + 1)?;
+            walk.depth += 1;
+            let r = write_value(t, v, out, walk);
+            walk.depth -= 1;
+            r?;
         }
     }
     out.push(if object { '}' } else { ']' });
@@ -296,6 +310,9 @@ mod tests {
         jsonb_to_text(&d, &mut out).unwrap();
         assert_eq!(out, r#"{"a": 1, "b": "xy"}"#);
         assert!(jsonb_to_text(&d[..10], &mut String::new()).is_err());
+        // Two entries pointing at the container itself: refused, not expanded forever.
+        let looped = [0x02, 2, 0, 10, 0, 0x02, 0, 0, 0x02, 0, 0];
+        assert!(jsonb_to_text(&looped, &mut String::new()).is_err());
     }
 
     #[test]

@@ -169,6 +169,7 @@ impl<'e> RowReader<'e> {
             return Ok(false);
         }
         let ev = self.ev;
+        let start = self.c.pos();
         match ev.kind {
             RowsKind::Insert => self.read_image(ev.present, false, after)?,
             RowsKind::Delete => self.read_image(ev.present, false, before)?,
@@ -176,6 +177,12 @@ impl<'e> RowReader<'e> {
                 self.read_image(ev.present, false, before)?;
                 self.read_image(ev.present_after, ev.partial, after)?;
             }
+        }
+        if self.c.pos() == start {
+            // Only a corrupt event logs rows without columns: stop instead of looping forever.
+            return Err(DecodeError::new(
+                "row image with no columns (corrupt columns-present bitmap)",
+            ));
         }
         Ok(true)
     }
