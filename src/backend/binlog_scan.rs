@@ -366,6 +366,9 @@ fn scan(
     let mut decoder = Decoder::new();
     let (mut done_bytes, mut n_events) = (0u64, 0u64);
     for path in &request.files {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let mut reader = BinlogReader::open(path)?;
         decoder.set_path(path);
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -430,4 +433,98 @@ fn first_event_time(path: &Path) -> Option<u32> {
     std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
     (head[..4] == [0xfe, b'b', b'i', b'n'])
         .then(|| u32::from_le_bytes([head[4], head[5], head[6], head[7]]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora/binlogs");
+
+    /// Scan `copies` copies of `file` on this thread: (GTIDs delivered, bytes last reported).
+    fn run_copies(
+        start: StartPoint,
+        file: &str,
+        copies: usize,
+        cancelled: bool,
+    ) -> (Vec<String>, Option<u64>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let request = ScanRequest {
+            id: 7,
+            files: vec![PathBuf::from(CORPUS).join(file); copies],
+            start,
+        };
+        let cancel = AtomicBool::new(cancelled);
+        scan(&request, &cancel, &tx).expect("scan");
+        drop(tx);
+        let (mut gtids, mut bytes) = (Vec::new(), None);
+        while let Ok(BackendEvent::Binlog(event)) = rx.try_recv() {
+            match event {
+                BinlogEvent::Transactions { id: 7, batch } => {
+                    gtids.extend(batch.into_iter().map(|t| t.txn.gtid.unwrap_or_default()))
+                }
+                BinlogEvent::Progress {
+                    id: 7, bytes: b, ..
+                } => bytes = Some(b),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        (gtids, bytes)
+    }
+
+    fn run(start: StartPoint, file: &str, cancelled: bool) -> (Vec<String>, Option<u64>) {
+        run_copies(start, file, 1, cancelled)
+    }
+
+    #[test]
+    fn start_points_pick_where_the_list_begins() {
+        let file = "mariadb-bin.000001";
+        let size = std::fs::metadata(PathBuf::from(CORPUS).join(file))
+            .expect("corpus")
+            .len();
+        assert_eq!(
+            run(StartPoint::Beginning, file, false),
+            (vec!["0-1-1".into(), "0-1-2".into()], Some(size))
+        );
+        assert_eq!(run(StartPoint::Position(702), file, false).0, ["0-1-2"]);
+        assert_eq!(
+            run(StartPoint::Gtid("0-1-2".into()), file, false).0,
+            ["0-1-2"]
+        );
+        // 2022-04-20 22:19:00 UTC lies between the two commits.
+        assert_eq!(
+            run(StartPoint::Since(1_650_493_140), file, false).0,
+            ["0-1-2"]
+        );
+        assert!(run(StartPoint::Gtid("9-9-9".into()), file, false)
+            .0
+            .is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_scan_stops_without_delivering_everything() {
+        let file = "mariadb-bin.000001";
+        assert_eq!(
+            run_copies(StartPoint::Beginning, file, 20, false).0.len(),
+            40
+        );
+        // Cancelled before it starts: the flag is seen before the first file is read.
+        assert!(run_copies(StartPoint::Beginning, file, 20, true)
+            .0
+            .is_empty());
+    }
+
+    #[test]
+    fn a_folder_lists_its_binlogs_with_sizes_and_first_event_times() {
+        let logs = local_logs(Path::new(CORPUS)).expect("corpus folder");
+        let maria = logs
+            .iter()
+            .find(|l| l.name == "mariadb-bin.000001")
+            .expect("listed");
+        assert!(maria.size > 0 && maria.path.is_some());
+        assert!(maria.first_event.is_some_and(|t| t > 1_600_000_000));
+        assert!(!logs.iter().any(|l| l.name == "LICENSE-MIT.txt"));
+        let missing = local_logs(Path::new("/nonexistent/binlogs")).unwrap_err();
+        assert!(missing.to_string().contains("no such file or folder"));
+    }
 }
