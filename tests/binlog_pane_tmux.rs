@@ -362,7 +362,9 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
     // polling capture-pane as fast as tmux answers (so this includes tmux's own latency).
     let mut samples = Vec::new();
     let help = |s: &str| s.contains("Help · keymap");
-    for _ in 0..25 {
+    let sampling = Instant::now();
+    // Bounded, so Esc still finds the scan running on a loaded machine.
+    while sampling.elapsed() < Duration::from_millis(2500) {
         samples.push(key_to_screen(&c.tmux, "?", help));
         samples.push(key_to_screen(&c.tmux, "Escape", |s| !help(s)));
         if !c.tmux.screen().contains("scanning") {
@@ -371,26 +373,24 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
         // Spread the samples over the scan, not just its first second.
         std::thread::sleep(Duration::from_millis(60));
     }
-    let still_scanning = c.tmux.screen().contains("scanning");
+    let before_esc = c.tmux.screen();
+    assert!(
+        before_esc.contains("scanning"),
+        "scan ended before Esc; make the binlog larger:\n{before_esc}"
+    );
     c.tmux.keys(&["Escape"]);
-    let screen = c.wait("scan");
-    let cancelled = c.tmux.wait_for("cancel or end", WAIT, |s| {
-        s.contains("scan cancelled") || s.contains("scan done")
-    });
+    let cancelled = c.wait("scan cancelled");
     samples.sort();
     let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
     eprintln!(
-        "binlog {:.1} MiB, {SMALL_TXNS} small + 120 large transactions; key-to-redraw while scanning ({} samples, tmux send-keys to \
-         capture-pane): min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        "binlog {:.1} MiB, {SMALL_TXNS} small + 120 large transactions; key-to-redraw while scanning \
+         ({} samples, tmux send-keys to capture-pane): min {:.1} ms, median {:.1} ms, p90 {:.1} ms, max {:.1} ms",
         size as f64 / 1_048_576.0,
         samples.len(),
         ms(&samples[0]),
         ms(&samples[samples.len() / 2]),
+        ms(&samples[samples.len() * 9 / 10]),
         ms(samples.last().expect("samples"))
-    );
-    assert!(
-        still_scanning,
-        "scan ended before Esc; make the binlog larger:\n{screen}"
     );
     assert!(cancelled.contains("scan cancelled"), "{cancelled}");
     let gauge = cancelled
