@@ -17,6 +17,8 @@ use tmux::TmuxSession;
 const WAIT: Duration = Duration::from_secs(20);
 /// Small transactions ahead of the big ones in the large-scan test.
 const SMALL_TXNS: u32 = 30_000;
+/// Transactions of 1,000 rows of about 900 bytes after the small ones (about 1 MiB each).
+const BIG_TXNS: u32 = 200;
 
 struct Incident {
     shop: String,
@@ -341,7 +343,7 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
          DELIMITER ;
          CALL {db}.many({SMALL_TXNS});\n"
     );
-    for _ in 0..120 {
+    for _ in 0..BIG_TXNS {
         sql.push_str(&format!(
             "INSERT INTO {db}.t (pad) SELECT REPEAT('x', 900) FROM {db}.seq_1_to_1000;\n"
         ));
@@ -364,7 +366,7 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
     let help = |s: &str| s.contains("Help · keymap");
     let sampling = Instant::now();
     // Bounded, so Esc still finds the scan running on a loaded machine.
-    while sampling.elapsed() < Duration::from_millis(2500) {
+    while sampling.elapsed() < Duration::from_millis(1200) {
         samples.push(key_to_screen(&c.tmux, "?", help));
         samples.push(key_to_screen(&c.tmux, "Escape", |s| !help(s)));
         if !c.tmux.screen().contains("scanning") {
@@ -383,7 +385,7 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
     samples.sort();
     let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
     eprintln!(
-        "binlog {:.1} MiB, {SMALL_TXNS} small + 120 large transactions; key-to-redraw while scanning \
+        "binlog {:.1} MiB, {SMALL_TXNS} small + {BIG_TXNS} large transactions; key-to-redraw while scanning \
          ({} samples, tmux send-keys to capture-pane): min {:.1} ms, median {:.1} ms, p90 {:.1} ms, max {:.1} ms",
         size as f64 / 1_048_576.0,
         samples.len(),
