@@ -350,3 +350,21 @@ fn filter_narrows_the_list_and_explains_its_words() {
     assert!(small.contains("— 2 transactions"), "{small}");
     assert!(small.contains("from:HH:MM"), "{small}");
 }
+
+#[test]
+fn a_long_typed_path_keeps_its_end_visible_at_80_columns() {
+    let mut s = scanned("mariadb-bin.000001");
+    keys(
+        &mut s,
+        &[Action::Top, Action::ToggleMark, Action::ExportPreview],
+    );
+    let path =
+        "/srv/change-review/2026/11/25/incident-4711/orders-update-without-where-rollback.sql";
+    let typing: Vec<Action> = path.chars().map(Action::InputChar).collect();
+    keys(&mut s, &typing);
+    let small = screen(&s, 80, 24);
+    let last = small.lines().last().unwrap_or_default().to_string();
+    assert!(last.ends_with("without-where-rollback.sql█"), "{last}");
+    assert!(last.contains('…'), "{last}");
+    assert!(last.chars().count() <= 80, "{last}");
+}

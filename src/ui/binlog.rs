@@ -348,12 +348,13 @@ fn time_utc(t: u32) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-/// The command line while a Binlog prompt is open.
-pub fn prompt_line<'a>(state: &State, theme: &Theme) -> Line<'a> {
+/// The command line while a Binlog prompt is open. When the line is too narrow, the label
+/// gives way first and then the start of the typed text, so the cursor end stays visible.
+pub fn prompt_line<'a>(state: &State, theme: &Theme, width: u16) -> Line<'a> {
     let Some(prompt) = &state.binlog.prompt else {
         return Line::raw("");
     };
-    let label = match &prompt.kind {
+    let mut label = match &prompt.kind {
         PromptKind::Path => "binlog file or folder: ".to_string(),
         PromptKind::Start { label, .. } => {
             format!("start {label} (empty=beginning|15m|YYYY-MM-DD HH:MM|pos N|gtid X): ")
@@ -368,6 +369,19 @@ pub fn prompt_line<'a>(state: &State, theme: &Theme) -> Line<'a> {
             format!("{warn}type `{instance}` to apply: ")
         }
     };
+    let room = (width as usize).saturating_sub(1);
+    let typed = prompt.text.chars().count();
+    if label.chars().count() + typed > room {
+        label = fit(&label, room.saturating_sub(typed).max(12));
+    }
+    let mut text = prompt.text.clone();
+    let over = (label.chars().count() + typed).saturating_sub(room);
+    if over > 0 {
+        text = format!(
+            "…{}",
+            prompt.text.chars().skip(over + 1).collect::<String>()
+        );
+    }
     let alert = matches!(prompt.kind, PromptKind::ConfirmApply { .. });
     let label_style = match alert {
         true => theme.style(Meaning::Alert),
@@ -375,7 +389,7 @@ pub fn prompt_line<'a>(state: &State, theme: &Theme) -> Line<'a> {
     };
     Line::from(vec![
         Span::styled(label, label_style),
-        Span::raw(prompt.text.clone()),
+        Span::raw(text),
         Span::styled("█", theme.style(Meaning::Muted)),
     ])
 }

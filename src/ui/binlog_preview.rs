@@ -80,8 +80,18 @@ pub fn wrap(text: &str, width: usize) -> Vec<(String, bool)> {
         if chars.is_empty() {
             out.push((String::new(), comment));
         }
-        for piece in chars.chunks(width) {
-            out.push((piece.iter().collect(), comment));
+        let mut rest = &chars[..];
+        while !rest.is_empty() {
+            // Break after the last space that fits, unless that leaves most of the line empty.
+            let cut = match rest.len() > width {
+                false => rest.len(),
+                true => match rest[..width].iter().rposition(|c| *c == ' ') {
+                    Some(space) if space >= width / 2 => space + 1,
+                    _ => width,
+                },
+            };
+            out.push((rest[..cut].iter().collect(), comment));
+            rest = &rest[cut..];
         }
     }
     out

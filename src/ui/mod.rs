@@ -166,7 +166,7 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             Span::styled("█", theme.style(Meaning::Muted)),
             Span::styled(palette_hint(state, text), theme.style(Meaning::Muted)),
         ]),
-        (Mode::BinlogInput, _) => binlog::prompt_line(state, theme),
+        (Mode::BinlogInput, _) => binlog::prompt_line(state, theme, area.width),
         (Mode::Filter, _) => Line::from(vec![
             Span::styled("/", theme.style(Meaning::Accent)),
             Span::raw(state.filter.clone()),
