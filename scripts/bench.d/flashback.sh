@@ -9,9 +9,6 @@ ensure_rust
 size_mb="${1:-200}"
 seed="${2:-42}"
 target="${CARGO_TARGET_DIR:-$ARKC_ROOT/target}"
-say "building arkc (release)"
-cargo build --release --locked --bin arkc >&2
-
 work="$(mktemp -d /tmp/arkc-bench-flashback.XXXXXX)"
 pidfile="$work/mariadbd.pid"
 cleanup() {
@@ -19,6 +16,10 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+say "building arkc (release)"
+cargo build --release --locked --bin arkc >&2
+# A private copy: a shared CARGO_TARGET_DIR may be rebuilt by another checkout meanwhile.
+cp "$target/release/arkc" "$work/arkc"
 
 say "starting a throwaway mariadbd in $work"
 mariadb-install-db --no-defaults --datadir="$work/data" --user="$(id -un)" \
@@ -70,7 +71,7 @@ measure() { # label, output file, command...
     echo "$secs $rss_kb" >"$work/$label.result"
 }
 echo "flashback of a $((size / 1048576)) MiB ROW binlog (2 cores: $(nproc) cpus here)"
-measure arkc "$work/arkc.sql" "$target/release/arkc" flashback "$binlog"
+measure arkc "$work/arkc.sql" "$work/arkc" flashback "$binlog"
 measure mariadb-binlog "$work/mariadb.sql" mariadb-binlog --flashback "$binlog"
 read -r a_s a_rss <"$work/arkc.result"
 read -r m_s m_rss <"$work/mariadb-binlog.result"

@@ -20,6 +20,8 @@ pub struct Event<'a> {
     /// Offset of the event in its file (for events inside a TRANSACTION_PAYLOAD, the
     /// payload event's offset).
     pub offset: u64,
+    /// Offset just past the event in its file (for events inside a payload, past the payload).
+    pub end: u64,
     pub body: EventBody<'a>,
 }
 
@@ -132,7 +134,8 @@ impl Decoder {
                 offset: outer.offset,
                 data,
             };
-            let ev = self.decode(raw)?;
+            let mut ev = self.decode(raw)?;
+            ev.end = outer.end_offset();
             sink(&ev)?;
             pos += size;
         }
@@ -145,6 +148,7 @@ impl Decoder {
         Ok(Event {
             header: raw.header,
             offset: raw.offset,
+            end: raw.end_offset(),
             body,
         })
     }

@@ -272,6 +272,24 @@ pub fn push_json_value(v: &Value, col: &Column, out: &mut String) {
         Value::Bytes(b) | Value::Geometry(b) | Value::Vector(b) | Value::JsonDiff(b) => {
             json_hex(b, out)
         }
+        Value::Enum(i) => match col
+            .enum_values
+            .as_ref()
+            .and_then(|v| v.get((i as usize).wrapping_sub(1)))
+        {
+            Some(name) => write_json_string(name, out),
+            None => {
+                let _ = write!(out, "{i}");
+            }
+        },
+        Value::Set(bits) if col.set_values.is_some() => {
+            let names = col.set_values.as_deref().map_or(&[][..], |v| v.as_slice());
+            let picked: Vec<&str> = (0..names.len().min(64))
+                .filter(|k| bits & (1 << k) != 0)
+                .map(|k| names[k].as_str())
+                .collect();
+            write_json_string(&picked.join(","), out);
+        }
         _ => {
             let mut s = String::new();
             push_sql_value(v, col, &mut s);
@@ -371,6 +389,24 @@ mod tests {
         let mut id = String::new();
         push_ident("we`ird name", &mut id);
         assert_eq!(id, "`we``ird name`");
+    }
+
+    #[test]
+    fn json_values_of_enums_keep_quotes_single() {
+        let mut c = col(ty::ENUM, None);
+        c.enum_values = Some(std::sync::Arc::new(vec!["it's".to_string()]));
+        let mut s = String::new();
+        push_json_value(&Value::Enum(1), &c, &mut s);
+        assert_eq!(s, r#""it's""#);
+        let mut c = col(ty::SET, None);
+        c.set_values = Some(std::sync::Arc::new(vec![
+            "a".into(),
+            "b".into(),
+            "c".into(),
+        ]));
+        s.clear();
+        push_json_value(&Value::Set(0b101), &c, &mut s);
+        assert_eq!(s, r#""a,c""#);
     }
 
     #[test]

@@ -280,7 +280,7 @@ impl TxnBuilder {
                 .map(|g| g.to_string()),
             file: self.file.clone(),
             start_pos: pos,
-            end_pos: ev.offset + ev.header.event_size as u64,
+            end_pos: ev.end,
             timestamp: ts,
             ..Default::default()
         });
@@ -295,7 +295,7 @@ impl TxnBuilder {
     ) -> Result<(), BinlogError> {
         self.explicit = false;
         if let Some(mut t) = self.cur.take() {
-            t.end_pos = ev.offset + ev.header.event_size as u64;
+            t.end_pos = ev.end;
             if !self.keep || !self.filters.keeps_thread(t.thread_id) {
                 return Ok(());
             }

@@ -4,6 +4,7 @@ pub mod binlog;
 mod config_check;
 mod console;
 pub mod demo;
+pub mod digest;
 mod flashback_server;
 pub mod health;
 
@@ -48,6 +49,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
+    /// Group slow-log entries into query classes (pt-query-digest compatible IDs).
+    Digest(digest::DigestArgs),
     /// Read binlogs: transactions and their row changes.
     #[command(subcommand)]
     Binlog(BinlogCommand),
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Flashback(args)) => binlog::run_flashback(args, cli.read_only),
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
+        Some(Command::Digest(args)) => digest::run(args),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
                 read_only: cli.read_only,

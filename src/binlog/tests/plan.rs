@@ -218,6 +218,7 @@ fn event() -> Event<'static> {
     Event {
         header,
         offset: 100,
+        end: 200,
         body: EventBody::Other,
     }
 }
@@ -360,4 +361,15 @@ fn collector_lists_transaction_summaries_and_keeps_the_newest() {
     )
     .unwrap();
     assert_eq!(newest.transactions[0].gtid.as_deref(), Some("0-1-2"));
+}
+
+#[test]
+fn compressed_transaction_spans_its_payload_event() {
+    use arkc_binlog::txn::TransactionCollector;
+    let path = PathBuf::from(CORPUS).join("transaction_compression.000001");
+    let mut all = TransactionCollector::new(None);
+    scan_files(&[path], &mut TxnBuilder::new(Filters::default()), &mut all).unwrap();
+    let t = &all.transactions[0];
+    // ANONYMOUS_GTID at 197 (0xc5), TRANSACTION_PAYLOAD at 274..431 (0x112 + 157).
+    assert_eq!((t.start_pos, t.end_pos, t.inserts), (197, 431, 1));
 }
