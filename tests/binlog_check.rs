@@ -49,8 +49,8 @@ fn check_rows(txns: &[ReviewedTxn]) -> Vec<CheckRow> {
                 id: (t, r),
                 kind: row.kind,
                 table_sql: row.table_sql.clone(),
-                after: row.after_cond.clone(),
-                before: row.before_cond.clone(),
+                after: row.after_cond(),
+                before: row.before_cond(),
             });
         }
     }
@@ -108,7 +108,7 @@ async fn check_reports_later_writes_and_apply_restores_the_rest() {
         let r = txns[t]
             .rows
             .iter()
-            .position(|row| row.before_cond.as_ref().is_some_and(|c| c.key == key))
+            .position(|row| row.before_cond().is_some_and(|c| c.key == key))
             .expect("row");
         report
             .rows

@@ -253,8 +253,8 @@ impl BinlogPane {
                     id: (t, r),
                     kind: row.kind,
                     table_sql: row.table_sql.clone(),
-                    after: row.after_cond.clone(),
-                    before: row.before_cond.clone(),
+                    after: row.after_cond(),
+                    before: row.before_cond(),
                 });
             }
         }

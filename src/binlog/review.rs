@@ -36,11 +36,28 @@ pub struct ReviewedRow {
     pub undo_sql: String,
     /// The statement that replays it (the undo's inverse), for the audit file.
     pub redo_sql: String,
-    /// Column conditions identifying the row as the binlog left it, by primary key when
-    /// known: `(key, full)`; None when there is no after image (a DELETE).
-    pub after_cond: Option<RowConditions>,
-    /// The same for the row as it was before (None for an INSERT).
-    pub before_cond: Option<RowConditions>,
+    /// Primary key column indexes of the table (empty when unknown).
+    pub primary_key: Arc<Vec<usize>>,
+    /// After-image columns holding a partial JSON diff: not comparable with the server.
+    pub diff_columns: Vec<usize>,
+}
+
+impl ReviewedRow {
+    /// Conditions identifying the row as the binlog left it (None for a DELETE). Built from
+    /// the kept literals on demand, so a scan does not hold them twice.
+    pub fn after_cond(&self) -> Option<RowConditions> {
+        conditions(
+            &self.columns,
+            &self.after,
+            &self.primary_key,
+            &self.diff_columns,
+        )
+    }
+
+    /// The same for the row as it was before the change (None for an INSERT).
+    pub fn before_cond(&self) -> Option<RowConditions> {
+        conditions(&self.columns, &self.before, &self.primary_key, &[])
+    }
 }
 
 /// WHERE conditions for one row image.
@@ -87,7 +104,7 @@ impl Default for ReviewLimits {
     fn default() -> Self {
         ReviewLimits {
             max_rows_per_txn: 20_000,
-            max_total_bytes: 128 << 20,
+            max_total_bytes: 64 << 20,
         }
     }
 }
@@ -102,6 +119,7 @@ pub struct ReviewSink<F> {
     refusals: Vec<String>,
     dropped: u64,
     names: HashMap<(String, String), Arc<Vec<String>>>,
+    keys: HashMap<(String, String), Arc<Vec<usize>>>,
     deliver: F,
 }
 
@@ -125,6 +143,7 @@ where
             refusals: Vec::new(),
             dropped: 0,
             names: HashMap::new(),
+            keys: HashMap::new(),
             deliver,
         })
     }
@@ -139,6 +158,18 @@ where
             _ => {
                 let shared = Arc::new(names);
                 self.names.insert(key, shared.clone());
+                shared
+            }
+        }
+    }
+
+    fn primary_key(&mut self, t: &TableMap) -> Arc<Vec<usize>> {
+        let key = (t.schema.clone(), t.table.clone());
+        match self.keys.get(&key) {
+            Some(known) if **known == t.primary_key => known.clone(),
+            _ => {
+                let shared = Arc::new(t.primary_key.clone());
+                self.keys.insert(key, shared.clone());
                 shared
             }
         }
@@ -174,8 +205,13 @@ where
             after: literals(t, after),
             undo_sql,
             redo_sql,
-            after_cond: conditions(t, after),
-            before_cond: conditions(t, before),
+            primary_key: self.primary_key(t),
+            diff_columns: after
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| matches!(v, Some(Value::JsonDiff(_))))
+                .map(|(i, _)| i)
+                .collect(),
         };
         self.kept_bytes += row_bytes(&row);
         self.cur.push(row);
@@ -282,14 +318,15 @@ where
 }
 
 fn row_bytes(row: &ReviewedRow) -> usize {
-    let cells = |img: &[Option<String>]| img.iter().flatten().map(|s| s.len() + 24).sum::<usize>();
-    let cond = |c: &Option<RowConditions>| c.as_ref().map_or(0, |c| c.key.len() + c.full.len());
-    200 + cells(&row.before)
+    // Heap sizes as allocated (capacity), plus the vectors' own slots.
+    let cells = |img: &[Option<String>]| {
+        img.iter().flatten().map(String::capacity).sum::<usize>() + img.len() * 24
+    };
+    160 + cells(&row.before)
         + cells(&row.after)
-        + row.undo_sql.len()
-        + row.redo_sql.len()
-        + cond(&row.after_cond)
-        + cond(&row.before_cond)
+        + row.undo_sql.capacity()
+        + row.redo_sql.capacity()
+        + row.diff_columns.capacity() * 8
 }
 
 fn table_sql(t: &TableMap) -> String {
@@ -313,34 +350,42 @@ fn literals(t: &TableMap, img: &Image) -> Vec<Option<String>> {
         .collect()
 }
 
-/// NULL-safe conditions on the columns of `img`; JSON diffs cannot be compared and are left out.
-fn conditions(t: &TableMap, img: &Image) -> Option<RowConditions> {
+/// NULL-safe conditions on the literals of `img`, leaving out `skip` (JSON diffs), with the
+/// key part on the primary key when every key column is in the image.
+fn conditions(
+    columns: &[String],
+    img: &[Option<String>],
+    primary_key: &[usize],
+    skip: &[usize],
+) -> Option<RowConditions> {
     if img.is_empty() {
         return None;
     }
     let cond = |cols: &mut dyn Iterator<Item = usize>| {
         let mut s = String::new();
         for i in cols {
-            let Some(Some(v)) = img.get(i) else { continue };
-            if matches!(v, Value::JsonDiff(_)) {
+            let (Some(Some(v)), Some(name)) = (img.get(i), columns.get(i)) else {
+                continue;
+            };
+            if skip.contains(&i) {
                 continue;
             }
             if !s.is_empty() {
                 s.push_str(" AND ");
             }
-            push_ident(&t.column_name(i), &mut s);
+            push_ident(name, &mut s);
             s.push_str(" <=> ");
-            push_sql_value(v, &t.columns[i], &mut s);
+            s.push_str(v);
         }
         s
     };
     let full = cond(&mut (0..img.len()));
-    let has_key = !t.primary_key.is_empty()
-        && t.primary_key
+    let has_key = !primary_key.is_empty()
+        && primary_key
             .iter()
-            .all(|&i| matches!(img.get(i), Some(Some(_))));
+            .all(|&i| matches!(img.get(i), Some(Some(_))) && !skip.contains(&i));
     let key = match has_key {
-        true => cond(&mut t.primary_key.iter().copied()),
+        true => cond(&mut primary_key.iter().copied()),
         false => full.clone(),
     };
     Some(RowConditions { key, full, has_key })

@@ -92,11 +92,11 @@ fn rows_carry_images_and_conditions() {
         .position(|c| c == "id")
         .expect("id column");
     assert_eq!(row.after[id].as_deref(), Some("62"));
-    let cond = row.after_cond.as_ref().expect("after conditions");
+    let cond = row.after_cond().expect("after conditions");
     assert!(cond.has_key);
     assert_eq!(cond.key, "`id` <=> 62");
     assert!(cond.full.starts_with("`id` <=> 62 AND "));
-    assert!(row.before_cond.is_none());
+    assert!(row.before_cond().is_none());
     assert_eq!(
         row.undo_sql,
         "DELETE FROM `toddy_test`.`outbox` WHERE `id` = 62 LIMIT 1;\n"
