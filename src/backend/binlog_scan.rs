@@ -276,6 +276,13 @@ fn lower_priority() {
     }
 }
 
+impl Drop for BinlogService {
+    /// The backend is shutting down: a running scan has no one left to report to.
+    fn drop(&mut self) {
+        self.cancel_scan();
+    }
+}
+
 fn send(events: &UnboundedSender<BackendEvent>, event: BinlogEvent) {
     // A closed channel means the UI has gone; the work's result has nowhere to go.
     let _ = events.send(BackendEvent::Binlog(event));
