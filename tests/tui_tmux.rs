@@ -137,15 +137,17 @@ fn shows_panes_help_switches_and_quits_cleanly() {
 }
 
 #[test]
-fn ctrl_c_quits_cleanly_even_from_the_palette() {
-    let setup = Setup::new();
-    let session = setup.start("", &[]);
-    session.wait_for_text("Slow SQL", WAIT);
-    session.type_text(":pane");
-    session.wait_for_text(":pane", WAIT);
-    session.keys(&["C-c"]);
-    assert_eq!(session.wait_exit(WAIT), 0);
-    assert_restored(&session);
+fn ctrl_c_quits_cleanly_from_the_palette_and_from_help() {
+    for (open, shown) in [(":pane", ":pane"), ("?", "Help · keymap")] {
+        let setup = Setup::new();
+        let session = setup.start("", &[]);
+        session.wait_for_text("Slow SQL", WAIT);
+        session.type_text(open);
+        session.wait_for_text(shown, WAIT);
+        session.keys(&["C-c"]);
+        assert_eq!(session.wait_exit(WAIT), 0, "ctrl-c after {open}");
+        assert_restored(&session);
+    }
 }
 
 #[test]

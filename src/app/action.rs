@@ -34,6 +34,9 @@ pub enum Action {
     Quit,
     Cancel,
     Confirm,
+    /// Ctrl-C: quits from any mode, whatever the keymap says.
+    #[serde(skip)]
+    Interrupt,
     /// A typed character while the palette or filter line is open.
     #[serde(skip)]
     InputChar(char),
@@ -118,7 +121,8 @@ impl Action {
             Action::Quit => "quit",
             Action::Cancel => "close / clear filter",
             Action::Confirm => "confirm",
-            Action::InputChar(_)
+            Action::Interrupt
+            | Action::InputChar(_)
             | Action::InputBackspace
             | Action::Tick(_)
             | Action::Resized(..)

@@ -223,7 +223,7 @@ impl Keymap {
         }
         let combo = KeyCombo::from_event(ev);
         if combo == KeyCombo::new(KeyCode::Char('c'), KeyModifiers::CONTROL) {
-            return Some(Action::Quit);
+            return Some(Action::Interrupt);
         }
         if mode.takes_text() {
             let typing = !combo

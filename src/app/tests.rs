@@ -299,6 +299,26 @@ fn overlays_open_scroll_and_close() {
 }
 
 #[test]
+fn interrupt_quits_from_every_mode() {
+    let modes = [
+        Action::Help,
+        Action::SqlLog,
+        Action::Palette,
+        Action::Filter,
+    ];
+    for open in modes {
+        let mut s = state_with(&["a"]);
+        update(&mut s, open.clone());
+        assert_ne!(s.mode, Mode::Normal, "{open:?} opens a mode");
+        let effects = update(&mut s, Action::Interrupt);
+        assert!(
+            s.quitting && effects.contains(&Effect::Quit),
+            "ctrl-c in {open:?}"
+        );
+    }
+}
+
+#[test]
 fn refresh_asks_the_backend_and_quit_stops_it() {
     let mut s = state_with(&["a"]);
     assert_eq!(
@@ -402,6 +422,6 @@ fn keys_map_to_actions_by_mode() {
     let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL);
     assert_eq!(
         Keymap::default().action_for(&Mode::Filter, &ctrl_c),
-        Some(Action::Quit)
+        Some(Action::Interrupt)
     );
 }

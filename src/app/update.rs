@@ -25,6 +25,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.theme_name = name;
             Vec::new()
         }
+        Action::Interrupt => quit(state),
         Action::Failed(text) => {
             state.error(text);
             Vec::new()

@@ -14,6 +14,7 @@ pub mod connect;
 pub mod poller;
 pub mod ps_digest;
 pub mod recorder;
+pub mod workload;
 
 pub use poller::InstancePoller;
 pub use recorder::SqlRecorder;

@@ -126,6 +126,13 @@ pub async fn watch(
     let (events, mut rx) = mpsc::unbounded_channel();
     let handle = backend::spawn(config, events);
     tokio::pin!(stop);
+    if format == HealthFormat::Table {
+        println!(
+            "{:<8} {}",
+            "TIME",
+            render(&[], HealthFormat::Table)?.trim_end()
+        );
+    }
     loop {
         tokio::select! {
             event = rx.recv() => match event {

@@ -2,6 +2,7 @@
 
 mod config_check;
 mod console;
+pub mod demo;
 pub mod health;
 
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub enum Command {
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Start a sandbox primary + replica with a live workload and show them.
+    Demo(demo::DemoArgs),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
 }
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {

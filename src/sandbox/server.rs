@@ -34,17 +34,20 @@ kill "$reader" 2>/dev/null
 exit "$code"
 "#;
 
-/// Full path of a MariaDB program, searched in PATH and the usual sbin directories
-/// (`ARKC_MARIADB_BIN` first, for unusual installs).
+/// Full path of a MariaDB program, searched in PATH and the usual sbin directories, or only in
+/// `ARKC_MARIADB_BIN` (a directory) when that is set, for unusual installs.
 pub fn find_program(name: &str) -> anyhow::Result<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(dir) = std::env::var_os("ARKC_MARIADB_BIN") {
         dirs.push(dir.into());
+    } else {
+        if let Some(path) = std::env::var_os("PATH") {
+            dirs.extend(std::env::split_paths(&path));
+        }
+        dirs.extend(
+            ["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin"].map(PathBuf::from),
+        );
     }
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin"].map(PathBuf::from));
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file()).with_context(|| {
         format!("MariaDB program `{name}` not found in PATH or /usr/sbin; install MariaDB: {INSTALL_HINT}")
     })
