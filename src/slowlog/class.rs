@@ -167,6 +167,12 @@ impl QueryClass {
         }
     }
 
+    /// pt-query-digest's `Query_time distribution`: counts in the decades 1us, 10us, 100us,
+    /// 1ms, 10ms, 100ms, 1s and 10s+ (approximate at decade edges, from the 5% buckets).
+    pub fn query_time_distribution(&self) -> [u64; 8] {
+        self.query_time.decades()
+    }
+
     /// Entries that had a `Query_time`.
     pub fn timed_count(&self) -> u64 {
         self.query_time.count()

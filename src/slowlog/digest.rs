@@ -56,9 +56,15 @@ impl Digest {
 
     /// Parses and aggregates a stream; `name` appears in errors.
     pub fn add_reader(&mut self, src: impl Read, name: &Path) -> Result<(), SlowlogError> {
-        let mut parser = SlowLogParser::new(src, name);
         // Inherited values do not cross file boundaries.
         (self.last_db, self.last_time) = (None, None);
+        self.add_continuation(src, name)
+    }
+
+    /// Like `add_reader`, for the next piece of the same log (a live tail): the database and
+    /// time inherited from earlier entries carry over. Pieces must end on an entry boundary.
+    pub fn add_continuation(&mut self, src: impl Read, name: &Path) -> Result<(), SlowlogError> {
+        let mut parser = SlowLogParser::new(src, name);
         let mut bad = Vec::new();
         while let Some(event) = parser.next_event()? {
             if let Some(problem) = self.add_event(&event) {
@@ -181,5 +187,30 @@ fn number(event: &SlowEvent<'_>, name: &'static [u8]) -> (Option<f64>, Option<Sk
                 value: String::from_utf8_lossy(raw).into_owned(),
             }),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuation_keeps_the_inherited_database_across_pieces() {
+        let first = b"# Time: 231125  9:05:03\n# Query_time: 1.0\nuse shop;\nSET timestamp=1700903103;\nselect * from orders where id=1;\n";
+        let second = b"# Query_time: 2.0\nSET timestamp=1700903104;\nselect * from orders where id=2;\n";
+        let (mut tail, mut split) = (Digest::default(), Digest::default());
+        tail.add_continuation(&first[..], Path::new("a")).unwrap();
+        tail.add_continuation(&second[..], Path::new("a")).unwrap();
+        split.add_reader(&first[..], Path::new("a")).unwrap();
+        split.add_reader(&second[..], Path::new("b")).unwrap();
+        let dbs = |d: &Digest| d.classes().next().unwrap().databases.sorted().len();
+        let tail_class = tail.classes().next().unwrap();
+        assert_eq!(tail_class.count, 2);
+        assert_eq!(tail_class.databases.sorted(), vec![("shop", 2)]);
+        assert_eq!(dbs(&split), 1, "a new file does not inherit");
+        assert_eq!(
+            split.classes().next().unwrap().databases.sorted(),
+            vec![("shop", 1)]
+        );
     }
 }

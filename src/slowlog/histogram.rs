@@ -60,6 +60,19 @@ impl Histogram {
         (self.min, self.max)
     }
 
+    /// Counts per decade from 1 us up (values below 1 us count in the first, 10 s and more
+    /// in the last).
+    pub fn decades(&self) -> [u64; 8] {
+        let mut out = [0u64; 8];
+        for &(bucket, hits) in &self.buckets {
+            let value = bucket_value(bucket).max(MIN_BUCKET_VALUE);
+            // Bucket values sit up to 5% below their members: nudge before taking the log.
+            let decade = ((value * 1.05) / MIN_BUCKET_VALUE).log10().floor() as i64;
+            out[decade.clamp(0, 7) as usize] += u64::from(hits);
+        }
+        out
+    }
+
     /// (p95, median) computed the way pt-query-digest's `_calc_metrics` does.
     pub fn p95_and_median(&self) -> (f64, f64) {
         let n = self.count;
@@ -112,6 +125,15 @@ mod tests {
             let b = bucket_value(bucket_index(v));
             assert!(b <= v * 1.000_001 && b > v / 1.06, "{v} -> {b}");
         }
+    }
+
+    #[test]
+    fn decades_count_each_value_once_in_its_decade() {
+        let mut h = Histogram::default();
+        for v in [0.0, 0.000_002, 0.000_05, 0.0005, 0.005, 0.05, 0.5, 5.0, 50.0, 500.0] {
+            h.add(v);
+        }
+        assert_eq!(h.decades(), [2, 1, 1, 1, 1, 1, 1, 2]);
     }
 
     #[test]
