@@ -14,6 +14,11 @@ pub mod connect;
 pub mod poller;
 pub mod ps_digest;
 pub mod recorder;
+pub mod slow_ps;
+pub mod slow_report;
+pub mod slow_sources;
+pub mod slow_table;
+pub mod slow_tail;
 pub mod workload;
 
 pub use poller::InstancePoller;
@@ -33,6 +38,8 @@ pub enum BackendCommand {
     SetInterval(Duration),
     /// Stop all tasks and close connections.
     Shutdown,
+    /// For the slow-SQL sources (EXPLAIN, tracking).
+    Slow(slow_report::SlowCommand),
 }
 
 /// What the backend reports.
@@ -42,6 +49,8 @@ pub enum BackendEvent {
     Health(InstanceHealth),
     /// A statement the console sent, for the `@` SQL log.
     SqlSent(SqlLogEntry),
+    /// Leaderboards, tracking and EXPLAIN results from the slow-SQL sources.
+    Slow(slow_report::SlowUpdate),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -80,6 +89,19 @@ const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// Start one poller task per configured instance, polling every `refresh_ms`. Must be called
 /// inside a tokio runtime. Dropping the handle (or `Shutdown`) stops them.
 pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -> BackendHandle {
+    spawn_with(
+        config,
+        events,
+        crate::tracking::TrackingStore::default_path(),
+    )
+}
+
+/// `spawn` with the slow-SQL tracking store at `tracking_path` (tests use a private one).
+pub fn spawn_with(
+    config: Arc<Config>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+    tracking_path: Option<std::path::PathBuf>,
+) -> BackendHandle {
     let (commands, mut command_rx) = mpsc::unbounded_channel();
     let interval = Duration::from_millis(config.ui.refresh_ms).max(MIN_INTERVAL);
     let (settings_tx, settings_rx) = watch::channel(PollSettings {
@@ -97,6 +119,14 @@ pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -
             events.clone(),
         ));
     }
+    let slow = slow_sources::spawn(
+        config.clone(),
+        tracking_path,
+        interval,
+        events.clone(),
+        cancel.child_token(),
+        &mut pollers,
+    );
     let coordinator = tokio::spawn(async move {
         while let Some(command) = command_rx.recv().await {
             match command {
@@ -105,6 +135,9 @@ pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -
                     settings_tx.send_modify(|s| s.interval = d.max(MIN_INTERVAL))
                 }
                 BackendCommand::Shutdown => break,
+                BackendCommand::Slow(command) => {
+                    let _ = slow.send(command);
+                }
             }
         }
         cancel.cancel();

@@ -197,7 +197,8 @@ mod tests {
     #[test]
     fn continuation_keeps_the_inherited_database_across_pieces() {
         let first = b"# Time: 231125  9:05:03\n# Query_time: 1.0\nuse shop;\nSET timestamp=1700903103;\nselect * from orders where id=1;\n";
-        let second = b"# Query_time: 2.0\nSET timestamp=1700903104;\nselect * from orders where id=2;\n";
+        let second =
+            b"# Query_time: 2.0\nSET timestamp=1700903104;\nselect * from orders where id=2;\n";
         let (mut tail, mut split) = (Digest::default(), Digest::default());
         tail.add_continuation(&first[..], Path::new("a")).unwrap();
         tail.add_continuation(&second[..], Path::new("a")).unwrap();

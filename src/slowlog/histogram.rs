@@ -130,7 +130,9 @@ mod tests {
     #[test]
     fn decades_count_each_value_once_in_its_decade() {
         let mut h = Histogram::default();
-        for v in [0.0, 0.000_002, 0.000_05, 0.0005, 0.005, 0.05, 0.5, 5.0, 50.0, 500.0] {
+        for v in [
+            0.0, 0.000_002, 0.000_05, 0.0005, 0.005, 0.05, 0.5, 5.0, 50.0, 500.0,
+        ] {
             h.add(v);
         }
         assert_eq!(h.decades(), [2, 1, 1, 1, 1, 1, 1, 2]);

@@ -9,10 +9,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use crossterm::event::EventStream;
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::mpsc;
 
 use crate::app::State;
-use crate::backend::{BackendCommand, BackendEvent};
 use crate::config::Config;
 
 pub use event_loop::{run_loop, Console};
@@ -38,7 +37,8 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
         instances = config.instances.len(), read_only = opts.read_only, "console starting");
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let backend = start_backend(Arc::new(config), events_tx);
+    // Pollers and slow-SQL sources for every instance; they report through `events_tx`.
+    let backend = crate::backend::spawn(Arc::new(config), events_tx);
     let mut console = console;
     let mut guard = terminal::TerminalGuard::enter()?;
     let result = run_loop(
@@ -51,6 +51,8 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
     )
     .await;
     drop(guard);
+    // Close server connections politely, but never hang the exit on a dead server.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), backend.shutdown()).await;
     tracing::info!(ok = result.is_ok(), "console stopped");
     result
 }
@@ -79,37 +81,6 @@ fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
         user_dir,
         no_color,
     })
-}
-
-/// The running backend as the loop sees it: somewhere to send commands.
-struct BackendLink {
-    commands: UnboundedSender<BackendCommand>,
-}
-
-impl BackendLink {
-    fn send(&self, command: BackendCommand) {
-        // A closed channel means the backend already stopped; nothing left to tell it.
-        let _ = self.commands.send(command);
-    }
-}
-
-/// Start the instance pollers. The pollers (`backend::spawn`) are not on main yet, so this
-/// keeps the command channel open and reports plainly that no figures will arrive.
-fn start_backend(config: Arc<Config>, events: UnboundedSender<BackendEvent>) -> BackendLink {
-    let (commands, mut receiver) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let _keep_events_open = events;
-        tracing::warn!(
-            instances = config.instances.len(),
-            "no instance pollers in this build"
-        );
-        while let Some(command) = receiver.recv().await {
-            if command == BackendCommand::Shutdown {
-                break;
-            }
-        }
-    });
-    BackendLink { commands }
 }
 
 /// Completes on SIGINT, SIGTERM or SIGHUP. In raw mode Ctrl-C arrives as a key instead; this
