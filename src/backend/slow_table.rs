@@ -13,11 +13,17 @@ const MAX_ROWS_PER_POLL: usize = 5000;
 
 const SETTINGS_SQL: &str = "SELECT @@global.log_output, @@global.slow_query_log";
 
+/// Rows are inserted when a statement ends but carry the time it started, so a long one can
+/// land behind rows already read: every poll looks this far back and skips rows it has seen.
+const LOOK_BACK: &str = "INTERVAL 10 SECOND";
+
 /// Where reading the table stands.
 #[derive(Debug, Default)]
 pub struct TableTail {
     /// `start_time` of the newest row read, as the server prints it.
     cursor: Option<String>,
+    /// (start_time, thread_id, query_time) of the rows read within the look-back window.
+    seen: std::collections::HashSet<(String, String, String)>,
 }
 
 /// What one poll found.
@@ -60,16 +66,30 @@ impl TableTail {
             .query(conn, &self.rows_sql(), STATEMENT_TIMEOUT)
             .await?;
         let mut text = Vec::new();
+        let mut fresh = Vec::new();
+        let mut window_start = None;
         for row in &rows {
-            let entry = entry_text(row);
-            text.extend_from_slice(entry.as_bytes());
-            if let Some(start) = row.as_ref(0).and_then(cell_text) {
-                self.cursor = Some(start);
+            let cell = |i: usize| row.as_ref(i).and_then(cell_text).unwrap_or_default();
+            window_start = Some(cell(10));
+            let id = (cell(0), cell(9), cell(3));
+            if self.seen.contains(&id) {
+                continue;
             }
+            text.extend_from_slice(entry_text(row).as_bytes());
+            if self.cursor.as_deref().is_none_or(|c| id.0.as_str() > c) {
+                self.cursor = Some(id.0.clone());
+            }
+            fresh.push(id);
         }
+        // Forget rows that have left the look-back window.
+        if let Some(oldest) = window_start {
+            self.seen.retain(|(start, _, _)| *start >= oldest);
+        }
+        let new_rows = fresh.len();
+        self.seen.extend(fresh);
         Ok(TablePoll::Entries {
             text,
-            rows: rows.len(),
+            rows: new_rows,
         })
     }
 
@@ -79,14 +99,17 @@ impl TableTail {
             c.chars()
                 .all(|ch| ch.is_ascii_digit() || matches!(ch, '-' | ':' | ' ' | '.'))
         });
-        let filter = match cursor {
-            Some(c) => format!("WHERE start_time > '{c}' "),
-            None => String::new(),
+        let (filter, window) = match cursor {
+            Some(c) => (
+                format!("WHERE start_time >= TIMESTAMP'{c}' - {LOOK_BACK} "),
+                format!("CAST(TIMESTAMP'{c}' - {LOOK_BACK} AS CHAR)"),
+            ),
+            None => (String::new(), "''".to_string()),
         };
         format!(
             "SELECT CAST(start_time AS CHAR), UNIX_TIMESTAMP(start_time), user_host, \
              TIME_TO_SEC(query_time), TIME_TO_SEC(lock_time), rows_sent, rows_examined, db, \
-             CONVERT(sql_text USING utf8mb4) FROM mysql.slow_log {filter}\
+             CONVERT(sql_text USING utf8mb4), thread_id, {window} FROM mysql.slow_log {filter}\
              ORDER BY start_time LIMIT {MAX_ROWS_PER_POLL}"
         )
     }

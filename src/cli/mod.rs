@@ -3,6 +3,7 @@
 mod config_check;
 mod console;
 pub mod demo;
+pub mod digest;
 pub mod health;
 
 use std::path::PathBuf;
@@ -46,6 +47,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
+    /// Group slow-log entries into query classes (pt-query-digest compatible IDs).
+    Digest(digest::DigestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
+        Some(Command::Digest(args)) => digest::run(args),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
                 read_only: cli.read_only,

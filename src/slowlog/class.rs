@@ -34,10 +34,15 @@ pub struct Sample {
 }
 
 impl Sample {
-    pub(crate) fn of(event: &SlowEvent<'_>, unix_time: Option<i64>, db: Option<&[u8]>) -> Self {
+    pub(crate) fn of(
+        event: &SlowEvent<'_>,
+        query_time: Option<f64>,
+        unix_time: Option<i64>,
+        db: Option<&[u8]>,
+    ) -> Self {
         Self {
             query: String::from_utf8_lossy(event.query()).into_owned(),
-            query_time: event.number(b"Query_time").and_then(Result::ok),
+            query_time,
             unix_time,
             database: db.map(|d| String::from_utf8_lossy(d).into_owned()),
             line: event.position().line,

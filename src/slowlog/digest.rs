@@ -8,10 +8,10 @@ use foldhash::HashMap;
 
 use crate::class::{Observation, QueryClass, Sample};
 use crate::error::SlowlogError;
-use crate::event::SlowEvent;
+use crate::event::{parse_ascii, SlowEvent};
 use crate::fingerprint::{query_id, Fingerprinter};
 use crate::input::open_log;
-use crate::parser::{ParseStats, SkipReason, SlowLogParser};
+use crate::parser::{ParseStats, ProblemKind, SlowLogParser};
 
 /// Which entries to aggregate.
 #[derive(Debug, Clone, Default)]
@@ -72,8 +72,8 @@ impl Digest {
             }
         }
         let stats = parser.stats_mut();
-        for (line, reason) in bad {
-            stats.record_problem(line, reason);
+        for (line, kind) in bad {
+            stats.record_problem(line, kind);
         }
         self.stats.merge(parser.stats());
         Ok(())
@@ -81,16 +81,16 @@ impl Digest {
 
     /// Aggregates one entry; returns a problem with one of its values, if any (the entry
     /// is still counted, as pt-query-digest counts it).
-    pub fn add_event(&mut self, event: &SlowEvent<'_>) -> Option<SkipReason> {
-        let db = event.database();
-        if let Some(db) = db {
+    pub fn add_event(&mut self, event: &SlowEvent<'_>) -> Option<ProblemKind> {
+        let common = event.common_attributes();
+        if let Some(db) = event.database_with(&common) {
             if self.last_db.as_deref() != Some(db) {
                 self.last_db = Some(db.into());
             }
         }
-        let time = event.unix_time().or(self.last_time);
+        let time = event.unix_time_with(&common).or(self.last_time);
         self.last_time = time;
-        let (query_time, problem) = number(event, b"Query_time");
+        let (query_time, problem) = number(common.query_time, "Query_time");
         if !self.passes_filter(time, query_time) {
             return problem;
         }
@@ -114,23 +114,23 @@ impl Digest {
         let Some(class) = self.classes.get_mut(self.fingerprint.as_slice()) else {
             return problem;
         };
-        let (lock_time, lock_problem) = number(event, b"Lock_time");
-        let (rows_sent, sent_problem) = number(event, b"Rows_sent");
-        let (rows_examined, examined_problem) = number(event, b"Rows_examined");
+        let (lock_time, lock_problem) = number(common.lock_time, "Lock_time");
+        let (rows_sent, sent_problem) = number(common.rows_sent, "Rows_sent");
+        let (rows_examined, examined_problem) = number(common.rows_examined, "Rows_examined");
         let db = self.last_db.as_deref();
         let observation = Observation {
             query_time,
             lock_time,
             rows_sent,
             rows_examined,
-            no_index: event.no_index_used(),
+            no_index: common.no_index_used,
             time,
             db,
             user: event.user(),
             host: event.host(),
         };
         if class.add(&observation) {
-            class.sample = Some(Sample::of(event, time, db));
+            class.sample = Some(Sample::of(event, query_time, time, db));
         }
         problem
             .or(lock_problem)
@@ -176,14 +176,14 @@ impl Digest {
     }
 }
 
-fn number(event: &SlowEvent<'_>, name: &'static [u8]) -> (Option<f64>, Option<SkipReason>) {
-    match event.number(name) {
+fn number(raw: Option<&[u8]>, name: &str) -> (Option<f64>, Option<ProblemKind>) {
+    match raw.map(|v| parse_ascii::<f64>(v).ok_or(v)) {
         None => (None, None),
         Some(Ok(v)) => (Some(v), None),
         Some(Err(raw)) => (
             None,
-            Some(SkipReason::BadNumber {
-                attribute: String::from_utf8_lossy(name).into_owned(),
+            Some(ProblemKind::BadNumber {
+                attribute: name.to_string(),
                 value: String::from_utf8_lossy(raw).into_owned(),
             }),
         ),

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SlowlogError {
-    #[error("cannot open slow log {}: {source} (check the path and permissions)", path.display())]
+    #[error("cannot open slow log {} (check the path and permissions)", path.display())]
     Open {
         path: PathBuf,
         source: std::io::Error,
     },
 
-    #[error("cannot read {} at byte {offset}: {source} (a truncated or corrupt gzip file?)", path.display())]
+    #[error("cannot read {} at byte {offset} (a truncated or corrupt gzip file?)", path.display())]
     Read {
         path: PathBuf,
         offset: u64,

@@ -78,10 +78,7 @@ impl<'a> SlowEvent<'a> {
 
     /// Seconds since the epoch: `SET timestamp=` when present, else `# Time:` read as UTC.
     pub fn unix_time(&self) -> Option<i64> {
-        if let Some(ts) = self.attribute(b"timestamp").and_then(parse_ascii::<i64>) {
-            return Some(ts);
-        }
-        self.time_text().and_then(parse_log_time)
+        self.unix_time_with(&self.common_attributes())
     }
 
     pub fn user(&self) -> Option<&'a [u8]> {
@@ -104,10 +101,9 @@ impl<'a> SlowEvent<'a> {
     }
 
     /// The default database: `use db;` in the entry, else a non-empty `Schema:` (Percona,
-    /// MariaDB), else `Db:` (MySQL 8 log_slow_extra has none; kept for completeness).
+    /// MariaDB). Entries that name none ran in the last one named (see [`crate::Digest`]).
     pub fn database(&self) -> Option<&'a [u8]> {
-        self.slice(&self.fields.db)
-            .or_else(|| self.attribute(b"Schema").filter(|s| !s.is_empty()))
+        self.database_with(&self.common_attributes())
     }
 
     /// The last value of attribute `name` (pt-query-digest keeps the last one too).
@@ -135,9 +131,56 @@ impl<'a> SlowEvent<'a> {
 
     /// `No_index_used: Yes` (MySQL/Percona) or `Full_scan: Yes` (MariaDB/Percona).
     pub fn no_index_used(&self) -> bool {
-        [&b"No_index_used"[..], b"Full_scan"]
-            .iter()
-            .any(|name| self.attribute(name) == Some(b"Yes"))
+        self.common_attributes().no_index_used
+    }
+}
+
+/// The attributes the digest reads, found in one pass (the last value of each wins).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommonAttributes<'a> {
+    pub query_time: Option<&'a [u8]>,
+    pub lock_time: Option<&'a [u8]>,
+    pub rows_sent: Option<&'a [u8]>,
+    pub rows_examined: Option<&'a [u8]>,
+    /// `SET timestamp=` (Unix seconds).
+    pub timestamp: Option<&'a [u8]>,
+    pub schema: Option<&'a [u8]>,
+    pub no_index_used: bool,
+}
+
+impl<'a> SlowEvent<'a> {
+    pub fn common_attributes(&self) -> CommonAttributes<'a> {
+        let mut c = CommonAttributes::default();
+        let (mut no_index, mut full_scan) = (None, None);
+        for (name, value) in self.attributes() {
+            match name {
+                b"Query_time" => c.query_time = Some(value),
+                b"Lock_time" => c.lock_time = Some(value),
+                b"Rows_sent" => c.rows_sent = Some(value),
+                b"Rows_examined" => c.rows_examined = Some(value),
+                b"timestamp" => c.timestamp = Some(value),
+                b"Schema" => c.schema = Some(value),
+                b"No_index_used" => no_index = Some(value),
+                b"Full_scan" => full_scan = Some(value),
+                _ => {}
+            }
+        }
+        c.no_index_used = no_index == Some(b"Yes") || full_scan == Some(b"Yes");
+        c
+    }
+
+    /// [`Self::unix_time`] given the entry's common attributes.
+    pub fn unix_time_with(&self, common: &CommonAttributes<'a>) -> Option<i64> {
+        common
+            .timestamp
+            .and_then(parse_ascii::<i64>)
+            .or_else(|| self.time_text().and_then(parse_log_time))
+    }
+
+    /// [`Self::database`] given the entry's common attributes.
+    pub fn database_with(&self, common: &CommonAttributes<'a>) -> Option<&'a [u8]> {
+        self.slice(&self.fields.db)
+            .or_else(|| common.schema.filter(|s| !s.is_empty()))
     }
 }
 

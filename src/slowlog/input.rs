@@ -62,6 +62,8 @@ pub struct RecordReader<R> {
     end: usize,
     eof: bool,
     pos: Position,
+    /// One searcher per separator seen, built once.
+    finders: Vec<memmem::Finder<'static>>,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -73,6 +75,7 @@ impl<R: Read> RecordReader<R> {
             end: 0,
             eof: false,
             pos: Position { offset: 0, line: 1 },
+            finders: Vec::new(),
         }
     }
 
@@ -83,10 +86,16 @@ impl<R: Read> RecordReader<R> {
 
     /// The next record up to and including `sep`, or the rest of the input at its end.
     pub fn next_record(&mut self, sep: &[u8]) -> io::Result<Option<&[u8]>> {
-        let finder = memmem::Finder::new(sep);
+        let finder = match self.finders.iter().position(|f| f.needle() == sep) {
+            Some(i) => i,
+            None => {
+                self.finders.push(memmem::Finder::new(sep).into_owned());
+                self.finders.len() - 1
+            }
+        };
         let mut scanned = self.start;
         let record_end = loop {
-            if let Some(found) = finder.find(&self.buf[scanned..self.end]) {
+            if let Some(found) = self.finders[finder].find(&self.buf[scanned..self.end]) {
                 break scanned + found + sep.len();
             }
             if self.eof {

@@ -18,11 +18,11 @@ const EVENT_SEPARATOR: &[u8] = b";\n#";
 const LINE_SEPARATOR: &[u8] = b";\n";
 const NO_QUERY: &[u8] = b"/* No query */";
 /// At most this many skipped entries are remembered with their line numbers.
-const MAX_REMEMBERED_SKIPS: usize = 100;
+const MAX_REMEMBERED_PROBLEMS: usize = 100;
 
 /// What was wrong with an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SkipReason {
+pub enum ProblemKind {
     /// Header lines but no statement (a truncated entry): the entry is skipped.
     NoStatement,
     /// A numeric attribute that is not a number: the value is ignored, the entry kept
@@ -32,9 +32,23 @@ pub enum SkipReason {
 
 /// A problem found in an entry, with the line where the entry starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedEntry {
+pub struct EntryProblem {
     pub line: u64,
-    pub reason: SkipReason,
+    pub kind: ProblemKind,
+}
+
+impl std::fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProblemKind::NoStatement => write!(
+                f,
+                "entry has header lines but no statement (truncated?); skipped"
+            ),
+            ProblemKind::BadNumber { attribute, value } => {
+                write!(f, "{attribute} {value:?} is not a number; value ignored")
+            }
+        }
+    }
 }
 
 /// Counters for one or more inputs.
@@ -47,18 +61,18 @@ pub struct ParseStats {
     pub skipped: u64,
     /// Values ignored for not being numbers.
     pub bad_values: u64,
-    /// The first [`MAX_REMEMBERED_SKIPS`] problems, with line numbers.
-    pub problems: Vec<SkippedEntry>,
+    /// The first [`MAX_REMEMBERED_PROBLEMS`] problems, with line numbers.
+    pub problems: Vec<EntryProblem>,
 }
 
 impl ParseStats {
-    pub fn record_problem(&mut self, line: u64, reason: SkipReason) {
-        match reason {
-            SkipReason::NoStatement => self.skipped += 1,
-            SkipReason::BadNumber { .. } => self.bad_values += 1,
+    pub fn record_problem(&mut self, line: u64, kind: ProblemKind) {
+        match kind {
+            ProblemKind::NoStatement => self.skipped += 1,
+            ProblemKind::BadNumber { .. } => self.bad_values += 1,
         }
-        if self.problems.len() < MAX_REMEMBERED_SKIPS {
-            self.problems.push(SkippedEntry { line, reason });
+        if self.problems.len() < MAX_REMEMBERED_PROBLEMS {
+            self.problems.push(EntryProblem { line, kind });
         }
     }
 
@@ -68,7 +82,7 @@ impl ParseStats {
         self.entries += other.entries;
         self.skipped += other.skipped;
         self.bad_values += other.bad_values;
-        let room = MAX_REMEMBERED_SKIPS.saturating_sub(self.problems.len());
+        let room = MAX_REMEMBERED_PROBLEMS.saturating_sub(self.problems.len());
         self.problems
             .extend(other.problems.iter().take(room).cloned());
     }
@@ -83,7 +97,7 @@ pub struct SlowLogParser<R> {
     scratch: Vec<u8>,
     fields: EventFields,
     stats: ParseStats,
-    banner_finders: [memmem::Finder<'static>; 3],
+    banner_finders: [memmem::Finder<'static>; 5],
 }
 
 impl<R: Read> SlowLogParser<R> {
@@ -97,10 +111,13 @@ impl<R: Read> SlowLogParser<R> {
             scratch: Vec::new(),
             fields: EventFields::default(),
             stats: ParseStats::default(),
+            // Cheap pre-checks for the banner lines (`Filesort:` rules out a bare `ort:`).
             banner_finders: [
-                memmem::Finder::new("ort:"),
+                memmem::Finder::new("port:"),
+                memmem::Finder::new("Port:"),
                 memmem::Finder::new("mysqld,"),
                 memmem::Finder::new("Command"),
+                memmem::Finder::new("mariadbd,"),
             ],
         }
     }
@@ -128,9 +145,9 @@ impl<R: Read> SlowLogParser<R> {
                         fields: &self.fields,
                     }));
                 }
-                Entry::NoStatement if self.has_content() => {
-                    self.stats.record_problem(pos.line, SkipReason::NoStatement)
-                }
+                Entry::NoStatement if self.has_content() => self
+                    .stats
+                    .record_problem(pos.line, ProblemKind::NoStatement),
                 Entry::NoStatement => {}
             }
         }
@@ -146,28 +163,31 @@ impl<R: Read> SlowLogParser<R> {
 
     /// Fills `stmt` with the next record, cleaned up as pt-query-digest does.
     fn load_next_statement(&mut self) -> Result<Option<Position>, SlowlogError> {
-        let pos = if let Some((chunk, pos)) = self.pending.pop_front() {
+        let (pos, has_banner) = if let Some((chunk, pos)) = self.pending.pop_front() {
             self.stmt.clear();
             self.stmt.extend_from_slice(&chunk);
-            pos
+            (
+                pos,
+                self.banner_finders.iter().any(|f| f.find(&chunk).is_some()),
+            )
         } else {
             let pos = self.reader.position();
-            match self.reader.next_record(EVENT_SEPARATOR) {
-                Ok(Some(record)) => {
-                    self.stmt.clear();
-                    self.stmt.extend_from_slice(record);
-                }
+            let record = match self.reader.next_record(EVENT_SEPARATOR) {
+                Ok(Some(record)) => record,
                 Ok(None) => return Ok(None),
                 Err(e) => return Err(self.read_error(e)),
+            };
+            let has_banner = self.banner_finders.iter().any(|f| f.find(record).is_some());
+            self.stmt.clear();
+            // The usual case: no banner, so the leading `#` can go in before the copy.
+            if !has_banner && !record.starts_with(b"#") {
+                self.stmt.push(b'#');
             }
-            pos
+            self.stmt.extend_from_slice(record);
+            (pos, has_banner)
         };
         let mut pos = pos;
-        if self
-            .banner_finders
-            .iter()
-            .any(|f| f.find(&self.stmt).is_some())
-        {
+        if has_banner {
             if let Some(leading) = self.remove_server_headers() {
                 pos.line += leading;
                 self.split_after_header_removal(pos);

@@ -367,7 +367,9 @@ pub fn big(n: f64) -> String {
     }
     let candidates = [
         Some(format!("{n:.0}")),
-        (n >= 99_999.5).then(|| format!("{:.0}k", n / 1e3)),
+        (99_999.5..999_500.0)
+            .contains(&n)
+            .then(|| format!("{:.0}k", n / 1e3)),
         Some(format!("{:.1}M", n / 1e6)),
         Some(format!("{:.0}M", n / 1e6)),
         Some(format!("{:.1}G", n / 1e9)),

@@ -2,7 +2,18 @@
 //! Each `fn x(src, dst) -> bool` writes into `dst` and returns true when it changed
 //! something (false leaves `dst` unspecified and the caller keeps `src`).
 
+use std::sync::LazyLock;
+
 use memchr::memmem;
+
+type Finder = LazyLock<memmem::Finder<'static>>;
+// Built once: constructing a searcher per call dominated the profile.
+static OPEN_COMMENT: Finder = LazyLock::new(|| memmem::Finder::new("/*"));
+static CLOSE_COMMENT: Finder = LazyLock::new(|| memmem::Finder::new("*/"));
+static NULL: Finder = LazyLock::new(|| memmem::Finder::new("null"));
+static UNION: Finder = LazyLock::new(|| memmem::Finder::new("union"));
+static LIMIT: Finder = LazyLock::new(|| memmem::Finder::new("limit ?"));
+static ORDER_BY: Finder = LazyLock::new(|| memmem::Finder::new("order by "));
 
 /// Perl's `\s` on byte strings.
 pub(crate) fn is_space(c: u8) -> bool {
@@ -39,7 +50,7 @@ pub(super) fn special_case(q: &[u8]) -> Option<&[u8]> {
 
 /// `/\*\w+\.\w+:[0-9]/[0-9]\*/`, the tag pt-table-checksum and friends put in queries.
 fn has_toolkit_comment(q: &[u8]) -> bool {
-    memmem::find_iter(q, b"/*").any(|start| {
+    OPEN_COMMENT.find_iter(q).any(|start| {
         let rest = &q[start + 2..];
         let w1 = rest.iter().take_while(|c| is_word(**c)).count();
         if w1 == 0 || rest.get(w1) != Some(&b'.') {
@@ -134,7 +145,7 @@ pub(super) fn strip_block_comments(src: &[u8], dst: &mut Vec<u8>) -> bool {
     let mut copied = 0;
     let mut search = 0;
     dst.clear();
-    while let Some(rel) = memmem::find(&src[search..], b"/*") {
+    while let Some(rel) = OPEN_COMMENT.find(&src[search..]) {
         let start = search + rel;
         match src.get(start + 2) {
             Some(b'!') | None => {
@@ -143,7 +154,7 @@ pub(super) fn strip_block_comments(src: &[u8], dst: &mut Vec<u8>) -> bool {
             }
             Some(_) => {}
         }
-        let Some(end_rel) = memmem::find(&src[start + 3..], b"*/") else {
+        let Some(end_rel) = CLOSE_COMMENT.find(&src[start + 3..]) else {
             break; // no terminator anywhere later, so no later start can match either
         };
         dst.extend_from_slice(&src[copied..start]);
@@ -261,7 +272,7 @@ fn is_number_char(c: u8) -> bool {
 
 /// Length of a `true`/`false` keyword at `i` when `\btrue\b|\bfalse\b` (/i) matches there.
 fn boolean_at(s: &[u8], i: usize) -> Option<usize> {
-    if !word_boundary_before(s, i) {
+    if !matches!(s[i], b't' | b'T' | b'f' | b'F') || !word_boundary_before(s, i) {
         return None;
     }
     let len = if starts_with_ci(&s[i..], b"true") {
@@ -342,7 +353,7 @@ pub(super) fn replace_null(src: &[u8], dst: &mut Vec<u8>) -> bool {
     let mut changed = false;
     let mut copied = 0;
     dst.clear();
-    for at in memmem::find_iter(src, b"null") {
+    for at in NULL.find_iter(src) {
         if at < copied
             || !word_boundary_before(src, at)
             || src.get(at + 4).is_some_and(|c| is_word(*c))
@@ -429,7 +440,7 @@ fn list_groups_end(s: &[u8], at: usize) -> Option<usize> {
 
 /// `s/\b(select\s.*?)(?:(\sunion(?:\sall)?)\s\1)+/$1 \/*repeat$2*\//xg`.
 pub(super) fn collapse_union(src: &[u8], dst: &mut Vec<u8>) -> bool {
-    if memmem::find(src, b"union").is_none() {
+    if UNION.find(src).is_none() {
         return false;
     }
     let mut changed = false;
@@ -462,7 +473,7 @@ pub(super) fn collapse_union(src: &[u8], dst: &mut Vec<u8>) -> bool {
 /// For a `select\s` at `start`: (end of the repeated select, last union keyword, match end).
 fn union_match(s: &[u8], start: usize) -> Option<(usize, &[u8], usize)> {
     let line_end = memchr::memchr(b'\n', &s[start..]).map_or(s.len(), |p| start + p);
-    for found in memmem::find_iter(&s[start + 7..], b"union") {
+    for found in UNION.find_iter(&s[start + 7..]) {
         let k = start + 7 + found - 1; // the `\s` before `union`
         if k > line_end {
             break;
@@ -508,7 +519,9 @@ fn union_repeat(s: &[u8], at: usize, first: &[u8]) -> Option<(usize, usize)> {
 
 /// `s/\blimit \?(?:, ?\?| offset \?)?/limit ?/` (first match only).
 pub(super) fn collapse_limit(src: &[u8], dst: &mut Vec<u8>) -> bool {
-    let Some(at) = memmem::find_iter(src, b"limit ?").find(|&at| word_boundary_before(src, at))
+    let Some(at) = LIMIT
+        .find_iter(src)
+        .find(|&at| word_boundary_before(src, at))
     else {
         return false;
     };
@@ -534,8 +547,9 @@ pub(super) fn collapse_limit(src: &[u8], dst: &mut Vec<u8>) -> bool {
 /// After the first `\border by `: `s/\G(.+?)\s+ASC/$1/gi`, i.e. drops ` asc` from a run
 /// of consecutive sort keys (and, as in the original, an `asc` prefix of a word).
 pub(super) fn drop_order_by_asc(src: &[u8], dst: &mut Vec<u8>) -> bool {
-    let Some(order_by) =
-        memmem::find_iter(src, b"order by ").find(|&at| word_boundary_before(src, at))
+    let Some(order_by) = ORDER_BY
+        .find_iter(src)
+        .find(|&at| word_boundary_before(src, at))
     else {
         return false;
     };

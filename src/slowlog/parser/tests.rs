@@ -148,9 +148,9 @@ fn truncated_entries_are_skipped_with_their_line() {
     assert_eq!(stats.skipped, 1);
     assert_eq!(
         stats.problems,
-        [SkippedEntry {
+        [EntryProblem {
             line: 3,
-            reason: SkipReason::NoStatement
+            kind: ProblemKind::NoStatement
         }]
     );
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use arkc_slowlog::{Digest, DigestFilter, SkipReason};
+use arkc_slowlog::{Digest, DigestFilter, ProblemKind};
 use common::{corpus_dir, corpus_files};
 
 fn digest(name: &str) -> Digest {
@@ -76,7 +76,7 @@ fn a_garbled_number_is_reported_but_the_entry_counts() {
     assert_eq!(d.class_count(), 1);
     assert_eq!(d.stats().bad_values, 1);
     assert!(
-        matches!(&d.stats().problems[0].reason, SkipReason::BadNumber { attribute, .. } if attribute == "Query_time")
+        matches!(&d.stats().problems[0].kind, ProblemKind::BadNumber { attribute, .. } if attribute == "Query_time")
     );
     assert_eq!(d.stats().problems[0].line, 1);
 }

@@ -1,0 +1,87 @@
+# scripts/bench digest [--mb N] [--replicate K] [--seed S]
+#
+# Times `arkc digest` (release build) against `pt-query-digest` on the same slow log, in one
+# run: MB/s, peak RSS (/usr/bin/time -v) and the speed ratio. The log is written by a sandbox
+# MariaDB with long_query_time=0 running the seeded workload of tests/support/workload.rs
+# (examples/slowlog_workload.rs). It is generated in full by default (about 3 minutes for
+# 200 MB); with --replicate K, 1/K of it is generated and the file is concatenated K times.
+# The log is cached in target/bench/ and reused when the parameters match.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+cd "$ARKC_ROOT"
+
+mb=200 replicate=1 seed=42
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --mb) mb="$2"; shift 2 ;;
+        --replicate) replicate="$2"; shift 2 ;;
+        --seed) seed="$2"; shift 2 ;;
+        *) say "unknown argument $1 (use --mb N, --replicate K, --seed S)"; exit 2 ;;
+    esac
+done
+
+ensure_debian_packages
+ensure_rust
+say "building arkc and the workload generator (release)"
+cargo build --release --locked --bin arkc --example slowlog_workload
+target="${CARGO_TARGET_DIR:-$ARKC_ROOT/target}"
+arkc="$target/release/arkc"
+
+out="$target/bench"
+mkdir -p "$out"
+log="$out/digest-slow-${mb}mb-seed${seed}-x${replicate}.log"
+# About 0.6 KB of MariaDB slow log (query_plan,explain verbosity) per statement, plus margin.
+statements=$(( mb * 1800 / replicate + 2000 ))
+if [ ! -s "$log" ]; then
+    part="$log.part"
+    say "generating a slow log: $statements statements through a sandbox MariaDB (seed $seed)"
+    "$target/release/examples/slowlog_workload" --statements "$statements" --seed "$seed" --out "$part"
+    : > "$log.tmp"
+    for _ in $(seq "$replicate"); do cat "$part" >> "$log.tmp"; done
+    rm -f "$part"
+    mv "$log.tmp" "$log"
+fi
+bytes=$(stat -c %s "$log")
+size_mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+how=$([ "$replicate" = 1 ] && echo "generated in full" || echo "generated 1/$replicate, concatenated $replicate times")
+say "slow log: $log ($size_mb MB, $how)"
+[ "$bytes" -ge $(( mb * 1000000 )) ] || say "warning: the log is smaller than $mb MB"
+
+# run NAME OUTPUT CMD...: prints "seconds max_rss_kb"
+run() {
+    local name="$1" output="$2"; shift 2
+    local timing="$out/digest-$name.time"
+    /usr/bin/time -v -o "$timing" "$@" > "$output" 2> "$out/digest-$name.stderr"
+    local wall rss
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$timing")
+    rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$timing")
+    echo "$wall $rss"
+}
+
+say "timing arkc digest"
+read -r arkc_s arkc_rss < <(run arkc "$out/digest-arkc.json" "$arkc" digest --format json --limit 0 "$log")
+say "timing pt-query-digest (this takes a while)"
+read -r pt_s pt_rss < <(run pt "$out/digest-pt.json" pt-query-digest --output json --limit 1000000 --order-by pos_in_log:cnt --no-version-check "$log")
+
+report="$out/digest.txt"
+awk -v mb="$size_mb" -v as="$arkc_s" -v ar="$arkc_rss" -v ps="$pt_s" -v pr="$pt_rss" -v how="$how" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v cpus="$(nproc)" 'BEGIN {
+    am = mb / (as > 0 ? as : 0.001); pm = mb / (ps > 0 ? ps : 0.001)
+    printf "slow log: %s MB (%s), %d CPUs, load average %s\n", mb, how, cpus, load
+    printf "%-16s %9s %10s %12s\n", "tool", "seconds", "MB/s", "peak RSS MB"
+    printf "%-16s %9.2f %10.1f %12.1f\n", "arkc digest", as, am, ar / 1024
+    printf "%-16s %9.2f %10.1f %12.1f\n", "pt-query-digest", ps, pm, pr / 1024
+    printf "speed ratio: %.1fx pt-query-digest (goal: 30x)\n", am / pm
+}' | tee "$report"
+
+if command -v python3 >/dev/null; then
+    python3 - "$out/digest-arkc.json" "$out/digest-pt.json" <<'PY' | tee -a "$report"
+import json, sys
+ours = {c["query_id"]: c["count"] for c in json.load(open(sys.argv[1]))}
+raw = open(sys.argv[2], "rb").read()
+theirs = {c["checksum"]: int(c["query_count"]) for c in json.loads(raw[raw.find(b"{"):])["classes"]} if b"{" in raw else {}
+ids = set(ours) | set(theirs)
+same = sum(1 for i in ids if ours.get(i) == theirs.get(i))
+print(f"classes: arkc {len(ours)}, pt-query-digest {len(theirs)}; same ID and count: {same}/{len(ids)}")
+PY
+fi
+say "report written to $report"
