@@ -223,7 +223,6 @@ fn slow_hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
             (Action::ToggleScope, "all"),
             (Action::ToggleSource, "source"),
             (Action::MarkStatus, "mark"),
-            (Action::EditNote, "note"),
             (Action::Explain, "explain"),
         ],
     )

@@ -39,10 +39,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, detail: &SlowDetail, t
             theme.style(Meaning::Muted),
         )],
     };
+    // Never scroll the last line out of sight.
+    let scroll = detail.scroll.min(lines.len().saturating_sub(1) as u16);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .scroll((detail.scroll, 0)),
+            .scroll((scroll, 0)),
         inner,
     );
 }
@@ -197,10 +199,13 @@ fn explain_lines<'a>(explain: Option<&ExplainState>, theme: &Theme) -> Vec<Line<
     }
 }
 
-/// Columns sized to their widest cell (capped), like the mysql client's table output.
+/// Columns sized to their widest cell (capped, but the last, `Extra`, is never cut), like the
+/// mysql client's table output.
 fn explain_table<'a>(t: &ExplainTable, theme: &Theme) -> Vec<Line<'a>> {
+    let last = t.columns.len().saturating_sub(1);
     let widths: Vec<usize> = (0..t.columns.len())
         .map(|i| {
+            let cap = if i == last { usize::MAX } else { 24 };
             let cells = t
                 .rows
                 .iter()
@@ -210,7 +215,7 @@ fn explain_table<'a>(t: &ExplainTable, theme: &Theme) -> Vec<Line<'a>> {
                 .chain([t.columns[i].chars().count()])
                 .max()
                 .unwrap_or(1)
-                .min(24)
+                .min(cap)
         })
         .collect();
     let line = |cells: &[String]| -> String {
