@@ -2,7 +2,9 @@
 //! last update, sort key, filters, the drill-down, EXPLAIN results and tracking. Pure: keys and
 //! backend updates come in, effects go out (see `slow_keys`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use chrono::{DateTime, Utc};
 
 use crate::backend::slow_report::{
     ExplainTable, SlowClass, SlowReport, SlowSourceKind, SlowUpdate, SourceStatus,
@@ -83,14 +85,20 @@ impl SlowFilters {
     }
 }
 
-/// A source's latest report and what moved since the one before.
+/// How far back the Δ column looks: long enough to read, short enough to mean "now".
+pub const CHANGE_WINDOW_S: i64 = 10;
+
+/// A source's latest report and what moved in the last `CHANGE_WINDOW_S` seconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceView {
     pub report: SlowReport,
-    /// Count added per query ID by the last update.
+    /// Count added per query ID within the window.
     pub deltas: HashMap<String, u64>,
-    /// Query IDs that first appeared in the last update.
+    /// Query IDs that appeared within the window.
     pub fresh: HashSet<String>,
+    /// Counts per query ID of recent reports, oldest first; the first is the reference the
+    /// changes are measured from (the newest report at least a window old, or the first one).
+    history: VecDeque<(DateTime<Utc>, HashMap<String, u64>)>,
 }
 
 /// The line being typed at the bottom of the pane, and what it sets.
@@ -196,11 +204,11 @@ impl SlowRow<'_> {
 }
 
 impl SlowPane {
-    /// Store a backend update; returns a message for the status bar, if any.
-    pub fn apply(&mut self, update: SlowUpdate) -> Option<String> {
+    /// Store a backend update received at `now`; returns a message for the status bar, if any.
+    pub fn apply(&mut self, update: SlowUpdate, now: DateTime<Utc>) -> Option<String> {
         match update {
             SlowUpdate::Report(report) => {
-                self.apply_report(report);
+                self.apply_report(report, now);
                 None
             }
             SlowUpdate::Tracking(all) => {
@@ -223,43 +231,47 @@ impl SlowPane {
         }
     }
 
-    fn apply_report(&mut self, report: SlowReport) {
+    fn apply_report(&mut self, report: SlowReport, now: DateTime<Utc>) {
         let key = (report.instance.clone(), report.source);
-        let (deltas, fresh) = match self.views.get(&key) {
-            Some(old) => {
-                let before: HashMap<&str, u64> = old
-                    .report
-                    .classes
-                    .iter()
-                    .map(|c| (c.query_id.as_str(), c.count))
-                    .collect();
-                let mut deltas = HashMap::new();
-                let mut fresh = HashSet::new();
-                for c in &report.classes {
-                    match before.get(c.query_id.as_str()) {
-                        Some(n) if c.count > *n => {
-                            deltas.insert(c.query_id.clone(), c.count - n);
-                        }
-                        Some(_) => {}
-                        None => {
-                            fresh.insert(c.query_id.clone());
-                            deltas.insert(c.query_id.clone(), c.count);
-                        }
+        let counts: HashMap<String, u64> = report
+            .classes
+            .iter()
+            .map(|c| (c.query_id.clone(), c.count))
+            .collect();
+        let mut history = self
+            .views
+            .remove(&key)
+            .map(|v| v.history)
+            .unwrap_or_default();
+        history.push_back((now, counts));
+        let window_start = now - chrono::Duration::seconds(CHANGE_WINDOW_S);
+        while history.len() >= 2 && history[1].0 <= window_start {
+            history.pop_front();
+        }
+        let mut deltas = HashMap::new();
+        let mut fresh = HashSet::new();
+        // With one report only, it is the baseline: nothing in it counts as a change.
+        if let (Some((_, reference)), true) = (history.front(), history.len() > 1) {
+            for c in &report.classes {
+                match reference.get(&c.query_id) {
+                    Some(n) if c.count > *n => {
+                        deltas.insert(c.query_id.clone(), c.count - n);
+                    }
+                    Some(_) => {}
+                    None => {
+                        fresh.insert(c.query_id.clone());
+                        deltas.insert(c.query_id.clone(), c.count);
                     }
                 }
-                (deltas, fresh)
             }
-            // The first report is the baseline: nothing in it counts as a change.
-            None => (HashMap::new(), HashSet::new()),
+        }
+        let view = SourceView {
+            report,
+            deltas,
+            fresh,
+            history,
         };
-        self.views.insert(
-            key,
-            SourceView {
-                report,
-                deltas,
-                fresh,
-            },
-        );
+        self.views.insert(key, view);
     }
 
     /// The status of the shown source for `instance`, if it has reported.

@@ -246,7 +246,7 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
             state.health.insert(h.instance.clone(), h);
         }
         BackendEvent::Slow(update) => {
-            if let Some(text) = state.slow.apply(update) {
+            if let Some(text) = state.slow.apply(update, state.now) {
                 state.error(text);
             }
         }

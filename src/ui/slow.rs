@@ -75,7 +75,8 @@ fn columns(inner: usize, all_instances: bool) -> Vec<Column> {
         right,
     };
     let n = if wide { 7 } else { 5 };
-    let mut cols = vec![c(Col::Delta, "Δ", if wide { 6 } else { 4 }, true)];
+    // What moved within the change window (10 s).
+    let mut cols = vec![c(Col::Delta, "Δ10s", if wide { 6 } else { 4 }, true)];
     if all_instances {
         cols.push(c(
             Col::Instance,
