@@ -2,6 +2,7 @@
 //! live as queries run, and a tracking mark set in one console run is there in the next.
 
 #[path = "support/tmux.rs"]
+#[allow(dead_code)] // shared harness; this test uses part of it
 mod tmux;
 
 use std::path::PathBuf;
