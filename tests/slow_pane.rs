@@ -483,19 +483,35 @@ fn a_down_instance_health_does_not_hide_its_slow_sql() {
 fn changes_are_measured_over_a_ten_second_window() {
     let mut s = state(); // both primary reports arrived at 12:00:00
     update(&mut s, Action::Tick(clock(5)));
-    backend(&mut s, report("primary", SlowSourceKind::Log, classes(3, true)));
+    backend(
+        &mut s,
+        report("primary", SlowSourceKind::Log, classes(3, true)),
+    );
     let delta = |s: &State| {
         let rows = s.slow.rows(Some("primary"), "");
-        let a = rows.iter().find(|r| r.class.query_id.starts_with("A1B2")).expect("row");
+        let a = rows
+            .iter()
+            .find(|r| r.class.query_id.starts_with("A1B2"))
+            .expect("row");
         (a.delta, rows.iter().filter(|r| r.fresh).count())
     };
-    assert_eq!(delta(&s), (240, 1), "5 s in: still against the first report");
+    assert_eq!(
+        delta(&s),
+        (240, 1),
+        "5 s in: still against the first report"
+    );
     // 12 s in: measured from the newest report at least 10 s old (12:00:00, count 240).
     update(&mut s, Action::Tick(clock(12)));
-    backend(&mut s, report("primary", SlowSourceKind::Log, classes(3, true)));
+    backend(
+        &mut s,
+        report("primary", SlowSourceKind::Log, classes(3, true)),
+    );
     assert_eq!(delta(&s), (120, 0));
     // 16 s in: the 12:00:05 report (count 360) is the reference; nothing moved since.
     update(&mut s, Action::Tick(clock(16)));
-    backend(&mut s, report("primary", SlowSourceKind::Log, classes(3, true)));
+    backend(
+        &mut s,
+        report("primary", SlowSourceKind::Log, classes(3, true)),
+    );
     assert_eq!(delta(&s), (0, 0));
 }

@@ -228,6 +228,7 @@ impl SlowPane {
                 self.explains.insert(ClassKey { instance, query_id }, state);
                 failed.then(|| "EXPLAIN failed: see the drill-down".to_string())
             }
+            SlowUpdate::Problem(text) => Some(text),
         }
     }
 

@@ -116,8 +116,33 @@ fn explains_writes(version: &str) -> bool {
     }
 }
 
+/// True when `sql` holds one statement: no `;` outside quotes, comments aside, except at the
+/// end. `EXPLAIN` is sent on a connection that may run several statements per call, so a sample
+/// like `SELECT 1; DELETE ...` must never reach it.
+pub fn is_single_statement(sql: &str) -> bool {
+    let body = sql.trim_end().trim_end_matches(';');
+    let mut quote: Option<char> = None;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), '\\') if q != '`' => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, ';') => return false,
+            (None, _) => {}
+        }
+    }
+    quote.is_none()
+}
+
 /// `Ok` when the sample may be sent as `EXPLAIN sample`; otherwise why not.
 pub fn explain_allowed(sql: &str, version: Option<&str>) -> Result<(), String> {
+    if !is_single_statement(sql) {
+        return Err("the sample is not a single complete statement; EXPLAIN it by hand".into());
+    }
     match statement_kind(sql) {
         StatementKind::Select => Ok(()),
         StatementKind::Write => match version {
@@ -175,5 +200,17 @@ mod tests {
         assert!(explain_allowed(update, None).is_err());
         assert!(explain_allowed("create table x (a int)", Some("8.0.36")).is_err());
         assert!(explain_allowed("administrator command: Ping", None).is_err());
+    }
+
+    #[test]
+    fn only_single_statements_are_explained() {
+        assert!(is_single_statement(
+            "select * from t where a = 'x;y' and b = \"p;q\";"
+        ));
+        assert!(is_single_statement("select `we;ird` from t"));
+        assert!(is_single_statement("select 'it\\'s;' from t"));
+        assert!(!is_single_statement("select 1; delete from t"));
+        assert!(!is_single_statement("select 'unterminated"));
+        assert!(explain_allowed("select 1; delete from t", None).is_err());
     }
 }

@@ -151,6 +151,9 @@ fn filter_line(state: &mut State, action: Action) -> Vec<Effect> {
             state.filter.clear();
             state.mode = Mode::Normal;
         }
+        Action::Up | Action::Down if state.pane == Pane::SlowSql => {
+            return slow_keys::handle(state, &action).unwrap_or_default()
+        }
         Action::Up => move_selection(state, -1),
         Action::Down => move_selection(state, 1),
         Action::Quit => return quit(state),

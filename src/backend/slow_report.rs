@@ -143,6 +143,8 @@ pub enum SlowUpdate {
         query_id: String,
         result: Result<ExplainTable, String>,
     },
+    /// Something the DBA should know (shown in the status bar), e.g. tracking is unavailable.
+    Problem(String),
 }
 
 /// What the UI asks of the slow-SQL side.

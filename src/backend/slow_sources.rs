@@ -42,11 +42,15 @@ impl Tracker {
         let store = match path.as_deref().map(TrackingStore::open) {
             Some(Ok(store)) => Some(store),
             Some(Err(e)) => {
-                tracing::warn!("slow SQL tracking disabled: {e}");
+                let text = format!("slow SQL tracking is off: {e}");
+                tracing::warn!("{text}");
+                let _ = events.send(BackendEvent::Slow(SlowUpdate::Problem(text)));
                 None
             }
             None => {
-                tracing::warn!("slow SQL tracking disabled: no XDG data dir");
+                let text = "slow SQL tracking is off: no XDG data dir (set XDG_DATA_HOME or HOME)";
+                tracing::warn!("{text}");
+                let _ = events.send(BackendEvent::Slow(SlowUpdate::Problem(text.into())));
                 None
             }
         };
@@ -182,6 +186,10 @@ async fn explain(
     database: Option<&str>,
     sql: &str,
 ) -> anyhow::Result<ExplainTable> {
+    // The pane checks this too; the backend is the last line before the server.
+    if !crate::app::slow_sql::is_single_statement(sql) {
+        anyhow::bail!("refusing to EXPLAIN more than one statement");
+    }
     let mut conn = connect(inst).await?;
     if let Some(db) = database.filter(|d| !d.is_empty()) {
         let use_db = format!("USE `{}`", db.replace('`', "``"));
