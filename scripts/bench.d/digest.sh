@@ -47,30 +47,33 @@ how=$([ "$replicate" = 1 ] && echo "generated in full" || echo "generated 1/$rep
 say "slow log: $log ($size_mb MB, $how)"
 [ "$bytes" -ge $(( mb * 1000000 )) ] || say "warning: the log is smaller than $mb MB"
 
-# run NAME OUTPUT CMD...: prints "seconds max_rss_kb"
+# run NAME OUTPUT CMD...: prints "wall_seconds cpu_seconds max_rss_kb"
 run() {
     local name="$1" output="$2"; shift 2
     local timing="$out/digest-$name.time"
     /usr/bin/time -v -o "$timing" "$@" > "$output" 2> "$out/digest-$name.stderr"
-    local wall rss
-    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$timing")
-    rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$timing")
-    echo "$wall $rss"
+    awk -F': ' '
+        /Elapsed \(wall clock\)/ { n = split($2, p, ":"); for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
+        /User time \(seconds\)/ || /System time \(seconds\)/ { cpu += $2 }
+        /Maximum resident set size/ { rss = $2 }
+        END { print wall, cpu, rss }' "$timing"
 }
 
 say "timing arkc digest"
-read -r arkc_s arkc_rss < <(run arkc "$out/digest-arkc.json" "$arkc" digest --format json --limit 0 "$log")
+read -r arkc_s arkc_cpu arkc_rss < <(run arkc "$out/digest-arkc.json" "$arkc" digest --format json --limit 0 "$log")
 say "timing pt-query-digest (this takes a while)"
-read -r pt_s pt_rss < <(run pt "$out/digest-pt.json" pt-query-digest --output json --limit 1000000 --order-by pos_in_log:cnt --no-version-check "$log")
+read -r pt_s pt_cpu pt_rss < <(run pt "$out/digest-pt.json" pt-query-digest --output json --limit 1000000 --order-by pos_in_log:cnt --no-version-check "$log")
 
 report="$out/digest.txt"
-awk -v mb="$size_mb" -v as="$arkc_s" -v ar="$arkc_rss" -v ps="$pt_s" -v pr="$pt_rss" -v how="$how" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v cpus="$(nproc)" 'BEGIN {
-    am = mb / (as > 0 ? as : 0.001); pm = mb / (ps > 0 ? ps : 0.001)
-    printf "slow log: %s MB (%s), %d CPUs, load average %s\n", mb, how, cpus, load
-    printf "%-16s %9s %10s %12s\n", "tool", "seconds", "MB/s", "peak RSS MB"
-    printf "%-16s %9.2f %10.1f %12.1f\n", "arkc digest", as, am, ar / 1024
-    printf "%-16s %9.2f %10.1f %12.1f\n", "pt-query-digest", ps, pm, pr / 1024
-    printf "speed ratio: %.1fx pt-query-digest (goal: 30x)\n", am / pm
+awk -v mb="$size_mb" -v as="$arkc_s" -v ac="$arkc_cpu" -v ar="$arkc_rss" -v ps="$pt_s" -v pc="$pt_cpu" -v pr="$pt_rss" \
+    -v how="$how" -v la="$(cut -d' ' -f1-3 /proc/loadavg)" -v cpus="$(nproc)" '
+function nz(x) { return x > 0 ? x : 0.001 }
+BEGIN {
+    printf "slow log: %s MB (%s), %d CPUs, load average %s\n", mb, how, cpus, la
+    printf "%-16s %9s %10s %9s %12s %12s\n", "tool", "wall s", "MB/s", "CPU s", "MB/CPU-s", "peak RSS MB"
+    printf "%-16s %9.2f %10.1f %9.2f %12.1f %12.1f\n", "arkc digest", as, mb / nz(as), ac, mb / nz(ac), ar / 1024
+    printf "%-16s %9.2f %10.1f %9.2f %12.1f %12.1f\n", "pt-query-digest", ps, mb / nz(ps), pc, mb / nz(pc), pr / 1024
+    printf "speed ratio: %.1fx pt-query-digest by wall clock, %.1fx by CPU time (goal: 30x)\n", ps / nz(as), pc / nz(ac)
 }' | tee "$report"
 
 if command -v python3 >/dev/null; then

@@ -5,6 +5,7 @@
 //! linear scan that reproduces the same regex semantics (including its quirks, such as
 //! `db2.tbl` becoming `d?tbl`), run only when a cheap pre-check says it can apply.
 
+mod collapse;
 mod passes;
 pub(crate) use passes::{is_space, is_word};
 #[cfg(test)]
@@ -63,19 +64,19 @@ impl Fingerprinter {
         }
         passes::abstract_literals(a, b);
         std::mem::swap(a, b);
-        if passes::replace_null(a, b) {
+        if collapse::replace_null(a, b) {
             std::mem::swap(a, b);
         }
-        if passes::collapse_lists(a, b) {
+        if collapse::collapse_lists(a, b) {
             std::mem::swap(a, b);
         }
-        if passes::collapse_union(a, b) {
+        if collapse::collapse_union(a, b) {
             std::mem::swap(a, b);
         }
-        if passes::collapse_limit(a, b) {
+        if collapse::collapse_limit(a, b) {
             std::mem::swap(a, b);
         }
-        if passes::drop_order_by_asc(a, b) {
+        if collapse::drop_order_by_asc(a, b) {
             std::mem::swap(a, b);
         }
         out.extend_from_slice(a);
