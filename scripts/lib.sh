@@ -20,6 +20,7 @@ ensure_debian_packages() {
     command -v pt-query-digest >/dev/null || missing+=(percona-toolkit)
     command -v tmux >/dev/null || missing+=(tmux)
     [ -x /usr/bin/time ] || missing+=(time)
+    command -v openssl >/dev/null || missing+=(openssl)
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing Debian packages: ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

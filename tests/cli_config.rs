@@ -74,3 +74,23 @@ fn inline_secret_is_masked() {
     assert!(stdout.contains("password=inline (****)"), "{stdout}");
     assert!(!stdout.contains("hunter2"), "{stdout}");
 }
+
+#[test]
+fn unknown_theme_fails_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, "[ui]\nkeymap = \"vim\"\ntheme = \"solarised\"\n").unwrap();
+    let out = arkc()
+        .env("XDG_CONFIG_HOME", dir.path())
+        .args(["config", "check"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:3: key `theme`", path.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("solarised"), "{stderr}");
+}

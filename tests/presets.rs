@@ -268,6 +268,17 @@ fn keymap_mistakes_name_the_file_and_line() {
 }
 
 #[test]
+fn escape_is_another_name_for_cancel() {
+    let km = Keymap::default()
+        .overlay("[global]\n\"x\" = \"escape\"\n", "test")
+        .expect("parses");
+    assert_eq!(
+        km.lookup(&KeyCombo::parse("x").expect("key")),
+        Some(&Action::Cancel)
+    );
+}
+
+#[test]
 fn key_names_round_trip() {
     for name in [
         "q",

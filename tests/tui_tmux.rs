@@ -1,6 +1,7 @@
 //! The real `arkc` binary in a real terminal (tmux, 80x24): the four panes, `?` help, `:pane slow`,
 //! resize, and every way out (q, Ctrl-C, SIGTERM) leaving the terminal restored with exit code 0.
 
+#[allow(dead_code)] // each test binary uses a different part of the harness
 #[path = "support/tmux.rs"]
 mod tmux;
 

@@ -233,6 +233,24 @@ fn slow_sql_pane_waits_for_its_sources_80x24() {
 }
 
 #[test]
+fn palette_hints_while_typing() {
+    let mut state = sample_state();
+    apply(&mut state, &[Action::Palette]);
+    apply(&mut state, &typed("in"));
+    let text = screen(&render(&state, 80, 24));
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.contains(":in█   instance NAME")),
+        "{text}"
+    );
+    apply(&mut state, &typed("stance rep"));
+    let text = screen(&render(&state, 80, 24));
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.contains("replica-1 · replica-2"), "{last}");
+}
+
+#[test]
 fn palette_error_80x24() {
     let mut state = sample_state();
     apply(&mut state, &[Action::Palette]);
@@ -269,7 +287,7 @@ fn sql_log_80x24() {
             Action::Backend(Box::new(BackendEvent::SqlSent(entry))),
         );
     }
-    apply(&mut state, &[Action::SqlLog]);
+    apply(&mut state, &[Action::SqlLog, Action::Down]);
     insta::assert_snapshot!(screen(&render(&state, 80, 24)));
 }
 

@@ -32,6 +32,7 @@ pub enum Action {
     PrevInstance,
     Refresh,
     Quit,
+    #[serde(alias = "escape")]
     Cancel,
     Confirm,
     /// Slow SQL: cycle the sort key.

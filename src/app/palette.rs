@@ -104,3 +104,34 @@ fn pick_instance(name: &str, instances: &[String]) -> Result<String, String> {
         )),
     }
 }
+
+/// What could come next on the palette line, for the hint shown while typing: matching command
+/// forms while the verb is typed, then matching values (`themes` are the known theme names).
+pub fn suggestions(line: &str, instances: &[String], themes: &[&str]) -> Vec<String> {
+    let mut words = line.split_whitespace();
+    let verb = words.next().unwrap_or("");
+    let arg = words.next();
+    let typing_verb = arg.is_none() && !line.ends_with(' ');
+    if typing_verb {
+        return USAGE
+            .iter()
+            .map(|(usage, _)| usage.trim_start_matches(':'))
+            .filter(|usage| usage.starts_with(verb))
+            .map(String::from)
+            .collect();
+    }
+    let prefix = arg.unwrap_or("");
+    let values: Vec<String> = match verb {
+        "pane" | "p" => ["health", "slow", "binlog", "jobs"]
+            .map(String::from)
+            .to_vec(),
+        "instance" | "i" => instances.to_vec(),
+        "theme" => themes.iter().map(|t| t.to_string()).collect(),
+        "readonly" | "ro" => vec!["on".into(), "off".into()],
+        _ => Vec::new(),
+    };
+    values
+        .into_iter()
+        .filter(|v| v.starts_with(prefix))
+        .collect()
+}

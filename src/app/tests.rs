@@ -132,6 +132,25 @@ fn palette_instance_takes_exact_name_or_unique_prefix() {
 }
 
 #[test]
+fn palette_suggests_commands_then_values() {
+    use super::palette::suggestions;
+    let names = vec!["db1".to_string(), "db2".to_string(), "replica".to_string()];
+    let themes = ["default", "light"];
+    assert_eq!(suggestions("", &names, &themes).len(), palette::USAGE.len());
+    assert_eq!(suggestions("in", &names, &themes), vec!["instance NAME"]);
+    assert_eq!(
+        suggestions("pane ", &names, &themes),
+        vec!["health", "slow", "binlog", "jobs"]
+    );
+    assert_eq!(
+        suggestions("instance db", &names, &themes),
+        vec!["db1", "db2"]
+    );
+    assert_eq!(suggestions("theme l", &names, &themes), vec!["light"]);
+    assert!(suggestions("frob x", &names, &themes).is_empty());
+}
+
+#[test]
 fn palette_theme_and_quit_produce_effects() {
     let mut s = state_with(&["a"]);
     assert_eq!(
@@ -423,5 +442,24 @@ fn keys_map_to_actions_by_mode() {
     assert_eq!(
         Keymap::default().action_for(&Mode::Filter, &ctrl_c),
         Some(Action::Interrupt)
+    );
+}
+
+#[test]
+fn every_bindable_action_round_trips_through_its_keymap_name() {
+    use serde::de::IntoDeserializer;
+    use serde::Deserialize;
+    for action in Action::BINDABLE {
+        let name = action.name();
+        let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            name.as_str().into_deserializer();
+        assert_eq!(Action::deserialize(de).as_ref(), Ok(action), "{name}");
+        assert!(!action.description().is_empty(), "{name} needs a help line");
+    }
+    let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+        "tick".into_deserializer();
+    assert!(
+        Action::deserialize(de).is_err(),
+        "event-loop actions cannot be bound"
     );
 }

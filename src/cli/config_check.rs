@@ -15,6 +15,10 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    if let Some(message) = check_presets(&cfg, &path) {
+        eprintln!("error: {message}");
+        return Ok(2);
+    }
     println!("{}: ok", path.display());
     println!(
         "ui: theme={} keymap={} refresh_ms={}",
@@ -40,4 +44,31 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// The theme and keymap named in `[ui]` must exist (built in, or a file in the config dir) and
+/// parse; otherwise the console would refuse to start, so say so here with the line.
+fn check_presets(cfg: &Config, path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .map_or(1, |i| i + 1)
+    };
+    let user_dir = crate::tui::presets::user_dir();
+    if let Err(e) = crate::tui::presets::load_theme(&cfg.ui.theme, user_dir.as_deref()) {
+        return Some(format!(
+            "{}:{}: key `theme`: {e:#}",
+            path.display(),
+            line_of("theme")
+        ));
+    }
+    if let Err(e) = crate::tui::presets::load_keymap(&cfg.ui.keymap, user_dir.as_deref()) {
+        return Some(format!(
+            "{}:{}: key `keymap`: {e:#}",
+            path.display(),
+            line_of("keymap")
+        ));
+    }
+    None
 }

@@ -15,7 +15,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::presets;
 use crate::app::{update, Action, Effect, Keymap, State};
-use crate::backend::{BackendCommand, BackendEvent};
+use crate::backend::{BackendCommand, BackendEvent, SqlLogEntry};
 use crate::ui::{self, Theme};
 
 /// Most backend events applied before a redraw, so a flood (1,000 instances reporting at once)
@@ -60,9 +60,7 @@ impl Console {
 
     fn apply_backend_event(&mut self, event: BackendEvent) {
         if let BackendEvent::SqlSent(entry) = &event {
-            // Every statement is in the log file too, not only in the `@` overlay.
-            tracing::info!(target: "arkc::sql", instance = %entry.instance,
-                elapsed_ms = entry.elapsed.as_secs_f64() * 1000.0, error = ?entry.error, "{}", entry.sql);
+            log_sql(entry);
         }
         let _ = update(&mut self.state, Action::Backend(Box::new(event)));
     }
@@ -120,6 +118,18 @@ impl Console {
                 true
             }
             _ => false,
+        }
+    }
+}
+
+/// Every statement is in the log file too, not only in the `@` overlay.
+fn log_sql(entry: &SqlLogEntry) {
+    let ms = format!("{:.1}", entry.elapsed.as_secs_f64() * 1000.0);
+    let instance = &entry.instance;
+    match &entry.error {
+        None => tracing::info!(target: "arkc::sql", %instance, elapsed_ms = %ms, "{}", entry.sql),
+        Some(error) => {
+            tracing::warn!(target: "arkc::sql", %instance, elapsed_ms = %ms, %error, "{}", entry.sql)
         }
     }
 }

@@ -7,6 +7,7 @@ mod terminal;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use chrono::Utc;
 use crossterm::event::EventStream;
 use tokio::sync::mpsc;
@@ -16,6 +17,9 @@ use crate::config::Config;
 
 pub use event_loop::{run_loop, Console};
 pub use presets::{load_keymap, load_theme};
+
+/// How long quitting waits for pollers to close their connections.
+const BACKEND_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How the console was asked to start (command-line flags that override the config).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,7 +41,6 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
         instances = config.instances.len(), read_only = opts.read_only, "console starting");
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    // Pollers and slow-SQL sources for every instance; they report through `events_tx`.
     let backend = crate::backend::spawn(Arc::new(config), events_tx);
     let mut console = console;
     let mut guard = terminal::TerminalGuard::enter()?;
@@ -51,8 +54,13 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
     )
     .await;
     drop(guard);
-    // Close server connections politely, but never hang the exit on a dead server.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), backend.shutdown()).await;
+    // Close connections politely, but a hung server must not hold the user's shell hostage.
+    if tokio::time::timeout(BACKEND_STOP_TIMEOUT, backend.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("backend did not stop within {BACKEND_STOP_TIMEOUT:?}; leaving anyway");
+    }
     tracing::info!(ok = result.is_ok(), "console stopped");
     result
 }
@@ -69,8 +77,11 @@ fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
         .keymap
         .clone()
         .unwrap_or_else(|| config.ui.keymap.clone());
-    let theme = load_theme(&theme_name, user_dir.as_deref())?.with_no_color(no_color);
-    let keymap = load_keymap(&keymap_name, user_dir.as_deref())?;
+    let theme = load_theme(&theme_name, user_dir.as_deref())
+        .with_context(|| origin("theme", opts.theme.is_some(), config))?
+        .with_no_color(no_color);
+    let keymap = load_keymap(&keymap_name, user_dir.as_deref())
+        .with_context(|| origin("keymap", opts.keymap.is_some(), config))?;
     let mut state = State::new(config, opts.read_only, Utc::now());
     state.theme_name = theme_name;
     state.keymap_name = keymap_name;
@@ -81,6 +92,15 @@ fn prepare(config: &Config, opts: &ConsoleOptions) -> anyhow::Result<Console> {
         user_dir,
         no_color,
     })
+}
+
+/// Where a theme or keymap name came from, for error messages.
+fn origin(what: &str, from_flag: bool, config: &Config) -> String {
+    match (&config.path, from_flag) {
+        (_, true) => format!("--{what}"),
+        (Some(path), false) => format!("`{what}` in [ui] of {}", path.display()),
+        (None, false) => format!("the default {what}"),
+    }
 }
 
 /// Completes on SIGINT, SIGTERM or SIGHUP. In raw mode Ctrl-C arrives as a key instead; this

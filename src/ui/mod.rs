@@ -9,6 +9,7 @@ mod overlay;
 mod placeholder;
 mod slow;
 mod slow_detail;
+mod sql_log;
 pub mod theme;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -16,7 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use crate::app::{Action, Keymap, MessageKind, Mode, Pane, State};
+use crate::app::{palette, Action, Keymap, MessageKind, Mode, Pane, State};
 use crate::health::Status;
 pub use theme::{Meaning, Theme};
 
@@ -41,7 +42,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     draw_command_line(frame, command, state, theme, keymap);
     match state.mode {
         Mode::Help => overlay::draw_help(frame, body, state, theme, keymap),
-        Mode::SqlLog => overlay::draw_sql_log(frame, body, state, theme),
+        Mode::SqlLog => sql_log::draw(frame, body, state, theme),
         _ => {}
     }
 }
@@ -162,6 +163,7 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             Span::styled(":", theme.style(Meaning::Accent)),
             Span::raw(text.clone()),
             Span::styled("█", theme.style(Meaning::Muted)),
+            Span::styled(palette_hint(state, text), theme.style(Meaning::Muted)),
         ]),
         (Mode::Filter, _) => Line::from(vec![
             Span::styled("/", theme.style(Meaning::Accent)),
@@ -192,6 +194,17 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         _ => hints(keymap, theme),
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// `   pane NAME · instance NAME` while typing a command, `   health · slow` for its value.
+fn palette_hint(state: &State, line: &str) -> String {
+    let names: Vec<String> = state.instances.iter().map(|i| i.name.clone()).collect();
+    let themes: Vec<&str> = theme::BUILTIN_THEMES.iter().map(|(n, _)| *n).collect();
+    let found = palette::suggestions(line, &names, &themes);
+    if found.is_empty() {
+        return String::new();
+    }
+    format!("   {}", found.join(" · "))
 }
 
 fn hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {

@@ -1,5 +1,4 @@
-//! Floating boxes over the pane: the help screen (generated from the active keymap) and the
-//! log of SQL the console sent.
+//! The help screen, floating over the pane, generated from the active keymap.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -130,60 +129,4 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, ke
         ));
     }
     frame.render_widget(Paragraph::new(visible), inner);
-}
-
-pub fn draw_sql_log(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    // The log covers the whole pane: statements are long and every column counts.
-    let popup = area;
-    let title = format!(
-        " SQL sent by arkc · {} statements, newest first, UTC · esc closes ",
-        state.sql_log.len()
-    );
-    let block = Block::bordered()
-        .title(Span::styled(title, theme.style(Meaning::Header)))
-        .border_style(theme.style(Meaning::Accent));
-    let inner = block.inner(popup);
-    frame.render_widget(Clear, popup);
-    frame.render_widget(block.style(theme.style(Meaning::Text)), popup);
-    if state.sql_log.is_empty() {
-        let text = vec![
-            Line::raw("No statements sent yet."),
-            Line::styled(
-                "Every statement arkc sends to a server is listed here and written to the log file.",
-                theme.style(Meaning::Muted),
-            ),
-        ];
-        frame.render_widget(
-            Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: false }),
-            inner,
-        );
-        return;
-    }
-    let lines: Vec<Line> = state
-        .sql_log
-        .iter()
-        .skip(state.overlay_scroll)
-        .take(inner.height as usize)
-        .map(|e| {
-            let elapsed = format!("{:>7.1}ms", e.elapsed.as_secs_f64() * 1000.0);
-            let head = format!(
-                "{} {:<12} {elapsed} ",
-                e.at.format("%H:%M:%S"),
-                format::fit(&e.instance, 12)
-            );
-            let sql = e.sql.split_whitespace().collect::<Vec<_>>().join(" ");
-            let mut spans = vec![
-                Span::styled(head, theme.style(Meaning::Muted)),
-                Span::raw(sql),
-            ];
-            if let Some(err) = &e.error {
-                spans.push(Span::styled(
-                    format!("  ✗ {err}"),
-                    theme.style(Meaning::Alert),
-                ));
-            }
-            Line::from(spans)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
 }
