@@ -312,3 +312,62 @@ async fn tracking_survives_a_backend_restart_and_flags_a_fixed_class_that_runs_a
     );
     handle.shutdown().await;
 }
+
+async fn explain_result(
+    rx: &mut UnboundedReceiver<BackendEvent>,
+    id: &str,
+) -> Result<arkc::backend::slow_report::ExplainTable, String> {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        let event = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await;
+        if let Ok(Some(BackendEvent::Slow(SlowUpdate::Explain {
+            query_id, result, ..
+        }))) = event
+        {
+            if query_id == id {
+                return result;
+            }
+        }
+    }
+    panic!("no EXPLAIN answer for {id} within {WAIT:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_runs_in_the_sample_database_and_refuses_two_statements() {
+    let sb = sandbox("explain", &[]);
+    let schema = sb.create_schema("exp").unwrap();
+    sb.exec_sql(&format!(
+        "CREATE TABLE {schema}.orders (id INT PRIMARY KEY, status VARCHAR(10))"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut rx) = start(&sb, None, &dir.path().join("t.sqlite"));
+    let explain = |query_id: &str, sql: &str| {
+        BackendCommand::Slow(SlowCommand::Explain {
+            instance: "sb".into(),
+            query_id: query_id.into(),
+            database: Some(schema.clone()),
+            sql: sql.into(),
+        })
+    };
+    handle.send(explain("Q1", "SELECT * FROM orders WHERE status = 'open'"));
+    let table = explain_result(&mut rx, "Q1").await.expect("EXPLAIN works");
+    assert!(
+        table.columns.iter().any(|c| c == "select_type"),
+        "{table:?}"
+    );
+    assert_eq!(table.rows.len(), 1);
+    assert!(table.rows[0].iter().any(|c| c == "orders"), "{table:?}");
+
+    handle.send(explain("Q2", "SELECT 1; DROP TABLE orders"));
+    let refused = explain_result(&mut rx, "Q2").await.unwrap_err();
+    assert!(refused.contains("more than one statement"), "{refused}");
+    assert!(sb
+        .exec_sql(&format!("SELECT COUNT(*) FROM {schema}.orders"))
+        .is_ok());
+
+    handle.send(explain("Q3", "SELECT * FROM no_such_table"));
+    let failed = explain_result(&mut rx, "Q3").await.unwrap_err();
+    assert!(failed.contains("no_such_table"), "{failed}");
+    handle.shutdown().await;
+}

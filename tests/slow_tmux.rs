@@ -1,5 +1,6 @@
 //! The real `arkc` binary in tmux (80x24) against a sandbox MariaDB: the Slow SQL pane fills in
-//! live as queries run, and a tracking mark set in one console run is there in the next.
+//! live as queries run, its drill-down runs EXPLAIN on the server, and a tracking mark set in one
+//! console run is there in the next.
 
 #[path = "support/tmux.rs"]
 #[allow(dead_code)] // shared harness; this test uses part of it
@@ -126,6 +127,15 @@ fn slow_sql_pane_updates_live_and_tracking_survives_a_restart() {
     session.wait_for("status investigating", WAIT, |s| {
         probe_line(s).is_some_and(|l| l.contains(" inv  select"))
     });
+    // Drill down and EXPLAIN the sample on the server, without leaving the pane.
+    session.keys(&["Enter"]);
+    session.wait_for_text("Tables: live_probe", WAIT);
+    session.keys(&["e"]);
+    let screen = session.wait_for("the EXPLAIN result", WAIT, |s| s.contains("select_type"));
+    assert!(screen.contains("live_probe"), "{screen}");
+    session.keys(&["Escape"]);
+    session.wait_for("back to the list", WAIT, |s| probe_line(s).is_some());
+
     // Let the backend write it before leaving.
     std::thread::sleep(Duration::from_millis(500));
     session.keys(&["q"]);

@@ -97,21 +97,35 @@ impl SlowClass {
             no_index: class.no_index_count,
             first_seen: class.first_seen,
             last_seen: class.last_seen,
-            databases: class
-                .databases
-                .sorted()
-                .into_iter()
-                .map(|(d, n)| (d.to_string(), n))
-                .collect(),
+            databases: merged_databases(class.databases.sorted()),
             sample: class.sample.as_ref().map(|s| SlowSample {
                 query: s.query.clone(),
-                database: s.database.clone(),
+                database: s.database.as_deref().map(unquote),
                 query_time: s.query_time,
                 unix_time: s.unix_time,
             }),
             distribution: Some(class.query_time_distribution()),
         }
     }
+}
+
+/// Logs write `use db;` or ``use `db`;`` depending on how the client chose it; one database is
+/// one name here.
+fn unquote(db: &str) -> String {
+    db.trim().trim_matches('`').replace("``", "`")
+}
+
+fn merged_databases(counts: Vec<(&str, u64)>) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = Vec::new();
+    for (db, n) in counts {
+        let db = unquote(db);
+        match out.iter_mut().find(|(d, _)| *d == db) {
+            Some((_, total)) => *total += n,
+            None => out.push((db, n)),
+        }
+    }
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
 }
 
 /// A source's full current leaderboard for one instance. Sent when something changed.
@@ -145,6 +159,21 @@ pub enum SlowUpdate {
     },
     /// Something the DBA should know (shown in the status bar), e.g. tracking is unavailable.
     Problem(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_and_plain_database_names_are_one_database() {
+        assert_eq!(unquote("`shop`"), "shop");
+        assert_eq!(unquote("we``ird"), "we`ird");
+        assert_eq!(
+            merged_databases(vec![("shop", 2), ("crm", 2), ("`shop`", 1)]),
+            vec![("shop".to_string(), 3), ("crm".to_string(), 2)]
+        );
+    }
 }
 
 /// What the UI asks of the slow-SQL side.

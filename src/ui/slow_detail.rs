@@ -129,12 +129,13 @@ fn detail_lines<'a>(
             theme.style(Meaning::Muted),
         )),
     }
+    // EXPLAIN before the histogram: it is what a DBA asked for, so it lands above the fold.
+    lines.push(heading("EXPLAIN (e runs it)", theme));
+    lines.extend(explain_lines(state.slow.explains.get(key), theme));
     if let Some(dist) = &c.distribution {
         lines.push(heading("Latency histogram", theme));
         lines.extend(histogram(dist, width, theme));
     }
-    lines.push(heading("EXPLAIN (e runs it)", theme));
-    lines.extend(explain_lines(state.slow.explains.get(key), theme));
     lines
 }
 
