@@ -193,6 +193,14 @@ async fn performance_schema_digests_see_queries_and_the_log_source_says_what_is_
         })
         .unwrap();
     assert!(class.no_index >= 3, "full scans: {class:?}");
+    // The same ID the slow log gives the statement, so tracking follows it across sources.
+    let logged = arkc_slowlog::fingerprint(b"SELECT * FROM ps_probe WHERE v = 0");
+    assert_eq!(
+        class.query_id,
+        arkc_slowlog::query_id(&logged),
+        "{}",
+        class.fingerprint
+    );
     assert!(class.qps > 0.0);
     assert_eq!(
         class.databases.first().map(|d| d.0.as_str()),

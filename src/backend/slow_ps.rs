@@ -67,14 +67,64 @@ impl DigestSource {
 }
 
 fn id_of(digest_text: &str) -> String {
-    query_id(&fingerprint(digest_text.as_bytes()))
+    query_id(&fingerprint(&as_written(digest_text)))
+}
+
+/// The server's normalised text spaced the way people write SQL: no backticks, no spaces
+/// inside `a . b`, `f ( x )` or before commas. The fingerprint then often equals the one the
+/// slow log gives for the same statement, so the class gets the same query ID (and tracking).
+fn as_written(digest_text: &str) -> Vec<u8> {
+    let mut out = digest_text.trim().replace('`', "");
+    // MariaDB writes a list of values as `(...)`.
+    let replacements = [
+        ("(...)", "(?)"),
+        (" . ", "."),
+        (" ( ", " ("),
+        ("( ", "("),
+        (" )", ")"),
+        (" ,", ","),
+    ];
+    for (spaced, tight) in replacements {
+        out = out.replace(spaced, tight);
+    }
+    // `f (` after a word is a call (`count(`), but `in (` and `values (` keep their space.
+    let mut tight = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(at) = rest.find(" (") {
+        let word: String = rest[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect::<String>()
+            .chars()
+            .rev()
+            .collect();
+        let keyword = matches!(
+            word.to_ascii_lowercase().as_str(),
+            "in" | "values"
+                | "value"
+                | "exists"
+                | "on"
+                | "using"
+                | "and"
+                | "or"
+                | "not"
+                | "as"
+                | ""
+        );
+        tight.push_str(&rest[..at]);
+        tight.push_str(if keyword { " (" } else { "(" });
+        rest = &rest[at + 2..];
+    }
+    tight.push_str(rest);
+    tight.into_bytes()
 }
 
 /// One class per query ID, summing the rows (one per schema and server digest) that share it.
 fn group(rows: &[DigestRow]) -> Vec<SlowClass> {
     let mut by_id: HashMap<String, SlowClass> = HashMap::new();
     for row in rows {
-        let fp = fingerprint(row.digest_text.as_bytes());
+        let fp = fingerprint(&as_written(&row.digest_text));
         let id = query_id(&fp);
         let class = by_id.entry(id.clone()).or_insert_with(|| SlowClass {
             query_id: id,
@@ -141,6 +191,31 @@ mod tests {
             rows_examined: count * 100,
             no_index_used: count,
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn server_digest_text_gets_the_slow_log_fingerprint() {
+        let pairs = [
+            (
+                "SELECT `id` , `status` FROM `shop` . `orders` WHERE `customer_id` = ? ",
+                "select id, status from shop.orders where customer_id = 5",
+            ),
+            (
+                "SELECT `sleep` (?) , COUNT ( * ) FROM `t` WHERE `a` IN (...)",
+                "select sleep(0.3), count(*) from t where a in (1, 2, 3)",
+            ),
+            (
+                "DELETE FROM `t` WHERE `id` IN ( SELECT `id` FROM `u` )",
+                "delete from t where id in (select id from u)",
+            ),
+        ];
+        for (digest_text, logged) in pairs {
+            assert_eq!(
+                String::from_utf8(fingerprint(&as_written(digest_text))).unwrap(),
+                String::from_utf8(fingerprint(logged.as_bytes())).unwrap(),
+                "{digest_text}"
+            );
         }
     }
 
