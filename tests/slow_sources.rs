@@ -42,7 +42,10 @@ fn start(
     };
     config.ui.refresh_ms = 200;
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = backend::spawn_with(Arc::new(config), tx, Some(tracking.to_path_buf()));
+    let slow = backend::SlowSqlOptions {
+        tracking_path: Some(tracking.to_path_buf()),
+    };
+    let handle = backend::spawn_with(Arc::new(config), tx, Some(slow));
     (handle, rx)
 }
 

@@ -86,21 +86,35 @@ impl BackendHandle {
 /// Fastest polling the backend accepts, whatever is asked.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
+/// The slow-SQL sources, for the console (not for `arkc health`).
+#[derive(Debug, Clone, Default)]
+pub struct SlowSqlOptions {
+    /// The tracking store; `None` turns tracking off (and says so).
+    pub tracking_path: Option<std::path::PathBuf>,
+}
+
 /// Start one poller task per configured instance, polling every `refresh_ms`. Must be called
 /// inside a tokio runtime. Dropping the handle (or `Shutdown`) stops them.
 pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -> BackendHandle {
-    spawn_with(
-        config,
-        events,
-        crate::tracking::TrackingStore::default_path(),
-    )
+    spawn_with(config, events, None)
 }
 
-/// `spawn` with the slow-SQL tracking store at `tracking_path` (tests use a private one).
+/// The console's backend: the pollers plus the slow-SQL sources, tracking in the XDG data dir.
+pub fn spawn_console(
+    config: Arc<Config>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+) -> BackendHandle {
+    let slow = SlowSqlOptions {
+        tracking_path: crate::tracking::TrackingStore::default_path(),
+    };
+    spawn_with(config, events, Some(slow))
+}
+
+/// The pollers, and the slow-SQL sources when `slow` is given (tests pass a private store).
 pub fn spawn_with(
     config: Arc<Config>,
     events: mpsc::UnboundedSender<BackendEvent>,
-    tracking_path: Option<std::path::PathBuf>,
+    slow: Option<SlowSqlOptions>,
 ) -> BackendHandle {
     let (commands, mut command_rx) = mpsc::unbounded_channel();
     let interval = Duration::from_millis(config.ui.refresh_ms).max(MIN_INTERVAL);
@@ -119,14 +133,16 @@ pub fn spawn_with(
             events.clone(),
         ));
     }
-    let slow = slow_sources::spawn(
-        config.clone(),
-        tracking_path,
-        interval,
-        events.clone(),
-        cancel.child_token(),
-        &mut pollers,
-    );
+    let slow = slow.map(|opts| {
+        slow_sources::spawn(
+            config.clone(),
+            opts.tracking_path,
+            interval,
+            events.clone(),
+            cancel.child_token(),
+            &mut pollers,
+        )
+    });
     let coordinator = tokio::spawn(async move {
         while let Some(command) = command_rx.recv().await {
             match command {
@@ -136,7 +152,9 @@ pub fn spawn_with(
                 }
                 BackendCommand::Shutdown => break,
                 BackendCommand::Slow(command) => {
-                    let _ = slow.send(command);
+                    if let Some(slow) = &slow {
+                        let _ = slow.send(command);
+                    }
                 }
             }
         }
