@@ -1,22 +1,24 @@
-# scripts/bench digest [--mb N] [--replicate K] [--seed S]
+# scripts/bench digest [--mb N] [--replicate K] [--seed S] [--runs R]
 #
 # Times `arkc digest` (release build) against `pt-query-digest` on the same slow log, in one
 # run: MB/s, peak RSS (/usr/bin/time -v) and the speed ratio. The log is written by a sandbox
 # MariaDB with long_query_time=0 running the seeded workload of tests/support/workload.rs
 # (examples/slowlog_workload.rs). It is generated in full by default (about 3 minutes for
 # 200 MB); with --replicate K, 1/K of it is generated and the file is concatenated K times.
-# The log is cached in target/bench/ and reused when the parameters match.
+# The log is cached in target/bench/ and reused when the parameters match. Each tool runs R
+# times (default 3) on the shared machine and its fastest run is reported.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$ARKC_ROOT"
 
-mb=200 replicate=1 seed=42
+mb=200 replicate=1 seed=42 runs=3
 while [ $# -gt 0 ]; do
     case "$1" in
         --mb) mb="$2"; shift 2 ;;
         --replicate) replicate="$2"; shift 2 ;;
         --seed) seed="$2"; shift 2 ;;
-        *) say "unknown argument $1 (use --mb N, --replicate K, --seed S)"; exit 2 ;;
+        --runs) runs="$2"; shift 2 ;;
+        *) say "unknown argument $1 (use --mb N, --replicate K, --seed S, --runs R)"; exit 2 ;;
     esac
 done
 
@@ -47,7 +49,7 @@ how=$([ "$replicate" = 1 ] && echo "generated in full" || echo "generated 1/$rep
 say "slow log: $log ($size_mb MB, $how)"
 [ "$bytes" -ge $(( mb * 1000000 )) ] || say "warning: the log is smaller than $mb MB"
 
-# run NAME OUTPUT CMD...: prints "wall_seconds cpu_seconds max_rss_kb"
+# run NAME OUTPUT CMD...: prints "wall_seconds cpu_seconds max_rss_kb" of one run
 run() {
     local name="$1" output="$2"; shift 2
     local timing="$out/digest-$name.time"
@@ -59,17 +61,22 @@ run() {
         END { print wall, cpu, rss }' "$timing"
 }
 
-say "timing arkc digest"
-read -r arkc_s arkc_cpu arkc_rss < <(run arkc "$out/digest-arkc.json" "$arkc" digest --format json --limit 0 "$log")
-say "timing pt-query-digest (this takes a while)"
-read -r pt_s pt_cpu pt_rss < <(run pt "$out/digest-pt.json" pt-query-digest --output json --limit 1000000 --order-by pos_in_log:cnt --no-version-check "$log")
+# best NAME OUTPUT CMD...: the fastest of $runs runs
+best() {
+    for _ in $(seq "$runs"); do run "$@"; done | sort -n | head -1
+}
+
+say "timing arkc digest ($runs runs)"
+read -r arkc_s arkc_cpu arkc_rss < <(best arkc "$out/digest-arkc.json" "$arkc" digest --format json --limit 0 "$log")
+say "timing pt-query-digest ($runs runs, this takes a while)"
+read -r pt_s pt_cpu pt_rss < <(best pt "$out/digest-pt.json" pt-query-digest --output json --limit 1000000 --order-by pos_in_log:cnt --no-version-check "$log")
 
 report="$out/digest.txt"
 awk -v mb="$size_mb" -v as="$arkc_s" -v ac="$arkc_cpu" -v ar="$arkc_rss" -v ps="$pt_s" -v pc="$pt_cpu" -v pr="$pt_rss" \
-    -v how="$how" -v la="$(cut -d' ' -f1-3 /proc/loadavg)" -v cpus="$(nproc)" '
+    -v how="$how" -v runs="$runs" -v la="$(cut -d' ' -f1-3 /proc/loadavg)" -v cpus="$(nproc)" '
 function nz(x) { return x > 0 ? x : 0.001 }
 BEGIN {
-    printf "slow log: %s MB (%s), %d CPUs, load average %s\n", mb, how, cpus, la
+    printf "slow log: %s MB (%s), %d CPUs, load average %s, fastest of %d runs each\n", mb, how, cpus, la, runs
     printf "%-16s %9s %10s %9s %12s %12s\n", "tool", "wall s", "MB/s", "CPU s", "MB/CPU-s", "peak RSS MB"
     printf "%-16s %9.2f %10.1f %9.2f %12.1f %12.1f\n", "arkc digest", as, mb / nz(as), ac, mb / nz(ac), ar / 1024
     printf "%-16s %9.2f %10.1f %9.2f %12.1f %12.1f\n", "pt-query-digest", ps, mb / nz(ps), pc, mb / nz(pc), pr / 1024

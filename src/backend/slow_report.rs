@@ -74,7 +74,7 @@ pub struct SlowClass {
     /// Databases with counts, most frequent first.
     pub databases: Vec<(String, u64)>,
     pub sample: Option<SlowSample>,
-    /// Counts per latency decade from 1 us to 10 s+ (see `QueryClass::query_time_distribution`).
+    /// Counts per latency decade: 1 us, 10 us, ... 1 s, 10 s+ (pt-query-digest's distribution).
     pub distribution: Option<[u64; 8]>,
 }
 
@@ -104,9 +104,21 @@ impl SlowClass {
                 query_time: s.query_time,
                 unix_time: s.unix_time,
             }),
-            distribution: Some(class.query_time_distribution()),
+            distribution: Some(decades(class.query_time_buckets())),
         }
     }
+}
+
+/// pt-query-digest's `Query_time distribution` from the class's 5% buckets: counts in the decades
+/// from 1 us up to 10 s+ (below 1 us counts in the first).
+fn decades(buckets: impl Iterator<Item = (f64, u32)>) -> [u64; 8] {
+    let mut out = [0u64; 8];
+    for (lower_bound, hits) in buckets {
+        // A bucket's lower bound sits up to 5% below its members: nudge before taking the log.
+        let decade = ((lower_bound * 1.05).max(1e-6) / 1e-6).log10().floor() as i64;
+        out[decade.clamp(0, 7) as usize] += u64::from(hits);
+    }
+    out
 }
 
 /// Logs write `use db;` or ``use `db`;`` depending on how the client chose it; one database is
@@ -164,6 +176,26 @@ pub enum SlowUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decades_count_each_entry_once_in_its_decade() {
+        let mut digest = Digest::default();
+        let log: String = [
+            0.0, 0.000_002, 0.000_05, 0.0005, 0.005, 0.05, 0.5, 5.0, 50.0, 500.0,
+        ]
+        .iter()
+        .map(|t| format!("# Query_time: {t}\nselect 1;\n"))
+        .collect();
+        digest
+            .add_reader(log.as_bytes(), std::path::Path::new("t"))
+            .unwrap();
+        let class = digest.classes().next().unwrap();
+        assert_eq!(class.count, 10);
+        assert_eq!(
+            decades(class.query_time_buckets()),
+            [2, 1, 1, 1, 1, 1, 1, 2]
+        );
+    }
 
     #[test]
     fn quoted_and_plain_database_names_are_one_database() {

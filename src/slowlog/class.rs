@@ -2,7 +2,7 @@
 
 use foldhash::HashMap;
 
-use crate::event::SlowEvent;
+use crate::entry::EntryFields;
 use crate::histogram::Histogram;
 
 /// Distinct values remembered per class and attribute; the rest count as `(other)`.
@@ -35,17 +35,17 @@ pub struct Sample {
 
 impl Sample {
     pub(crate) fn of(
-        event: &SlowEvent<'_>,
+        event: &EntryFields<'_>,
         query_time: Option<f64>,
         unix_time: Option<i64>,
         db: Option<&[u8]>,
     ) -> Self {
         Self {
-            query: String::from_utf8_lossy(event.query()).into_owned(),
+            query: String::from_utf8_lossy(event.query).into_owned(),
             query_time,
             unix_time,
             database: db.map(|d| String::from_utf8_lossy(d).into_owned()),
-            line: event.position().line,
+            line: event.line,
         }
     }
 }
@@ -172,10 +172,10 @@ impl QueryClass {
         }
     }
 
-    /// pt-query-digest's `Query_time distribution`: counts in the decades 1us, 10us, 100us,
-    /// 1ms, 10ms, 100ms, 1s and 10s+ (approximate at decade edges, from the 5% buckets).
-    pub fn query_time_distribution(&self) -> [u64; 8] {
-        self.query_time.decades()
+    /// The `Query_time` histogram: (bucket lower bound in seconds, entries), fastest first;
+    /// buckets are 5% wide.
+    pub fn query_time_buckets(&self) -> impl Iterator<Item = (f64, u32)> + '_ {
+        self.query_time.buckets()
     }
 
     /// Entries that had a `Query_time`.

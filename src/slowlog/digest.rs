@@ -3,10 +3,12 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::mpsc;
 
 use foldhash::HashMap;
 
 use crate::class::{Observation, QueryClass, Sample};
+use crate::entry::{EntryBatch, EntryFields};
 use crate::error::SlowlogError;
 use crate::event::{parse_ascii, SlowEvent};
 use crate::fingerprint::{query_id, Fingerprinter};
@@ -54,8 +56,10 @@ impl Digest {
         self.add_reader(open_log(path)?, path)
     }
 
-    /// Parses and aggregates a stream; `name` appears in errors.
-    pub fn add_reader(&mut self, src: impl Read, name: &Path) -> Result<(), SlowlogError> {
+    /// Parses and aggregates a stream; `name` appears in errors. Parsing runs on a second
+    /// thread, aggregation on this one; entries keep their order. On an error the digest
+    /// keeps what was read before it.
+    pub fn add_reader(&mut self, src: impl Read + Send, name: &Path) -> Result<(), SlowlogError> {
         // Inherited values do not cross file boundaries.
         (self.last_db, self.last_time) = (None, None);
         self.add_continuation(src, name)
@@ -63,38 +67,59 @@ impl Digest {
 
     /// Like `add_reader`, for the next piece of the same log (a live tail): the database and
     /// time inherited from earlier entries carry over. Pieces must end on an entry boundary.
-    pub fn add_continuation(&mut self, src: impl Read, name: &Path) -> Result<(), SlowlogError> {
-        let mut parser = SlowLogParser::new(src, name);
+    pub fn add_continuation(
+        &mut self,
+        src: impl Read + Send,
+        name: &Path,
+    ) -> Result<(), SlowlogError> {
+        let (full_tx, full_rx) = mpsc::sync_channel::<EntryBatch>(4);
+        let (empty_tx, empty_rx) = mpsc::channel::<EntryBatch>();
         let mut bad = Vec::new();
-        while let Some(event) = parser.next_event()? {
-            if let Some(problem) = self.add_event(&event) {
-                bad.push((event.position().line, problem));
+        let parsed = std::thread::scope(|scope| {
+            let parsing = scope.spawn(move || parse_into_batches(src, name, &full_tx, &empty_rx));
+            for mut batch in full_rx {
+                for entry in batch.iter() {
+                    if let Some(problem) = self.add_entry(&entry) {
+                        bad.push((entry.line, problem));
+                    }
+                }
+                batch.clear();
+                // The parser may have finished already; then the batch is simply dropped.
+                let _ = empty_tx.send(batch);
             }
-        }
-        let stats = parser.stats_mut();
+            parsing.join()
+        });
+        let mut stats = match parsed {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         for (line, kind) in bad {
             stats.record_problem(line, kind);
         }
-        self.stats.merge(parser.stats());
+        self.stats.merge(&stats);
         Ok(())
     }
 
     /// Aggregates one entry; returns a problem with one of its values, if any (the entry
     /// is still counted, as pt-query-digest counts it).
     pub fn add_event(&mut self, event: &SlowEvent<'_>) -> Option<ProblemKind> {
-        let common = event.common_attributes();
-        if let Some(db) = event.database_with(&common) {
+        self.add_entry(&EntryFields::of(event))
+    }
+
+    /// [`Self::add_event`] for an entry's aggregated fields.
+    pub fn add_entry(&mut self, entry: &EntryFields<'_>) -> Option<ProblemKind> {
+        if let Some(db) = entry.database {
             if self.last_db.as_deref() != Some(db) {
                 self.last_db = Some(db.into());
             }
         }
-        let time = event.unix_time_with(&common).or(self.last_time);
+        let time = entry.unix_time.or(self.last_time);
         self.last_time = time;
-        let (query_time, problem) = number(common.query_time, "Query_time");
+        let (query_time, problem) = number(entry.query_time, "Query_time");
         if !self.passes_filter(time, query_time) {
             return problem;
         }
-        let query = event.query();
+        let query = entry.query;
         if query.is_empty() || query == b"0" {
             return problem; // pt-query-digest skips a false-y statement text
         }
@@ -114,23 +139,23 @@ impl Digest {
         let Some(class) = self.classes.get_mut(self.fingerprint.as_slice()) else {
             return problem;
         };
-        let (lock_time, lock_problem) = number(common.lock_time, "Lock_time");
-        let (rows_sent, sent_problem) = number(common.rows_sent, "Rows_sent");
-        let (rows_examined, examined_problem) = number(common.rows_examined, "Rows_examined");
+        let (lock_time, lock_problem) = number(entry.lock_time, "Lock_time");
+        let (rows_sent, sent_problem) = number(entry.rows_sent, "Rows_sent");
+        let (rows_examined, examined_problem) = number(entry.rows_examined, "Rows_examined");
         let db = self.last_db.as_deref();
         let observation = Observation {
             query_time,
             lock_time,
             rows_sent,
             rows_examined,
-            no_index: common.no_index_used,
+            no_index: entry.no_index_used,
             time,
             db,
-            user: event.user(),
-            host: event.host(),
+            user: entry.user,
+            host: entry.host,
         };
         if class.add(&observation) {
-            class.sample = Some(Sample::of(event, query_time, time, db));
+            class.sample = Some(Sample::of(entry, query_time, time, db));
         }
         problem
             .or(lock_problem)
@@ -190,8 +215,32 @@ fn number(raw: Option<&[u8]>, name: &str) -> (Option<f64>, Option<ProblemKind>) 
     }
 }
 
+/// The parsing half of [`Digest::add_reader`]: fills batches and hands them over.
+fn parse_into_batches(
+    src: impl Read,
+    name: &Path,
+    full: &mpsc::SyncSender<EntryBatch>,
+    empty: &mpsc::Receiver<EntryBatch>,
+) -> Result<ParseStats, SlowlogError> {
+    let mut parser = SlowLogParser::new(src, name);
+    let mut batch = EntryBatch::default();
+    while let Some(event) = parser.next_event()? {
+        batch.push(&EntryFields::of(&event));
+        if batch.is_full() {
+            let next = empty.try_recv().unwrap_or_default();
+            if full.send(std::mem::replace(&mut batch, next)).is_err() {
+                break; // the aggregating side is gone
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = full.send(batch);
+    }
+    Ok(parser.stats().clone())
+}
+
 #[cfg(test)]
-mod tests {
+mod continuation_tests {
     use super::*;
 
     #[test]
@@ -204,14 +253,13 @@ mod tests {
         tail.add_continuation(&second[..], Path::new("a")).unwrap();
         split.add_reader(&first[..], Path::new("a")).unwrap();
         split.add_reader(&second[..], Path::new("b")).unwrap();
-        let dbs = |d: &Digest| d.classes().next().unwrap().databases.sorted().len();
         let tail_class = tail.classes().next().unwrap();
         assert_eq!(tail_class.count, 2);
         assert_eq!(tail_class.databases.sorted(), vec![("shop", 2)]);
-        assert_eq!(dbs(&split), 1, "a new file does not inherit");
         assert_eq!(
             split.classes().next().unwrap().databases.sorted(),
-            vec![("shop", 1)]
+            vec![("shop", 1)],
+            "a new file does not inherit"
         );
     }
 }

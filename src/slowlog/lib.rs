@@ -14,6 +14,7 @@
 
 mod class;
 mod digest;
+mod entry;
 mod error;
 mod event;
 pub mod fingerprint;
@@ -25,6 +26,7 @@ mod parser;
 
 pub use class::{QueryClass, Sample, TimeStats, ValueCounts};
 pub use digest::{Digest, DigestFilter};
+pub use entry::EntryFields;
 pub use error::SlowlogError;
 pub use event::{parse_log_time, CommonAttributes, EventKind, SlowEvent};
 pub use fingerprint::{fingerprint, query_id, Fingerprinter};

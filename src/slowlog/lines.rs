@@ -12,6 +12,8 @@ use crate::fingerprint::{is_space, is_word};
 static USER_HOST: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new("# User@Host: "));
 static AT_SPACE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("@ "));
+static VERSION: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("Version"));
 static SCHEMA: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("Schema:"));
 
 /// `^# Time: ((?:[0-9: ]{15})|(?:[-0-9: T]{19}))`: the range of the time value.
@@ -173,6 +175,20 @@ pub fn empty_schema_span(line: &[u8]) -> Option<Range<usize>> {
     first.filter(|_| condition)
 }
 
+/// Whether any line of `record` is a server banner line (banner lines never start with `#`).
+pub fn has_server_header(record: &[u8]) -> bool {
+    let mut start = 0;
+    while start < record.len() {
+        let end = memchr::memchr(b'\n', &record[start..]).map_or(record.len(), |p| start + p);
+        let first = record[start];
+        if (first == b'/' || first.is_ascii_alphabetic()) && is_server_header(&record[start..end]) {
+            return true;
+        }
+        start = end + 1;
+    }
+    false
+}
+
 /// The server start-up banner lines pt-query-digest throws away (`/usr/sbin/mysqld,
 /// Version: ... started with:`, `Tcp port: ...`, `Time  Id Command  Argument`).
 pub fn is_server_header(line: &[u8]) -> bool {
@@ -197,30 +213,20 @@ fn is_port_line(l: &[u8]) -> bool {
 /// MariaDB's `mariadbd, Version: ...` banner, which pt-query-digest misses (a deliberate
 /// difference: without it a restart glues two entries together).
 fn is_banner_line(l: &[u8]) -> bool {
-    let version_after = |name: &[u8], from: usize| {
-        memmem::find_iter(&l[from..], name)
-            .map(|p| from + p + name.len())
-            .find(|&p| l.get(p).is_some_and(|c| is_space(*c)) && l[p + 1..].starts_with(b"Version"))
+    let first = l.first().copied().unwrap_or(0);
+    let mysql = first == b'/' || first.is_ascii_uppercase();
+    let mariadb = first == b'/' || first.is_ascii_alphabetic();
+    // `Version` is rare in ordinary lines, so look for it first.
+    let named = |v: usize, name: &[u8], min_start: usize| {
+        v >= name.len() + 1 + min_start
+            && is_space(l[v - 1])
+            && &l[v - 1 - name.len()..v - 1] == name
     };
-    let mysql = l
-        .first()
-        .is_some_and(|c| *c == b'/' || c.is_ascii_uppercase());
-    let mariadb = l
-        .first()
-        .is_some_and(|c| *c == b'/' || c.is_ascii_alphabetic());
-    let version_end = if mysql {
-        version_after(b"mysqld,", 1)
-    } else {
-        None
-    }
-    .or_else(|| {
-        if mariadb {
-            version_after(b"mariadbd,", 0)
-        } else {
-            None
-        }
-    });
-    let Some(after) = version_end.map(|p| p + 8) else {
+    let version_end = VERSION
+        .find_iter(l)
+        .find(|&v| (mysql && named(v, b"mysqld,", 1)) || (mariadb && named(v, b"mariadbd,", 0)))
+        .map(|v| v + 7);
+    let Some(after) = version_end else {
         return false;
     };
     let tail = &l[after..];

@@ -97,7 +97,6 @@ pub struct SlowLogParser<R> {
     scratch: Vec<u8>,
     fields: EventFields,
     stats: ParseStats,
-    banner_finders: [memmem::Finder<'static>; 5],
 }
 
 impl<R: Read> SlowLogParser<R> {
@@ -111,14 +110,6 @@ impl<R: Read> SlowLogParser<R> {
             scratch: Vec::new(),
             fields: EventFields::default(),
             stats: ParseStats::default(),
-            // Cheap pre-checks for the banner lines (`Filesort:` rules out a bare `ort:`).
-            banner_finders: [
-                memmem::Finder::new("port:"),
-                memmem::Finder::new("Port:"),
-                memmem::Finder::new("mysqld,"),
-                memmem::Finder::new("Command"),
-                memmem::Finder::new("mariadbd,"),
-            ],
         }
     }
 
@@ -166,10 +157,7 @@ impl<R: Read> SlowLogParser<R> {
         let (pos, has_banner) = if let Some((chunk, pos)) = self.pending.pop_front() {
             self.stmt.clear();
             self.stmt.extend_from_slice(&chunk);
-            (
-                pos,
-                self.banner_finders.iter().any(|f| f.find(&chunk).is_some()),
-            )
+            (pos, lines::has_server_header(&chunk))
         } else {
             let pos = self.reader.position();
             let record = match self.reader.next_record(EVENT_SEPARATOR) {
@@ -177,7 +165,7 @@ impl<R: Read> SlowLogParser<R> {
                 Ok(None) => return Ok(None),
                 Err(e) => return Err(self.read_error(e)),
             };
-            let has_banner = self.banner_finders.iter().any(|f| f.find(record).is_some());
+            let has_banner = lines::has_server_header(record);
             self.stmt.clear();
             // The usual case: no banner, so the leading `#` can go in before the copy.
             if !has_banner && !record.starts_with(b"#") {

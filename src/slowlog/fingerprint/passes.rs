@@ -13,13 +13,32 @@ static CLOSE_COMMENT: Finder = LazyLock::new(|| memmem::Finder::new("*/"));
 
 /// Perl's `\s` on byte strings.
 pub(crate) fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+    CLASSES[c as usize] & SPACE != 0
 }
 
 /// Perl's `\w` on byte strings.
 pub(crate) fn is_word(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_'
+    CLASSES[c as usize] & WORD != 0
 }
+
+const SPACE: u8 = 1;
+const WORD: u8 = 2;
+/// Byte classes as a table: these tests run on every byte of every entry.
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            table[c] |= SPACE;
+        }
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            table[c] |= WORD;
+        }
+        c += 1;
+    }
+    table
+};
 
 pub(super) fn word_boundary_before(s: &[u8], i: usize) -> bool {
     i == 0 || !is_word(s[i - 1])

@@ -63,7 +63,7 @@ impl<R: Read> SlowLogParser<R> {
                     self.set_user_host(uh, base);
                 }
             }
-        } else if let Some(uh) = lines::user_host(line).filter(|_| !seen.user_host) {
+        } else if let Some(uh) = (!seen.user_host).then(|| lines::user_host(line)).flatten() {
             seen.user_host = true;
             self.set_user_host(uh, base);
         } else if !seen.admin && line.starts_with(b"# administrator command:") {

@@ -68,6 +68,14 @@ fn aggregates_per_class() {
         (0.75, 30.0, 3000.0)
     );
     assert_eq!(orders.no_index_count, 1);
+    let buckets: Vec<(f64, u32)> = orders.query_time_buckets().collect();
+    assert_eq!(buckets.len(), 2);
+    for ((lower, n), value) in buckets.iter().zip([2.0, 4.0]) {
+        assert!(
+            *n == 1 && *lower <= value && *lower > value / 1.06,
+            "{value} in bucket from {lower}"
+        );
+    }
     assert_eq!(
         (orders.first_seen, orders.last_seen),
         (Some(1_700_906_400), Some(1_700_906_450))
