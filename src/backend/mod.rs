@@ -137,7 +137,7 @@ pub fn spawn_with(
         slow_sources::spawn(
             config.clone(),
             opts.tracking_path,
-            interval,
+            settings_rx.clone(),
             events.clone(),
             cancel.child_token(),
             &mut pollers,

@@ -11,10 +11,12 @@ use arkc_slowlog::{Digest, DigestFilter};
 use chrono::{DateTime, TimeZone, Utc};
 use mysql_async::Conn;
 use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::connect::connect;
+use super::poller::PollSettings;
 use super::ps_digest::{read_digests, DigestSourceError};
 use super::recorder::{cell_text, SqlRecorder};
 use super::slow_ps::DigestSource;
@@ -127,7 +129,7 @@ impl Tracker {
 pub fn spawn(
     config: Arc<Config>,
     tracking_path: Option<PathBuf>,
-    interval: Duration,
+    settings: watch::Receiver<PollSettings>,
     events: UnboundedSender<BackendEvent>,
     cancel: CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -135,7 +137,7 @@ pub fn spawn(
     let tracker = Tracker::open(tracking_path, events.clone());
     for instance in &config.instances {
         let task = InstanceSlowTask::new(instance.clone(), events.clone(), tracker.clone());
-        tasks.spawn(task.run(interval, cancel.child_token()));
+        tasks.spawn(task.run(settings.clone(), cancel.child_token()));
     }
     let (commands, mut receiver) = mpsc::unbounded_channel::<SlowCommand>();
     tasks.spawn(async move {
@@ -270,14 +272,18 @@ impl InstanceSlowTask {
         }
     }
 
-    async fn run(mut self, interval: Duration, cancel: CancellationToken) {
+    /// Poll on the pollers' cadence; `r` (refresh now) and interval changes apply here too.
+    async fn run(mut self, mut settings: watch::Receiver<PollSettings>, cancel: CancellationToken) {
         loop {
+            let started = tokio::time::Instant::now();
             tokio::select! {
                 _ = self.poll_once() => {}
                 _ = cancel.cancelled() => break,
             }
+            let next = started + settings.borrow().interval;
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep_until(next) => {}
+                changed = settings.changed() => if changed.is_err() { break },
                 _ = cancel.cancelled() => break,
             }
         }
