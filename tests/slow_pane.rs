@@ -515,3 +515,60 @@ fn changes_are_measured_over_a_ten_second_window() {
     );
     assert_eq!(delta(&s), (0, 0));
 }
+
+#[test]
+fn slow_sql_keys_apply_on_their_pane_only_and_user_files_rebind_them() {
+    use arkc::app::KeyCombo;
+    use arkc::app::Pane;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let km = Keymap::builtin("default")
+        .expect("built in")
+        .expect("parses");
+    let s = KeyCombo::parse("s").expect("key");
+    assert_eq!(km.lookup_in(Pane::SlowSql, &s), Some(&Action::SortNext));
+    assert_eq!(km.lookup_in(Pane::Health, &s), None, "not a global key");
+    let q = KeyCombo::parse("q").expect("key");
+    assert_eq!(
+        km.lookup_in(Pane::SlowSql, &q),
+        Some(&Action::Quit),
+        "globals still apply"
+    );
+    let press = KeyEvent::new(KeyCode::Char('e'), KeyModifiers::NONE);
+    assert_eq!(
+        km.action_for_pane(Pane::SlowSql, &Mode::Normal, &press),
+        Some(Action::Explain)
+    );
+    assert_eq!(
+        km.action_for_pane(Pane::Binlog, &Mode::Normal, &press),
+        None
+    );
+    // Typing a note: `e` is text, not EXPLAIN.
+    assert_eq!(
+        km.action_for_pane(Pane::SlowSql, &Mode::PaneInput, &press),
+        Some(Action::InputChar('e'))
+    );
+
+    let user = km
+        .clone()
+        .overlay(
+            "[slow_sql]\n\"o\" = \"sort_next\"\n\"s\" = \"none\"\n",
+            "user.toml",
+        )
+        .expect("parses");
+    assert_eq!(user.lookup_in(Pane::SlowSql, &s), None);
+    let o = KeyCombo::parse("o").expect("key");
+    assert_eq!(user.lookup_in(Pane::SlowSql, &o), Some(&Action::SortNext));
+    assert_eq!(user.keys_for(&Action::SortNext), vec![o]);
+
+    let err = km
+        .overlay("[slow_sql]\n\"o\" = \"sort\"\n", "user.toml")
+        .expect_err("unknown action");
+    assert_eq!((err.origin.as_str(), err.line), ("user.toml", 2));
+    let err = Keymap::default()
+        .overlay(
+            "[global]\n\"q\" = \"quit\"\n[slowsql]\n\"o\" = \"sort_next\"\n",
+            "user.toml",
+        )
+        .expect_err("unknown section");
+    assert_eq!(err.line, 3, "{err}");
+}
