@@ -1,1 +1,27 @@
-//! Binlog core (see lib docs).
+//! arkc's binlog core: event framing, row decoding and flashback planning.
+//! Pure: bytes in, events and SQL out; no async, no UI.
+
+pub mod charset;
+pub mod check;
+pub mod cursor;
+pub mod decoder;
+pub mod error;
+pub mod event;
+pub mod frame;
+pub mod jsonb;
+pub mod listing;
+pub mod pipeline;
+pub mod plan;
+pub mod render;
+pub mod rows;
+pub mod schema;
+pub mod tablemap;
+pub mod txn;
+pub mod value;
+
+pub use decoder::{Decoder, Event, EventBody};
+pub use error::BinlogError;
+pub use frame::{BinlogReader, ChecksumAlg, EventHeader, RawEvent};
+pub use rows::{RowsEvent, RowsKind};
+pub use tablemap::{Column, TableMap};
+pub use value::Value;

@@ -1,9 +1,11 @@
 //! Command-line interface: one file per subcommand.
 
+pub mod binlog;
 mod config_check;
 mod console;
 pub mod demo;
 pub mod digest;
+mod flashback_server;
 pub mod health;
 
 use std::path::PathBuf;
@@ -49,6 +51,17 @@ pub enum Command {
     Health(health::HealthArgs),
     /// Group slow-log entries into query classes (pt-query-digest compatible IDs).
     Digest(digest::DigestArgs),
+    /// Read binlogs: transactions and their row changes.
+    #[command(subcommand)]
+    Binlog(BinlogCommand),
+    /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
+    Flashback(binlog::FlashbackArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BinlogCommand {
+    /// One record per transaction: GTID, positions, time, tables, counts, rows.
+    Events(binlog::EventsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +79,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Binlog(BinlogCommand::Events(args))) => binlog::run_events(args),
+        Some(Command::Flashback(args)) => binlog::run_flashback(args, cli.read_only),
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Digest(args)) => digest::run(args),

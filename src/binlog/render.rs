@@ -1,0 +1,385 @@
+//! Values as SQL literals the stock `mariadb`/`mysql` client accepts, written straight
+//! into a reusable String; and identifiers quoted with backticks.
+
+use std::fmt::Write as _;
+
+use crate::charset::{text_kind, TextKind};
+use crate::jsonb::{jsonb_to_text, parse_json_diffs, write_json_string, JsonDiffOp};
+use crate::tablemap::{ty, Column};
+use crate::value::{decimal_to_string, Date, Time, Value};
+
+/// Appends a backtick-quoted identifier (backticks doubled).
+pub fn push_ident(name: &str, out: &mut String) {
+    out.push('`');
+    for ch in name.chars() {
+        if ch == '`' {
+            out.push('`');
+        }
+        out.push(ch);
+    }
+    out.push('`');
+}
+
+/// Appends `X'..'`.
+pub fn push_hex(bytes: &[u8], out: &mut String) {
+    const H: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(bytes.len() * 2 + 3);
+    out.push_str("X'");
+    for &b in bytes {
+        out.push(H[(b >> 4) as usize] as char);
+        out.push(H[(b & 15) as usize] as char);
+    }
+    out.push('\'');
+}
+
+/// Appends a quoted string literal if that is safe whatever the sql_mode (no
+/// backslashes, NULs or ^Z); returns false otherwise, writing nothing.
+fn push_quoted(s: &str, out: &mut String) -> bool {
+    if s.bytes().any(|b| matches!(b, b'\\' | 0 | 0x1a)) {
+        return false;
+    }
+    out.reserve(s.len() + 2);
+    out.push('\'');
+    for part in s.split('\'').enumerate() {
+        if part.0 > 0 {
+            out.push_str("''");
+        }
+        out.push_str(part.1);
+    }
+    out.push('\'');
+    true
+}
+
+/// Appends text bytes of a column in the given collation.
+pub fn push_text(bytes: &[u8], collation: Option<u16>, out: &mut String) {
+    match text_kind(collation) {
+        TextKind::Binary => push_hex(bytes, out),
+        TextKind::Utf8(cs) => match std::str::from_utf8(bytes) {
+            Ok(s) if push_quoted(s, out) => {}
+            _ => {
+                out.push_str(if cs == "utf8mb3" { "_utf8" } else { "_utf8mb4" });
+                out.push(' ');
+                push_hex(bytes, out);
+            }
+        },
+        TextKind::Other(cs) => {
+            if !(bytes.iter().all(|b| (0x20..0x7f).contains(b)) && push_quoted(ascii(bytes), out)) {
+                out.push('_');
+                out.push_str(cs);
+                out.push(' ');
+                push_hex(bytes, out);
+            }
+        }
+        TextKind::Unknown => {
+            if !(bytes.iter().all(|b| (0x20..0x7f).contains(b)) && push_quoted(ascii(bytes), out)) {
+                push_hex(bytes, out);
+            }
+        }
+    }
+}
+
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or("")
+}
+
+fn push_date(d: &Date, out: &mut String) {
+    let _ = write!(out, "{:04}-{:02}-{:02}", d.year, d.month, d.day);
+}
+
+fn push_time(t: &Time, out: &mut String) {
+    if t.negative {
+        out.push('-');
+    }
+    let _ = write!(out, "{:02}:{:02}:{:02}", t.hours, t.minutes, t.seconds);
+    push_fraction(t.micros, t.fsp, out);
+}
+
+fn push_fraction(micros: u32, fsp: u8, out: &mut String) {
+    if fsp > 0 {
+        let v = micros / 10u32.pow(6 - fsp as u32);
+        let _ = write!(out, ".{:0width$}", v, width = fsp as usize);
+    }
+}
+
+/// Appends a UTC timestamp as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (0 is the zero date).
+pub fn push_timestamp(seconds: u32, micros: u32, fsp: u8, out: &mut String) {
+    if seconds == 0 && micros == 0 {
+        out.push_str("0000-00-00 00:00:00");
+        push_fraction(0, fsp, out);
+        return;
+    }
+    let days = seconds as i64 / 86_400;
+    let rem = seconds as i64 % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    );
+    push_fraction(micros, fsp, out);
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Appends the SQL literal of a value of `col`.
+pub fn push_sql_value(v: &Value, col: &Column, out: &mut String) {
+    match *v {
+        Value::Null => out.push_str("NULL"),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::UInt(u) | Value::Bit(u) => {
+            let _ = write!(out, "{u}");
+        }
+        // The f32 widened to f64 is exact: equal to the column in comparisons, and it
+        // narrows back to the same float on insert.
+        Value::Float(f) => push_double(f as f64, out),
+        Value::Double(d) => push_double(d, out),
+        Value::Decimal(b, p, s) => decimal_to_string(b, p, s, out),
+        Value::Year(y) => {
+            let _ = write!(out, "{y}");
+        }
+        Value::Date(d) => {
+            out.push('\'');
+            push_date(&d, out);
+            out.push('\'');
+        }
+        Value::Time(t) => {
+            out.push('\'');
+            push_time(&t, out);
+            out.push('\'');
+        }
+        Value::DateTime(d, t) => {
+            out.push('\'');
+            push_date(&d, out);
+            out.push(' ');
+            push_time(&t, out);
+            out.push('\'');
+        }
+        Value::Timestamp {
+            seconds,
+            micros,
+            fsp,
+        } => {
+            out.push('\'');
+            push_timestamp(seconds, micros, fsp, out);
+            out.push('\'');
+        }
+        Value::Enum(i) => push_enum(i, col, out),
+        Value::Set(bits) => push_set(bits, col, out),
+        Value::Bytes(b) => push_bytes(b, col, out),
+        Value::Json(b) => {
+            let mut text = String::new();
+            match jsonb_to_text(b, &mut text) {
+                Ok(()) => {
+                    out.push_str("CAST(");
+                    push_text(text.as_bytes(), Some(255), out);
+                    out.push_str(" AS JSON)");
+                }
+                Err(_) => push_hex(b, out),
+            }
+        }
+        Value::JsonDiff(b) => push_hex(b, out),
+        Value::Geometry(b) | Value::Vector(b) => push_hex(b, out),
+    }
+}
+
+fn push_double(d: f64, out: &mut String) {
+    if d.is_finite() {
+        let _ = write!(out, "{d:e}");
+    } else {
+        out.push_str("NULL");
+    }
+}
+
+fn push_bytes(b: &[u8], col: &Column, out: &mut String) {
+    // BINARY(n) is logged without its trailing zero padding; restore it for exact matches.
+    if col.type_code == ty::STRING && col.collation == Some(63) && b.len() < col.meta as usize {
+        let mut padded = b.to_vec();
+        padded.resize(col.meta as usize, 0);
+        return push_hex(&padded, out);
+    }
+    push_text(b, col.collation, out)
+}
+
+fn push_enum(i: u16, col: &Column, out: &mut String) {
+    match col
+        .enum_values
+        .as_ref()
+        .and_then(|v| v.get((i as usize).wrapping_sub(1)))
+    {
+        Some(name) => push_text(name.as_bytes(), Some(255), out),
+        None => {
+            let _ = write!(out, "{i}");
+        }
+    }
+}
+
+fn push_set(bits: u64, col: &Column, out: &mut String) {
+    let Some(names) = col.set_values.as_ref() else {
+        let _ = write!(out, "{bits}");
+        return;
+    };
+    let mut s = String::new();
+    for (k, name) in names.iter().enumerate().take(64) {
+        if bits & (1 << k) != 0 {
+            if !s.is_empty() {
+                s.push(',');
+            }
+            s.push_str(name);
+        }
+    }
+    push_text(s.as_bytes(), Some(255), out);
+}
+
+/// Appends a value as JSON for `--format json` (numbers stay numbers; binary is hex).
+pub fn push_json_value(v: &Value, col: &Column, out: &mut String) {
+    match *v {
+        Value::Null => out.push_str("null"),
+        Value::Int(_) | Value::UInt(_) | Value::Bit(_) | Value::Year(_) => {
+            push_sql_value(v, col, out)
+        }
+        Value::Float(f) if f.is_finite() => {
+            let _ = write!(out, "{}", f as f64);
+        }
+        Value::Double(d) if d.is_finite() => {
+            let _ = write!(out, "{d}");
+        }
+        Value::Json(b) => {
+            if jsonb_to_text(b, out).is_err() {
+                out.push_str("null");
+            }
+        }
+        Value::Bytes(b) if !matches!(text_kind(col.collation), TextKind::Binary) => {
+            match std::str::from_utf8(b) {
+                Ok(s) => write_json_string(s, out),
+                Err(_) => json_hex(b, out),
+            }
+        }
+        Value::Bytes(b) | Value::Geometry(b) | Value::Vector(b) | Value::JsonDiff(b) => {
+            json_hex(b, out)
+        }
+        _ => {
+            let mut s = String::new();
+            push_sql_value(v, col, &mut s);
+            let trimmed = s.trim_matches('\'');
+            write_json_string(trimmed, out);
+        }
+    }
+}
+
+fn json_hex(b: &[u8], out: &mut String) {
+    let mut s = String::with_capacity(b.len() * 2 + 3);
+    push_hex(b, &mut s);
+    write_json_string(&s, out);
+}
+
+/// Forward SQL for a partial JSON update: JSON_REPLACE/INSERT/REMOVE over the column.
+pub fn push_json_diff(column: &str, diff: &[u8], out: &mut String) {
+    let Ok(diffs) = parse_json_diffs(diff) else {
+        out.push_str("NULL /* undecodable JSON diff */");
+        return;
+    };
+    let mut expr = String::new();
+    push_ident(column, &mut expr);
+    for d in diffs {
+        let func = match d.op {
+            JsonDiffOp::Replace => "JSON_REPLACE",
+            JsonDiffOp::Insert if d.path.ends_with(']') => "JSON_ARRAY_INSERT",
+            JsonDiffOp::Insert => "JSON_INSERT",
+            JsonDiffOp::Remove => "JSON_REMOVE",
+        };
+        let mut next = format!("{func}({expr}, ");
+        push_text(d.path.as_bytes(), Some(255), &mut next);
+        if let Some(v) = d.value {
+            next.push_str(", CAST(");
+            push_text(v.as_bytes(), Some(255), &mut next);
+            next.push_str(" AS JSON)");
+        }
+        next.push(')');
+        expr = next;
+    }
+    out.push_str(&expr);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(type_code: u8, collation: Option<u16>) -> Column {
+        Column {
+            type_code,
+            meta: 4,
+            nullable: true,
+            unsigned: false,
+            collation,
+            name: None,
+            enum_values: None,
+            set_values: None,
+        }
+    }
+
+    fn sql(v: Value, c: &Column) -> String {
+        let mut s = String::new();
+        push_sql_value(&v, c, &mut s);
+        s
+    }
+
+    #[test]
+    fn text_literals_by_charset() {
+        let c = col(ty::VARCHAR, Some(255));
+        assert_eq!(sql(Value::Bytes("it's é".as_bytes()), &c), "'it''s é'");
+        assert_eq!(sql(Value::Bytes(b"a\\b"), &c), "_utf8mb4 X'615C62'");
+        assert_eq!(
+            sql(Value::Bytes(b"\xe9"), &col(ty::VARCHAR, Some(8))),
+            "_latin1 X'E9'"
+        );
+        assert_eq!(
+            sql(Value::Bytes(b"\x00\x01"), &col(ty::BLOB, Some(63))),
+            "X'0001'"
+        );
+        assert_eq!(
+            sql(Value::Bytes(b"\xc3\xa9"), &col(ty::VARCHAR, None)),
+            "X'C3A9'"
+        );
+        let mut bin = col(ty::STRING, Some(63));
+        bin.meta = 3;
+        assert_eq!(sql(Value::Bytes(b"a"), &bin), "X'610000'");
+    }
+
+    #[test]
+    fn floats_round_trip_and_idents() {
+        let c = col(ty::DOUBLE, None);
+        let s = sql(Value::Double(0.1), &c);
+        assert_eq!(s.parse::<f64>().unwrap(), 0.1);
+        let f = sql(Value::Float(0.1f32), &col(ty::FLOAT, None));
+        assert_eq!(f.parse::<f64>().unwrap() as f32, 0.1f32);
+        assert_eq!(f.parse::<f64>().unwrap(), 0.1f32 as f64);
+        let mut id = String::new();
+        push_ident("we`ird name", &mut id);
+        assert_eq!(id, "`we``ird name`");
+    }
+
+    #[test]
+    fn timestamps_in_utc() {
+        let mut s = String::new();
+        push_timestamp(1_650_493_084, 0, 0, &mut s);
+        assert_eq!(s, "2022-04-20 22:18:04");
+        s.clear();
+        push_timestamp(951_782_400, 120_000, 3, &mut s);
+        assert_eq!(s, "2000-02-29 00:00:00.120");
+    }
+}

@@ -1,0 +1,404 @@
+//! `arkc binlog events` and `arkc flashback`: binlog files in, transactions or rollback SQL out.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use arkc_binlog::listing::{EventLister, ListFormat};
+use arkc_binlog::pipeline::{scan_files_with_progress, ScanStats};
+use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner, WhereColumns};
+use arkc_binlog::txn::TxnSink;
+use arkc_binlog::txn::{Filters, GtidSet, TxnBuilder};
+use arkc_binlog::RowsKind;
+use clap::{Args, ValueEnum};
+
+/// Where the events come from.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Binlog files, in order (rotation is followed by listing them all).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Read every binlog in this directory (by its .index file, else by name order).
+    #[arg(long, value_name = "DIR")]
+    pub binlog_dir: Option<PathBuf>,
+    /// Fetch the binlogs from the server at --url (replication protocol, via `mariadb-binlog
+    /// --read-from-remote-server --raw`), from this file (default: the first one) to the end.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", requires = "url")]
+    pub from_server: Option<String>,
+    /// Server: mysql://user:pass@host:port (for --from-server, --check and --execute).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+/// Which transactions and rows to keep; filters apply per rows event.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Start at this file (name as in SHOW BINARY LOGS).
+    #[arg(long, value_name = "NAME")]
+    pub start_file: Option<String>,
+    /// Keep transactions starting at or after this byte position (of --start-file, else the first file).
+    #[arg(long, value_name = "POS")]
+    pub start_position: Option<u64>,
+    /// Stop at this file.
+    #[arg(long, value_name = "NAME")]
+    pub stop_file: Option<String>,
+    /// Keep transactions starting before this byte position (of --stop-file, else the last file).
+    #[arg(long, value_name = "POS")]
+    pub stop_position: Option<u64>,
+    /// Keep transactions at or after this UTC time ("YYYY-MM-DD HH:MM:SS").
+    #[arg(long, value_name = "DATETIME")]
+    pub start_datetime: Option<String>,
+    /// Keep transactions before this UTC time ("YYYY-MM-DD HH:MM:SS").
+    #[arg(long, value_name = "DATETIME")]
+    pub stop_datetime: Option<String>,
+    /// Only these GTIDs: MySQL `uuid:1-5:7` or MariaDB `0-1-5` / `0-1-5-9` (comma separated).
+    #[arg(long, value_name = "SET")]
+    pub gtid: Option<String>,
+    /// Skip these GTIDs (same syntax as --gtid).
+    #[arg(long, value_name = "SET")]
+    pub exclude_gtid: Option<String>,
+    /// Only rows of this schema (repeatable).
+    #[arg(long = "database", short = 'd', value_name = "DB")]
+    pub databases: Vec<String>,
+    /// Only rows of this table, `db.table` or `table` (repeatable).
+    #[arg(long = "table", short = 't', value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// Only these row changes: insert,update,delete.
+    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+    pub sql_type: Vec<SqlType>,
+    /// Only transactions of this connection id (repeatable).
+    #[arg(long = "thread-id", value_name = "ID")]
+    pub thread_ids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SqlType {
+    Insert,
+    Update,
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EventsFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FlashbackFormat {
+    Sql,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WhereArg {
+    Pk,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// text: a readable record per transaction; json: one JSON object per line.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: EventsFormat,
+    /// Keep reading as the server writes: wait at the end of the last file, follow rotation.
+    #[arg(long, conflicts_with = "from_server")]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FlashbackArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Emit the original changes as SQL, in order, instead of their rollback.
+    #[arg(long)]
+    pub forward: bool,
+    /// sql: statements to pipe into `mariadb`; json: the affected transactions and rows.
+    #[arg(long, value_enum, default_value = "sql")]
+    pub format: FlashbackFormat,
+    /// WHERE on the primary key when the binlog names it (pk), or on every column (all).
+    #[arg(long, value_enum, default_value = "pk")]
+    pub where_columns: WhereArg,
+    /// Write to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print no SQL: check on the server (--url) that every row the rollback would touch is
+    /// still as the binlog left it; exit 3 and list the rows changed since.
+    #[arg(long, requires = "url")]
+    pub check: bool,
+    /// Apply the SQL to the server (--url), one transaction at a time, stopping at the first
+    /// error; the SQL and its inverse are first saved to the audit folder.
+    #[arg(long, requires = "url", conflicts_with = "check")]
+    pub execute: bool,
+    /// With --execute: do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// The files to read, in order; fetched ones live in the returned temporary directory.
+fn source_files(src: &SourceArgs) -> anyhow::Result<(Vec<PathBuf>, Option<tempfile::TempDir>)> {
+    let mut files = src.files.clone();
+    if let Some(dir) = &src.binlog_dir {
+        files.extend(binlogs_in_dir(dir)?);
+    }
+    let mut fetched = None;
+    if let Some(first) = &src.from_server {
+        let (dir, remote) =
+            super::flashback_server::fetch_binlogs(src.url.as_deref().unwrap_or_default(), first)?;
+        files.extend(remote);
+        fetched = Some(dir);
+    }
+    if files.is_empty() {
+        bail!("no binlog given: pass files, --binlog-dir DIR or --from-server with --url");
+    }
+    Ok((files, fetched))
+}
+
+fn binlogs_in_dir(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    if let Some(index) = entries
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "index"))
+    {
+        let text = std::fs::read_to_string(index)
+            .with_context(|| format!("cannot read {}", index.display()))?;
+        return Ok(text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let name = Path::new(l.trim()).file_name().unwrap_or_default();
+                dir.join(name)
+            })
+            .collect());
+    }
+    let mut logs: Vec<PathBuf> = entries
+        .into_iter()
+        .filter(|p| {
+            p.extension().is_some_and(|e| {
+                e.len() == 6 && e.to_string_lossy().bytes().all(|b| b.is_ascii_digit())
+            })
+        })
+        .collect();
+    logs.sort();
+    if logs.is_empty() {
+        bail!("no binlog files (NAME.000001 ...) in {}", dir.display());
+    }
+    Ok(logs)
+}
+
+fn parse_utc(s: &str) -> anyhow::Result<u32> {
+    let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        })
+        .with_context(|| format!("bad datetime `{s}` (expected \"YYYY-MM-DD HH:MM:SS\", UTC)"))?;
+    u32::try_from(t.and_utc().timestamp())
+        .with_context(|| format!("datetime `{s}` out of the binlog's range"))
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A `TxnBuilder` for the filters, with column names from the server (when `--url` is
+/// given) for tables the binlog logs without them.
+fn builder_for(src: &SourceArgs, f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<TxnBuilder> {
+    let mut builder = TxnBuilder::new(build_filters(f, files)?);
+    if let Some(url) = &src.url {
+        let missing = arkc_binlog::pipeline::tables_without_names(files)?;
+        if !missing.is_empty() {
+            let info = super::flashback_server::load_schema_info(url, &missing)?;
+            builder.schema = Some(std::sync::Arc::new(info));
+        }
+    }
+    Ok(builder)
+}
+
+/// Turns the command-line filters into the core's `Filters`.
+pub fn build_filters(f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<Filters> {
+    let first = files.first().map(|p| file_name(p)).unwrap_or_default();
+    let last = files.last().map(|p| file_name(p)).unwrap_or_default();
+    let start = match (&f.start_file, f.start_position) {
+        (None, None) => None,
+        (file, pos) => Some((file.clone().unwrap_or(first), pos.unwrap_or(0))),
+    };
+    let stop = match (&f.stop_file, f.stop_position) {
+        (None, None) => None,
+        (Some(file), None) => Some((file.clone(), u64::MAX)),
+        (file, Some(pos)) => Some((file.clone().unwrap_or(last), pos)),
+    };
+    let gtid = |s: &Option<String>| -> anyhow::Result<Option<GtidSet>> {
+        s.as_deref()
+            .map(GtidSet::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!(e))
+    };
+    let mut filters = Filters {
+        start,
+        stop,
+        start_time: f.start_datetime.as_deref().map(parse_utc).transpose()?,
+        stop_time: f.stop_datetime.as_deref().map(parse_utc).transpose()?,
+        gtid_include: gtid(&f.gtid)?,
+        gtid_exclude: gtid(&f.exclude_gtid)?,
+        databases: f.databases.clone(),
+        tables: Vec::new(),
+        sql_types: f
+            .sql_type
+            .iter()
+            .map(|t| match t {
+                SqlType::Insert => RowsKind::Insert,
+                SqlType::Update => RowsKind::Update,
+                SqlType::Delete => RowsKind::Delete,
+            })
+            .collect(),
+        thread_ids: f.thread_ids.clone(),
+    };
+    for t in &f.tables {
+        filters.add_table(t);
+    }
+    Ok(filters)
+}
+
+/// Scans with a live "MiB, events, MiB/s" line on stderr when it is a terminal.
+pub(super) fn scan<S: TxnSink>(
+    files: &[PathBuf],
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+) -> anyhow::Result<ScanStats> {
+    let started = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut last = Instant::now();
+    let mut progress = |s: &ScanStats| {
+        if tty && last.elapsed().as_millis() >= 250 {
+            last = Instant::now();
+            let mib = s.bytes as f64 / 1048576.0;
+            let secs = started.elapsed().as_secs_f64().max(1e-6);
+            eprint!(
+                "\r{mib:.0} MiB, {} events, {:.0} MiB/s, {:.0} events/s   ",
+                s.events,
+                mib / secs,
+                s.events as f64 / secs
+            );
+        }
+    };
+    let stats = scan_files_with_progress(files, builder, sink, &mut progress);
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let stats = stats?;
+    report(&stats, started);
+    Ok(stats)
+}
+
+fn report(stats: &ScanStats, started: Instant) {
+    if std::io::stderr().is_terminal() {
+        let secs = started.elapsed().as_secs_f64().max(1e-6);
+        eprintln!(
+            "read {} file(s), {:.1} MiB, {} events in {:.2}s ({:.1} MiB/s)",
+            stats.files,
+            stats.bytes as f64 / 1048576.0,
+            stats.events,
+            secs,
+            stats.bytes as f64 / 1048576.0 / secs
+        );
+    }
+}
+
+fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::io::stdout().lock(),
+        )),
+    })
+}
+
+pub fn run_events(args: EventsArgs) -> anyhow::Result<i32> {
+    let (files, _fetched) = source_files(&args.source)?;
+    let mut builder = builder_for(&args.source, &args.filters, &files)?;
+    let format = match args.format {
+        EventsFormat::Text => ListFormat::Text,
+        EventsFormat::Json => ListFormat::Json,
+    };
+    if args.follow {
+        // Line-buffered stdout, so each transaction shows as soon as it commits.
+        let mut lister = EventLister::new(std::io::stdout(), format);
+        arkc_binlog::pipeline::follow_files(&files, &mut builder, &mut lister)?;
+        return Ok(0);
+    }
+    let mut lister = EventLister::new(open_output(None)?, format);
+    scan(&files, &mut builder, &mut lister)?;
+    lister.into_inner().flush()?;
+    Ok(0)
+}
+
+pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32> {
+    let (files, _fetched) = source_files(&args.source)?;
+    let mut builder = builder_for(&args.source, &args.filters, &files)?;
+    if let FlashbackFormat::Json = args.format {
+        let mut lister = EventLister::new(open_output(args.output.as_deref())?, ListFormat::Json);
+        scan(&files, &mut builder, &mut lister)?;
+        lister.into_inner().flush()?;
+        return Ok(0);
+    }
+    if args.check {
+        return super::flashback_server::run_check(
+            &files,
+            &mut builder,
+            args.source.url.as_deref().unwrap_or_default(),
+        );
+    }
+    let opts = FlashbackOptions {
+        direction: if args.forward {
+            Direction::Forward
+        } else {
+            Direction::Rollback
+        },
+        where_columns: match args.where_columns {
+            WhereArg::Pk => WhereColumns::PrimaryKey,
+            WhereArg::All => WhereColumns::All,
+        },
+        ..Default::default()
+    };
+    if args.execute {
+        if read_only {
+            bail!("--execute refused: arkc runs with --read-only");
+        }
+        let url = args.source.url.as_deref().unwrap_or_default();
+        return super::flashback_server::run_execute(
+            &files,
+            &builder.schema,
+            &builder.filters,
+            opts,
+            url,
+            args.yes,
+        );
+    }
+    let mut planner = FlashbackPlanner::new(opts)?;
+    scan(&files, &mut builder, &mut planner)?;
+    let mut out = open_output(args.output.as_deref())?;
+    let plan = planner.finish(&mut out)?;
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "{} transaction(s), {} statement(s)",
+            plan.transactions, plan.statements
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,283 @@
+//! The server side of `arkc flashback`: `--check` (are the rows still as the binlog left
+//! them?) and `--execute` (apply, one transaction at a time, with an audit trail).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use arkc_binlog::check::{CheckPlanner, Expect, RowCheck};
+use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
+use arkc_binlog::schema::{ColumnInfo, SchemaInfo};
+use arkc_binlog::txn::{Filters, TxnBuilder};
+use mysql_async::prelude::Queryable;
+
+use super::binlog::scan;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn connect(url: &str) -> anyhow::Result<mysql_async::Conn> {
+    let opts = mysql_async::Opts::from_url(url)
+        .context("bad --url (expected mysql://user:pass@host:port)")?;
+    let mut conn = mysql_async::Conn::new(opts)
+        .await
+        .context("cannot connect to --url")?;
+    conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
+    Ok(conn)
+}
+
+/// `flashback --check`: runs one COUNT(*) per touched row and reports the rows changed since.
+pub fn run_check(files: &[PathBuf], builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
+    let mut planner = CheckPlanner::new();
+    scan(files, builder, &mut planner)?;
+    let checks = planner.into_checks();
+    let counts = count_rows_on_server(url, &checks)?;
+    let mut out = std::io::stdout().lock();
+    let mut changed = 0;
+    for (c, n) in checks.iter().zip(&counts) {
+        if !c.holds(*n) {
+            changed += 1;
+            let want = match c.expect {
+                Expect::Present => "the row the binlog left is gone or changed",
+                Expect::Absent => "a row took the deleted row's key",
+            };
+            let gtid = c
+                .gtid
+                .as_deref()
+                .map(|g| format!(" GTID {g}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "changed since: {}:{}{gtid} {}: {want}\n  {}",
+                c.file, c.offset, c.table, c.query
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{} row(s) checked, {changed} changed since the binlog",
+        checks.len()
+    )?;
+    Ok(if changed == 0 { 0 } else { 3 })
+}
+
+fn count_rows_on_server(url: &str, checks: &[RowCheck]) -> anyhow::Result<Vec<i64>> {
+    use mysql_async::prelude::Queryable;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let opts = mysql_async::Opts::from_url(url)
+            .context("bad --url (expected mysql://user:pass@host:port)")?;
+        let mut conn = mysql_async::Conn::new(opts)
+            .await
+            .context("cannot connect for --check")?;
+        conn.query_drop("SET NAMES utf8mb4, time_zone = '+00:00'")
+            .await?;
+        let mut counts = Vec::with_capacity(checks.len());
+        for c in checks {
+            let n: Option<i64> = conn
+                .query_first(c.query.as_str())
+                .await
+                .with_context(|| format!("check query failed: {}", c.query))?;
+            counts.push(n.unwrap_or(0));
+        }
+        conn.disconnect().await?;
+        anyhow::Ok(counts)
+    })
+}
+
+/// Renders the SQL of `direction` into the audit file, returning each block's byte range.
+fn render_to_audit(
+    files: &[PathBuf],
+    schema: &Option<std::sync::Arc<SchemaInfo>>,
+    filters: &Filters,
+    opts: FlashbackOptions,
+    path: &std::path::Path,
+) -> anyhow::Result<(Vec<(usize, usize)>, arkc_binlog::plan::FlashbackStats)> {
+    let mut builder = TxnBuilder::new(filters.clone());
+    builder.schema = schema.clone();
+    let mut planner = FlashbackPlanner::new(opts)?;
+    scan(files, &mut builder, &mut planner)?;
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    let mut ranges = Vec::new();
+    let mut at = 0usize;
+    let stats = planner.finish_blocks(&mut |block| {
+        ranges.push((at, block.len()));
+        at += block.len();
+        out.write_all(block.as_bytes())
+            .map_err(arkc_binlog::BinlogError::Output)
+    })?;
+    out.flush()?;
+    Ok((ranges, stats))
+}
+
+fn audit_dir() -> anyhow::Result<PathBuf> {
+    let dir = crate::config::data_dir()
+        .context("no XDG data dir for the audit folder (set HOME or XDG_DATA_HOME)")?
+        .join("audit");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to apply without --yes: stdin is not a terminal to confirm on");
+    }
+    eprint!("{question} [y/N] ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// `flashback --execute`: audit first, then apply block by block; stop at the first error.
+pub fn run_execute(
+    files: &[PathBuf],
+    schema: &Option<std::sync::Arc<SchemaInfo>>,
+    filters: &Filters,
+    opts: FlashbackOptions,
+    url: &str,
+    yes: bool,
+) -> anyhow::Result<i32> {
+    let dir = audit_dir()?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let apply_path = dir.join(format!("flashback-{stamp}-apply.sql"));
+    let redo_path = dir.join(format!("flashback-{stamp}-redo.sql"));
+    let (blocks, stats) = render_to_audit(files, schema, filters, opts, &apply_path)?;
+    let inverse = FlashbackOptions {
+        direction: match opts.direction {
+            Direction::Rollback => Direction::Forward,
+            Direction::Forward => Direction::Rollback,
+        },
+        ..opts
+    };
+    render_to_audit(files, schema, filters, inverse, &redo_path)?;
+    eprintln!(
+        "saved {} and its inverse {}",
+        apply_path.display(),
+        redo_path.display()
+    );
+    let question = format!(
+        "apply {} transaction(s), {} statement(s)?",
+        stats.transactions, stats.statements
+    );
+    if !confirm(&question, yes)? {
+        eprintln!("nothing applied");
+        return Ok(1);
+    }
+    let sql = std::fs::read_to_string(&apply_path)?;
+    runtime()?.block_on(apply_blocks(url, &sql, &blocks))?;
+    eprintln!("applied {} transaction(s)", stats.transactions);
+    Ok(0)
+}
+
+async fn apply_blocks(url: &str, sql: &str, blocks: &[(usize, usize)]) -> anyhow::Result<()> {
+    let mut conn = connect(url).await?;
+    let mut current = "the session settings";
+    for &(start, len) in blocks {
+        let block = &sql[start..start + len];
+        if let Some(comment) = block.lines().find(|l| l.starts_with("-- ")) {
+            current = comment;
+        }
+        if let Err(e) = conn.query_drop(block).await {
+            // The failed transaction is still open: undo its part; earlier ones stay applied.
+            let _ = conn.query_drop("ROLLBACK").await;
+            bail!("stopped at `{}`: {e}; that transaction was rolled back, the ones before it are applied", current.trim_start_matches("-- "));
+        }
+    }
+    conn.disconnect().await?;
+    Ok(())
+}
+
+/// Downloads the server's binlogs from `first` (empty: the first one) to the current end
+/// into a temporary directory, through the stock `mariadb-binlog` replication client.
+pub fn fetch_binlogs(url: &str, first: &str) -> anyhow::Result<(tempfile::TempDir, Vec<PathBuf>)> {
+    let opts = mysql_async::Opts::from_url(url)
+        .context("bad --url (expected mysql://user:pass@host:port)")?;
+    let names: Vec<String> = runtime()?.block_on(async {
+        let mut conn = connect(url).await?;
+        let rows: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await?;
+        conn.disconnect().await?;
+        anyhow::Ok(rows.iter().filter_map(|r| r.get::<String, _>(0)).collect())
+    })?;
+    let start = match first {
+        "" => 0,
+        name => names.iter().position(|n| n == name).with_context(|| {
+            format!(
+                "the server has no binlog `{name}` (SHOW BINARY LOGS: {})",
+                names.join(", ")
+            )
+        })?,
+    };
+    let Some(first_name) = names.get(start) else {
+        bail!("the server has no binary logs (is log_bin on?)");
+    };
+    let dir = tempfile::tempdir()?;
+    let mut cmd = std::process::Command::new("mariadb-binlog");
+    cmd.arg("--no-defaults")
+        .args(["--read-from-remote-server", "--raw", "--to-last-log"])
+        .arg(format!("--host={}", opts.ip_or_hostname()))
+        .arg(format!("--port={}", opts.tcp_port()))
+        .arg(format!("--user={}", opts.user().unwrap_or("root")))
+        .arg(format!("--result-file={}/", dir.path().display()))
+        .arg(first_name);
+    // The password goes through the environment, never the command line.
+    if let Some(pass) = opts.pass() {
+        cmd.env("MYSQL_PWD", pass);
+    }
+    let out = cmd
+        .output()
+        .context("cannot run mariadb-binlog (install mariadb-client)")?;
+    if !out.status.success() {
+        bail!(
+            "fetching binlogs failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let files = names[start..]
+        .iter()
+        .map(|n| dir.path().join(n))
+        .filter(|p| p.exists())
+        .collect();
+    Ok((dir, files))
+}
+
+/// Column definitions from information_schema for tables the binlog names no columns for.
+pub fn load_schema_info(url: &str, tables: &[(String, String)]) -> anyhow::Result<SchemaInfo> {
+    runtime()?.block_on(async {
+        let mut conn = connect(url).await?;
+        let mut info = SchemaInfo::default();
+        for (schema, table) in tables {
+            let rows: Vec<(String, String, String, Option<String>, String)> = conn
+                .exec(
+                    "SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), CHARACTER_SET_NAME, COLUMN_KEY \
+                     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                     ORDER BY ORDINAL_POSITION",
+                    (schema, table),
+                )
+                .await
+                .with_context(|| format!("reading the columns of {schema}.{table}"))?;
+            let cols = rows
+                .into_iter()
+                .map(|(name, data_type, column_type, charset, key)| ColumnInfo {
+                    name,
+                    data_type,
+                    column_type,
+                    charset,
+                    primary: key == "PRI",
+                })
+                .collect();
+            info.tables.insert((schema.clone(), table.clone()), cols);
+        }
+        conn.disconnect().await?;
+        anyhow::Ok(info)
+    })
+}
