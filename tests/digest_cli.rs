@@ -250,3 +250,65 @@ fn filters_and_formats() {
     let before = arkc_digest(&["--format", "json", "--until", "2007-12-18", &log]);
     assert_eq!(String::from_utf8_lossy(&before.stdout).trim(), "[]");
 }
+
+#[test]
+fn markdown_report_shows_tracking_status_and_reappeared_fixes() {
+    use arkc::tracking::{TrackStatus, TrackingStore};
+    use chrono::TimeZone;
+    let data_home = tempfile::tempdir().expect("temp dir");
+    let store = TrackingStore::open(&data_home.path().join("arkc/tracking.sqlite"))
+        .expect("tracking store");
+    let marked = chrono::Utc
+        .with_ymd_and_hms(2007, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid date");
+    // The slow002 UPDATE classes: one under investigation, one "fixed" before it ran again.
+    store
+        .set(
+            "45FE45AEC222350466825DDC008FFA89",
+            TrackStatus::Investigating,
+            "add an index on gonzo",
+            marked,
+        )
+        .expect("set");
+    store
+        .set(
+            "E51503DB1DA4B1FC0FFE94ABA6A2A9E8",
+            TrackStatus::Fixed,
+            "rewritten",
+            marked,
+        )
+        .expect("set");
+    drop(store);
+    let out = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(["digest", "--format", "md", "--limit", "3"])
+        .arg(corpus("slow002.txt"))
+        .env("XDG_DATA_HOME", data_home.path())
+        .output()
+        .expect("arkc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8_lossy(&out.stdout);
+    let row = |id: &str| {
+        md.lines()
+            .find(|l| l.contains(id))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        row("0x45FE45AEC222350466825DDC008FFA89")
+            .contains("| investigating | add an index on gonzo |"),
+        "{md}"
+    );
+    assert!(
+        row("0xE51503DB1DA4B1FC0FFE94ABA6A2A9E8").contains("| fixed, **reappeared** | rewritten |"),
+        "{md}"
+    );
+    assert!(
+        row("0x32F63B9B2CE5A9B1B211BA2B8D6D065C").contains("| new |  |"),
+        "{md}"
+    );
+}

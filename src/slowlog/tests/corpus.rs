@@ -89,3 +89,34 @@ fn the_empty_file_has_no_classes() {
         (0, 0, 0)
     );
 }
+
+#[test]
+fn a_truncated_gzip_fails_with_its_offset_and_keeps_what_was_read() {
+    use std::io::Write;
+    // Enough entries to fill several batches before the damage.
+    let entry = "# Time: 071015 21:43:52\n# Query_time: 2  Lock_time: 0  Rows_sent: 1  Rows_examined: 0\nselect * from t where id = 1;\n";
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for _ in 0..50_000 {
+        encoder.write_all(entry.as_bytes()).expect("compress");
+    }
+    let gz = encoder.finish().expect("compress");
+    let dir = std::env::temp_dir().join(format!("arkc-slowlog-trunc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("slow.log.gz");
+    std::fs::write(&path, &gz[..gz.len() / 2]).expect("write");
+    let mut digest = Digest::new(DigestFilter::default());
+    let err = digest
+        .add_file(&path)
+        .expect_err("a truncated gzip is an error")
+        .to_string();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        err.contains("slow.log.gz") && err.contains("at byte"),
+        "{err}"
+    );
+    let read = digest.classes().map(|c| c.count).sum::<u64>();
+    assert!(
+        read > 1000 && read < 50_000,
+        "{read} entries kept from before the damage"
+    );
+}
