@@ -127,11 +127,18 @@ fn slow_sql_pane_updates_live_and_tracking_survives_a_restart() {
     session.wait_for("status investigating", WAIT, |s| {
         probe_line(s).is_some_and(|l| l.contains(" inv  select"))
     });
+    // A note, typed in the pane's input line.
+    session.keys(&["N"]);
+    session.wait_for_text("note: ", WAIT);
+    session.type_text("needs an index on v");
+    session.keys(&["Enter"]);
+
     // Drill down and EXPLAIN the sample on the server, without leaving the pane.
     session.keys(&["Enter"]);
     session.wait_for_text("Tables: live_probe", WAIT);
     session.keys(&["e"]);
     let screen = session.wait_for("the EXPLAIN result", WAIT, |s| s.contains("select_type"));
+    assert!(screen.contains("investigating · needs an index on v"), "{screen}");
     assert!(screen.contains("live_probe"), "{screen}");
     session.keys(&["Escape"]);
     session.wait_for("back to the list", WAIT, |s| probe_line(s).is_some());
@@ -150,4 +157,20 @@ fn slow_sql_pane_updates_live_and_tracking_survives_a_restart() {
     assert!(probe_line(&screen).is_some());
     session.keys(&["q"]);
     assert_eq!(session.wait_exit(WAIT), 0);
+
+    // `arkc digest --format md` reports the same mark and note from the same store.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(["digest", "--format", "md", "--limit", "1000"])
+        .arg(sb.slow_log_path())
+        .env("XDG_DATA_HOME", setup.path("data-home"))
+        .env("XDG_CONFIG_HOME", setup.path("config-home"))
+        .output()
+        .expect("arkc digest runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8_lossy(&out.stdout);
+    let row = md
+        .lines()
+        .find(|l| l.contains("from live_probe where"))
+        .unwrap_or_else(|| panic!("no live_probe row in:\n{md}"));
+    assert!(row.contains("| investigating | needs an index on v |"), "{row}");
 }
