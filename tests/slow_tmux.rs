@@ -138,7 +138,10 @@ fn slow_sql_pane_updates_live_and_tracking_survives_a_restart() {
     session.wait_for_text("Tables: live_probe", WAIT);
     session.keys(&["e"]);
     let screen = session.wait_for("the EXPLAIN result", WAIT, |s| s.contains("select_type"));
-    assert!(screen.contains("investigating · needs an index on v"), "{screen}");
+    assert!(
+        screen.contains("investigating · needs an index on v"),
+        "{screen}"
+    );
     assert!(screen.contains("live_probe"), "{screen}");
     session.keys(&["Escape"]);
     session.wait_for("back to the list", WAIT, |s| probe_line(s).is_some());
@@ -166,11 +169,18 @@ fn slow_sql_pane_updates_live_and_tracking_survives_a_restart() {
         .env("XDG_CONFIG_HOME", setup.path("config-home"))
         .output()
         .expect("arkc digest runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let md = String::from_utf8_lossy(&out.stdout);
     let row = md
         .lines()
         .find(|l| l.contains("from live_probe where"))
         .unwrap_or_else(|| panic!("no live_probe row in:\n{md}"));
-    assert!(row.contains("| investigating | needs an index on v |"), "{row}");
+    assert!(
+        row.contains("| investigating | needs an index on v |"),
+        "{row}"
+    );
 }
