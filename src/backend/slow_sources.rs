@@ -299,7 +299,9 @@ impl InstanceSlowTask {
 
     async fn connection(&mut self) -> anyhow::Result<&mut Conn> {
         if self.conn.is_none() {
-            self.conn = Some(connect(&self.instance).await?);
+            let mut conn = connect(&self.instance).await?;
+            super::connect::quiet_for_slow_log(&mut conn).await;
+            self.conn = Some(conn);
         }
         self.conn
             .as_mut()
