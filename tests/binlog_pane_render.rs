@@ -368,3 +368,26 @@ fn a_long_typed_path_keeps_its_end_visible_at_80_columns() {
     assert!(last.contains('…'), "{last}");
     assert!(last.chars().count() <= 80, "{last}");
 }
+
+#[test]
+fn help_on_the_binlog_pane_lists_its_keys_from_the_keymap() {
+    let mut s = scanned("mariadb-bin.000001");
+    keys(&mut s, &[Action::Help]);
+    let small = screen(&s, 80, 24);
+    for (key, what) in [
+        ("A", "binlog: apply"),
+        ("space", "binlog: mark txn/row"),
+        ("p", "binlog: preview"),
+    ] {
+        let line = small
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("{what}:\n{small}"));
+        assert!(line.contains(&format!("{key} ")), "{line}");
+    }
+    assert!(
+        !small.contains("slow: "),
+        "other panes' keys listed:\n{small}"
+    );
+    assert!(small.contains(":pane NAME"), "{small}");
+}

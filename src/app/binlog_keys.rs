@@ -72,7 +72,7 @@ pub fn on_action(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
 
 fn open_prompt(state: &mut State, kind: PromptKind, text: String) {
     state.binlog.prompt = Some(Prompt { kind, text });
-    state.mode = Mode::BinlogInput;
+    state.mode = Mode::PaneInput;
 }
 
 fn source_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
@@ -292,7 +292,7 @@ fn apply(state: &mut State) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Typing into the pane's prompt (Mode::BinlogInput).
+/// Typing into the pane's prompt (Mode::PaneInput).
 pub fn on_input(state: &mut State, action: Action) -> Vec<Effect> {
     let Some(prompt) = state.binlog.prompt.as_mut() else {
         state.mode = Mode::Normal;

@@ -8,6 +8,9 @@ mod binlog_keys;
 pub mod keymap;
 pub mod palette;
 mod preset;
+pub mod slow;
+mod slow_keys;
+pub mod slow_sql;
 mod update;
 
 use std::collections::{HashMap, VecDeque};
@@ -21,6 +24,7 @@ use crate::health::InstanceHealth;
 pub use action::{Action, Effect};
 pub use keymap::{KeyCombo, Keymap};
 pub use preset::PresetError;
+pub use slow_keys::short_id as slow_id;
 pub use update::{help_line_count, update};
 
 /// How many SQL log entries the `@` overlay keeps (older ones are still in the log file).
@@ -67,8 +71,8 @@ pub enum Mode {
     /// Typing into the `/` filter (the filter text itself lives in `State::filter`).
     Filter,
     SqlLog,
-    /// Typing into a Binlog pane prompt (path, start point, export path, apply confirmation).
-    BinlogInput,
+    /// Typing into the focused pane's own input line (the pane holds the prompt and text).
+    PaneInput,
     /// Editing the rollback preview: keys go to the editor.
     BinlogEditor,
 }
@@ -76,7 +80,7 @@ pub enum Mode {
 impl Mode {
     /// Modes where printable keys are text, not commands.
     pub fn takes_text(&self) -> bool {
-        matches!(self, Mode::Palette(_) | Mode::Filter | Mode::BinlogInput)
+        matches!(self, Mode::Palette(_) | Mode::Filter | Mode::PaneInput)
     }
 }
 
@@ -132,6 +136,8 @@ pub struct State {
     pub now: DateTime<Utc>,
     pub quitting: bool,
     pub binlog: binlog::BinlogPane,
+    /// The Slow SQL pane.
+    pub slow: slow::SlowPane,
 }
 
 impl State {
@@ -164,6 +170,7 @@ impl State {
             now,
             quitting: false,
             binlog: binlog::BinlogPane::default(),
+            slow: slow::SlowPane::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::binlog_keys;
 use super::palette::{self, PaletteCommand};
+use super::slow_keys;
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
 use crate::backend::{BackendCommand, BackendEvent};
 
@@ -39,7 +40,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 Mode::Help | Mode::SqlLog => overlay(state, user),
                 Mode::Palette(line) => palette_line(state, line, user),
                 Mode::Filter => filter_line(state, user),
-                Mode::BinlogInput => binlog_keys::on_input(state, user),
+                Mode::PaneInput if state.pane == Pane::Binlog => binlog_keys::on_input(state, user),
+                Mode::PaneInput => slow_keys::input(state, user),
                 Mode::BinlogEditor => binlog_keys::on_editor(state, user),
             };
             if state.pane == Pane::Binlog && !state.quitting {
@@ -53,6 +55,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 fn normal(state: &mut State, action: Action) -> Vec<Effect> {
     if state.pane == Pane::Binlog {
         if let Some(effects) = binlog_keys::on_action(state, &action) {
+            return effects;
+        }
+    }
+    if state.pane == Pane::SlowSql {
+        if let Some(effects) = slow_keys::handle(state, &action) {
             return effects;
         }
     }
@@ -159,6 +166,9 @@ fn filter_line(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Up | Action::Down if state.pane == Pane::Binlog => {
             return binlog_keys::on_action(state, &action).unwrap_or_default();
         }
+        Action::Up | Action::Down if state.pane == Pane::SlowSql => {
+            return slow_keys::handle(state, &action).unwrap_or_default()
+        }
         Action::Up => move_selection(state, -1),
         Action::Down => move_selection(state, 1),
         Action::Quit => return quit(state),
@@ -263,6 +273,11 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
                     true => state.error(text),
                     false => state.info(text),
                 }
+            }
+        }
+        BackendEvent::Slow(update) => {
+            if let Some(text) = state.slow.apply(update, state.now) {
+                state.error(text);
             }
         }
         BackendEvent::SqlSent(entry) => {
