@@ -198,6 +198,7 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             Line::styled(msg.text.clone(), theme.style(meaning))
         }
         _ if state.pane == Pane::SlowSql => slow_hints(keymap, theme),
+        _ if state.pane == Pane::Binlog => binlog_hints(keymap, theme),
         _ => hints(keymap, theme),
     };
     frame.render_widget(Paragraph::new(line), area);
@@ -244,6 +245,24 @@ fn slow_hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
             (Action::ToggleSource, "source"),
             (Action::MarkStatus, "mark"),
             (Action::Explain, "explain"),
+        ],
+    )
+}
+
+/// The Binlog pane's flow in order: open, mark, preview, check, apply.
+fn binlog_hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
+    hint_line(
+        keymap,
+        theme,
+        &[
+            (Action::Help, "help"),
+            (Action::Confirm, "rows"),
+            (Action::ToggleMark, "mark"),
+            (Action::RollbackPreview, "preview"),
+            (Action::CheckRollback, "check"),
+            (Action::ApplyRollback, "apply"),
+            (Action::Filter, "filter"),
+            (Action::BinlogSource, "source"),
         ],
     )
 }
