@@ -7,6 +7,9 @@
 //! "j" = "down"
 //! "ctrl-d" = "page_down"
 //! "x" = "none"      # unbinds x (useful in a user file that overrides a built-in keymap)
+//!
+//! [slow_sql]         # only on the Slow SQL pane, where it wins over [global]
+//! "s" = "sort_next"
 //! ```
 
 use std::collections::BTreeMap;
@@ -18,7 +21,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::preset::PresetError;
-use super::{Action, Mode};
+use super::{Action, Mode, Pane};
 
 /// Built-in keymaps, compiled in from the repository's keymaps/ directory.
 pub const BUILTIN_KEYMAPS: &[(&str, &str)] = &[
@@ -157,12 +160,22 @@ impl fmt::Display for KeyCombo {
 struct KeymapFile {
     #[serde(default)]
     global: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Keys of the Slow SQL pane: there they win over `[global]`, elsewhere they do nothing.
+    #[serde(default)]
+    slow_sql: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Keys of the Binlog pane, the same way.
+    #[serde(default)]
+    binlog: BTreeMap<Spanned<String>, Spanned<String>>,
 }
+
+type Section = BTreeMap<Spanned<String>, Spanned<String>>;
 
 /// Key bindings in file order (the help screen lists keys in the order the file gives them).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Keymap {
     bindings: Vec<(KeyCombo, Action)>,
+    /// Per-pane bindings (`[slow_sql]`), consulted before the global ones on that pane.
+    pane_bindings: Vec<(Pane, KeyCombo, Action)>,
 }
 
 impl Keymap {
@@ -180,18 +193,28 @@ impl Keymap {
         let err = |offset: usize, message: String| PresetError::at(origin, text, offset, message);
         let file: KeymapFile =
             toml::from_str(text).map_err(|e| PresetError::from_toml(origin, text, &e))?;
-        let mut entries: Vec<_> = file.global.into_iter().collect();
-        entries.sort_by_key(|(k, _)| k.span().start);
-        for (key, action) in entries {
-            let combo = KeyCombo::parse(key.get_ref()).map_err(|m| err(key.span().start, m))?;
+        for (combo, action) in parsed_section(file.global, &err)? {
             self.bindings.retain(|(k, _)| *k != combo);
-            if action.get_ref() == UNBIND {
-                continue;
+            self.bindings.extend(action.map(|a| (combo, a)));
+        }
+        let sections = [(Pane::SlowSql, file.slow_sql), (Pane::Binlog, file.binlog)];
+        for (pane, section) in sections {
+            for (combo, action) in parsed_section(section, &err)? {
+                self.pane_bindings
+                    .retain(|(p, k, _)| !(*p == pane && *k == combo));
+                self.pane_bindings.extend(action.map(|a| (pane, combo, a)));
             }
-            let parsed = parse_action(action.get_ref()).map_err(|m| err(action.span().start, m))?;
-            self.bindings.push((combo, parsed));
         }
         Ok(self)
+    }
+
+    /// What a key means on `pane`: its own binding first, then the global one.
+    pub fn lookup_in(&self, pane: Pane, combo: &KeyCombo) -> Option<&Action> {
+        self.pane_bindings
+            .iter()
+            .find(|(p, k, _)| *p == pane && k == combo)
+            .map(|(_, _, a)| a)
+            .or_else(|| self.lookup(combo))
     }
 
     pub fn lookup(&self, combo: &KeyCombo) -> Option<&Action> {
@@ -201,11 +224,13 @@ impl Keymap {
             .map(|(_, a)| a)
     }
 
-    /// The keys bound to `action`, in file order.
+    /// The keys bound to `action`, in file order (global ones, then per-pane ones).
     pub fn keys_for(&self, action: &Action) -> Vec<KeyCombo> {
-        self.bindings
-            .iter()
-            .filter(|(_, a)| a == action)
+        let global = self.bindings.iter().map(|(k, a)| (k, a));
+        let per_pane = self.pane_bindings.iter().map(|(_, k, a)| (k, a));
+        global
+            .chain(per_pane)
+            .filter(|(_, a)| *a == action)
             .map(|(k, _)| *k)
             .collect()
     }
@@ -218,12 +243,29 @@ impl Keymap {
     /// printable keys are text; elsewhere everything goes through the keymap. Ctrl-C always
     /// quits, whatever the keymap says, so a broken user keymap can never trap anyone.
     pub fn action_for(&self, mode: &Mode, ev: &KeyEvent) -> Option<Action> {
+        self.action_in(None, mode, ev)
+    }
+
+    /// `action_for` on `pane`, whose own bindings win over the global ones.
+    pub fn action_for_pane(&self, pane: Pane, mode: &Mode, ev: &KeyEvent) -> Option<Action> {
+        self.action_in(Some(pane), mode, ev)
+    }
+
+    fn action_in(&self, pane: Option<Pane>, mode: &Mode, ev: &KeyEvent) -> Option<Action> {
         if ev.kind == KeyEventKind::Release {
             return None;
         }
         let combo = KeyCombo::from_event(ev);
         if combo == KeyCombo::new(KeyCode::Char('c'), KeyModifiers::CONTROL) {
             return Some(Action::Interrupt);
+        }
+        if *mode == Mode::BinlogEditor {
+            // The editor takes every key except the one that closes it.
+            let closes = pane.map_or_else(|| self.lookup(&combo), |p| self.lookup_in(p, &combo));
+            return match closes {
+                Some(Action::Cancel) => Some(Action::Cancel),
+                _ => Some(Action::EditorKey(*ev)),
+            };
         }
         if mode.takes_text() {
             let typing = !combo
@@ -235,8 +277,31 @@ impl Keymap {
                 _ => {}
             }
         }
-        self.lookup(&combo).cloned()
+        match pane {
+            Some(pane) => self.lookup_in(pane, &combo).cloned(),
+            None => self.lookup(&combo).cloned(),
+        }
     }
+}
+
+/// A section's bindings in file order; `None` for a key unbound with `"none"`.
+fn parsed_section(
+    section: Section,
+    err: &impl Fn(usize, String) -> PresetError,
+) -> Result<Vec<(KeyCombo, Option<Action>)>, PresetError> {
+    let mut entries: Vec<_> = section.into_iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+        .into_iter()
+        .map(|(key, action)| {
+            let combo = KeyCombo::parse(key.get_ref()).map_err(|m| err(key.span().start, m))?;
+            if action.get_ref() == UNBIND {
+                return Ok((combo, None));
+            }
+            let parsed = parse_action(action.get_ref()).map_err(|m| err(action.span().start, m))?;
+            Ok((combo, Some(parsed)))
+        })
+        .collect()
 }
 
 fn parse_action(name: &str) -> Result<Action, String> {

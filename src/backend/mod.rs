@@ -10,11 +10,19 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub mod binlog_scan;
 pub mod binlog_stream;
 pub mod connect;
+pub mod flashback_apply;
 pub mod poller;
 pub mod ps_digest;
 pub mod recorder;
+pub mod slow_ps;
+pub mod slow_report;
+pub mod slow_sources;
+pub mod slow_table;
+pub mod slow_tail;
+pub mod sql_units;
 pub mod workload;
 
 pub use poller::InstancePoller;
@@ -34,6 +42,10 @@ pub enum BackendCommand {
     SetInterval(Duration),
     /// Stop all tasks and close connections.
     Shutdown,
+    /// Work for the Binlog pane (scans, check, apply, export).
+    Binlog(binlog_scan::BinlogCommand),
+    /// For the slow-SQL sources (EXPLAIN, tracking).
+    Slow(slow_report::SlowCommand),
 }
 
 /// What the backend reports.
@@ -43,6 +55,10 @@ pub enum BackendEvent {
     Health(InstanceHealth),
     /// A statement the console sent, for the `@` SQL log.
     SqlSent(SqlLogEntry),
+    /// Results of the Binlog pane's work.
+    Binlog(binlog_scan::BinlogEvent),
+    /// Leaderboards, tracking and EXPLAIN results from the slow-SQL sources.
+    Slow(slow_report::SlowUpdate),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -78,9 +94,36 @@ impl BackendHandle {
 /// Fastest polling the backend accepts, whatever is asked.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
+/// The slow-SQL sources, for the console (not for `arkc health`).
+#[derive(Debug, Clone, Default)]
+pub struct SlowSqlOptions {
+    /// The tracking store; `None` turns tracking off (and says so).
+    pub tracking_path: Option<std::path::PathBuf>,
+}
+
 /// Start one poller task per configured instance, polling every `refresh_ms`. Must be called
 /// inside a tokio runtime. Dropping the handle (or `Shutdown`) stops them.
 pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -> BackendHandle {
+    spawn_with(config, events, None)
+}
+
+/// The console's backend: the pollers plus the slow-SQL sources, tracking in the XDG data dir.
+pub fn spawn_console(
+    config: Arc<Config>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+) -> BackendHandle {
+    let slow = SlowSqlOptions {
+        tracking_path: crate::tracking::TrackingStore::default_path(),
+    };
+    spawn_with(config, events, Some(slow))
+}
+
+/// The pollers, and the slow-SQL sources when `slow` is given (tests pass a private store).
+pub fn spawn_with(
+    config: Arc<Config>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+    slow: Option<SlowSqlOptions>,
+) -> BackendHandle {
     let (commands, mut command_rx) = mpsc::unbounded_channel();
     let interval = Duration::from_millis(config.ui.refresh_ms).max(MIN_INTERVAL);
     let (settings_tx, settings_rx) = watch::channel(PollSettings {
@@ -98,6 +141,17 @@ pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -
             events.clone(),
         ));
     }
+    let mut binlog = binlog_scan::BinlogService::new(config.clone(), events.clone());
+    let slow = slow.map(|opts| {
+        slow_sources::spawn(
+            config.clone(),
+            opts.tracking_path,
+            settings_rx.clone(),
+            events.clone(),
+            cancel.child_token(),
+            &mut pollers,
+        )
+    });
     let coordinator = tokio::spawn(async move {
         while let Some(command) = command_rx.recv().await {
             match command {
@@ -105,7 +159,13 @@ pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -
                 BackendCommand::SetInterval(d) => {
                     settings_tx.send_modify(|s| s.interval = d.max(MIN_INTERVAL))
                 }
+                BackendCommand::Binlog(c) => binlog.handle(c),
                 BackendCommand::Shutdown => break,
+                BackendCommand::Slow(command) => {
+                    if let Some(slow) = &slow {
+                        let _ = slow.send(command);
+                    }
+                }
             }
         }
         cancel.cancel();

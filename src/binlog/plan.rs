@@ -228,10 +228,7 @@ impl FlashbackPlanner {
             Direction::Rollback => "rollback",
             Direction::Forward => "forward replay",
         };
-        let head = format!(
-            "-- arkc flashback: {what} of {} transaction(s), {} statement(s)\n{SESSION_SETTINGS}",
-            self.stats.transactions, self.stats.statements
-        );
+        let head = sql_header(what, self.stats.transactions, self.stats.statements);
         each(&head)?;
         let mut buf = Vec::new();
         let mut emit = |&(off, len): &(u64, u32)| -> Result<(), BinlogError> {
@@ -249,7 +246,12 @@ impl FlashbackPlanner {
         Ok(self.stats)
     }
 
-    fn check_rows(&mut self, txn: &Transaction, ev: &Event<'_>, r: &RowsEvent<'_>) -> bool {
+    pub(crate) fn check_rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        r: &RowsEvent<'_>,
+    ) -> bool {
         let t = &r.table;
         let name = format!("`{}`.`{}`", t.schema, t.table);
         if let Some(drift) = &t.drift {
@@ -300,7 +302,7 @@ impl FlashbackPlanner {
                 .all(|&i| t.columns[i].type_code != ty::JSON)
     }
 
-    fn render_row(
+    pub(crate) fn render_row(
         &mut self,
         txn: &Transaction,
         t: &TableMap,
@@ -415,6 +417,21 @@ impl FlashbackPlanner {
     }
 }
 
+/// The session settings every plan starts with; `what` is "rollback" or "forward replay".
+pub fn sql_header(what: &str, transactions: u64, statements: u64) -> String {
+    format!(
+        "-- arkc flashback: {what} of {transactions} transaction(s), {statements} statement(s)\n{SESSION_SETTINGS}"
+    )
+}
+
+impl FlashbackPlanner {
+    /// Takes the statements rendered since the last call (`review` renders row by row).
+    pub(crate) fn take_rendered(&mut self) -> String {
+        self.stmt_ends.clear();
+        std::mem::take(&mut self.cur)
+    }
+}
+
 /// `a = 1 AND b = 'x'` on the primary key (when `use_pk` and the image has it), else
 /// `<=>` on every logged column except JSON diffs.
 pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &mut String) {
@@ -461,7 +478,8 @@ pub(crate) fn push_table(t: &TableMap, out: &mut String) {
     push_ident(&t.table, out);
 }
 
-fn txn_header(txn: &Transaction, dir: Direction) -> String {
+/// The comment and BEGIN that open one transaction's block.
+pub fn txn_header(txn: &Transaction, dir: Direction) -> String {
     let what = match dir {
         Direction::Rollback => "undo",
         Direction::Forward => "replay",
