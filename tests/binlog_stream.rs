@@ -482,3 +482,70 @@ fn no_checksums_and_events_larger_than_one_packet_stream_like_the_files() {
     assert!(streamed.contains("small"));
     assert!(streamed == local, "stream and files differ");
 }
+
+#[test]
+fn list_shows_show_binary_logs() {
+    let sb = Sandbox::shared();
+    let listed = stdout_ok(arkc(&["binlog", "list", "--url", &sb.url()]));
+    let server = sb.exec_sql("SHOW BINARY LOGS").unwrap();
+    let names = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| l.split('\t').next().unwrap().to_string())
+            .collect()
+    };
+    assert!(!listed.is_empty());
+    // Sizes of the active file may grow between the two calls; names and order may not.
+    assert_eq!(names(&listed), names(&server));
+    for line in listed.lines() {
+        let size: u64 = line.split('\t').nth(1).unwrap().parse().unwrap();
+        assert!(size >= 4, "{line}");
+    }
+}
+
+#[test]
+fn follow_ends_by_itself_past_the_stop_file() {
+    let sb = private_sandbox("stream-stopfile");
+    let status = sb.exec_sql("SHOW MASTER STATUS").unwrap();
+    let file = status.split('\t').next().unwrap().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args([
+            "binlog",
+            "events",
+            "--follow",
+            "--url",
+            &sb.url(),
+            "--stop-file",
+            &file,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still following {file}"
+    );
+    sb.exec_sql(
+        "CREATE DATABASE s; CREATE TABLE s.t (id INT PRIMARY KEY); INSERT INTO s.t VALUES (5)",
+    )
+    .unwrap();
+    sb.exec_sql("FLUSH BINARY LOGS; INSERT INTO s.t VALUES (6)")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "--follow did not stop after {file}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("id=5") && !text.contains("id=6"), "{text}");
+}

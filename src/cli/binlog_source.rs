@@ -76,15 +76,8 @@ pub fn resolve(
     if !files.is_empty() {
         bail!("give either binlog files or --from-server, not both");
     }
-    let server = match (&src.url, &src.instance) {
-        (Some(url), _) => StreamServer::from_url(url)?,
-        (None, Some(name)) => {
-            let cfg = crate::config::Config::load_located(config)?;
-            let inst = super::health::select_instances(&cfg, std::slice::from_ref(name))?;
-            StreamServer::from_instance(&inst[0])?
-        }
-        (None, None) => bail!("--from-server needs --url or --instance"),
-    };
+    let server = server_of(&src.url, &src.instance, config)?
+        .context("--from-server needs --url or --instance")?;
     let start = src
         .from_server
         .clone()
@@ -118,6 +111,23 @@ pub fn resolve(
     })
 }
 
+/// The server named by --url or --instance, if any.
+fn server_of(
+    url: &Option<String>,
+    instance: &Option<String>,
+    config: Option<&Path>,
+) -> anyhow::Result<Option<StreamServer>> {
+    Ok(Some(match (url, instance) {
+        (Some(url), _) => StreamServer::from_url(url)?,
+        (None, Some(name)) => {
+            let cfg = crate::config::Config::load_located(config)?;
+            let inst = super::health::select_instances(&cfg, std::slice::from_ref(name))?;
+            StreamServer::from_instance(&inst[0])?
+        }
+        (None, None) => return Ok(None),
+    }))
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -143,6 +153,8 @@ pub fn scan_source<S: TxnSink>(
             server_id,
             ..
         } => {
+            // Transactions never span files: past the --stop-file nothing more can be kept.
+            let stop_file = builder.filters.stop.as_ref().map(|(f, _)| f.clone());
             let req = StreamRequest {
                 start_file: names.first().cloned().unwrap_or_default(),
                 // From the file's start, so --start-position filters exactly as for files.
@@ -150,7 +162,7 @@ pub fn scan_source<S: TxnSink>(
                 server_id: *server_id,
                 follow,
             };
-            scan_stream(server, req, builder, sink, progress)
+            scan_stream(server, req, stop_file, builder, sink, progress)
         }
     }
 }
@@ -159,6 +171,7 @@ pub fn scan_source<S: TxnSink>(
 fn scan_stream<S: TxnSink>(
     server: &StreamServer,
     req: StreamRequest,
+    stop_file: Option<String>,
     builder: &mut TxnBuilder,
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
@@ -166,9 +179,14 @@ fn scan_stream<S: TxnSink>(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Arrival>(STREAM_QUEUE);
     let for_thread = server.clone();
     let producer = std::thread::spawn(move || {
-        runtime()?.block_on(stream_binlog(&for_thread, &req, &mut |a| {
-            tx.send(a).is_ok()
-        }))
+        let mut deliver = |a: Arrival| {
+            let past_stop = match (&a, &stop_file) {
+                (Arrival::File(name), Some(stop)) => name > stop,
+                _ => false,
+            };
+            !past_stop && tx.send(a).is_ok()
+        };
+        runtime()?.block_on(stream_binlog(&for_thread, &req, &mut deliver))
     });
     // On a decoding error the receiver is dropped, which ends the producer at its next event.
     let stats = scan_arrivals(rx, &server.label, builder, sink, progress)?;
@@ -177,4 +195,28 @@ fn scan_stream<S: TxnSink>(
         Err(_) => bail!("the binlog stream thread of {} panicked", server.label),
     }
     Ok(stats)
+}
+
+/// The server whose binlogs to list.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Server: mysql://user:pass@host:port.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// A configured instance (see --config) instead of --url.
+    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    pub instance: Option<String>,
+}
+
+/// `arkc binlog list`: the server's binlogs and their sizes (SHOW BINARY LOGS).
+pub fn run_list(args: &ListArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let server = server_of(&args.url, &args.instance, config)?
+        .context("arkc binlog list needs --url or --instance")?;
+    let files = runtime()?.block_on(list_binlogs(&server))?;
+    let mut out = std::io::stdout().lock();
+    for f in &files {
+        writeln!(out, "{}\t{}", f.name, f.size)?;
+    }
+    Ok(0)
 }

@@ -63,6 +63,8 @@ pub enum Command {
 pub enum BinlogCommand {
     /// One record per transaction: GTID, positions, time, tables, counts, rows.
     Events(binlog::EventsArgs),
+    /// The server's binlogs and their sizes, tab separated (SHOW BINARY LOGS).
+    List(binlog_source::ListArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +84,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Binlog(BinlogCommand::Events(args))) => {
             binlog::run_events(args, cli.config.as_deref())
+        }
+        Some(Command::Binlog(BinlogCommand::List(args))) => {
+            binlog_source::run_list(&args, cli.config.as_deref())
         }
         Some(Command::Flashback(args)) => {
             binlog::run_flashback(args, cli.read_only, cli.config.as_deref())
