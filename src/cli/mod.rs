@@ -56,13 +56,13 @@ pub enum Command {
     #[command(subcommand)]
     Binlog(BinlogCommand),
     /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
-    Flashback(binlog::FlashbackArgs),
+    Flashback(Box<binlog::FlashbackArgs>),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum BinlogCommand {
     /// One record per transaction: GTID, positions, time, tables, counts, rows.
-    Events(binlog::EventsArgs),
+    Events(Box<binlog::EventsArgs>),
     /// The server's binlogs and their sizes, tab separated (SHOW BINARY LOGS).
     List(binlog_source::ListArgs),
 }
@@ -83,13 +83,13 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
         Some(Command::Binlog(BinlogCommand::Events(args))) => {
-            binlog::run_events(args, cli.config.as_deref())
+            binlog::run_events(*args, cli.config.as_deref())
         }
         Some(Command::Binlog(BinlogCommand::List(args))) => {
             binlog_source::run_list(&args, cli.config.as_deref())
         }
         Some(Command::Flashback(args)) => {
-            binlog::run_flashback(args, cli.read_only, cli.config.as_deref())
+            binlog::run_flashback(*args, cli.read_only, cli.config.as_deref())
         }
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
