@@ -439,12 +439,15 @@ fn instance_from_the_config_is_a_source_and_help_names_the_default_id() {
 }
 
 #[test]
-fn no_checksums_and_events_larger_than_one_packet_stream_like_the_files() {
+fn no_checksums_compressed_events_and_events_larger_than_one_packet_stream_like_the_files() {
     let sb = Sandbox::start(SandboxOptions {
         name: "stream-big".into(),
         extra_args: vec![
             "--binlog-checksum=NONE".into(),
             "--max-allowed-packet=64M".into(),
+            // MariaDB's compressed QUERY/ROWS events (0xa4-0xab) travel as they are.
+            "--log-bin-compress=ON".into(),
+            "--log-bin-compress-min-len=10".into(),
         ],
         ..Default::default()
     })
@@ -480,6 +483,11 @@ fn no_checksums_and_events_larger_than_one_packet_stream_like_the_files() {
         "both images of the big row are listed"
     );
     assert!(streamed.contains("small"));
+    let compressed = sb
+        .exec_sql("SHOW BINLOG EVENTS")
+        .unwrap()
+        .contains("_compressed");
+    assert!(compressed, "the binlog holds compressed events");
     assert!(streamed == local, "stream and files differ");
 }
 
