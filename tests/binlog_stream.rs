@@ -557,3 +557,25 @@ fn follow_ends_by_itself_past_the_stop_file() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("id=5") && !text.contains("id=6"), "{text}");
 }
+
+#[test]
+fn a_replication_account_with_a_password_can_stream() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("stream_pw").unwrap();
+    let user = format!("repl_{}", sb.port());
+    sb.exec_sql(&format!(
+        "CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY 's3cretPW'; \
+         GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '{user}'@'%'; \
+         CREATE TABLE `{db}`.t (id INT PRIMARY KEY); INSERT INTO `{db}`.t VALUES (77)"
+    ))
+    .unwrap();
+    let url = format!("mysql://{user}:s3cretPW@127.0.0.1:{}", sb.port());
+    let as_repl = stdout_ok(arkc(&["binlog", "events", "--url", &url, "-d", &db]));
+    let as_root = stdout_ok(arkc(&["binlog", "events", "--url", &sb.url(), "-d", &db]));
+    assert!(as_repl.contains("id=77"), "{as_repl}");
+    assert_eq!(as_repl, as_root);
+    let wrong = format!("mysql://{user}:nope@127.0.0.1:{}", sb.port());
+    let refused = arkc(&["binlog", "events", "--url", &wrong]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Access denied"));
+}
