@@ -26,9 +26,11 @@ const DUMP_NON_BLOCK: u16 = 1;
 const DUMP_SEND_ANNOTATE_ROWS: u16 = 2;
 /// MariaDB slave capability 4 (GTID): GTID, GTID_LIST and checkpoint events as themselves.
 const MARIADB_SLAVE_CAPABILITY: u32 = 4;
-/// Heartbeat interval asked for when following; silence for 3 of them means the server is gone.
+/// Heartbeat interval asked for when following; 5 s of silence means the server is gone.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 const SILENCE_LIMIT: Duration = Duration::from_secs(5);
+/// Without --follow the server sends without pause; this long a wait means it hangs.
+const READ_LIMIT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 const ROTATE_EVENT: u8 = 4;
@@ -186,34 +188,15 @@ pub async fn stream_binlog(
     req: &StreamRequest,
     deliver: &mut (dyn FnMut(Arrival) -> bool + Send),
 ) -> anyhow::Result<()> {
-    let server_id = choose_server_id(server, req.server_id).await?;
-    let mut wire = server.dump_wire().await?;
-    let mariadb = wire.server_version.contains("MariaDB");
-    wire.exec("SET @master_binlog_checksum = @@global.binlog_checksum")
-        .await?;
-    let mut flags = if req.follow { 0 } else { DUMP_NON_BLOCK };
-    if mariadb {
-        wire.exec(&format!(
-            "SET @mariadb_slave_capability = {MARIADB_SLAVE_CAPABILITY}"
-        ))
-        .await?;
-        flags |= DUMP_SEND_ANNOTATE_ROWS;
-    }
-    if req.follow {
-        let ns = HEARTBEAT.as_nanos();
-        wire.exec(&format!("SET @master_heartbeat_period = {ns}"))
-            .await?;
-    }
-    wire.request_dump(&req.start_file, req.start_pos, flags, server_id)
-        .await?;
+    let (mut wire, server_id) = start_dump(server, req).await?;
     let mut pos = StreamPosition::new(&req.start_file, req.start_pos);
     let read_limit = if req.follow {
         SILENCE_LIMIT
     } else {
-        Duration::from_secs(60)
+        READ_LIMIT
     };
     loop {
-        let packet = match tokio::time::timeout(read_limit, wire.read_packet()).await {
+        let mut packet = match tokio::time::timeout(read_limit, wire.read_packet()).await {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => return Err(pos.broken(&server.label, e)),
             Err(_) => {
@@ -236,14 +219,41 @@ pub async fn stream_binlog(
             }
             _ => return Err(pos.broken(&server.label, anyhow::anyhow!("unexpected packet"))),
         }
-        let event = packet[1..].to_vec();
-        let arrivals = pos.place(event).map_err(|e| pos.broken(&server.label, e))?;
+        packet.remove(0);
+        let arrivals = pos
+            .place(packet)
+            .map_err(|e| pos.broken(&server.label, e))?;
         for a in arrivals {
             if !deliver(a) {
                 return Ok(());
             }
         }
     }
+}
+
+/// Logs in, announces what a MariaDB replica would, and sends COM_BINLOG_DUMP.
+async fn start_dump(server: &StreamServer, req: &StreamRequest) -> anyhow::Result<(Wire, u32)> {
+    let server_id = choose_server_id(server, req.server_id).await?;
+    let mut wire = server.dump_wire().await?;
+    // Events then keep the checksums they have in the file, which the engine verifies.
+    wire.exec("SET @master_binlog_checksum = @@global.binlog_checksum")
+        .await?;
+    let mut flags = if req.follow { 0 } else { DUMP_NON_BLOCK };
+    if wire.server_version.contains("MariaDB") {
+        wire.exec(&format!(
+            "SET @mariadb_slave_capability = {MARIADB_SLAVE_CAPABILITY}"
+        ))
+        .await?;
+        flags |= DUMP_SEND_ANNOTATE_ROWS;
+    }
+    if req.follow {
+        let ns = HEARTBEAT.as_nanos();
+        wire.exec(&format!("SET @master_heartbeat_period = {ns}"))
+            .await?;
+    }
+    wire.request_dump(&req.start_file, req.start_pos, flags, server_id)
+        .await?;
+    Ok((wire, server_id))
 }
 
 /// Where the stream is: the file, and the end of the last event read in it.
