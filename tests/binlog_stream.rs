@@ -579,3 +579,56 @@ fn a_replication_account_with_a_password_can_stream() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("Access denied"));
 }
+
+#[test]
+fn minimal_row_metadata_gets_column_names_from_the_streamed_server() {
+    let sb = Sandbox::start(SandboxOptions {
+        name: "stream-minimal".into(),
+        extra_args: vec!["--binlog-row-metadata=MINIMAL".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    let db = seeded_workload(&sb);
+    let logs = sb.exec_sql("SHOW BINARY LOGS").unwrap();
+    let second = logs.lines().nth(1).unwrap().split('\t').next().unwrap();
+    let url = sb.url();
+    let dir = sb.binlog_dir();
+    let dir = dir.to_str().unwrap();
+    let streamed = stdout_ok(arkc(&[
+        "flashback",
+        "--url",
+        &url,
+        "-d",
+        &db,
+        "--start-file",
+        second,
+    ]));
+    let local = stdout_ok(arkc(&[
+        "flashback",
+        "--binlog-dir",
+        dir,
+        "--url",
+        &url,
+        "-d",
+        &db,
+        "--start-file",
+        second,
+    ]));
+    // Real column names, not @1..@n: they came from information_schema.
+    assert!(streamed.contains("`id`"), "{streamed}");
+    assert_eq!(streamed, local);
+    let streamed = stdout_ok(arkc(&[
+        "binlog", "events", "--url", &url, "--format", "json",
+    ]));
+    let local = stdout_ok(arkc(&[
+        "binlog",
+        "events",
+        "--binlog-dir",
+        dir,
+        "--url",
+        &url,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(streamed, local);
+}

@@ -259,22 +259,55 @@ pub fn tables_without_names(paths: &[PathBuf]) -> Result<Vec<(String, String)>, 
         let mut decoder = Decoder::new();
         decoder.set_path(path);
         while let Some(raw) = reader.next_event()? {
-            let t = raw.header.type_code;
-            if t != crate::event::code::TABLE_MAP
-                && t != crate::event::code::TRANSACTION_PAYLOAD
-                && t != crate::event::code::FORMAT_DESCRIPTION
-            {
-                continue;
-            }
-            decoder.decode_each(raw, &mut |ev| {
-                if let crate::decoder::EventBody::TableMap(tm) = &ev.body {
-                    if !tm.has_names {
-                        seen.insert((tm.schema.clone(), tm.table.clone()));
-                    }
-                }
-                Ok(())
-            })?;
+            note_unnamed(&mut decoder, raw, &mut seen)?;
         }
     }
     Ok(seen.into_iter().collect())
+}
+
+/// `tables_without_names` for events that arrive one by one (a replication stream).
+pub fn tables_without_names_in(
+    arrivals: impl IntoIterator<Item = Arrival>,
+    source: &str,
+) -> Result<Vec<(String, String)>, BinlogError> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut framer = EventFramer::new(source);
+    let mut decoder = Decoder::new();
+    for arrival in arrivals {
+        match arrival {
+            Arrival::File(name) => {
+                let path = Path::new(source).join(&name);
+                framer.set_path(&path);
+                decoder.set_path(&path);
+            }
+            Arrival::Idle => {}
+            Arrival::Event { offset, data } => {
+                note_unnamed(&mut decoder, framer.frame(offset, &data)?, &mut seen)?;
+            }
+        }
+    }
+    Ok(seen.into_iter().collect())
+}
+
+/// Decodes only what finds table maps (TABLE_MAP, payloads, FDE); notes those without names.
+fn note_unnamed(
+    decoder: &mut Decoder,
+    raw: RawEvent<'_>,
+    seen: &mut std::collections::BTreeSet<(String, String)>,
+) -> Result<(), BinlogError> {
+    let t = raw.header.type_code;
+    if t != crate::event::code::TABLE_MAP
+        && t != crate::event::code::TRANSACTION_PAYLOAD
+        && t != crate::event::code::FORMAT_DESCRIPTION
+    {
+        return Ok(());
+    }
+    decoder.decode_each(raw, &mut |ev| {
+        if let crate::decoder::EventBody::TableMap(tm) = &ev.body {
+            if !tm.has_names {
+                seen.insert((tm.schema.clone(), tm.table.clone()));
+            }
+        }
+        Ok(())
+    })
 }

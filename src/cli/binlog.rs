@@ -207,12 +207,19 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A `TxnBuilder` for the filters, with column names from the server (when `--url` is
-/// given) for tables the binlog logs without them.
+/// A `TxnBuilder` for the filters, with column names from the server (the streamed one,
+/// or `--url` with files) for tables the binlog logs without them.
 fn builder_for(src: &SourceArgs, f: &FilterArgs, source: &Source) -> anyhow::Result<TxnBuilder> {
     let mut builder = TxnBuilder::new(build_filters(f, &source.names())?);
     let files = source.files();
-    if let (Some(url), false) = (&src.url, files.is_empty()) {
+    if let Source::Server { server, .. } = source {
+        let missing = super::binlog_source::stream_tables_without_names(source)?;
+        if !missing.is_empty() {
+            let info =
+                super::flashback_server::load_schema_info_from(server.opts.clone(), &missing)?;
+            builder.schema = Some(std::sync::Arc::new(info));
+        }
+    } else if let (Some(url), false) = (&src.url, files.is_empty()) {
         let missing = arkc_binlog::pipeline::tables_without_names(files)?;
         if !missing.is_empty() {
             let info = super::flashback_server::load_schema_info(url, &missing)?;

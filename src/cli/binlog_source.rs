@@ -4,8 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use arkc_binlog::pipeline::{scan_arrivals, scan_files_with_progress, Arrival, ScanStats};
+use std::sync::mpsc::{sync_channel, Receiver};
+
+use arkc_binlog::pipeline::{
+    scan_arrivals, scan_files_with_progress, tables_without_names_in, Arrival, ScanStats,
+};
 use arkc_binlog::txn::{TxnBuilder, TxnSink};
+use arkc_binlog::BinlogError;
 
 use super::binlog::SourceArgs;
 use crate::backend::binlog_stream::{list_binlogs, stream_binlog, StreamRequest, StreamServer};
@@ -176,7 +181,20 @@ fn scan_stream<S: TxnSink>(
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
 ) -> anyhow::Result<ScanStats> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Arrival>(STREAM_QUEUE);
+    with_stream(server, req, stop_file, |rx| {
+        scan_arrivals(rx, &server.label, builder, sink, progress)
+    })
+}
+
+/// Runs `consume` over the stream's arrivals; the stream's own error wins over a
+/// consumer that merely saw the arrivals end.
+fn with_stream<T>(
+    server: &StreamServer,
+    req: StreamRequest,
+    stop_file: Option<String>,
+    consume: impl FnOnce(Receiver<Arrival>) -> Result<T, BinlogError>,
+) -> anyhow::Result<T> {
+    let (tx, rx) = sync_channel::<Arrival>(STREAM_QUEUE);
     let for_thread = server.clone();
     let producer = std::thread::spawn(move || {
         let mut deliver = |a: Arrival| {
@@ -189,12 +207,45 @@ fn scan_stream<S: TxnSink>(
         runtime()?.block_on(stream_binlog(&for_thread, &req, &mut deliver))
     });
     // On a decoding error the receiver is dropped, which ends the producer at its next event.
-    let stats = scan_arrivals(rx, &server.label, builder, sink, progress)?;
+    let out = consume(rx)?;
     match producer.join() {
         Ok(result) => result?,
         Err(_) => bail!("the binlog stream thread of {} panicked", server.label),
     }
-    Ok(stats)
+    Ok(out)
+}
+
+/// Tables the server's binlogs log without column names (binlog_row_metadata is not FULL),
+/// found by a first pass over the stream up to the current end; none when it is FULL.
+pub fn stream_tables_without_names(source: &Source) -> anyhow::Result<Vec<(String, String)>> {
+    let Source::Server { server, names, .. } = source else {
+        return Ok(Vec::new());
+    };
+    let metadata = runtime()?.block_on(row_metadata(server));
+    if metadata.as_deref() == Some("FULL") {
+        return Ok(Vec::new());
+    }
+    let req = StreamRequest {
+        start_file: names.first().cloned().unwrap_or_default(),
+        start_pos: 4,
+        server_id: None,
+        follow: false,
+    };
+    with_stream(server, req, None, |rx| {
+        tables_without_names_in(rx, &server.label)
+    })
+}
+
+/// `@@global.binlog_row_metadata`, None where the server has no such variable.
+async fn row_metadata(server: &StreamServer) -> Option<String> {
+    use mysql_async::prelude::Queryable;
+    let mut conn = mysql_async::Conn::new(server.opts.clone()).await.ok()?;
+    let value: Option<String> = conn
+        .query_first("SELECT UPPER(@@global.binlog_row_metadata)")
+        .await
+        .ok()?;
+    conn.disconnect().await.ok();
+    value
 }
 
 /// The server whose binlogs to list.

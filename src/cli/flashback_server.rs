@@ -200,8 +200,21 @@ async fn apply_blocks(url: &str, sql: &str, blocks: &[(usize, usize)]) -> anyhow
 
 /// Column definitions from information_schema for tables the binlog names no columns for.
 pub fn load_schema_info(url: &str, tables: &[(String, String)]) -> anyhow::Result<SchemaInfo> {
+    let opts = mysql_async::Opts::from_url(url)
+        .context("bad --url (expected mysql://user:pass@host:port)")?;
+    load_schema_info_from(opts, tables)
+}
+
+/// `load_schema_info` for a server given by driver options (a URL or a configured instance).
+pub fn load_schema_info_from(
+    opts: mysql_async::Opts,
+    tables: &[(String, String)],
+) -> anyhow::Result<SchemaInfo> {
     runtime()?.block_on(async {
-        let mut conn = connect(url).await?;
+        let mut conn = mysql_async::Conn::new(opts)
+            .await
+            .context("cannot connect to read information_schema")?;
+        conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
         let mut info = SchemaInfo::default();
         for (schema, table) in tables {
             let rows: Vec<(String, String, String, Option<String>, String)> = conn
