@@ -632,3 +632,43 @@ fn minimal_row_metadata_gets_column_names_from_the_streamed_server() {
     ]));
     assert_eq!(streamed, local);
 }
+
+#[test]
+fn follow_lives_on_heartbeats_and_gives_up_on_a_frozen_server() {
+    let sb = private_sandbox("stream-frozen");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(["binlog", "events", "--follow", "--url", &sb.url()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Longer than the 5 s silence limit: only heartbeats keep an idle stream alive.
+    std::thread::sleep(Duration::from_secs(7));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "an idle --follow must keep running"
+    );
+    let pid = sb.pid().expect("sandbox pid");
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let frozen = Instant::now();
+    let mut status = None;
+    while frozen.elapsed() < Duration::from_secs(15) {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let Some(status) = status else {
+        child.kill().unwrap();
+        panic!("--follow kept waiting on a frozen server");
+    };
+    assert!(!status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no data or heartbeat") && err.contains("broke after"),
+        "{err}"
+    );
+}
