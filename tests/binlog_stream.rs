@@ -672,3 +672,65 @@ fn follow_lives_on_heartbeats_and_gives_up_on_a_frozen_server() {
         "{err}"
     );
 }
+
+#[test]
+fn two_streams_with_the_default_id_both_follow() {
+    let sb = private_sandbox("stream-two");
+    sb.exec_sql("CREATE DATABASE two; CREATE TABLE two.t (id INT PRIMARY KEY, v VARCHAR(20))")
+        .unwrap();
+    let follow = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
+            .args([
+                "binlog",
+                "events",
+                "--follow",
+                "--url",
+                &sb.url(),
+                "-d",
+                "two",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        (child, rx)
+    };
+    let (mut first, first_rx) = follow();
+    std::thread::sleep(Duration::from_millis(1000));
+    let (mut second, second_rx) = follow();
+    std::thread::sleep(Duration::from_millis(1500));
+    sb.exec_sql("INSERT INTO two.t VALUES (1, 'seen by both')")
+        .unwrap();
+    for (name, rx, child) in [
+        ("first", &first_rx, &mut first),
+        ("second", &second_rx, &mut second),
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut seen = false;
+        while !seen && Instant::now() < deadline {
+            seen = rx
+                .recv_timeout(Duration::from_millis(200))
+                .is_ok_and(|l| l.contains("seen by both"));
+        }
+        if !seen {
+            child.kill().ok();
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).ok();
+            panic!("the {name} stream missed the commit: {err}");
+        }
+    }
+    for child in [&mut first, &mut second] {
+        assert!(child.try_wait().unwrap().is_none(), "both still following");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

@@ -157,7 +157,11 @@ pub async fn list_binlogs(server: &StreamServer) -> anyhow::Result<Vec<BinlogFil
 pub async fn choose_server_id(server: &StreamServer, asked: Option<u32>) -> anyhow::Result<u32> {
     let mut conn = server.sql_conn().await?;
     let own: Option<u32> = conn.query_first("SELECT @@server_id").await?;
-    let hosts: Vec<mysql_async::Row> = conn.query("SHOW SLAVE HOSTS").await.unwrap_or_default();
+    // MySQL 8.4 dropped SHOW SLAVE HOSTS; MariaDB and older MySQL lack SHOW REPLICAS.
+    let hosts: Vec<mysql_async::Row> = match conn.query("SHOW SLAVE HOSTS").await {
+        Ok(rows) => rows,
+        Err(_) => conn.query("SHOW REPLICAS").await.unwrap_or_default(),
+    };
     conn.disconnect().await.ok();
     let mut taken: Vec<u32> = hosts
         .iter()
@@ -211,8 +215,8 @@ pub async fn stream_binlog(
                 let mut text = wire::err_text(&packet);
                 if text.contains("same server_uuid/server_id") {
                     text += &format!(
-                        " (server id {server_id} is in use by an unregistered replica or \
-                         another stream; pass a different --server-id)"
+                        " (another replication connection took server id {server_id}; \
+                         pass a --server-id of your own)"
                     );
                 }
                 return Err(pos.broken(&server.label, anyhow::anyhow!("{text}")));
@@ -251,6 +255,9 @@ async fn start_dump(server: &StreamServer, req: &StreamRequest) -> anyhow::Resul
         wire.exec(&format!("SET @master_heartbeat_period = {ns}"))
             .await?;
     }
+    // Registered, the stream shows in SHOW SLAVE HOSTS, so the next arkc takes another id
+    // (a newer dump with the same id makes the server drop the older one).
+    wire.register_replica(server_id, "arkc").await?;
     wire.request_dump(&req.start_file, req.start_pos, flags, server_id)
         .await?;
     Ok((wire, server_id))

@@ -39,6 +39,7 @@ pub struct SourceArgs {
     /// Replica id announced when streaming. Default 4026531840, or the next id up when the
     /// server or a registered replica (SHOW SLAVE HOSTS) already uses it: two replication
     /// connections with one id clash, and the server drops one of them. An id in use is refused.
+    /// The stream registers itself (host `arkc`), so concurrent arkc streams get distinct ids.
     #[arg(long, value_name = "ID")]
     pub server_id: Option<u32>,
 }

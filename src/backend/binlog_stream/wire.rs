@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 const MAX_PAYLOAD: usize = 0xff_ffff;
 const COM_QUERY: u8 = 0x03;
 const COM_BINLOG_DUMP: u8 = 0x12;
+const COM_REGISTER_SLAVE: u8 = 0x15;
 /// utf8mb4_general_ci
 const CHARSET: u8 = 45;
 
@@ -131,6 +132,25 @@ impl Wire {
             Some(0x00) => Ok(()),
             Some(0xff) => bail!("`{sql}` failed: {}", err_text(&reply)),
             _ => bail!("`{sql}` returned rows; expected none"),
+        }
+    }
+
+    /// COM_REGISTER_SLAVE: the connection is listed in SHOW SLAVE HOSTS under `server_id`.
+    pub async fn register_replica(&mut self, server_id: u32, host: &str) -> anyhow::Result<()> {
+        let mut cmd = Vec::with_capacity(18 + host.len());
+        cmd.push(COM_REGISTER_SLAVE);
+        cmd.extend_from_slice(&server_id.to_le_bytes());
+        cmd.push(host.len() as u8);
+        cmd.extend_from_slice(host.as_bytes());
+        // user, password (both empty), port, replication rank, master id
+        cmd.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        self.seq = 0;
+        self.write_packet(&cmd).await?;
+        let reply = self.read_packet().await?;
+        match reply.first() {
+            Some(0x00) => Ok(()),
+            Some(0xff) => bail!("registering as a replica failed: {}", err_text(&reply)),
+            _ => bail!("unexpected answer to COM_REGISTER_SLAVE"),
         }
     }
 
