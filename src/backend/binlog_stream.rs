@@ -210,7 +210,12 @@ pub async fn stream_binlog(
         };
         match packet.first() {
             Some(0x00) => {}
-            Some(0xfe) if packet.len() < 9 => return Ok(()),
+            // The end of a non-blocking dump; while following, the server is going away.
+            Some(0xfe) if packet.len() < 9 && !req.follow => return Ok(()),
+            Some(0xfe) if packet.len() < 9 => {
+                let e = anyhow::anyhow!("the server ended the stream (shutting down?)");
+                return Err(pos.broken(&server.label, e));
+            }
             Some(0xff) => {
                 let mut text = wire::err_text(&packet);
                 if text.contains("same server_uuid/server_id") {
