@@ -202,6 +202,18 @@ fn consume<S: TxnSink>(
 
 /// The tables whose table maps carry no column names, (schema, table), in `paths`.
 pub fn tables_without_names(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
+    tables_mapped_where(paths, |tm| !tm.has_names)
+}
+
+/// Every table with a table map in `paths`, (schema, table), sorted.
+pub fn mapped_tables(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
+    tables_mapped_where(paths, |_| true)
+}
+
+fn tables_mapped_where(
+    paths: &[PathBuf],
+    keep: impl Fn(&crate::tablemap::TableMap) -> bool,
+) -> Result<Vec<(String, String)>, BinlogError> {
     let mut seen = std::collections::BTreeSet::new();
     for path in paths {
         let mut reader = BinlogReader::open(path)?;
@@ -217,7 +229,7 @@ pub fn tables_without_names(paths: &[PathBuf]) -> Result<Vec<(String, String)>, 
             }
             decoder.decode_each(raw, &mut |ev| {
                 if let crate::decoder::EventBody::TableMap(tm) = &ev.body {
-                    if !tm.has_names {
+                    if keep(tm) {
                         seen.insert((tm.schema.clone(), tm.table.clone()));
                     }
                 }

@@ -11,7 +11,7 @@ use crate::error::BinlogError;
 use crate::event::{redact_statement, QueryEvent};
 use crate::render::{push_ident, push_json_diff, push_sql_value};
 use crate::rows::{Image, RowsEvent, RowsKind};
-use crate::tablemap::{ty, TableMap};
+use crate::tablemap::{ty, Generated, TableMap};
 use crate::txn::{Transaction, TxnSink};
 use crate::value::Value;
 
@@ -97,6 +97,9 @@ pub struct FlashbackPlanner {
     refusals: Vec<Refusal>,
     refusals_dropped: usize,
     stats: FlashbackStats,
+    /// Tables written with column values although nobody said which columns are generated.
+    generated_unknown: std::collections::BTreeSet<String>,
+    last_unknown: Option<(String, String)>,
 }
 
 fn io_err(e: std::io::Error) -> BinlogError {
@@ -117,11 +120,38 @@ impl FlashbackPlanner {
             refusals: Vec::new(),
             refusals_dropped: 0,
             stats: FlashbackStats::default(),
+            generated_unknown: Default::default(),
+            last_unknown: None,
         })
     }
 
     pub fn refusals(&self) -> &[Refusal] {
         &self.refusals
+    }
+
+    /// A one-line warning when the output lists column values of tables whose generated
+    /// columns are unknown (no schema info from a server): the server rejects values for them.
+    pub fn generated_note(&self) -> Option<String> {
+        const SHOWN: usize = 5;
+        let n = self.generated_unknown.len();
+        if n == 0 {
+            return None;
+        }
+        let mut names: Vec<&str> = self
+            .generated_unknown
+            .iter()
+            .take(SHOWN)
+            .map(String::as_str)
+            .collect();
+        let more = format!("{} more", n - names.len());
+        if n > SHOWN {
+            names.push(&more);
+        }
+        Some(format!(
+            "without --url arkc cannot tell generated columns, for which the server rejects \
+             values; if {} has any, re-run with --url so they are left out",
+            names.join(", ")
+        ))
     }
 
     fn refuse(&mut self, txn: &Transaction, offset: u64, reason: String) {
@@ -219,6 +249,10 @@ impl FlashbackPlanner {
             }
             return Err(BinlogError::Refused(self.refusals));
         }
+        let note = self
+            .generated_note()
+            .map(|n| format!("-- note: {n}\n"))
+            .unwrap_or_default();
         self.spill.flush().map_err(io_err)?;
         let mut file = self
             .spill
@@ -229,7 +263,7 @@ impl FlashbackPlanner {
             Direction::Forward => "forward replay",
         };
         let head = format!(
-            "-- arkc flashback: {what} of {} transaction(s), {} statement(s)\n{SESSION_SETTINGS}",
+            "-- arkc flashback: {what} of {} transaction(s), {} statement(s)\n{note}{SESSION_SETTINGS}",
             self.stats.transactions, self.stats.statements
         );
         each(&head)?;
@@ -314,6 +348,9 @@ impl FlashbackPlanner {
             (Direction::Rollback, RowsKind::Delete) => RowsKind::Insert,
             (Direction::Rollback, RowsKind::Update) => RowsKind::Update,
         };
+        if !t.generated_known && (kind != RowsKind::Delete || !self.pk_usable(t)) {
+            self.note_generated_unknown(t);
+        }
         // Rollback swaps the images: the after image is what the table holds now.
         let (old, new) = match self.opts.direction {
             Direction::Forward => (before, after),
@@ -348,36 +385,49 @@ impl FlashbackPlanner {
         self.end_statement(txn)
     }
 
+    fn note_generated_unknown(&mut self, t: &TableMap) {
+        // Rows come in runs of one table: skip the name lookup for the same table map.
+        let same = |(s, n): &(String, String)| *s == t.schema && *n == t.table;
+        if self.last_unknown.as_ref().is_some_and(same) {
+            return;
+        }
+        self.last_unknown = Some((t.schema.clone(), t.table.clone()));
+        let mut name = String::new();
+        push_table(t, &mut name);
+        self.generated_unknown.insert(name);
+    }
+
+    /// INSERT of the logged columns; generated ones are left for the server to compute.
     fn render_insert(&mut self, t: &TableMap, image: &Image) {
         let out = &mut self.cur;
         out.push_str("INSERT INTO ");
         push_table(t, out);
         out.push_str(" (");
-        let mut first = true;
-        for (i, v) in image.iter().enumerate() {
-            if v.is_some() {
-                if !first {
-                    out.push_str(", ");
-                }
-                first = false;
-                push_ident(&t.column_name(i), out);
+        let values = || {
+            image
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !is_generated(t, *i))
+                .filter_map(|(i, v)| v.as_ref().map(|v| (i, v)))
+        };
+        for (k, (i, _)) in values().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
             }
+            push_ident(&t.column_name(i), out);
         }
         out.push_str(") VALUES (");
-        let mut first = true;
-        for (i, v) in image.iter().enumerate() {
-            if let Some(v) = v {
-                if !first {
-                    out.push_str(", ");
-                }
-                first = false;
-                push_sql_value(v, &t.columns[i], out);
+        for (k, (i, v)) in values().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
             }
+            push_sql_value(v, &t.columns[i], out);
         }
         out.push(')');
     }
 
-    /// `UPDATE t SET` the columns whose value changes from `old` to `new`; false if none.
+    /// `UPDATE t SET` the non-generated columns whose value changes from `old` to `new`;
+    /// false if none.
     fn render_update_set(&mut self, t: &TableMap, old: &Image, new: &Image) -> bool {
         let start = self.cur.len();
         let out = &mut self.cur;
@@ -387,7 +437,7 @@ impl FlashbackPlanner {
         let mut first = true;
         for (i, v) in new.iter().enumerate() {
             let Some(v) = v else { continue };
-            if old.get(i).is_some_and(|o| o.as_ref() == Some(v)) {
+            if old.get(i).is_some_and(|o| o.as_ref() == Some(v)) || is_generated(t, i) {
                 continue;
             }
             if !first {
@@ -415,8 +465,14 @@ impl FlashbackPlanner {
     }
 }
 
+fn is_generated(t: &TableMap, i: usize) -> bool {
+    t.columns.get(i).is_some_and(|c| c.generated.is_some())
+}
+
 /// `a = 1 AND b = 'x'` on the primary key (when `use_pk` and the image has it), else
-/// `<=>` on every logged column except JSON diffs.
+/// `<=>` on every logged column except JSON diffs and VIRTUAL columns: those are
+/// recomputed in the reading session (time zone and all), so the logged value may not
+/// match; the base columns they derive from are compared anyway.
 pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &mut String) {
     let use_pk = use_pk
         && t.primary_key
@@ -444,8 +500,11 @@ pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &m
         }
     } else {
         for (i, v) in image.iter().enumerate() {
+            let virtual_col =
+                t.columns.get(i).and_then(|c| c.generated) == Some(Generated::Virtual);
             match v {
                 Some(Value::JsonDiff(_)) | None => {}
+                Some(_) if virtual_col => {}
                 Some(v) => cond(i, v, out),
             }
         }

@@ -213,14 +213,15 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A `TxnBuilder` for the filters, with column names from the server (when `--url` is
-/// given) for tables the binlog logs without them.
+/// A `TxnBuilder` for the filters, with column definitions from the server (when `--url`
+/// is given) for every kept table: names where the binlog has none, generated columns.
 fn builder_for(src: &SourceArgs, f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<TxnBuilder> {
     let mut builder = TxnBuilder::new(build_filters(f, files)?);
     if let Some(url) = &src.url {
-        let missing = arkc_binlog::pipeline::tables_without_names(files)?;
-        if !missing.is_empty() {
-            let info = super::flashback_server::load_schema_info(url, &missing)?;
+        let mut tables = arkc_binlog::pipeline::mapped_tables(files)?;
+        tables.retain(|(db, t)| builder.filters.keeps_table(db, t));
+        if !tables.is_empty() {
+            let info = super::flashback_server::load_schema_info(url, &tables)?;
             builder.schema = Some(std::sync::Arc::new(info));
         }
     }
@@ -392,8 +393,12 @@ pub fn run_flashback(args: FlashbackArgs, read_only: bool) -> anyhow::Result<i32
     }
     let mut planner = FlashbackPlanner::new(opts)?;
     scan(&files, &mut builder, &mut planner)?;
+    let note = planner.generated_note();
     let mut out = open_output(args.output.as_deref())?;
     let plan = planner.finish(&mut out)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
     if std::io::stderr().is_terminal() {
         eprintln!(
             "{} transaction(s), {} statement(s)",
