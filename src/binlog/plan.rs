@@ -148,8 +148,8 @@ impl FlashbackPlanner {
             names.push(&more);
         }
         Some(format!(
-            "without --url arkc cannot tell generated columns, for which the server rejects \
-             values; if {} has any, re-run with --url so they are left out",
+            "without --url arkc cannot tell generated columns and writes values for them, \
+             which the server rejects; if any of {} has one, re-run with --url",
             names.join(", ")
         ))
     }
