@@ -9,9 +9,11 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use crate::decoder::Event;
 use crate::error::BinlogError;
 use crate::event::{redact_statement, QueryEvent};
-use crate::render::{push_ident, push_json_diff, push_sql_value};
+use crate::render::{
+    is_generated, push_conditions, push_ident, push_json_diff, push_sql_value, push_table,
+};
 use crate::rows::{Image, RowsEvent, RowsKind};
-use crate::tablemap::{ty, Generated, TableMap};
+use crate::tablemap::{ty, TableMap};
 use crate::txn::{Transaction, TxnSink};
 use crate::value::Value;
 
@@ -463,61 +465,6 @@ impl FlashbackPlanner {
         push_conditions(t, image, use_pk, &mut self.cur);
         self.cur.push_str(" LIMIT 1");
     }
-}
-
-fn is_generated(t: &TableMap, i: usize) -> bool {
-    t.columns.get(i).is_some_and(|c| c.generated.is_some())
-}
-
-/// `a = 1 AND b = 'x'` on the primary key (when `use_pk` and the image has it), else
-/// `<=>` on every logged column except JSON diffs and VIRTUAL columns: those are
-/// recomputed in the reading session (time zone and all), so the logged value may not
-/// match; the base columns they derive from are compared anyway.
-pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &mut String) {
-    let use_pk = use_pk
-        && t.primary_key
-            .iter()
-            .all(|&i| matches!(image.get(i), Some(Some(_))));
-    let mut first = true;
-    let mut cond = |i: usize, v: &Value, out: &mut String| {
-        if !first {
-            out.push_str(" AND ");
-        }
-        first = false;
-        push_ident(&t.column_name(i), out);
-        out.push_str(if matches!(v, Value::Null) || !use_pk {
-            " <=> "
-        } else {
-            " = "
-        });
-        push_sql_value(v, &t.columns[i], out);
-    };
-    if use_pk {
-        for &i in &t.primary_key {
-            if let Some(Some(v)) = image.get(i) {
-                cond(i, v, out);
-            }
-        }
-    } else {
-        for (i, v) in image.iter().enumerate() {
-            let virtual_col =
-                t.columns.get(i).and_then(|c| c.generated) == Some(Generated::Virtual);
-            match v {
-                Some(Value::JsonDiff(_)) | None => {}
-                Some(_) if virtual_col => {}
-                Some(v) => cond(i, v, out),
-            }
-        }
-    }
-    if first {
-        out.push_str("TRUE");
-    }
-}
-
-pub(crate) fn push_table(t: &TableMap, out: &mut String) {
-    push_ident(&t.schema, out);
-    out.push('.');
-    push_ident(&t.table, out);
 }
 
 fn txn_header(txn: &Transaction, dir: Direction) -> String {
