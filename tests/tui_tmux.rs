@@ -125,7 +125,7 @@ fn shows_panes_help_switches_and_quits_cleanly() {
 
     session.type_text(":pane slow");
     session.keys(&["Enter"]);
-    session.wait_for_text("Slow SQL: not built yet", WAIT);
+    session.wait_for_text("Slow SQL · nowhere · slow log", WAIT);
 
     session.resize(100, 30);
     session.wait_for("a redraw at 100 columns", WAIT, |s| {

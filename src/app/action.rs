@@ -35,6 +35,22 @@ pub enum Action {
     #[serde(alias = "escape")]
     Cancel,
     Confirm,
+    /// Slow SQL: cycle the sort key.
+    SortNext,
+    /// Slow SQL: the selected instance only, or all instances.
+    ToggleScope,
+    /// Slow SQL: slow log or performance_schema.
+    ToggleSource,
+    FilterNoIndex,
+    FilterMinTime,
+    FilterMinCount,
+    FilterDatabase,
+    ClearFilters,
+    /// Slow SQL: EXPLAIN the sample of the class under the cursor.
+    Explain,
+    /// Slow SQL: cycle the tracking status new → investigating → fixed → ignored.
+    MarkStatus,
+    EditNote,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -95,6 +111,17 @@ impl Action {
         Action::Confirm,
         Action::Cancel,
         Action::Quit,
+        Action::SortNext,
+        Action::ToggleScope,
+        Action::ToggleSource,
+        Action::FilterNoIndex,
+        Action::FilterMinTime,
+        Action::FilterMinCount,
+        Action::FilterDatabase,
+        Action::ClearFilters,
+        Action::Explain,
+        Action::MarkStatus,
+        Action::EditNote,
     ];
 
     /// One line for the help screen.
@@ -122,6 +149,17 @@ impl Action {
             Action::Quit => "quit",
             Action::Cancel => "close / clear filter",
             Action::Confirm => "confirm",
+            Action::SortNext => "slow: next sort key",
+            Action::ToggleScope => "slow: all instances",
+            Action::ToggleSource => "slow: log/perf_schema",
+            Action::FilterNoIndex => "slow: no-index only",
+            Action::FilterMinTime => "slow: min avg latency",
+            Action::FilterMinCount => "slow: min count",
+            Action::FilterDatabase => "slow: database filter",
+            Action::ClearFilters => "slow: clear filters",
+            Action::Explain => "slow: EXPLAIN sample",
+            Action::MarkStatus => "slow: mark status",
+            Action::EditNote => "slow: edit note",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace

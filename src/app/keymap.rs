@@ -7,6 +7,9 @@
 //! "j" = "down"
 //! "ctrl-d" = "page_down"
 //! "x" = "none"      # unbinds x (useful in a user file that overrides a built-in keymap)
+//!
+//! [slow_sql]         # only on the Slow SQL pane, where it wins over [global]
+//! "s" = "sort_next"
 //! ```
 
 use std::collections::BTreeMap;
@@ -18,7 +21,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::preset::PresetError;
-use super::{Action, Mode};
+use super::{Action, Mode, Pane};
 
 /// Built-in keymaps, compiled in from the repository's keymaps/ directory.
 pub const BUILTIN_KEYMAPS: &[(&str, &str)] = &[
@@ -157,12 +160,19 @@ impl fmt::Display for KeyCombo {
 struct KeymapFile {
     #[serde(default)]
     global: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Keys of the Slow SQL pane: there they win over `[global]`, elsewhere they do nothing.
+    #[serde(default)]
+    slow_sql: BTreeMap<Spanned<String>, Spanned<String>>,
 }
+
+type Section = BTreeMap<Spanned<String>, Spanned<String>>;
 
 /// Key bindings in file order (the help screen lists keys in the order the file gives them).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Keymap {
     bindings: Vec<(KeyCombo, Action)>,
+    /// Per-pane bindings (`[slow_sql]`), consulted before the global ones on that pane.
+    pane_bindings: Vec<(Pane, KeyCombo, Action)>,
 }
 
 impl Keymap {
@@ -180,18 +190,26 @@ impl Keymap {
         let err = |offset: usize, message: String| PresetError::at(origin, text, offset, message);
         let file: KeymapFile =
             toml::from_str(text).map_err(|e| PresetError::from_toml(origin, text, &e))?;
-        let mut entries: Vec<_> = file.global.into_iter().collect();
-        entries.sort_by_key(|(k, _)| k.span().start);
-        for (key, action) in entries {
-            let combo = KeyCombo::parse(key.get_ref()).map_err(|m| err(key.span().start, m))?;
+        for (combo, action) in parsed_section(file.global, &err)? {
             self.bindings.retain(|(k, _)| *k != combo);
-            if action.get_ref() == UNBIND {
-                continue;
-            }
-            let parsed = parse_action(action.get_ref()).map_err(|m| err(action.span().start, m))?;
-            self.bindings.push((combo, parsed));
+            self.bindings.extend(action.map(|a| (combo, a)));
+        }
+        for (combo, action) in parsed_section(file.slow_sql, &err)? {
+            let pane = Pane::SlowSql;
+            self.pane_bindings
+                .retain(|(p, k, _)| !(*p == pane && *k == combo));
+            self.pane_bindings.extend(action.map(|a| (pane, combo, a)));
         }
         Ok(self)
+    }
+
+    /// What a key means on `pane`: its own binding first, then the global one.
+    pub fn lookup_in(&self, pane: Pane, combo: &KeyCombo) -> Option<&Action> {
+        self.pane_bindings
+            .iter()
+            .find(|(p, k, _)| *p == pane && k == combo)
+            .map(|(_, _, a)| a)
+            .or_else(|| self.lookup(combo))
     }
 
     pub fn lookup(&self, combo: &KeyCombo) -> Option<&Action> {
@@ -201,11 +219,13 @@ impl Keymap {
             .map(|(_, a)| a)
     }
 
-    /// The keys bound to `action`, in file order.
+    /// The keys bound to `action`, in file order (global ones, then per-pane ones).
     pub fn keys_for(&self, action: &Action) -> Vec<KeyCombo> {
-        self.bindings
-            .iter()
-            .filter(|(_, a)| a == action)
+        let global = self.bindings.iter().map(|(k, a)| (k, a));
+        let per_pane = self.pane_bindings.iter().map(|(_, k, a)| (k, a));
+        global
+            .chain(per_pane)
+            .filter(|(_, a)| *a == action)
             .map(|(k, _)| *k)
             .collect()
     }
@@ -218,6 +238,15 @@ impl Keymap {
     /// printable keys are text; elsewhere everything goes through the keymap. Ctrl-C always
     /// quits, whatever the keymap says, so a broken user keymap can never trap anyone.
     pub fn action_for(&self, mode: &Mode, ev: &KeyEvent) -> Option<Action> {
+        self.action_in(None, mode, ev)
+    }
+
+    /// `action_for` on `pane`, whose own bindings win over the global ones.
+    pub fn action_for_pane(&self, pane: Pane, mode: &Mode, ev: &KeyEvent) -> Option<Action> {
+        self.action_in(Some(pane), mode, ev)
+    }
+
+    fn action_in(&self, pane: Option<Pane>, mode: &Mode, ev: &KeyEvent) -> Option<Action> {
         if ev.kind == KeyEventKind::Release {
             return None;
         }
@@ -235,8 +264,31 @@ impl Keymap {
                 _ => {}
             }
         }
-        self.lookup(&combo).cloned()
+        match pane {
+            Some(pane) => self.lookup_in(pane, &combo).cloned(),
+            None => self.lookup(&combo).cloned(),
+        }
     }
+}
+
+/// A section's bindings in file order; `None` for a key unbound with `"none"`.
+fn parsed_section(
+    section: Section,
+    err: &impl Fn(usize, String) -> PresetError,
+) -> Result<Vec<(KeyCombo, Option<Action>)>, PresetError> {
+    let mut entries: Vec<_> = section.into_iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+        .into_iter()
+        .map(|(key, action)| {
+            let combo = KeyCombo::parse(key.get_ref()).map_err(|m| err(key.span().start, m))?;
+            if action.get_ref() == UNBIND {
+                return Ok((combo, None));
+            }
+            let parsed = parse_action(action.get_ref()).map_err(|m| err(action.span().start, m))?;
+            Ok((combo, Some(parsed)))
+        })
+        .collect()
 }
 
 fn parse_action(name: &str) -> Result<Action, String> {

@@ -6,6 +6,9 @@ pub mod alerts;
 pub mod keymap;
 pub mod palette;
 mod preset;
+pub mod slow;
+mod slow_keys;
+pub mod slow_sql;
 mod update;
 
 use std::collections::{HashMap, VecDeque};
@@ -19,6 +22,7 @@ use crate::health::InstanceHealth;
 pub use action::{Action, Effect};
 pub use keymap::{KeyCombo, Keymap};
 pub use preset::PresetError;
+pub use slow_keys::short_id as slow_id;
 pub use update::{help_line_count, update};
 
 /// How many SQL log entries the `@` overlay keeps (older ones are still in the log file).
@@ -65,12 +69,14 @@ pub enum Mode {
     /// Typing into the `/` filter (the filter text itself lives in `State::filter`).
     Filter,
     SqlLog,
+    /// Typing into the focused pane's own input line (the pane holds the prompt and text).
+    PaneInput,
 }
 
 impl Mode {
     /// Modes where printable keys are text, not commands.
     pub fn takes_text(&self) -> bool {
-        matches!(self, Mode::Palette(_) | Mode::Filter)
+        matches!(self, Mode::Palette(_) | Mode::Filter | Mode::PaneInput)
     }
 }
 
@@ -125,6 +131,8 @@ pub struct State {
     /// The clock as of the last tick; render uses it for ages, so rendering stays deterministic.
     pub now: DateTime<Utc>,
     pub quitting: bool,
+    /// The Slow SQL pane.
+    pub slow: slow::SlowPane,
 }
 
 impl State {
@@ -156,6 +164,7 @@ impl State {
             page_rows: 10,
             now,
             quitting: false,
+            slow: slow::SlowPane::default(),
         }
     }
 

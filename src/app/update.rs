@@ -1,6 +1,7 @@
 //! `update()`: the only place `State` changes. Pure: effects are returned, never performed.
 
 use super::palette::{self, PaletteCommand};
+use super::slow_keys;
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
 use crate::backend::{BackendCommand, BackendEvent};
 
@@ -38,12 +39,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 Mode::Help | Mode::SqlLog => overlay(state, user),
                 Mode::Palette(line) => palette_line(state, line, user),
                 Mode::Filter => filter_line(state, user),
+                Mode::PaneInput => slow_keys::input(state, user),
             }
         }
     }
 }
 
 fn normal(state: &mut State, action: Action) -> Vec<Effect> {
+    if state.pane == Pane::SlowSql {
+        if let Some(effects) = slow_keys::handle(state, &action) {
+            return effects;
+        }
+    }
     match action {
         Action::NextPane => switch_pane(state, state.pane.offset(1)),
         Action::PrevPane => switch_pane(state, state.pane.offset(-1)),
@@ -144,6 +151,9 @@ fn filter_line(state: &mut State, action: Action) -> Vec<Effect> {
             state.filter.clear();
             state.mode = Mode::Normal;
         }
+        Action::Up | Action::Down if state.pane == Pane::SlowSql => {
+            return slow_keys::handle(state, &action).unwrap_or_default()
+        }
         Action::Up => move_selection(state, -1),
         Action::Down => move_selection(state, 1),
         Action::Quit => return quit(state),
@@ -237,6 +247,11 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
         BackendEvent::Health(h) => {
             state.health.insert(h.instance.clone(), h);
+        }
+        BackendEvent::Slow(update) => {
+            if let Some(text) = state.slow.apply(update, state.now) {
+                state.error(text);
+            }
         }
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);

@@ -77,3 +77,19 @@ pub async fn connect(inst: &InstanceConfig) -> anyhow::Result<Conn> {
         )),
     }
 }
+
+/// Keep arkc's own monitoring statements out of the slow log it is showing: session-scope settings
+/// only (no privilege needed), each allowed to fail on servers that lack it. `min_examined_row_limit`
+/// also silences `log_queries_not_using_indexes`, which MySQL cannot turn off per session.
+pub async fn quiet_for_slow_log(conn: &mut Conn) {
+    use mysql_async::prelude::Queryable;
+    for sql in [
+        "SET SESSION long_query_time = 31536000, min_examined_row_limit = 4294967295",
+        // MariaDB only: no slow logging at all for this session.
+        "SET SESSION slow_query_log = 0",
+    ] {
+        if let Err(e) = conn.query_drop(sql).await {
+            tracing::debug!(%sql, error = %e, "session setting not accepted");
+        }
+    }
+}

@@ -14,6 +14,11 @@ pub mod connect;
 pub mod poller;
 pub mod ps_digest;
 pub mod recorder;
+pub mod slow_ps;
+pub mod slow_report;
+pub mod slow_sources;
+pub mod slow_table;
+pub mod slow_tail;
 pub mod workload;
 
 pub use poller::InstancePoller;
@@ -33,6 +38,8 @@ pub enum BackendCommand {
     SetInterval(Duration),
     /// Stop all tasks and close connections.
     Shutdown,
+    /// For the slow-SQL sources (EXPLAIN, tracking).
+    Slow(slow_report::SlowCommand),
 }
 
 /// What the backend reports.
@@ -42,6 +49,8 @@ pub enum BackendEvent {
     Health(InstanceHealth),
     /// A statement the console sent, for the `@` SQL log.
     SqlSent(SqlLogEntry),
+    /// Leaderboards, tracking and EXPLAIN results from the slow-SQL sources.
+    Slow(slow_report::SlowUpdate),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -77,9 +86,36 @@ impl BackendHandle {
 /// Fastest polling the backend accepts, whatever is asked.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
+/// The slow-SQL sources, for the console (not for `arkc health`).
+#[derive(Debug, Clone, Default)]
+pub struct SlowSqlOptions {
+    /// The tracking store; `None` turns tracking off (and says so).
+    pub tracking_path: Option<std::path::PathBuf>,
+}
+
 /// Start one poller task per configured instance, polling every `refresh_ms`. Must be called
 /// inside a tokio runtime. Dropping the handle (or `Shutdown`) stops them.
 pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -> BackendHandle {
+    spawn_with(config, events, None)
+}
+
+/// The console's backend: the pollers plus the slow-SQL sources, tracking in the XDG data dir.
+pub fn spawn_console(
+    config: Arc<Config>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+) -> BackendHandle {
+    let slow = SlowSqlOptions {
+        tracking_path: crate::tracking::TrackingStore::default_path(),
+    };
+    spawn_with(config, events, Some(slow))
+}
+
+/// The pollers, and the slow-SQL sources when `slow` is given (tests pass a private store).
+pub fn spawn_with(
+    config: Arc<Config>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+    slow: Option<SlowSqlOptions>,
+) -> BackendHandle {
     let (commands, mut command_rx) = mpsc::unbounded_channel();
     let interval = Duration::from_millis(config.ui.refresh_ms).max(MIN_INTERVAL);
     let (settings_tx, settings_rx) = watch::channel(PollSettings {
@@ -97,6 +133,16 @@ pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -
             events.clone(),
         ));
     }
+    let slow = slow.map(|opts| {
+        slow_sources::spawn(
+            config.clone(),
+            opts.tracking_path,
+            settings_rx.clone(),
+            events.clone(),
+            cancel.child_token(),
+            &mut pollers,
+        )
+    });
     let coordinator = tokio::spawn(async move {
         while let Some(command) = command_rx.recv().await {
             match command {
@@ -105,6 +151,11 @@ pub fn spawn(config: Arc<Config>, events: mpsc::UnboundedSender<BackendEvent>) -
                     settings_tx.send_modify(|s| s.interval = d.max(MIN_INTERVAL))
                 }
                 BackendCommand::Shutdown => break,
+                BackendCommand::Slow(command) => {
+                    if let Some(slow) = &slow {
+                        let _ = slow.send(command);
+                    }
+                }
             }
         }
         cancel.cancel();

@@ -109,7 +109,11 @@ impl InstancePoller {
         // Taken out so that a poll cut short by the deadline drops it.
         let mut conn = match self.conn.take() {
             Some(c) => c,
-            None => connect(&self.instance).await?,
+            None => {
+                let mut conn = connect(&self.instance).await?;
+                super::connect::quiet_for_slow_log(&mut conn).await;
+                conn
+            }
         };
         let status_rows = self
             .recorder

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use mysql_async::prelude::Queryable;
+use super::recorder::{SqlRecorder, STATEMENT_TIMEOUT};
 
 /// One row of the digest summary table, cumulative since the server (or a TRUNCATE) reset it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -87,27 +87,43 @@ pub fn index(rows: Vec<DigestRow>) -> HashMap<Key, DigestRow> {
 pub enum DigestSourceError {
     #[error("performance_schema is OFF on this server: set `performance_schema=ON` in its config and restart it to use the digest source")]
     Disabled,
-    #[error("reading performance_schema digests: {0}")]
-    Query(#[from] mysql_async::Error),
+    #[error("reading performance_schema digests: {0:#}")]
+    Query(#[from] anyhow::Error),
 }
 
 const PS_PER_S: f64 = 1e12;
 
 /// Read the whole digest summary table. Checks that performance_schema is on, and uses the
-/// quantile column only where the server has it (MySQL 8+).
+/// quantile column only where the server has it (MySQL 8+). Statements go through `recorder`,
+/// so they appear in the `@` log.
 pub async fn read_digests(
     conn: &mut mysql_async::Conn,
+    recorder: &SqlRecorder,
 ) -> Result<Vec<DigestRow>, DigestSourceError> {
-    let enabled: Option<i64> = conn.query_first("SELECT @@performance_schema").await?;
+    let first_int = |rows: Vec<mysql_async::Row>| -> Option<i64> {
+        rows.into_iter()
+            .next()
+            .and_then(|mut r| r.take_opt::<i64, _>(0))
+            .and_then(Result::ok)
+    };
+    let enabled = first_int(
+        recorder
+            .query(conn, "SELECT @@performance_schema", STATEMENT_TIMEOUT)
+            .await?,
+    );
     if enabled != Some(1) {
         return Err(DigestSourceError::Disabled);
     }
-    let has_quantile: Option<i64> = conn
-        .query_first(
-            "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'performance_schema' \
-             AND TABLE_NAME = 'events_statements_summary_by_digest' AND COLUMN_NAME = 'QUANTILE_95'",
-        )
-        .await?;
+    let has_quantile = first_int(
+        recorder
+            .query(
+                conn,
+                "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'performance_schema' \
+                 AND TABLE_NAME = 'events_statements_summary_by_digest' AND COLUMN_NAME = 'QUANTILE_95'",
+                STATEMENT_TIMEOUT,
+            )
+            .await?,
+    );
     let p95 = if has_quantile == Some(1) {
         "QUANTILE_95"
     } else {
@@ -119,7 +135,7 @@ pub async fn read_digests(
          CAST(LAST_SEEN AS CHAR) FROM performance_schema.events_statements_summary_by_digest \
          WHERE DIGEST IS NOT NULL"
     );
-    let rows: Vec<mysql_async::Row> = conn.query(sql).await?;
+    let rows = recorder.query(conn, &sql, STATEMENT_TIMEOUT).await?;
     Ok(rows.into_iter().map(row_from_sql).collect())
 }
 

@@ -62,6 +62,16 @@ impl Digest {
     pub fn add_reader(&mut self, src: impl Read + Send, name: &Path) -> Result<(), SlowlogError> {
         // Inherited values do not cross file boundaries.
         (self.last_db, self.last_time) = (None, None);
+        self.add_continuation(src, name)
+    }
+
+    /// Like `add_reader`, for the next piece of the same log (a live tail): the database and
+    /// time inherited from earlier entries carry over. Pieces must end on an entry boundary.
+    pub fn add_continuation(
+        &mut self,
+        src: impl Read + Send,
+        name: &Path,
+    ) -> Result<(), SlowlogError> {
         let (full_tx, full_rx) = mpsc::sync_channel::<EntryBatch>(4);
         let (empty_tx, empty_rx) = mpsc::channel::<EntryBatch>();
         let mut bad = Vec::new();
@@ -227,4 +237,29 @@ fn parse_into_batches(
         let _ = full.send(batch);
     }
     Ok(parser.stats().clone())
+}
+
+#[cfg(test)]
+mod continuation_tests {
+    use super::*;
+
+    #[test]
+    fn continuation_keeps_the_inherited_database_across_pieces() {
+        let first = b"# Time: 231125  9:05:03\n# Query_time: 1.0\nuse shop;\nSET timestamp=1700903103;\nselect * from orders where id=1;\n";
+        let second =
+            b"# Query_time: 2.0\nSET timestamp=1700903104;\nselect * from orders where id=2;\n";
+        let (mut tail, mut split) = (Digest::default(), Digest::default());
+        tail.add_continuation(&first[..], Path::new("a")).unwrap();
+        tail.add_continuation(&second[..], Path::new("a")).unwrap();
+        split.add_reader(&first[..], Path::new("a")).unwrap();
+        split.add_reader(&second[..], Path::new("b")).unwrap();
+        let tail_class = tail.classes().next().unwrap();
+        assert_eq!(tail_class.count, 2);
+        assert_eq!(tail_class.databases.sorted(), vec![("shop", 2)]);
+        assert_eq!(
+            split.classes().next().unwrap().databases.sorted(),
+            vec![("shop", 1)],
+            "a new file does not inherit"
+        );
+    }
 }

@@ -108,7 +108,10 @@ impl Console {
     fn on_input(&mut self, event: Event, send: &mut impl FnMut(BackendCommand)) -> bool {
         match event {
             Event::Key(key) => {
-                if let Some(action) = self.keymap.action_for(&self.state.mode, &key) {
+                if let Some(action) =
+                    self.keymap
+                        .action_for_pane(self.state.pane, &self.state.mode, &key)
+                {
                     self.dispatch(action, send);
                 }
                 true

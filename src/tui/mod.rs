@@ -41,7 +41,7 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
         instances = config.instances.len(), read_only = opts.read_only, "console starting");
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let backend = crate::backend::spawn(Arc::new(config), events_tx);
+    let backend = crate::backend::spawn_console(Arc::new(config), events_tx);
     let mut console = console;
     let mut guard = terminal::TerminalGuard::enter()?;
     let result = run_loop(

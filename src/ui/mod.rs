@@ -7,6 +7,8 @@ pub mod format;
 mod health;
 mod overlay;
 mod placeholder;
+mod slow;
+mod slow_detail;
 mod sql_log;
 pub mod theme;
 
@@ -33,6 +35,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     draw_top(frame, top, state, theme);
     match state.pane {
         Pane::Health => health::draw(frame, body, state, theme),
+        Pane::SlowSql => slow::draw(frame, body, state, theme),
         other => placeholder::draw(frame, body, other, theme),
     }
     draw_status(frame, status, state, theme);
@@ -168,6 +171,17 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             Span::styled("█", theme.style(Meaning::Muted)),
             Span::styled("  enter keeps · esc clears", theme.style(Meaning::Muted)),
         ]),
+        (Mode::PaneInput, _) => match &state.slow.prompt {
+            Some(p) => Line::from(vec![
+                Span::styled(
+                    format!("{}: ", p.kind.label()),
+                    theme.style(Meaning::Accent),
+                ),
+                Span::raw(p.text.clone()),
+                Span::styled("█", theme.style(Meaning::Muted)),
+            ]),
+            None => Line::raw(""),
+        },
         (_, Some(msg)) => {
             let meaning = if msg.kind == MessageKind::Error {
                 Meaning::Alert
@@ -176,6 +190,7 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             };
             Line::styled(msg.text.clone(), theme.style(meaning))
         }
+        _ if state.pane == Pane::SlowSql => slow_hints(keymap, theme),
         _ => hints(keymap, theme),
     };
     frame.render_widget(Paragraph::new(line), area);
@@ -193,18 +208,43 @@ fn palette_hint(state: &State, line: &str) -> String {
 }
 
 fn hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
-    let wanted = [
-        (Action::Help, "help"),
-        (Action::Palette, "command"),
-        (Action::Filter, "filter"),
-        (Action::SqlLog, "SQL log"),
-        (Action::NextPane, "next pane"),
-        (Action::NextInstance, "next instance"),
-        (Action::Quit, "quit"),
-    ];
+    hint_line(
+        keymap,
+        theme,
+        &[
+            (Action::Help, "help"),
+            (Action::Palette, "command"),
+            (Action::Filter, "filter"),
+            (Action::SqlLog, "SQL log"),
+            (Action::NextPane, "next pane"),
+            (Action::NextInstance, "next instance"),
+            (Action::Quit, "quit"),
+        ],
+    )
+}
+
+/// The Slow SQL pane's own keys first: it has more of them than fit, so `?` lists the rest.
+fn slow_hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
+    hint_line(
+        keymap,
+        theme,
+        &[
+            (Action::Help, "help"),
+            (Action::Confirm, "detail"),
+            (Action::SortNext, "sort"),
+            (Action::Filter, "filter"),
+            (Action::ToggleScope, "all"),
+            (Action::ToggleSource, "source"),
+            (Action::MarkStatus, "mark"),
+            (Action::Explain, "explain"),
+        ],
+    )
+}
+
+fn hint_line<'a>(keymap: &Keymap, theme: &Theme, wanted: &[(Action, &str)]) -> Line<'a> {
     let mut spans = Vec::new();
     for (action, label) in wanted {
-        if let Some(key) = keymap.keys_for(&action).first() {
+        if let Some(key) = keymap.keys_for(action).first() {
             spans.push(Span::styled(key.to_string(), theme.style(Meaning::Accent)));
             spans.push(Span::styled(
                 format!(" {label}  "),

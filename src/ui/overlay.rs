@@ -61,7 +61,7 @@ fn help_lines<'a>(keymap: &Keymap, theme: &Theme, key_width: usize) -> Vec<Line<
 
 pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
     let total = crate::app::help_line_count();
-    // Two columns fit from 76 columns up (80x24 included), so the whole help shows unscrolled.
+    // Two columns from 76 columns up (80x24 included); they scroll when even two do not fit.
     let two_columns = area.width >= 76;
     let (width, key_width) = if two_columns {
         (area.width.min(110), 16)
@@ -87,9 +87,23 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, ke
 
     let lines = help_lines(keymap, theme, key_width);
     if two_columns {
-        let half = lines.len().div_ceil(2);
-        let mut right = lines;
-        let left: Vec<Line> = right.drain(..half).collect();
+        let rows = (inner.height as usize).max(1);
+        let fits = lines.len() <= 2 * rows;
+        let half = if fits { lines.len().div_ceil(2) } else { rows };
+        let scroll = match fits {
+            true => 0,
+            false => state.overlay_scroll.min(lines.len() - 2 * rows),
+        };
+        let more = !fits && scroll + 2 * rows < lines.len();
+        let mut right: Vec<Line> = lines.into_iter().skip(scroll).take(2 * rows).collect();
+        if more {
+            right.pop();
+            right.push(Line::styled(
+                "  ↓ more (down, pagedown)",
+                theme.style(Meaning::Muted),
+            ));
+        }
+        let left: Vec<Line> = right.drain(..half.min(right.len())).collect();
         let col = inner.width / 2;
         let left_area = Rect {
             width: col,

@@ -11,11 +11,6 @@ use crate::app::Pane;
 /// What each unbuilt pane will hold, in a DBA's words.
 fn promise(pane: Pane) -> &'static str {
     match pane {
-        Pane::SlowSql => {
-            "Will show the slow query log of the selected instance, grouped by query class: \
-             fingerprint, count, total and 95th-percentile time, rows examined against rows sent, \
-             worst first, with a sample statement for each class."
-        }
         Pane::Binlog => {
             "Will show the binary log of the selected instance, one transaction per row: time, \
              GTID, schema.table and rows changed; and will plan a flashback (the SQL that undoes \
@@ -25,7 +20,8 @@ fn promise(pane: Pane) -> &'static str {
             "Will show backup and deploy jobs started from arkc: what, where, state, progress and \
              elapsed time, with the history of past runs and their output."
         }
-        Pane::Health => "",
+        // Built panes never come here.
+        Pane::Health | Pane::SlowSql => "",
     }
 }
 
