@@ -156,7 +156,8 @@ impl TableMap {
                 _ => {}
             }
         }
-        if self.primary_key.is_empty() {
+        // A table map with names but no key is exact: the table had none when it was logged.
+        if !self.has_names && self.primary_key.is_empty() {
             self.primary_key = cols
                 .iter()
                 .enumerate()
@@ -283,12 +284,14 @@ mod tests {
         assert!(tm.generated_known);
         let generated: Vec<_> = tm.columns.iter().map(|c| c.generated).collect();
         assert_eq!(generated, [None, None, Some(Generated::Virtual)]);
-        assert_eq!(tm.primary_key, [0]);
+        // FULL metadata without a key: the key the server has now came later.
+        assert!(tm.primary_key.is_empty());
 
         let mut unnamed = int_table(None);
         unnamed.apply_schema(&cols);
         assert!(unnamed.has_names && unnamed.generated_known);
         assert_eq!(unnamed.column_name(2), "b");
+        assert_eq!(unnamed.primary_key, [0]);
 
         // Renamed since the event: the positions may no longer mean the same columns.
         let mut renamed = int_table(Some(["id", "a", "x"]));
