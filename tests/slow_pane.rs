@@ -538,9 +538,14 @@ fn slow_sql_keys_apply_on_their_pane_only_and_user_files_rebind_them() {
         km.action_for_pane(Pane::SlowSql, &Mode::Normal, &press),
         Some(Action::Explain)
     );
+    // The Binlog pane has its own `e` (edit the rollback preview); Health has none.
+    assert_eq!(
+        km.action_for_pane(Pane::Health, &Mode::Normal, &press),
+        None
+    );
     assert_eq!(
         km.action_for_pane(Pane::Binlog, &Mode::Normal, &press),
-        None
+        Some(Action::EditPreview)
     );
     // Typing a note: `e` is text, not EXPLAIN.
     assert_eq!(

@@ -35,6 +35,17 @@ pub enum Action {
     #[serde(alias = "escape")]
     Cancel,
     Confirm,
+    ToggleMark,
+    BinlogSource,
+    RollbackPreview,
+    EditPreview,
+    CheckRollback,
+    ApplyRollback,
+    ExportPreview,
+    OpenValue,
+    /// A key press while the rollback editor is open.
+    #[serde(skip)]
+    EditorKey(crossterm::event::KeyEvent),
     /// Slow SQL: cycle the sort key.
     SortNext,
     /// Slow SQL: the selected instance only, or all instances.
@@ -110,6 +121,14 @@ impl Action {
         Action::Refresh,
         Action::Confirm,
         Action::Cancel,
+        Action::ToggleMark,
+        Action::BinlogSource,
+        Action::OpenValue,
+        Action::RollbackPreview,
+        Action::EditPreview,
+        Action::CheckRollback,
+        Action::ApplyRollback,
+        Action::ExportPreview,
         Action::Quit,
         Action::SortNext,
         Action::ToggleScope,
@@ -149,6 +168,14 @@ impl Action {
             Action::Quit => "quit",
             Action::Cancel => "close / clear filter",
             Action::Confirm => "confirm",
+            Action::ToggleMark => "binlog: mark txn/row",
+            Action::BinlogSource => "binlog: source",
+            Action::OpenValue => "binlog: rows/values",
+            Action::RollbackPreview => "binlog: preview",
+            Action::EditPreview => "binlog: edit SQL",
+            Action::CheckRollback => "binlog: check",
+            Action::ApplyRollback => "binlog: apply",
+            Action::ExportPreview => "binlog: export",
             Action::SortNext => "slow: next sort key",
             Action::ToggleScope => "slow: all instances",
             Action::ToggleSource => "slow: log/perf_schema",
@@ -163,11 +190,40 @@ impl Action {
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
+            | Action::EditorKey(_)
             | Action::Tick(_)
             | Action::Resized(..)
             | Action::Backend(_)
             | Action::ThemeApplied(_)
             | Action::Failed(_) => "",
+        }
+    }
+
+    /// The pane an action belongs to (None: it means something everywhere); help lists a
+    /// pane's own actions only on that pane, so each pane's help fits an 80x24 screen.
+    pub fn pane(&self) -> Option<super::Pane> {
+        use super::Pane;
+        match self {
+            Action::ToggleMark
+            | Action::BinlogSource
+            | Action::OpenValue
+            | Action::RollbackPreview
+            | Action::EditPreview
+            | Action::CheckRollback
+            | Action::ApplyRollback
+            | Action::ExportPreview => Some(Pane::Binlog),
+            Action::SortNext
+            | Action::ToggleScope
+            | Action::ToggleSource
+            | Action::FilterNoIndex
+            | Action::FilterMinTime
+            | Action::FilterMinCount
+            | Action::FilterDatabase
+            | Action::ClearFilters
+            | Action::Explain
+            | Action::MarkStatus
+            | Action::EditNote => Some(Pane::SlowSql),
+            _ => None,
         }
     }
 

@@ -163,6 +163,9 @@ struct KeymapFile {
     /// Keys of the Slow SQL pane: there they win over `[global]`, elsewhere they do nothing.
     #[serde(default)]
     slow_sql: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Keys of the Binlog pane, the same way.
+    #[serde(default)]
+    binlog: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 type Section = BTreeMap<Spanned<String>, Spanned<String>>;
@@ -194,11 +197,13 @@ impl Keymap {
             self.bindings.retain(|(k, _)| *k != combo);
             self.bindings.extend(action.map(|a| (combo, a)));
         }
-        for (combo, action) in parsed_section(file.slow_sql, &err)? {
-            let pane = Pane::SlowSql;
-            self.pane_bindings
-                .retain(|(p, k, _)| !(*p == pane && *k == combo));
-            self.pane_bindings.extend(action.map(|a| (pane, combo, a)));
+        let sections = [(Pane::SlowSql, file.slow_sql), (Pane::Binlog, file.binlog)];
+        for (pane, section) in sections {
+            for (combo, action) in parsed_section(section, &err)? {
+                self.pane_bindings
+                    .retain(|(p, k, _)| !(*p == pane && *k == combo));
+                self.pane_bindings.extend(action.map(|a| (pane, combo, a)));
+            }
         }
         Ok(self)
     }
@@ -253,6 +258,14 @@ impl Keymap {
         let combo = KeyCombo::from_event(ev);
         if combo == KeyCombo::new(KeyCode::Char('c'), KeyModifiers::CONTROL) {
             return Some(Action::Interrupt);
+        }
+        if *mode == Mode::BinlogEditor {
+            // The editor takes every key except the one that closes it.
+            let closes = pane.map_or_else(|| self.lookup(&combo), |p| self.lookup_in(p, &combo));
+            return match closes {
+                Some(Action::Cancel) => Some(Action::Cancel),
+                _ => Some(Action::EditorKey(*ev)),
+            };
         }
         if mode.takes_text() {
             let typing = !combo

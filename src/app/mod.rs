@@ -3,6 +3,8 @@
 
 mod action;
 pub mod alerts;
+pub mod binlog;
+mod binlog_keys;
 pub mod keymap;
 pub mod palette;
 mod preset;
@@ -71,6 +73,8 @@ pub enum Mode {
     SqlLog,
     /// Typing into the focused pane's own input line (the pane holds the prompt and text).
     PaneInput,
+    /// Editing the rollback preview: keys go to the editor.
+    BinlogEditor,
 }
 
 impl Mode {
@@ -131,6 +135,7 @@ pub struct State {
     /// The clock as of the last tick; render uses it for ages, so rendering stays deterministic.
     pub now: DateTime<Utc>,
     pub quitting: bool,
+    pub binlog: binlog::BinlogPane,
     /// The Slow SQL pane.
     pub slow: slow::SlowPane,
 }
@@ -164,6 +169,7 @@ impl State {
             page_rows: 10,
             now,
             quitting: false,
+            binlog: binlog::BinlogPane::default(),
             slow: slow::SlowPane::default(),
         }
     }

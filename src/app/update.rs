@@ -1,5 +1,6 @@
 //! `update()`: the only place `State` changes. Pure: effects are returned, never performed.
 
+use super::binlog_keys;
 use super::palette::{self, PaletteCommand};
 use super::slow_keys;
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
@@ -34,18 +35,29 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         user => {
             // A key press dismisses the previous message; the handlers may set a new one.
             state.message = None;
-            match state.mode.clone() {
+            let mut effects = match state.mode.clone() {
                 Mode::Normal => normal(state, user),
                 Mode::Help | Mode::SqlLog => overlay(state, user),
                 Mode::Palette(line) => palette_line(state, line, user),
                 Mode::Filter => filter_line(state, user),
+                Mode::PaneInput if state.pane == Pane::Binlog => binlog_keys::on_input(state, user),
                 Mode::PaneInput => slow_keys::input(state, user),
+                Mode::BinlogEditor => binlog_keys::on_editor(state, user),
+            };
+            if state.pane == Pane::Binlog && !state.quitting {
+                effects.extend(binlog_keys::on_visible(state));
             }
+            effects
         }
     }
 }
 
 fn normal(state: &mut State, action: Action) -> Vec<Effect> {
+    if state.pane == Pane::Binlog {
+        if let Some(effects) = binlog_keys::on_action(state, &action) {
+            return effects;
+        }
+    }
     if state.pane == Pane::SlowSql {
         if let Some(effects) = slow_keys::handle(state, &action) {
             return effects;
@@ -151,6 +163,9 @@ fn filter_line(state: &mut State, action: Action) -> Vec<Effect> {
             state.filter.clear();
             state.mode = Mode::Normal;
         }
+        Action::Up | Action::Down if state.pane == Pane::Binlog => {
+            return binlog_keys::on_action(state, &action).unwrap_or_default();
+        }
         Action::Up | Action::Down if state.pane == Pane::SlowSql => {
             return slow_keys::handle(state, &action).unwrap_or_default()
         }
@@ -158,6 +173,10 @@ fn filter_line(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Down => move_selection(state, 1),
         Action::Quit => return quit(state),
         _ => {}
+    }
+    if state.pane == Pane::Binlog {
+        state.binlog.cursor = 0;
+        return Vec::new();
     }
     keep_selection_visible(state);
     Vec::new()
@@ -247,6 +266,14 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
         BackendEvent::Health(h) => {
             state.health.insert(h.instance.clone(), h);
+        }
+        BackendEvent::Binlog(event) => {
+            if let Some((failed, text)) = state.binlog.on_event(event) {
+                match failed {
+                    true => state.error(text),
+                    false => state.info(text),
+                }
+            }
         }
         BackendEvent::Slow(update) => {
             if let Some(text) = state.slow.apply(update, state.now) {

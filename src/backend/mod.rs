@@ -10,7 +10,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub mod binlog_scan;
 pub mod connect;
+pub mod flashback_apply;
 pub mod poller;
 pub mod ps_digest;
 pub mod recorder;
@@ -19,6 +21,7 @@ pub mod slow_report;
 pub mod slow_sources;
 pub mod slow_table;
 pub mod slow_tail;
+pub mod sql_units;
 pub mod workload;
 
 pub use poller::InstancePoller;
@@ -38,6 +41,8 @@ pub enum BackendCommand {
     SetInterval(Duration),
     /// Stop all tasks and close connections.
     Shutdown,
+    /// Work for the Binlog pane (scans, check, apply, export).
+    Binlog(binlog_scan::BinlogCommand),
     /// For the slow-SQL sources (EXPLAIN, tracking).
     Slow(slow_report::SlowCommand),
 }
@@ -49,6 +54,8 @@ pub enum BackendEvent {
     Health(InstanceHealth),
     /// A statement the console sent, for the `@` SQL log.
     SqlSent(SqlLogEntry),
+    /// Results of the Binlog pane's work.
+    Binlog(binlog_scan::BinlogEvent),
     /// Leaderboards, tracking and EXPLAIN results from the slow-SQL sources.
     Slow(slow_report::SlowUpdate),
 }
@@ -133,6 +140,7 @@ pub fn spawn_with(
             events.clone(),
         ));
     }
+    let mut binlog = binlog_scan::BinlogService::new(config.clone(), events.clone());
     let slow = slow.map(|opts| {
         slow_sources::spawn(
             config.clone(),
@@ -150,6 +158,7 @@ pub fn spawn_with(
                 BackendCommand::SetInterval(d) => {
                     settings_tx.send_modify(|s| s.interval = d.max(MIN_INTERVAL))
                 }
+                BackendCommand::Binlog(c) => binlog.handle(c),
                 BackendCommand::Shutdown => break,
                 BackendCommand::Slow(command) => {
                     if let Some(slow) = &slow {

@@ -13,6 +13,7 @@ pub mod listing;
 pub mod pipeline;
 pub mod plan;
 pub mod render;
+pub mod review;
 pub mod rows;
 pub mod schema;
 pub mod tablemap;

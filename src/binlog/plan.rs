@@ -102,6 +102,7 @@ pub struct FlashbackPlanner {
     /// Tables written with column values although nobody said which columns are generated.
     generated_unknown: std::collections::BTreeSet<String>,
     last_unknown: Option<(String, String)>,
+    last_row_unknown: bool,
 }
 
 fn io_err(e: std::io::Error) -> BinlogError {
@@ -124,6 +125,7 @@ impl FlashbackPlanner {
             stats: FlashbackStats::default(),
             generated_unknown: Default::default(),
             last_unknown: None,
+            last_row_unknown: false,
         })
     }
 
@@ -134,26 +136,12 @@ impl FlashbackPlanner {
     /// A one-line warning when the output lists column values of tables whose generated
     /// columns are unknown (no schema info from a server): the server rejects values for them.
     pub fn generated_note(&self) -> Option<String> {
-        const SHOWN: usize = 5;
-        let n = self.generated_unknown.len();
-        if n == 0 {
-            return None;
-        }
-        let mut names: Vec<&str> = self
-            .generated_unknown
-            .iter()
-            .take(SHOWN)
-            .map(String::as_str)
-            .collect();
-        let more = format!("{} more", n - names.len());
-        if n > SHOWN {
-            names.push(&more);
-        }
-        Some(format!(
-            "without --url arkc cannot tell generated columns and writes values for them, \
-             which the server rejects; if any of {} has one, re-run with --url",
-            names.join(", ")
-        ))
+        generated_note_for(&self.generated_unknown)
+    }
+
+    /// Whether the last rendered row was written without knowing its generated columns.
+    pub(crate) fn last_row_generated_unknown(&self) -> bool {
+        self.last_row_unknown
     }
 
     fn refuse(&mut self, txn: &Transaction, offset: u64, reason: String) {
@@ -251,10 +239,7 @@ impl FlashbackPlanner {
             }
             return Err(BinlogError::Refused(self.refusals));
         }
-        let note = self
-            .generated_note()
-            .map(|n| format!("-- note: {n}\n"))
-            .unwrap_or_default();
+        let note = self.generated_note();
         self.spill.flush().map_err(io_err)?;
         let mut file = self
             .spill
@@ -264,9 +249,11 @@ impl FlashbackPlanner {
             Direction::Rollback => "rollback",
             Direction::Forward => "forward replay",
         };
-        let head = format!(
-            "-- arkc flashback: {what} of {} transaction(s), {} statement(s)\n{note}{SESSION_SETTINGS}",
-            self.stats.transactions, self.stats.statements
+        let head = sql_header(
+            what,
+            self.stats.transactions,
+            self.stats.statements,
+            note.as_deref(),
         );
         each(&head)?;
         let mut buf = Vec::new();
@@ -285,7 +272,12 @@ impl FlashbackPlanner {
         Ok(self.stats)
     }
 
-    fn check_rows(&mut self, txn: &Transaction, ev: &Event<'_>, r: &RowsEvent<'_>) -> bool {
+    pub(crate) fn check_rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        r: &RowsEvent<'_>,
+    ) -> bool {
         let t = &r.table;
         let name = format!("`{}`.`{}`", t.schema, t.table);
         if let Some(drift) = &t.drift {
@@ -336,7 +328,7 @@ impl FlashbackPlanner {
                 .all(|&i| t.columns[i].type_code != ty::JSON)
     }
 
-    fn render_row(
+    pub(crate) fn render_row(
         &mut self,
         txn: &Transaction,
         t: &TableMap,
@@ -350,7 +342,9 @@ impl FlashbackPlanner {
             (Direction::Rollback, RowsKind::Delete) => RowsKind::Insert,
             (Direction::Rollback, RowsKind::Update) => RowsKind::Update,
         };
-        if !t.generated_known && (kind != RowsKind::Delete || !self.pk_usable(t)) {
+        self.last_row_unknown =
+            !t.generated_known && (kind != RowsKind::Delete || !self.pk_usable(t));
+        if self.last_row_unknown {
             self.note_generated_unknown(t);
         }
         // Rollback swaps the images: the after image is what the table holds now.
@@ -467,7 +461,44 @@ impl FlashbackPlanner {
     }
 }
 
-fn txn_header(txn: &Transaction, dir: Direction) -> String {
+/// The session settings every plan starts with; `what` is "rollback" or "forward replay";
+/// `note` (see `generated_note_for`) becomes a comment line.
+pub fn sql_header(what: &str, transactions: u64, statements: u64, note: Option<&str>) -> String {
+    let note = note.map(|n| format!("-- note: {n}\n")).unwrap_or_default();
+    format!(
+        "-- arkc flashback: {what} of {transactions} transaction(s), {statements} statement(s)\n{note}{SESSION_SETTINGS}"
+    )
+}
+
+/// The warning for `tables` (`` `db`.`t` ``) written without knowing their generated columns.
+pub fn generated_note_for(tables: &std::collections::BTreeSet<String>) -> Option<String> {
+    const SHOWN: usize = 5;
+    let n = tables.len();
+    if n == 0 {
+        return None;
+    }
+    let mut names: Vec<&str> = tables.iter().take(SHOWN).map(String::as_str).collect();
+    let more = format!("{} more", n - names.len());
+    if n > SHOWN {
+        names.push(&more);
+    }
+    Some(format!(
+        "without --url arkc cannot tell generated columns and writes values for them, \
+         which the server rejects; if any of {} has one, re-run with --url",
+        names.join(", ")
+    ))
+}
+
+impl FlashbackPlanner {
+    /// Takes the statements rendered since the last call (`review` renders row by row).
+    pub(crate) fn take_rendered(&mut self) -> String {
+        self.stmt_ends.clear();
+        std::mem::take(&mut self.cur)
+    }
+}
+
+/// The comment and BEGIN that open one transaction's block.
+pub fn txn_header(txn: &Transaction, dir: Direction) -> String {
     let what = match dir {
         Direction::Rollback => "undo",
         Direction::Forward => "replay",

@@ -161,7 +161,7 @@ fn source_files(src: &SourceArgs) -> anyhow::Result<(Vec<PathBuf>, Option<tempfi
     Ok((files, fetched))
 }
 
-fn binlogs_in_dir(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn binlogs_in_dir(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

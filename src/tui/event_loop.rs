@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use crossterm::event::Event;
-use futures_util::{FutureExt, Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -67,7 +67,7 @@ impl Console {
 
     /// Handle `first` and every key already typed after it, so pasted or repeated keys cost
     /// one redraw, not one each. Returns whether the screen needs a redraw.
-    fn on_input_batch<I>(
+    async fn on_input_batch<I>(
         &mut self,
         first: Event,
         input: &mut I,
@@ -78,7 +78,10 @@ impl Console {
     {
         let mut dirty = self.on_input(first, send);
         while !self.state.quitting {
-            match input.next().now_or_never() {
+            // Polled with this task's waker, not a no-op one: crossterm's reader thread keeps
+            // the waker it was first polled with, and a no-op one left the next key waiting
+            // for the 1 s tick.
+            match futures_util::future::poll_immediate(input.next()).await {
                 Some(Some(Ok(more))) => dirty |= self.on_input(more, send),
                 Some(Some(Err(e))) => return Err(e),
                 // Nothing ready yet, or end of input (the next regular poll sees it again).
@@ -173,6 +176,7 @@ where
             event = input.next() => match event {
                 Some(Ok(first)) => console
                     .on_input_batch(first, &mut input, &mut send)
+                    .await
                     .context("reading the terminal")?,
                 Some(Err(e)) => return Err(anyhow::Error::new(e).context("reading the terminal")),
                 None => return Ok(()),

@@ -3,6 +3,9 @@
 //! Screen: one line of tabs and instance selector, the focused pane, a status bar, and a
 //! command line (palette, filter, messages or key hints). Overlays (help, SQL log) float on top.
 
+mod binlog;
+mod binlog_preview;
+mod binlog_rows;
 pub mod format;
 mod health;
 mod overlay;
@@ -35,6 +38,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     draw_top(frame, top, state, theme);
     match state.pane {
         Pane::Health => health::draw(frame, body, state, theme),
+        Pane::Binlog => binlog::draw(frame, body, state, theme),
         Pane::SlowSql => slow::draw(frame, body, state, theme),
         other => placeholder::draw(frame, body, other, theme),
     }
@@ -171,6 +175,9 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             Span::styled("█", theme.style(Meaning::Muted)),
             Span::styled("  enter keeps · esc clears", theme.style(Meaning::Muted)),
         ]),
+        (Mode::PaneInput, _) if state.pane == Pane::Binlog => {
+            binlog::prompt_line(state, theme, area.width)
+        }
         (Mode::PaneInput, _) => match &state.slow.prompt {
             Some(p) => Line::from(vec![
                 Span::styled(
@@ -191,6 +198,7 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             Line::styled(msg.text.clone(), theme.style(meaning))
         }
         _ if state.pane == Pane::SlowSql => slow_hints(keymap, theme),
+        _ if state.pane == Pane::Binlog => binlog_hints(keymap, theme),
         _ => hints(keymap, theme),
     };
     frame.render_widget(Paragraph::new(line), area);
@@ -237,6 +245,24 @@ fn slow_hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
             (Action::ToggleSource, "source"),
             (Action::MarkStatus, "mark"),
             (Action::Explain, "explain"),
+        ],
+    )
+}
+
+/// The Binlog pane's flow in order: open, mark, preview, check, apply.
+fn binlog_hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
+    hint_line(
+        keymap,
+        theme,
+        &[
+            (Action::Help, "help"),
+            (Action::Confirm, "rows"),
+            (Action::ToggleMark, "mark"),
+            (Action::RollbackPreview, "preview"),
+            (Action::CheckRollback, "check"),
+            (Action::ApplyRollback, "apply"),
+            (Action::Filter, "filter"),
+            (Action::BinlogSource, "source"),
         ],
     )
 }

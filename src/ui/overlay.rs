@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::format;
 use super::theme::{Meaning, Theme};
-use crate::app::{palette, Action, Keymap, State};
+use crate::app::{palette, Action, Keymap, Pane, State};
 
 /// A box centred in `area`, at most `width` x `height`.
 fn centred(area: Rect, width: u16, height: u16) -> Rect {
@@ -23,9 +23,13 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
 
 /// Help lines: every bindable action with its keys (even unbound ones, so a user sees what a
 /// keymap could bind), then the palette commands.
-fn help_lines<'a>(keymap: &Keymap, theme: &Theme, key_width: usize) -> Vec<Line<'a>> {
+fn help_lines<'a>(keymap: &Keymap, theme: &Theme, key_width: usize, pane: Pane) -> Vec<Line<'a>> {
     let mut lines = vec![Line::styled("Keys", theme.style(Meaning::Header))];
-    for action in Action::BINDABLE {
+    // Global actions, and those of the focused pane only.
+    let shown = Action::BINDABLE
+        .iter()
+        .filter(|a| a.pane().is_none_or(|p| p == pane));
+    for action in shown {
         let keys: Vec<String> = keymap
             .keys_for(action)
             .iter()
@@ -85,7 +89,7 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, ke
     frame.render_widget(Clear, popup);
     frame.render_widget(block.style(theme.style(Meaning::Text)), popup);
 
-    let lines = help_lines(keymap, theme, key_width);
+    let lines = help_lines(keymap, theme, key_width, state.pane);
     if two_columns {
         let rows = (inner.height as usize).max(1);
         let fits = lines.len() <= 2 * rows;

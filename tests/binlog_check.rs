@@ -1,0 +1,252 @@
+//! Check and apply of a reviewed selection against a real server (the sandbox): rows changed
+//! after the incident are reported, a deleted row whose key was taken again is reported, and
+//! after apply the untouched rows match their before-images.
+
+use std::path::PathBuf;
+
+use arkc::backend::flashback_apply::{
+    apply, check, ApplyRequest, CheckMode, CheckRequest, CheckRow, RowState,
+};
+use arkc::backend::SqlRecorder;
+use arkc::config::InstanceConfig;
+use arkc::sandbox::Sandbox;
+use arkc_binlog::pipeline::scan_files;
+use arkc_binlog::review::{
+    assemble_redo, assemble_rollback, Chosen, ReviewLimits, ReviewSink, ReviewedTxn,
+};
+use arkc_binlog::txn::{Filters, TxnBuilder};
+
+fn instance(sb: &Sandbox) -> InstanceConfig {
+    InstanceConfig::tcp("sandbox", "127.0.0.1", sb.port())
+}
+
+/// Transactions of `schema` after `pos` in the sandbox's current binlog.
+fn review(sb: &Sandbox, file: &str, pos: u64, schema: &str) -> Vec<ReviewedTxn> {
+    let mut got = Vec::new();
+    let mut sink = ReviewSink::new(ReviewLimits::default(), |t| {
+        got.push(t);
+        Ok(())
+    })
+    .expect("sink");
+    let filters = Filters {
+        start: Some((file.to_string(), pos)),
+        databases: vec![schema.to_string()],
+        ..Default::default()
+    };
+    let path: PathBuf = sb.binlog_dir().join(file);
+    scan_files(&[path], &mut TxnBuilder::new(filters), &mut sink).expect("scan");
+    drop(sink);
+    got.retain(|t| !t.rows.is_empty());
+    got
+}
+
+/// The rows of `txns` in rollback order, as the pane sends them.
+fn check_rows(txns: &[ReviewedTxn]) -> Vec<CheckRow> {
+    let mut rows = Vec::new();
+    for (t, txn) in txns.iter().enumerate().rev() {
+        for (r, row) in txn.rows.iter().enumerate().rev() {
+            rows.push(CheckRow {
+                id: (t, r),
+                kind: row.kind,
+                table_sql: row.table_sql.clone(),
+                after: row.after_cond(),
+                before: row.before_cond(),
+            });
+        }
+    }
+    rows
+}
+
+fn position(sb: &Sandbox) -> (String, u64) {
+    let status = sb.exec_sql("SHOW MASTER STATUS").expect("status");
+    let mut f = status.split_whitespace();
+    let file = f.next().expect("file").to_string();
+    (file, f.next().and_then(|p| p.parse().ok()).expect("pos"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_later_writes_and_apply_restores_the_rest() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("chk").expect("schema");
+    sb.exec_sql(&format!(
+        "CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10));
+         INSERT INTO {db}.t VALUES (1,'a'),(2,'b'),(3,'c'),(4,'d');"
+    ))
+    .expect("seed");
+    let (file, pos) = position(sb);
+    sb.exec_sql(&format!(
+        "UPDATE {db}.t SET v = 'x';
+         DELETE FROM {db}.t WHERE id >= 3;"
+    ))
+    .expect("incident");
+    let txns = review(sb, &file, pos, &db);
+    assert_eq!(txns.len(), 2);
+    let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let rec = SqlRecorder::new("sandbox", events);
+    let inst = instance(sb);
+    let request = |mode| CheckRequest {
+        instance: "sandbox".into(),
+        mode,
+        rows: check_rows(&txns),
+    };
+
+    let clean = check(&inst, &rec, request(CheckMode::BeforeApply)).await;
+    assert_eq!(clean.error, None);
+    assert_eq!(clean.rows.len(), 6);
+    assert!(
+        clean.rows.iter().all(|(_, s)| *s == RowState::AsLeft),
+        "{clean:?}"
+    );
+
+    // Someone writes after the incident: row 2 changes, and id 4 is taken again.
+    sb.exec_sql(&format!(
+        "UPDATE {db}.t SET v = 'later' WHERE id = 2; INSERT INTO {db}.t VALUES (4, 'new');"
+    ))
+    .expect("later writes");
+    let report = check(&inst, &rec, request(CheckMode::BeforeApply)).await;
+    let state_of = |t: usize, key: &str| {
+        let r = txns[t]
+            .rows
+            .iter()
+            .position(|row| row.before_cond().is_some_and(|c| c.key == key))
+            .expect("row");
+        report
+            .rows
+            .iter()
+            .find(|(id, _)| *id == (t, r))
+            .map(|(_, s)| s.clone())
+    };
+    assert_eq!(state_of(0, "`id` <=> 2"), Some(RowState::ChangedSince));
+    assert_eq!(state_of(1, "`id` <=> 4"), Some(RowState::KeyTaken));
+    assert_eq!(state_of(0, "`id` <=> 1"), Some(RowState::AsLeft));
+    // Row 3 was deleted by the newer transaction: its update is judged against the undo plan.
+    assert_eq!(state_of(0, "`id` <=> 3"), Some(RowState::AsLeft));
+
+    // Undo the later writes, apply the rollback, and verify.
+    sb.exec_sql(&format!(
+        "DELETE FROM {db}.t WHERE id = 4; UPDATE {db}.t SET v = 'x' WHERE id = 2;"
+    ))
+    .expect("revert later writes");
+    let chosen: Vec<Chosen> = txns
+        .iter()
+        .map(|t| Chosen {
+            txn: t,
+            rows: (0..t.rows.len()).collect(),
+        })
+        .collect();
+    let sql = assemble_rollback(&chosen).expect("plan");
+    let audit = tempfile::tempdir().expect("audit dir");
+    let mut progress = Vec::new();
+    let report = apply(
+        &inst,
+        &rec,
+        ApplyRequest {
+            instance: "sandbox".into(),
+            sql: sql.clone(),
+            generated: sql,
+            redo: assemble_redo(&chosen),
+            edited: false,
+            read_only: false,
+            audit_dir: Some(audit.path().to_path_buf()),
+        },
+        |r| progress.push(r),
+    )
+    .await;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.audit_files.len(), 2);
+    assert_eq!(progress.len(), 2);
+    assert!(
+        progress.iter().all(|r| r.error.is_none() && r.no_op == 0),
+        "{progress:?}"
+    );
+    let rows = sb
+        .exec_sql(&format!("SELECT GROUP_CONCAT(v ORDER BY id) FROM {db}.t"))
+        .expect("rows");
+    assert_eq!(rows.trim(), "a,b,c,d");
+    let verified = check(&inst, &rec, request(CheckMode::AfterApply)).await;
+    assert!(
+        verified.rows.iter().all(|(_, s)| *s == RowState::Restored),
+        "{verified:?}"
+    );
+
+    // Read-only: refused before anything is written or sent.
+    let refused = apply(
+        &inst,
+        &rec,
+        ApplyRequest {
+            instance: "sandbox".into(),
+            sql: "DELETE FROM nowhere;".into(),
+            generated: String::new(),
+            redo: String::new(),
+            edited: false,
+            read_only: true,
+            audit_dir: Some(audit.path().join("ro")),
+        },
+        |_| panic!("no progress expected in read-only mode"),
+    )
+    .await;
+    assert!(
+        !refused.ok && refused.message.contains("read-only"),
+        "{refused:?}"
+    );
+    assert!(!audit.path().join("ro").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_stops_at_the_first_failing_transaction_and_rolls_it_back() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("stop").expect("schema");
+    sb.exec_sql(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT);"))
+        .expect("table");
+    let sql = format!(
+        "SET NAMES utf8mb4;\n-- first\nBEGIN;\nINSERT INTO {db}.t VALUES (1, 1);\nCOMMIT;\n\
+         -- second\nBEGIN;\nINSERT INTO {db}.t VALUES (2, 2);\nINSERT INTO {db}.t VALUES (1, 9);\nCOMMIT;\n\
+         -- third\nBEGIN;\nINSERT INTO {db}.t VALUES (3, 3);\nCOMMIT;\n"
+    );
+    let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let rec = SqlRecorder::new("sandbox", events);
+    let audit = tempfile::tempdir().expect("audit dir");
+    let mut progress = Vec::new();
+    let report = apply(
+        &instance(sb),
+        &rec,
+        ApplyRequest {
+            instance: "sandbox".into(),
+            sql: sql.clone(),
+            generated: String::new(),
+            redo: String::new(),
+            edited: true,
+            read_only: false,
+            audit_dir: Some(audit.path().to_path_buf()),
+        },
+        |r| progress.push(r),
+    )
+    .await;
+    assert!(!report.ok);
+    assert!(
+        report.message.contains("stopped at second (2 of 3)"),
+        "{}",
+        report.message
+    );
+    // Edited text: the generated plan is saved next to what ran and its inverse.
+    assert_eq!(report.audit_files.len(), 3);
+    let saved = std::fs::read_to_string(&report.audit_files[0]).expect("audit file");
+    assert_eq!(saved, sql);
+    assert_eq!(progress.len(), 2);
+    assert!(progress[0].error.is_none() && progress[0].rows_affected == 1);
+    assert!(
+        progress[1]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("Duplicate")),
+        "{progress:?}"
+    );
+    let rows = sb
+        .exec_sql(&format!("SELECT GROUP_CONCAT(id ORDER BY id) FROM {db}.t"))
+        .expect("rows");
+    assert_eq!(
+        rows.trim(),
+        "1",
+        "the failed transaction must be rolled back, the third not run"
+    );
+}

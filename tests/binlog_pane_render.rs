@@ -1,0 +1,393 @@
+//! The Binlog pane drawn into ratatui's TestBackend at 80x24 and 160x48, driven through
+//! `update()` with the same actions and backend events the console sees. The transactions are
+//! real: corpus binlogs read by the engine's review sink.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use arkc::app::{update, Action, Effect, Keymap, State};
+use arkc::backend::binlog_scan::{BinlogCommand, BinlogEvent, LogFile, ScanOutcome};
+use arkc::backend::flashback_apply::{CheckMode, CheckReport, RowState};
+use arkc::backend::{BackendCommand, BackendEvent};
+use arkc::config::{Config, InstanceConfig};
+use arkc::ui::{self, Theme};
+use arkc_binlog::pipeline::scan_files;
+use arkc_binlog::review::{ReviewLimits, ReviewSink, ReviewedTxn};
+use arkc_binlog::txn::{Filters, TxnBuilder};
+use chrono::{TimeZone, Utc};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora/binlogs");
+
+fn corpus(name: &str) -> PathBuf {
+    PathBuf::from(CORPUS).join(name)
+}
+
+fn review(name: &str) -> Vec<ReviewedTxn> {
+    let mut got = Vec::new();
+    let mut sink = ReviewSink::new(ReviewLimits::default(), |t| {
+        got.push(t);
+        Ok(())
+    })
+    .expect("sink");
+    let mut builder = TxnBuilder::new(Filters::default());
+    scan_files(&[corpus(name)], &mut builder, &mut sink).expect("scan");
+    drop(sink);
+    got
+}
+
+fn state() -> State {
+    let config = Config {
+        instances: vec![InstanceConfig::tcp("prod-db", "10.0.3.7", 3306)],
+        ..Config::default()
+    };
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .expect("time");
+    State::new(&config, false, now)
+}
+
+fn event(state: &mut State, e: BinlogEvent) {
+    update(state, Action::Backend(Box::new(BackendEvent::Binlog(e))));
+}
+
+fn keys(state: &mut State, actions: &[Action]) -> Vec<Effect> {
+    actions
+        .iter()
+        .flat_map(|a| update(state, a.clone()))
+        .collect()
+}
+
+/// Open the pane, pick `file` in the source list, start at the beginning, and feed the scan's
+/// results back as the backend would.
+fn scanned(file: &str) -> State {
+    let mut s = state();
+    let effects = keys(&mut s, &[Action::PaneBinlog]);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::SendBackend(BackendCommand::Binlog(
+            BinlogCommand::ListInstanceLogs { .. }
+        ))
+    )));
+    let path = corpus(file);
+    let size = std::fs::metadata(&path).expect("corpus file").len();
+    let files = vec![LogFile {
+        name: file.into(),
+        path: Some(path),
+        size,
+        first_event: Some(1_615_797_724),
+    }];
+    event(
+        &mut s,
+        BinlogEvent::Logs {
+            origin: "prod-db".into(),
+            result: Ok(files),
+        },
+    );
+    let effects = keys(&mut s, &[Action::Confirm, Action::Confirm]);
+    let id = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::Scan(r))) => Some(r.id),
+            _ => None,
+        })
+        .expect("a scan request");
+    let txns = review(file);
+    let (half, rest) = txns.split_at(txns.len() / 2);
+    event(
+        &mut s,
+        BinlogEvent::Transactions {
+            id,
+            batch: half.to_vec(),
+        },
+    );
+    event(
+        &mut s,
+        BinlogEvent::Transactions {
+            id,
+            batch: rest.to_vec(),
+        },
+    );
+    let elapsed = Duration::from_millis(250);
+    event(
+        &mut s,
+        BinlogEvent::Progress {
+            id,
+            bytes: size,
+            total_bytes: size,
+            events: 40,
+            elapsed,
+        },
+    );
+    event(
+        &mut s,
+        BinlogEvent::ScanFinished {
+            id,
+            outcome: ScanOutcome::Done,
+        },
+    );
+    s
+}
+
+fn screen(state: &State, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    let keymap = Keymap::builtin("default").expect("keymap").expect("parses");
+    let theme = Theme::builtin("default").expect("theme").expect("parses");
+    terminal
+        .draw(|f| ui::draw(f, state, &theme, &keymap))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn transaction_list_newest_first_with_selection() {
+    let mut s = scanned("json.binlog.000001");
+    keys(
+        &mut s,
+        &[Action::ToggleMark, Action::Down, Action::ToggleMark],
+    );
+    let small = screen(&s, 80, 24);
+    assert!(small.contains("selected 2 txn"), "{small}");
+    insta::assert_snapshot!("list_80x24", small);
+    insta::assert_snapshot!("list_160x48", screen(&s, 160, 48));
+}
+
+#[test]
+fn row_diff_view_highlights_changes_and_shortens_long_values() {
+    let mut s = scanned("json.binlog.000001");
+    // The oldest transaction with updates (full images); the list is newest first.
+    let visible = s.binlog.visible();
+    let at = visible
+        .iter()
+        .rposition(|&t| s.binlog.txns[t].txn.updates > 0)
+        .expect("an update");
+    for _ in 0..at {
+        keys(&mut s, &[Action::Down]);
+    }
+    keys(&mut s, &[Action::Confirm, Action::Down]);
+    let small = screen(&s, 80, 24);
+    assert!(small.contains("row 2/"), "{small}");
+    assert!(small.contains('…'), "long JSON not shortened:\n{small}");
+    insta::assert_snapshot!("rows_80x24", small);
+    insta::assert_snapshot!("rows_160x48", screen(&s, 160, 48));
+    keys(&mut s, &[Action::OpenValue]);
+    let full = screen(&s, 80, 24);
+    assert!(full.contains("  before: CAST('{"), "{full}");
+    insta::assert_snapshot!("rows_full_values_80x24", full);
+}
+
+#[test]
+fn rollback_preview_with_check_results() {
+    let mut s = scanned("mariadb-bin.000001");
+    keys(
+        &mut s,
+        &[
+            Action::Top,
+            Action::ToggleMark,
+            Action::ToggleMark,
+            Action::RollbackPreview,
+        ],
+    );
+    let effects = keys(&mut s, &[Action::CheckRollback]);
+    let rows = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::Check(r))) => {
+                Some(r.rows.clone())
+            }
+            _ => None,
+        })
+        .expect("a check request");
+    // The server answers: the newest row changed since the incident.
+    let report = CheckReport {
+        instance: "prod-db".into(),
+        mode: CheckMode::BeforeApply,
+        rows: rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    r.id,
+                    if i == 0 {
+                        RowState::ChangedSince
+                    } else {
+                        RowState::AsLeft
+                    },
+                )
+            })
+            .collect(),
+        error: None,
+    };
+    event(&mut s, BinlogEvent::Checked(report));
+    let small = screen(&s, 80, 24);
+    assert!(
+        small.contains("DELETE FROM `toddy_test`.`outbox` WHERE `id` = 63 LIMIT 1;"),
+        "{small}"
+    );
+    assert!(
+        small.contains("check: 1 of 2 row(s) changed since"),
+        "{small}"
+    );
+    insta::assert_snapshot!("preview_80x24", small);
+    insta::assert_snapshot!("preview_160x48", screen(&s, 160, 48));
+}
+
+#[test]
+fn edited_preview_says_so_and_is_what_apply_sends() {
+    let mut s = scanned("mariadb-bin.000001");
+    keys(
+        &mut s,
+        &[
+            Action::Top,
+            Action::ToggleMark,
+            Action::RollbackPreview,
+            Action::EditPreview,
+        ],
+    );
+    // Type a comment at the top of the editor, then close it.
+    let typed: Vec<Action> = "-- reviewed by on-call\n"
+        .chars()
+        .map(|c| {
+            let code = match c {
+                '\n' => crossterm::event::KeyCode::Enter,
+                c => crossterm::event::KeyCode::Char(c),
+            };
+            Action::EditorKey(crossterm::event::KeyEvent::from(code))
+        })
+        .collect();
+    keys(&mut s, &typed);
+    keys(&mut s, &[Action::Cancel]);
+    let small = screen(&s, 80, 24);
+    assert!(small.contains("EDITED"), "{small}");
+    assert!(small.contains("-- reviewed by on-call"), "{small}");
+    keys(&mut s, &[Action::ApplyRollback]);
+    let confirm: Vec<Action> = "prod-db".chars().map(Action::InputChar).collect();
+    keys(&mut s, &confirm);
+    let effects = keys(&mut s, &[Action::Confirm]);
+    let request = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::Apply(r))) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("an apply request");
+    assert!(request.edited);
+    assert!(request
+        .sql
+        .starts_with("-- reviewed by on-call\n-- arkc flashback"));
+    assert!(request.generated.starts_with("-- arkc flashback"));
+}
+
+#[test]
+fn apply_needs_the_instance_name_and_is_refused_read_only() {
+    let mut s = scanned("mariadb-bin.000001");
+    keys(
+        &mut s,
+        &[Action::Top, Action::ToggleMark, Action::ApplyRollback],
+    );
+    let wrong: Vec<Action> = "prod".chars().map(Action::InputChar).collect();
+    keys(&mut s, &wrong);
+    let effects = keys(&mut s, &[Action::Confirm]);
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(screen(&s, 80, 24).contains("not the instance name"));
+
+    s.read_only = true;
+    let effects = keys(&mut s, &[Action::ApplyRollback]);
+    assert!(effects.is_empty());
+    let small = screen(&s, 80, 24);
+    assert!(
+        small.contains("apply refused: arkc is read-only"),
+        "{small}"
+    );
+    assert!(!small.contains("to apply:"), "{small}");
+}
+
+#[test]
+fn single_rows_can_be_picked_inside_a_transaction() {
+    let mut s = scanned("mariadb-bin.000001");
+    // Open the older of the two inserts (the list is newest first) and pick its only row.
+    keys(&mut s, &[Action::Down, Action::Confirm, Action::ToggleMark]);
+    assert!(screen(&s, 80, 24).contains("● in rollback"));
+    keys(
+        &mut s,
+        &[
+            Action::Cancel,
+            Action::Up,
+            Action::Confirm,
+            Action::ToggleMark,
+        ],
+    );
+    let summary = s.binlog.summary();
+    assert_eq!((summary.transactions, summary.rows), (2, 2));
+    // Leaving out the only row of a transaction unmarks the transaction.
+    keys(&mut s, &[Action::ToggleMark]);
+    let summary = s.binlog.summary();
+    assert_eq!((summary.transactions, summary.rows), (1, 1));
+    keys(&mut s, &[Action::RollbackPreview]);
+    let preview = s.binlog.preview.as_ref().expect("preview");
+    assert!(preview.text.contains("`id` = 62 LIMIT 1"));
+    assert!(!preview.text.contains("`id` = 63"));
+}
+
+#[test]
+fn filter_narrows_the_list_and_explains_its_words() {
+    let mut s = scanned("json.binlog.000001");
+    keys(&mut s, &[Action::Filter]);
+    let typing: Vec<Action> = "update".chars().map(Action::InputChar).collect();
+    keys(&mut s, &typing);
+    let small = screen(&s, 80, 24);
+    assert!(small.contains("— 2 transactions"), "{small}");
+    assert!(small.contains("from:HH:MM"), "{small}");
+}
+
+#[test]
+fn a_long_typed_path_keeps_its_end_visible_at_80_columns() {
+    let mut s = scanned("mariadb-bin.000001");
+    keys(
+        &mut s,
+        &[Action::Top, Action::ToggleMark, Action::ExportPreview],
+    );
+    let path =
+        "/srv/change-review/2026/11/25/incident-4711/orders-update-without-where-rollback.sql";
+    let typing: Vec<Action> = path.chars().map(Action::InputChar).collect();
+    keys(&mut s, &typing);
+    let small = screen(&s, 80, 24);
+    let last = small.lines().last().unwrap_or_default().to_string();
+    assert!(last.ends_with("without-where-rollback.sql█"), "{last}");
+    assert!(last.contains('…'), "{last}");
+    assert!(last.chars().count() <= 80, "{last}");
+}
+
+#[test]
+fn help_on_the_binlog_pane_lists_its_keys_from_the_keymap() {
+    let mut s = scanned("mariadb-bin.000001");
+    keys(&mut s, &[Action::Help]);
+    let small = screen(&s, 80, 24);
+    for (key, what) in [
+        ("A", "binlog: apply"),
+        ("space", "binlog: mark txn/row"),
+        ("p", "binlog: preview"),
+    ] {
+        let line = small
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("{what}:\n{small}"));
+        assert!(line.contains(&format!("{key} ")), "{line}");
+    }
+    assert!(
+        !small.contains("slow: "),
+        "other panes' keys listed:\n{small}"
+    );
+    assert!(small.contains(":pane NAME"), "{small}");
+}
