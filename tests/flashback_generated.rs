@@ -81,7 +81,7 @@ fn stdout_of(out: Output) -> String {
 
 /// Applies `sql` with the stock client, leaving the server's default sql_mode in force.
 fn apply_strict(sb: &Sandbox, sql: &str) {
-    let own_mode = "SET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO';\n";
+    let own_mode = "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION';\n";
     assert!(sql.contains(own_mode), "{sql}");
     let sql = sql.replace(own_mode, "");
     let mode = sb.exec_sql("SELECT @@GLOBAL.sql_mode").unwrap();

@@ -80,10 +80,12 @@ pub struct FlashbackStats {
 
 const MAX_REFUSALS: usize = 50;
 
-/// Session settings the generated SQL relies on: utf8mb4 literals, TIMESTAMPs in UTC, and
-/// explicit zeros kept in AUTO_INCREMENT columns.
-pub const SESSION_SETTINGS: &str =
-    "SET NAMES utf8mb4;\nSET time_zone='+00:00';\nSET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO';\n";
+/// Session settings the generated SQL relies on: utf8mb4 literals, TIMESTAMPs in UTC, explicit
+/// zeros kept in AUTO_INCREMENT columns, and a fixed strict sql_mode: a value that no longer fits
+/// (the table changed since) is an error, never a silent truncation. ALLOW_INVALID_DATES and the
+/// absence of NO_ZERO_DATE let stored legacy dates go back exactly as the binlog has them.
+pub const SESSION_SETTINGS: &str = "SET NAMES utf8mb4;\nSET time_zone='+00:00';\n\
+     SET SESSION sql_mode='STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION';\n";
 
 /// A `TxnSink` that renders flashback SQL; call `finish` to write it out.
 pub struct FlashbackPlanner {
