@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::decoder::Event;
 use crate::error::BinlogError;
 use crate::event::QueryEvent;
-use crate::plan::{push_conditions, push_table};
+use crate::render::{push_conditions, push_table};
 use crate::rows::{Image, RowsEvent, RowsKind};
 use crate::tablemap::TableMap;
 use crate::txn::{Transaction, TxnSink};

@@ -67,7 +67,8 @@ impl Decoder {
         self.path = path.to_path_buf();
     }
 
-    /// Column definitions to use for table maps logged without names.
+    /// Column definitions from the server: names for table maps logged without them, and
+    /// generated columns for all.
     pub fn set_schema_info(&mut self, info: Option<Arc<crate::schema::SchemaInfo>>) {
         self.schema = info;
     }
@@ -178,11 +179,10 @@ impl Decoder {
             code::XID => EventBody::Xid(Cursor::new(body).u64("xid")?),
             code::TABLE_MAP => {
                 let mut tm = TableMap::parse(body, phl.max(6))?;
-                if !tm.has_names {
-                    let key = (tm.schema.clone(), tm.table.clone());
-                    if let Some(cols) = self.schema.as_ref().and_then(|s| s.tables.get(&key)) {
-                        tm.apply_schema(cols);
-                    }
+                // Also for named table maps: only the server knows which columns are generated.
+                let key = (tm.schema.clone(), tm.table.clone());
+                if let Some(cols) = self.schema.as_ref().and_then(|s| s.tables.get(&key)) {
+                    tm.apply_schema(cols);
                 }
                 let tm = Arc::new(tm);
                 self.tables.insert(tm.table_id, tm.clone());

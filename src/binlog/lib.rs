@@ -24,5 +24,5 @@ pub use decoder::{Decoder, Event, EventBody};
 pub use error::BinlogError;
 pub use frame::{BinlogReader, ChecksumAlg, EventHeader, RawEvent};
 pub use rows::{RowsEvent, RowsKind};
-pub use tablemap::{Column, TableMap};
+pub use tablemap::{Column, Generated, TableMap};
 pub use value::Value;

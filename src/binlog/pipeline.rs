@@ -253,20 +253,32 @@ pub fn scan_arrivals<S: TxnSink>(
 
 /// The tables whose table maps carry no column names, (schema, table), in `paths`.
 pub fn tables_without_names(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
+    tables_mapped_where(paths, |tm| !tm.has_names)
+}
+
+/// Every table with a table map in `paths`, (schema, table), sorted.
+pub fn mapped_tables(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
+    tables_mapped_where(paths, |_| true)
+}
+
+fn tables_mapped_where(
+    paths: &[PathBuf],
+    keep: impl Fn(&crate::tablemap::TableMap) -> bool,
+) -> Result<Vec<(String, String)>, BinlogError> {
     let mut seen = std::collections::BTreeSet::new();
     for path in paths {
         let mut reader = BinlogReader::open(path)?;
         let mut decoder = Decoder::new();
         decoder.set_path(path);
         while let Some(raw) = reader.next_event()? {
-            note_unnamed(&mut decoder, raw, &mut seen)?;
+            note_tables(&mut decoder, raw, &mut seen, &keep)?;
         }
     }
     Ok(seen.into_iter().collect())
 }
 
-/// `tables_without_names` for events that arrive one by one (a replication stream).
-pub fn tables_without_names_in(
+/// `mapped_tables` for events that arrive one by one (a replication stream).
+pub fn mapped_tables_in(
     arrivals: impl IntoIterator<Item = Arrival>,
     source: &str,
 ) -> Result<Vec<(String, String)>, BinlogError> {
@@ -282,18 +294,20 @@ pub fn tables_without_names_in(
             }
             Arrival::Idle => {}
             Arrival::Event { offset, data } => {
-                note_unnamed(&mut decoder, framer.frame(offset, &data)?, &mut seen)?;
+                let raw = framer.frame(offset, &data)?;
+                note_tables(&mut decoder, raw, &mut seen, &|_| true)?;
             }
         }
     }
     Ok(seen.into_iter().collect())
 }
 
-/// Decodes only what finds table maps (TABLE_MAP, payloads, FDE); notes those without names.
-fn note_unnamed(
+/// Decodes only what finds table maps (TABLE_MAP, payloads, FDE); notes those `keep` wants.
+fn note_tables(
     decoder: &mut Decoder,
     raw: RawEvent<'_>,
     seen: &mut std::collections::BTreeSet<(String, String)>,
+    keep: &impl Fn(&crate::tablemap::TableMap) -> bool,
 ) -> Result<(), BinlogError> {
     let t = raw.header.type_code;
     if t != crate::event::code::TABLE_MAP
@@ -304,7 +318,7 @@ fn note_unnamed(
     }
     decoder.decode_each(raw, &mut |ev| {
         if let crate::decoder::EventBody::TableMap(tm) = &ev.body {
-            if !tm.has_names {
+            if keep(tm) {
                 seen.insert((tm.schema.clone(), tm.table.clone()));
             }
         }

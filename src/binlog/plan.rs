@@ -9,7 +9,9 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use crate::decoder::Event;
 use crate::error::BinlogError;
 use crate::event::{redact_statement, QueryEvent};
-use crate::render::{push_ident, push_json_diff, push_sql_value};
+use crate::render::{
+    is_generated, push_conditions, push_ident, push_json_diff, push_sql_value, push_table,
+};
 use crate::rows::{Image, RowsEvent, RowsKind};
 use crate::tablemap::{ty, TableMap};
 use crate::txn::{Transaction, TxnSink};
@@ -78,10 +80,12 @@ pub struct FlashbackStats {
 
 const MAX_REFUSALS: usize = 50;
 
-/// Session settings the generated SQL relies on: utf8mb4 literals, TIMESTAMPs in UTC, and
-/// explicit zeros kept in AUTO_INCREMENT columns.
-pub const SESSION_SETTINGS: &str =
-    "SET NAMES utf8mb4;\nSET time_zone='+00:00';\nSET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO';\n";
+/// Session settings the generated SQL relies on: utf8mb4 literals, TIMESTAMPs in UTC, explicit
+/// zeros kept in AUTO_INCREMENT columns, and a fixed strict sql_mode: a value that no longer fits
+/// (the table changed since) is an error, never a silent truncation. ALLOW_INVALID_DATES and the
+/// absence of NO_ZERO_DATE let stored legacy dates go back exactly as the binlog has them.
+pub const SESSION_SETTINGS: &str = "SET NAMES utf8mb4;\nSET time_zone='+00:00';\n\
+     SET SESSION sql_mode='STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION';\n";
 
 /// A `TxnSink` that renders flashback SQL; call `finish` to write it out.
 pub struct FlashbackPlanner {
@@ -97,6 +101,10 @@ pub struct FlashbackPlanner {
     refusals: Vec<Refusal>,
     refusals_dropped: usize,
     stats: FlashbackStats,
+    /// Tables written with column values although nobody said which columns are generated.
+    generated_unknown: std::collections::BTreeSet<String>,
+    last_unknown: Option<(String, String)>,
+    last_row_unknown: bool,
 }
 
 fn io_err(e: std::io::Error) -> BinlogError {
@@ -117,11 +125,25 @@ impl FlashbackPlanner {
             refusals: Vec::new(),
             refusals_dropped: 0,
             stats: FlashbackStats::default(),
+            generated_unknown: Default::default(),
+            last_unknown: None,
+            last_row_unknown: false,
         })
     }
 
     pub fn refusals(&self) -> &[Refusal] {
         &self.refusals
+    }
+
+    /// A one-line warning when the output lists column values of tables whose generated
+    /// columns are unknown (no schema info from a server): the server rejects values for them.
+    pub fn generated_note(&self) -> Option<String> {
+        generated_note_for(&self.generated_unknown)
+    }
+
+    /// Whether the last rendered row was written without knowing its generated columns.
+    pub(crate) fn last_row_generated_unknown(&self) -> bool {
+        self.last_row_unknown
     }
 
     fn refuse(&mut self, txn: &Transaction, offset: u64, reason: String) {
@@ -219,6 +241,7 @@ impl FlashbackPlanner {
             }
             return Err(BinlogError::Refused(self.refusals));
         }
+        let note = self.generated_note();
         self.spill.flush().map_err(io_err)?;
         let mut file = self
             .spill
@@ -228,7 +251,12 @@ impl FlashbackPlanner {
             Direction::Rollback => "rollback",
             Direction::Forward => "forward replay",
         };
-        let head = sql_header(what, self.stats.transactions, self.stats.statements);
+        let head = sql_header(
+            what,
+            self.stats.transactions,
+            self.stats.statements,
+            note.as_deref(),
+        );
         each(&head)?;
         let mut buf = Vec::new();
         let mut emit = |&(off, len): &(u64, u32)| -> Result<(), BinlogError> {
@@ -316,6 +344,11 @@ impl FlashbackPlanner {
             (Direction::Rollback, RowsKind::Delete) => RowsKind::Insert,
             (Direction::Rollback, RowsKind::Update) => RowsKind::Update,
         };
+        self.last_row_unknown =
+            !t.generated_known && (kind != RowsKind::Delete || !self.pk_usable(t));
+        if self.last_row_unknown {
+            self.note_generated_unknown(t);
+        }
         // Rollback swaps the images: the after image is what the table holds now.
         let (old, new) = match self.opts.direction {
             Direction::Forward => (before, after),
@@ -350,36 +383,49 @@ impl FlashbackPlanner {
         self.end_statement(txn)
     }
 
+    fn note_generated_unknown(&mut self, t: &TableMap) {
+        // Rows come in runs of one table: skip the name lookup for the same table map.
+        let same = |(s, n): &(String, String)| *s == t.schema && *n == t.table;
+        if self.last_unknown.as_ref().is_some_and(same) {
+            return;
+        }
+        self.last_unknown = Some((t.schema.clone(), t.table.clone()));
+        let mut name = String::new();
+        push_table(t, &mut name);
+        self.generated_unknown.insert(name);
+    }
+
+    /// INSERT of the logged columns; generated ones are left for the server to compute.
     fn render_insert(&mut self, t: &TableMap, image: &Image) {
         let out = &mut self.cur;
         out.push_str("INSERT INTO ");
         push_table(t, out);
         out.push_str(" (");
-        let mut first = true;
-        for (i, v) in image.iter().enumerate() {
-            if v.is_some() {
-                if !first {
-                    out.push_str(", ");
-                }
-                first = false;
-                push_ident(&t.column_name(i), out);
+        let values = || {
+            image
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !is_generated(t, *i))
+                .filter_map(|(i, v)| v.as_ref().map(|v| (i, v)))
+        };
+        for (k, (i, _)) in values().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
             }
+            push_ident(&t.column_name(i), out);
         }
         out.push_str(") VALUES (");
-        let mut first = true;
-        for (i, v) in image.iter().enumerate() {
-            if let Some(v) = v {
-                if !first {
-                    out.push_str(", ");
-                }
-                first = false;
-                push_sql_value(v, &t.columns[i], out);
+        for (k, (i, v)) in values().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
             }
+            push_sql_value(v, &t.columns[i], out);
         }
         out.push(')');
     }
 
-    /// `UPDATE t SET` the columns whose value changes from `old` to `new`; false if none.
+    /// `UPDATE t SET` the non-generated columns whose value changes from `old` to `new`;
+    /// false if none.
     fn render_update_set(&mut self, t: &TableMap, old: &Image, new: &Image) -> bool {
         let start = self.cur.len();
         let out = &mut self.cur;
@@ -389,7 +435,7 @@ impl FlashbackPlanner {
         let mut first = true;
         for (i, v) in new.iter().enumerate() {
             let Some(v) = v else { continue };
-            if old.get(i).is_some_and(|o| o.as_ref() == Some(v)) {
+            if old.get(i).is_some_and(|o| o.as_ref() == Some(v)) || is_generated(t, i) {
                 continue;
             }
             if !first {
@@ -417,11 +463,32 @@ impl FlashbackPlanner {
     }
 }
 
-/// The session settings every plan starts with; `what` is "rollback" or "forward replay".
-pub fn sql_header(what: &str, transactions: u64, statements: u64) -> String {
+/// The session settings every plan starts with; `what` is "rollback" or "forward replay";
+/// `note` (see `generated_note_for`) becomes a comment line.
+pub fn sql_header(what: &str, transactions: u64, statements: u64, note: Option<&str>) -> String {
+    let note = note.map(|n| format!("-- note: {n}\n")).unwrap_or_default();
     format!(
-        "-- arkc flashback: {what} of {transactions} transaction(s), {statements} statement(s)\n{SESSION_SETTINGS}"
+        "-- arkc flashback: {what} of {transactions} transaction(s), {statements} statement(s)\n{note}{SESSION_SETTINGS}"
     )
+}
+
+/// The warning for `tables` (`` `db`.`t` ``) written without knowing their generated columns.
+pub fn generated_note_for(tables: &std::collections::BTreeSet<String>) -> Option<String> {
+    const SHOWN: usize = 5;
+    let n = tables.len();
+    if n == 0 {
+        return None;
+    }
+    let mut names: Vec<&str> = tables.iter().take(SHOWN).map(String::as_str).collect();
+    let more = format!("{} more", n - names.len());
+    if n > SHOWN {
+        names.push(&more);
+    }
+    Some(format!(
+        "without --url arkc cannot tell generated columns and writes values for them, \
+         which the server rejects; if any of {} has one, re-run with --url",
+        names.join(", ")
+    ))
 }
 
 impl FlashbackPlanner {
@@ -430,52 +497,6 @@ impl FlashbackPlanner {
         self.stmt_ends.clear();
         std::mem::take(&mut self.cur)
     }
-}
-
-/// `a = 1 AND b = 'x'` on the primary key (when `use_pk` and the image has it), else
-/// `<=>` on every logged column except JSON diffs.
-pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &mut String) {
-    let use_pk = use_pk
-        && t.primary_key
-            .iter()
-            .all(|&i| matches!(image.get(i), Some(Some(_))));
-    let mut first = true;
-    let mut cond = |i: usize, v: &Value, out: &mut String| {
-        if !first {
-            out.push_str(" AND ");
-        }
-        first = false;
-        push_ident(&t.column_name(i), out);
-        out.push_str(if matches!(v, Value::Null) || !use_pk {
-            " <=> "
-        } else {
-            " = "
-        });
-        push_sql_value(v, &t.columns[i], out);
-    };
-    if use_pk {
-        for &i in &t.primary_key {
-            if let Some(Some(v)) = image.get(i) {
-                cond(i, v, out);
-            }
-        }
-    } else {
-        for (i, v) in image.iter().enumerate() {
-            match v {
-                Some(Value::JsonDiff(_)) | None => {}
-                Some(v) => cond(i, v, out),
-            }
-        }
-    }
-    if first {
-        out.push_str("TRUE");
-    }
-}
-
-pub(crate) fn push_table(t: &TableMap, out: &mut String) {
-    push_ident(&t.schema, out);
-    out.push('.');
-    push_ident(&t.table, out);
 }
 
 /// The comment and BEGIN that open one transaction's block.

@@ -1,11 +1,12 @@
 //! Values as SQL literals the stock `mariadb`/`mysql` client accepts, written straight
-//! into a reusable String; and identifiers quoted with backticks.
+//! into a reusable String; identifiers quoted with backticks; a row's WHERE conditions.
 
 use std::fmt::Write as _;
 
 use crate::charset::{text_kind, TextKind};
 use crate::jsonb::{jsonb_to_text, parse_json_diffs, write_json_string, JsonDiffOp};
-use crate::tablemap::{ty, Column};
+use crate::rows::Image;
+use crate::tablemap::{ty, Column, Generated, TableMap};
 use crate::value::{decimal_to_string, Date, Time, Value};
 
 /// Appends a backtick-quoted identifier (backticks doubled).
@@ -333,6 +334,61 @@ pub fn push_json_diff(column: &str, diff: &[u8], out: &mut String) {
     out.push_str(&expr);
 }
 
+pub(crate) fn is_generated(t: &TableMap, i: usize) -> bool {
+    t.columns.get(i).is_some_and(|c| c.generated.is_some())
+}
+
+/// `a = 1 AND b = 'x'` on the primary key (when `use_pk` and the image has it), else
+/// `<=>` on every logged column except JSON diffs and VIRTUAL columns: those are
+/// recomputed in the reading session (time zone and all), so the logged value may not
+/// match; the base columns they derive from are compared anyway.
+pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &mut String) {
+    let use_pk = use_pk
+        && t.primary_key
+            .iter()
+            .all(|&i| matches!(image.get(i), Some(Some(_))));
+    let mut first = true;
+    let mut cond = |i: usize, v: &Value, out: &mut String| {
+        if !first {
+            out.push_str(" AND ");
+        }
+        first = false;
+        push_ident(&t.column_name(i), out);
+        out.push_str(if matches!(v, Value::Null) || !use_pk {
+            " <=> "
+        } else {
+            " = "
+        });
+        push_sql_value(v, &t.columns[i], out);
+    };
+    if use_pk {
+        for &i in &t.primary_key {
+            if let Some(Some(v)) = image.get(i) {
+                cond(i, v, out);
+            }
+        }
+    } else {
+        for (i, v) in image.iter().enumerate() {
+            let virtual_col =
+                t.columns.get(i).and_then(|c| c.generated) == Some(Generated::Virtual);
+            match v {
+                Some(Value::JsonDiff(_)) | None => {}
+                Some(_) if virtual_col => {}
+                Some(v) => cond(i, v, out),
+            }
+        }
+    }
+    if first {
+        out.push_str("TRUE");
+    }
+}
+
+pub(crate) fn push_table(t: &TableMap, out: &mut String) {
+    push_ident(&t.schema, out);
+    out.push('.');
+    push_ident(&t.table, out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +403,7 @@ mod tests {
             name: None,
             enum_values: None,
             set_values: None,
+            generated: None,
         }
     }
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use crate::decoder::Event;
 use crate::error::BinlogError;
 use crate::event::{redact_statement, QueryEvent};
-use crate::plan::{sql_header, txn_header, Direction, FlashbackOptions, FlashbackPlanner};
+use crate::plan::{
+    generated_note_for, sql_header, txn_header, Direction, FlashbackOptions, FlashbackPlanner,
+};
 use crate::render::{push_ident, push_sql_value};
 use crate::rows::{Image, RowsEvent, RowsKind};
 use crate::tablemap::TableMap;
@@ -36,6 +38,10 @@ pub struct ReviewedRow {
     pub undo_sql: String,
     /// The statement that replays it (the undo's inverse), for the audit file.
     pub redo_sql: String,
+    /// The undo / redo statement writes values although nobody said which columns are
+    /// generated (the plan's header then says so, as `arkc flashback` does).
+    pub undo_generated_unknown: bool,
+    pub redo_generated_unknown: bool,
     /// Primary key column indexes of the table (empty when unknown).
     pub primary_key: Arc<Vec<usize>>,
     /// After-image columns holding a partial JSON diff: not comparable with the server.
@@ -190,11 +196,14 @@ where
         renders: bool,
     ) -> Result<(), BinlogError> {
         let (mut undo_sql, mut redo_sql) = (String::new(), String::new());
+        let (mut undo_unknown, mut redo_unknown) = (false, false);
         if renders {
             self.undo.render_row(txn, t, kind, before, after)?;
             undo_sql = self.undo.take_rendered();
+            undo_unknown = self.undo.last_row_generated_unknown();
             self.redo.render_row(txn, t, kind, before, after)?;
             redo_sql = self.redo.take_rendered();
+            redo_unknown = self.redo.last_row_generated_unknown();
         }
         let row = ReviewedRow {
             kind,
@@ -205,6 +214,8 @@ where
             after: literals(t, after),
             undo_sql,
             redo_sql,
+            undo_generated_unknown: undo_unknown,
+            redo_generated_unknown: redo_unknown,
             primary_key: self.primary_key(t),
             diff_columns: after
                 .iter()
@@ -424,7 +435,9 @@ pub fn assemble_rollback(chosen: &[Chosen<'_>]) -> Result<String, Vec<String>> {
     }
     let kept = with_statements(chosen, |r| &r.undo_sql);
     let statements = count_statements(&kept, |r| &r.undo_sql);
-    let mut out = sql_header("rollback", kept.len() as u64, statements as u64);
+    let note = generated_note(&kept, |r| r.undo_generated_unknown);
+    let (txns, statements) = (kept.len() as u64, statements as u64);
+    let mut out = sql_header("rollback", txns, statements, note.as_deref());
     for c in kept.iter().rev() {
         out.push_str(&txn_header(&c.txn.txn, Direction::Rollback));
         for &i in c.rows.iter().rev() {
@@ -441,7 +454,9 @@ pub fn assemble_rollback(chosen: &[Chosen<'_>]) -> Result<String, Vec<String>> {
 pub fn assemble_redo(chosen: &[Chosen<'_>]) -> String {
     let kept = with_statements(chosen, |r| &r.redo_sql);
     let statements = count_statements(&kept, |r| &r.redo_sql);
-    let mut out = sql_header("forward replay", kept.len() as u64, statements as u64);
+    let note = generated_note(&kept, |r| r.redo_generated_unknown);
+    let (txns, statements) = (kept.len() as u64, statements as u64);
+    let mut out = sql_header("forward replay", txns, statements, note.as_deref());
     for c in &kept {
         out.push_str(&txn_header(&c.txn.txn, Direction::Forward));
         for &i in &c.rows {
@@ -468,6 +483,17 @@ fn with_statements<'c, 'a>(
                 .any(|&i| c.txn.rows.get(i).is_some_and(|r| !sql(r).is_empty()))
         })
         .collect()
+}
+
+/// The planner's note on generated columns, for the chosen rows flagged by `unknown`.
+fn generated_note(kept: &[&Chosen<'_>], unknown: fn(&ReviewedRow) -> bool) -> Option<String> {
+    let tables = kept
+        .iter()
+        .flat_map(|c| c.rows.iter().filter_map(|&i| c.txn.rows.get(i)))
+        .filter(|r| unknown(r))
+        .map(|r| r.table_sql.clone())
+        .collect();
+    generated_note_for(&tables)
 }
 
 fn count_statements(kept: &[&Chosen<'_>], sql: fn(&ReviewedRow) -> &String) -> usize {

@@ -42,6 +42,15 @@ pub mod ty {
     pub const GEOMETRY: u8 = 255;
 }
 
+/// How a generated column is computed; the binlog does not say, information_schema does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generated {
+    /// Computed when read, in the reader's session (its time zone, for one).
+    Virtual,
+    /// Computed on write and stored like any other column.
+    Stored,
+}
+
 /// One column of a mapped table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
@@ -57,6 +66,8 @@ pub struct Column {
     pub name: Option<String>,
     pub enum_values: Option<Arc<Vec<String>>>,
     pub set_values: Option<Arc<Vec<String>>>,
+    /// Set from information_schema: the server rejects explicit values for these columns.
+    pub generated: Option<Generated>,
 }
 
 impl Column {
@@ -130,6 +141,8 @@ pub struct TableMap {
     pub has_names: bool,
     /// Why information_schema's columns do not describe this table map, if they do not.
     pub drift: Option<String>,
+    /// True when information_schema said which columns are generated (`Column::generated`).
+    pub generated_known: bool,
 }
 
 impl TableMap {
@@ -173,6 +186,7 @@ impl TableMap {
                 name: None,
                 enum_values: None,
                 set_values: None,
+                generated: None,
             });
         }
         let mut tm = TableMap {
@@ -183,6 +197,7 @@ impl TableMap {
             primary_key: Vec::new(),
             has_names: false,
             drift: None,
+            generated_known: false,
         };
         tm.read_optional(c.rest())?;
         tm.has_names = !tm.columns.is_empty() && tm.columns.iter().all(|c| c.name.is_some());

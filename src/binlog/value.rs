@@ -361,6 +361,7 @@ mod tests {
             name: None,
             enum_values: None,
             set_values: None,
+            generated: None,
         }
     }
 

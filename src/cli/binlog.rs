@@ -208,24 +208,27 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A `TxnBuilder` for the filters, with column names from the server (the streamed one,
-/// or `--url` with files) for tables the binlog logs without them.
+/// A `TxnBuilder` for the filters, with column definitions from the server (the streamed
+/// one, or `--url` with files) for every kept table: names where the binlog has none,
+/// generated columns.
 fn builder_for(src: &SourceArgs, f: &FilterArgs, source: &Source) -> anyhow::Result<TxnBuilder> {
     let mut builder = TxnBuilder::new(build_filters(f, &source.names())?);
-    let files = source.files();
-    if let Source::Server { server, .. } = source {
-        let missing = super::binlog_source::stream_tables_without_names(source)?;
-        if !missing.is_empty() {
-            let info =
-                super::flashback_server::load_schema_info_from(server.opts.clone(), &missing)?;
-            builder.schema = Some(std::sync::Arc::new(info));
-        }
-    } else if let (Some(url), false) = (&src.url, files.is_empty()) {
-        let missing = arkc_binlog::pipeline::tables_without_names(files)?;
-        if !missing.is_empty() {
-            let info = super::flashback_server::load_schema_info(url, &missing)?;
-            builder.schema = Some(std::sync::Arc::new(info));
-        }
+    let (mut tables, opts) = match (source, &src.url) {
+        (Source::Server { server, .. }, _) => (
+            super::binlog_source::stream_mapped_tables(source)?,
+            server.opts.clone(),
+        ),
+        (Source::Files { files }, Some(url)) => (
+            arkc_binlog::pipeline::mapped_tables(files)?,
+            mysql_async::Opts::from_url(url)
+                .context("bad --url (expected mysql://user:pass@host:port)")?,
+        ),
+        (Source::Files { .. }, None) => return Ok(builder),
+    };
+    tables.retain(|(db, t)| builder.filters.keeps_table(db, t));
+    if !tables.is_empty() {
+        let info = super::flashback_server::load_schema_info_from(opts, &tables)?;
+        builder.schema = Some(std::sync::Arc::new(info));
     }
     Ok(builder)
 }
@@ -403,8 +406,12 @@ pub fn run_flashback(
     }
     let mut planner = FlashbackPlanner::new(opts)?;
     scan(&source, &mut builder, &mut planner)?;
+    let note = planner.generated_note();
     let mut out = open_output(args.output.as_deref())?;
     let plan = planner.finish(&mut out)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
     if std::io::stderr().is_terminal() {
         eprintln!(
             "{} transaction(s), {} statement(s)",

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use std::sync::mpsc::{sync_channel, Receiver};
 
 use arkc_binlog::pipeline::{
-    scan_arrivals, scan_files_with_progress, tables_without_names_in, Arrival, ScanStats,
+    mapped_tables_in, scan_arrivals, scan_files_with_progress, Arrival, ScanStats,
 };
 use arkc_binlog::txn::{TxnBuilder, TxnSink};
 use arkc_binlog::BinlogError;
@@ -48,14 +48,6 @@ impl Source {
         match self {
             Source::Files { .. } => None,
             Source::Server { end, .. } => Some(end.clone()),
-        }
-    }
-
-    /// The local files, for the steps that need them (schema look-up before the scan).
-    pub fn files(&self) -> &[PathBuf] {
-        match self {
-            Source::Files { files } => files,
-            Source::Server { .. } => &[],
         }
     }
 }
@@ -215,37 +207,19 @@ fn with_stream<T>(
     Ok(out)
 }
 
-/// Tables the server's binlogs log without column names (binlog_row_metadata is not FULL),
-/// found by a first pass over the stream up to the current end; none when it is FULL.
-pub fn stream_tables_without_names(source: &Source) -> anyhow::Result<Vec<(String, String)>> {
+/// Every table the server's binlogs map, from a first pass over the stream up to the
+/// current end: their definitions come from information_schema, as with `--url` and files.
+pub fn stream_mapped_tables(source: &Source) -> anyhow::Result<Vec<(String, String)>> {
     let Source::Server { server, names, .. } = source else {
         return Ok(Vec::new());
     };
-    let metadata = runtime()?.block_on(row_metadata(server));
-    if metadata.as_deref() == Some("FULL") {
-        return Ok(Vec::new());
-    }
     let req = StreamRequest {
         start_file: names.first().cloned().unwrap_or_default(),
         start_pos: 4,
         server_id: None,
         follow: false,
     };
-    with_stream(server, req, None, |rx| {
-        tables_without_names_in(rx, &server.label)
-    })
-}
-
-/// `@@global.binlog_row_metadata`, None where the server has no such variable.
-async fn row_metadata(server: &StreamServer) -> Option<String> {
-    use mysql_async::prelude::Queryable;
-    let mut conn = mysql_async::Conn::new(server.opts.clone()).await.ok()?;
-    let value: Option<String> = conn
-        .query_first("SELECT UPPER(@@global.binlog_row_metadata)")
-        .await
-        .ok()?;
-    conn.disconnect().await.ok();
-    value
+    with_stream(server, req, None, |rx| mapped_tables_in(rx, &server.label))
 }
 
 /// The server whose binlogs to list.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use arkc_binlog::check::{CheckPlanner, Expect, RowCheck};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
-use arkc_binlog::schema::{ColumnInfo, SchemaInfo};
+use arkc_binlog::schema::{generated_from_extra, ColumnInfo, SchemaInfo};
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use mysql_async::prelude::Queryable;
 
@@ -198,18 +198,12 @@ async fn apply_blocks(url: &str, sql: &str, blocks: &[(usize, usize)]) -> anyhow
     Ok(())
 }
 
-/// Column definitions from information_schema for tables the binlog names no columns for.
-pub fn load_schema_info(url: &str, tables: &[(String, String)]) -> anyhow::Result<SchemaInfo> {
-    let opts = mysql_async::Opts::from_url(url)
-        .context("bad --url (expected mysql://user:pass@host:port)")?;
-    load_schema_info_from(opts, tables)
-}
-
-/// `load_schema_info` for a server given by driver options (a URL or a configured instance).
+/// Column definitions from information_schema (names, types, keys, generated columns).
 pub fn load_schema_info_from(
     opts: mysql_async::Opts,
     tables: &[(String, String)],
 ) -> anyhow::Result<SchemaInfo> {
+    type Row = (String, String, String, Option<String>, String, String);
     runtime()?.block_on(async {
         let mut conn = mysql_async::Conn::new(opts)
             .await
@@ -217,9 +211,9 @@ pub fn load_schema_info_from(
         conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
         let mut info = SchemaInfo::default();
         for (schema, table) in tables {
-            let rows: Vec<(String, String, String, Option<String>, String)> = conn
+            let rows: Vec<Row> = conn
                 .exec(
-                    "SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), CHARACTER_SET_NAME, COLUMN_KEY \
+                    "SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), CHARACTER_SET_NAME, COLUMN_KEY, EXTRA \
                      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
                      ORDER BY ORDINAL_POSITION",
                     (schema, table),
@@ -228,12 +222,13 @@ pub fn load_schema_info_from(
                 .with_context(|| format!("reading the columns of {schema}.{table}"))?;
             let cols = rows
                 .into_iter()
-                .map(|(name, data_type, column_type, charset, key)| ColumnInfo {
+                .map(|(name, data_type, column_type, charset, key, extra)| ColumnInfo {
                     name,
                     data_type,
                     column_type,
                     charset,
                     primary: key == "PRI",
+                    generated: generated_from_extra(&extra),
                 })
                 .collect();
             info.tables.insert((schema.clone(), table.clone()), cols);

@@ -182,6 +182,7 @@ fn table(pk: bool) -> Arc<TableMap> {
         name: Some(name.into()),
         enum_values: None,
         set_values: None,
+        generated: None,
     };
     Arc::new(TableMap {
         table_id: 7,
@@ -191,6 +192,7 @@ fn table(pk: bool) -> Arc<TableMap> {
         primary_key: if pk { vec![0] } else { vec![] },
         has_names: true,
         drift: None,
+        generated_known: true,
     })
 }
 

@@ -17,3 +17,8 @@ INSERT INTO comp VALUES (9, 'rolled', 9);
 ROLLBACK;
 UPDATE alltypes SET f = f / 2, dbl = dbl / 3, dtm3 = '2001-01-01 01:01:01.001', ts6 = NULL, e = 'a', st = 'y', b64 = b'0' WHERE id = 4;
 DELETE FROM alltypes WHERE id = 1;
+BEGIN;
+UPDATE gen SET a = a + 10 WHERE id = 1;
+DELETE FROM gen WHERE id = 3;
+INSERT INTO gen (id, a) VALUES (4, 4);
+COMMIT;

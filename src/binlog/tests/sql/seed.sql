@@ -14,3 +14,4 @@ INSERT INTO alltypes VALUES
 INSERT INTO `select` VALUES (1, 'a b', 1), (2, 'c-d', 2), (3, NULL, NULL);
 INSERT INTO nopk VALUES (1, 'dup'), (1, 'dup'), (2, NULL), (NULL, NULL);
 INSERT INTO comp VALUES (1, 'a', 1), (1, 'b', 2), (2, 'a', 3);
+INSERT INTO gen (id, a) VALUES (1, 1), (2, NULL), (3, 3);
