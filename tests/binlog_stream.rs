@@ -72,6 +72,8 @@ fn stream_gives_the_same_events_and_flashback_as_the_files() {
             "events",
             "--binlog-dir",
             dir,
+            "--url",
+            &url,
             "--format",
             format,
         ]));
@@ -93,10 +95,13 @@ fn stream_gives_the_same_events_and_flashback_as_the_files() {
             second,
         ];
         s.extend_from_slice(extra);
+        // The same server gives column definitions (keys, generated columns) on both sides.
         let mut l = vec![
             "flashback",
             "--binlog-dir",
             dir,
+            "--url",
+            &url,
             "-d",
             &db,
             "--start-file",
@@ -133,6 +138,8 @@ fn stream_from_a_start_file_and_position_matches_the_files() {
         "binlog",
         "events",
         path.to_str().unwrap(),
+        "--url",
+        &sb.url(),
         "--start-position",
         pos,
         "--format",

@@ -77,7 +77,8 @@ measure mariadb-binlog "$work/mariadb.sql" mariadb-binlog --flashback "$binlog"
 # The same binlog through arkc's replication client (Unix socket), output compared byte for byte.
 measure arkc-stream "$work/arkc-stream.sql" "$work/arkc" flashback \
     --url "mysql://root@localhost/?socket=$work/sock" --start-file "$(basename "$binlog")"
-if cmp -s "$work/arkc.sql" "$work/arkc-stream.sql"; then
+# Only the file run lacks the server, hence its "-- note:" about generated columns.
+if cmp -s <(grep -v '^-- note:' "$work/arkc.sql") <(grep -v '^-- note:' "$work/arkc-stream.sql"); then
     echo "stream output: identical to the file's"
 else
     echo "stream output: DIFFERS from the file's" >&2
