@@ -39,7 +39,12 @@ pub enum PromptKind {
     /// A local binlog file or folder.
     Path,
     /// Where to start reading the chosen files.
-    Start { files: Vec<PathBuf>, label: String },
+    Start {
+        files: Vec<PathBuf>,
+        label: String,
+        /// The instance the files were listed for (None for a typed path).
+        instance: Option<String>,
+    },
     /// Where to write the preview; an empty answer takes `default`.
     ExportPath { default: String },
     /// The instance name, typed to confirm an apply.
@@ -57,6 +62,8 @@ pub struct Prompt {
 pub struct SourceList {
     /// An instance name or a path.
     pub origin: String,
+    /// The instance `files` were listed for; None when they come from a typed path.
+    pub instance: Option<String>,
     pub files: Vec<LogFile>,
     pub loading: bool,
     pub error: Option<String>,

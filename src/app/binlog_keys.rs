@@ -27,6 +27,7 @@ pub fn on_visible(state: &mut State) -> Vec<Effect> {
             let instance = inst.name.clone();
             state.binlog.sources.loading = true;
             state.binlog.sources.origin = instance.clone();
+            state.binlog.sources.instance = Some(instance.clone());
             send(BinlogCommand::ListInstanceLogs { instance })
         }
         None => Vec::new(),
@@ -105,7 +106,13 @@ fn source_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
                     1 => chosen[0].name.clone(),
                     n => format!("{} (+{} more)", chosen[0].name, n - 1),
                 };
-                open_prompt(state, PromptKind::Start { files, label }, String::new());
+                let instance = src.instance.clone();
+                let kind = PromptKind::Start {
+                    files,
+                    label,
+                    instance,
+                };
+                open_prompt(state, kind, String::new());
             }
         }
         _ => return None,
@@ -327,12 +334,26 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
         PromptKind::Path => {
             state.binlog.sources.loading = true;
             state.binlog.sources.origin = text.clone();
+            state.binlog.sources.instance = None;
             send(BinlogCommand::ListPath {
                 path: PathBuf::from(text),
             })
         }
-        PromptKind::Start { files, label } => match parse_start(&text, state.now) {
-            Ok(start) => start_scan(state, files, label, start),
+        PromptKind::Start {
+            files,
+            label,
+            instance,
+        } => match parse_start(&text, state.now) {
+            Ok(start) => start_scan(
+                state,
+                ScanRequest {
+                    id: 0,
+                    files,
+                    start,
+                    instance,
+                },
+                label,
+            ),
             Err(e) => {
                 state.error(e);
                 Vec::new()
@@ -375,15 +396,12 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
     }
 }
 
-fn start_scan(
-    state: &mut State,
-    files: Vec<PathBuf>,
-    label: String,
-    start: crate::backend::binlog_scan::StartPoint,
-) -> Vec<Effect> {
+/// Start `request` (its id is assigned here) with a fresh list.
+fn start_scan(state: &mut State, mut request: ScanRequest, label: String) -> Vec<Effect> {
     let pane = &mut state.binlog;
     pane.next_scan_id += 1;
     let id = pane.next_scan_id;
+    request.id = id;
     pane.txns.clear();
     pane.shown.clear();
     pane.marked.clear();
@@ -403,7 +421,7 @@ fn start_scan(
         outcome: None,
     });
     pane.view = BinlogView::List;
-    send(BinlogCommand::Scan(ScanRequest { id, files, start }))
+    send(BinlogCommand::Scan(request))
 }
 
 /// Keys while the preview editor is open (Mode::BinlogEditor): everything edits, except the
