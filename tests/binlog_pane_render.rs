@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use arkc::app::{update, Action, Effect, Keymap, State};
-use arkc::backend::binlog_scan::{BinlogCommand, BinlogEvent, LogFile, ScanOutcome};
+use arkc::backend::binlog_scan::{BinlogCommand, BinlogEvent, LogFile, ScanOutcome, ScanRequest};
 use arkc::backend::flashback_apply::{CheckMode, CheckReport, RowState};
 use arkc::backend::{BackendCommand, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
@@ -87,13 +87,10 @@ fn scanned(file: &str) -> State {
         },
     );
     let effects = keys(&mut s, &[Action::Confirm, Action::Confirm]);
-    let id = effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::Scan(r))) => Some(r.id),
-            _ => None,
-        })
-        .expect("a scan request");
+    let request = scan_request(&effects).expect("a scan request");
+    // Listed for the instance: the backend reads its column definitions for the scan.
+    assert_eq!(request.instance.as_deref(), Some("prod-db"));
+    let id = request.id;
     let txns = review(file);
     let (half, rest) = txns.split_at(txns.len() / 2);
     event(
@@ -129,6 +126,42 @@ fn scanned(file: &str) -> State {
         },
     );
     s
+}
+
+fn scan_request(effects: &[Effect]) -> Option<ScanRequest> {
+    effects.iter().find_map(|e| match e {
+        Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::Scan(r))) => Some(r.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_typed_path_is_scanned_without_an_instance_to_ask() {
+    let mut s = state();
+    keys(&mut s, &[Action::PaneBinlog, Action::Confirm]);
+    let typed: Vec<Action> = "/tmp/copy".chars().map(Action::InputChar).collect();
+    let effects = keys(&mut s, &[&typed[..], &[Action::Confirm]].concat());
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::ListPath { .. }))
+    )));
+    let path = corpus("mariadb-bin.000001");
+    let files = vec![LogFile {
+        name: "mariadb-bin.000001".into(),
+        path: Some(path),
+        size: 1,
+        first_event: None,
+    }];
+    event(
+        &mut s,
+        BinlogEvent::Logs {
+            origin: "/tmp/copy".into(),
+            result: Ok(files),
+        },
+    );
+    let effects = keys(&mut s, &[Action::Confirm, Action::Confirm]);
+    let request = scan_request(&effects).expect("a scan request");
+    assert_eq!(request.instance, None);
 }
 
 fn screen(state: &State, width: u16, height: u16) -> String {
