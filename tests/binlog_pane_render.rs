@@ -424,3 +424,33 @@ fn help_on_the_binlog_pane_lists_its_keys_from_the_keymap() {
     );
     assert!(small.contains(":pane NAME"), "{small}");
 }
+
+#[test]
+fn a_refused_selection_lists_its_reasons_in_full_where_the_preview_would_be() {
+    let mut s = scanned("mariadb-bin.000001");
+    // What a scan records when the server's table no longer matches the binlog (drift).
+    let reason = "offset 702: `test`.`t`: the table changed since this event (the binlog's \
+                  table map has 3 columns, information_schema 2); refusing to write SQL \
+                  against the wrong columns";
+    for txn in &mut s.binlog.txns {
+        txn.refusals.push(reason.to_string());
+    }
+    keys(
+        &mut s,
+        &[Action::Top, Action::ToggleMark, Action::RollbackPreview],
+    );
+    assert!(s.binlog.preview.is_none());
+    let text = screen(&s, 80, 24);
+    assert!(text.contains("Rollback refused"), "{text}");
+    // Wrapped, not cut: the end of the reason is on screen too.
+    let unboxed = text.replace('│', " ");
+    let joined: String = unboxed.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        joined.contains("information_schema 2); refusing to write SQL"),
+        "{text}"
+    );
+    assert!(joined.contains("against the wrong columns"), "{text}");
+    // Any key leaves the refusals for the list.
+    keys(&mut s, &[Action::Down]);
+    assert!(!screen(&s, 80, 24).contains("Rollback refused"));
+}

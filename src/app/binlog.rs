@@ -145,6 +145,8 @@ pub struct BinlogPane {
     /// First line shown of the full values (they can be longer than the screen).
     pub value_scroll: usize,
     pub preview: Option<Preview>,
+    /// Why the selection has no preview (refusals: drift, DDL, missing images), in full.
+    pub blocked: Vec<String>,
     pub editor: Option<TextArea<'static>>,
     pub checks: HashMap<RowId, RowState>,
     pub check_mode: Option<CheckMode>,
@@ -271,6 +273,7 @@ impl BinlogPane {
     /// Something about the selection changed: previews and results no longer describe it.
     pub fn selection_changed(&mut self) {
         self.selection_version += 1;
+        self.blocked.clear();
         self.checks.clear();
         self.check_mode = None;
         self.applied = false;
@@ -289,9 +292,17 @@ impl BinlogPane {
             return Err("nothing selected: mark transactions with the toggle key first".into());
         }
         let chosen = self.chosen();
-        let generated = assemble_rollback(&chosen)
-            .map_err(|problems| format!("cannot undo the selection: {}", problems.join("; ")))?;
+        let generated = match assemble_rollback(&chosen) {
+            Ok(sql) => sql,
+            Err(problems) => {
+                let text = format!("cannot undo the selection: {}", problems.join("; "));
+                self.preview = None;
+                self.blocked = problems;
+                return Err(text);
+            }
+        };
         let redo = assemble_redo(&chosen);
+        self.blocked.clear();
         self.preview = Some(Preview {
             text: generated.clone(),
             generated,

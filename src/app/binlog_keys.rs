@@ -47,7 +47,9 @@ pub fn on_action(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
         (_, Action::RollbackPreview) => {
             if let Err(e) = state.binlog.ensure_preview() {
                 state.error(e);
-            } else {
+            }
+            // Refusals are listed in full where the preview would be.
+            if state.binlog.preview.is_some() || !state.binlog.blocked.is_empty() {
                 state.binlog.view = BinlogView::Preview;
             }
             Vec::new()
