@@ -265,7 +265,13 @@ impl BinlogService {
                     let recorder = SqlRecorder::new(&inst.name, events.clone());
                     let loading = schema_for(&inst, &recorder, &request.files);
                     // Unreachable or unreadable: scan as for a typed file; the preview says so.
-                    runtime.block_on(loading).ok().map(Arc::new)
+                    match runtime.block_on(loading) {
+                        Ok(info) => Some(Arc::new(info)),
+                        Err(e) => {
+                            tracing::warn!(instance = %inst.name, "no column definitions: {e:#}");
+                            None
+                        }
+                    }
                 });
                 let outcome = match scan(&request, schema, &cancel, &events) {
                     Ok(()) if cancel.load(Ordering::Relaxed) => ScanOutcome::Cancelled,
