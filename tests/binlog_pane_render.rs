@@ -391,3 +391,60 @@ fn help_on_the_binlog_pane_lists_its_keys_from_the_keymap() {
     );
     assert!(small.contains(":pane NAME"), "{small}");
 }
+
+fn typed(text: &str) -> Vec<Action> {
+    text.chars().map(Action::InputChar).collect()
+}
+
+#[test]
+fn range_form_checks_each_field_and_narrows_the_list() {
+    let mut s = scanned("json.binlog.000001");
+    let all = s.binlog.visible_len();
+    assert!(all > 2, "the corpus file has several transactions");
+    // A start position that only the later transactions have: the middle one's.
+    let mut starts: Vec<u64> = s.binlog.txns.iter().map(|t| t.txn.start_pos).collect();
+    starts.sort_unstable();
+    let cut = starts[starts.len() / 2];
+    let expected = starts.iter().filter(|p| **p >= cut).count();
+
+    keys(&mut s, &[Action::RangeFilter]);
+    let small = screen(&s, 80, 24);
+    assert!(
+        small.contains("range 1/3"),
+        "the form asks for the first field: {small}"
+    );
+    // A bad time is refused and the same field stays open for correction.
+    keys(&mut s, &typed("ten past"));
+    keys(&mut s, &[Action::Confirm]);
+    let small = screen(&s, 80, 24);
+    assert!(small.contains("range 1/3"), "{small}");
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("not a UTC time")),
+        "{:?}",
+        s.message
+    );
+    for _ in 0.."ten past".len() {
+        keys(&mut s, &[Action::InputBackspace]);
+    }
+    keys(&mut s, &[Action::Confirm]); // from: any
+    keys(&mut s, &[Action::Confirm]); // to: any
+    keys(&mut s, &typed(&format!("{cut}-")));
+    keys(&mut s, &[Action::Confirm]);
+
+    assert_eq!(s.filter, format!("pos:{cut}-"));
+    assert_eq!(s.binlog.visible_len(), expected);
+    assert!(expected < all, "the range must narrow the list");
+    // Reopening prefills the answer, and clearing it brings every transaction back.
+    keys(
+        &mut s,
+        &[Action::RangeFilter, Action::Confirm, Action::Confirm],
+    );
+    for _ in 0..format!("{cut}-").len() {
+        keys(&mut s, &[Action::InputBackspace]);
+    }
+    keys(&mut s, &[Action::Confirm]);
+    assert_eq!(s.filter, "");
+    assert_eq!(s.binlog.visible_len(), all);
+}
