@@ -139,8 +139,10 @@ fn scan_request(effects: &[Effect]) -> Option<ScanRequest> {
 fn a_typed_path_is_scanned_without_an_instance_to_ask() {
     let mut s = state();
     keys(&mut s, &[Action::PaneBinlog, Action::Confirm]);
-    let typed: Vec<Action> = "/tmp/copy".chars().map(Action::InputChar).collect();
-    let effects = keys(&mut s, &[&typed[..], &[Action::Confirm]].concat());
+    let effects = keys(
+        &mut s,
+        &[typed("/tmp/copy"), vec![Action::Confirm]].concat(),
+    );
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::ListPath { .. }))
@@ -453,4 +455,61 @@ fn a_refused_selection_lists_its_reasons_in_full_where_the_preview_would_be() {
     // Any key leaves the refusals for the list.
     keys(&mut s, &[Action::Down]);
     assert!(!screen(&s, 80, 24).contains("Rollback refused"));
+}
+
+fn typed(text: &str) -> Vec<Action> {
+    text.chars().map(Action::InputChar).collect()
+}
+
+#[test]
+fn range_form_checks_each_field_and_narrows_the_list() {
+    let mut s = scanned("json.binlog.000001");
+    let all = s.binlog.visible_len();
+    assert!(all > 2, "the corpus file has several transactions");
+    // A start position that only the later transactions have: the middle one's.
+    let mut starts: Vec<u64> = s.binlog.txns.iter().map(|t| t.txn.start_pos).collect();
+    starts.sort_unstable();
+    let cut = starts[starts.len() / 2];
+    let expected = starts.iter().filter(|p| **p >= cut).count();
+
+    keys(&mut s, &[Action::RangeFilter]);
+    let small = screen(&s, 80, 24);
+    assert!(
+        small.contains("range 1/3"),
+        "the form asks for the first field: {small}"
+    );
+    // A bad time is refused and the same field stays open for correction.
+    keys(&mut s, &typed("ten past"));
+    keys(&mut s, &[Action::Confirm]);
+    let small = screen(&s, 80, 24);
+    assert!(small.contains("range 1/3"), "{small}");
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("not a UTC time")),
+        "{:?}",
+        s.message
+    );
+    for _ in 0.."ten past".len() {
+        keys(&mut s, &[Action::InputBackspace]);
+    }
+    keys(&mut s, &[Action::Confirm]); // from: any
+    keys(&mut s, &[Action::Confirm]); // to: any
+    keys(&mut s, &typed(&format!("{cut}-")));
+    keys(&mut s, &[Action::Confirm]);
+
+    assert_eq!(s.filter, format!("pos:{cut}-"));
+    assert_eq!(s.binlog.visible_len(), expected);
+    assert!(expected < all, "the range must narrow the list");
+    // Reopening prefills the answer, and clearing it brings every transaction back.
+    keys(
+        &mut s,
+        &[Action::RangeFilter, Action::Confirm, Action::Confirm],
+    );
+    for _ in 0..format!("{cut}-").len() {
+        keys(&mut s, &[Action::InputBackspace]);
+    }
+    keys(&mut s, &[Action::Confirm]);
+    assert_eq!(s.filter, "");
+    assert_eq!(s.binlog.visible_len(), all);
 }

@@ -49,6 +49,11 @@ pub enum PromptKind {
     ExportPath { default: String },
     /// The instance name, typed to confirm an apply.
     ConfirmApply { instance: String },
+    /// One field of the range form, with the filter words of the fields answered before it.
+    Range {
+        field: super::binlog_range::RangeField,
+        words: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

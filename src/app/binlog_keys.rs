@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::binlog::{parse_start, BinlogView, Prompt, PromptKind, ScanState};
+use super::binlog_range::{self, RangeField};
 use super::{Action, Effect, Mode, State};
 use crate::backend::binlog_scan::{BinlogCommand, ScanRequest};
 use crate::backend::flashback_apply::{ApplyRequest, CheckMode, CheckRequest};
@@ -134,6 +135,12 @@ fn list_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
         Action::Top => pane.cursor = 0,
         Action::Bottom => pane.cursor = last,
         Action::Filter => state.mode = Mode::Filter,
+        Action::RangeFilter => {
+            let field = RangeField::From;
+            let text = binlog_range::current(&state.filter, field);
+            let words = Vec::new();
+            open_prompt(state, PromptKind::Range { field, words }, text);
+        }
         Action::ToggleMark => {
             if let Some(t) = pane.visible_at(pane.cursor) {
                 if !pane.marked.remove(&t) {
@@ -370,6 +377,34 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
                 path: PathBuf::from(path),
                 text: preview.text.clone(),
             })
+        }
+        PromptKind::Range { field, mut words } => {
+            match binlog_range::range_word(field, &text) {
+                // Keep the form open on the same field so the answer can be corrected.
+                Err(e) => {
+                    state.error(e);
+                    open_prompt(state, PromptKind::Range { field, words }, text);
+                }
+                Ok(word) => {
+                    words.extend(word);
+                    match field.next() {
+                        Some(next) => {
+                            let text = binlog_range::current(&state.filter, next);
+                            open_prompt(state, PromptKind::Range { field: next, words }, text);
+                        }
+                        None => {
+                            state.filter = binlog_range::with_range(&state.filter, &words);
+                            state.binlog.cursor = 0;
+                            state.info(if words.is_empty() {
+                                "range cleared".to_string()
+                            } else {
+                                format!("range: {}", words.join(" "))
+                            });
+                        }
+                    }
+                }
+            }
+            Vec::new()
         }
         PromptKind::ConfirmApply { instance } if text != instance => {
             state.error(format!(
