@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use arkc::app::{update, Action, Effect, Keymap, State};
-use arkc::backend::binlog_scan::{BinlogCommand, BinlogEvent, LogFile, ScanOutcome};
+use arkc::backend::binlog_scan::{BinlogCommand, BinlogEvent, LogFile, ScanOutcome, ScanRequest};
 use arkc::backend::flashback_apply::{CheckMode, CheckReport, RowState};
 use arkc::backend::{BackendCommand, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
@@ -87,13 +87,10 @@ fn scanned(file: &str) -> State {
         },
     );
     let effects = keys(&mut s, &[Action::Confirm, Action::Confirm]);
-    let id = effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::Scan(r))) => Some(r.id),
-            _ => None,
-        })
-        .expect("a scan request");
+    let request = scan_request(&effects).expect("a scan request");
+    // Listed for the instance: the backend reads its column definitions for the scan.
+    assert_eq!(request.instance.as_deref(), Some("prod-db"));
+    let id = request.id;
     let txns = review(file);
     let (half, rest) = txns.split_at(txns.len() / 2);
     event(
@@ -129,6 +126,44 @@ fn scanned(file: &str) -> State {
         },
     );
     s
+}
+
+fn scan_request(effects: &[Effect]) -> Option<ScanRequest> {
+    effects.iter().find_map(|e| match e {
+        Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::Scan(r))) => Some(r.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_typed_path_is_scanned_without_an_instance_to_ask() {
+    let mut s = state();
+    keys(&mut s, &[Action::PaneBinlog, Action::Confirm]);
+    let effects = keys(
+        &mut s,
+        &[typed("/tmp/copy"), vec![Action::Confirm]].concat(),
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::ListPath { .. }))
+    )));
+    let path = corpus("mariadb-bin.000001");
+    let files = vec![LogFile {
+        name: "mariadb-bin.000001".into(),
+        path: Some(path),
+        size: 1,
+        first_event: None,
+    }];
+    event(
+        &mut s,
+        BinlogEvent::Logs {
+            origin: "/tmp/copy".into(),
+            result: Ok(files),
+        },
+    );
+    let effects = keys(&mut s, &[Action::Confirm, Action::Confirm]);
+    let request = scan_request(&effects).expect("a scan request");
+    assert_eq!(request.instance, None);
 }
 
 fn screen(state: &State, width: u16, height: u16) -> String {
@@ -390,4 +425,91 @@ fn help_on_the_binlog_pane_lists_its_keys_from_the_keymap() {
         "other panes' keys listed:\n{small}"
     );
     assert!(small.contains(":pane NAME"), "{small}");
+}
+
+#[test]
+fn a_refused_selection_lists_its_reasons_in_full_where_the_preview_would_be() {
+    let mut s = scanned("mariadb-bin.000001");
+    // What a scan records when the server's table no longer matches the binlog (drift).
+    let reason = "offset 702: `test`.`t`: the table changed since this event (the binlog's \
+                  table map has 3 columns, information_schema 2); refusing to write SQL \
+                  against the wrong columns";
+    for txn in &mut s.binlog.txns {
+        txn.refusals.push(reason.to_string());
+    }
+    keys(
+        &mut s,
+        &[Action::Top, Action::ToggleMark, Action::RollbackPreview],
+    );
+    assert!(s.binlog.preview.is_none());
+    let text = screen(&s, 80, 24);
+    assert!(text.contains("Rollback refused"), "{text}");
+    // Wrapped, not cut: the end of the reason is on screen too.
+    let unboxed = text.replace('│', " ");
+    let joined: String = unboxed.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        joined.contains("information_schema 2); refusing to write SQL"),
+        "{text}"
+    );
+    assert!(joined.contains("against the wrong columns"), "{text}");
+    // Any key leaves the refusals for the list.
+    keys(&mut s, &[Action::Down]);
+    assert!(!screen(&s, 80, 24).contains("Rollback refused"));
+}
+
+fn typed(text: &str) -> Vec<Action> {
+    text.chars().map(Action::InputChar).collect()
+}
+
+#[test]
+fn range_form_checks_each_field_and_narrows_the_list() {
+    let mut s = scanned("json.binlog.000001");
+    let all = s.binlog.visible_len();
+    assert!(all > 2, "the corpus file has several transactions");
+    // A start position that only the later transactions have: the middle one's.
+    let mut starts: Vec<u64> = s.binlog.txns.iter().map(|t| t.txn.start_pos).collect();
+    starts.sort_unstable();
+    let cut = starts[starts.len() / 2];
+    let expected = starts.iter().filter(|p| **p >= cut).count();
+
+    keys(&mut s, &[Action::RangeFilter]);
+    let small = screen(&s, 80, 24);
+    assert!(
+        small.contains("range 1/3"),
+        "the form asks for the first field: {small}"
+    );
+    // A bad time is refused and the same field stays open for correction.
+    keys(&mut s, &typed("ten past"));
+    keys(&mut s, &[Action::Confirm]);
+    let small = screen(&s, 80, 24);
+    assert!(small.contains("range 1/3"), "{small}");
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("not a UTC time")),
+        "{:?}",
+        s.message
+    );
+    for _ in 0.."ten past".len() {
+        keys(&mut s, &[Action::InputBackspace]);
+    }
+    keys(&mut s, &[Action::Confirm]); // from: any
+    keys(&mut s, &[Action::Confirm]); // to: any
+    keys(&mut s, &typed(&format!("{cut}-")));
+    keys(&mut s, &[Action::Confirm]);
+
+    assert_eq!(s.filter, format!("pos:{cut}-"));
+    assert_eq!(s.binlog.visible_len(), expected);
+    assert!(expected < all, "the range must narrow the list");
+    // Reopening prefills the answer, and clearing it brings every transaction back.
+    keys(
+        &mut s,
+        &[Action::RangeFilter, Action::Confirm, Action::Confirm],
+    );
+    for _ in 0..format!("{cut}-").len() {
+        keys(&mut s, &[Action::InputBackspace]);
+    }
+    keys(&mut s, &[Action::Confirm]);
+    assert_eq!(s.filter, "");
+    assert_eq!(s.binlog.visible_len(), all);
 }

@@ -42,6 +42,7 @@ pub enum Action {
     CheckRollback,
     ApplyRollback,
     ExportPreview,
+    RangeFilter,
     OpenValue,
     /// A key press while the rollback editor is open.
     #[serde(skip)]
@@ -129,6 +130,7 @@ impl Action {
         Action::CheckRollback,
         Action::ApplyRollback,
         Action::ExportPreview,
+        Action::RangeFilter,
         Action::Quit,
         Action::SortNext,
         Action::ToggleScope,
@@ -176,6 +178,7 @@ impl Action {
             Action::CheckRollback => "binlog: check",
             Action::ApplyRollback => "binlog: apply",
             Action::ExportPreview => "binlog: export",
+            Action::RangeFilter => "binlog: time/position range",
             Action::SortNext => "slow: next sort key",
             Action::ToggleScope => "slow: all instances",
             Action::ToggleSource => "slow: log/perf_schema",
@@ -211,7 +214,8 @@ impl Action {
             | Action::EditPreview
             | Action::CheckRollback
             | Action::ApplyRollback
-            | Action::ExportPreview => Some(Pane::Binlog),
+            | Action::ExportPreview
+            | Action::RangeFilter => Some(Pane::Binlog),
             Action::SortNext
             | Action::ToggleScope
             | Action::ToggleSource

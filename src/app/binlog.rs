@@ -39,11 +39,21 @@ pub enum PromptKind {
     /// A local binlog file or folder.
     Path,
     /// Where to start reading the chosen files.
-    Start { files: Vec<PathBuf>, label: String },
+    Start {
+        files: Vec<PathBuf>,
+        label: String,
+        /// The instance the files were listed for (None for a typed path).
+        instance: Option<String>,
+    },
     /// Where to write the preview; an empty answer takes `default`.
     ExportPath { default: String },
     /// The instance name, typed to confirm an apply.
     ConfirmApply { instance: String },
+    /// One field of the range form, with the filter words of the fields answered before it.
+    Range {
+        field: super::binlog_range::RangeField,
+        words: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +67,8 @@ pub struct Prompt {
 pub struct SourceList {
     /// An instance name or a path.
     pub origin: String,
+    /// The instance `files` were listed for; None when they come from a typed path.
+    pub instance: Option<String>,
     pub files: Vec<LogFile>,
     pub loading: bool,
     pub error: Option<String>,
@@ -138,6 +150,8 @@ pub struct BinlogPane {
     /// First line shown of the full values (they can be longer than the screen).
     pub value_scroll: usize,
     pub preview: Option<Preview>,
+    /// Why the selection has no preview (refusals: drift, DDL, missing images), in full.
+    pub blocked: Vec<String>,
     pub editor: Option<TextArea<'static>>,
     pub checks: HashMap<RowId, RowState>,
     pub check_mode: Option<CheckMode>,
@@ -264,6 +278,7 @@ impl BinlogPane {
     /// Something about the selection changed: previews and results no longer describe it.
     pub fn selection_changed(&mut self) {
         self.selection_version += 1;
+        self.blocked.clear();
         self.checks.clear();
         self.check_mode = None;
         self.applied = false;
@@ -282,9 +297,17 @@ impl BinlogPane {
             return Err("nothing selected: mark transactions with the toggle key first".into());
         }
         let chosen = self.chosen();
-        let generated = assemble_rollback(&chosen)
-            .map_err(|problems| format!("cannot undo the selection: {}", problems.join("; ")))?;
+        let generated = match assemble_rollback(&chosen) {
+            Ok(sql) => sql,
+            Err(problems) => {
+                let text = format!("cannot undo the selection: {}", problems.join("; "));
+                self.preview = None;
+                self.blocked = problems;
+                return Err(text);
+            }
+        };
         let redo = assemble_redo(&chosen);
+        self.blocked.clear();
         self.preview = Some(Preview {
             text: generated.clone(),
             generated,

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::binlog::{parse_start, BinlogView, Prompt, PromptKind, ScanState};
+use super::binlog_range::{self, RangeField};
 use super::{Action, Effect, Mode, State};
 use crate::backend::binlog_scan::{BinlogCommand, ScanRequest};
 use crate::backend::flashback_apply::{ApplyRequest, CheckMode, CheckRequest};
@@ -27,6 +28,7 @@ pub fn on_visible(state: &mut State) -> Vec<Effect> {
             let instance = inst.name.clone();
             state.binlog.sources.loading = true;
             state.binlog.sources.origin = instance.clone();
+            state.binlog.sources.instance = Some(instance.clone());
             send(BinlogCommand::ListInstanceLogs { instance })
         }
         None => Vec::new(),
@@ -46,7 +48,9 @@ pub fn on_action(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
         (_, Action::RollbackPreview) => {
             if let Err(e) = state.binlog.ensure_preview() {
                 state.error(e);
-            } else {
+            }
+            // Refusals are listed in full where the preview would be.
+            if state.binlog.preview.is_some() || !state.binlog.blocked.is_empty() {
                 state.binlog.view = BinlogView::Preview;
             }
             Vec::new()
@@ -105,7 +109,13 @@ fn source_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
                     1 => chosen[0].name.clone(),
                     n => format!("{} (+{} more)", chosen[0].name, n - 1),
                 };
-                open_prompt(state, PromptKind::Start { files, label }, String::new());
+                let instance = src.instance.clone();
+                let kind = PromptKind::Start {
+                    files,
+                    label,
+                    instance,
+                };
+                open_prompt(state, kind, String::new());
             }
         }
         _ => return None,
@@ -125,6 +135,12 @@ fn list_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
         Action::Top => pane.cursor = 0,
         Action::Bottom => pane.cursor = last,
         Action::Filter => state.mode = Mode::Filter,
+        Action::RangeFilter => {
+            let field = RangeField::From;
+            let text = binlog_range::current(&state.filter, field);
+            let words = Vec::new();
+            open_prompt(state, PromptKind::Range { field, words }, text);
+        }
         Action::ToggleMark => {
             if let Some(t) = pane.visible_at(pane.cursor) {
                 if !pane.marked.remove(&t) {
@@ -327,12 +343,26 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
         PromptKind::Path => {
             state.binlog.sources.loading = true;
             state.binlog.sources.origin = text.clone();
+            state.binlog.sources.instance = None;
             send(BinlogCommand::ListPath {
                 path: PathBuf::from(text),
             })
         }
-        PromptKind::Start { files, label } => match parse_start(&text, state.now) {
-            Ok(start) => start_scan(state, files, label, start),
+        PromptKind::Start {
+            files,
+            label,
+            instance,
+        } => match parse_start(&text, state.now) {
+            Ok(start) => start_scan(
+                state,
+                ScanRequest {
+                    id: 0,
+                    files,
+                    start,
+                    instance,
+                },
+                label,
+            ),
             Err(e) => {
                 state.error(e);
                 Vec::new()
@@ -347,6 +377,34 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
                 path: PathBuf::from(path),
                 text: preview.text.clone(),
             })
+        }
+        PromptKind::Range { field, mut words } => {
+            match binlog_range::range_word(field, &text) {
+                // Keep the form open on the same field so the answer can be corrected.
+                Err(e) => {
+                    state.error(e);
+                    open_prompt(state, PromptKind::Range { field, words }, text);
+                }
+                Ok(word) => {
+                    words.extend(word);
+                    match field.next() {
+                        Some(next) => {
+                            let text = binlog_range::current(&state.filter, next);
+                            open_prompt(state, PromptKind::Range { field: next, words }, text);
+                        }
+                        None => {
+                            state.filter = binlog_range::with_range(&state.filter, &words);
+                            state.binlog.cursor = 0;
+                            state.info(if words.is_empty() {
+                                "range cleared".to_string()
+                            } else {
+                                format!("range: {}", words.join(" "))
+                            });
+                        }
+                    }
+                }
+            }
+            Vec::new()
         }
         PromptKind::ConfirmApply { instance } if text != instance => {
             state.error(format!(
@@ -375,15 +433,12 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
     }
 }
 
-fn start_scan(
-    state: &mut State,
-    files: Vec<PathBuf>,
-    label: String,
-    start: crate::backend::binlog_scan::StartPoint,
-) -> Vec<Effect> {
+/// Start `request` (its id is assigned here) with a fresh list.
+fn start_scan(state: &mut State, mut request: ScanRequest, label: String) -> Vec<Effect> {
     let pane = &mut state.binlog;
     pane.next_scan_id += 1;
     let id = pane.next_scan_id;
+    request.id = id;
     pane.txns.clear();
     pane.shown.clear();
     pane.marked.clear();
@@ -403,7 +458,7 @@ fn start_scan(
         outcome: None,
     });
     pane.view = BinlogView::List;
-    send(BinlogCommand::Scan(ScanRequest { id, files, start }))
+    send(BinlogCommand::Scan(request))
 }
 
 /// Keys while the preview editor is open (Mode::BinlogEditor): everything edits, except the

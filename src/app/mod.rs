@@ -5,6 +5,7 @@ mod action;
 pub mod alerts;
 pub mod binlog;
 mod binlog_keys;
+pub mod binlog_range;
 pub mod keymap;
 pub mod palette;
 mod preset;

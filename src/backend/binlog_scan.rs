@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arkc_binlog::review::{ReviewLimits, ReviewSink, ReviewedTxn};
+use arkc_binlog::schema::SchemaInfo;
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use arkc_binlog::{BinlogError, BinlogReader, Decoder};
 use tokio::sync::mpsc::UnboundedSender;
@@ -18,6 +19,8 @@ use crate::config::Config;
 
 /// How often a running scan reports progress and sends the transactions found so far.
 const REPORT_EVERY: Duration = Duration::from_millis(100);
+/// How long a scan waits for the instance's column definitions before going on without them.
+const SCHEMA_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One binary log as the source picker shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,9 @@ pub struct ScanRequest {
     /// Files in binlog order.
     pub files: Vec<PathBuf>,
     pub start: StartPoint,
+    /// The instance the files were listed for: its column definitions (generated columns,
+    /// names) are read from information_schema when it answers. None for a typed path.
+    pub instance: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -244,13 +250,30 @@ impl BinlogService {
         let cancel = Arc::new(AtomicBool::new(false));
         self.scan_cancel = Some(cancel.clone());
         let events = self.events.clone();
+        let instance = request.instance.as_ref().and_then(|name| {
+            let inst = self.config.instances.iter().find(|i| &i.name == name)?;
+            Some(inst.clone())
+        });
+        let runtime = tokio::runtime::Handle::current();
         // A plain thread: a long scan must not hold one of tokio's blocking-pool slots forever.
         let spawned = std::thread::Builder::new()
             .name("arkc-binlog-scan".into())
             .spawn(move || {
                 lower_priority();
                 let id = request.id;
-                let outcome = match scan(&request, &cancel, &events) {
+                let schema = instance.and_then(|inst| {
+                    let recorder = SqlRecorder::new(&inst.name, events.clone());
+                    let loading = schema_for(&inst, &recorder, &request.files);
+                    // Unreachable or unreadable: scan as for a typed file; the preview says so.
+                    match runtime.block_on(loading) {
+                        Ok(info) => Some(Arc::new(info)),
+                        Err(e) => {
+                            tracing::warn!(instance = %inst.name, "no column definitions: {e:#}");
+                            None
+                        }
+                    }
+                });
+                let outcome = match scan(&request, schema, &cancel, &events) {
                     Ok(()) if cancel.load(Ordering::Relaxed) => ScanOutcome::Cancelled,
                     Ok(()) => ScanOutcome::Done,
                     Err(_) if cancel.load(Ordering::Relaxed) => ScanOutcome::Cancelled,
@@ -263,6 +286,26 @@ impl BinlogService {
             send(&self.events, BinlogEvent::ScanFinished { id: 0, outcome });
         }
     }
+}
+
+/// Column definitions of the tables mapped in `files`, from `inst`'s information_schema.
+async fn schema_for(
+    inst: &crate::config::InstanceConfig,
+    recorder: &SqlRecorder,
+    files: &[PathBuf],
+) -> anyhow::Result<SchemaInfo> {
+    let paths = files.to_vec();
+    let tables =
+        tokio::task::spawn_blocking(move || arkc_binlog::pipeline::mapped_tables(&paths)).await??;
+    let load = async {
+        let mut conn = super::connect::connect(inst).await?;
+        let info = super::schema_info::load_schema_info(&mut conn, &tables, Some(recorder)).await;
+        let _ = conn.disconnect().await;
+        info
+    };
+    tokio::time::timeout(SCHEMA_TIMEOUT, load)
+        .await
+        .map_err(|_| anyhow::anyhow!("no column definitions within {SCHEMA_TIMEOUT:?}"))?
 }
 
 /// Decoding may take a whole core for minutes; on a busy machine it must not delay keys.
@@ -338,6 +381,7 @@ impl ScanReporter<'_> {
 
 fn scan(
     request: &ScanRequest,
+    schema: Option<Arc<SchemaInfo>>,
     cancel: &AtomicBool,
     events: &UnboundedSender<BackendEvent>,
 ) -> Result<(), BinlogError> {
@@ -371,6 +415,7 @@ fn scan(
     })?;
     let mut builder = TxnBuilder::new(filters_for(&request.start, &request.files));
     let mut decoder = Decoder::new();
+    decoder.set_schema_info(schema);
     let (mut done_bytes, mut n_events) = (0u64, 0u64);
     for path in &request.files {
         if cancel.load(Ordering::Relaxed) {
@@ -460,9 +505,10 @@ mod tests {
             id: 7,
             files: vec![PathBuf::from(CORPUS).join(file); copies],
             start,
+            instance: None,
         };
         let cancel = AtomicBool::new(cancelled);
-        scan(&request, &cancel, &tx).expect("scan");
+        scan(&request, None, &cancel, &tx).expect("scan");
         drop(tx);
         let (mut gtids, mut bytes) = (Vec::new(), None);
         while let Ok(BackendEvent::Binlog(event)) = rx.try_recv() {

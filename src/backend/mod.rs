@@ -17,6 +17,7 @@ pub mod flashback_apply;
 pub mod poller;
 pub mod ps_digest;
 pub mod recorder;
+pub mod schema_info;
 pub mod slow_ps;
 pub mod slow_report;
 pub mod slow_sources;

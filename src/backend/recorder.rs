@@ -71,7 +71,8 @@ impl SqlRecorder {
         result
     }
 
-    fn record(&self, sql: &str, elapsed: Duration, error: Option<String>) {
+    /// Record a statement sent some other way (a prepared statement, for instance).
+    pub fn record(&self, sql: &str, elapsed: Duration, error: Option<String>) {
         match &error {
             None => tracing::debug!(instance = %self.instance, ?elapsed, sql, "sql sent"),
             Some(e) => {

@@ -474,6 +474,15 @@ pub fn sql_header(what: &str, transactions: u64, statements: u64, note: Option<&
 
 /// The warning for `tables` (`` `db`.`t` ``) written without knowing their generated columns.
 pub fn generated_note_for(tables: &std::collections::BTreeSet<String>) -> Option<String> {
+    let names = shown_tables(tables)?;
+    Some(format!(
+        "without --url arkc cannot tell generated columns and writes values for them, \
+         which the server rejects; if any of {names} has one, re-run with --url"
+    ))
+}
+
+/// `tables` joined for a one-line message: the first few, then how many more.
+pub fn shown_tables(tables: &std::collections::BTreeSet<String>) -> Option<String> {
     const SHOWN: usize = 5;
     let n = tables.len();
     if n == 0 {
@@ -484,11 +493,7 @@ pub fn generated_note_for(tables: &std::collections::BTreeSet<String>) -> Option
     if n > SHOWN {
         names.push(&more);
     }
-    Some(format!(
-        "without --url arkc cannot tell generated columns and writes values for them, \
-         which the server rejects; if any of {} has one, re-run with --url",
-        names.join(", ")
-    ))
+    Some(names.join(", "))
 }
 
 impl FlashbackPlanner {

@@ -11,11 +11,11 @@ use crate::decoder::Event;
 use crate::error::BinlogError;
 use crate::event::{redact_statement, QueryEvent};
 use crate::plan::{
-    generated_note_for, sql_header, txn_header, Direction, FlashbackOptions, FlashbackPlanner,
+    shown_tables, sql_header, txn_header, Direction, FlashbackOptions, FlashbackPlanner,
 };
 use crate::render::{push_ident, push_sql_value};
 use crate::rows::{Image, RowsEvent, RowsKind};
-use crate::tablemap::TableMap;
+use crate::tablemap::{Generated, TableMap};
 use crate::txn::{Transaction, TxnSink};
 use crate::value::Value;
 
@@ -46,23 +46,28 @@ pub struct ReviewedRow {
     pub primary_key: Arc<Vec<usize>>,
     /// After-image columns holding a partial JSON diff: not comparable with the server.
     pub diff_columns: Vec<usize>,
+    /// VIRTUAL generated columns (known from the server): computed on read, so they are left
+    /// out of the conditions, as the planner leaves them out of its WHERE.
+    pub virtual_columns: Vec<usize>,
 }
 
 impl ReviewedRow {
     /// Conditions identifying the row as the binlog left it (None for a DELETE). Built from
     /// the kept literals on demand, so a scan does not hold them twice.
     pub fn after_cond(&self) -> Option<RowConditions> {
-        conditions(
-            &self.columns,
-            &self.after,
-            &self.primary_key,
-            &self.diff_columns,
-        )
+        let skip: Vec<usize> = self
+            .diff_columns
+            .iter()
+            .chain(&self.virtual_columns)
+            .copied()
+            .collect();
+        conditions(&self.columns, &self.after, &self.primary_key, &skip)
     }
 
     /// The same for the row as it was before the change (None for an INSERT).
     pub fn before_cond(&self) -> Option<RowConditions> {
-        conditions(&self.columns, &self.before, &self.primary_key, &[])
+        let skip = &self.virtual_columns;
+        conditions(&self.columns, &self.before, &self.primary_key, skip)
     }
 }
 
@@ -223,6 +228,13 @@ where
                 .filter(|(_, v)| matches!(v, Some(Value::JsonDiff(_))))
                 .map(|(i, _)| i)
                 .collect(),
+            virtual_columns: t
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.generated == Some(Generated::Virtual))
+                .map(|(i, _)| i)
+                .collect(),
         };
         self.kept_bytes += row_bytes(&row);
         self.cur.push(row);
@@ -337,7 +349,7 @@ fn row_bytes(row: &ReviewedRow) -> usize {
         + cells(&row.after)
         + row.undo_sql.capacity()
         + row.redo_sql.capacity()
-        + row.diff_columns.capacity() * 8
+        + (row.diff_columns.capacity() + row.virtual_columns.capacity()) * 8
 }
 
 fn table_sql(t: &TableMap) -> String {
@@ -485,7 +497,8 @@ fn with_statements<'c, 'a>(
         .collect()
 }
 
-/// The planner's note on generated columns, for the chosen rows flagged by `unknown`.
+/// The note on generated columns for the chosen rows flagged by `unknown`: written without
+/// the server's column definitions (a typed file, an unreachable instance).
 fn generated_note(kept: &[&Chosen<'_>], unknown: fn(&ReviewedRow) -> bool) -> Option<String> {
     let tables = kept
         .iter()
@@ -493,7 +506,11 @@ fn generated_note(kept: &[&Chosen<'_>], unknown: fn(&ReviewedRow) -> bool) -> Op
         .filter(|r| unknown(r))
         .map(|r| r.table_sql.clone())
         .collect();
-    generated_note_for(&tables)
+    let names = shown_tables(&tables)?;
+    Some(format!(
+        "columns of {names} unknown to be generated (the server rejects a value for one): \
+         scan the binlogs listed for the instance while it is reachable so they can be left out"
+    ))
 }
 
 fn count_statements(kept: &[&Chosen<'_>], sql: fn(&ReviewedRow) -> &String) -> usize {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use arkc_binlog::check::{CheckPlanner, Expect, RowCheck};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
-use arkc_binlog::schema::{generated_from_extra, ColumnInfo, SchemaInfo};
+use arkc_binlog::schema::SchemaInfo;
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use mysql_async::prelude::Queryable;
 
@@ -198,41 +198,17 @@ async fn apply_blocks(url: &str, sql: &str, blocks: &[(usize, usize)]) -> anyhow
     Ok(())
 }
 
-/// Column definitions from information_schema (names, types, keys, generated columns).
+/// Column definitions from information_schema (see `backend::schema_info`).
 pub fn load_schema_info_from(
     opts: mysql_async::Opts,
     tables: &[(String, String)],
 ) -> anyhow::Result<SchemaInfo> {
-    type Row = (String, String, String, Option<String>, String, String);
     runtime()?.block_on(async {
         let mut conn = mysql_async::Conn::new(opts)
             .await
             .context("cannot connect to read information_schema")?;
         conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
-        let mut info = SchemaInfo::default();
-        for (schema, table) in tables {
-            let rows: Vec<Row> = conn
-                .exec(
-                    "SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), CHARACTER_SET_NAME, COLUMN_KEY, EXTRA \
-                     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
-                     ORDER BY ORDINAL_POSITION",
-                    (schema, table),
-                )
-                .await
-                .with_context(|| format!("reading the columns of {schema}.{table}"))?;
-            let cols = rows
-                .into_iter()
-                .map(|(name, data_type, column_type, charset, key, extra)| ColumnInfo {
-                    name,
-                    data_type,
-                    column_type,
-                    charset,
-                    primary: key == "PRI",
-                    generated: generated_from_extra(&extra),
-                })
-                .collect();
-            info.tables.insert((schema.clone(), table.clone()), cols);
-        }
+        let info = crate::backend::schema_info::load_schema_info(&mut conn, tables, None).await?;
         conn.disconnect().await?;
         anyhow::Ok(info)
     })

@@ -360,6 +360,7 @@ pub fn prompt_line<'a>(state: &State, theme: &Theme, width: u16) -> Line<'a> {
             format!("start {label} (empty=beginning|15m|YYYY-MM-DD HH:MM|pos N|gtid X): ")
         }
         PromptKind::ExportPath { default } => format!("export preview to (empty = {default}): "),
+        PromptKind::Range { field, .. } => field.label().to_string(),
         PromptKind::ConfirmApply { instance } => {
             let (problems, _) = state.binlog.check_counts();
             let warn = match problems {

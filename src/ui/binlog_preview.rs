@@ -19,6 +19,7 @@ const KEYWORDS: &[&str] = &[
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let pane = &state.binlog;
     let Some(preview) = &pane.preview else {
+        draw_blocked(frame, area, &pane.blocked, theme);
         return;
     };
     let results_height = match pane.apply.results.is_empty() && pane.apply.report.is_none() {
@@ -69,6 +70,23 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if results_height > 0 {
         draw_results(frame, results_area, state, theme);
     }
+}
+
+/// Why no rollback can be written for the selection, one wrapped paragraph per refusal.
+fn draw_blocked(frame: &mut Frame, area: Rect, problems: &[String], theme: &Theme) {
+    let block = Block::bordered()
+        .title(" Rollback refused — unmark these transactions to go on ")
+        .border_style(theme.style(Meaning::Alert));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = (inner.width as usize).max(8);
+    let lines: Vec<Line> = problems
+        .iter()
+        .flat_map(|p| wrap(&format!("✗ {p}"), width))
+        .take(inner.height as usize)
+        .map(|(text, _)| Line::styled(text, theme.style(Meaning::Alert)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// Lines cut to `width` characters, each piece flagged when it belongs to a `--` comment.
