@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use crate::decoder::Event;
 use crate::error::BinlogError;
-use crate::event::QueryEvent;
 use crate::render::{push_conditions, push_table};
 use crate::rows::{Image, RowsEvent, RowsKind};
 use crate::tablemap::TableMap;
@@ -137,15 +136,6 @@ impl TxnSink for CheckPlanner {
             n += 1;
         }
         Ok(n)
-    }
-
-    fn statement(
-        &mut self,
-        _: &Transaction,
-        _: &Event<'_>,
-        _: &QueryEvent<'_>,
-    ) -> Result<(), BinlogError> {
-        Ok(())
     }
 
     fn commit(&mut self, _: &Transaction) -> Result<(), BinlogError> {

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use crate::decoder::Event;
 use crate::error::BinlogError;
-use crate::event::{redact_statement, QueryEvent};
+use crate::event::redact_statement;
 use crate::jsonb::write_json_string;
 use crate::render::{push_ident, push_json_diff, push_json_value, push_sql_value};
 use crate::rows::{Image, RowsEvent};
@@ -180,15 +180,6 @@ impl<W: Write> TxnSink for EventLister<W> {
             n += 1;
         }
         Ok(n)
-    }
-
-    fn statement(
-        &mut self,
-        _: &Transaction,
-        _: &Event<'_>,
-        _: &QueryEvent<'_>,
-    ) -> Result<(), BinlogError> {
-        Ok(())
     }
 
     fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError> {

@@ -225,13 +225,16 @@ pub trait TxnSink {
         ev: &Event<'_>,
         rows: &RowsEvent<'_>,
     ) -> Result<u64, BinlogError>;
-    /// A DDL (or other non-transactional statement) inside the kept range.
+    /// A DDL (or other non-transactional statement) inside the kept range. Sinks that only
+    /// care about row changes keep this default.
     fn statement(
         &mut self,
-        txn: &Transaction,
-        ev: &Event<'_>,
-        q: &QueryEvent<'_>,
-    ) -> Result<(), BinlogError>;
+        _txn: &Transaction,
+        _ev: &Event<'_>,
+        _q: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError> {
+        Ok(())
+    }
     /// The transaction committed; `txn` has its final counts and end position.
     fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError>;
     /// The transaction was rolled back in the binlog: drop what `rows` received.
@@ -449,15 +452,6 @@ impl TxnSink for TransactionCollector {
                 event: "ROWS",
                 reason: e.0,
             })
-    }
-
-    fn statement(
-        &mut self,
-        _: &Transaction,
-        _: &Event<'_>,
-        _: &QueryEvent<'_>,
-    ) -> Result<(), BinlogError> {
-        Ok(())
     }
 
     fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError> {

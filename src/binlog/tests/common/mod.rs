@@ -86,14 +86,6 @@ impl TxnSink for Collect {
         }
         Ok(n)
     }
-    fn statement(
-        &mut self,
-        _: &Transaction,
-        _: &Event<'_>,
-        _: &arkc_binlog::event::QueryEvent<'_>,
-    ) -> Result<(), BinlogError> {
-        Ok(())
-    }
     fn commit(&mut self, _: &Transaction) -> Result<(), BinlogError> {
         Ok(())
     }
