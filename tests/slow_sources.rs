@@ -382,3 +382,30 @@ async fn explain_runs_in_the_sample_database_and_refuses_two_statements() {
     assert!(failed.contains("no_such_table"), "{failed}");
     handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn performance_schema_is_probed_once_per_connection_not_every_poll() {
+    let sb = sandbox("psonce", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut rx) = start(&sb, None, &dir.path().join("t.sqlite"));
+    let (mut probes, mut reads) = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    // refresh_ms is 200: about a dozen polls in this window.
+    while Instant::now() < deadline {
+        if let Ok(Some(BackendEvent::SqlSent(e))) =
+            tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
+        {
+            probes += usize::from(e.sql.contains("COLUMN_NAME = 'QUANTILE_95'"));
+            reads += usize::from(e.sql.starts_with("SELECT SCHEMA_NAME, DIGEST"));
+        }
+    }
+    handle.shutdown().await;
+    assert!(
+        reads >= 3,
+        "the digest table is read on every poll: {reads}"
+    );
+    assert_eq!(
+        probes, 1,
+        "what the server offers is asked once, not per poll"
+    );
+}

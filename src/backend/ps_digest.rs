@@ -93,50 +93,69 @@ pub enum DigestSourceError {
 
 const PS_PER_S: f64 = 1e12;
 
-/// Read the whole digest summary table. Checks that performance_schema is on, and uses the
-/// quantile column only where the server has it (MySQL 8+). Statements go through `recorder`,
-/// so they appear in the `@` log.
-pub async fn read_digests(
-    conn: &mut mysql_async::Conn,
-    recorder: &SqlRecorder,
-) -> Result<Vec<DigestRow>, DigestSourceError> {
-    let first_int = |rows: Vec<mysql_async::Row>| -> Option<i64> {
-        rows.into_iter()
-            .next()
-            .and_then(|mut r| r.take_opt::<i64, _>(0))
-            .and_then(Result::ok)
-    };
-    let enabled = first_int(
-        recorder
-            .query(conn, "SELECT @@performance_schema", STATEMENT_TIMEOUT)
-            .await?,
-    );
-    if enabled != Some(1) {
-        return Err(DigestSourceError::Disabled);
+/// How to read the digest summary table on one connection. Whether performance_schema is on and
+/// whether the table has MySQL 8's quantile column are fixed for a server's run, so they are asked
+/// once per connection (`probe`), not on every poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestReader {
+    /// The SELECT for this server; `None` when performance_schema is off.
+    sql: Option<String>,
+}
+
+impl DigestReader {
+    /// Ask the server what it has. Statements go through `recorder` (the `@` log).
+    pub async fn probe(
+        conn: &mut mysql_async::Conn,
+        recorder: &SqlRecorder,
+    ) -> Result<DigestReader, DigestSourceError> {
+        let first_int = |rows: Vec<mysql_async::Row>| -> Option<i64> {
+            rows.into_iter()
+                .next()
+                .and_then(|mut r| r.take_opt::<i64, _>(0))
+                .and_then(Result::ok)
+        };
+        let enabled = first_int(
+            recorder
+                .query(conn, "SELECT @@performance_schema", STATEMENT_TIMEOUT)
+                .await?,
+        );
+        if enabled != Some(1) {
+            return Ok(DigestReader { sql: None });
+        }
+        let has_quantile = first_int(
+            recorder
+                .query(
+                    conn,
+                    "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'performance_schema' \
+                     AND TABLE_NAME = 'events_statements_summary_by_digest' AND COLUMN_NAME = 'QUANTILE_95'",
+                    STATEMENT_TIMEOUT,
+                )
+                .await?,
+        );
+        let p95 = if has_quantile == Some(1) {
+            "QUANTILE_95"
+        } else {
+            "NULL"
+        };
+        let sql = format!(
+            "SELECT SCHEMA_NAME, DIGEST, DIGEST_TEXT, COUNT_STAR, SUM_TIMER_WAIT, MAX_TIMER_WAIT, SUM_LOCK_TIME, \
+             SUM_ROWS_SENT, SUM_ROWS_EXAMINED, SUM_NO_INDEX_USED, SUM_NO_GOOD_INDEX_USED, {p95}, \
+             CAST(LAST_SEEN AS CHAR) FROM performance_schema.events_statements_summary_by_digest \
+             WHERE DIGEST IS NOT NULL"
+        );
+        Ok(DigestReader { sql: Some(sql) })
     }
-    let has_quantile = first_int(
-        recorder
-            .query(
-                conn,
-                "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'performance_schema' \
-                 AND TABLE_NAME = 'events_statements_summary_by_digest' AND COLUMN_NAME = 'QUANTILE_95'",
-                STATEMENT_TIMEOUT,
-            )
-            .await?,
-    );
-    let p95 = if has_quantile == Some(1) {
-        "QUANTILE_95"
-    } else {
-        "NULL"
-    };
-    let sql = format!(
-        "SELECT SCHEMA_NAME, DIGEST, DIGEST_TEXT, COUNT_STAR, SUM_TIMER_WAIT, MAX_TIMER_WAIT, SUM_LOCK_TIME, \
-         SUM_ROWS_SENT, SUM_ROWS_EXAMINED, SUM_NO_INDEX_USED, SUM_NO_GOOD_INDEX_USED, {p95}, \
-         CAST(LAST_SEEN AS CHAR) FROM performance_schema.events_statements_summary_by_digest \
-         WHERE DIGEST IS NOT NULL"
-    );
-    let rows = recorder.query(conn, &sql, STATEMENT_TIMEOUT).await?;
-    Ok(rows.into_iter().map(row_from_sql).collect())
+
+    /// Read the whole digest summary table.
+    pub async fn read(
+        &self,
+        conn: &mut mysql_async::Conn,
+        recorder: &SqlRecorder,
+    ) -> Result<Vec<DigestRow>, DigestSourceError> {
+        let sql = self.sql.as_deref().ok_or(DigestSourceError::Disabled)?;
+        let rows = recorder.query(conn, sql, STATEMENT_TIMEOUT).await?;
+        Ok(rows.into_iter().map(row_from_sql).collect())
+    }
 }
 
 fn row_from_sql(mut r: mysql_async::Row) -> DigestRow {

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::connect::connect;
 use super::poller::PollSettings;
-use super::ps_digest::{read_digests, DigestSourceError};
+use super::ps_digest::{DigestReader, DigestRow, DigestSourceError};
 use super::recorder::{cell_text, SqlRecorder};
 use super::slow_ps::DigestSource;
 use super::slow_report::{
@@ -235,6 +235,8 @@ struct InstanceSlowTask {
     recorder: SqlRecorder,
     tracker: Tracker,
     conn: Option<Conn>,
+    /// What `conn`'s server offers for digests; asked once per connection.
+    digest_reader: Option<DigestReader>,
     log: LogSource,
     digest_source: DigestSource,
     last_digest_status: Option<SourceStatus>,
@@ -261,6 +263,7 @@ impl InstanceSlowTask {
             events,
             tracker,
             conn: None,
+            digest_reader: None,
             log: LogSource {
                 digest: Digest::new(DigestFilter::default()),
                 tail,
@@ -295,6 +298,30 @@ impl InstanceSlowTask {
     async fn poll_once(&mut self) {
         self.poll_log().await;
         self.poll_digests().await;
+    }
+
+    /// Forget the connection and what was learnt about its server (a reconnect may reach a
+    /// restarted server with other settings).
+    fn drop_connection(&mut self) {
+        self.conn = None;
+        self.digest_reader = None;
+    }
+
+    async fn read_digests(
+        &mut self,
+        recorder: &SqlRecorder,
+    ) -> Result<Vec<DigestRow>, DigestSourceError> {
+        self.connection().await?;
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(DigestSourceError::Query(anyhow::anyhow!("no connection")));
+        };
+        let reader = match self.digest_reader.take() {
+            Some(reader) => reader,
+            None => DigestReader::probe(conn, recorder).await?,
+        };
+        let rows = reader.read(conn, recorder).await;
+        self.digest_reader = Some(reader);
+        rows
     }
 
     async fn connection(&mut self) -> anyhow::Result<&mut Conn> {
@@ -362,7 +389,7 @@ impl InstanceSlowTask {
             Err(e) => Err(e),
         };
         self.log.table = table;
-        let polled = polled.inspect_err(|_| self.conn = None)?;
+        let polled = polled.inspect_err(|_| self.drop_connection())?;
         Ok(match polled {
             TablePoll::Off(why) => (SourceStatus::Off(why), false),
             TablePoll::Entries { text, rows } => {
@@ -382,10 +409,7 @@ impl InstanceSlowTask {
 
     async fn poll_digests(&mut self) {
         let recorder = self.recorder.clone();
-        let read = match self.connection().await {
-            Ok(conn) => read_digests(conn, &recorder).await,
-            Err(e) => Err(DigestSourceError::Query(e)),
-        };
+        let read = self.read_digests(&recorder).await;
         let (status, poll) = match read {
             Ok(rows) => {
                 let now = Utc::now().timestamp_millis() as f64 / 1000.0;
@@ -400,7 +424,7 @@ impl InstanceSlowTask {
                 None,
             ),
             Err(e) => {
-                self.conn = None;
+                self.drop_connection();
                 (SourceStatus::Failed(e.to_string()), None)
             }
         };
