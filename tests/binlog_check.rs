@@ -57,13 +57,6 @@ fn check_rows(txns: &[ReviewedTxn]) -> Vec<CheckRow> {
     rows
 }
 
-fn position(sb: &Sandbox) -> (String, u64) {
-    let status = sb.exec_sql("SHOW MASTER STATUS").expect("status");
-    let mut f = status.split_whitespace();
-    let file = f.next().expect("file").to_string();
-    (file, f.next().and_then(|p| p.parse().ok()).expect("pos"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_later_writes_and_apply_restores_the_rest() {
     let sb = Sandbox::shared();
@@ -73,7 +66,7 @@ async fn check_reports_later_writes_and_apply_restores_the_rest() {
          INSERT INTO {db}.t VALUES (1,'a'),(2,'b'),(3,'c'),(4,'d');"
     ))
     .expect("seed");
-    let (file, pos) = position(sb);
+    let (file, pos) = sb.binlog_position().unwrap();
     sb.exec_sql(&format!(
         "UPDATE {db}.t SET v = 'x';
          DELETE FROM {db}.t WHERE id >= 3;"

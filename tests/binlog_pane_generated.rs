@@ -32,13 +32,6 @@ const INCIDENT: &str = "SET time_zone = '+05:00';
 UPDATE gen SET a = a + 10, s = 'oops';
 BEGIN; DELETE FROM gen WHERE id = 2; INSERT INTO gen (id, a, s) VALUES (9, 9, 'new'); COMMIT;";
 
-fn position(sb: &Sandbox) -> (String, u64) {
-    let status = sb.exec_sql("SHOW MASTER STATUS").expect("status");
-    let mut f = status.split_whitespace();
-    let file = f.next().expect("file").to_string();
-    (file, f.next().and_then(|p| p.parse().ok()).expect("pos"))
-}
-
 fn checksum(sb: &Sandbox, db: &str) -> String {
     sb.exec_sql(&format!("CHECKSUM TABLE `{db}`.gen"))
         .expect("checksum")
@@ -50,7 +43,7 @@ fn incident(sb: &Sandbox, prefix: &str) -> (String, String, String, u64) {
     sb.exec_sql(&format!("USE `{db}`;\n{SCHEMA}"))
         .expect("seed");
     let before = checksum(sb, &db);
-    let (file, pos) = position(sb);
+    let (file, pos) = sb.binlog_position().unwrap();
     sb.exec_sql(&format!("USE `{db}`;\n{INCIDENT}"))
         .expect("incident");
     assert_ne!(checksum(sb, &db), before, "the incident changed nothing");

@@ -54,13 +54,7 @@ fn seed_incident(sb: &Sandbox) -> Incident {
     ))
     .expect("seed");
     let checksum_before = checksum(sb, &format!("{shop}.orders"));
-    let status = sb.exec_sql("SHOW MASTER STATUS").expect("master status");
-    let mut fields = status.split_whitespace();
-    let file = fields.next().expect("binlog file").to_string();
-    let pos = fields
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("binlog position");
+    let (file, pos) = sb.binlog_position().expect("binlog position");
     sb.exec_sql(&format!(
         "INSERT INTO {crm}.contacts (name) VALUES ('carol');
          UPDATE {shop}.orders SET status = 'cancelled', amount = 0;
@@ -352,8 +346,7 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
     })
     .expect("sandbox");
     let db = sb.create_schema("big").expect("schema");
-    let status = sb.exec_sql("SHOW MASTER STATUS").expect("status");
-    let file = status.split_whitespace().next().expect("file").to_string();
+    let (file, _) = sb.binlog_position().expect("binlog position");
     // First many small transactions (a long list), then big ones (a long scan).
     let mut sql = format!(
         "CREATE TABLE {db}.s (id INT AUTO_INCREMENT PRIMARY KEY, v INT);

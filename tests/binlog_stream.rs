@@ -352,8 +352,7 @@ fn check_and_execute_work_on_the_stream() {
     };
     let before = checksum();
     sb.exec_sql("FLUSH BINARY LOGS").unwrap();
-    let status = sb.exec_sql("SHOW MASTER STATUS").unwrap();
-    let file = status.split('\t').next().unwrap().to_string();
+    let (file, _) = sb.binlog_position().unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
         .unwrap();
     assert_ne!(checksum(), before);
@@ -520,8 +519,7 @@ fn list_shows_show_binary_logs() {
 #[test]
 fn follow_ends_by_itself_past_the_stop_file() {
     let sb = private_sandbox("stream-stopfile");
-    let status = sb.exec_sql("SHOW MASTER STATUS").unwrap();
-    let file = status.split('\t').next().unwrap().to_string();
+    let (file, _) = sb.binlog_position().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
         .args([
             "binlog",

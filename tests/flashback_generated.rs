@@ -2,8 +2,7 @@
 //! generated, and a strict sql_mode rejects explicit values for them. With `--url` the
 //! rollback leaves them out and applies under the server's default (strict) sql_mode.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use arkc::sandbox::Sandbox;
 
@@ -26,13 +25,6 @@ INSERT INTO gen_nopk (a) VALUES (1), (1), (2), (NULL);
 fn checksums(sb: &Sandbox, db: &str) -> String {
     sb.exec_sql(&format!("CHECKSUM TABLE `{db}`.gen, `{db}`.gen_nopk"))
         .unwrap()
-}
-
-fn master_position(sb: &Sandbox) -> (String, String) {
-    let out = sb.exec_sql("SHOW MASTER STATUS").unwrap();
-    let mut f = out.split('\t');
-    let file = f.next().unwrap().to_string();
-    (file, f.next().unwrap().trim().to_string())
 }
 
 /// Inserts, updates (of base and key columns) and deletes on both tables, seeded.
@@ -86,24 +78,9 @@ fn apply_strict(sb: &Sandbox, sql: &str) {
     let sql = sql.replace(own_mode, "");
     let mode = sb.exec_sql("SELECT @@GLOBAL.sql_mode").unwrap();
     assert!(mode.contains("STRICT_TRANS_TABLES"), "{mode}");
-    let mut child = sb
-        .client()
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(sql.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "mariadb rejected the SQL: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Err(e) = sb.exec_sql(&sql) {
+        panic!("mariadb rejected the SQL: {e:#}");
+    }
 }
 
 /// Schema, seed and workload; returns (schema, checksums before and after, start file, position).
@@ -111,7 +88,8 @@ fn incident(sb: &Sandbox, seed: u64) -> (String, String, String, String, String)
     let db = sb.create_schema("gen").unwrap();
     sb.exec_sql(&format!("USE `{db}`;\n{SCHEMA}")).unwrap();
     let before = checksums(sb, &db);
-    let (file, pos) = master_position(sb);
+    let (file, pos) = sb.binlog_position().unwrap();
+    let pos = pos.to_string();
     sb.exec_sql(&workload(seed, &db)).unwrap();
     let after = checksums(sb, &db);
     assert_ne!(before, after, "seed {seed}: the workload changed nothing");
@@ -153,7 +131,8 @@ fn rollback_with_url_omits_generated_columns_and_restores_under_strict_mode() {
                 "{line}"
             );
         }
-        let (end_file, end) = master_position(sb);
+        let (end_file, end) = sb.binlog_position().unwrap();
+        let end = end.to_string();
         apply_strict(sb, &sql);
         assert_eq!(
             checksums(sb, &db),

@@ -3,7 +3,6 @@
 //! (with and without `--url`, which tells generated columns apart).
 //! A filtered flashback of one schema leaves another schema's interleaved writes alone.
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use arkc::sandbox::Sandbox;
@@ -33,13 +32,6 @@ fn checksums_of(sb: &Sandbox, db: &str, list: &str) -> String {
     let tables: Vec<String> = list.split(", ").map(|t| format!("`{db}`.{t}")).collect();
     sb.exec_sql(&format!("CHECKSUM TABLE {}", tables.join(", ")))
         .unwrap()
-}
-
-fn master_position(sb: &Sandbox) -> (String, u64) {
-    let out = sb.exec_sql("SHOW MASTER STATUS").unwrap();
-    let mut f = out.split('\t');
-    let file = f.next().unwrap().to_string();
-    (file, f.next().unwrap().trim().parse().unwrap())
 }
 
 /// A small deterministic generator, so a failing seed can be replayed.
@@ -113,24 +105,9 @@ fn flashback(sb: &Sandbox, args: &[&str]) -> String {
 }
 
 fn apply(sb: &Sandbox, sql: &str) {
-    let mut child = sb
-        .client()
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(sql.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "mariadb rejected the rollback: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Err(e) = sb.exec_sql(sql) {
+        panic!("mariadb rejected the rollback: {e:#}");
+    }
 }
 
 #[test]
@@ -146,7 +123,7 @@ fn rollback_restores_checksums_and_spares_other_schema() {
                 .unwrap();
         }
         let before = checksums(sb, &db);
-        let (file, pos) = master_position(sb);
+        let (file, pos) = sb.binlog_position().unwrap();
         // The incident: the fixed awkward cases, then the seeded random part.
         sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
             .unwrap();
@@ -211,7 +188,7 @@ fn where_all_columns_mode_also_restores() {
         .unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
     let before = checksums(sb, &db);
-    let (file, pos) = master_position(sb);
+    let (file, pos) = sb.binlog_position().unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
         .unwrap();
     let pos_s = pos.to_string();
@@ -237,7 +214,7 @@ fn decoding_agrees_with_mariadb_binlog_on_the_workload() {
     let sb = Sandbox::shared();
     let db = sb.create_schema("fb_cmp").unwrap();
     sb.exec_sql("FLUSH BINARY LOGS").unwrap();
-    let (file, _) = master_position(sb);
+    let (file, _) = sb.binlog_position().unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("schema.sql")))
         .unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
@@ -271,10 +248,10 @@ fn check_finds_rows_changed_after_the_incident() {
     sb.exec_sql(&in_schema(&db, &sql_file("schema.sql")))
         .unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
-    let (file, pos) = master_position(sb);
+    let (file, pos) = sb.binlog_position().unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
         .unwrap();
-    let (end_file, end) = master_position(sb);
+    let (end_file, end) = sb.binlog_position().unwrap();
     let (pos_s, end_s) = (pos.to_string(), end.to_string());
     let args = [
         "--start-file",
@@ -319,10 +296,10 @@ fn execute_applies_after_audit_and_the_redo_file_replays_the_incident() {
         .unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
     let before = checksums(sb, &db);
-    let (file, pos) = master_position(sb);
+    let (file, pos) = sb.binlog_position().unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
         .unwrap();
-    let (end_file, end) = master_position(sb);
+    let (end_file, end) = sb.binlog_position().unwrap();
     let after_incident = checksums(sb, &db);
     let data = tempfile::tempdir().unwrap();
     let run = |extra: &[&str]| {
@@ -392,7 +369,7 @@ fn flashback_from_server_fetches_binlogs_over_replication() {
         .unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
     let before = checksums(sb, &db);
-    let (file, pos) = master_position(sb);
+    let (file, pos) = sb.binlog_position().unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
         .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_arkc"))
@@ -429,7 +406,7 @@ fn events_follow_shows_new_transactions_across_rotation() {
         "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20))"
     ))
     .unwrap();
-    let (file, _) = master_position(sb);
+    let (file, _) = sb.binlog_position().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
         .args([
             "binlog", "events", "--follow", "--format", "json", "-d", &db,
@@ -495,10 +472,10 @@ fn minimal_metadata_uses_information_schema_and_refuses_on_drift() {
         .unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("seed.sql"))).unwrap();
     let before = checksums(&sb, &db);
-    let (file, pos) = master_position(&sb);
+    let (file, pos) = sb.binlog_position().unwrap();
     sb.exec_sql(&in_schema(&db, &sql_file("incident.sql")))
         .unwrap();
-    let (end_file, end) = master_position(&sb);
+    let (end_file, end) = sb.binlog_position().unwrap();
     let run = |with_url: bool| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_arkc"));
         cmd.args([

@@ -196,6 +196,20 @@ impl Sandbox {
         cmd
     }
 
+    /// The current binlog file and position (`SHOW MASTER STATUS`): where a test's incident starts.
+    pub fn binlog_position(&self) -> anyhow::Result<(String, u64)> {
+        let status = self.exec_sql("SHOW MASTER STATUS")?;
+        let mut fields = status.split_whitespace();
+        match (fields.next(), fields.next().and_then(|p| p.parse().ok())) {
+            (Some(file), Some(pos)) => Ok((file.to_string(), pos)),
+            _ => bail!(
+                "SHOW MASTER STATUS on sandbox port {} gave no binlog position: `{}`",
+                self.port,
+                status.trim()
+            ),
+        }
+    }
+
     /// Run SQL (one or more statements) through the client; returns its stdout.
     pub fn exec_sql(&self, sql: &str) -> anyhow::Result<String> {
         self.run_client(sql, &[])
