@@ -284,25 +284,8 @@ impl SlowPane {
 
     /// Rows to show: the selected instance's (or every instance's) classes from the shown
     /// source, filtered, sorted by the sort key (highest first; ties by count, then query ID).
-    pub fn rows<'a>(&'a self, instance: Option<&str>, text_filter: &str) -> Vec<SlowRow<'a>> {
-        let needle = text_filter.to_lowercase();
-        let mut rows: Vec<SlowRow<'a>> = self
-            .views
-            .iter()
-            .filter(|((inst, src), _)| {
-                *src == self.source && (self.all_instances || Some(inst.as_str()) == instance)
-            })
-            .flat_map(|((inst, _), view)| {
-                view.report.classes.iter().map(move |c| SlowRow {
-                    instance: inst.as_str(),
-                    class: c,
-                    delta: view.deltas.get(&c.query_id).copied().unwrap_or(0),
-                    fresh: view.fresh.contains(&c.query_id),
-                    tracking: self.tracking.get(&c.query_id),
-                })
-            })
-            .filter(|row| self.passes(row, &needle))
-            .collect();
+    pub fn rows<'a>(&'a self, instance: Option<&'a str>, text_filter: &str) -> Vec<SlowRow<'a>> {
+        let mut rows: Vec<SlowRow<'a>> = self.matching(instance, text_filter).collect();
         let sort = self.sort;
         rows.sort_by(|a, b| {
             sort.key(b.class)
@@ -312,6 +295,30 @@ impl SlowPane {
                 .then(a.instance.cmp(b.instance))
         });
         rows
+    }
+
+    /// The rows `rows` would show, unsorted: for counting without paying for the sort.
+    pub fn matching<'a>(
+        &'a self,
+        instance: Option<&'a str>,
+        text_filter: &str,
+    ) -> impl Iterator<Item = SlowRow<'a>> + 'a {
+        let needle = text_filter.to_lowercase();
+        self.views
+            .iter()
+            .filter(move |((inst, src), _)| {
+                *src == self.source && (self.all_instances || Some(inst.as_str()) == instance)
+            })
+            .flat_map(move |((inst, _), view)| {
+                view.report.classes.iter().map(move |c| SlowRow {
+                    instance: inst.as_str(),
+                    class: c,
+                    delta: view.deltas.get(&c.query_id).copied().unwrap_or(0),
+                    fresh: view.fresh.contains(&c.query_id),
+                    tracking: self.tracking.get(&c.query_id),
+                })
+            })
+            .filter(move |row| self.passes(row, &needle))
     }
 
     fn passes(&self, row: &SlowRow<'_>, needle: &str) -> bool {

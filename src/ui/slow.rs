@@ -172,7 +172,7 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let pane = &state.slow;
     let instance = state.selected_instance().map(|i| i.name.as_str());
     let rows = pane.rows(instance, &state.filter);
-    let total = pane.rows(instance, "").len();
+    let total = pane.matching(instance, "").count();
     let total = if pane.filters.is_empty() {
         total
     } else {
@@ -255,7 +255,7 @@ fn wrap_chars(text: &str, width: usize) -> Vec<String> {
 
 fn empty_hint(state: &State, instance: Option<&str>) -> String {
     let pane = &state.slow;
-    let any = pane.rows(instance, "").is_empty();
+    let any = pane.matching(instance, "").next().is_none();
     match (any, pane.filters.is_empty() && state.filter.is_empty()) {
         (true, _) => "  no query classes yet".into(),
         (false, _) => "  no class passes the filters (x clears them)".into(),
