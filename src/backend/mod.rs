@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 pub mod binlog_scan;
 pub mod binlog_stream;
 pub mod connect;
+pub mod deploy;
 pub mod flashback_apply;
 pub mod poller;
 pub mod ps_digest;

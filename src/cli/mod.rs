@@ -5,6 +5,8 @@ mod binlog_source;
 mod config_check;
 mod console;
 pub mod demo;
+pub mod deploy;
+mod deploy_undo;
 pub mod digest;
 mod flashback_server;
 pub mod health;
@@ -57,6 +59,9 @@ pub enum Command {
     Binlog(BinlogCommand),
     /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
     Flashback(Box<binlog::FlashbackArgs>),
+    /// SQL changes: review, apply (recorded in the history), list, undo.
+    #[command(subcommand)]
+    Deploy(deploy::DeployCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Flashback(args)) => {
             binlog::run_flashback(*args, cli.read_only, cli.config.as_deref())
         }
+        Some(Command::Deploy(cmd)) => deploy::run(cmd, cli.read_only, cli.config.as_deref()),
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Digest(args)) => digest::run(args),

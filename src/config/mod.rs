@@ -4,6 +4,7 @@
 //! production console's config must never be silently ignored.
 
 mod password;
+pub mod review;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,8 @@ pub struct Config {
     pub path: Option<PathBuf>,
     pub ui: UiConfig,
     pub instances: Vec<InstanceConfig>,
+    /// `[review]`: SQL review thresholds and rule severities (`arkc deploy`).
+    pub review: review::ReviewConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -129,6 +132,8 @@ struct RawConfig {
     ui: UiConfig,
     #[serde(default)]
     instance: Vec<Spanned<InstanceConfig>>,
+    #[serde(default)]
+    review: review::ReviewConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +171,7 @@ impl Config {
             path: Some(path.to_path_buf()),
             ui: raw.ui,
             instances,
+            review: raw.review,
         };
         config.validate(text)?;
         Ok(config)
@@ -225,6 +231,17 @@ impl Config {
                     self.ui.refresh_ms
                 ),
             ));
+        }
+        for rule in self.review.rules.keys() {
+            if !crate::deploy::review::RULES.iter().any(|r| r.id == rule) {
+                return Err(bad(
+                    key_line(text, &format!("[review.{rule}]")).unwrap_or(1),
+                    format!(
+                        "`[review.{rule}]`: unknown rule; known rules: {}",
+                        crate::deploy::review::rule_ids().join(", ")
+                    ),
+                ));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for inst in &self.instances {
