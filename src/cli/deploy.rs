@@ -24,6 +24,10 @@ pub enum DeployCommand {
     List(ListArgs),
     /// Roll back a deploy: flashback of exactly its binlog range, checked first.
     Undo(UndoArgs),
+    /// Deploy a new persistent MariaDB instance (optionally a replica of a configured one).
+    Instance(super::deploy_instance::InstanceArgs),
+    /// Stop an instance deployed by `deploy instance` and remove it from the config.
+    Remove(super::deploy_instance::RemoveArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -87,6 +91,8 @@ pub fn run(cmd: DeployCommand, read_only: bool, config: Option<&Path>) -> anyhow
         DeployCommand::Apply(a) => run_apply(&a, read_only, config),
         DeployCommand::List(a) => run_list(&a),
         DeployCommand::Undo(a) => run_undo(&a, read_only, config),
+        DeployCommand::Instance(a) => super::deploy_instance::run_instance(&a, read_only, config),
+        DeployCommand::Remove(a) => super::deploy_instance::run_remove(&a, read_only, config),
     }
 }
 

@@ -6,6 +6,7 @@ mod config_check;
 mod console;
 pub mod demo;
 pub mod deploy;
+mod deploy_instance;
 mod deploy_undo;
 pub mod digest;
 mod flashback_server;

@@ -2,4 +2,6 @@
 //! Applying and undoing talk to servers and live in `backend::deploy` and the CLI.
 
 pub mod history;
+pub mod instance;
+pub mod instance_config;
 pub mod review;
