@@ -14,6 +14,7 @@ fn text(b: &[u8]) -> String {
 
 fn arkc(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .env("XDG_STATE_HOME", config.with_file_name("state"))
         .arg("--config")
         .arg(config)
         .args(args)
@@ -178,6 +179,12 @@ fn a_replica_is_deployed_replicates_and_is_removed() {
 
     let rm = arkc(&config, &["deploy", "remove", "rep", "--delete-data"]);
     assert!(rm.status.success(), "{}", text(&rm.stderr));
+    let log = std::fs::read_to_string(dir.path().join("state/arkc/arkc.log")).unwrap();
+    assert!(
+        log.contains("deploy instance: wait until caught up") && log.contains("deploy remove"),
+        "{log}"
+    );
+    assert!(!log.contains(&admin), "no password in the log");
     assert!(!root.exists(), "data deleted");
     assert_eq!(
         std::fs::read_to_string(&config).unwrap().trim_end(),

@@ -35,6 +35,7 @@ impl Setup {
     fn arkc(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_arkc"))
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
             .arg("--config")
             .arg(&self.config)
             .args(args)
@@ -431,4 +432,49 @@ fn read_only_and_review_errors_refuse_and_send_nothing() {
         s.list().as_array().unwrap().is_empty(),
         "refusals leave no deploy"
     );
+}
+
+#[test]
+fn a_file_with_its_own_transaction_is_applied_as_written_and_undone() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("dl_txn").unwrap();
+    seed_orders(sb, &db);
+    let orders = format!("`{db}`.orders");
+    let before = checksum(sb, &orders);
+    let s = Setup::new(sb, "");
+    let f = s.file(
+        "txn.sql",
+        &format!("BEGIN;\nUPDATE {orders} SET amount = 0 WHERE id < 10;\nDELETE FROM {orders} WHERE id = 20;\nCOMMIT;\n"),
+    );
+    let refused = s.apply(&f, &[]);
+    assert!(
+        !refused.status.success(),
+        "commit-in-change is a warning: needs --yes"
+    );
+    assert!(
+        text(&refused.stderr).contains("commit-in-change"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let out = s.apply(&f, &["--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).lines().next().unwrap().trim().to_string();
+    let list = s.list();
+    let d = &list.as_array().unwrap()[0];
+    let gtids: Vec<&str> = d["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["gtid"].as_str())
+        .collect();
+    assert_eq!(gtids.len(), 1, "one transaction, as the file wrote it: {d}");
+    assert_ne!(checksum(sb, &orders), before);
+    let out = s.arkc(&["deploy", "undo", &id, "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    assert_eq!(checksum(sb, &orders), before);
 }

@@ -86,6 +86,11 @@ pub struct UndoArgs {
 }
 
 pub fn run(cmd: DeployCommand, read_only: bool, config: Option<&Path>) -> anyhow::Result<i32> {
+    // Writes to servers are logged (XDG state dir, `ARKC_LOG` for the level); a log that
+    // cannot be opened does not stop a deploy.
+    if !matches!(cmd, DeployCommand::Review(_) | DeployCommand::List(_)) {
+        let _ = crate::tui::logging::init();
+    }
     match cmd {
         DeployCommand::Review(a) => run_review(&a, config),
         DeployCommand::Apply(a) => run_apply(&a, read_only, config),
@@ -226,8 +231,10 @@ fn run_apply(a: &ApplyArgs, read_only: bool, config: Option<&Path>) -> anyhow::R
     let history = DeployHistory::open(&default_path()?)?;
     let sha = format!("{:x}", sha2::Sha256::digest(sql.as_bytes()));
     let file = std::fs::canonicalize(&a.file).unwrap_or_else(|_| a.file.clone());
+    tracing::info!(instance = %inst.name, file = %file.display(), sha256 = %sha, warnings = r.warnings(), "deploy apply starts");
     let mut progress = |p: &apply::Progress| {
         let r = &p.result;
+        tracing::info!(statement = r.index, line = r.line, status = %r.status, affected_rows = r.affected_rows, gtid = ?r.gtid, error = ?r.error, "deploy statement");
         let first_line: String = r
             .sql
             .lines()
@@ -255,6 +262,7 @@ fn run_apply(a: &ApplyArgs, read_only: bool, config: Option<&Path>) -> anyhow::R
         &history,
         &mut progress,
     ))?;
+    tracing::info!(deploy_id = outcome.deploy_id, ok = outcome.ok, message = %outcome.message, "deploy apply ends");
     println!("{}", outcome.deploy_id);
     eprintln!("deploy {}: {}", outcome.deploy_id, outcome.message);
     Ok(if outcome.ok { 0 } else { 1 })
@@ -302,7 +310,9 @@ fn run_undo(a: &UndoArgs, read_only: bool, config: Option<&Path>) -> anyhow::Res
         .with_context(|| format!("no deploy {} in {}", a.id, history.path().display()))?;
     let cfg = Config::load_located(config)?;
     let inst = instance(&cfg, &d.instance)?;
+    tracing::info!(deploy_id = d.id, instance = %inst.name, force = a.force, "deploy undo starts");
     let code = super::deploy_undo::undo(&d, inst, config, a.yes, a.force)?;
+    tracing::info!(deploy_id = d.id, code, "deploy undo ends");
     if code == 0 {
         history.set_status(
             d.id,

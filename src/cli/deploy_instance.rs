@@ -74,6 +74,7 @@ pub fn run_instance(
     let mut n = 0;
     let deployed = instance::deploy(&spec, source, &mut |s| {
         n += 1;
+        tracing::info!(instance = %a.name, step = n, "deploy instance: {s}");
         eprintln!("[{n}] {s}");
     })?;
     let entry = InstanceEntry {
@@ -132,6 +133,7 @@ pub fn run_remove(a: &RemoveArgs, read_only: bool, config: Option<&Path>) -> any
         .find_map(|t| t.strip_prefix("root="))
         .map(PathBuf::from)
         .with_context(|| format!("`{}` has no `root=` tag naming its directory", a.name))?;
+    tracing::info!(instance = %a.name, delete_data = a.delete_data, "deploy remove");
     let stopped = instance::stop(&root)?;
     eprintln!(
         "{} `{}`",
