@@ -247,6 +247,24 @@ pub fn parse_one(text: &str) -> Result<Statement, String> {
     }
 }
 
+/// sqlparser counts lines within the statement: name the file's line instead.
+fn file_position(message: &str, first_line: usize) -> String {
+    let Some((head, tail)) = message.rsplit_once(" at Line: ") else {
+        return message.to_string();
+    };
+    let Some((line, column)) = tail.split_once(", Column: ") else {
+        return message.to_string();
+    };
+    match line.trim().parse::<usize>() {
+        Ok(l) => format!(
+            "{head} at line {}, column {}",
+            first_line + l - 1,
+            column.trim()
+        ),
+        Err(_) => message.to_string(),
+    }
+}
+
 /// Review a change file with the static rules.
 pub fn review(sql: &str, cfg: &ReviewConfig) -> Review {
     let mut findings = Findings::new(cfg);
@@ -275,8 +293,10 @@ pub fn review(sql: &str, cfg: &ReviewConfig) -> Review {
                     &source,
                     "parse-error",
                     format!(
-                        "statement {} (line {}) does not parse: {e}",
-                        source.index, source.line
+                        "statement {} (line {}) does not parse: {}",
+                        source.index,
+                        source.line,
+                        file_position(&e, source.line)
                     ),
                 );
                 None

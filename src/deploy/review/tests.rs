@@ -128,6 +128,15 @@ fn a_parse_error_names_the_statement_and_its_line() {
         (2, 3, "parse-error", Severity::Error)
     );
     assert!(f.message.contains("statement 2 (line 3)"), "{}", f.message);
+    let r = review(
+        "SELECT 1;\n\nUPDATE t\n  SET = 1;\n",
+        &ReviewConfig::default(),
+    );
+    assert!(
+        r.findings[0].message.contains("at line 4, column"),
+        "{}",
+        r.findings[0].message
+    );
 }
 
 #[test]
