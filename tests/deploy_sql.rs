@@ -478,3 +478,91 @@ fn a_file_with_its_own_transaction_is_applied_as_written_and_undone() {
     );
     assert_eq!(checksum(sb, &orders), before);
 }
+
+/// The Jobs pane's backend task: review, then apply, reported as events (the pane's path).
+#[test]
+fn the_pane_task_reviews_and_applies_with_events() {
+    use arkc::backend::deploy::task::{run_blocking, DeployEvent, DeployRequest};
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("dl_task").unwrap();
+    seed_orders(sb, &db);
+    let s = Setup::new(sb, "");
+    // nextest runs each test in its own process: the history goes to this test's dir.
+    std::env::set_var("XDG_DATA_HOME", s.dir.path().join("data"));
+    let inst = arkc::config::InstanceConfig::tcp("sb", "127.0.0.1", sb.port());
+    let cfg = arkc::config::review::ReviewConfig::default();
+    let f = s.file("t.sql", &format!("UPDATE `{db}`.orders SET status = 'p' WHERE id <= 3;\nUPDATE `{db}`.nope SET a = 1 WHERE id = 1;\n"));
+    let mut events = Vec::new();
+    run_blocking(
+        DeployRequest::Review {
+            instance: "sb".into(),
+            file: f.clone(),
+        },
+        &inst,
+        &cfg,
+        &mut |e| events.push(e),
+    );
+    match &events[..] {
+        [DeployEvent::Reviewed {
+            statements: 2,
+            findings,
+            ..
+        }] => {
+            assert_eq!(
+                findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
+                ["table-exists"]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    events.clear();
+    run_blocking(
+        DeployRequest::Apply {
+            instance: "sb".into(),
+            file: f,
+            read_only: false,
+        },
+        &inst,
+        &cfg,
+        &mut |e| events.push(e),
+    );
+    assert!(
+        matches!(&events[..], [DeployEvent::Failed(m)] if m.contains("1 error")),
+        "{events:?}"
+    );
+    let ok = s.file(
+        "ok.sql",
+        &format!("UPDATE `{db}`.orders SET status = 'p' WHERE id <= 3;\n"),
+    );
+    events.clear();
+    run_blocking(
+        DeployRequest::Apply {
+            instance: "sb".into(),
+            file: ok,
+            read_only: false,
+        },
+        &inst,
+        &cfg,
+        &mut |e| events.push(e),
+    );
+    match &events[..] {
+        [DeployEvent::Progress {
+            done: 1,
+            total: 1,
+            affected_rows: 3,
+            ..
+        }, DeployEvent::Finished {
+            ok: true,
+            deploy_id,
+            ..
+        }] => {
+            assert!(s
+                .list()
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["id"] == *deploy_id));
+        }
+        other => panic!("{other:?}"),
+    }
+}

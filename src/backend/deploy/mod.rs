@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod live;
+pub mod task;
 
 use std::time::Duration;
 
