@@ -2,8 +2,7 @@
 //! resize, and every way out (q, Ctrl-C, SIGTERM) leaving the terminal restored with exit code 0.
 
 #[allow(dead_code)] // each test binary uses a different part of the harness
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support::tmux;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

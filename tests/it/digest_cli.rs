@@ -2,10 +2,8 @@
 //! and IDs on corpus logs and on a slow log written by a sandbox MariaDB under a seeded
 //! workload; plus the filters and output formats.
 
-#[path = "support/wait.rs"]
-mod wait;
-#[path = "support/workload.rs"]
-mod workload;
+use crate::support::wait;
+use crate::support::workload;
 
 use std::collections::BTreeMap;
 use std::io::Write;
