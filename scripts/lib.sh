@@ -21,6 +21,10 @@ ensure_debian_packages() {
     command -v tmux >/dev/null || missing+=(tmux)
     [ -x /usr/bin/time ] || missing+=(time)
     command -v openssl >/dev/null || missing+=(openssl)
+    # scripts/package and its test: man pages (man -w), dpkg-deb, strip.
+    command -v man >/dev/null || missing+=(man-db)
+    command -v dpkg-deb >/dev/null || missing+=(dpkg)
+    command -v strip >/dev/null || missing+=(binutils)
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing Debian packages: ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

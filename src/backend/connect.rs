@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use mysql_async::{Conn, OptsBuilder, SslOpts};
+use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 
 use crate::config::{resolve_password, InstanceConfig, TlsMode};
 
@@ -67,14 +67,47 @@ pub async fn connect(inst: &InstanceConfig) -> anyhow::Result<Conn> {
     .await
     .map_err(|_| anyhow::anyhow!("resolving the password took over {PASSWORD_TIMEOUT:?}"))?
     .context("password task failed")??;
-    let opts = opts_for(inst, password)?;
+    connect_to(Opts::from(opts_for(inst, password)?), &inst.address()).await
+}
+
+/// Connect with `opts`, giving up after [`CONNECT_TIMEOUT`]; errors name `address` and the cause
+/// once.
+pub async fn connect_to(opts: Opts, address: &str) -> anyhow::Result<Conn> {
     match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(anyhow::anyhow!("cannot connect to {}: {e}", inst.address())),
-        Err(_) => Err(anyhow::anyhow!(
-            "no answer from {} within {CONNECT_TIMEOUT:?}",
-            inst.address()
+        Ok(Err(e)) => Err(anyhow::anyhow!(
+            "cannot connect to {address}: {}",
+            driver_error_text(&e)
         )),
+        Err(_) => Err(anyhow::anyhow!(
+            "no answer from {address} within {CONNECT_TIMEOUT:?}"
+        )),
+    }
+}
+
+/// `host:port` or the socket path of driver options, for messages.
+pub fn opts_address(opts: &Opts) -> String {
+    match opts.socket() {
+        Some(sock) => sock.to_string(),
+        None => format!("{}:{}", opts.ip_or_hostname(), opts.tcp_port()),
+    }
+}
+
+/// A driver error in one line. mysql_async wraps an I/O error twice and each layer prefixes
+/// "Input/output error", and its `source()` chain repeats the text again under anyhow's `{:#}`;
+/// this says the innermost cause once and returns plain text (no chain).
+pub fn driver_error_text(e: &mysql_async::Error) -> String {
+    use mysql_async::{Error, IoError};
+    match e {
+        Error::Io(IoError::Io(io)) => io.to_string(),
+        Error::Io(IoError::Tls(tls)) => format!("TLS: {tls}"),
+        Error::Server(server) => format!(
+            "server said ERROR {} ({}): {}",
+            server.code, server.state, server.message
+        ),
+        Error::Driver(driver) => driver.to_string(),
+        Error::Url(url) => url.to_string(),
+        Error::Other(other) => other.to_string(),
     }
 }
 
