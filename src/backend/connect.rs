@@ -73,14 +73,19 @@ pub async fn connect(inst: &InstanceConfig) -> anyhow::Result<Conn> {
 /// Connect with `opts`, giving up after [`CONNECT_TIMEOUT`]; errors name `address` and the cause
 /// once.
 pub async fn connect_to(opts: Opts, address: &str) -> anyhow::Result<Conn> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
+    connect_within(opts, address, CONNECT_TIMEOUT).await
+}
+
+/// [`connect_to`] with another deadline.
+pub async fn connect_within(opts: Opts, address: &str, deadline: Duration) -> anyhow::Result<Conn> {
+    match tokio::time::timeout(deadline, Conn::new(opts)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(anyhow::anyhow!(
             "cannot connect to {address}: {}",
             driver_error_text(&e)
         )),
         Err(_) => Err(anyhow::anyhow!(
-            "no answer from {address} within {CONNECT_TIMEOUT:?}"
+            "no answer from {address} within {deadline:?}"
         )),
     }
 }

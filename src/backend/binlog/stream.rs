@@ -77,7 +77,8 @@ impl StreamServer {
     }
 
     async fn sql_conn(&self) -> anyhow::Result<Conn> {
-        super::connect::connect_to(self.opts.clone(), &self.label).await
+        crate::backend::connect::connect_within(self.opts.clone(), &self.label, CONNECT_TIMEOUT)
+            .await
     }
 
     async fn dump_wire(&self) -> anyhow::Result<Wire> {
