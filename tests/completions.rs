@@ -231,3 +231,42 @@ fn man_page_is_roff_for_arkc_1_listing_the_subcommands() {
         Err(e) => panic!("man is not installed ({e}); scripts/lib.sh installs man-db"),
     }
 }
+
+#[test]
+fn fish_completes_subcommands_and_instance_names() {
+    if Command::new("fish").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: fish is not installed (scripts/lib.sh installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = script(dir.path(), "fish");
+    let config = config(dir.path());
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_arkc")).parent().unwrap();
+    let complete = |line: &str| -> Vec<String> {
+        let text = stdout_of(
+            Command::new("fish")
+                .arg("--no-config")
+                .arg("-c")
+                .arg(format!(
+                    "source '{}'; complete -C '{line}'",
+                    script.display()
+                ))
+                .env(
+                    "PATH",
+                    format!(
+                        "{}:{}",
+                        bin_dir.display(),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                )
+                .env("ARKC_CONFIG", &config),
+        );
+        // Each candidate is `word<TAB>description`.
+        text.lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(complete("arkc di"), vec!["digest"]);
+    assert_eq!(complete("arkc health --instance "), vec!["alpha", "beta"]);
+    assert_eq!(complete("arkc binlog list --instance a"), vec!["alpha"]);
+}
