@@ -116,6 +116,27 @@ pub fn driver_error_text(e: &mysql_async::Error) -> String {
     }
 }
 
+/// An error and its causes in one line, each said once: many error types (mysql_async's,
+/// thiserror's `{source}` messages) already include their source's text, which anyhow's `{:#}`
+/// would print again. Driver errors are cut down by [`driver_error_text`].
+pub fn error_chain_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let driver = cause.downcast_ref::<mysql_async::Error>();
+        let part = driver.map_or_else(|| cause.to_string(), driver_error_text);
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        if driver.is_some() {
+            break; // its own sources are what driver_error_text already said
+        }
+    }
+    text
+}
+
 /// Keep arkc's own monitoring statements out of the slow log it is showing: session-scope settings
 /// only (no privilege needed), each allowed to fail on servers that lack it. `min_examined_row_limit`
 /// also silences `log_queries_not_using_indexes`, which MySQL cannot turn off per session.
@@ -129,5 +150,35 @@ pub async fn quiet_for_slow_log(conn: &mut Conn) {
         if let Err(e) = conn.query_drop(sql).await {
             tracing::debug!(%sql, error = %e, "session setting not accepted");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrapped_io_error_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let driver = mysql_async::Error::Io(mysql_async::IoError::Io(io));
+        assert!(driver.to_string().matches("Input/output error").count() == 2);
+        let e = anyhow::Error::new(driver).context("cannot connect to --url");
+        assert_eq!(
+            error_chain_text(&e),
+            "cannot connect to --url: Connection refused"
+        );
+    }
+
+    #[test]
+    fn a_cause_repeated_in_its_parent_is_dropped() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        #[derive(Debug, thiserror::Error)]
+        #[error("f.bin: cannot read: {0}")]
+        struct ReadError(#[source] std::io::Error);
+        let e = anyhow::Error::new(ReadError(io)).context("digesting f.bin");
+        assert_eq!(
+            error_chain_text(&e),
+            "digesting f.bin: f.bin: cannot read: No such file"
+        );
     }
 }
