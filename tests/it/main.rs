@@ -11,6 +11,8 @@ mod binlog_pane_tmux;
 mod binlog_stream;
 mod cli_binlog;
 mod cli_config;
+mod completions;
+mod config_init_login_path;
 mod console_loop;
 mod demo;
 mod digest_cli;
