@@ -91,7 +91,7 @@ pub(super) fn undo(
     let gtids = crate::deploy::history::DeployHistory::gtids(d);
     if gtids.is_empty() {
         bail!(
-            "deploy {} wrote no transaction to the binlog (no GTID recorded): nothing to undo",
+            "deploy {} recorded no GTID: it wrote nothing to the binlog, or the server is not MariaDB (undo reads each transaction's GTID from @@last_gtid; MySQL is not supported yet); nothing to undo",
             d.id
         );
     }
