@@ -14,6 +14,7 @@ pub mod binlog_scan;
 pub mod binlog_stream;
 pub mod connect;
 pub mod flashback_apply;
+pub mod monitor;
 pub mod poller;
 pub mod ps_digest;
 pub mod recorder;

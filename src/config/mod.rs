@@ -3,6 +3,7 @@
 //! Unknown keys and bad values are errors that name the file, line and key, because a typo in a
 //! production console's config must never be silently ignored.
 
+pub mod alerts;
 mod password;
 
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use alerts::{AlertsConfig, ParametersConfig};
 pub use password::{resolve_password, PasswordSource};
 
 /// Where the config came from and what it says.
@@ -19,6 +21,10 @@ pub struct Config {
     pub path: Option<PathBuf>,
     pub ui: UiConfig,
     pub instances: Vec<InstanceConfig>,
+    /// Refuse every write to a server, as `--read-only` does.
+    pub read_only: bool,
+    pub alerts: AlertsConfig,
+    pub parameters: ParametersConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -126,7 +132,13 @@ impl InstanceConfig {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
     ui: UiConfig,
+    #[serde(default)]
+    alerts: AlertsConfig,
+    #[serde(default)]
+    parameters: Option<ParametersConfig>,
     #[serde(default)]
     instance: Vec<Spanned<InstanceConfig>>,
 }
@@ -166,6 +178,9 @@ impl Config {
             path: Some(path.to_path_buf()),
             ui: raw.ui,
             instances,
+            read_only: raw.read_only,
+            alerts: raw.alerts,
+            parameters: raw.parameters.unwrap_or_default(),
         };
         config.validate(text)?;
         Ok(config)
@@ -201,6 +216,15 @@ impl Config {
         }
     }
 
+    /// The `[parameters] baseline` path, relative to the config file's directory.
+    pub fn baseline_path(&self) -> Option<PathBuf> {
+        let b = self.parameters.baseline.as_ref()?;
+        Some(match self.path.as_ref().and_then(|p| p.parent()) {
+            Some(dir) if b.is_relative() => dir.join(b),
+            _ => b.clone(),
+        })
+    }
+
     pub fn instance(&self, name: &str) -> Option<&InstanceConfig> {
         self.instances.iter().find(|i| i.name == name)
     }
@@ -225,6 +249,12 @@ impl Config {
                     self.ui.refresh_ms
                 ),
             ));
+        }
+        if let Err((header, message)) = self.alerts.validate() {
+            let line = key_line(text, &header)
+                .or_else(|| key_line(text, "[alerts"))
+                .unwrap_or(1);
+            return Err(bad(line, message));
         }
         let mut seen = std::collections::HashSet::new();
         for inst in &self.instances {
