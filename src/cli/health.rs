@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::backend::{self, BackendEvent, InstancePoller};
 use crate::config::{Config, InstanceConfig};
-use crate::health::alerts::AlertBook;
+use crate::health::alert_state::AlertBook;
 use crate::health::backup::BackupStatus;
 use crate::health::{Alert, DiskFigures, InnodbFigures, InstanceHealth, Replication, Status};
 

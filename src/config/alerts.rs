@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::health::alerts::RuleBook;
+use crate::health::alert_state::RuleBook;
 use crate::health::{RuleId, Severity};
 
 /// `[alerts]` as written.

@@ -1,7 +1,7 @@
 //! Instance health: what one poll of a server yields, and the formulas that turn two polls into
 //! rates. Pure: no I/O here (the backend's poller fills `StatusSnapshot`s).
 
-pub mod alerts;
+pub mod alert_state;
 pub mod backup;
 pub mod deadlock;
 mod formulas;
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use alerts::{Alert, AlertBook, AlertState};
+pub use alert_state::{Alert, AlertBook, AlertState};
 pub use innodb::{DmlRates, InnodbFigures, LogSection};
 pub use rules::{AlertFacts, RuleId, RuleSettings, Severity};
 

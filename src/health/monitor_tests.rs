@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::alerts::{default_rules, AlertBook, AlertState};
+use super::alert_state::{default_rules, AlertBook, AlertState};
 use super::deadlock::parse_latest_deadlock;
 use super::innodb::*;
 use super::locks::*;

@@ -10,7 +10,7 @@ use anyhow::Context;
 use tokio::io::AsyncWriteExt;
 
 use crate::config::{AlertsConfig, Config, InstanceConfig};
-use crate::health::alerts::{AlertBook, RuleBook};
+use crate::health::alert_state::{AlertBook, RuleBook};
 use crate::health::{Alert, InstanceHealth, Status};
 
 /// Everything the alert rules need from the config, resolved per instance.
@@ -84,7 +84,7 @@ impl AlertContext {
         let rules = match self.rules.get(&h.instance) {
             Some(r) => r,
             None => {
-                default_rules = crate::health::alerts::default_rules();
+                default_rules = crate::health::alert_state::default_rules();
                 &default_rules
             }
         };
