@@ -87,7 +87,7 @@ pub async fn quiet_for_slow_log(conn: &mut Conn) {
     for sql in [
         // First, so that even the settings below stay out of performance_schema's digests (needs
         // UPDATE on performance_schema.threads; `guard_session` reports when it is missing).
-        crate::backend::monitor::session::UNINSTRUMENT_SQL,
+        crate::backend::health::session::UNINSTRUMENT_SQL,
         "SET SESSION long_query_time = 31536000, min_examined_row_limit = 4294967295",
         // MariaDB only: no slow logging at all for this session.
         "SET SESSION slow_query_log = 0",

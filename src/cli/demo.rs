@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::health::{parse_interval, watch, HealthFormat};
-use crate::backend::workload::{Workload, WorkloadOptions, WorkloadStats};
+use crate::backend::demo::workload::{Workload, WorkloadOptions, WorkloadStats};
 use crate::config::Config;
 use crate::sandbox::{find_program, Sandbox, SandboxOptions, INSTALL_HINT};
 use crate::tui::{run_console, ConsoleOptions};
@@ -147,7 +147,7 @@ async fn live_lines(
         }
     };
     let context =
-        crate::backend::monitor::alerting::AlertContext::from_config(&config, &config.instances)?;
+        crate::backend::health::alerting::AlertContext::from_config(&config, &config.instances)?;
     let shown = watch(Arc::new(config), context, HealthFormat::Table, stop).await;
     reporter.abort();
     shown

@@ -16,7 +16,7 @@ use crate::health::alert_state::AlertBook;
 use crate::health::backup::BackupStatus;
 use crate::health::{Alert, DiskFigures, InnodbFigures, InstanceHealth, Replication, Status};
 
-use crate::backend::monitor::alerting::{AlertContext, OnAlert};
+use crate::backend::health::alerting::{AlertContext, OnAlert};
 
 /// Exit code when at least one instance is down (0: all up).
 pub const EXIT_SOME_DOWN: i32 = 3;
@@ -246,10 +246,10 @@ impl<'a> HealthJson<'a> {
                 buffer_pool_hit_pct: h.innodb.buffer_pool_hit_pct.map(round),
                 dirty_pages_pct: h.innodb.dirty_pages_pct.map(round),
                 checkpoint_age_pct: h.innodb.checkpoint_age_pct.map(round),
-                ..h.innodb.clone()
+                ..(*h.innodb).clone()
             }),
-            disk: up.then_some(&h.disk),
-            backup: h.backup.as_ref().and_then(|b| b.newest.as_ref()),
+            disk: up.then_some(&h.monitor.disk),
+            backup: h.monitor.backup.as_ref().and_then(|b| b.newest.as_ref()),
             alerts: alerts
                 .iter()
                 .map(|a| AlertJson {

@@ -4,9 +4,9 @@
 use anyhow::Context;
 use tokio::sync::mpsc;
 
-use crate::backend::monitor::kill::{kill_sessions, refuse_if_read_only, KillTarget};
-use crate::backend::monitor::locks::{read_locks, LocksReport};
-use crate::backend::monitor::processlist::{read_processlist, MonitorConn};
+use crate::backend::health::kill::{kill_sessions, refuse_if_read_only, KillTarget};
+use crate::backend::health::locks::{read_locks, LocksReport};
+use crate::backend::health::processlist::{read_processlist, MonitorConn};
 use crate::backend::SqlRecorder;
 use crate::config::{Config, InstanceConfig};
 use crate::health::processlist::{sort_processes, ProcessRow, ProcessSort};

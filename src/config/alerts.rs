@@ -285,11 +285,13 @@ pub fn load_baseline(path: &std::path::Path) -> Result<BTreeMap<String, String>,
                 toml::Value::Integer(i) => i.to_string(),
                 toml::Value::Float(f) => f.to_string(),
                 toml::Value::Boolean(b) => if b { "ON" } else { "OFF" }.to_string(),
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "{}: key `{k}`: {} is not a variable value; use a string, number or boolean",
                     path.display(),
                     other.type_str()
-                )),
+                ))
+                }
             };
             Ok((k, value))
         })

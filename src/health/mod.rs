@@ -2,6 +2,7 @@
 //! rates. Pure: no I/O here (the backend's poller fills `StatusSnapshot`s).
 
 pub mod alert_state;
+pub mod alerts;
 pub mod backup;
 pub mod deadlock;
 mod formulas;
@@ -47,6 +48,17 @@ pub struct StatusSnapshot {
     pub backup: Option<backup::BackupLookup>,
 }
 
+/// The monitoring center's figures besides InnoDB's, for one poll.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MonitorFigures {
+    pub disk: DiskFigures,
+    /// The session waiting longest for a row lock: (connection id, seconds).
+    pub longest_lock_wait: Option<(u64, u64)>,
+    pub backup: Option<backup::BackupLookup>,
+    /// The variables read this poll (version, limits, and the watched parameters).
+    pub variables: std::collections::BTreeMap<String, String>,
+}
+
 /// The `disk` object of `arkc health --format json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DiskFigures {
@@ -89,13 +101,10 @@ pub struct InstanceHealth {
     pub replication: Option<Replication>,
     /// `read_only` variable, for the status bar's RO/RW.
     pub read_only: Option<bool>,
-    pub innodb: InnodbFigures,
-    pub dml: DmlRates,
-    pub disk: DiskFigures,
-    pub longest_lock_wait: Option<(u64, u64)>,
-    pub backup: Option<backup::BackupLookup>,
-    /// The variables read this poll (version, limits, and the watched parameters).
-    pub variables: std::collections::BTreeMap<String, String>,
+    // Boxed: a Health event per instance per poll travels through channels, kept small.
+    pub innodb: Box<InnodbFigures>,
+    pub dml: Box<DmlRates>,
+    pub monitor: Box<MonitorFigures>,
     /// When this was computed.
     pub sampled_at: DateTime<Utc>,
 }
@@ -122,11 +131,12 @@ impl InstanceHealth {
             checkpoint_age_pct: self.innodb.checkpoint_age_pct,
             deadlocks_total: self.innodb.deadlocks,
             // No waiter (or no PROCESS privilege, which the Locks view reports) counts as none.
-            longest_lock_wait: known(up, self.longest_lock_wait.unwrap_or((0, 0))),
-            datadir_free_pct: self.disk.datadir_free_pct,
-            backup: self.backup.as_ref().map(|b| b.fact()),
+            longest_lock_wait: known(up, self.monitor.longest_lock_wait.unwrap_or((0, 0))),
+            datadir_free_pct: self.monitor.disk.datadir_free_pct,
+            backup: self.monitor.backup.as_ref().map(|b| b.fact()),
             parameter_drift: baseline.filter(|_| up).map(|b| {
                 let current: HashMap<String, String> = self
+                    .monitor
                     .variables
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
@@ -154,12 +164,9 @@ impl InstanceHealth {
             max_connections: None,
             replication: None,
             read_only: None,
-            innodb: InnodbFigures::default(),
-            dml: DmlRates::default(),
-            disk: DiskFigures::default(),
-            longest_lock_wait: None,
-            backup: None,
-            variables: Default::default(),
+            innodb: Box::default(),
+            dml: Box::default(),
+            monitor: Box::default(),
             sampled_at: at,
         }
     }

@@ -69,7 +69,7 @@ impl AlertContext {
     /// reference instance's latest variables become the baseline of the others in its group.
     pub fn observe(&mut self, book: &mut AlertBook, h: &InstanceHealth) -> Vec<Alert> {
         if h.status == Status::Up && self.baseline_of.values().any(|r| *r == h.instance) {
-            let reference: BTreeMap<String, String> = h.variables.clone();
+            let reference: BTreeMap<String, String> = h.monitor.variables.clone();
             let followers: Vec<String> = self
                 .baseline_of
                 .iter()
