@@ -468,10 +468,16 @@ fn health_once_reports_innodb_disk_backup_and_pending_alerts() {
         .unwrap()
         .port();
     // connections_high at 0 % so it is surely true; its `for` keeps it pending in --once.
+    // The baseline wants sync_binlog = 1; the sandbox runs with 0.
+    std::fs::write(
+        dir.path().join("baseline.toml"),
+        "sync_binlog = 1\nlog_bin = \"ON\"\n",
+    )
+    .unwrap();
     let config = write_config(
         dir.path(),
         &[("db", sb.port()), ("dead", dead)],
-        "[alerts.connections_high]\nthreshold = 0\nfor = \"5m\"\n",
+        "[alerts.connections_high]\nthreshold = 0\nfor = \"5m\"\n\n[parameters]\nbaseline = \"baseline.toml\"\n",
     );
     let out = arkc(
         &config,
@@ -506,7 +512,23 @@ fn health_once_reports_innodb_disk_backup_and_pending_alerts() {
         .iter()
         .filter(|a| a["rule"] != "restarted")
         .collect();
-    assert_eq!(alerts.len(), 1, "{db:#}");
+    assert_eq!(alerts.len(), 2, "{db:#}");
+    let drift = alerts
+        .iter()
+        .find(|a| a["rule"] == "parameter_drift")
+        .expect("drift");
+    assert_eq!(drift["state"], "firing");
+    assert!(
+        drift["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with(": sync_binlog"),
+        "{drift}"
+    );
+    let alerts: Vec<&Value> = alerts
+        .into_iter()
+        .filter(|a| a["rule"] != "parameter_drift")
+        .collect();
     let restarted = db["alerts"]
         .as_array()
         .unwrap()

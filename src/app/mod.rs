@@ -3,6 +3,7 @@
 
 mod action;
 pub mod binlog;
+pub mod health;
 pub mod keymap;
 pub mod palette;
 mod preset;
@@ -135,6 +136,8 @@ pub struct State {
     pub binlog: binlog::BinlogPane,
     /// The Slow SQL pane.
     pub slow: slow::SlowPane,
+    /// The Health pane's alerts, rate history and per-instance views.
+    pub monitor: health::HealthMonitor,
 }
 
 impl State {
@@ -168,6 +171,7 @@ impl State {
             quitting: false,
             binlog: binlog::BinlogPane::default(),
             slow: slow::SlowPane::default(),
+            monitor: health::HealthMonitor::new(config),
         }
     }
 

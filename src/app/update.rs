@@ -63,7 +63,13 @@ fn normal(state: &mut State, action: Action) -> Vec<Effect> {
             return effects;
         }
     }
+    if state.pane == Pane::Health && state.monitor.on_key(&action) {
+        return Vec::new();
+    }
     match action {
+        Action::Confirm if state.pane == Pane::Health && state.selected_instance().is_some() => {
+            state.monitor.open()
+        }
         Action::NextPane => switch_pane(state, state.pane.offset(1)),
         Action::PrevPane => switch_pane(state, state.pane.offset(-1)),
         Action::PaneHealth => switch_pane(state, Pane::Health),
@@ -265,6 +271,7 @@ fn keep_selection_visible(state: &mut State) {
 fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
         BackendEvent::Health(h) => {
+            state.monitor.observe(&h);
             state.health.insert(h.instance.clone(), h);
         }
         BackendEvent::Binlog(event) => {

@@ -73,7 +73,7 @@ impl BackupLookup {
                 n.source
             ),
             None if self.sources.is_empty() => format!(
-                "no backup history found: looked in {} (none exist here)",
+                "nothing found: looked in {} (not present here)",
                 self.absent.join(", ")
             ),
             None => format!(

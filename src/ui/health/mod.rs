@@ -15,9 +15,15 @@ use crate::ui::theme::{Meaning, Theme};
 /// Height of the detail box, borders included.
 const DETAIL_HEIGHT: u16 = 7;
 
+mod views;
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.instances.is_empty() {
         draw_no_instances(frame, area, state, theme);
+        return;
+    }
+    if let Some(view) = state.monitor.view {
+        views::draw(frame, area, state, view, theme);
         return;
     }
     let [list, detail] =
