@@ -2,10 +2,14 @@
 //! opens its Dashboard (figures and sparklines from ten polls), `tab` the Alerts view, `esc` goes
 //! back to the list. Fixed figures and clock, snapshotted by insta at 80x24 and 160x48.
 
-use arkc::app::{update, Action, Keymap, State};
-use arkc::backend::BackendEvent;
+use arkc::app::{update, Action, Effect, Keymap, State};
+use arkc::backend::health::locks::LocksReport;
+use arkc::backend::health::views::{HealthViewCommand, HealthViewEvent, LiveView};
+use arkc::backend::{BackendCommand, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
 use arkc::health::backup::BackupLookup;
+use arkc::health::locks::{build_lock_chains, TrxInfo, WaitEdge};
+use arkc::health::processlist::ProcessRow;
 use arkc::health::{InstanceHealth, Replication, Status};
 use arkc::ui::{self, Theme};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -119,7 +123,7 @@ fn dashboard_160x48() {
 #[test]
 fn alerts_view_80x24_and_160x48() {
     let mut state = state_with_view();
-    update(&mut state, Action::NextPane);
+    update(&mut state, Action::PrevPane);
     let small = screen(&state, 80, 24);
     assert!(small.contains("replication_sql_stopped"), "{small}");
     assert!(small.contains("firing"), "{small}");
@@ -136,4 +140,131 @@ fn esc_goes_back_to_the_list() {
         s.contains("primary") && !s.contains("tab: next view"),
         "{s}"
     );
+}
+
+/// The three-session chain of the sandbox test: 8 holds, 9 waits on 8 and holds what 10 wants.
+fn chain_report() -> LocksReport {
+    let trx = |id: &str, conn, q: Option<&str>, wait| TrxInfo {
+        trx_id: id.into(),
+        connection_id: conn,
+        query: q.map(str::to_string),
+        age_s: Some(40 - conn),
+        wait_s: wait,
+    };
+    let edge = |w: &str, b: &str| WaitEdge {
+        waiting_trx: w.into(),
+        blocking_trx: b.into(),
+        table: Some("`shop`.`t`".into()),
+        lock_mode: Some("X".into()),
+    };
+    let chains = build_lock_chains(
+        &[
+            trx(
+                "29",
+                10,
+                Some("UPDATE shop.t SET v = 30 WHERE id = 2"),
+                Some(12),
+            ),
+            trx(
+                "28",
+                9,
+                Some("UPDATE shop.t SET v = 21 WHERE id = 1"),
+                Some(14),
+            ),
+            trx("27", 8, None, None),
+        ],
+        &[edge("29", "28"), edge("28", "27")],
+    );
+    LocksReport {
+        waits: chains.waits,
+        root_blockers: chains.roots,
+        notes: vec!["metadata lock holders need MariaDB's metadata_lock_info plugin".into()],
+        ..LocksReport::default()
+    }
+}
+
+#[test]
+fn locks_view_asks_the_backend_and_shows_the_root_blocker() {
+    let mut state = state_with_view();
+    update(&mut state, Action::NextPane);
+    let effects = update(&mut state, Action::NextPane);
+    let watch = Effect::SendBackend(BackendCommand::HealthView(HealthViewCommand::Watch {
+        instance: "replica-1".into(),
+        view: LiveView::Locks,
+    }));
+    assert!(effects.contains(&watch), "{effects:?}");
+    assert!(screen(&state, 80, 24).contains("reading"));
+    let event = HealthViewEvent::Locks {
+        instance: "replica-1".into(),
+        report: chain_report(),
+    };
+    update(
+        &mut state,
+        Action::Backend(Box::new(BackendEvent::HealthView(event))),
+    );
+    let small = screen(&state, 80, 24);
+    assert!(
+        small.contains("ROOT BLOCKER 8 blocks 2 session(s)"),
+        "{small}"
+    );
+    assert!(small.contains("10 waits 12s on 9 (root 8)"), "{small}");
+    insta::assert_snapshot!("locks_80x24", small);
+    insta::assert_snapshot!("locks_160x48", screen(&state, 160, 48));
+    // Leaving the pane stops the reads.
+    let effects = update(&mut state, Action::PaneSlowSql);
+    let stop = Effect::SendBackend(BackendCommand::HealthView(HealthViewCommand::Stop));
+    assert!(effects.contains(&stop), "{effects:?}");
+}
+
+#[test]
+fn processlist_view_80x24_and_160x48() {
+    let mut state = state_with_view();
+    update(&mut state, Action::NextPane);
+    let row = |id, user: &str, time, trx: Option<u64>, state: Option<&str>, info: Option<&str>| {
+        ProcessRow {
+            id,
+            user: user.into(),
+            host: "10.0.3.20:51234".into(),
+            db: Some("shop".into()),
+            command: if info.is_some() { "Query" } else { "Sleep" }.into(),
+            time_s: time,
+            state: state.map(str::to_string),
+            info: info.map(str::to_string),
+            trx_age_s: trx,
+            rows_locked: trx.map(|_| 1),
+        }
+    };
+    let event = HealthViewEvent::Processlist {
+        instance: "replica-1".into(),
+        rows: vec![
+            row(8, "app", 40, Some(40), None, None),
+            row(
+                10,
+                "app",
+                12,
+                Some(12),
+                Some("Updating"),
+                Some("UPDATE shop.t SET v = 30 WHERE id = 2"),
+            ),
+            row(
+                9,
+                "batch",
+                14,
+                Some(14),
+                Some("Updating"),
+                Some("UPDATE shop.t SET v = 21 WHERE id = 1"),
+            ),
+        ],
+        note: None,
+    };
+    update(
+        &mut state,
+        Action::Backend(Box::new(BackendEvent::HealthView(event))),
+    );
+    let small = screen(&state, 80, 24);
+    let first = small.find(" 8 app ").unwrap_or(usize::MAX);
+    let second = small.find(" 9 batch ").unwrap_or(0);
+    assert!(first < second, "sorted by time:\n{small}");
+    insta::assert_snapshot!("processlist_80x24", small);
+    insta::assert_snapshot!("processlist_160x48", screen(&state, 160, 48));
 }

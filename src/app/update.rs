@@ -47,6 +47,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if state.pane == Pane::Binlog && !state.quitting {
                 effects.extend(binlog_keys::on_visible(state));
             }
+            let selected = state.selected_instance().map(|i| i.name.clone());
+            let on_health = state.pane == Pane::Health && !state.quitting;
+            if let Some(command) = state.monitor.reconcile(on_health, selected.as_deref()) {
+                effects.push(Effect::SendBackend(command));
+            }
             effects
         }
     }
@@ -270,6 +275,7 @@ fn keep_selection_visible(state: &mut State) {
 
 fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
+        BackendEvent::HealthView(event) => state.monitor.on_view_event(event),
         BackendEvent::Health(h) => {
             state.monitor.observe(&h);
             state.health.insert(h.instance.clone(), h);

@@ -7,8 +7,12 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::backend::health::locks::LocksReport;
+use crate::backend::health::views::{HealthViewCommand, HealthViewEvent, LiveView};
+use crate::backend::BackendCommand;
 use crate::config::Config;
 use crate::health::alert_state::{default_rules, AlertBook, RuleBook};
+use crate::health::processlist::ProcessRow;
 use crate::health::{InstanceHealth, Status};
 
 /// How far back the sparklines reach.
@@ -18,16 +22,34 @@ pub const HISTORY_SPAN: Duration = Duration::minutes(10);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HealthView {
     Dashboard,
+    Processlist,
+    Locks,
     Alerts,
 }
 
 impl HealthView {
-    pub const ALL: [HealthView; 2] = [HealthView::Dashboard, HealthView::Alerts];
+    pub const ALL: [HealthView; 4] = [
+        HealthView::Dashboard,
+        HealthView::Processlist,
+        HealthView::Locks,
+        HealthView::Alerts,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             HealthView::Dashboard => "Dashboard",
+            HealthView::Processlist => "Processlist",
+            HealthView::Locks => "Locks",
             HealthView::Alerts => "Alerts",
+        }
+    }
+
+    /// Views whose figures are read only while they are open.
+    pub fn live(self) -> Option<LiveView> {
+        match self {
+            HealthView::Processlist => Some(LiveView::Processlist),
+            HealthView::Locks => Some(LiveView::Locks),
+            _ => None,
         }
     }
 
@@ -58,6 +80,13 @@ pub struct HealthMonitor {
     history: HashMap<String, VecDeque<RateSample>>,
     /// The open view, if any (the instance is the selected one).
     pub view: Option<HealthView>,
+    /// What the backend has been asked to read: (instance, view).
+    watching: Option<(String, LiveView)>,
+    /// Latest reads of the live views, by instance.
+    pub processlist: Option<(String, Vec<ProcessRow>, Option<String>)>,
+    pub locks: Option<(String, LocksReport)>,
+    /// The last failed live read: (instance, error).
+    pub view_error: Option<(String, String)>,
 }
 
 impl HealthMonitor {
@@ -109,6 +138,52 @@ impl HealthMonitor {
 
     pub fn history(&self, instance: &str) -> impl Iterator<Item = &RateSample> {
         self.history.get(instance).into_iter().flatten()
+    }
+
+    /// A live read arrived.
+    pub fn on_view_event(&mut self, event: HealthViewEvent) {
+        match event {
+            HealthViewEvent::Processlist {
+                instance,
+                rows,
+                note,
+            } => {
+                self.view_error = None;
+                self.processlist = Some((instance, rows, note));
+            }
+            HealthViewEvent::Locks { instance, report } => {
+                self.view_error = None;
+                self.locks = Some((instance, report));
+            }
+            HealthViewEvent::Failed { instance, error } => {
+                self.view_error = Some((instance, error))
+            }
+        }
+    }
+
+    /// Tell the backend what to read now that the pane, view or instance may have changed:
+    /// expensive views are read only while open on the Health pane.
+    pub fn reconcile(
+        &mut self,
+        on_health_pane: bool,
+        instance: Option<&str>,
+    ) -> Option<BackendCommand> {
+        let wanted = match (
+            on_health_pane,
+            self.view.and_then(HealthView::live),
+            instance,
+        ) {
+            (true, Some(live), Some(name)) => Some((name.to_string(), live)),
+            _ => None,
+        };
+        if wanted == self.watching {
+            return None;
+        }
+        self.watching = wanted.clone();
+        Some(BackendCommand::HealthView(match wanted {
+            Some((instance, view)) => HealthViewCommand::Watch { instance, view },
+            None => HealthViewCommand::Stop,
+        }))
     }
 
     pub fn open(&mut self) {
@@ -176,10 +251,42 @@ mod tests {
         m.open();
         assert_eq!(m.view, Some(HealthView::Dashboard));
         assert!(m.on_key(&Action::NextPane));
+        assert_eq!(m.view, Some(HealthView::Processlist));
+        assert!(m.on_key(&Action::PrevPane));
+        assert!(m.on_key(&Action::PrevPane));
         assert_eq!(m.view, Some(HealthView::Alerts));
         assert!(m.on_key(&Action::NextPane));
         assert_eq!(m.view, Some(HealthView::Dashboard));
         assert!(m.on_key(&Action::Cancel));
         assert_eq!(m.view, None);
+    }
+
+    #[test]
+    fn expensive_views_are_read_only_while_open() {
+        let mut m = HealthMonitor::default();
+        m.open();
+        assert_eq!(
+            m.reconcile(true, Some("db")),
+            None,
+            "Dashboard reads nothing extra"
+        );
+        m.on_key(&Action::NextPane);
+        let watch = HealthViewCommand::Watch {
+            instance: "db".into(),
+            view: LiveView::Processlist,
+        };
+        assert_eq!(
+            m.reconcile(true, Some("db")),
+            Some(BackendCommand::HealthView(watch))
+        );
+        assert_eq!(m.reconcile(true, Some("db")), None, "asked once");
+        let other = m.reconcile(true, Some("db2"));
+        assert!(
+            matches!(other, Some(BackendCommand::HealthView(HealthViewCommand::Watch { ref instance, .. })) if instance == "db2")
+        );
+        let stop = Some(BackendCommand::HealthView(HealthViewCommand::Stop));
+        assert_eq!(m.reconcile(false, Some("db2")), stop, "another pane: stop");
+        m.on_key(&Action::Cancel);
+        assert_eq!(m.reconcile(true, Some("db2")), None);
     }
 }

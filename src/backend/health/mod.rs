@@ -10,5 +10,6 @@ pub mod locks;
 pub mod poller;
 pub mod processlist;
 pub mod session;
+pub mod views;
 
 pub use poller::{InstancePoller, PollSettings};

@@ -54,7 +54,197 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: HealthView, them
     match view {
         HealthView::Dashboard => draw_dashboard(frame, body, state, &inst.name, theme),
         HealthView::Alerts => draw_alerts(frame, body, state, &inst.name, theme),
+        HealthView::Processlist => draw_processlist(frame, body, state, &inst.name, theme),
+        HealthView::Locks => draw_locks(frame, body, state, &inst.name, theme),
     }
+}
+
+/// The live view's read failed, or has not arrived yet for this instance.
+fn waiting_or_failed(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
+    let text = match &state.monitor.view_error {
+        Some((i, e)) if i == instance => {
+            Line::styled(format!("cannot read: {e}"), theme.style(Meaning::Alert))
+        }
+        _ => Line::styled("reading…", theme.style(Meaning::Muted)),
+    };
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_string(), |n| n.to_string())
+}
+
+fn draw_processlist(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
+    let Some((_, rows, note)) = state
+        .monitor
+        .processlist
+        .as_ref()
+        .filter(|p| p.0 == instance)
+    else {
+        return waiting_or_failed(frame, area, state, instance, theme);
+    };
+    let mut rows = rows.clone();
+    crate::health::processlist::sort_processes(
+        &mut rows,
+        crate::health::processlist::ProcessSort::Time,
+    );
+    let width = area.width as usize;
+    let wide = width >= 120;
+    let header = if wide {
+        format!(
+            "{} {} {} {} {} {} {} {} {} INFO",
+            cell("ID", 7, true),
+            cell("USER", 12, false),
+            cell("HOST", 18, false),
+            cell("DB", 10, false),
+            cell("COMMAND", 8, false),
+            cell("TIME", 6, true),
+            cell("TRX_AGE", 7, true),
+            cell("LOCKED", 6, true),
+            cell("STATE", 20, false)
+        )
+    } else {
+        format!(
+            "{} {} {} {} {} INFO",
+            cell("ID", 6, true),
+            cell("USER", 8, false),
+            cell("TIME", 5, true),
+            cell("TRX", 5, true),
+            cell("STATE", 14, false)
+        )
+    };
+    let mut lines = vec![Line::styled(
+        format::fit(&header, width),
+        theme.style(Meaning::Header),
+    )];
+    if let Some(note) = note {
+        lines.push(Line::styled(
+            format::fit(note, width),
+            theme.style(Meaning::Warning),
+        ));
+    }
+    for r in rows
+        .iter()
+        .take(area.height.saturating_sub(lines.len() as u16) as usize)
+    {
+        let info = r.info.as_deref().unwrap_or("").replace('\n', " ");
+        let state_text = r.state.as_deref().unwrap_or(&r.command);
+        let text = if wide {
+            format!(
+                "{} {} {} {} {} {} {} {} {} {}",
+                cell(&r.id.to_string(), 7, true),
+                cell(&r.user, 12, false),
+                cell(&r.host, 18, false),
+                cell(r.db.as_deref().unwrap_or("-"), 10, false),
+                cell(&r.command, 8, false),
+                cell(&r.time_s.to_string(), 6, true),
+                cell(&opt(r.trx_age_s), 7, true),
+                cell(&opt(r.rows_locked), 6, true),
+                cell(state_text, 20, false),
+                info
+            )
+        } else {
+            format!(
+                "{} {} {} {} {} {}",
+                cell(&r.id.to_string(), 6, true),
+                cell(&r.user, 8, false),
+                cell(&r.time_s.to_string(), 5, true),
+                cell(&opt(r.trx_age_s), 5, true),
+                cell(state_text, 14, false),
+                info
+            )
+        };
+        lines.push(Line::styled(
+            format::fit(&text, width),
+            theme.style(Meaning::Text),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_locks(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
+    let Some((_, r)) = state.monitor.locks.as_ref().filter(|l| l.0 == instance) else {
+        return waiting_or_failed(frame, area, state, instance, theme);
+    };
+    let width = area.width as usize;
+    let head = |t: &str| Line::styled(t.to_string(), theme.style(Meaning::Header));
+    let line = |t: String, m: Meaning| Line::styled(format::fit(&t, width), theme.style(m));
+    let mut lines = Vec::new();
+    for root in &r.root_blockers {
+        lines.push(line(
+            format!(
+                "ROOT BLOCKER {} blocks {} session(s) · trx age {}s · {}",
+                root.id,
+                root.blocked_sessions,
+                opt(root.trx_age_s),
+                root.query.as_deref().unwrap_or("idle in transaction")
+            ),
+            Meaning::Alert,
+        ));
+    }
+    lines.push(head("Row lock waits"));
+    if r.waits.is_empty() {
+        lines.push(line("  none".into(), Meaning::Ok));
+    }
+    for w in &r.waits {
+        lines.push(line(
+            format!(
+                "  {} waits {}s on {} (root {}) {} {}: {}",
+                w.waiting_id,
+                opt(w.wait_s),
+                w.blocking_id,
+                opt(w.root_blocker_id),
+                w.table.as_deref().unwrap_or("?"),
+                w.lock_mode.as_deref().unwrap_or(""),
+                w.waiting_query.as_deref().unwrap_or("-")
+            ),
+            Meaning::Warning,
+        ));
+    }
+    lines.push(head("Metadata lock waits"));
+    if r.metadata_waits.is_empty() {
+        lines.push(line("  none".into(), Meaning::Ok));
+    }
+    for m in &r.metadata_waits {
+        let by: Vec<String> = m.blocking_ids.iter().map(u64::to_string).collect();
+        lines.push(line(
+            format!(
+                "  {} waits {}s, held by [{}]: {}",
+                m.waiting_id,
+                opt(m.wait_s),
+                by.join(", "),
+                m.waiting_query.as_deref().unwrap_or("-")
+            ),
+            Meaning::Warning,
+        ));
+    }
+    lines.push(head("Latest deadlock"));
+    match &r.deadlock {
+        None => lines.push(line(
+            "  none since the server started".into(),
+            Meaning::Muted,
+        )),
+        Some(d) => {
+            lines.push(line(format!("  at {}", d.at), Meaning::Text));
+            for t in &d.transactions {
+                lines.push(line(
+                    format!(
+                        "  ({}) session {}{} on {}: {}",
+                        t.number,
+                        opt(t.connection_id),
+                        if t.rolled_back { " ROLLED BACK" } else { "" },
+                        t.waiting_table.as_deref().unwrap_or("?"),
+                        t.query.as_deref().unwrap_or("-")
+                    ),
+                    Meaning::Text,
+                ));
+            }
+        }
+    }
+    for note in &r.notes {
+        lines.push(line(format!("note: {note}"), Meaning::Muted));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn pct(v: Option<f64>) -> String {
