@@ -1,5 +1,104 @@
-//! The Health pane's per-instance views (Dashboard, Alerts): their state and keys. Pure.
+//! The Health pane: one row per instance with its figures. Its cursor is the console's selected
+//! instance, so the selection follows you to every pane. `enter` drills into the selected
+//! instance's monitoring views (Dashboard, Processlist, Locks, Alerts; `tab`/`shift-tab` switch
+//! between them, `esc` goes back to the list).
 
 pub mod monitor;
 
-pub use monitor::{HealthMonitor, HealthView, RateSample};
+pub use monitor::{HealthMonitor, MonitorView, RateSample};
+
+use super::pane::{PaneCtx, PaneLogic};
+use super::views::ViewStack;
+use super::{Action, Effect, Mode};
+use crate::backend::BackendEvent;
+
+/// The Health pane's views. A drill-down view is a variant here, a module beside this one for
+/// its state and keys, and one under `ui/health/` for its drawing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HealthView {
+    /// Every instance, one row each, with the selected one's detail below.
+    #[default]
+    Instances,
+    /// One of the selected instance's monitoring views.
+    Instance(MonitorView),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HealthPane {
+    pub views: ViewStack<HealthView>,
+    /// Alerts, rate history and the live views' latest reads.
+    pub monitor: HealthMonitor,
+}
+
+impl HealthPane {
+    pub fn new(config: &crate::config::Config) -> Self {
+        HealthPane {
+            views: ViewStack::default(),
+            monitor: HealthMonitor::new(config),
+        }
+    }
+
+    /// The monitoring view on top, if one is open.
+    pub fn monitor_view(&self) -> Option<MonitorView> {
+        match self.views.top() {
+            HealthView::Instance(v) => Some(*v),
+            HealthView::Instances => None,
+        }
+    }
+}
+
+impl PaneLogic for HealthPane {
+    fn on_action(&mut self, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+        if *action == Action::Cancel && self.views.back() {
+            return Some(Vec::new());
+        }
+        match *self.views.top() {
+            HealthView::Instances if *action == Action::Confirm => {
+                ctx.selected_instance()?;
+                self.views
+                    .push(HealthView::Instance(MonitorView::Dashboard));
+                Some(Vec::new())
+            }
+            HealthView::Instances => instances_key(ctx, action),
+            HealthView::Instance(view) => {
+                let next = match action {
+                    Action::NextPane => view.offset(1),
+                    Action::PrevPane => view.offset(-1),
+                    _ => return None,
+                };
+                *self.views.top_mut() = HealthView::Instance(next);
+                Some(Vec::new())
+            }
+        }
+    }
+
+    fn on_backend(&mut self, _ctx: &mut PaneCtx, event: BackendEvent) -> Option<BackendEvent> {
+        match event {
+            BackendEvent::HealthView(e) => {
+                self.monitor.on_view_event(e);
+                None
+            }
+            other => Some(other),
+        }
+    }
+}
+
+/// The instance list: moving the selection and opening the filter.
+fn instances_key(ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+    let page = ctx.page_rows.max(1) as isize;
+    let by = match action {
+        Action::Up => -1,
+        Action::Down => 1,
+        Action::PageUp => -page,
+        Action::PageDown => page,
+        Action::Top => isize::MIN / 2,
+        Action::Bottom => isize::MAX / 2,
+        Action::Filter => {
+            *ctx.mode = Mode::Filter;
+            return Some(Vec::new());
+        }
+        _ => return None,
+    };
+    ctx.move_selection(by);
+    Some(Vec::new())
+}

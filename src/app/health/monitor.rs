@@ -20,40 +20,40 @@ pub const HISTORY_SPAN: Duration = Duration::minutes(10);
 
 /// The per-instance views, in `tab` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HealthView {
+pub enum MonitorView {
     Dashboard,
     Processlist,
     Locks,
     Alerts,
 }
 
-impl HealthView {
-    pub const ALL: [HealthView; 4] = [
-        HealthView::Dashboard,
-        HealthView::Processlist,
-        HealthView::Locks,
-        HealthView::Alerts,
+impl MonitorView {
+    pub const ALL: [MonitorView; 4] = [
+        MonitorView::Dashboard,
+        MonitorView::Processlist,
+        MonitorView::Locks,
+        MonitorView::Alerts,
     ];
 
     pub fn title(self) -> &'static str {
         match self {
-            HealthView::Dashboard => "Dashboard",
-            HealthView::Processlist => "Processlist",
-            HealthView::Locks => "Locks",
-            HealthView::Alerts => "Alerts",
+            MonitorView::Dashboard => "Dashboard",
+            MonitorView::Processlist => "Processlist",
+            MonitorView::Locks => "Locks",
+            MonitorView::Alerts => "Alerts",
         }
     }
 
     /// Views whose figures are read only while they are open.
     pub fn live(self) -> Option<LiveView> {
         match self {
-            HealthView::Processlist => Some(LiveView::Processlist),
-            HealthView::Locks => Some(LiveView::Locks),
+            MonitorView::Processlist => Some(LiveView::Processlist),
+            MonitorView::Locks => Some(LiveView::Locks),
             _ => None,
         }
     }
 
-    fn offset(self, by: isize) -> HealthView {
+    pub fn offset(self, by: isize) -> MonitorView {
         let n = Self::ALL.len() as isize;
         let i = Self::ALL.iter().position(|v| *v == self).unwrap_or(0) as isize;
         Self::ALL[(i + by).rem_euclid(n) as usize]
@@ -78,8 +78,6 @@ pub struct HealthMonitor {
     pub book: AlertBook,
     rules: HashMap<String, RuleBook>,
     history: HashMap<String, VecDeque<RateSample>>,
-    /// The open view, if any (the instance is the selected one).
-    pub view: Option<HealthView>,
     /// What the backend has been asked to read: (instance, view).
     watching: Option<(String, LiveView)>,
     /// Latest reads of the live views, by instance.
@@ -165,14 +163,11 @@ impl HealthMonitor {
     /// expensive views are read only while open on the Health pane.
     pub fn reconcile(
         &mut self,
+        view: Option<MonitorView>,
         on_health_pane: bool,
         instance: Option<&str>,
     ) -> Option<BackendCommand> {
-        let wanted = match (
-            on_health_pane,
-            self.view.and_then(HealthView::live),
-            instance,
-        ) {
+        let wanted = match (on_health_pane, view.and_then(MonitorView::live), instance) {
             (true, Some(live), Some(name)) => Some((name.to_string(), live)),
             _ => None,
         };
@@ -185,25 +180,6 @@ impl HealthMonitor {
             None => HealthViewCommand::Stop,
         }))
     }
-
-    pub fn open(&mut self) {
-        self.view = Some(HealthView::Dashboard);
-    }
-
-    /// Keys while a view is open; `true` when the key was used.
-    pub fn on_key(&mut self, action: &crate::app::Action) -> bool {
-        use crate::app::Action;
-        let Some(view) = self.view else {
-            return false;
-        };
-        match action {
-            Action::Cancel => self.view = None,
-            Action::NextPane => self.view = Some(view.offset(1)),
-            Action::PrevPane => self.view = Some(view.offset(-1)),
-            _ => return false,
-        }
-        true
-    }
 }
 
 #[cfg(test)]
@@ -211,7 +187,6 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::app::Action;
     use crate::health::AlertState;
 
     fn up(at: DateTime<Utc>, qps: f64) -> InstanceHealth {
@@ -242,51 +217,36 @@ mod tests {
     }
 
     #[test]
-    fn views_switch_with_tab_and_close_with_esc() {
-        let mut m = HealthMonitor::default();
-        assert!(
-            !m.on_key(&Action::NextPane),
-            "no view open: the pane switches"
-        );
-        m.open();
-        assert_eq!(m.view, Some(HealthView::Dashboard));
-        assert!(m.on_key(&Action::NextPane));
-        assert_eq!(m.view, Some(HealthView::Processlist));
-        assert!(m.on_key(&Action::PrevPane));
-        assert!(m.on_key(&Action::PrevPane));
-        assert_eq!(m.view, Some(HealthView::Alerts));
-        assert!(m.on_key(&Action::NextPane));
-        assert_eq!(m.view, Some(HealthView::Dashboard));
-        assert!(m.on_key(&Action::Cancel));
-        assert_eq!(m.view, None);
-    }
-
-    #[test]
     fn expensive_views_are_read_only_while_open() {
         let mut m = HealthMonitor::default();
-        m.open();
+        let dash = Some(MonitorView::Dashboard);
+        let plist = Some(MonitorView::Processlist);
         assert_eq!(
-            m.reconcile(true, Some("db")),
+            m.reconcile(dash, true, Some("db")),
             None,
             "Dashboard reads nothing extra"
         );
-        m.on_key(&Action::NextPane);
         let watch = HealthViewCommand::Watch {
             instance: "db".into(),
             view: LiveView::Processlist,
         };
-        assert_eq!(
-            m.reconcile(true, Some("db")),
-            Some(BackendCommand::HealthView(watch))
-        );
-        assert_eq!(m.reconcile(true, Some("db")), None, "asked once");
-        let other = m.reconcile(true, Some("db2"));
+        let asked = m.reconcile(plist, true, Some("db"));
+        assert_eq!(asked, Some(BackendCommand::HealthView(watch)));
+        assert_eq!(m.reconcile(plist, true, Some("db")), None, "asked once");
+        let other = m.reconcile(plist, true, Some("db2"));
         assert!(
             matches!(other, Some(BackendCommand::HealthView(HealthViewCommand::Watch { ref instance, .. })) if instance == "db2")
         );
         let stop = Some(BackendCommand::HealthView(HealthViewCommand::Stop));
-        assert_eq!(m.reconcile(false, Some("db2")), stop, "another pane: stop");
-        m.on_key(&Action::Cancel);
-        assert_eq!(m.reconcile(true, Some("db2")), None);
+        assert_eq!(
+            m.reconcile(plist, false, Some("db2")),
+            stop,
+            "another pane: stop"
+        );
+        assert_eq!(
+            m.reconcile(None, true, Some("db2")),
+            None,
+            "already stopped"
+        );
     }
 }

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::super::format::{self, cell};
 use super::super::theme::{Meaning, Theme};
-use crate::app::health::{HealthView, RateSample};
+use crate::app::health::{MonitorView as HealthView, RateSample};
 use crate::app::State;
 use crate::health::{AlertState, InstanceHealth, Severity, Status};
 
@@ -30,6 +30,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: HealthView, them
         })
         .collect();
     let firing = state
+        .health_pane
         .monitor
         .book
         .alerts_of(&inst.name)
@@ -61,7 +62,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: HealthView, them
 
 /// The live view's read failed, or has not arrived yet for this instance.
 fn waiting_or_failed(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
-    let text = match &state.monitor.view_error {
+    let text = match &state.health_pane.monitor.view_error {
         Some((i, e)) if i == instance => {
             Line::styled(format!("cannot read: {e}"), theme.style(Meaning::Alert))
         }
@@ -76,6 +77,7 @@ fn opt(v: Option<u64>) -> String {
 
 fn draw_processlist(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
     let Some((_, rows, note)) = state
+        .health_pane
         .monitor
         .processlist
         .as_ref()
@@ -163,7 +165,13 @@ fn draw_processlist(frame: &mut Frame, area: Rect, state: &State, instance: &str
 }
 
 fn draw_locks(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
-    let Some((_, r)) = state.monitor.locks.as_ref().filter(|l| l.0 == instance) else {
+    let Some((_, r)) = state
+        .health_pane
+        .monitor
+        .locks
+        .as_ref()
+        .filter(|l| l.0 == instance)
+    else {
         return waiting_or_failed(frame, area, state, instance, theme);
     };
     let width = area.width as usize;
@@ -390,6 +398,7 @@ fn draw_sparklines(frame: &mut Frame, area: Rect, state: &State, instance: &str,
     let width = area.width.saturating_sub(10) as usize;
     for ((name, pick), slot) in series.iter().zip(areas.iter()) {
         let values: Vec<u64> = state
+            .health_pane
             .monitor
             .history(instance)
             .map(|s| pick(s).map_or(0, |v| v.round().max(0.0) as u64))
@@ -415,7 +424,7 @@ fn draw_sparklines(frame: &mut Frame, area: Rect, state: &State, instance: &str,
 }
 
 fn draw_alerts(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
-    let alerts = state.monitor.book.alerts_of(instance);
+    let alerts = state.health_pane.monitor.book.alerts_of(instance);
     if alerts.is_empty() {
         frame.render_widget(
             Paragraph::new("No alerts: every enabled rule is clear (or not yet known).")
