@@ -268,3 +268,69 @@ fn processlist_view_80x24_and_160x48() {
     insta::assert_snapshot!("processlist_80x24", small);
     insta::assert_snapshot!("processlist_160x48", screen(&state, 160, 48));
 }
+
+fn to_locks_view_with_chain() -> State {
+    let mut state = state_with_view();
+    update(&mut state, Action::NextPane);
+    update(&mut state, Action::NextPane);
+    let event = HealthViewEvent::Locks {
+        instance: "replica-1".into(),
+        report: chain_report(),
+    };
+    update(
+        &mut state,
+        Action::Backend(Box::new(BackendEvent::HealthView(event))),
+    );
+    state
+}
+
+#[test]
+fn killing_the_root_blocker_needs_the_instance_name_typed() {
+    let mut state = to_locks_view_with_chain();
+    update(&mut state, Action::KillRootBlocker);
+    let prompt = screen(&state, 80, 24);
+    assert!(
+        prompt.contains("kill session 8 on replica-1? type the instance name"),
+        "{prompt}"
+    );
+    for c in "replica-2".chars() {
+        update(&mut state, Action::InputChar(c));
+    }
+    let effects = update(&mut state, Action::Confirm);
+    assert!(
+        effects.is_empty(),
+        "a wrong name kills nothing: {effects:?}"
+    );
+    assert!(screen(&state, 80, 24).contains("not killed"));
+
+    update(&mut state, Action::KillRootBlocker);
+    for c in "replica-1".chars() {
+        update(&mut state, Action::InputChar(c));
+    }
+    let effects = update(&mut state, Action::Confirm);
+    let kill = Effect::SendBackend(BackendCommand::HealthView(HealthViewCommand::Kill {
+        instance: "replica-1".into(),
+        id: 8,
+        read_only: false,
+    }));
+    assert!(effects.contains(&kill), "{effects:?}");
+    let done = HealthViewEvent::Killed {
+        instance: "replica-1".into(),
+        id: 8,
+        error: None,
+    };
+    update(
+        &mut state,
+        Action::Backend(Box::new(BackendEvent::HealthView(done))),
+    );
+    assert!(screen(&state, 80, 24).contains("killed session 8 on replica-1"));
+}
+
+#[test]
+fn read_only_refuses_the_kill_before_asking() {
+    let mut state = to_locks_view_with_chain();
+    state.read_only = true;
+    let effects = update(&mut state, Action::KillRootBlocker);
+    assert!(effects.is_empty());
+    assert!(screen(&state, 80, 24).contains("refused: arkc is read-only"));
+}

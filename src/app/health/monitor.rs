@@ -156,6 +156,8 @@ impl HealthMonitor {
             HealthViewEvent::Failed { instance, error } => {
                 self.view_error = Some((instance, error))
             }
+            // The pane reports kills in the status bar.
+            HealthViewEvent::Killed { .. } => {}
         }
     }
 

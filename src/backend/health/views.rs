@@ -28,6 +28,12 @@ pub enum HealthViewCommand {
     Watch { instance: String, view: LiveView },
     /// No expensive view is open.
     Stop,
+    /// Kill a session (the Locks view's root blocker); refused when `read_only`.
+    Kill {
+        instance: String,
+        id: u64,
+        read_only: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +50,12 @@ pub enum HealthViewEvent {
     Failed {
         instance: String,
         error: String,
+    },
+    /// The outcome of a `Kill`: `None` when it worked, else why not.
+    Killed {
+        instance: String,
+        id: u64,
+        error: Option<String>,
     },
 }
 
@@ -71,6 +83,15 @@ impl ViewReader {
     }
 
     pub fn handle(&mut self, command: HealthViewCommand) {
+        if let HealthViewCommand::Kill {
+            instance,
+            id,
+            read_only,
+        } = command
+        {
+            self.kill(instance, id, read_only);
+            return;
+        }
         if let Some(token) = self.current.take() {
             token.cancel();
         }
@@ -89,6 +110,53 @@ impl ViewReader {
                 _ = token.cancelled() => {}
             }
         });
+    }
+}
+
+impl ViewReader {
+    /// Kill on its own connection, so the view's reads go on; the outcome comes back as an event.
+    fn kill(&self, instance: String, id: u64, read_only: bool) {
+        let events = self.events.clone();
+        let inst = self.config.instance(&instance).cloned();
+        tokio::spawn(async move {
+            let error = match inst {
+                None => Some(format!("no instance named `{instance}`")),
+                Some(inst) => kill_one(&inst, id, read_only, &events).await.err(),
+            };
+            let _ = events.send(BackendEvent::HealthView(HealthViewEvent::Killed {
+                instance,
+                id,
+                error,
+            }));
+        });
+    }
+}
+
+async fn kill_one(
+    inst: &crate::config::InstanceConfig,
+    id: u64,
+    read_only: bool,
+    events: &UnboundedSender<BackendEvent>,
+) -> Result<(), String> {
+    super::kill::refuse_if_read_only(read_only).map_err(|e| e.to_string())?;
+    let recorder = SqlRecorder::new(&inst.name, events.clone());
+    let mut mc = MonitorConn::open(inst, recorder)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let outcome = super::kill::kill_sessions(
+        &mut mc,
+        &[id],
+        super::kill::KillTarget::Connection,
+        read_only,
+    )
+    .await;
+    mc.close().await;
+    match outcome {
+        Ok(o) => match o.into_iter().next().and_then(|o| o.error) {
+            None => Ok(()),
+            Some(e) => Err(e),
+        },
+        Err(e) => Err(format!("{e:#}")),
     }
 }
 

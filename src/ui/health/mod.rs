@@ -20,6 +20,23 @@ const DETAIL_HEIGHT: u16 = 7;
 mod views;
 
 impl PaneView for HealthPane {
+    fn prompt_line(&self, theme: &Theme, _width: u16) -> Line<'static> {
+        match &self.kill_prompt {
+            Some(p) => Line::from(vec![
+                Span::styled(
+                    format!(
+                        "kill session {} on {}? type the instance name: ",
+                        p.id, p.instance
+                    ),
+                    theme.style(Meaning::Alert),
+                ),
+                Span::raw(p.typed.clone()),
+                Span::styled("█", theme.style(Meaning::Muted)),
+            ]),
+            None => Line::raw(""),
+        }
+    }
+
     fn draw(&self, frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         match self.views.top() {
             HealthView::Instances => draw(frame, area, state, theme),
