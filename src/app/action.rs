@@ -63,6 +63,8 @@ pub enum Action {
     /// Slow SQL: cycle the tracking status new → investigating → fixed → ignored.
     MarkStatus,
     EditNote,
+    /// Health Locks view: kill the root blocker (after typing the instance name).
+    KillRootBlocker,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -143,6 +145,7 @@ impl Action {
         Action::Explain,
         Action::MarkStatus,
         Action::EditNote,
+        Action::KillRootBlocker,
     ];
 
     /// One line for the help screen.
@@ -190,6 +193,7 @@ impl Action {
             Action::Explain => "slow: EXPLAIN sample",
             Action::MarkStatus => "slow: mark status",
             Action::EditNote => "slow: edit note",
+            Action::KillRootBlocker => "kill root blocker",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
@@ -227,6 +231,7 @@ impl Action {
             | Action::Explain
             | Action::MarkStatus
             | Action::EditNote => Some(Pane::SlowSql),
+            Action::KillRootBlocker => Some(Pane::Health),
             _ => None,
         }
     }

@@ -166,6 +166,9 @@ struct KeymapFile {
     /// Keys of the Binlog pane, the same way.
     #[serde(default)]
     binlog: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Keys of the Health pane, the same way.
+    #[serde(default)]
+    health: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 type Section = BTreeMap<Spanned<String>, Spanned<String>>;
@@ -197,7 +200,11 @@ impl Keymap {
             self.bindings.retain(|(k, _)| *k != combo);
             self.bindings.extend(action.map(|a| (combo, a)));
         }
-        let sections = [(Pane::SlowSql, file.slow_sql), (Pane::Binlog, file.binlog)];
+        let sections = [
+            (Pane::SlowSql, file.slow_sql),
+            (Pane::Binlog, file.binlog),
+            (Pane::Health, file.health),
+        ];
         for (pane, section) in sections {
             for (combo, action) in parsed_section(section, &err)? {
                 self.pane_bindings

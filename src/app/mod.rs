@@ -177,7 +177,7 @@ impl State {
             page_rows: 10,
             now,
             quitting: false,
-            health_pane: health::HealthPane::default(),
+            health_pane: health::HealthPane::new(config),
             binlog: binlog::BinlogPane::default(),
             slow: slow::SlowPane::default(),
             jobs: jobs::JobsPane,

@@ -51,6 +51,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 let (pane, mut ctx) = state.component(state.pane);
                 effects.extend(pane.after_key(&mut ctx));
             }
+            // Expensive Health views are read only while open on the focused Health pane.
+            let selected = state.selected_instance().map(|i| i.name.clone());
+            let on_health = state.pane == Pane::Health && !state.quitting;
+            let view = state.health_pane.monitor_view();
+            let monitor = &mut state.health_pane.monitor;
+            if let Some(command) = monitor.reconcile(view, on_health, selected.as_deref()) {
+                effects.push(Effect::SendBackend(command));
+            }
             effects
         }
     }
@@ -220,6 +228,7 @@ fn move_selection(state: &mut State, by: isize) {
 fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
         BackendEvent::Health(h) => {
+            state.health_pane.monitor.observe(&h);
             state.health.insert(h.instance.clone(), h);
         }
         BackendEvent::SqlSent(entry) => {

@@ -137,12 +137,16 @@ pub fn error_chain_text(e: &anyhow::Error) -> String {
     text
 }
 
-/// Keep arkc's own monitoring statements out of the slow log it is showing: session-scope settings
+/// Keep arkc's own monitoring statements out of the slow log and the performance_schema digests it
+/// is showing: the instrumentation opt-out, then session-scope settings
 /// only (no privilege needed), each allowed to fail on servers that lack it. `min_examined_row_limit`
 /// also silences `log_queries_not_using_indexes`, which MySQL cannot turn off per session.
 pub async fn quiet_for_slow_log(conn: &mut Conn) {
     use mysql_async::prelude::Queryable;
     for sql in [
+        // First, so that even the settings below stay out of performance_schema's digests (needs
+        // UPDATE on performance_schema.threads; `guard_session` reports when it is missing).
+        crate::backend::health::session::UNINSTRUMENT_SQL,
         "SET SESSION long_query_time = 31536000, min_examined_row_limit = 4294967295",
         // MariaDB only: no slow logging at all for this session.
         "SET SESSION slow_query_log = 0",

@@ -39,6 +39,8 @@ pub enum BackendCommand {
     Binlog(binlog::scan::BinlogCommand),
     /// For the slow-SQL sources (EXPLAIN, tracking).
     Slow(slow::report::SlowCommand),
+    /// Which expensive Health view (processlist, locks) is open, if any.
+    HealthView(health::views::HealthViewCommand),
 }
 
 /// What the backend reports.
@@ -52,6 +54,8 @@ pub enum BackendEvent {
     Binlog(binlog::scan::BinlogEvent),
     /// Leaderboards, tracking and EXPLAIN results from the slow-SQL sources.
     Slow(slow::report::SlowUpdate),
+    /// Reads for the open Health view.
+    HealthView(health::views::HealthViewEvent),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -135,6 +139,8 @@ pub fn spawn_with(
         ));
     }
     let mut binlog = binlog::scan::BinlogService::new(config.clone(), events.clone());
+    let mut views =
+        health::views::ViewReader::new(config.clone(), events.clone(), cancel.child_token());
     let slow = slow.map(|opts| {
         slow::sources::spawn(
             config.clone(),
@@ -153,6 +159,7 @@ pub fn spawn_with(
                     settings_tx.send_modify(|s| s.interval = d.max(MIN_INTERVAL))
                 }
                 BackendCommand::Binlog(c) => binlog.handle(c),
+                BackendCommand::HealthView(c) => views.handle(c),
                 BackendCommand::Shutdown => break,
                 BackendCommand::Slow(command) => {
                     if let Some(slow) = &slow {

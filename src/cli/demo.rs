@@ -146,7 +146,9 @@ async fn live_lines(
             None => tokio::signal::ctrl_c().await,
         }
     };
-    let shown = watch(Arc::new(config), HealthFormat::Table, stop).await;
+    let context =
+        crate::backend::health::alerting::AlertContext::from_config(&config, &config.instances)?;
+    let shown = watch(Arc::new(config), context, HealthFormat::Table, stop).await;
     reporter.abort();
     shown
 }

@@ -12,7 +12,11 @@ use tokio::sync::mpsc;
 
 use crate::backend::{self, BackendEvent, InstancePoller};
 use crate::config::{Config, InstanceConfig};
-use crate::health::{InstanceHealth, Replication, Status};
+use crate::health::alert_state::AlertBook;
+use crate::health::backup::BackupStatus;
+use crate::health::{Alert, DiskFigures, InnodbFigures, InstanceHealth, Replication, Status};
+
+use crate::backend::health::alerting::{AlertContext, OnAlert};
 
 /// Exit code when at least one instance is down (0: all up).
 pub const EXIT_SOME_DOWN: i32 = 3;
@@ -45,10 +49,24 @@ pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let mut context = AlertContext::from_config(&config, &instances)?;
     if args.once {
         let interval = args.interval.unwrap_or(Duration::from_secs(1));
-        let figures = runtime.block_on(sample_twice(instances, interval));
-        print!("{}", render(&figures, args.format)?);
+        let watched = context.watched_variables(&config);
+        let pairs = runtime.block_on(sample_pairs(instances, interval, &watched));
+        // Alerts need time: the two samples are all --once has, so a rule whose `for` has not
+        // elapsed between them is reported pending.
+        let mut book = AlertBook::new();
+        for (first, _) in &pairs {
+            if let Some(first) = first {
+                context.observe(&mut book, first);
+            }
+        }
+        let figures: Vec<InstanceHealth> = pairs.into_iter().map(|(_, second)| second).collect();
+        for h in &figures {
+            context.observe(&mut book, h);
+        }
+        print!("{}", render_with_alerts(&figures, &book, args.format)?);
         let any_down = figures.iter().any(|h| h.status == Status::Down);
         return Ok(if any_down { EXIT_SOME_DOWN } else { 0 });
     }
@@ -59,6 +77,7 @@ pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
     }
     runtime.block_on(watch(
         Arc::new(config),
+        context,
         args.format,
         tokio::signal::ctrl_c(),
     ))?;
@@ -98,20 +117,34 @@ pub async fn sample_twice(
     instances: Vec<InstanceConfig>,
     interval: Duration,
 ) -> Vec<InstanceHealth> {
+    let watched = crate::config::alerts::default_watch();
+    sample_pairs(instances, interval, &watched)
+        .await
+        .into_iter()
+        .map(|(_, second)| second)
+        .collect()
+}
+
+/// Both polls of each instance: `(first, last)`; `first` is `None` when the only poll failed.
+pub async fn sample_pairs(
+    instances: Vec<InstanceConfig>,
+    interval: Duration,
+    watched: &[String],
+) -> Vec<(Option<InstanceHealth>, InstanceHealth)> {
     let (events, _ignored) = mpsc::unbounded_channel();
     let polls = instances.into_iter().map(|inst| {
         let events = events.clone();
         async move {
-            let mut poller = InstancePoller::new(inst, events);
+            let mut poller = InstancePoller::new(inst, events).with_watched_variables(watched);
             let started = tokio::time::Instant::now();
             let first = poller.poll().await;
             if first.status == Status::Down {
-                return first;
+                return (None, first);
             }
             tokio::time::sleep_until(started + interval).await;
             let second = poller.poll().await;
             poller.close().await;
-            second
+            (Some(first), second)
         }
     });
     futures_util::future::join_all(polls).await
@@ -120,9 +153,12 @@ pub async fn sample_twice(
 /// Print health lines from the live backend until `stop` resolves.
 pub async fn watch(
     config: Arc<Config>,
+    mut context: AlertContext,
     format: HealthFormat,
     stop: impl std::future::Future<Output = std::io::Result<()>>,
 ) -> anyhow::Result<()> {
+    let on_alert = OnAlert::from_config(&config.alerts);
+    let mut book = AlertBook::new();
     let (events, mut rx) = mpsc::unbounded_channel();
     let handle = backend::spawn(config, events);
     tokio::pin!(stop);
@@ -136,10 +172,20 @@ pub async fn watch(
     loop {
         tokio::select! {
             event = rx.recv() => match event {
-                Some(BackendEvent::Health(h)) => match format {
-                    HealthFormat::Json => println!("{}", serde_json::to_string(&HealthJson::from(&h))?),
-                    HealthFormat::Table => println!("{} {}", h.sampled_at.format("%H:%M:%S"), table_row(&h)),
-                },
+                Some(BackendEvent::Health(h)) => {
+                    let changed = context.observe(&mut book, &h);
+                    on_alert.notify_all(&changed);
+                    let alerts = book.alerts_of(&h.instance);
+                    match format {
+                        HealthFormat::Json => println!("{}", serde_json::to_string(&HealthJson::new(&h, &alerts))?),
+                        HealthFormat::Table => {
+                            println!("{} {}", h.sampled_at.format("%H:%M:%S"), table_row(&h));
+                            for a in &changed {
+                                println!("{} alert {} {} {}: {}", h.sampled_at.format("%H:%M:%S"), a.instance, a.rule.id(), a.state.as_str(), a.summary);
+                            }
+                        }
+                    }
+                }
                 Some(_) => {}
                 None => break,
             },
@@ -164,11 +210,26 @@ pub struct HealthJson<'a> {
     threads_running: Option<u64>,
     max_connections: Option<u64>,
     replication: Option<&'a Replication>,
+    innodb: Option<InnodbFigures>,
+    disk: Option<&'a DiskFigures>,
+    backup: Option<&'a BackupStatus>,
+    alerts: Vec<AlertJson<'a>>,
 }
 
-impl<'a> From<&'a InstanceHealth> for HealthJson<'a> {
-    fn from(h: &'a InstanceHealth) -> Self {
+/// One alert in `alerts`.
+#[derive(Debug, Serialize)]
+pub struct AlertJson<'a> {
+    rule: &'static str,
+    severity: &'static str,
+    state: &'static str,
+    since: chrono::DateTime<chrono::Utc>,
+    summary: &'a str,
+}
+
+impl<'a> HealthJson<'a> {
+    pub fn new(h: &'a InstanceHealth, alerts: &'a [Alert]) -> Self {
         let round = |v: f64| (v * 100.0).round() / 100.0;
+        let up = h.status == Status::Up;
         HealthJson {
             instance: &h.instance,
             status: h.status,
@@ -181,6 +242,71 @@ impl<'a> From<&'a InstanceHealth> for HealthJson<'a> {
             threads_running: h.threads_running,
             max_connections: h.max_connections,
             replication: h.replication.as_ref(),
+            innodb: up.then(|| InnodbFigures {
+                buffer_pool_hit_pct: h.innodb.buffer_pool_hit_pct.map(round),
+                dirty_pages_pct: h.innodb.dirty_pages_pct.map(round),
+                checkpoint_age_pct: h.innodb.checkpoint_age_pct.map(round),
+                ..(*h.innodb).clone()
+            }),
+            disk: up.then_some(&h.monitor.disk),
+            backup: h.monitor.backup.as_ref().and_then(|b| b.newest.as_ref()),
+            alerts: alerts
+                .iter()
+                .map(|a| AlertJson {
+                    rule: a.rule.id(),
+                    severity: a.severity.as_str(),
+                    state: a.state.as_str(),
+                    since: a.since,
+                    summary: &a.summary,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl<'a> From<&'a InstanceHealth> for HealthJson<'a> {
+    fn from(h: &'a InstanceHealth) -> Self {
+        HealthJson::new(h, &[])
+    }
+}
+
+/// Figures with each instance's alerts from `book`.
+pub fn render_with_alerts(
+    figures: &[InstanceHealth],
+    book: &AlertBook,
+    format: HealthFormat,
+) -> anyhow::Result<String> {
+    match format {
+        HealthFormat::Table => {
+            let mut out = render(figures, format)?;
+            let alerts = book.all();
+            if !alerts.is_empty() {
+                out.push_str("\nALERTS\n");
+                for a in alerts {
+                    out.push_str(&format!(
+                        "{:<16} {:<24} {:<8} {:<8} since {}  {}\n",
+                        a.instance,
+                        a.rule.id(),
+                        a.severity.as_str(),
+                        a.state.as_str(),
+                        a.since.format("%H:%M:%S"),
+                        a.summary
+                    ));
+                }
+            }
+            Ok(out)
+        }
+        HealthFormat::Json => {
+            let per_instance: Vec<Vec<Alert>> = figures
+                .iter()
+                .map(|h| book.alerts_of(&h.instance))
+                .collect();
+            let rows: Vec<HealthJson> = figures
+                .iter()
+                .zip(&per_instance)
+                .map(|(h, a)| HealthJson::new(h, a))
+                .collect();
+            Ok(format!("{}\n", serde_json::to_string_pretty(&rows)?))
         }
     }
 }
@@ -335,10 +461,16 @@ mod tests {
             "threads_running",
             "max_connections",
             "replication",
+            "innodb",
+            "disk",
+            "backup",
+            "alerts",
         ];
         expected.sort_unstable(); // serde_json's map is sorted; order is checked on the text below
         assert_eq!(keys, expected);
         assert_eq!(obj["status"], "down");
         assert!(text.find("\"instance\"").unwrap() < text.find("\"replication\"").unwrap());
+        assert!(text.find("\"replication\"").unwrap() < text.find("\"alerts\"").unwrap());
+        assert!(obj["innodb"].is_null() && obj["disk"].is_null() && obj["backup"].is_null());
     }
 }

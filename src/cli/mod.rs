@@ -13,6 +13,7 @@ mod deploy_undo;
 pub mod digest;
 mod flashback_server;
 pub mod health;
+pub mod monitor_views;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,12 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
+    /// Sessions of one instance with their transaction age and rows locked.
+    Processlist(monitor_views::ProcesslistArgs),
+    /// Row-lock wait chains with root blockers, metadata lock waits, the latest deadlock.
+    Locks(monitor_views::LocksArgs),
+    /// Kill sessions (or only their statements with --query); refused in read-only mode.
+    Kill(monitor_views::KillArgs),
     /// Group slow-log entries into query classes (pt-query-digest compatible IDs).
     Digest(digest::DigestArgs),
     /// Read binlogs: transactions and their row changes.
@@ -126,6 +133,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Digest(args)) => digest::run(args),
+        Some(Command::Processlist(args)) => {
+            monitor_views::run_processlist(load_config(cli.config.as_deref())?, args)
+        }
+        Some(Command::Locks(args)) => {
+            monitor_views::run_locks(load_config(cli.config.as_deref())?, args)
+        }
+        Some(Command::Kill(args)) => {
+            monitor_views::run_kill(load_config(cli.config.as_deref())?, args, cli.read_only)
+        }
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
                 read_only: cli.read_only,

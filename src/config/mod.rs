@@ -5,6 +5,7 @@
 
 pub mod discover;
 mod login_path;
+pub mod alerts;
 mod password;
 pub mod review;
 pub mod starter;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use login_path::{encode as encode_login_file, login_file_path, LoginFileError, LoginPath};
+pub use alerts::{AlertsConfig, ParametersConfig};
 pub use password::{resolve_password, PasswordSource};
 
 /// Where the config came from and what it says.
@@ -26,6 +28,10 @@ pub struct Config {
     pub instances: Vec<InstanceConfig>,
     /// `[review]`: SQL review thresholds and rule severities (`arkc deploy`).
     pub review: review::ReviewConfig,
+    /// Refuse every write to a server, as `--read-only` does.
+    pub read_only: bool,
+    pub alerts: AlertsConfig,
+    pub parameters: ParametersConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -141,7 +147,13 @@ impl InstanceConfig {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
     ui: UiConfig,
+    #[serde(default)]
+    alerts: AlertsConfig,
+    #[serde(default)]
+    parameters: Option<ParametersConfig>,
     #[serde(default)]
     instance: Vec<Spanned<InstanceConfig>>,
     #[serde(default)]
@@ -194,6 +206,9 @@ impl Config {
             ui: raw.ui,
             instances,
             review: raw.review,
+            read_only: raw.read_only,
+            alerts: raw.alerts,
+            parameters: raw.parameters.unwrap_or_default(),
         };
         config.apply_login_paths(text, login_file)?;
         config.validate(text)?;
@@ -228,6 +243,15 @@ impl Config {
             Some(path) if named || path.exists() => Config::load(&path),
             _ => Ok(Config::default()),
         }
+    }
+
+    /// The `[parameters] baseline` path, relative to the config file's directory.
+    pub fn baseline_path(&self) -> Option<PathBuf> {
+        let b = self.parameters.baseline.as_ref()?;
+        Some(match self.path.as_ref().and_then(|p| p.parent()) {
+            Some(dir) if b.is_relative() => dir.join(b),
+            _ => b.clone(),
+        })
     }
 
     pub fn instance(&self, name: &str) -> Option<&InstanceConfig> {
@@ -265,6 +289,12 @@ impl Config {
                     ),
                 ));
             }
+        }
+        if let Err((header, message)) = self.alerts.validate() {
+            let line = key_line(text, &header)
+                .or_else(|| key_line(text, "[alerts"))
+                .unwrap_or(1);
+            return Err(bad(line, message));
         }
         let mut seen = std::collections::HashSet::new();
         for inst in &self.instances {

@@ -68,6 +68,18 @@ pub fn health_from(
             .variables
             .get("read_only")
             .and_then(|v| parse_on_off(v)),
+        innodb: Box::new(super::innodb::innodb_figures(previous, current)),
+        dml: Box::new(super::innodb::dml_rates(previous, current)),
+        monitor: Box::new(super::MonitorFigures {
+            disk: current.disk.clone(),
+            longest_lock_wait: current.longest_lock_wait,
+            backup: current.backup.clone(),
+            variables: current
+                .variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }),
         sampled_at: current.taken_at.unwrap_or_else(chrono::Utc::now),
     }
 }

@@ -1,13 +1,25 @@
 //! Instance health: what one poll of a server yields, and the formulas that turn two polls into
 //! rates. Pure: no I/O here (the backend's poller fills `StatusSnapshot`s).
 
+pub mod alert_state;
 pub mod alerts;
+pub mod backup;
+pub mod deadlock;
 mod formulas;
+pub mod innodb;
+pub mod locks;
+pub mod params;
+pub mod processlist;
+pub mod rules;
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+pub use alert_state::{Alert, AlertBook, AlertState};
+pub use innodb::{DmlRates, InnodbFigures, LogSection};
+pub use rules::{AlertFacts, RuleId, RuleSettings, Severity};
 
 pub use formulas::{
     counter_rate, health_from, replication_from_rows, HealthTracker, QPS_COUNTERS, TPS_COUNTERS,
@@ -24,6 +36,36 @@ pub struct StatusSnapshot {
     pub variables: HashMap<String, String>,
     /// Replication state if the server is a replica.
     pub replication: Option<Replication>,
+    /// Selected `information_schema.INNODB_METRICS` counters (where status variables lack them).
+    pub innodb_metrics: HashMap<String, u64>,
+    /// The LOG section of `SHOW ENGINE INNODB STATUS`, read only where nothing else gives the
+    /// checkpoint age.
+    pub innodb_log: Option<LogSection>,
+    pub disk: DiskFigures,
+    /// The session waiting longest for a row lock: (connection id, seconds).
+    pub longest_lock_wait: Option<(u64, u64)>,
+    /// Read at a slower cadence; `None` when not read yet.
+    pub backup: Option<backup::BackupLookup>,
+}
+
+/// The monitoring center's figures besides InnoDB's, for one poll.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MonitorFigures {
+    pub disk: DiskFigures,
+    /// The session waiting longest for a row lock: (connection id, seconds).
+    pub longest_lock_wait: Option<(u64, u64)>,
+    pub backup: Option<backup::BackupLookup>,
+    /// The variables read this poll (version, limits, and the watched parameters).
+    pub variables: std::collections::BTreeMap<String, String>,
+}
+
+/// The `disk` object of `arkc health --format json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DiskFigures {
+    /// Free space on the datadir's filesystem, for an instance on this host.
+    pub datadir_free_pct: Option<f64>,
+    /// Sum of `SHOW BINARY LOGS` sizes.
+    pub binlog_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,11 +101,54 @@ pub struct InstanceHealth {
     pub replication: Option<Replication>,
     /// `read_only` variable, for the status bar's RO/RW.
     pub read_only: Option<bool>,
+    // Boxed: a Health event per instance per poll travels through channels, kept small.
+    pub innodb: Box<InnodbFigures>,
+    pub dml: Box<DmlRates>,
+    pub monitor: Box<MonitorFigures>,
     /// When this was computed.
     pub sampled_at: DateTime<Utc>,
 }
 
 impl InstanceHealth {
+    /// What the alert rules look at; `baseline` is the parameter baseline for this instance.
+    pub fn alert_facts(
+        &self,
+        baseline: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> AlertFacts {
+        let up = self.status == Status::Up;
+        fn known<T>(up: bool, v: T) -> Option<T> {
+            up.then_some(v)
+        }
+        AlertFacts {
+            up,
+            error: self.error.clone(),
+            uptime_s: self.uptime_s,
+            threads_connected: self.threads_connected,
+            threads_running: self.threads_running,
+            max_connections: self.max_connections,
+            replication: known(up, self.replication.clone()),
+            history_list_length: self.innodb.history_list_length,
+            checkpoint_age_pct: self.innodb.checkpoint_age_pct,
+            deadlocks_total: self.innodb.deadlocks,
+            // No waiter (or no PROCESS privilege, which the Locks view reports) counts as none.
+            longest_lock_wait: known(up, self.monitor.longest_lock_wait.unwrap_or((0, 0))),
+            datadir_free_pct: self.monitor.disk.datadir_free_pct,
+            backup: self.monitor.backup.as_ref().map(|b| b.fact()),
+            parameter_drift: baseline.filter(|_| up).map(|b| {
+                let current: HashMap<String, String> = self
+                    .monitor
+                    .variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                params::diff_against_baseline(b, &current)
+                    .into_iter()
+                    .map(|d| d.name)
+                    .collect()
+            }),
+        }
+    }
+
     /// A "down" record carrying the error that made it so.
     pub fn down(instance: &str, error: impl Into<String>, at: DateTime<Utc>) -> Self {
         InstanceHealth {
@@ -79,10 +164,31 @@ impl InstanceHealth {
             max_connections: None,
             replication: None,
             read_only: None,
+            innodb: Box::default(),
+            dml: Box::default(),
+            monitor: Box::default(),
             sampled_at: at,
         }
     }
 }
 
+/// `3d 4h`, `2h 5m`, `4m 10s`, `12s`: ages in views and summaries.
+pub fn format_age(seconds: u64) -> String {
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod monitor_tests;
 #[cfg(test)]
 mod tests;

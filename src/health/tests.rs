@@ -16,7 +16,7 @@ fn snap(at_ms: i64, status: &[(&str, &str)]) -> StatusSnapshot {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         variables: HashMap::new(),
-        replication: None,
+        ..StatusSnapshot::default()
     }
 }
 

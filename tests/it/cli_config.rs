@@ -23,7 +23,7 @@ fn example_config_checks_ok() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("instance primary (line 15)"), "{stdout}");
+    assert!(stdout.contains("instance primary (line 18)"), "{stdout}");
     assert!(
         stdout.contains("password=from $ARKC_PRIMARY_PASSWORD"),
         "{stdout}"

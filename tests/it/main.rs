@@ -22,6 +22,8 @@ mod flashback_generated;
 mod flashback_roundtrip;
 mod flashback_strict;
 mod health;
+mod health_views_render;
+mod monitor_sandbox;
 mod presets;
 mod quiet_monitoring;
 mod readme_incident;

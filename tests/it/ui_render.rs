@@ -40,6 +40,7 @@ fn up(name: &str) -> InstanceHealth {
         replication: None,
         read_only: Some(false),
         sampled_at: clock(8),
+        ..InstanceHealth::down(name, "", clock(8))
     }
 }
 

@@ -1,9 +1,17 @@
 //! The Health pane: one row per instance with its figures. Its cursor is the console's selected
-//! instance, so the selection follows you to every pane.
+//! instance, so the selection follows you to every pane. `enter` drills into the selected
+//! instance's monitoring views (Dashboard, Processlist, Locks, Alerts; `tab`/`shift-tab` switch
+//! between them, `esc` goes back to the list).
+
+pub mod monitor;
+
+pub use monitor::{HealthMonitor, MonitorView, RateSample};
 
 use super::pane::{PaneCtx, PaneLogic};
 use super::views::ViewStack;
 use super::{Action, Effect, Mode};
+use crate::backend::health::views::{HealthViewCommand, HealthViewEvent};
+use crate::backend::{BackendCommand, BackendEvent};
 
 /// The Health pane's views. A drill-down view is a variant here, a module beside this one for
 /// its state and keys, and one under `ui/health/` for its drawing.
@@ -12,11 +20,75 @@ pub enum HealthView {
     /// Every instance, one row each, with the selected one's detail below.
     #[default]
     Instances,
+    /// One of the selected instance's monitoring views.
+    Instance(MonitorView),
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct HealthPane {
     pub views: ViewStack<HealthView>,
+    /// Alerts, rate history and the live views' latest reads.
+    pub monitor: HealthMonitor,
+    /// A kill waiting for its typed confirmation.
+    pub kill_prompt: Option<KillPrompt>,
+}
+
+/// Killing a session is confirmed by typing the instance's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillPrompt {
+    pub instance: String,
+    pub id: u64,
+    pub typed: String,
+}
+
+impl HealthPane {
+    /// `K` on the Locks view: ask for the instance name before killing the root blocker.
+    fn ask_kill(&mut self, ctx: &mut PaneCtx) -> Vec<Effect> {
+        if ctx.read_only {
+            ctx.error(
+                "refused: arkc is read-only (:readonly off, unless started with --read-only)",
+            );
+            return Vec::new();
+        }
+        let Some(instance) = ctx.selected_instance().map(|i| i.name.clone()) else {
+            return Vec::new();
+        };
+        let root = self
+            .monitor
+            .locks
+            .as_ref()
+            .filter(|(i, _)| *i == instance)
+            .and_then(|(_, r)| r.root_blockers.first())
+            .map(|r| r.id);
+        match root {
+            None => ctx.info("no root blocker to kill"),
+            Some(id) => {
+                self.kill_prompt = Some(KillPrompt {
+                    instance,
+                    id,
+                    typed: String::new(),
+                });
+                *ctx.mode = Mode::PaneInput;
+            }
+        }
+        Vec::new()
+    }
+
+    pub fn new(config: &crate::config::Config) -> Self {
+        HealthPane {
+            views: ViewStack::default(),
+            monitor: HealthMonitor::new(config),
+            kill_prompt: None,
+        }
+    }
+
+    /// The monitoring view on top, if one is open.
+    pub fn monitor_view(&self) -> Option<MonitorView> {
+        match self.views.top() {
+            HealthView::Instance(v) => Some(*v),
+            HealthView::Instances => None,
+        }
+    }
 }
 
 impl PaneLogic for HealthPane {
@@ -24,8 +96,90 @@ impl PaneLogic for HealthPane {
         if *action == Action::Cancel && self.views.back() {
             return Some(Vec::new());
         }
-        match self.views.top() {
+        match *self.views.top() {
+            HealthView::Instances if *action == Action::Confirm => {
+                ctx.selected_instance()?;
+                self.views
+                    .push(HealthView::Instance(MonitorView::Dashboard));
+                Some(Vec::new())
+            }
             HealthView::Instances => instances_key(ctx, action),
+            HealthView::Instance(MonitorView::Locks) if *action == Action::KillRootBlocker => {
+                Some(self.ask_kill(ctx))
+            }
+            HealthView::Instance(view) => {
+                let next = match action {
+                    Action::NextPane => view.offset(1),
+                    Action::PrevPane => view.offset(-1),
+                    _ => return None,
+                };
+                *self.views.top_mut() = HealthView::Instance(next);
+                Some(Vec::new())
+            }
+        }
+    }
+
+    fn on_input(&mut self, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
+        let Some(prompt) = self.kill_prompt.as_mut() else {
+            *ctx.mode = Mode::Normal;
+            return Vec::new();
+        };
+        match action {
+            Action::InputChar(c) => prompt.typed.push(c),
+            Action::InputBackspace => {
+                prompt.typed.pop();
+            }
+            Action::Cancel => {
+                self.kill_prompt = None;
+                *ctx.mode = Mode::Normal;
+                ctx.info("kill cancelled");
+            }
+            Action::Confirm => {
+                let prompt = prompt.clone();
+                self.kill_prompt = None;
+                *ctx.mode = Mode::Normal;
+                if prompt.typed != prompt.instance {
+                    ctx.error(format!(
+                        "not killed: typed `{}`, the instance is `{}`",
+                        prompt.typed, prompt.instance
+                    ));
+                    return Vec::new();
+                }
+                ctx.info(format!(
+                    "killing session {} on {}",
+                    prompt.id, prompt.instance
+                ));
+                return vec![Effect::SendBackend(BackendCommand::HealthView(
+                    HealthViewCommand::Kill {
+                        instance: prompt.instance,
+                        id: prompt.id,
+                        read_only: ctx.read_only,
+                    },
+                ))];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_backend(&mut self, ctx: &mut PaneCtx, event: BackendEvent) -> Option<BackendEvent> {
+        if let BackendEvent::HealthView(HealthViewEvent::Killed {
+            instance,
+            id,
+            error,
+        }) = &event
+        {
+            match error {
+                None => ctx.info(format!("killed session {id} on {instance}")),
+                Some(e) => ctx.error(format!("session {id} on {instance} not killed: {e}")),
+            }
+        }
+        match event {
+            BackendEvent::HealthView(e) => {
+                self.monitor.on_view_event(e);
+                None
+            }
+            other => Some(other),
         }
     }
 }

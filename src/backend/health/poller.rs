@@ -8,6 +8,8 @@ use mysql_async::Conn;
 use tokio::sync::{mpsc::UnboundedSender, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::collect::{is_local, DetailReader};
+use super::session::{guard_session, SessionGuards};
 use crate::backend::connect::connect;
 use crate::backend::recorder::{name_value_map, named_rows, SqlRecorder, STATEMENT_TIMEOUT};
 use crate::backend::BackendEvent;
@@ -17,8 +19,37 @@ use crate::health::{replication_from_rows, HealthTracker, InstanceHealth, Status
 /// The most one poll (connect included) may take; past it the instance is "down".
 pub const POLL_BUDGET: Duration = Duration::from_millis(2500);
 
-const VARIABLES_SQL: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN \
-     ('version', 'version_comment', 'max_connections', 'read_only', 'server_id', 'log_bin', 'hostname')";
+/// Variables every poll reads: identity, limits, and what the InnoDB formulas need.
+const BASE_VARIABLES: &[&str] = &[
+    "version",
+    "version_comment",
+    "max_connections",
+    "read_only",
+    "server_id",
+    "log_bin",
+    "hostname",
+    "datadir",
+    "innodb_log_file_size",
+    "innodb_log_files_in_group",
+    "innodb_redo_log_capacity",
+];
+
+/// `SHOW GLOBAL VARIABLES` for the base set plus `watched` (names are checked to be identifiers,
+/// so nothing from a config file reaches the SQL unquoted).
+pub fn variables_sql(watched: &[String]) -> String {
+    let mut names: Vec<&str> = BASE_VARIABLES.to_vec();
+    for w in watched {
+        let ok = !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if ok && !names.contains(&w.as_str()) {
+            names.push(w);
+        }
+    }
+    let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    format!(
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ({})",
+        list.join(", ")
+    )
+}
 
 /// Which statement reports replica state on this server (found by trying, newest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +91,10 @@ pub struct InstancePoller {
     recorder: SqlRecorder,
     tracker: HealthTracker,
     replica_query: ReplicaQuery,
+    variables_sql: String,
+    guards: Option<SessionGuards>,
+    details: DetailReader,
+    local: bool,
 }
 
 impl InstancePoller {
@@ -67,10 +102,25 @@ impl InstancePoller {
         InstancePoller {
             recorder: SqlRecorder::new(&instance.name, events),
             tracker: HealthTracker::new(&instance.name),
+            local: is_local(&instance),
             instance,
             conn: None,
             replica_query: ReplicaQuery::AllSlaves,
+            variables_sql: variables_sql(&crate::config::alerts::default_watch()),
+            guards: None,
+            details: DetailReader::default(),
         }
+    }
+
+    /// Read these variables too (parameter monitoring), instead of the default watch list.
+    pub fn with_watched_variables(mut self, names: &[String]) -> Self {
+        self.variables_sql = variables_sql(names);
+        self
+    }
+
+    /// The guards set on the current connection (`None` before the first connect).
+    pub fn guards(&self) -> Option<&SessionGuards> {
+        self.guards.as_ref()
     }
 
     pub fn name(&self) -> &str {
@@ -112,6 +162,7 @@ impl InstancePoller {
             None => {
                 let mut conn = connect(&self.instance).await?;
                 crate::backend::connect::quiet_for_slow_log(&mut conn).await;
+                self.guards = Some(guard_session(&mut conn, &self.recorder).await?);
                 conn
             }
         };
@@ -122,20 +173,33 @@ impl InstancePoller {
         let taken_at = chrono::Utc::now();
         let variable_rows = self
             .recorder
-            .query(&mut conn, VARIABLES_SQL, STATEMENT_TIMEOUT)
+            .query(&mut conn, &self.variables_sql, STATEMENT_TIMEOUT)
             .await?;
         let replication = self
             .replica_rows(&mut conn)
             .await?
             .as_deref()
             .and_then(replication_from_rows);
-        self.conn = Some(conn);
-        Ok(StatusSnapshot {
+        let mut snapshot = StatusSnapshot {
             taken_at: Some(taken_at),
             status: name_value_map(&status_rows),
             variables: name_value_map(&variable_rows),
             replication,
-        })
+            ..StatusSnapshot::default()
+        };
+        if let Some(guards) = &self.guards {
+            self.details
+                .read(
+                    &mut conn,
+                    &self.recorder,
+                    &guards.flavor,
+                    self.local,
+                    &mut snapshot,
+                )
+                .await;
+        }
+        self.conn = Some(conn);
+        Ok(snapshot)
     }
 
     /// Replica status rows, trying the statement variants this server understands.

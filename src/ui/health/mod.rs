@@ -17,10 +17,33 @@ use crate::ui::theme::{Meaning, Theme};
 /// Height of the detail box, borders included.
 const DETAIL_HEIGHT: u16 = 7;
 
+mod views;
+
 impl PaneView for HealthPane {
+    fn prompt_line(&self, theme: &Theme, _width: u16) -> Line<'static> {
+        match &self.kill_prompt {
+            Some(p) => Line::from(vec![
+                Span::styled(
+                    format!(
+                        "kill session {} on {}? type the instance name: ",
+                        p.id, p.instance
+                    ),
+                    theme.style(Meaning::Alert),
+                ),
+                Span::raw(p.typed.clone()),
+                Span::styled("█", theme.style(Meaning::Muted)),
+            ]),
+            None => Line::raw(""),
+        }
+    }
+
     fn draw(&self, frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         match self.views.top() {
             HealthView::Instances => draw(frame, area, state, theme),
+            HealthView::Instance(view) if !state.instances.is_empty() => {
+                views::draw(frame, area, state, *view, theme)
+            }
+            HealthView::Instance(_) => draw(frame, area, state, theme),
         }
     }
 }

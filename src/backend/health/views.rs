@@ -1,0 +1,210 @@
+//! Live reads for the Health pane's expensive views (Processlist, Locks): one task reads the open
+//! view's instance every `VIEW_INTERVAL` while the view is open, and stops when it closes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::locks::{read_locks, LocksReport};
+use super::processlist::{read_processlist, MonitorConn};
+use crate::backend::{BackendEvent, SqlRecorder};
+use crate::config::Config;
+use crate::health::processlist::ProcessRow;
+
+/// How often an open view is re-read.
+pub const VIEW_INTERVAL: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveView {
+    Processlist,
+    Locks,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthViewCommand {
+    /// Read `view` of `instance` until told otherwise (replaces any previous watch).
+    Watch { instance: String, view: LiveView },
+    /// No expensive view is open.
+    Stop,
+    /// Kill a session (the Locks view's root blocker); refused when `read_only`.
+    Kill {
+        instance: String,
+        id: u64,
+        read_only: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HealthViewEvent {
+    Processlist {
+        instance: String,
+        rows: Vec<ProcessRow>,
+        note: Option<String>,
+    },
+    Locks {
+        instance: String,
+        report: LocksReport,
+    },
+    Failed {
+        instance: String,
+        error: String,
+    },
+    /// The outcome of a `Kill`: `None` when it worked, else why not.
+    Killed {
+        instance: String,
+        id: u64,
+        error: Option<String>,
+    },
+}
+
+/// Owns the one watch task.
+#[derive(Debug)]
+pub struct ViewReader {
+    config: Arc<Config>,
+    events: UnboundedSender<BackendEvent>,
+    current: Option<CancellationToken>,
+    parent: CancellationToken,
+}
+
+impl ViewReader {
+    pub fn new(
+        config: Arc<Config>,
+        events: UnboundedSender<BackendEvent>,
+        parent: CancellationToken,
+    ) -> Self {
+        ViewReader {
+            config,
+            events,
+            current: None,
+            parent,
+        }
+    }
+
+    pub fn handle(&mut self, command: HealthViewCommand) {
+        if let HealthViewCommand::Kill {
+            instance,
+            id,
+            read_only,
+        } = command
+        {
+            self.kill(instance, id, read_only);
+            return;
+        }
+        if let Some(token) = self.current.take() {
+            token.cancel();
+        }
+        let HealthViewCommand::Watch { instance, view } = command else {
+            return;
+        };
+        let Some(inst) = self.config.instance(&instance).cloned() else {
+            return;
+        };
+        let token = self.parent.child_token();
+        self.current = Some(token.clone());
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = watch(inst, view, events) => {}
+                _ = token.cancelled() => {}
+            }
+        });
+    }
+}
+
+impl ViewReader {
+    /// Kill on its own connection, so the view's reads go on; the outcome comes back as an event.
+    fn kill(&self, instance: String, id: u64, read_only: bool) {
+        let events = self.events.clone();
+        let inst = self.config.instance(&instance).cloned();
+        tokio::spawn(async move {
+            let error = match inst {
+                None => Some(format!("no instance named `{instance}`")),
+                Some(inst) => kill_one(&inst, id, read_only, &events).await.err(),
+            };
+            let _ = events.send(BackendEvent::HealthView(HealthViewEvent::Killed {
+                instance,
+                id,
+                error,
+            }));
+        });
+    }
+}
+
+async fn kill_one(
+    inst: &crate::config::InstanceConfig,
+    id: u64,
+    read_only: bool,
+    events: &UnboundedSender<BackendEvent>,
+) -> Result<(), String> {
+    super::kill::refuse_if_read_only(read_only).map_err(|e| e.to_string())?;
+    let recorder = SqlRecorder::new(&inst.name, events.clone());
+    let mut mc = MonitorConn::open(inst, recorder)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let outcome = super::kill::kill_sessions(
+        &mut mc,
+        &[id],
+        super::kill::KillTarget::Connection,
+        read_only,
+    )
+    .await;
+    mc.close().await;
+    match outcome {
+        Ok(o) => match o.into_iter().next().and_then(|o| o.error) {
+            None => Ok(()),
+            Some(e) => Err(e),
+        },
+        Err(e) => Err(format!("{e:#}")),
+    }
+}
+
+async fn watch(
+    inst: crate::config::InstanceConfig,
+    view: LiveView,
+    events: UnboundedSender<BackendEvent>,
+) {
+    let send = |e: HealthViewEvent| events.send(BackendEvent::HealthView(e)).is_ok();
+    let mut conn: Option<MonitorConn> = None;
+    loop {
+        let mc = match conn.take() {
+            Some(c) => Ok(c),
+            None => MonitorConn::open(&inst, SqlRecorder::new(&inst.name, events.clone())).await,
+        };
+        let event = match mc {
+            Err(e) => HealthViewEvent::Failed {
+                instance: inst.name.clone(),
+                error: format!("{e:#}"),
+            },
+            Ok(mut mc) => {
+                let event = match view {
+                    LiveView::Processlist => match read_processlist(&mut mc).await {
+                        Ok((rows, note)) => HealthViewEvent::Processlist {
+                            instance: inst.name.clone(),
+                            rows,
+                            note,
+                        },
+                        Err(e) => HealthViewEvent::Failed {
+                            instance: inst.name.clone(),
+                            error: format!("{e:#}"),
+                        },
+                    },
+                    LiveView::Locks => HealthViewEvent::Locks {
+                        instance: inst.name.clone(),
+                        report: read_locks(&mut mc).await,
+                    },
+                };
+                // A failed read may leave the connection unusable: start afresh next time.
+                if !matches!(event, HealthViewEvent::Failed { .. }) {
+                    conn = Some(mc);
+                }
+                event
+            }
+        };
+        if !send(event) {
+            return;
+        }
+        tokio::time::sleep(VIEW_INTERVAL).await;
+    }
+}

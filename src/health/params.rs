@@ -1,0 +1,104 @@
+//! Parameter monitoring: chosen variables against a baseline, and changes seen while running.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A variable whose value differs from the baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParamDiff {
+    pub name: String,
+    pub expected: String,
+    /// `None`: the server does not have this variable.
+    pub actual: Option<String>,
+}
+
+/// A variable that changed between two reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParamChange {
+    pub name: String,
+    pub old: String,
+    pub new: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Differences of `current` from `baseline`, by name. Values compare as the server means them:
+/// names case-insensitively, ON/1/TRUE alike, numbers by value.
+pub fn diff_against_baseline(
+    baseline: &BTreeMap<String, String>,
+    current: &HashMap<String, String>,
+) -> Vec<ParamDiff> {
+    let lowered: HashMap<String, &String> = current
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    baseline
+        .iter()
+        .filter_map(|(name, expected)| {
+            let actual = lowered
+                .get(&name.to_ascii_lowercase())
+                .map(|v| v.to_string());
+            let same = actual.as_deref().is_some_and(|a| same_value(expected, a));
+            (!same).then(|| ParamDiff {
+                name: name.clone(),
+                expected: expected.clone(),
+                actual,
+            })
+        })
+        .collect()
+}
+
+/// Whether two variable values mean the same.
+pub fn same_value(a: &str, b: &str) -> bool {
+    let norm = |v: &str| {
+        let v = v.trim();
+        match v.to_ascii_uppercase().as_str() {
+            "ON" | "TRUE" | "YES" => "1".to_string(),
+            "OFF" | "FALSE" | "NO" => "0".to_string(),
+            _ => match v.parse::<f64>() {
+                Ok(n) => format!("{n}"),
+                Err(_) => v.to_string(),
+            },
+        }
+    };
+    norm(a) == norm(b)
+}
+
+/// Remembers the last values of watched variables and reports what changed.
+#[derive(Debug, Clone, Default)]
+pub struct ParamWatch {
+    last: HashMap<String, String>,
+    /// Newest last, at most `KEEP`.
+    pub changes: Vec<ParamChange>,
+}
+
+impl ParamWatch {
+    const KEEP: usize = 200;
+
+    /// Compare a fresh read with the previous one; the first read only records values.
+    pub fn observe(
+        &mut self,
+        values: &HashMap<String, String>,
+        at: DateTime<Utc>,
+    ) -> Vec<ParamChange> {
+        let mut seen: Vec<ParamChange> = values
+            .iter()
+            .filter_map(|(name, new)| {
+                let old = self.last.get(name)?;
+                (!same_value(old, new)).then(|| ParamChange {
+                    name: name.clone(),
+                    old: old.clone(),
+                    new: new.clone(),
+                    at,
+                })
+            })
+            .collect();
+        seen.sort_by(|a, b| a.name.cmp(&b.name));
+        self.last = values.clone();
+        self.changes.extend(seen.iter().cloned());
+        let excess = self.changes.len().saturating_sub(Self::KEEP);
+        self.changes.drain(..excess);
+        seen
+    }
+}
