@@ -34,7 +34,7 @@ pub struct SourceArgs {
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// Stream from this configured instance (see --config) instead of --url.
-    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    #[arg(long, value_name = super::completions::INSTANCE_VALUE, conflicts_with = "url")]
     pub instance: Option<String>,
     /// Replica id announced when streaming. Default 4026531840, or the next id up when the
     /// server or a registered replica (SHOW SLAVE HOSTS) already uses it: two replication
@@ -176,7 +176,11 @@ fn file_name(p: &Path) -> String {
 /// A `TxnBuilder` for the filters, with column definitions from the server (the streamed
 /// one, or `--url` with files) for every kept table: names where the binlog has none,
 /// generated columns.
-fn builder_for(src: &SourceArgs, f: &FilterArgs, source: &Source) -> anyhow::Result<TxnBuilder> {
+pub(super) fn builder_for(
+    src: &SourceArgs,
+    f: &FilterArgs,
+    source: &Source,
+) -> anyhow::Result<TxnBuilder> {
     let mut builder = TxnBuilder::new(build_filters(f, &source.names())?);
     let (mut tables, opts) = match (source, &src.url) {
         (Source::Server { server, .. }, _) => (

@@ -2,9 +2,14 @@
 
 pub mod binlog;
 mod binlog_source;
+pub mod completions;
 mod config_check;
+mod config_init;
 mod console;
 pub mod demo;
+pub mod deploy;
+mod deploy_instance;
+mod deploy_undo;
 pub mod digest;
 mod flashback_server;
 pub mod health;
@@ -64,6 +69,20 @@ pub enum Command {
     Binlog(BinlogCommand),
     /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
     Flashback(Box<binlog::FlashbackArgs>),
+    /// SQL changes: review, apply (recorded in the history), list, undo.
+    #[command(subcommand)]
+    Deploy(deploy::DeployCommand),
+    /// Print a shell completion script (bash, zsh, fish); --instance completes configured names.
+    Completions {
+        #[arg(value_enum)]
+        shell: completions::CompletionShell,
+    },
+    /// Print the arkc(1) man page (roff), as packaged.
+    #[command(hide = true)]
+    Man,
+    /// Configured instance names, one a line (used by the completion scripts).
+    #[command(name = "__complete-instances", hide = true)]
+    CompleteInstances,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +100,12 @@ pub enum ConfigCommand {
         /// The file to check (default: the file arkc would use).
         path: Option<PathBuf>,
     },
+    /// Write a commented starter config to the config path (never over an existing file).
+    Init {
+        /// Look for local servers (running mariadbd/mysqld, usual sockets, ~/.my.cnf) and add them.
+        #[arg(long)]
+        discover: bool,
+    },
 }
 
 /// Run the parsed command line; returns the process exit code.
@@ -89,6 +114,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Config(ConfigCommand::Init { discover })) => {
+            config_init::run(cli.config.as_deref(), discover)
+        }
+        Some(Command::Completions { shell }) => completions::run_completions(shell),
+        Some(Command::Man) => completions::run_man(),
+        Some(Command::CompleteInstances) => completions::run_instances(cli.config.as_deref()),
         Some(Command::Binlog(BinlogCommand::Events(args))) => {
             binlog::run_events(*args, cli.config.as_deref())
         }
@@ -98,6 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Flashback(args)) => {
             binlog::run_flashback(*args, cli.read_only, cli.config.as_deref())
         }
+        Some(Command::Deploy(cmd)) => deploy::run(cmd, cli.read_only, cli.config.as_deref()),
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Digest(args)) => digest::run(args),

@@ -1,0 +1,89 @@
+//! The real console against real servers: live figures arrive, and an instance stopped mid-run
+//! turns DOWN while the UI keeps answering keys.
+
+use crate::support::tmux;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use arkc::sandbox::{Sandbox, SandboxOptions};
+use tmux::TmuxSession;
+
+fn sandbox(name: &str) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        name: name.into(),
+        ..Default::default()
+    })
+    .expect("sandbox starts")
+}
+
+/// The instance's table row (first line that starts with its name inside the table border).
+fn row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen
+        .lines()
+        .find(|l| l.trim_start_matches('│').starts_with(name))
+}
+
+#[test]
+fn stopped_instance_turns_down_while_keys_keep_working() {
+    let alpha = sandbox("live-alpha");
+    let mut beta = sandbox("live-beta");
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[ui]\nrefresh_ms = 300\n\n[[instance]]\nname = \"alpha\"\nhost = \"127.0.0.1\"\nport = {}\npassword = \"\"\n\n\
+         [[instance]]\nname = \"beta\"\nhost = \"127.0.0.1\"\nport = {}\npassword = \"\"\n",
+        alpha.port(),
+        beta.port()
+    );
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let state = dir.path().join("state").display().to_string();
+    let cfg_home = dir.path().join("cfg").display().to_string();
+    let session = TmuxSession::start(
+        Path::new(env!("CARGO_BIN_EXE_arkc")),
+        &["--config", &config_path.display().to_string()],
+        &[("XDG_STATE_HOME", &state), ("XDG_CONFIG_HOME", &cfg_home)],
+        80,
+        24,
+    );
+
+    let wait = Duration::from_secs(15);
+    let screen = session.wait_for("both instances up with figures", wait, |s| {
+        let up = |n| row(s, n).is_some_and(|r| r.contains(" up ") && r.contains("10.11"));
+        up("alpha") && up("beta")
+    });
+    assert!(
+        row(&screen, "alpha").unwrap().contains("-"),
+        "a primary shows no replication: {screen}"
+    );
+
+    beta.stop().expect("stop beta");
+    let stopped_at = Instant::now();
+    // While the poll of the dead server runs into its timeout, keys are still answered at once.
+    session.keys(&["2"]);
+    session.wait_for("Slow SQL pane after key 2", Duration::from_secs(2), |s| {
+        s.lines().nth(1).is_some_and(|l| l.contains("Slow SQL"))
+    });
+    session.keys(&["1"]);
+    let screen = session.wait_for("beta DOWN", wait, |s| {
+        row(s, "beta").is_some_and(|r| r.contains("DOWN"))
+    });
+    assert!(stopped_at.elapsed() < wait);
+    assert!(
+        row(&screen, "alpha").unwrap().contains(" up "),
+        "the other instance stays up: {screen}"
+    );
+    // The down instance names its error.
+    assert!(
+        row(&screen, "beta").unwrap().len() > "beta  DOWN".len(),
+        "{screen}"
+    );
+
+    session.keys(&["q"]);
+    assert_eq!(session.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(
+        session.pane_var("alternate_on"),
+        "0",
+        "terminal left the alternate screen"
+    );
+}
