@@ -3,9 +3,9 @@
 //! Unknown keys and bad values are errors that name the file, line and key, because a typo in a
 //! production console's config must never be silently ignored.
 
+pub mod alerts;
 pub mod discover;
 mod login_path;
-pub mod alerts;
 mod password;
 pub mod review;
 pub mod starter;
@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use login_path::{encode as encode_login_file, login_file_path, LoginFileError, LoginPath};
 pub use alerts::{AlertsConfig, ParametersConfig};
+pub use login_path::{encode as encode_login_file, login_file_path, LoginFileError, LoginPath};
 pub use password::{resolve_password, PasswordSource};
 
 /// Where the config came from and what it says.
@@ -26,12 +26,12 @@ pub struct Config {
     pub path: Option<PathBuf>,
     pub ui: UiConfig,
     pub instances: Vec<InstanceConfig>,
-    /// `[review]`: SQL review thresholds and rule severities (`arkc deploy`).
-    pub review: review::ReviewConfig,
     /// Refuse every write to a server, as `--read-only` does.
     pub read_only: bool,
     pub alerts: AlertsConfig,
     pub parameters: ParametersConfig,
+    /// `[review]`: SQL review thresholds and rule severities (`arkc deploy`).
+    pub review: review::ReviewConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -205,10 +205,10 @@ impl Config {
             path: Some(path.to_path_buf()),
             ui: raw.ui,
             instances,
-            review: raw.review,
             read_only: raw.read_only,
             alerts: raw.alerts,
             parameters: raw.parameters.unwrap_or_default(),
+            review: raw.review,
         };
         config.apply_login_paths(text, login_file)?;
         config.validate(text)?;
@@ -279,6 +279,12 @@ impl Config {
                 ),
             ));
         }
+        if let Err((header, message)) = self.alerts.validate() {
+            let line = key_line(text, &header)
+                .or_else(|| key_line(text, "[alerts"))
+                .unwrap_or(1);
+            return Err(bad(line, message));
+        }
         for rule in self.review.rules.keys() {
             if !crate::deploy::review::RULES.iter().any(|r| r.id == rule) {
                 return Err(bad(
@@ -289,12 +295,6 @@ impl Config {
                     ),
                 ));
             }
-        }
-        if let Err((header, message)) = self.alerts.validate() {
-            let line = key_line(text, &header)
-                .or_else(|| key_line(text, "[alerts"))
-                .unwrap_or(1);
-            return Err(bad(line, message));
         }
         let mut seen = std::collections::HashSet::new();
         for inst in &self.instances {

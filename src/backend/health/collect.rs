@@ -193,8 +193,8 @@ pub async fn backup_lookup(
     lookup
 }
 
-/// Free space of the filesystem holding `path`, in percent of its size (as `df` counts it:
-/// blocks available to unprivileged users over all blocks).
+/// Free space of the filesystem holding `path`, in percent of its size: blocks available to
+/// unprivileged users over all blocks (node_exporter's avail / size, which the usual disk alerts use).
 pub fn free_pct(path: &Path) -> Option<f64> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
