@@ -10,6 +10,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod jobs;
 pub mod sandbox;
 pub mod tracking;
 pub mod tui;

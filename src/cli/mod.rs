@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+pub mod backup;
 pub mod binlog;
 mod binlog_source;
 mod config_check;
@@ -57,6 +58,12 @@ pub enum Command {
     Binlog(BinlogCommand),
     /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
     Flashback(Box<binlog::FlashbackArgs>),
+    /// Backups: run, list, verify by restore, cancel, prune.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Internal: the detached supervisor of one backup job.
+    #[command(name = "__backup-supervise", hide = true)]
+    BackupSupervise { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +101,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Digest(args)) => digest::run(args),
+        Some(Command::Backup(cmd)) => backup::run(cmd, &load_config(cli.config.as_deref())?),
+        Some(Command::BackupSupervise { id }) => crate::jobs::supervise(id),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
                 read_only: cli.read_only,

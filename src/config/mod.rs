@@ -3,6 +3,7 @@
 //! Unknown keys and bad values are errors that name the file, line and key, because a typo in a
 //! production console's config must never be silently ignored.
 
+pub mod backup;
 mod password;
 
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use backup::{BackupConfig, BackupJobConfig, BackupKind, Compression, JobsSettings};
 pub use password::{resolve_password, PasswordSource};
 
 /// Where the config came from and what it says.
@@ -19,6 +21,8 @@ pub struct Config {
     pub path: Option<PathBuf>,
     pub ui: UiConfig,
     pub instances: Vec<InstanceConfig>,
+    /// `[[backup]]` jobs and the `[jobs]` limits.
+    pub backups: BackupConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -129,6 +133,10 @@ struct RawConfig {
     ui: UiConfig,
     #[serde(default)]
     instance: Vec<Spanned<InstanceConfig>>,
+    #[serde(default)]
+    backup: Vec<Spanned<BackupJobConfig>>,
+    #[serde(default)]
+    jobs: JobsSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,10 +170,21 @@ impl Config {
             inst.line = line;
             instances.push(inst);
         }
+        let mut backup_jobs = Vec::with_capacity(raw.backup.len());
+        for spanned in raw.backup {
+            let line = line_of(text, spanned.span().start);
+            let mut job = spanned.into_inner();
+            job.line = line;
+            backup_jobs.push(job);
+        }
         let config = Config {
             path: Some(path.to_path_buf()),
             ui: raw.ui,
             instances,
+            backups: BackupConfig {
+                jobs: backup_jobs,
+                settings: raw.jobs,
+            },
         };
         config.validate(text)?;
         Ok(config)
@@ -266,6 +285,19 @@ impl Config {
                 _ => {}
             }
         }
+        let names: Vec<(&str, &[String])> = self
+            .instances
+            .iter()
+            .map(|i| (i.name.as_str(), i.tags.as_slice()))
+            .collect();
+        self.backups.validate(&names).map_err(|(line, message)| {
+            let line = if line == 0 {
+                key_line(text, "max_concurrent").unwrap_or(1)
+            } else {
+                line
+            };
+            bad(line, message)
+        })?;
         Ok(())
     }
 }
@@ -275,8 +307,12 @@ pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "arkc").map(|d| d.config_dir().to_path_buf())
 }
 
-/// The XDG data dir for arkc (audit files, tracking database).
+/// The XDG data dir for arkc (audit files, tracking database, backup history), or `ARKC_DATA_DIR`
+/// when set (tests, or several independent consoles on one host).
 pub fn data_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("ARKC_DATA_DIR").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
     directories::ProjectDirs::from("", "", "arkc").map(|d| d.data_dir().to_path_buf())
 }
 
