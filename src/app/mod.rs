@@ -3,6 +3,7 @@
 
 mod action;
 pub mod binlog;
+pub mod jobs;
 pub mod keymap;
 pub mod palette;
 mod preset;

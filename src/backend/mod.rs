@@ -14,6 +14,7 @@ pub mod binlog;
 pub mod connect;
 pub mod demo;
 pub mod health;
+pub mod jobs;
 pub mod recorder;
 pub mod slow;
 

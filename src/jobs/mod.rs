@@ -109,3 +109,35 @@ pub fn last_successful_backup(instance: &str) -> anyhow::Result<Option<BackupRec
     let history = History::open_default()?;
     Ok(history.last_successful(instance)?)
 }
+
+/// One history row and, while it runs, its progress: what the Jobs pane lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    pub record: BackupRecord,
+    pub progress: Option<Progress>,
+}
+
+/// Every backup in the history, newest first, running ones with their progress; running rows
+/// whose supervisor is gone are marked `lost` first.
+pub fn load_rows(history: &History) -> anyhow::Result<Vec<JobRow>> {
+    refresh_running(history)?;
+    Ok(history
+        .list()?
+        .into_iter()
+        .map(|record| {
+            let progress = (record.state == JobState::Running)
+                .then(|| Progress::load(&record.job_dir.join(runner::PROGRESS_FILE)))
+                .flatten();
+            JobRow { record, progress }
+        })
+        .collect())
+}
+
+/// What the Jobs pane asks the backend to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobsRequest {
+    /// Start the configured `[[backup]]` job of this name.
+    Start(String),
+    Cancel(i64),
+    Verify(i64),
+}

@@ -45,6 +45,36 @@ pub struct BackupRequest {
     pub threads: u32,
 }
 
+/// The backups a configured `[[backup]]` job stands for: one, or one per instance of its tag.
+pub fn requests_for_job(config: &Config, name: &str) -> anyhow::Result<Vec<BackupRequest>> {
+    let job = config
+        .backups
+        .job(name)
+        .with_context(|| format!("no [[backup]] job named `{name}` in the config"))?;
+    let instances: Vec<String> = match (&job.instance, &job.tag) {
+        (Some(i), _) => vec![i.clone()],
+        (None, Some(tag)) => config
+            .instances
+            .iter()
+            .filter(|i| i.tags.contains(tag))
+            .map(|i| i.name.clone())
+            .collect(),
+        (None, None) => Vec::new(),
+    };
+    Ok(instances
+        .into_iter()
+        .map(|instance| BackupRequest {
+            job: job.name.clone(),
+            instance,
+            kind: job.kind,
+            to: job.to.clone(),
+            database: job.database.clone(),
+            compress: job.compress,
+            threads: job.threads.unwrap_or(4),
+        })
+        .collect())
+}
+
 /// A job whose supervisor was just started.
 #[derive(Debug)]
 pub struct StartedJob {

@@ -6,7 +6,7 @@
 mod binlog;
 pub mod format;
 mod health;
-mod jobs;
+pub mod jobs;
 mod overlay;
 mod slow;
 mod sql_log;

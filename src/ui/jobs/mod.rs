@@ -1,5 +1,7 @@
 //! The Jobs pane, until its issue lands (and any pane whose issue has not landed yet): they say what they will show, and show no figures.
 
+pub mod view;
+
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};

@@ -1,0 +1,95 @@
+//! The Jobs pane's backend: reads the backup history every second and carries out the pane's
+//! requests (start, cancel, verify) on blocking threads, so no key press waits for them.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::jobs::{self, History, JobRow, JobsRequest};
+
+/// What the jobs backend reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobsEvent {
+    Rows(Vec<JobRow>),
+    /// The outcome of a request, one line for the pane's status line.
+    Done(String),
+}
+
+/// Run until `requests` closes. Rows are sent every `every`, and after each request.
+pub async fn run(
+    config: Config,
+    mut requests: mpsc::UnboundedReceiver<JobsRequest>,
+    events: mpsc::UnboundedSender<JobsEvent>,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let rows = tokio::task::spawn_blocking(read_rows).await;
+                let event = match rows {
+                    Ok(Ok(rows)) => JobsEvent::Rows(rows),
+                    Ok(Err(e)) => JobsEvent::Done(format!("backup history: {e:#}")),
+                    Err(e) => JobsEvent::Done(format!("backup history reader failed: {e}")),
+                };
+                if events.send(event).is_err() {
+                    return;
+                }
+            }
+            request = requests.recv() => {
+                let Some(request) = request else { return };
+                let config = config.clone();
+                let events = events.clone();
+                // Verification takes a sandbox start and a restore: never in the select loop.
+                tokio::task::spawn_blocking(move || {
+                    let text = match carry_out(&config, &request) {
+                        Ok(t) => t,
+                        Err(e) => format!("{e:#}"),
+                    };
+                    let _ = events.send(JobsEvent::Done(text));
+                    if let Ok(rows) = read_rows() {
+                        let _ = events.send(JobsEvent::Rows(rows));
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn read_rows() -> anyhow::Result<Vec<JobRow>> {
+    let history = History::open_default()?;
+    jobs::load_rows(&history)
+}
+
+/// Do one request (blocking); returns the line to show.
+pub fn carry_out(config: &Config, request: &JobsRequest) -> anyhow::Result<String> {
+    match request {
+        JobsRequest::Start(name) => {
+            let mut ids = Vec::new();
+            for req in jobs::runner::requests_for_job(config, name)? {
+                let mut started = jobs::start(config, &req)?;
+                ids.push(started.id.to_string());
+                // Reap the supervisor when it ends; it runs on if the console exits first.
+                std::thread::spawn(move || {
+                    let _ = started.supervisor.wait();
+                });
+            }
+            Ok(format!("job `{name}` started: backup {}", ids.join(", ")))
+        }
+        JobsRequest::Cancel(id) => {
+            let history = History::open_default()?;
+            let rec = jobs::cancel(&history, *id)?;
+            Ok(format!("backup {id}: {}", rec.state.as_str()))
+        }
+        JobsRequest::Verify(id) => {
+            let history = History::open_default()?;
+            let report = jobs::verify::verify(&history, *id)?;
+            Ok(if report.ok {
+                format!("backup {id} verified: {}", report.note)
+            } else {
+                format!("backup {id} FAILED verification: {}", report.note)
+            })
+        }
+    }
+}
