@@ -597,3 +597,36 @@ fn a_full_disk_fails_the_job_and_leaves_nothing_looking_complete() {
         names_in(&to)
     );
 }
+
+#[test]
+fn whole_instance_dump_verifies_every_user_schema() {
+    let sb = Sandbox::start(SandboxOptions {
+        name: "bkwhole".into(),
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let first = awkward_schema(&sb, "whole1");
+    let second = sb.create_schema("whole2").unwrap();
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{second}`.t (id INT PRIMARY KEY, v VARCHAR(5)); INSERT INTO `{second}`.t VALUES (1,'a'),(2,'b');"
+    ))
+    .unwrap();
+    let env = Env::new(&sb, "");
+    let (id, out) = env.backup(&[
+        "--instance",
+        "src",
+        "--kind",
+        "dump",
+        "--to",
+        env.to().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let rec = env.record(id);
+    assert_eq!(
+        rec["tables"], 4,
+        "3 tables in {first} and 1 in {second}: {rec:#}"
+    );
+    assert_eq!(rec["checksum_mode"], "checksum", "{rec:#}");
+    let out = env.run(&["backup", "verify", &id.to_string()]);
+    assert!(out.status.success(), "{}", text(&out));
+}

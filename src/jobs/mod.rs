@@ -15,6 +15,7 @@ pub mod position;
 pub mod progress;
 pub mod retention;
 pub mod runner;
+pub mod schedule;
 pub mod sql;
 mod supervise;
 pub mod tools;

@@ -1,7 +1,8 @@
 //! The Jobs pane's backend: reads the backup history every second and carries out the pane's
 //! requests (start, cancel, verify) on blocking threads, so no key press waits for them.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -16,7 +17,11 @@ pub enum JobsEvent {
     Done(String),
 }
 
-/// Run until `requests` closes. Rows are sent every `every`, and after each request.
+/// A scheduled job that could not start is tried again after this long, not on every tick.
+const RETRY_SCHEDULED: Duration = Duration::from_secs(60);
+
+/// Run until `requests` closes. Rows are sent every `every`, and after each request; configured
+/// jobs with a `schedule` are started when due.
 pub async fn run(
     config: Config,
     mut requests: mpsc::UnboundedReceiver<JobsRequest>,
@@ -24,12 +29,29 @@ pub async fn run(
     every: Duration,
 ) {
     let mut tick = tokio::time::interval(every);
+    let mut tried: HashMap<String, Instant> = HashMap::new();
     loop {
         tokio::select! {
             _ = tick.tick() => {
                 let rows = tokio::task::spawn_blocking(read_rows).await;
                 let event = match rows {
-                    Ok(Ok(rows)) => JobsEvent::Rows(rows),
+                    Ok(Ok(rows)) => {
+                        let records: Vec<_> = rows.iter().map(|r| r.record.clone()).collect();
+                        for name in jobs::schedule::due(&config.backups, &records, chrono::Utc::now()) {
+                            if tried.get(&name).is_some_and(|t| t.elapsed() < RETRY_SCHEDULED) {
+                                continue;
+                            }
+                            tried.insert(name.clone(), Instant::now());
+                            let (config, events) = (config.clone(), events.clone());
+                            tokio::task::spawn_blocking(move || {
+                                let request = JobsRequest::Start(name.clone());
+                                let text = carry_out(&config, &request)
+                                    .unwrap_or_else(|e| format!("scheduled job `{name}`: {e:#}"));
+                                let _ = events.send(JobsEvent::Done(text));
+                            });
+                        }
+                        JobsEvent::Rows(rows)
+                    }
                     Ok(Err(e)) => JobsEvent::Done(format!("backup history: {e:#}")),
                     Err(e) => JobsEvent::Done(format!("backup history reader failed: {e}")),
                 };
