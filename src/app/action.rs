@@ -63,6 +63,14 @@ pub enum Action {
     /// Slow SQL: cycle the tracking status new → investigating → fixed → ignored.
     MarkStatus,
     EditNote,
+    /// Jobs pane: start the chosen configured backup job.
+    JobStart,
+    /// Jobs pane: choose the next configured job.
+    JobNext,
+    /// Jobs pane: cancel the selected running backup (asks first).
+    JobCancel,
+    /// Jobs pane: verify the selected backup by restoring it into a sandbox.
+    JobVerify,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -143,6 +151,10 @@ impl Action {
         Action::Explain,
         Action::MarkStatus,
         Action::EditNote,
+        Action::JobStart,
+        Action::JobNext,
+        Action::JobCancel,
+        Action::JobVerify,
     ];
 
     /// One line for the help screen.
@@ -190,6 +202,10 @@ impl Action {
             Action::Explain => "slow: EXPLAIN sample",
             Action::MarkStatus => "slow: mark status",
             Action::EditNote => "slow: edit note",
+            Action::JobStart => "jobs: start chosen job",
+            Action::JobNext => "jobs: choose next job",
+            Action::JobCancel => "jobs: cancel backup",
+            Action::JobVerify => "jobs: verify backup",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
@@ -227,6 +243,9 @@ impl Action {
             | Action::Explain
             | Action::MarkStatus
             | Action::EditNote => Some(Pane::SlowSql),
+            Action::JobStart | Action::JobNext | Action::JobCancel | Action::JobVerify => {
+                Some(Pane::Jobs)
+            }
             _ => None,
         }
     }

@@ -166,6 +166,9 @@ struct KeymapFile {
     /// Keys of the Binlog pane, the same way.
     #[serde(default)]
     binlog: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Keys of the Jobs pane, the same way.
+    #[serde(default)]
+    jobs: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 type Section = BTreeMap<Spanned<String>, Spanned<String>>;
@@ -197,7 +200,11 @@ impl Keymap {
             self.bindings.retain(|(k, _)| *k != combo);
             self.bindings.extend(action.map(|a| (combo, a)));
         }
-        let sections = [(Pane::SlowSql, file.slow_sql), (Pane::Binlog, file.binlog)];
+        let sections = [
+            (Pane::SlowSql, file.slow_sql),
+            (Pane::Binlog, file.binlog),
+            (Pane::Jobs, file.jobs),
+        ];
         for (pane, section) in sections {
             for (combo, action) in parsed_section(section, &err)? {
                 self.pane_bindings
@@ -259,7 +266,7 @@ impl Keymap {
         if combo == KeyCombo::new(KeyCode::Char('c'), KeyModifiers::CONTROL) {
             return Some(Action::Interrupt);
         }
-        if *mode == Mode::BinlogEditor {
+        if *mode == Mode::PaneEditor {
             // The editor takes every key except the one that closes it.
             let closes = pane.map_or_else(|| self.lookup(&combo), |p| self.lookup_in(p, &combo));
             return match closes {

@@ -39,6 +39,8 @@ pub enum BackendCommand {
     Binlog(binlog::scan::BinlogCommand),
     /// For the slow-SQL sources (EXPLAIN, tracking).
     Slow(slow::report::SlowCommand),
+    /// The Jobs pane's requests: start a configured backup, cancel, verify.
+    Jobs(crate::jobs::JobsRequest),
 }
 
 /// What the backend reports.
@@ -52,6 +54,8 @@ pub enum BackendEvent {
     Binlog(binlog::scan::BinlogEvent),
     /// Leaderboards, tracking and EXPLAIN results from the slow-SQL sources.
     Slow(slow::report::SlowUpdate),
+    /// The backup history and the outcome of the Jobs pane's requests.
+    Jobs(jobs::JobsEvent),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -145,6 +149,18 @@ pub fn spawn_with(
             &mut pollers,
         )
     });
+    // The jobs task reads the backup history: the console's (with the slow-SQL sources), not tests'.
+    let jobs = slow.is_some().then(|| {
+        let (tx, rx) = mpsc::unbounded_channel();
+        pollers.spawn(jobs::run(
+            (*config).clone(),
+            rx,
+            events.clone(),
+            Duration::from_secs(1),
+            cancel.child_token(),
+        ));
+        tx
+    });
     let coordinator = tokio::spawn(async move {
         while let Some(command) = command_rx.recv().await {
             match command {
@@ -157,6 +173,11 @@ pub fn spawn_with(
                 BackendCommand::Slow(command) => {
                     if let Some(slow) = &slow {
                         let _ = slow.send(command);
+                    }
+                }
+                BackendCommand::Jobs(request) => {
+                    if let Some(jobs) = &jobs {
+                        let _ = jobs.send(request);
                     }
                 }
             }

@@ -1,8 +1,10 @@
-//! The Jobs pane's state and keys: the backup history with live progress, the configured jobs to
-//! start, and the cancel confirmation. No I/O: keys produce `JobsRequest`s for the backend, and
-//! the backend hands back `JobRow`s read from the history.
+//! The Jobs pane's state and keys (a component): the backup history with live progress, the
+//! configured jobs to start, and the cancel confirmation. No I/O: keys produce `JobsRequest`s for
+//! the backend, and the backend hands back `JobRow`s read from the history.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use super::pane::{PaneCtx, PaneLogic};
+use super::{Action, Effect, Mode};
+use crate::backend::{BackendCommand, BackendEvent};
 
 pub use crate::backend::jobs::JobsEvent;
 use crate::jobs::JobState;
@@ -65,11 +67,12 @@ impl JobsPane {
             })
     }
 
-    /// Handle a key; returns whether it was consumed and what to ask the backend for.
-    pub fn key(&mut self, key: KeyEvent) -> (bool, Option<JobsRequest>) {
+    /// Handle an action; returns whether it was consumed and what to ask the backend for.
+    /// While a cancel waits for its answer, only `y` (as `InputChar`) confirms it.
+    pub fn handle(&mut self, action: &Action) -> (bool, Option<JobsRequest>) {
         if let Some(id) = self.confirm_cancel.take() {
-            return match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => {
+            return match action {
+                Action::InputChar('y') | Action::InputChar('Y') => {
                     self.status = Some(format!("cancelling backup {id}..."));
                     (true, Some(JobsRequest::Cancel(id)))
                 }
@@ -79,22 +82,32 @@ impl JobsPane {
                 }
             };
         }
-        match key.code {
-            KeyCode::Down | KeyCode::Char('j') => {
+        match action {
+            Action::Down => {
                 if self.selected + 1 < self.rows.len() {
                     self.selected += 1;
                 }
                 (true, None)
             }
-            KeyCode::Up | KeyCode::Char('k') => {
+            Action::Up => {
                 self.selected = self.selected.saturating_sub(1);
                 (true, None)
             }
-            KeyCode::Tab if !self.jobs.is_empty() => {
-                self.job_choice = (self.job_choice + 1) % self.jobs.len();
+            Action::Top => {
+                self.selected = 0;
                 (true, None)
             }
-            KeyCode::Char('s') => match self.jobs.get(self.job_choice) {
+            Action::Bottom => {
+                self.selected = self.rows.len().saturating_sub(1);
+                (true, None)
+            }
+            Action::JobNext => {
+                if !self.jobs.is_empty() {
+                    self.job_choice = (self.job_choice + 1) % self.jobs.len();
+                }
+                (true, None)
+            }
+            Action::JobStart => match self.jobs.get(self.job_choice) {
                 Some(job) => {
                     self.status = Some(format!("starting job `{job}`..."));
                     (true, Some(JobsRequest::Start(job.clone())))
@@ -104,7 +117,7 @@ impl JobsPane {
                     (true, None)
                 }
             },
-            KeyCode::Char('c') => {
+            Action::JobCancel => {
                 match self.selected() {
                     Some(r) if r.record.state == JobState::Running => {
                         self.confirm_cancel = Some(r.record.id);
@@ -120,7 +133,7 @@ impl JobsPane {
                 }
                 (true, None)
             }
-            KeyCode::Char('v') => match self.selected() {
+            Action::JobVerify => match self.selected() {
                 Some(r) if r.record.state == JobState::Succeeded => {
                     let id = r.record.id;
                     self.status = Some(format!("verifying backup {id} in a sandbox..."));
@@ -137,6 +150,40 @@ impl JobsPane {
                 None => (true, None),
             },
             _ => (false, None),
+        }
+    }
+
+    fn effects(request: Option<JobsRequest>) -> Vec<Effect> {
+        request
+            .map(|r| Effect::SendBackend(BackendCommand::Jobs(r)))
+            .into_iter()
+            .collect()
+    }
+}
+
+impl PaneLogic for JobsPane {
+    fn on_action(&mut self, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+        let (consumed, request) = self.handle(action);
+        if self.confirm_cancel.is_some() {
+            // The answer comes as typed characters.
+            *ctx.mode = Mode::PaneInput;
+        }
+        consumed.then(|| JobsPane::effects(request))
+    }
+
+    fn on_input(&mut self, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
+        *ctx.mode = Mode::Normal;
+        let (_, request) = self.handle(&action);
+        JobsPane::effects(request)
+    }
+
+    fn on_backend(&mut self, _ctx: &mut PaneCtx, event: BackendEvent) -> Option<BackendEvent> {
+        match event {
+            BackendEvent::Jobs(e) => {
+                self.on_event(e);
+                None
+            }
+            other => Some(other),
         }
     }
 }

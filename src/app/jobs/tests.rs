@@ -1,7 +1,6 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::config::BackupKind;
@@ -67,24 +66,24 @@ pub(crate) fn sample() -> JobsPane {
     pane
 }
 
-fn press(pane: &mut JobsPane, c: KeyCode) -> (bool, Option<JobsRequest>) {
-    pane.key(KeyEvent::new(c, KeyModifiers::NONE))
+fn press(pane: &mut JobsPane, action: Action) -> (bool, Option<JobsRequest>) {
+    pane.handle(&action)
 }
 
 #[test]
 fn cancel_needs_confirmation_and_only_for_running() {
     let mut pane = sample();
-    assert_eq!(press(&mut pane, KeyCode::Char('c')), (true, None));
+    assert_eq!(press(&mut pane, Action::JobCancel), (true, None));
     assert_eq!(pane.confirm_cancel, Some(1));
-    assert_eq!(press(&mut pane, KeyCode::Char('n')), (true, None));
+    assert_eq!(press(&mut pane, Action::InputChar('n')), (true, None));
     assert_eq!(pane.confirm_cancel, None);
-    press(&mut pane, KeyCode::Char('c'));
+    press(&mut pane, Action::JobCancel);
     assert_eq!(
-        press(&mut pane, KeyCode::Char('y')),
+        press(&mut pane, Action::InputChar('y')),
         (true, Some(JobsRequest::Cancel(1)))
     );
-    press(&mut pane, KeyCode::Down);
-    assert_eq!(press(&mut pane, KeyCode::Char('c')), (true, None));
+    press(&mut pane, Action::Down);
+    assert_eq!(press(&mut pane, Action::JobCancel), (true, None));
     assert_eq!(pane.confirm_cancel, None);
     assert!(pane
         .status
@@ -96,14 +95,14 @@ fn cancel_needs_confirmation_and_only_for_running() {
 #[test]
 fn verify_start_and_selection_survive_refresh() {
     let mut pane = sample();
-    press(&mut pane, KeyCode::Down);
+    press(&mut pane, Action::Down);
     assert_eq!(
-        press(&mut pane, KeyCode::Char('v')),
+        press(&mut pane, Action::JobVerify),
         (true, Some(JobsRequest::Verify(2)))
     );
-    press(&mut pane, KeyCode::Tab);
+    press(&mut pane, Action::JobNext);
     assert_eq!(
-        press(&mut pane, KeyCode::Char('s')),
+        press(&mut pane, Action::JobStart),
         (true, Some(JobsRequest::Start("hourly-shop".into())))
     );
     // A new backup appears at the top; backup 2 stays selected.
@@ -112,5 +111,5 @@ fn verify_start_and_selection_survive_refresh() {
     pane.set_rows(rows);
     assert_eq!(pane.selected().unwrap().record.id, 2);
     assert_eq!(pane.focus_running().unwrap().record.id, 6);
-    assert_eq!(press(&mut pane, KeyCode::Char('x')), (false, None));
+    assert_eq!(press(&mut pane, Action::Refresh), (false, None));
 }

@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::BackendEvent;
 
 use crate::config::Config;
 use crate::jobs::{self, History, JobRow, JobsRequest};
@@ -25,13 +28,25 @@ const RETRY_SCHEDULED: Duration = Duration::from_secs(60);
 pub async fn run(
     config: Config,
     mut requests: mpsc::UnboundedReceiver<JobsRequest>,
-    events: mpsc::UnboundedSender<JobsEvent>,
+    backend_events: mpsc::UnboundedSender<BackendEvent>,
     every: Duration,
+    cancel: CancellationToken,
 ) {
+    // Jobs events travel as BackendEvent::Jobs; the rest of this task speaks JobsEvent.
+    let (events, mut jobs_events) = mpsc::unbounded_channel::<JobsEvent>();
+    let forward = backend_events.clone();
+    tokio::spawn(async move {
+        while let Some(e) = jobs_events.recv().await {
+            if forward.send(BackendEvent::Jobs(e)).is_err() {
+                return;
+            }
+        }
+    });
     let mut tick = tokio::time::interval(every);
     let mut tried: HashMap<String, Instant> = HashMap::new();
     loop {
         tokio::select! {
+            _ = cancel.cancelled() => return,
             _ = tick.tick() => {
                 let rows = tokio::task::spawn_blocking(read_rows).await;
                 let event = match rows {
