@@ -159,18 +159,35 @@ fn footer_line<'a>(pane: &'a JobsPane, theme: &Theme) -> Paragraph<'a> {
         ))
         .style(theme.style(Meaning::Warning));
     }
-    let selected_error = pane.selected().and_then(|r| {
-        r.record
-            .error
-            .as_deref()
-            .or(r.record.verify_note.as_deref())
+    let selected = pane.selected().map(|r| &r.record);
+    let detail = selected.map(|r| {
+        let position = r
+            .position
+            .as_ref()
+            .map(|p| {
+                format!(
+                    "  at {}:{} gtid {}",
+                    p.file.as_deref().unwrap_or("?"),
+                    p.pos.unwrap_or(0),
+                    p.gtid.as_deref().unwrap_or("-")
+                )
+            })
+            .unwrap_or_default();
+        let path = r
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        format!("{path}{position}")
     });
+    let selected_note = selected.and_then(|r| r.error.as_deref().or(r.verify_note.as_deref()));
     let text = pane
         .status
         .as_deref()
-        .or(selected_error)
+        .or(selected_note)
         .map(|s| s.lines().next().unwrap_or("").to_string())
-        .unwrap_or_else(|| "s start  tab next job  c cancel  v verify  j/k select".into());
+        .or(detail)
+        .unwrap_or_default();
     Paragraph::new(text).style(theme.style(Meaning::Muted))
 }
 
