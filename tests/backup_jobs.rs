@@ -630,3 +630,66 @@ fn whole_instance_dump_verifies_every_user_schema() {
     let out = env.run(&["backup", "verify", &id.to_string()]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn a_dump_under_writes_records_checksums_of_its_own_snapshot_and_verifies() {
+    let sb = Sandbox::shared();
+    let db = awkward_schema_with(sb, "busy", "");
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.busy (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6))"
+    ))
+    .unwrap();
+    let env = Env::new(sb, "");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, db) = (stop.clone(), db.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                Sandbox::shared()
+                    .exec_sql(&format!("INSERT INTO `{db}`.busy (at) VALUES (NOW(6))"))
+                    .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    // Let writes start before the backup.
+    let start = Instant::now();
+    while sb
+        .exec_sql(&format!("SELECT COUNT(*) FROM `{db}`.busy"))
+        .unwrap()
+        .trim()
+        == "0"
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the writer never wrote"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (id, out) = env.backup(&[
+        "--instance",
+        "src",
+        "--kind",
+        "dump",
+        "--to",
+        env.to().to_str().unwrap(),
+        "--database",
+        &db,
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let writes = writer.join().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let rec = env.record(id);
+    assert_eq!(
+        rec["checksum_mode"], "checksum",
+        "the figures share the dump's snapshot: {rec:#}"
+    );
+    let out = env.run(&["backup", "verify", &id.to_string()]);
+    assert!(
+        out.status.success(),
+        "after {writes} concurrent inserts: {}",
+        text(&out)
+    );
+}

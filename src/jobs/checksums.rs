@@ -48,19 +48,34 @@ pub fn take(
     client: &SqlClient,
     tables: &[TableInfo],
 ) -> anyhow::Result<(Vec<TableChecksum>, Option<SnapshotPosition>)> {
-    let mut sql = String::from(
+    let sql = format!(
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n\
          START TRANSACTION WITH CONSISTENT SNAPSHOT;\n\
-         SHOW STATUS LIKE 'binlog_snapshot_%';\n",
+         SHOW STATUS LIKE 'binlog_snapshot_%';\n{}COMMIT;\n",
+        figures_sql(tables)
     );
+    let rows = client.query(&sql)?;
+    let (out, file, pos) = parse_figures(rows, tables)?;
+    Ok((out, with_gtid(client, file, pos)))
+}
+
+/// A row count and `CHECKSUM TABLE ... EXTENDED` per table, each count tagged with its index.
+pub(super) fn figures_sql(tables: &[TableInfo]) -> String {
+    let mut sql = String::new();
     for (i, t) in tables.iter().enumerate() {
         let name = format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.table));
         sql.push_str(&format!(
             "SELECT 'arkc-table', {i}, COUNT(*) FROM {name};\nCHECKSUM TABLE {name} EXTENDED;\n"
         ));
     }
-    sql.push_str("COMMIT;\n");
-    let rows = client.query(&sql)?;
+    sql
+}
+
+/// The figures and the snapshot's binlog file and position from the client's rows.
+pub(super) fn parse_figures(
+    rows: Vec<Vec<String>>,
+    tables: &[TableInfo],
+) -> anyhow::Result<(Vec<TableChecksum>, Option<String>, Option<u64>)> {
     let mut file = None;
     let mut pos = None;
     let mut out: Vec<TableChecksum> = Vec::with_capacity(tables.len());
@@ -98,24 +113,28 @@ pub fn take(
             tables.len()
         );
     }
-    let position = match (file, pos) {
-        (Some(file), Some(pos)) => {
-            let gtid = client
-                .scalar(&format!(
-                    "SELECT IFNULL(BINLOG_GTID_POS({}, {pos}), '')",
-                    literal(&file)
-                ))
-                .ok()
-                .filter(|g| !g.is_empty());
-            Some(SnapshotPosition {
-                file: Some(file),
-                pos: Some(pos),
-                gtid,
-            })
-        }
-        _ => None,
-    };
-    Ok((out, position))
+    Ok((out, file, pos))
+}
+
+/// The snapshot position with its GTID (`BINLOG_GTID_POS`), when the server gave one.
+pub(super) fn with_gtid(
+    client: &SqlClient,
+    file: Option<String>,
+    pos: Option<u64>,
+) -> Option<SnapshotPosition> {
+    let (file, pos) = (file?, pos?);
+    let gtid = client
+        .scalar(&format!(
+            "SELECT IFNULL(BINLOG_GTID_POS({}, {pos}), '')",
+            literal(&file)
+        ))
+        .ok()
+        .filter(|g| !g.is_empty());
+    Some(SnapshotPosition {
+        file: Some(file),
+        pos: Some(pos),
+        gtid,
+    })
 }
 
 /// Compare figures from the restored copy with those recorded; returns the tables that differ,

@@ -13,6 +13,7 @@ use crate::config::Compression;
 use super::checksums::TableInfo;
 use super::position;
 use super::progress::Phase;
+use super::snapshot::{SnapshotSession, MAX_LOCK};
 use super::sql::SqlClient;
 use super::supervise::{size_of, Counters, JobRun, ToolEnd};
 use super::tools::{self, Tool};
@@ -22,7 +23,11 @@ const DUMP_COMPLETED: &[u8] = b"-- Dump completed";
 const TABLE_DATA_MARK: &[u8] = b"-- Dumping data for table";
 
 /// mariadb-dump to stdout, compressed here into the partial file.
-pub(super) fn run_dump(run: &mut JobRun) -> anyhow::Result<ToolEnd> {
+pub(super) fn run_dump(
+    run: &mut JobRun,
+    mut shared: Option<&mut SnapshotSession>,
+    tables: &[TableInfo],
+) -> anyhow::Result<ToolEnd> {
     let tool = tools::dump_tool()?;
     let mut args = vec![run.creds.arg()];
     args.extend(tools::dump_args(&tool, run.spec.database.as_deref()));
@@ -34,7 +39,18 @@ pub(super) fn run_dump(run: &mut JobRun) -> anyhow::Result<ToolEnd> {
     let counters = Arc::clone(&run.counters);
     let tool_pid = child.id() as i32;
     let pump = std::thread::spawn(move || pump_dump(stdout, sink, &counters, tool_pid));
-    let status = run.wait_tool(&mut child, |_| {})?;
+    let status = run.wait_tool(&mut child, |r| {
+        if let Some(session) = shared.as_deref_mut() {
+            let seen = r.counters.header_seen.load(Ordering::Relaxed);
+            if !session.released() && (seen || session.locked_at.elapsed() > MAX_LOCK) {
+                if let Err(e) = session.release_and_measure(tables) {
+                    let _ = r
+                        .history
+                        .event(r.id, &format!("checksums: {e:#}"), chrono::Utc::now());
+                }
+            }
+        }
+    })?;
     let pumped = pump
         .join()
         .map_err(|_| anyhow::anyhow!("the dump writer thread panicked"))?;
@@ -88,6 +104,14 @@ fn pump_dump(mut stdout: impl Read, mut sink: Sink, counters: &Counters, tool_pi
         let chunk = &buf[..n];
         if head.len() < 64 * 1024 {
             head.extend_from_slice(&chunk[..n.min(64 * 1024 - head.len())]);
+        }
+        if !counters.header_seen.load(Ordering::Relaxed)
+            && (contains(&head, b"CHANGE MASTER TO")
+                || contains(&head, b"CHANGE REPLICATION SOURCE TO")
+                || contains(&head, TABLE_DATA_MARK)
+                || head.len() >= 64 * 1024)
+        {
+            counters.header_seen.store(true, Ordering::Relaxed);
         }
         // Count table markers across chunk borders: keep the end of the previous chunk.
         let carry = tail.len().min(TABLE_DATA_MARK.len() - 1);

@@ -16,6 +16,7 @@ pub mod progress;
 pub mod retention;
 pub mod runner;
 pub mod schedule;
+pub mod snapshot;
 pub mod sql;
 mod supervise;
 pub mod tools;

@@ -6,7 +6,7 @@ use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use super::history::{ChecksumMode, History, Outcome};
 use super::kinds;
 use super::progress::{Phase, Progress};
 use super::runner::{self, BackupSpec, CREDENTIALS_FILE, PROGRESS_FILE, TOOL_LOG};
+use super::snapshot::SnapshotSession;
 use super::sql::SqlClient;
 use super::{JobState, SnapshotPosition, TableChecksum};
 
@@ -47,6 +48,8 @@ pub(super) struct Counters {
     pub bytes: AtomicU64,
     pub tables: AtomicU64,
     pub last_activity_ms: AtomicI64,
+    /// The dump's header (its snapshot position) has been read: the shared lock can go.
+    pub header_seen: AtomicBool,
 }
 
 impl Counters {
@@ -86,11 +89,33 @@ pub fn supervise(id: i64) -> anyhow::Result<i32> {
 impl JobRun {
     fn execute(&mut self) -> Outcome {
         let source = SqlClient::with_defaults_file(self.creds.path(), &self.spec.instance);
-        let figures = self.take_checksums(&source);
-        let (tables, checksums, snapshot) = match figures {
-            Ok(f) => f,
+        self.progress.phase = Phase::Checksumming;
+        self.save_progress();
+        let tables = match self.list_tables(&source) {
+            Ok(t) => t,
             Err(e) => return self.failed(format!("before the backup: {e:#}")),
         };
+        // A dump shares its snapshot moment with the figures; other kinds take them first.
+        let mut shared = None;
+        let mut taken = None;
+        if self.spec.kind == BackupKind::Dump {
+            match SnapshotSession::open(&source) {
+                Ok(s) => shared = Some(s),
+                Err(e) => {
+                    let _ = self.history.event(
+                        self.id,
+                        &format!("no shared snapshot ({e:#}); figures taken before the dump"),
+                        Utc::now(),
+                    );
+                }
+            }
+        }
+        if shared.is_none() {
+            match checksums::take(&source, &tables) {
+                Ok(f) => taken = Some(f),
+                Err(e) => return self.failed(format!("before the backup: {e:#}")),
+            }
+        }
         if self.cancel_requested() {
             return self.cancelled();
         }
@@ -99,13 +124,22 @@ impl JobRun {
         self.progress.bytes_estimate = Some(tables.iter().map(|t| t.data_bytes).sum());
         self.save_progress();
         let end = match self.spec.kind {
-            BackupKind::Dump => kinds::run_dump(self),
+            BackupKind::Dump => kinds::run_dump(self, shared.as_mut(), &tables),
             BackupKind::Mydumper => kinds::run_mydumper(self, &tables),
             BackupKind::Mariabackup => kinds::run_mariabackup(self, &source),
+        };
+        let figures = match (shared, taken) {
+            (Some(session), _) => session.finish(&source, &tables),
+            (None, Some(f)) => Ok(f),
+            (None, None) => Ok((Vec::new(), None)),
         };
         if self.cancel_requested() {
             return self.cancelled();
         }
+        let (checksums, snapshot) = match figures {
+            Ok(f) => f,
+            Err(e) => return self.failed(format!("the source's checksums: {e:#}")),
+        };
         match end {
             Err(e) => self.failed(format!("{e:#}")),
             Ok(ToolEnd::Failed(why)) => self.failed(why),
@@ -113,12 +147,7 @@ impl JobRun {
         }
     }
 
-    fn take_checksums(
-        &mut self,
-        source: &SqlClient,
-    ) -> anyhow::Result<(Vec<TableInfo>, Vec<TableChecksum>, Option<SnapshotPosition>)> {
-        self.progress.phase = Phase::Checksumming;
-        self.save_progress();
+    fn list_tables(&mut self, source: &SqlClient) -> anyhow::Result<Vec<TableInfo>> {
         let tables = checksums::list_tables(source, self.spec.database.as_deref())?;
         if let Some(db) = &self.spec.database {
             let exists = source.scalar(&format!(
@@ -129,8 +158,7 @@ impl JobRun {
                 bail!("schema `{db}` does not exist on `{}`", self.spec.instance);
             }
         }
-        let (sums, snapshot) = checksums::take(source, &tables)?;
-        Ok((tables, sums, snapshot))
+        Ok(tables)
     }
 
     fn completed(

@@ -48,6 +48,9 @@ pub fn verify(history: &History, id: i64) -> anyhow::Result<VerifyReport> {
     if !path.exists() {
         bail!("backup {id}: {} does not exist any more", path.display());
     }
+    if rec.checksums.is_empty() {
+        bail!("backup {id} has no per-table figures recorded at backup time: nothing to compare a restore with");
+    }
     history.event(id, "verification started", Utc::now())?;
     let report = match restore_and_compare(&rec, &path) {
         Ok(r) => r,
