@@ -1,10 +1,10 @@
 //! Writes a slow log produced by a sandbox MariaDB (long_query_time=0) running the seeded
-//! workload of tests/support/workload.rs, for `scripts/bench digest`.
+//! workload of tests/it/support/workload.rs, for `scripts/bench digest`.
 //!
 //! usage: slowlog_workload --out FILE [--statements N] [--seed S] [--sql-only]
 //! With --sql-only the workload SQL goes to FILE instead and no server is started.
 
-#[path = "../tests/support/workload.rs"]
+#[path = "../tests/it/support/workload.rs"]
 mod workload;
 
 use std::io::Write;

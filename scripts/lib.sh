@@ -24,6 +24,13 @@ ensure_debian_packages() {
     command -v zstd >/dev/null || missing+=(zstd)
     [ -x /usr/bin/time ] || missing+=(time)
     command -v openssl >/dev/null || missing+=(openssl)
+    # scripts/package and its test: man pages (man -w), dpkg-deb, strip.
+    command -v man >/dev/null || missing+=(man-db)
+    command -v dpkg-deb >/dev/null || missing+=(dpkg)
+    command -v strip >/dev/null || missing+=(binutils)
+    # tests/completions.rs checks the zsh and fish scripts in the real shells.
+    command -v zsh >/dev/null || missing+=(zsh)
+    command -v fish >/dev/null || missing+=(fish)
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing Debian packages: ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -5,7 +5,7 @@ fn main() {
     match arkc::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", arkc::backend::connect::error_chain_text(&e));
             std::process::exit(1);
         }
     }

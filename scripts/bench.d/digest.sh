@@ -2,7 +2,7 @@
 #
 # Times `arkc digest` (release build) against `pt-query-digest` on the same slow log, in one
 # run: MB/s, peak RSS (/usr/bin/time -v) and the speed ratio. The log is written by a sandbox
-# MariaDB with long_query_time=0 running the seeded workload of tests/support/workload.rs
+# MariaDB with long_query_time=0 running the seeded workload of tests/it/support/workload.rs
 # (examples/slowlog_workload.rs). It is generated in full by default (about 3 minutes for
 # 200 MB); with --replicate K, 1/K of it is generated and the file is concatenated K times.
 # The log is cached in target/bench/ and reused when the parameters match. Each tool runs R

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use mysql_async::{Conn, OptsBuilder, SslOpts};
+use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 
 use crate::config::{resolve_password, InstanceConfig, TlsMode};
 
@@ -67,15 +67,74 @@ pub async fn connect(inst: &InstanceConfig) -> anyhow::Result<Conn> {
     .await
     .map_err(|_| anyhow::anyhow!("resolving the password took over {PASSWORD_TIMEOUT:?}"))?
     .context("password task failed")??;
-    let opts = opts_for(inst, password)?;
-    match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
+    connect_to(Opts::from(opts_for(inst, password)?), &inst.address()).await
+}
+
+/// Connect with `opts`, giving up after [`CONNECT_TIMEOUT`]; errors name `address` and the cause
+/// once.
+pub async fn connect_to(opts: Opts, address: &str) -> anyhow::Result<Conn> {
+    connect_within(opts, address, CONNECT_TIMEOUT).await
+}
+
+/// [`connect_to`] with another deadline.
+pub async fn connect_within(opts: Opts, address: &str, deadline: Duration) -> anyhow::Result<Conn> {
+    match tokio::time::timeout(deadline, Conn::new(opts)).await {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(anyhow::anyhow!("cannot connect to {}: {e}", inst.address())),
+        Ok(Err(e)) => Err(anyhow::anyhow!(
+            "cannot connect to {address}: {}",
+            driver_error_text(&e)
+        )),
         Err(_) => Err(anyhow::anyhow!(
-            "no answer from {} within {CONNECT_TIMEOUT:?}",
-            inst.address()
+            "no answer from {address} within {deadline:?}"
         )),
     }
+}
+
+/// `host:port` or the socket path of driver options, for messages.
+pub fn opts_address(opts: &Opts) -> String {
+    match opts.socket() {
+        Some(sock) => sock.to_string(),
+        None => format!("{}:{}", opts.ip_or_hostname(), opts.tcp_port()),
+    }
+}
+
+/// A driver error in one line. mysql_async wraps an I/O error twice and each layer prefixes
+/// "Input/output error", and its `source()` chain repeats the text again under anyhow's `{:#}`;
+/// this says the innermost cause once and returns plain text (no chain).
+pub fn driver_error_text(e: &mysql_async::Error) -> String {
+    use mysql_async::{Error, IoError};
+    match e {
+        Error::Io(IoError::Io(io)) => io.to_string(),
+        Error::Io(IoError::Tls(tls)) => format!("TLS: {tls}"),
+        Error::Server(server) => format!(
+            "server said ERROR {} ({}): {}",
+            server.code, server.state, server.message
+        ),
+        Error::Driver(driver) => driver.to_string(),
+        Error::Url(url) => url.to_string(),
+        Error::Other(other) => other.to_string(),
+    }
+}
+
+/// An error and its causes in one line, each said once: many error types (mysql_async's,
+/// thiserror's `{source}` messages) already include their source's text, which anyhow's `{:#}`
+/// would print again. Driver errors are cut down by [`driver_error_text`].
+pub fn error_chain_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let driver = cause.downcast_ref::<mysql_async::Error>();
+        let part = driver.map_or_else(|| cause.to_string(), driver_error_text);
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        if driver.is_some() {
+            break; // its own sources are what driver_error_text already said
+        }
+    }
+    text
 }
 
 /// Keep arkc's own monitoring statements out of the slow log it is showing: session-scope settings
@@ -91,5 +150,35 @@ pub async fn quiet_for_slow_log(conn: &mut Conn) {
         if let Err(e) = conn.query_drop(sql).await {
             tracing::debug!(%sql, error = %e, "session setting not accepted");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrapped_io_error_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let driver = mysql_async::Error::Io(mysql_async::IoError::Io(io));
+        assert!(driver.to_string().matches("Input/output error").count() == 2);
+        let e = anyhow::Error::new(driver).context("cannot connect to --url");
+        assert_eq!(
+            error_chain_text(&e),
+            "cannot connect to --url: Connection refused"
+        );
+    }
+
+    #[test]
+    fn a_cause_repeated_in_its_parent_is_dropped() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        #[derive(Debug, thiserror::Error)]
+        #[error("f.bin: cannot read: {0}")]
+        struct ReadError(#[source] std::io::Error);
+        let e = anyhow::Error::new(ReadError(io)).context("digesting f.bin");
+        assert_eq!(
+            error_chain_text(&e),
+            "digesting f.bin: f.bin: cannot read: No such file"
+        );
     }
 }

@@ -34,7 +34,7 @@ pub struct SourceArgs {
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// Stream from this configured instance (see --config) instead of --url.
-    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    #[arg(long, value_name = super::completions::INSTANCE_VALUE, conflicts_with = "url")]
     pub instance: Option<String>,
     /// Replica id announced when streaming. Default 4026531840, or the next id up when the
     /// server or a registered replica (SHOW SLAVE HOSTS) already uses it: two replication

@@ -229,7 +229,7 @@ pub struct ListArgs {
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// A configured instance (see --config) instead of --url.
-    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    #[arg(long, value_name = super::completions::INSTANCE_VALUE, conflicts_with = "url")]
     pub instance: Option<String>,
 }
 

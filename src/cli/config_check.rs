@@ -29,6 +29,7 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<i32> {
             PasswordSource::Inline => "inline (****)".to_string(),
             PasswordSource::Env(var) => format!("from ${var}"),
             PasswordSource::Command => "from password_cmd".to_string(),
+            PasswordSource::LoginPath(name) => format!("from login path [{name}]"),
             PasswordSource::MyCnf => "from ~/.my.cnf".to_string(),
             PasswordSource::None => "none".to_string(),
         };

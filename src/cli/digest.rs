@@ -56,10 +56,32 @@ pub fn run(args: DigestArgs) -> anyhow::Result<i32> {
         min_time: args.min_time,
     };
     let mut digest = Digest::new(filter);
+    let mut empty_logs = Vec::new();
     for file in &args.files {
+        // An entry skipped for having no statement still had header lines (a truncated log).
+        let seen = |d: &Digest| d.headed_entries() + d.stats().skipped;
+        let seen_before = seen(&digest);
         digest
             .add_file(file)
             .with_context(|| format!("digesting {}", file.display()))?;
+        if seen(&digest) == seen_before {
+            match sniff(file)? {
+                Sniffed::NotSlowLog => {
+                    eprintln!(
+                        "error: {}: found no slow-log entries (no `# Time:`, `# User@Host:` or `# Query_time:` lines); is it a slow query log?",
+                        file.display()
+                    );
+                    return Ok(2);
+                }
+                Sniffed::EmptyLog => empty_logs.push(file),
+            }
+        }
+    }
+    for file in empty_logs {
+        eprintln!(
+            "note: {}: a slow log with no entries yet (empty, or only the server's start-up lines)",
+            file.display()
+        );
     }
     let limit = (args.limit > 0).then_some(args.limit);
     let ranked = args.order_by.rank(digest.classes(), limit);
@@ -74,6 +96,32 @@ pub fn run(args: DigestArgs) -> anyhow::Result<i32> {
         .context("writing the digest")?;
     report_problems(&digest);
     Ok(0)
+}
+
+enum Sniffed {
+    /// Empty, or nothing but the server's start-up banner: a slow log that has no entries yet.
+    EmptyLog,
+    NotSlowLog,
+}
+
+/// What a file without any slow-log entry is: an empty log is fine, anything else is the wrong
+/// file. Only its start is read (it is decompressed if gzip).
+fn sniff(file: &std::path::Path) -> anyhow::Result<Sniffed> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    arkc_slowlog::open_log(file)?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", file.display()))?;
+    let only_banner = head
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .all(|l| l.iter().all(u8::is_ascii_whitespace) || arkc_slowlog::is_server_header(l));
+    Ok(if only_banner {
+        Sniffed::EmptyLog
+    } else {
+        Sniffed::NotSlowLog
+    })
 }
 
 /// `--since`/`--until` values; times without a zone are UTC.

@@ -11,6 +11,8 @@ use arkc_binlog::schema::SchemaInfo;
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use mysql_async::prelude::Queryable;
 
+use crate::backend::connect::{connect_to, opts_address};
+
 use super::binlog::scan;
 use super::binlog_source::Source;
 
@@ -23,9 +25,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 async fn connect(url: &str) -> anyhow::Result<mysql_async::Conn> {
     let opts = mysql_async::Opts::from_url(url)
         .context("bad --url (expected mysql://user:pass@host:port)")?;
-    let mut conn = mysql_async::Conn::new(opts)
-        .await
-        .context("cannot connect to --url")?;
+    let address = opts_address(&opts);
+    let mut conn = connect_to(opts, &address).await?;
     conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
     Ok(conn)
 }
@@ -73,9 +74,10 @@ fn count_rows_on_server(url: &str, checks: &[RowCheck]) -> anyhow::Result<Vec<i6
     rt.block_on(async {
         let opts = mysql_async::Opts::from_url(url)
             .context("bad --url (expected mysql://user:pass@host:port)")?;
-        let mut conn = mysql_async::Conn::new(opts)
+        let address = opts_address(&opts);
+        let mut conn = connect_to(opts, &address)
             .await
-            .context("cannot connect for --check")?;
+            .context("--check needs the server")?;
         conn.query_drop("SET NAMES utf8mb4, time_zone = '+00:00'")
             .await?;
         let mut counts = Vec::with_capacity(checks.len());
@@ -204,9 +206,10 @@ pub fn load_schema_info_from(
     tables: &[(String, String)],
 ) -> anyhow::Result<SchemaInfo> {
     runtime()?.block_on(async {
-        let mut conn = mysql_async::Conn::new(opts)
+        let address = opts_address(&opts);
+        let mut conn = connect_to(opts, &address)
             .await
-            .context("cannot connect to read information_schema")?;
+            .context("reading column definitions from information_schema")?;
         conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
         let info =
             crate::backend::binlog::schema_info::load_schema_info(&mut conn, tables, None).await?;

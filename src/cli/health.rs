@@ -35,7 +35,7 @@ pub struct HealthArgs {
     #[arg(long, value_parser = parse_interval)]
     pub interval: Option<Duration>,
     /// Only these instances (repeatable); default: every configured instance.
-    #[arg(long = "instance", value_name = "NAME")]
+    #[arg(long = "instance", value_name = super::completions::INSTANCE_VALUE)]
     pub instances: Vec<String>,
 }
 

@@ -3,7 +3,9 @@
 pub mod backup;
 pub mod binlog;
 mod binlog_source;
+pub mod completions;
 mod config_check;
+mod config_init;
 mod console;
 pub mod demo;
 pub mod digest;
@@ -64,6 +66,17 @@ pub enum Command {
     /// Internal: the detached supervisor of one backup job.
     #[command(name = "__backup-supervise", hide = true)]
     BackupSupervise { id: i64 },
+    /// Print a shell completion script (bash, zsh, fish); --instance completes configured names.
+    Completions {
+        #[arg(value_enum)]
+        shell: completions::CompletionShell,
+    },
+    /// Print the arkc(1) man page (roff), as packaged.
+    #[command(hide = true)]
+    Man,
+    /// Configured instance names, one a line (used by the completion scripts).
+    #[command(name = "__complete-instances", hide = true)]
+    CompleteInstances,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +94,12 @@ pub enum ConfigCommand {
         /// The file to check (default: the file arkc would use).
         path: Option<PathBuf>,
     },
+    /// Write a commented starter config to the config path (never over an existing file).
+    Init {
+        /// Look for local servers (running mariadbd/mysqld, usual sockets, ~/.my.cnf) and add them.
+        #[arg(long)]
+        discover: bool,
+    },
 }
 
 /// Run the parsed command line; returns the process exit code.
@@ -89,6 +108,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
         }
+        Some(Command::Config(ConfigCommand::Init { discover })) => {
+            config_init::run(cli.config.as_deref(), discover)
+        }
+        Some(Command::Completions { shell }) => completions::run_completions(shell),
+        Some(Command::Man) => completions::run_man(),
+        Some(Command::CompleteInstances) => completions::run_instances(cli.config.as_deref()),
         Some(Command::Binlog(BinlogCommand::Events(args))) => {
             binlog::run_events(*args, cli.config.as_deref())
         }

@@ -4,7 +4,10 @@
 //! production console's config must never be silently ignored.
 
 pub mod backup;
+pub mod discover;
+mod login_path;
 mod password;
+pub mod starter;
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use backup::{BackupConfig, BackupJobConfig, BackupKind, Compression, JobsSettings};
+pub use login_path::{encode as encode_login_file, login_file_path, LoginFileError, LoginPath};
 pub use password::{resolve_password, PasswordSource};
 
 /// Where the config came from and what it says.
@@ -73,6 +77,12 @@ pub struct InstanceConfig {
     pub tags: Vec<String>,
     pub binlog_dir: Option<PathBuf>,
     pub slow_log: Option<PathBuf>,
+    /// A group of `~/.mylogin.cnf` (mysql_config_editor) that supplies what this entry leaves out.
+    pub login_path: Option<String>,
+    /// The login path file `login_path` was read from; its password is read again at connect
+    /// time rather than kept in memory.
+    #[serde(skip)]
+    pub login_file: Option<PathBuf>,
     /// 1-based line of the `[[instance]]` header, for messages.
     #[serde(skip)]
     pub line: usize,
@@ -105,6 +115,8 @@ impl InstanceConfig {
             tags: Vec::new(),
             binlog_dir: None,
             slow_log: None,
+            login_path: None,
+            login_file: None,
             line: 0,
         }
     }
@@ -155,8 +167,18 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Parse config text. `path` is only used in messages.
+    /// Parse config text. `path` is only used in messages. Login paths come from
+    /// [`login_file_path`], which is read only when an instance names one.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse_with_login_file(text, path, &login_file_path())
+    }
+
+    /// [`Config::parse`] with the login path file given (tests use their own).
+    pub fn parse_with_login_file(
+        text: &str,
+        path: &Path,
+        login_file: &Path,
+    ) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: shown.clone(),
@@ -177,7 +199,7 @@ impl Config {
             job.line = line;
             backup_jobs.push(job);
         }
-        let config = Config {
+        let mut config = Config {
             path: Some(path.to_path_buf()),
             ui: raw.ui,
             instances,
@@ -186,6 +208,7 @@ impl Config {
                 settings: raw.jobs,
             },
         };
+        config.apply_login_paths(text, login_file)?;
         config.validate(text)?;
         Ok(config)
     }
@@ -258,7 +281,12 @@ impl Config {
                 return Err(at("set either `socket` or `host`/`port`, not both".into()));
             }
             if inst.socket.is_none() && inst.host.is_none() {
-                return Err(at("key `host` (or `socket`) is required".into()));
+                return Err(at(match &inst.login_path {
+                    Some(name) => format!(
+                        "key `login_path`: [{name}] gives no host or socket; set `host` or `socket` here or in the login path"
+                    ),
+                    None => "key `host` (or `socket`) is required".into(),
+                }));
             }
             if inst.port == Some(0) {
                 return Err(at("key `port`: 0 is not a valid port".into()));
@@ -336,5 +364,7 @@ fn key_line(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+#[cfg(test)]
+mod login_path_tests;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,8 @@ pub enum PasswordSource {
     Inline,
     Env(String),
     Command,
+    /// The `password` of this login path in the login path file.
+    LoginPath(String),
     MyCnf,
     None,
 }
@@ -22,6 +24,12 @@ impl InstanceConfig {
             PasswordSource::Env(var.clone())
         } else if self.password_cmd.is_some() {
             PasswordSource::Command
+        } else if let Some(name) = self
+            .login_path
+            .as_ref()
+            .filter(|_| login_path_password(self).is_ok_and(|p| p.is_some()))
+        {
+            PasswordSource::LoginPath(name.clone())
         } else if my_cnf_password(&home_my_cnf()).is_some() {
             PasswordSource::MyCnf
         } else {
@@ -31,7 +39,8 @@ impl InstanceConfig {
 }
 
 /// The password for `inst`: inline (`""` is an empty password), `password_env`, `password_cmd`
-/// (first line of its stdout), else `~/.my.cnf` `[client] password`, else none.
+/// (first line of its stdout), else the `login_path`'s password, else `~/.my.cnf` `[client]
+/// password`, else none.
 pub fn resolve_password(inst: &InstanceConfig) -> anyhow::Result<Option<String>> {
     if let Some(p) = &inst.password {
         return Ok(Some(p.clone()));
@@ -61,7 +70,20 @@ pub fn resolve_password(inst: &InstanceConfig) -> anyhow::Result<Option<String>>
         let text = String::from_utf8_lossy(&out.stdout);
         return Ok(Some(text.lines().next().unwrap_or("").to_string()));
     }
+    if let Some(p) = login_path_password(inst)? {
+        return Ok(Some(p));
+    }
     Ok(my_cnf_password(&home_my_cnf()))
+}
+
+/// The login path's password, read again from the file the config was resolved with.
+fn login_path_password(inst: &InstanceConfig) -> anyhow::Result<Option<String>> {
+    let (Some(name), Some(file)) = (&inst.login_path, &inst.login_file) else {
+        return Ok(None);
+    };
+    let login = super::login_path::read_login_path(file, name)
+        .map_err(|e| anyhow::anyhow!("instance `{}`: key `login_path`: {e}", inst.name))?;
+    Ok(login.password)
 }
 
 fn home_my_cnf() -> std::path::PathBuf {

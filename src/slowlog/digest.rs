@@ -41,6 +41,9 @@ pub struct Digest {
     last_time: Option<i64>,
     window: Option<(i64, i64)>,
     stats: ParseStats,
+    /// Entries with at least one slow-log header value (time, user, Query_time ...), filtered
+    /// out or not: text without any is not a slow log, however many "statements" it splits into.
+    headed_entries: u64,
 }
 
 impl Digest {
@@ -108,6 +111,9 @@ impl Digest {
 
     /// [`Self::add_event`] for an entry's aggregated fields.
     pub fn add_entry(&mut self, entry: &EntryFields<'_>) -> Option<ProblemKind> {
+        if entry.has_header() {
+            self.headed_entries += 1;
+        }
         if let Some(db) = entry.database {
             if self.last_db.as_deref() != Some(db) {
                 self.last_db = Some(db.into());
@@ -194,6 +200,11 @@ impl Digest {
     pub fn qps(&self, class: &QueryClass) -> f64 {
         let seconds = self.window.map_or(1, |(lo, hi)| (hi - lo).max(1));
         class.count as f64 / seconds as f64
+    }
+
+    /// How many entries so far had slow-log header lines (see [`EntryFields::has_header`]).
+    pub fn headed_entries(&self) -> u64 {
+        self.headed_entries
     }
 
     pub fn stats(&self) -> &ParseStats {

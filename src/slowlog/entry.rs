@@ -26,6 +26,18 @@ pub struct EntryFields<'a> {
 }
 
 impl<'a> EntryFields<'a> {
+    /// Whether any `# Time:`, `# User@Host:` or `# Query_time:` style value came with the
+    /// statement; plain text split into "statements" has none.
+    pub fn has_header(&self) -> bool {
+        self.unix_time.is_some()
+            || self.user.is_some()
+            || self.host.is_some()
+            || self.query_time.is_some()
+            || self.lock_time.is_some()
+            || self.rows_sent.is_some()
+            || self.rows_examined.is_some()
+    }
+
     pub fn of(event: &SlowEvent<'a>) -> Self {
         let common = event.common_attributes();
         Self {

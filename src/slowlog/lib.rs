@@ -32,5 +32,6 @@ pub use error::SlowlogError;
 pub use event::{parse_log_time, CommonAttributes, EventKind, SlowEvent};
 pub use fingerprint::{fingerprint, query_id, Fingerprinter};
 pub use input::{open_log, Position, RecordReader};
+pub use lines::is_server_header;
 pub use order::{OrderBy, OrderByError, SortAttribute, SortFunction};
 pub use parser::{EntryProblem, ParseStats, ProblemKind, SlowLogParser};

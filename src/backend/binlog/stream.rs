@@ -77,11 +77,8 @@ impl StreamServer {
     }
 
     async fn sql_conn(&self) -> anyhow::Result<Conn> {
-        match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(self.opts.clone())).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => bail!("cannot connect to {}: {e}", self.label),
-            Err(_) => bail!("no answer from {} within {CONNECT_TIMEOUT:?}", self.label),
-        }
+        crate::backend::connect::connect_within(self.opts.clone(), &self.label, CONNECT_TIMEOUT)
+            .await
     }
 
     async fn dump_wire(&self) -> anyhow::Result<Wire> {

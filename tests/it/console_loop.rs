@@ -1,6 +1,7 @@
 //! The event loop driven with scripted key events and backend events, drawing into TestBackend:
 //! keys reach update(), effects reach the backend channel, signals and `q` end the loop.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arkc::app::{Keymap, Mode, Pane, State};
@@ -12,7 +13,9 @@ use arkc::ui::Theme;
 use chrono::Utc;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use futures_util::stream::{self, Stream, StreamExt};
-use ratatui::backend::TestBackend;
+use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
@@ -48,11 +51,74 @@ fn keys(text: &str) -> Vec<Event> {
         .collect()
 }
 
-/// Scripted events after a moment's pause (so queued backend events land first, as they would
-/// while a user reads the screen), then silence, never end-of-input.
-fn script(events: Vec<Event>) -> impl Stream<Item = std::io::Result<Event>> + Unpin {
-    let pause = stream::once(tokio::time::sleep(std::time::Duration::from_millis(50)));
-    let typed = pause.flat_map(move |_| stream::iter(events.clone().into_iter().map(Ok)));
+/// A TestBackend that shares how many frames it has flushed, so a script can wait for the loop.
+struct CountingBackend {
+    inner: TestBackend,
+    frames: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Display for CountingBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl Backend for CountingBackend {
+    type Error = <TestBackend as Backend>::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(clear_type)
+    }
+    fn size(&self) -> Result<Size, Self::Error> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.frames.fetch_add(1, Ordering::SeqCst);
+        self.inner.flush()
+    }
+}
+
+/// Scripted events once the loop has applied the queued backend events (as they would have
+/// been while a user reads the screen), then silence, never end-of-input. The loop draws once
+/// at start and once per batch of at most 4,096 events; a fixed pause raced a loaded machine.
+fn script(
+    events: Vec<Event>,
+    frames: Arc<AtomicUsize>,
+    backend_events: usize,
+) -> impl Stream<Item = std::io::Result<Event>> + Unpin {
+    // A batch is the event that woke the loop plus up to 4,096 queued after it.
+    let wanted = 1 + backend_events.div_ceil(4097);
+    let ready = async move {
+        while frames.load(Ordering::SeqCst) < wanted {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    let typed =
+        stream::once(ready).flat_map(move |_| stream::iter(events.clone().into_iter().map(Ok)));
     Box::pin(typed.chain(stream::pending()))
 }
 
@@ -62,18 +128,37 @@ async fn run(
     console: &mut Console,
     events: Vec<Event>,
     backend: Vec<BackendEvent>,
-) -> (Terminal<TestBackend>, Sent) {
-    run_with(console, events, backend, std::future::pending::<()>()).await
+) -> (Terminal<CountingBackend>, Sent) {
+    run_with(console, events, backend, None).await
 }
 
 async fn run_with(
     console: &mut Console,
     events: Vec<Event>,
     backend: Vec<BackendEvent>,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> (Terminal<TestBackend>, Sent) {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    signal_after_frames: Option<usize>,
+) -> (Terminal<CountingBackend>, Sent) {
+    let frames = Arc::new(AtomicUsize::new(0));
+    let counting = CountingBackend {
+        inner: TestBackend::new(80, 24),
+        frames: frames.clone(),
+    };
+    let mut terminal = Terminal::new(counting).expect("terminal");
     let (tx, rx) = mpsc::unbounded_channel();
+    let queued = backend.len();
+    // A signal, if any, arrives once the loop has drawn that many frames, not after a fixed
+    // time a loaded machine may not have spent on the loop yet.
+    let seen = frames.clone();
+    let shutdown = async move {
+        match signal_after_frames {
+            None => std::future::pending::<()>().await,
+            Some(n) => {
+                while seen.load(Ordering::SeqCst) < n {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            }
+        }
+    };
     for e in backend {
         tx.send(e).expect("channel open");
     }
@@ -82,7 +167,7 @@ async fn run_with(
     let run = run_loop(
         &mut terminal,
         console,
-        script(events),
+        script(events, frames, queued),
         rx,
         move |c| log.lock().expect("lock").push(c),
         shutdown,
@@ -143,8 +228,8 @@ async fn theme_command_loads_the_theme_and_bad_names_report() {
     // A bad name reports in the status bar and keeps the current theme; the loop then ends on
     // a signal, as with `kill`, and tells the backend to stop.
     let mut console = self::console();
-    let shutdown = tokio::time::sleep(std::time::Duration::from_millis(300));
-    let (_, sent) = run_with(&mut console, keys(":theme nosuch\n"), vec![], shutdown).await;
+    // The first frame, then the one after the typed command.
+    let (_, sent) = run_with(&mut console, keys(":theme nosuch\n"), vec![], Some(2)).await;
     assert_eq!(console.state.theme_name, "default");
     let message = console.state.message.clone().expect("an error message");
     assert!(

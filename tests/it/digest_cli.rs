@@ -2,10 +2,8 @@
 //! and IDs on corpus logs and on a slow log written by a sandbox MariaDB under a seeded
 //! workload; plus the filters and output formats.
 
-#[path = "support/wait.rs"]
-mod wait;
-#[path = "support/workload.rs"]
-mod workload;
+use crate::support::wait;
+use crate::support::workload;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -319,4 +317,56 @@ fn markdown_report_shows_tracking_status_and_reappeared_fixes() {
         row("0x32F63B9B2CE5A9B1B211BA2B8D6D065C").contains("| new |  |"),
         "{md}"
     );
+}
+
+#[test]
+fn random_bytes_are_not_a_slow_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.bin");
+    // Deterministic noise, with newlines and NULs like a binary file.
+    let bytes: Vec<u8> = (0u32..20_000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&junk, bytes).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .arg("digest")
+        .arg(&junk)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: found no slow-log entries", junk.display())),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no digest is printed for it");
+}
+
+#[test]
+fn an_empty_slow_log_is_valid_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let banner = dir.path().join("fresh-slow.log");
+    std::fs::write(
+        &banner,
+        "/usr/sbin/mariadbd, Version: 10.11.19-MariaDB-0+deb12u1-log (Debian 12). started with:\n\
+         Tcp port: 3306  Unix socket: /run/mysqld/mysqld.sock\n\
+         Time\t\t    Id Command\tArgument\n",
+    )
+    .unwrap();
+    let empty = dir.path().join("empty-slow.log");
+    std::fs::write(&empty, "").unwrap();
+    for log in [banner, empty] {
+        let out = Command::new(env!("CARGO_BIN_EXE_arkc"))
+            .args(["digest", "--format", "json"])
+            .arg(&log)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{}: {stderr}", log.display());
+        assert!(
+            stderr.contains("a slow log with no entries yet"),
+            "{stderr}"
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    }
 }

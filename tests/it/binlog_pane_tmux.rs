@@ -4,9 +4,7 @@
 //! keys only; SQL then proves the damaged table is back and the other schema kept its writes.
 //! With ARKC_RECORD_SESSION=PATH the screens of the flow are written to PATH as markdown.
 
-#[path = "support/tmux.rs"]
-#[allow(dead_code)] // the harness has helpers these tests do not need
-mod tmux;
+use crate::support::tmux;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -145,8 +143,8 @@ impl Console {
     fn write_record(&self, path: &Path) {
         let mut md = String::from(
             "# Flashback in the Binlog pane: from incident to restored rows\n\n\
-             Recorded by `tests/binlog_pane_tmux.rs` (`ARKC_RECORD_SESSION=docs/flashback-session.md \
-             cargo nextest run -p arkc --test binlog_pane_tmux incident`): the real binary in tmux \
+             Recorded by `tests/it/binlog_pane_tmux.rs` (`ARKC_RECORD_SESSION=docs/flashback-session.md \
+             cargo nextest run -p arkc --test it binlog_pane_tmux::incident`): the real binary in tmux \
              at 80x24 against a sandbox MariaDB. The incident: `UPDATE orders SET status = \
              'cancelled', amount = 0` without WHERE, then `DELETE FROM orders WHERE id > 24`, \
              interleaved with legitimate writes to another schema. Schema names are generated \

@@ -1,9 +1,7 @@
 //! The real console against real servers: live figures arrive, and an instance stopped mid-run
 //! turns DOWN while the UI keeps answering keys.
 
-#[path = "support/tmux.rs"]
-#[allow(dead_code)]
-mod tmux;
+use crate::support::tmux;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -7,8 +7,7 @@ use arkc::backend::demo::workload::{Workload, WorkloadOptions};
 use arkc::config::InstanceConfig;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
-#[path = "support/wait.rs"]
-mod wait;
+use crate::support::wait;
 
 fn count(sb: &Sandbox, sql: &str) -> u64 {
     sb.exec_sql(sql).unwrap().trim().parse().unwrap()

@@ -2,8 +2,7 @@
 //! resize, and every way out (q, Ctrl-C, SIGTERM) leaving the terminal restored with exit code 0.
 
 #[allow(dead_code)] // each test binary uses a different part of the harness
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support::tmux;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -201,7 +200,13 @@ fn a_bad_user_keymap_is_reported_before_the_screen_is_taken() {
     .expect("write");
     let session = setup.start("", &[]);
     assert_eq!(session.wait_exit(WAIT), 1);
-    let screen = session.screen().replace('\n', ""); // the terminal wraps the long message
+    // The exit status is written after arkc's last output reached the terminal, but tmux may
+    // not have drawn that output yet: wait for it (the terminal wraps the long message).
+    let screen = session
+        .wait_for("the keymap error", WAIT, |s| {
+            s.replace('\n', "").contains("unknown action")
+        })
+        .replace('\n', "");
     assert!(
         screen.contains("default.toml:2: unknown action `quitt`"),
         "{screen}"

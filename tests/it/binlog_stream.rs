@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
-#[path = "support/wait.rs"]
-mod wait;
+use crate::support::wait;
 
 /// Wait until `n` replication clients (`arkc binlog events --follow`) are streaming from `sb`:
 /// from then on, a commit reaches them. A fixed pause races a slow start on a loaded machine.

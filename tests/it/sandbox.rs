@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
-#[path = "support/wait.rs"]
-mod wait;
+use crate::support::wait;
 
 fn opts(name: &str) -> SandboxOptions {
     SandboxOptions {
@@ -174,7 +173,12 @@ fn drop_stops_the_server_and_keep_leaves_it() {
 fn killed_starter_takes_its_server_along() {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["--exact", "starter_child", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "sandbox::starter_child",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("ARKC_SANDBOX_STARTER_CHILD", "1")
         .stdout(std::process::Stdio::piped())
         .spawn()

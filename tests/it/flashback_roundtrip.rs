@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use arkc::sandbox::Sandbox;
 
-#[path = "../src/binlog/tests/common/mod.rs"]
+#[path = "../../src/binlog/tests/common/mod.rs"]
 mod common;
 
 const SQL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/binlog/tests/sql");

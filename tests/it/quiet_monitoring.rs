@@ -5,8 +5,7 @@ use arkc::config::InstanceConfig;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 use mysql_async::prelude::Queryable;
 
-#[path = "support/wait.rs"]
-mod wait;
+use crate::support::wait;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn quiet_sessions_do_not_reach_the_slow_log() {

@@ -3,8 +3,7 @@
 //! (tests/tui_live.rs covers an instance stopped mid-run.)
 
 #[allow(dead_code)] // each test binary uses a different part of the harness
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support::tmux;
 
 use std::path::Path;
 use std::time::Duration;

@@ -6,8 +6,7 @@ use std::process::{Command, Output};
 
 use arkc::sandbox::Sandbox;
 
-#[path = "support/workload.rs"]
-mod workload;
+use crate::support::workload;
 use workload::Seeded;
 
 /// `tz` is session-dependent: the writer (at +05:00) logs another value than the

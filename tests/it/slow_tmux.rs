@@ -2,11 +2,8 @@
 //! live as queries run, its drill-down runs EXPLAIN on the server, and a tracking mark set in one
 //! console run is there in the next.
 
-#[path = "support/tmux.rs"]
-#[allow(dead_code)] // shared harness; this test uses part of it
-mod tmux;
-#[path = "support/wait.rs"]
-mod wait;
+use crate::support::tmux;
+use crate::support::wait;
 
 use std::path::PathBuf;
 use std::time::Duration;

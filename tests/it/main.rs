@@ -1,0 +1,36 @@
+//! Every integration test in one binary: one link of the crate instead of one per file (see
+//! docs/ARCHITECTURE.md, "Build time"). nextest still runs each test in its own process.
+//! A new test file is a module here: `tests/it/<feature>_<what>.rs` plus a `mod` line.
+
+mod support;
+
+mod backup_jobs;
+mod binlog_check;
+mod binlog_pane_generated;
+mod binlog_pane_render;
+mod binlog_pane_tmux;
+mod binlog_stream;
+mod cli_binlog;
+mod cli_config;
+mod completions;
+mod config_init_login_path;
+mod console_loop;
+mod demo;
+mod digest_cli;
+mod flashback_generated;
+mod flashback_roundtrip;
+mod flashback_strict;
+mod health;
+mod jobs_pane_render;
+mod presets;
+mod quiet_monitoring;
+mod readme_incident;
+mod sandbox;
+mod slow_pane;
+mod slow_sources;
+mod slow_tmux;
+mod tls;
+mod tui_live;
+mod tui_live_replica;
+mod tui_tmux;
+mod ui_render;

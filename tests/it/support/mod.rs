@@ -1,0 +1,6 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test module uses part of them
+
+pub mod tmux;
+pub mod wait;
+pub mod workload;
