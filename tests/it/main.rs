@@ -22,6 +22,7 @@ mod flashback_roundtrip;
 mod flashback_strict;
 mod health;
 mod jobs_pane_render;
+mod jobs_pane_tmux;
 mod presets;
 mod quiet_monitoring;
 mod readme_incident;
