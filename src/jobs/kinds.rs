@@ -211,7 +211,11 @@ pub fn copy_dump(path: &Path, out: &mut dyn Write) -> anyhow::Result<u64> {
 }
 
 /// mydumper into the partial folder; complete when `metadata` has its "Finished dump at" line.
-pub(super) fn run_mydumper(run: &mut JobRun, tables: &[TableInfo]) -> anyhow::Result<ToolEnd> {
+pub(super) fn run_mydumper(
+    run: &mut JobRun,
+    mut shared: Option<&mut SnapshotSession>,
+    tables: &[TableInfo],
+) -> anyhow::Result<ToolEnd> {
     let tool = Tool::probe("mydumper")?;
     // mydumper before 0.11 does not double backticks inside names: it fails, or crashes, half-way.
     if tool.numbers.is_some_and(|v| v < (0, 11, 0)) {
@@ -238,6 +242,20 @@ pub(super) fn run_mydumper(run: &mut JobRun, tables: &[TableInfo]) -> anyhow::Re
     let mut child = run.spawn_tool(&tool.path, &args, &tool.version, false)?;
     let dir = run.spec.partial.clone();
     let status = run.wait_tool(&mut child, |r| {
+        if let Some(session) = shared.as_deref_mut() {
+            // mydumper writes its snapshot position into metadata(.partial) once it has it.
+            let seen = ["metadata.partial", "metadata"].iter().any(|m| {
+                let text = std::fs::read_to_string(dir.join(m)).unwrap_or_default();
+                position::parse_mydumper_metadata(&text).position.is_some()
+            });
+            if !session.released() && (seen || session.locked_at.elapsed() > MAX_LOCK) {
+                if let Err(e) = session.release_and_measure(tables) {
+                    let _ = r
+                        .history
+                        .event(r.id, &format!("checksums: {e:#}"), chrono::Utc::now());
+                }
+            }
+        }
         let bytes = size_of(&dir);
         if bytes != r.counters.bytes.swap(bytes, Ordering::Relaxed) {
             r.counters.touch();

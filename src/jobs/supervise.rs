@@ -95,10 +95,10 @@ impl JobRun {
             Ok(t) => t,
             Err(e) => return self.failed(format!("before the backup: {e:#}")),
         };
-        // A dump shares its snapshot moment with the figures; other kinds take them first.
+        // Logical dumps share their snapshot moment with the figures; mariabackup takes them first.
         let mut shared = None;
         let mut taken = None;
-        if self.spec.kind == BackupKind::Dump {
+        if matches!(self.spec.kind, BackupKind::Dump | BackupKind::Mydumper) {
             match SnapshotSession::open(&source) {
                 Ok(s) => shared = Some(s),
                 Err(e) => {
@@ -125,7 +125,7 @@ impl JobRun {
         self.save_progress();
         let end = match self.spec.kind {
             BackupKind::Dump => kinds::run_dump(self, shared.as_mut(), &tables),
-            BackupKind::Mydumper => kinds::run_mydumper(self, &tables),
+            BackupKind::Mydumper => kinds::run_mydumper(self, shared.as_mut(), &tables),
             BackupKind::Mariabackup => kinds::run_mariabackup(self, &source),
         };
         let figures = match (shared, taken) {

@@ -633,8 +633,17 @@ fn whole_instance_dump_verifies_every_user_schema() {
 
 #[test]
 fn a_dump_under_writes_records_checksums_of_its_own_snapshot_and_verifies() {
+    logical_backup_under_writes("dump");
+}
+
+#[test]
+fn a_mydumper_backup_under_writes_records_checksums_of_its_own_snapshot_and_verifies() {
+    logical_backup_under_writes("mydumper");
+}
+
+fn logical_backup_under_writes(kind: &str) {
     let sb = Sandbox::shared();
-    let db = awkward_schema_with(sb, "busy", "");
+    let db = awkward_schema_with(sb, &format!("busy{kind}"), "");
     sb.exec_sql(&format!(
         "CREATE TABLE `{db}`.busy (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6))"
     ))
