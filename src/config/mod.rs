@@ -7,6 +7,7 @@ pub mod backup;
 pub mod discover;
 mod login_path;
 mod password;
+pub mod review;
 pub mod starter;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ pub struct Config {
     pub instances: Vec<InstanceConfig>,
     /// `[[backup]]` jobs and the `[jobs]` limits.
     pub backups: BackupConfig,
+    /// `[review]`: SQL review thresholds and rule severities (`arkc deploy`).
+    pub review: review::ReviewConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -149,6 +152,8 @@ struct RawConfig {
     backup: Vec<Spanned<BackupJobConfig>>,
     #[serde(default)]
     jobs: JobsSettings,
+    #[serde(default)]
+    review: review::ReviewConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +212,7 @@ impl Config {
                 jobs: backup_jobs,
                 settings: raw.jobs,
             },
+            review: raw.review,
         };
         config.apply_login_paths(text, login_file)?;
         config.validate(text)?;
@@ -267,6 +273,17 @@ impl Config {
                     self.ui.refresh_ms
                 ),
             ));
+        }
+        for rule in self.review.rules.keys() {
+            if !crate::deploy::review::RULES.iter().any(|r| r.id == rule) {
+                return Err(bad(
+                    key_line(text, &format!("[review.{rule}]")).unwrap_or(1),
+                    format!(
+                        "`[review.{rule}]`: unknown rule; known rules: {}",
+                        crate::deploy::review::rule_ids().join(", ")
+                    ),
+                ));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for inst in &self.instances {

@@ -2,6 +2,8 @@
 //! configured jobs to start, and the cancel confirmation. No I/O: keys produce `JobsRequest`s for
 //! the backend, and the backend hands back `JobRow`s read from the history.
 
+pub mod deploy;
+
 use super::pane::{PaneCtx, PaneLogic};
 use super::{Action, Effect, Mode};
 use crate::backend::{BackendCommand, BackendEvent};

@@ -3,6 +3,8 @@
 
 pub mod view;
 
+pub mod deploy;
+
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::Frame;
