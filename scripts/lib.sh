@@ -20,6 +20,9 @@ ensure_debian_packages() {
     command -v mariadb-dump >/dev/null || missing+=(mariadb-client) # deploy instance --replica-of seeds with it
     command -v pt-query-digest >/dev/null || missing+=(percona-toolkit)
     command -v tmux >/dev/null || missing+=(tmux)
+    command -v mydumper >/dev/null || missing+=(mydumper)
+    command -v mariadb-backup >/dev/null || missing+=(mariadb-backup)
+    command -v zstd >/dev/null || missing+=(zstd)
     [ -x /usr/bin/time ] || missing+=(time)
     command -v openssl >/dev/null || missing+=(openssl)
     # scripts/package and its test: man pages (man -w), dpkg-deb, strip.

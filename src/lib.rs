@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod health;
+pub mod jobs;
 pub mod sandbox;
 pub mod tracking;
 pub mod tui;

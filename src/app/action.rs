@@ -65,6 +65,14 @@ pub enum Action {
     EditNote,
     /// Health Locks view: kill the root blocker (after typing the instance name).
     KillRootBlocker,
+    /// Jobs pane: start the chosen configured backup job.
+    JobStart,
+    /// Jobs pane: choose the next configured job.
+    JobNext,
+    /// Jobs pane: cancel the selected running backup (asks first).
+    JobCancel,
+    /// Jobs pane: verify the selected backup by restoring it into a sandbox.
+    JobVerify,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -146,6 +154,10 @@ impl Action {
         Action::MarkStatus,
         Action::EditNote,
         Action::KillRootBlocker,
+        Action::JobStart,
+        Action::JobNext,
+        Action::JobCancel,
+        Action::JobVerify,
     ];
 
     /// One line for the help screen.
@@ -194,6 +206,10 @@ impl Action {
             Action::MarkStatus => "slow: mark status",
             Action::EditNote => "slow: edit note",
             Action::KillRootBlocker => "kill root blocker",
+            Action::JobStart => "jobs: start chosen job",
+            Action::JobNext => "jobs: choose next job",
+            Action::JobCancel => "jobs: cancel backup",
+            Action::JobVerify => "jobs: verify backup",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
@@ -232,6 +248,9 @@ impl Action {
             | Action::MarkStatus
             | Action::EditNote => Some(Pane::SlowSql),
             Action::KillRootBlocker => Some(Pane::Health),
+            Action::JobStart | Action::JobNext | Action::JobCancel | Action::JobVerify => {
+                Some(Pane::Jobs)
+            }
             _ => None,
         }
     }

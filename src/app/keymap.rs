@@ -169,6 +169,9 @@ struct KeymapFile {
     /// Keys of the Health pane, the same way.
     #[serde(default)]
     health: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Keys of the Jobs pane, the same way.
+    #[serde(default)]
+    jobs: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 type Section = BTreeMap<Spanned<String>, Spanned<String>>;
@@ -204,6 +207,7 @@ impl Keymap {
             (Pane::SlowSql, file.slow_sql),
             (Pane::Binlog, file.binlog),
             (Pane::Health, file.health),
+            (Pane::Jobs, file.jobs),
         ];
         for (pane, section) in sections {
             for (combo, action) in parsed_section(section, &err)? {

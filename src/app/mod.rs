@@ -180,7 +180,7 @@ impl State {
             health_pane: health::HealthPane::new(config),
             binlog: binlog::BinlogPane::default(),
             slow: slow::SlowPane::default(),
-            jobs: jobs::JobsPane,
+            jobs: jobs::JobsPane::new(config.backups.jobs.iter().map(|j| j.name.clone()).collect()),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod connect;
 pub mod demo;
 pub mod deploy;
 pub mod health;
+pub mod jobs;
 pub mod recorder;
 pub mod slow;
 
@@ -41,6 +42,8 @@ pub enum BackendCommand {
     Slow(slow::report::SlowCommand),
     /// Which expensive Health view (processlist, locks) is open, if any.
     HealthView(health::views::HealthViewCommand),
+    /// The Jobs pane's requests: start a configured backup, cancel, verify.
+    Jobs(crate::jobs::JobsRequest),
 }
 
 /// What the backend reports.
@@ -56,6 +59,8 @@ pub enum BackendEvent {
     Slow(slow::report::SlowUpdate),
     /// Reads for the open Health view.
     HealthView(health::views::HealthViewEvent),
+    /// The backup history and the outcome of the Jobs pane's requests.
+    Jobs(jobs::JobsEvent),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -151,6 +156,18 @@ pub fn spawn_with(
             &mut pollers,
         )
     });
+    // The jobs task reads the backup history: the console's (with the slow-SQL sources), not tests'.
+    let jobs = slow.is_some().then(|| {
+        let (tx, rx) = mpsc::unbounded_channel();
+        pollers.spawn(jobs::run(
+            (*config).clone(),
+            rx,
+            events.clone(),
+            Duration::from_secs(1),
+            cancel.child_token(),
+        ));
+        tx
+    });
     let coordinator = tokio::spawn(async move {
         while let Some(command) = command_rx.recv().await {
             match command {
@@ -164,6 +181,11 @@ pub fn spawn_with(
                 BackendCommand::Slow(command) => {
                     if let Some(slow) = &slow {
                         let _ = slow.send(command);
+                    }
+                }
+                BackendCommand::Jobs(request) => {
+                    if let Some(jobs) = &jobs {
+                        let _ = jobs.send(request);
                     }
                 }
             }

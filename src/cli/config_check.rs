@@ -44,6 +44,24 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<i32> {
             inst.tags.join(",")
         );
     }
+    for job in &cfg.backups.jobs {
+        println!(
+            "backup {} (line {}): {} of {} to {} compress={} keep={} schedule={}",
+            job.name,
+            job.line,
+            job.kind,
+            job.instance
+                .clone()
+                .or_else(|| job.tag.as_ref().map(|t| format!("tag {t}")))
+                .unwrap_or_default(),
+            job.to.display(),
+            job.compress.as_str(),
+            job.keep
+                .map(|k| k.to_string())
+                .unwrap_or_else(|| "-".into()),
+            job.schedule.as_deref().unwrap_or("-")
+        );
+    }
     Ok(0)
 }
 

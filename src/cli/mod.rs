@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+pub mod backup;
 pub mod binlog;
 mod binlog_source;
 pub mod completions;
@@ -69,6 +70,12 @@ pub enum Command {
     Binlog(BinlogCommand),
     /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
     Flashback(Box<binlog::FlashbackArgs>),
+    /// Backups: run, list, verify by restore, cancel, prune.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Internal: the detached supervisor of one backup job.
+    #[command(name = "__backup-supervise", hide = true)]
+    BackupSupervise { id: i64 },
     /// SQL changes: review, apply (recorded in the history), list, undo.
     #[command(subcommand)]
     Deploy(deploy::DeployCommand),
@@ -142,6 +149,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Kill(args)) => {
             monitor_views::run_kill(load_config(cli.config.as_deref())?, args, cli.read_only)
         }
+        Some(Command::Backup(cmd)) => backup::run(cmd, &load_config(cli.config.as_deref())?),
+        Some(Command::BackupSupervise { id }) => crate::jobs::supervise(id),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
                 read_only: cli.read_only,

@@ -4,6 +4,7 @@
 //! production console's config must never be silently ignored.
 
 pub mod alerts;
+pub mod backup;
 pub mod discover;
 mod login_path;
 mod password;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use alerts::{AlertsConfig, ParametersConfig};
+pub use backup::{BackupConfig, BackupJobConfig, BackupKind, Compression, JobsSettings};
 pub use login_path::{encode as encode_login_file, login_file_path, LoginFileError, LoginPath};
 pub use password::{resolve_password, PasswordSource};
 
@@ -30,6 +32,8 @@ pub struct Config {
     pub read_only: bool,
     pub alerts: AlertsConfig,
     pub parameters: ParametersConfig,
+    /// `[[backup]]` jobs and the `[jobs]` limits.
+    pub backups: BackupConfig,
     /// `[review]`: SQL review thresholds and rule severities (`arkc deploy`).
     pub review: review::ReviewConfig,
 }
@@ -157,6 +161,10 @@ struct RawConfig {
     #[serde(default)]
     instance: Vec<Spanned<InstanceConfig>>,
     #[serde(default)]
+    backup: Vec<Spanned<BackupJobConfig>>,
+    #[serde(default)]
+    jobs: JobsSettings,
+    #[serde(default)]
     review: review::ReviewConfig,
 }
 
@@ -201,6 +209,13 @@ impl Config {
             inst.line = line;
             instances.push(inst);
         }
+        let mut backup_jobs = Vec::with_capacity(raw.backup.len());
+        for spanned in raw.backup {
+            let line = line_of(text, spanned.span().start);
+            let mut job = spanned.into_inner();
+            job.line = line;
+            backup_jobs.push(job);
+        }
         let mut config = Config {
             path: Some(path.to_path_buf()),
             ui: raw.ui,
@@ -208,6 +223,10 @@ impl Config {
             read_only: raw.read_only,
             alerts: raw.alerts,
             parameters: raw.parameters.unwrap_or_default(),
+            backups: BackupConfig {
+                jobs: backup_jobs,
+                settings: raw.jobs,
+            },
             review: raw.review,
         };
         config.apply_login_paths(text, login_file)?;
@@ -341,6 +360,19 @@ impl Config {
                 _ => {}
             }
         }
+        let names: Vec<(&str, &[String])> = self
+            .instances
+            .iter()
+            .map(|i| (i.name.as_str(), i.tags.as_slice()))
+            .collect();
+        self.backups.validate(&names).map_err(|(line, message)| {
+            let line = if line == 0 {
+                key_line(text, "max_concurrent").unwrap_or(1)
+            } else {
+                line
+            };
+            bad(line, message)
+        })?;
         Ok(())
     }
 }
@@ -350,8 +382,12 @@ pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "arkc").map(|d| d.config_dir().to_path_buf())
 }
 
-/// The XDG data dir for arkc (audit files, tracking database).
+/// The XDG data dir for arkc (audit files, tracking database, backup history), or `ARKC_DATA_DIR`
+/// when set (tests, or several independent consoles on one host).
 pub fn data_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("ARKC_DATA_DIR").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
     directories::ProjectDirs::from("", "", "arkc").map(|d| d.data_dir().to_path_buf())
 }
 

@@ -31,6 +31,8 @@ pub struct SandboxOptions {
     pub extra_args: Vec<String>,
     /// Leave the server running and its directory in place when dropped or when this process ends.
     pub keep: bool,
+    /// Start from a prepared mariadb-backup folder (`--copy-back`) instead of a fresh datadir.
+    pub restore_from: Option<PathBuf>,
 }
 
 impl Default for SandboxOptions {
@@ -41,6 +43,7 @@ impl Default for SandboxOptions {
             server_id: None,
             extra_args: Vec::new(),
             keep: false,
+            restore_from: None,
         }
     }
 }
@@ -74,7 +77,10 @@ impl Sandbox {
     }
 
     fn start_in(layout: ServerLayout, opts: &SandboxOptions) -> anyhow::Result<Sandbox> {
-        server::install_datadir(&layout)?;
+        match &opts.restore_from {
+            Some(backup) => server::copy_back(&layout, backup)?,
+            None => server::install_datadir(&layout)?,
+        }
         // Another process may grab the port between our probe and the server's bind: retry.
         for _attempt in 0..4 {
             let port = server::free_port()?;

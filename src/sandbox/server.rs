@@ -132,6 +132,33 @@ pub fn install_datadir(layout: &ServerLayout) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Fill `layout.datadir` from a prepared mariadb-backup folder (the backup itself is not changed).
+pub fn copy_back(layout: &ServerLayout, backup: &Path) -> anyhow::Result<()> {
+    let tool = find_program("mariadb-backup")?;
+    std::fs::create_dir_all(&layout.tmpdir)
+        .with_context(|| format!("cannot create {}", layout.tmpdir.display()))?;
+    let out = Command::new(&tool)
+        .arg("--no-defaults")
+        .arg("--copy-back")
+        .arg(format!("--target-dir={}", backup.display()))
+        .arg(format!("--datadir={}", layout.datadir.display()))
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {}", tool.display()))?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || !text.contains("completed OK!") {
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        bail!(
+            "{} --copy-back from {} failed ({}); last output:\n{}",
+            tool.display(),
+            backup.display(),
+            out.status,
+            lines[lines.len().saturating_sub(8)..].join("\n")
+        );
+    }
+    Ok(())
+}
+
 /// The `mariadbd` command line for a sandbox.
 pub fn server_args(
     layout: &ServerLayout,

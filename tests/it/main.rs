@@ -4,6 +4,7 @@
 
 mod support;
 
+mod backup_jobs;
 mod binlog_check;
 mod binlog_pane_generated;
 mod binlog_pane_render;
@@ -24,6 +25,8 @@ mod flashback_strict;
 mod health;
 mod health_views_render;
 mod monitor_sandbox;
+mod jobs_pane_render;
+mod jobs_pane_tmux;
 mod presets;
 mod quiet_monitoring;
 mod readme_incident;
