@@ -263,13 +263,7 @@ impl BinlogPane {
                 if self.excluded.contains(&(t, r)) {
                     continue;
                 }
-                rows.push(CheckRow {
-                    id: (t, r),
-                    kind: row.kind,
-                    table_sql: row.table_sql.clone(),
-                    after: row.after_cond(),
-                    before: row.before_cond(),
-                });
+                rows.push(CheckRow::from_reviewed((t, r), row));
             }
         }
         rows

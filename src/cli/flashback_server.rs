@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use arkc_binlog::check::{CheckPlanner, Expect, RowCheck};
+use arkc_binlog::check::{CheckMode, CheckRowSink, RowState};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
 use arkc_binlog::schema::SchemaInfo;
 use arkc_binlog::txn::{Filters, TxnBuilder};
@@ -13,6 +13,8 @@ use mysql_async::prelude::Queryable;
 
 use super::binlog::scan;
 use super::binlog_source::Source;
+use crate::backend::flashback_apply::check_on;
+use crate::backend::SqlRecorder;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -30,65 +32,45 @@ async fn connect(url: &str) -> anyhow::Result<mysql_async::Conn> {
     Ok(conn)
 }
 
-/// `flashback --check`: runs one COUNT(*) per touched row and reports the rows changed since.
+/// `flashback --check`: the same check as the Binlog pane's `c` (`backend::flashback_apply::
+/// check_on`), on the rows the filters keep; reports the rows changed since.
 pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
-    let mut planner = CheckPlanner::new();
-    scan(source, builder, &mut planner)?;
-    let checks = planner.into_checks();
-    let counts = count_rows_on_server(url, &checks)?;
+    let mut sink = CheckRowSink::new();
+    scan(source, builder, &mut sink)?;
+    let (rows, origins) = sink.rollback_order();
+    let verdicts = runtime()?.block_on(async {
+        let mut conn = connect(url).await?;
+        let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+        let rec = SqlRecorder::new("--url", events);
+        let verdicts = check_on(&mut conn, &rec, CheckMode::BeforeApply, &rows).await?;
+        conn.disconnect().await?;
+        anyhow::Ok(verdicts)
+    })?;
     let mut out = std::io::stdout().lock();
     let mut changed = 0;
-    for (c, n) in checks.iter().zip(&counts) {
-        if !c.holds(*n) {
-            changed += 1;
-            let want = match c.expect {
-                Expect::Present => "the row the binlog left is gone or changed",
-                Expect::Absent => "a row took the deleted row's key",
-            };
-            let gtid = c
-                .gtid
-                .as_deref()
-                .map(|g| format!(" GTID {g}"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "changed since: {}:{}{gtid} {}: {want}\n  {}",
-                c.file, c.offset, c.table, c.query
-            )?;
-        }
+    for ((row, (file, offset, gtid)), (_, state)) in rows.iter().zip(&origins).zip(&verdicts) {
+        let why = match state {
+            RowState::ChangedSince => "the row the binlog left is gone or changed",
+            RowState::KeyTaken => "a row took the deleted row's key",
+            _ => continue,
+        };
+        changed += 1;
+        let gtid = gtid
+            .as_deref()
+            .map(|g| format!(" GTID {g}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "changed since: {file}:{offset}{gtid} {}: {why} (the {:?} of this row)",
+            row.table, row.kind
+        )?;
     }
     writeln!(
         out,
         "{} row(s) checked, {changed} changed since the binlog",
-        checks.len()
+        rows.len()
     )?;
     Ok(if changed == 0 { 0 } else { 3 })
-}
-
-fn count_rows_on_server(url: &str, checks: &[RowCheck]) -> anyhow::Result<Vec<i64>> {
-    use mysql_async::prelude::Queryable;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let opts = mysql_async::Opts::from_url(url)
-            .context("bad --url (expected mysql://user:pass@host:port)")?;
-        let mut conn = mysql_async::Conn::new(opts)
-            .await
-            .context("cannot connect for --check")?;
-        conn.query_drop("SET NAMES utf8mb4, time_zone = '+00:00'")
-            .await?;
-        let mut counts = Vec::with_capacity(checks.len());
-        for c in checks {
-            let n: Option<i64> = conn
-                .query_first(c.query.as_str())
-                .await
-                .with_context(|| format!("check query failed: {}", c.query))?;
-            counts.push(n.unwrap_or(0));
-        }
-        conn.disconnect().await?;
-        anyhow::Ok(counts)
-    })
 }
 
 /// Renders the SQL of `direction` into the audit file, returning each block's byte range.
