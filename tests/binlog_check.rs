@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use arkc::backend::flashback_apply::{
+use arkc::backend::binlog::flashback::{
     apply, check, ApplyRequest, CheckMode, CheckRequest, CheckRow, RowState,
 };
 use arkc::backend::SqlRecorder;

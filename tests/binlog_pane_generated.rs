@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arkc::backend::binlog_scan::{
-    BinlogCommand, BinlogEvent, BinlogService, ScanOutcome, ScanRequest, StartPoint,
-};
-use arkc::backend::flashback_apply::{
+use arkc::backend::binlog::flashback::{
     apply, check, ApplyRequest, CheckMode, CheckRequest, CheckRow, RowState,
+};
+use arkc::backend::binlog::scan::{
+    BinlogCommand, BinlogEvent, BinlogService, ScanOutcome, ScanRequest, StartPoint,
 };
 use arkc::backend::{BackendEvent, SqlRecorder};
 use arkc::config::{Config, InstanceConfig};

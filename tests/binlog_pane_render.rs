@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use arkc::app::{update, Action, Effect, Keymap, State};
-use arkc::backend::binlog_scan::{BinlogCommand, BinlogEvent, LogFile, ScanOutcome, ScanRequest};
-use arkc::backend::flashback_apply::{CheckMode, CheckReport, RowState};
+use arkc::backend::binlog::flashback::{CheckMode, CheckReport, RowState};
+use arkc::backend::binlog::scan::{BinlogCommand, BinlogEvent, LogFile, ScanOutcome, ScanRequest};
 use arkc::backend::{BackendCommand, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
 use arkc::ui::{self, Theme};

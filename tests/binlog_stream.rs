@@ -289,14 +289,14 @@ fn default_server_id_leaves_a_replica_with_that_id_connected() {
         &primary,
         SandboxOptions {
             name: "stream-repl".into(),
-            server_id: Some(arkc::backend::binlog_stream::DEFAULT_SERVER_ID),
+            server_id: Some(arkc::backend::binlog::stream::DEFAULT_SERVER_ID),
             ..Default::default()
         },
     )
     .unwrap();
     let hosts = primary.exec_sql("SHOW SLAVE HOSTS").unwrap();
     assert!(
-        hosts.contains(&arkc::backend::binlog_stream::DEFAULT_SERVER_ID.to_string()),
+        hosts.contains(&arkc::backend::binlog::stream::DEFAULT_SERVER_ID.to_string()),
         "the replica registered with the default id: {hosts}"
     );
     primary
@@ -304,7 +304,7 @@ fn default_server_id_leaves_a_replica_with_that_id_connected() {
         .unwrap();
     stdout_ok(arkc(&["binlog", "events", "--url", &primary.url()]));
     // An asked id that is taken is refused before the dump could cut the replica off.
-    let id = arkc::backend::binlog_stream::DEFAULT_SERVER_ID.to_string();
+    let id = arkc::backend::binlog::stream::DEFAULT_SERVER_ID.to_string();
     let refused = arkc(&[
         "binlog",
         "events",
@@ -440,7 +440,7 @@ fn instance_from_the_config_is_a_source_and_help_names_the_default_id() {
     let unknown = arkc(&["--config", cfg, "binlog", "events", "--instance", "nope"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no instance named `nope`"));
     let help = stdout_ok(arkc(&["binlog", "events", "--help"]));
-    let id = arkc::backend::binlog_stream::DEFAULT_SERVER_ID.to_string();
+    let id = arkc::backend::binlog::stream::DEFAULT_SERVER_ID.to_string();
     assert!(help.contains(&id), "--help must name the default id {id}");
 }
 

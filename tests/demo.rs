@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use arkc::backend::workload::{Workload, WorkloadOptions};
+use arkc::backend::demo::workload::{Workload, WorkloadOptions};
 use arkc::config::InstanceConfig;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 

@@ -4,7 +4,7 @@
 
 use arkc::app::slow::SlowSort;
 use arkc::app::{update, Action, Effect, Keymap, Mode, State};
-use arkc::backend::slow_report::{
+use arkc::backend::slow::report::{
     ExplainTable, SlowClass, SlowCommand, SlowReport, SlowSample, SlowSourceKind, SlowUpdate,
     SourceStatus,
 };

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arkc::backend::slow_report::{
+use arkc::backend::slow::report::{
     SlowCommand, SlowReport, SlowSourceKind, SlowUpdate, SourceStatus,
 };
 use arkc::backend::{self, BackendCommand, BackendEvent, BackendHandle};
@@ -327,7 +327,7 @@ async fn tracking_survives_a_backend_restart_and_flags_a_fixed_class_that_runs_a
 async fn explain_result(
     rx: &mut UnboundedReceiver<BackendEvent>,
     id: &str,
-) -> Result<arkc::backend::slow_report::ExplainTable, String> {
+) -> Result<arkc::backend::slow::report::ExplainTable, String> {
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline {
         let event = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await;

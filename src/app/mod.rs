@@ -2,16 +2,11 @@
 //! `Action` and returns `Effect`s for the event loop to carry out; `ui` only reads `State`.
 
 mod action;
-pub mod alerts;
 pub mod binlog;
-mod binlog_keys;
-pub mod binlog_range;
 pub mod keymap;
 pub mod palette;
 mod preset;
 pub mod slow;
-mod slow_keys;
-pub mod slow_sql;
 mod update;
 
 use std::collections::{HashMap, VecDeque};
@@ -20,12 +15,13 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::SqlLogEntry;
 use crate::config::Config;
+use crate::health::alerts;
 use crate::health::InstanceHealth;
 
 pub use action::{Action, Effect};
 pub use keymap::{KeyCombo, Keymap};
 pub use preset::PresetError;
-pub use slow_keys::short_id as slow_id;
+pub use slow::keys::short_id as slow_id;
 pub use update::{help_line_count, update};
 
 /// How many SQL log entries the `@` overlay keeps (older ones are still in the log file).

@@ -1,8 +1,8 @@
 //! `update()`: the only place `State` changes. Pure: effects are returned, never performed.
 
-use super::binlog_keys;
+use super::binlog::keys as binlog_keys;
 use super::palette::{self, PaletteCommand};
-use super::slow_keys;
+use super::slow::keys as slow_keys;
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
 use crate::backend::{BackendCommand, BackendEvent};
 

@@ -10,27 +10,18 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub mod binlog_scan;
-pub mod binlog_stream;
+pub mod binlog;
 pub mod connect;
-pub mod flashback_apply;
-pub mod poller;
-pub mod ps_digest;
+pub mod demo;
+pub mod health;
 pub mod recorder;
-pub mod schema_info;
-pub mod slow_ps;
-pub mod slow_report;
-pub mod slow_sources;
-pub mod slow_table;
-pub mod slow_tail;
-pub mod sql_units;
-pub mod workload;
+pub mod slow;
 
-pub use poller::InstancePoller;
+pub use health::InstancePoller;
 pub use recorder::SqlRecorder;
 
 use crate::config::Config;
-use poller::PollSettings;
+use health::{poller, PollSettings};
 
 use crate::health::InstanceHealth;
 
@@ -44,9 +35,9 @@ pub enum BackendCommand {
     /// Stop all tasks and close connections.
     Shutdown,
     /// Work for the Binlog pane (scans, check, apply, export).
-    Binlog(binlog_scan::BinlogCommand),
+    Binlog(binlog::scan::BinlogCommand),
     /// For the slow-SQL sources (EXPLAIN, tracking).
-    Slow(slow_report::SlowCommand),
+    Slow(slow::report::SlowCommand),
 }
 
 /// What the backend reports.
@@ -57,9 +48,9 @@ pub enum BackendEvent {
     /// A statement the console sent, for the `@` SQL log.
     SqlSent(SqlLogEntry),
     /// Results of the Binlog pane's work.
-    Binlog(binlog_scan::BinlogEvent),
+    Binlog(binlog::scan::BinlogEvent),
     /// Leaderboards, tracking and EXPLAIN results from the slow-SQL sources.
-    Slow(slow_report::SlowUpdate),
+    Slow(slow::report::SlowUpdate),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -142,9 +133,9 @@ pub fn spawn_with(
             events.clone(),
         ));
     }
-    let mut binlog = binlog_scan::BinlogService::new(config.clone(), events.clone());
+    let mut binlog = binlog::scan::BinlogService::new(config.clone(), events.clone());
     let slow = slow.map(|opts| {
-        slow_sources::spawn(
+        slow::sources::spawn(
             config.clone(),
             opts.tracking_path,
             settings_rx.clone(),

@@ -5,6 +5,7 @@ pub mod charset;
 pub mod check;
 pub mod cursor;
 pub mod decoder;
+pub mod dir;
 pub mod error;
 pub mod event;
 pub mod frame;

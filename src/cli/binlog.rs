@@ -156,41 +156,6 @@ pub struct FlashbackArgs {
     pub yes: bool,
 }
 
-pub fn binlogs_in_dir(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    if let Some(index) = entries
-        .iter()
-        .find(|p| p.extension().is_some_and(|e| e == "index"))
-    {
-        let text = std::fs::read_to_string(index)
-            .with_context(|| format!("cannot read {}", index.display()))?;
-        return Ok(text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let name = Path::new(l.trim()).file_name().unwrap_or_default();
-                dir.join(name)
-            })
-            .collect());
-    }
-    let mut logs: Vec<PathBuf> = entries
-        .into_iter()
-        .filter(|p| {
-            p.extension().is_some_and(|e| {
-                e.len() == 6 && e.to_string_lossy().bytes().all(|b| b.is_ascii_digit())
-            })
-        })
-        .collect();
-    logs.sort();
-    if logs.is_empty() {
-        bail!("no binlog files (NAME.000001 ...) in {}", dir.display());
-    }
-    Ok(logs)
-}
-
 fn parse_utc(s: &str) -> anyhow::Result<u32> {
     let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| {

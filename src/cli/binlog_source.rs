@@ -13,7 +13,7 @@ use arkc_binlog::txn::{TxnBuilder, TxnSink};
 use arkc_binlog::BinlogError;
 
 use super::binlog::SourceArgs;
-use crate::backend::binlog_stream::{list_binlogs, stream_binlog, StreamRequest, StreamServer};
+use crate::backend::binlog::stream::{list_binlogs, stream_binlog, StreamRequest, StreamServer};
 
 /// Events this many apart on the way from the network thread to the decoder.
 const STREAM_QUEUE: usize = 4096;
@@ -61,7 +61,7 @@ pub fn resolve(
 ) -> anyhow::Result<Source> {
     let mut files = src.files.clone();
     if let Some(dir) = &src.binlog_dir {
-        files.extend(super::binlog::binlogs_in_dir(dir)?);
+        files.extend(arkc_binlog::dir::binlogs_in_dir(dir)?);
     }
     let remote = src.url.is_some() || src.instance.is_some();
     if src.from_server.is_none() && !(files.is_empty() && remote) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::health::{parse_interval, watch, HealthFormat};
-use crate::backend::workload::{Workload, WorkloadOptions, WorkloadStats};
+use crate::backend::demo::workload::{Workload, WorkloadOptions, WorkloadStats};
 use crate::config::Config;
 use crate::sandbox::{find_program, Sandbox, SandboxOptions, INSTALL_HINT};
 use crate::tui::{run_console, ConsoleOptions};

@@ -180,7 +180,7 @@ async fn apply_blocks(url: &str, sql: &str, blocks: &[(usize, usize)]) -> anyhow
     Ok(())
 }
 
-/// Column definitions from information_schema (see `backend::schema_info`).
+/// Column definitions from information_schema (see `backend::binlog::schema_info`).
 pub fn load_schema_info_from(
     opts: mysql_async::Opts,
     tables: &[(String, String)],
@@ -190,7 +190,8 @@ pub fn load_schema_info_from(
             .await
             .context("cannot connect to read information_schema")?;
         conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
-        let info = crate::backend::schema_info::load_schema_info(&mut conn, tables, None).await?;
+        let info =
+            crate::backend::binlog::schema_info::load_schema_info(&mut conn, tables, None).await?;
         conn.disconnect().await?;
         anyhow::Ok(info)
     })

@@ -1,6 +1,7 @@
 //! Instance health: what one poll of a server yields, and the formulas that turn two polls into
 //! rates. Pure: no I/O here (the backend's poller fills `StatusSnapshot`s).
 
+pub mod alerts;
 mod formulas;
 
 use std::collections::HashMap;

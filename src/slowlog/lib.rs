@@ -23,6 +23,7 @@ mod input;
 mod lines;
 mod order;
 mod parser;
+pub mod statement;
 
 pub use class::{QueryClass, Sample, TimeStats, ValueCounts};
 pub use digest::{Digest, DigestFilter};

@@ -4,14 +4,11 @@
 //! command line (palette, filter, messages or key hints). Overlays (help, SQL log) float on top.
 
 mod binlog;
-mod binlog_preview;
-mod binlog_rows;
 pub mod format;
 mod health;
+mod jobs;
 mod overlay;
-mod placeholder;
 mod slow;
-mod slow_detail;
 mod sql_log;
 pub mod theme;
 
@@ -40,7 +37,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
         Pane::Health => health::draw(frame, body, state, theme),
         Pane::Binlog => binlog::draw(frame, body, state, theme),
         Pane::SlowSql => slow::draw(frame, body, state, theme),
-        other => placeholder::draw(frame, body, other, theme),
+        other => jobs::draw(frame, body, other, theme),
     }
     draw_status(frame, status, state, theme);
     draw_command_line(frame, command, state, theme, keymap);

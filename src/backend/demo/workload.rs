@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::connect::connect;
+use crate::backend::connect::connect;
 use crate::config::InstanceConfig;
 
 #[derive(Debug, Clone)]

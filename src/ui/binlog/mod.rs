@@ -1,5 +1,8 @@
 //! The Binlog pane: source picker, transaction list with scan gauge and selection summary.
-//! The row diff view and the rollback preview live in `binlog_rows` and `binlog_preview`.
+//! The row diff view and the rollback preview live in `rows` and `preview`.
+
+mod preview;
+mod rows;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -7,14 +10,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, LineGauge, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::format::{cell, fit};
-use super::theme::{Meaning, Theme};
-use super::{binlog_preview, binlog_rows};
 use crate::app::binlog::{
     BinlogPane, BinlogView, PromptKind, ScanState, LARGE_TXN_BYTES, LARGE_TXN_ROWS,
 };
 use crate::app::State;
-use crate::backend::binlog_scan::ScanOutcome;
+use crate::backend::binlog::scan::ScanOutcome;
+use crate::ui::format::{cell, fit};
+use crate::ui::theme::{Meaning, Theme};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let pane = &state.binlog;
@@ -22,8 +24,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     match pane.view {
         BinlogView::Source => draw_source(frame, main, state, theme),
         BinlogView::List => draw_list(frame, main, state, theme),
-        BinlogView::Rows => binlog_rows::draw(frame, main, state, theme),
-        BinlogView::Preview => binlog_preview::draw(frame, main, state, theme),
+        BinlogView::Rows => rows::draw(frame, main, state, theme),
+        BinlogView::Preview => preview::draw(frame, main, state, theme),
     }
     frame.render_widget(Paragraph::new(summary_line(pane, theme)), summary);
 }
@@ -56,7 +58,7 @@ fn summary_line<'a>(pane: &BinlogPane, theme: &Theme) -> Line<'a> {
             Meaning::Ok
         };
         let word = match pane.check_mode {
-            Some(crate::backend::flashback_apply::CheckMode::AfterApply) => "not restored",
+            Some(crate::backend::binlog::flashback::CheckMode::AfterApply) => "not restored",
             _ => "changed since",
         };
         spans.push(Span::styled(

@@ -15,17 +15,17 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::connect::connect;
-use super::poller::PollSettings;
+use super::ps::DigestSource;
 use super::ps_digest::{DigestReader, DigestRow, DigestSourceError};
-use super::recorder::{cell_text, SqlRecorder};
-use super::slow_ps::DigestSource;
-use super::slow_report::{
+use super::report::{
     ExplainTable, SlowClass, SlowCommand, SlowReport, SlowSourceKind, SlowUpdate, SourceStatus,
 };
-use super::slow_table::{TablePoll, TableTail};
-use super::slow_tail::LogTail;
-use super::BackendEvent;
+use super::table::{TablePoll, TableTail};
+use super::tail::LogTail;
+use crate::backend::connect::connect;
+use crate::backend::health::PollSettings;
+use crate::backend::recorder::{cell_text, SqlRecorder};
+use crate::backend::BackendEvent;
 use crate::config::{Config, InstanceConfig};
 use crate::tracking::{TrackStatus, TrackingStore};
 
@@ -189,7 +189,7 @@ async fn explain(
     sql: &str,
 ) -> anyhow::Result<ExplainTable> {
     // The pane checks this too; the backend is the last line before the server.
-    if !crate::app::slow_sql::is_single_statement(sql) {
+    if !arkc_slowlog::statement::is_single_statement(sql) {
         anyhow::bail!("refusing to EXPLAIN more than one statement");
     }
     let mut conn = connect(inst).await?;
@@ -327,7 +327,7 @@ impl InstanceSlowTask {
     async fn connection(&mut self) -> anyhow::Result<&mut Conn> {
         if self.conn.is_none() {
             let mut conn = connect(&self.instance).await?;
-            super::connect::quiet_for_slow_log(&mut conn).await;
+            crate::backend::connect::quiet_for_slow_log(&mut conn).await;
             self.conn = Some(conn);
         }
         self.conn

@@ -7,12 +7,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::format::cell;
-use super::slow::{big, latency, status_cell};
-use super::theme::{Meaning, Theme};
+use super::{big, latency, status_cell};
 use crate::app::slow::{ClassKey, ExplainState, SlowDetail};
 use crate::app::State;
-use crate::backend::slow_report::{ExplainTable, SlowClass};
+use crate::backend::slow::report::{ExplainTable, SlowClass};
+use crate::ui::format::cell;
+use crate::ui::theme::{Meaning, Theme};
 
 const DECADES: [&str; 8] = ["1µs", "10µs", "100µs", "1ms", "10ms", "100ms", "1s", "10s+"];
 
@@ -75,7 +75,7 @@ fn detail_lines<'a>(
         format!(
             "{} · QPS {} · total {} · avg {} · p95 {} · max {}",
             c.count,
-            super::format::rate(Some(c.qps)),
+            crate::ui::format::rate(Some(c.qps)),
             latency(c.time_sum),
             latency(c.time_avg),
             c.time_p95.map(latency).unwrap_or_else(|| "-".into()),

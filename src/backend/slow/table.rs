@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use mysql_async::{Conn, Row};
 
-use super::recorder::{cell_text, SqlRecorder, STATEMENT_TIMEOUT};
+use crate::backend::recorder::{cell_text, SqlRecorder, STATEMENT_TIMEOUT};
 
 /// Most rows fetched per poll; the rest come on the next polls.
 const MAX_ROWS_PER_POLL: usize = 5000;

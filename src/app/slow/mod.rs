@@ -1,15 +1,17 @@
 //! The Slow SQL pane's state: the latest leaderboard per instance and source, what changed in the
 //! last update, sort key, filters, the drill-down, EXPLAIN results and tracking. Pure: keys and
-//! backend updates come in, effects go out (see `slow_keys`).
+//! backend updates come in, effects go out (see `keys`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use crate::backend::slow_report::{
+use crate::backend::slow::report::{
     ExplainTable, SlowClass, SlowReport, SlowSourceKind, SlowUpdate, SourceStatus,
 };
 use crate::tracking::{TrackStatus, Tracking};
+
+pub(super) mod keys;
 
 /// Leaderboard sort keys, in the order the sort key cycles through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

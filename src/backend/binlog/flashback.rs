@@ -9,9 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use mysql_async::Conn;
 
-use super::connect::connect;
-use super::recorder::{cell_text, SqlRecorder};
 pub use super::sql_units::{split_units, Unit};
+use crate::backend::connect::connect;
+use crate::backend::recorder::{cell_text, SqlRecorder};
 use crate::config::InstanceConfig;
 
 /// How long one statement of a check or an apply may run.
@@ -112,7 +112,7 @@ async fn session(inst: &InstanceConfig, rec: &SqlRecorder) -> anyhow::Result<Con
 pub async fn server_logs(
     inst: &InstanceConfig,
     rec: &SqlRecorder,
-) -> anyhow::Result<Vec<super::binlog_scan::LogFile>> {
+) -> anyhow::Result<Vec<super::scan::LogFile>> {
     let mut conn = connect(inst).await?;
     let rows = rec
         .query(&mut conn, "SHOW BINARY LOGS", APPLY_TIMEOUT)
@@ -134,7 +134,7 @@ pub async fn server_logs(
             let name = cell_text(r.as_ref(0)?)?;
             let size = r.as_ref(1).and_then(cell_text).and_then(|s| s.parse().ok());
             let path = dir.as_ref().map(|d| d.join(&name)).filter(|p| p.is_file());
-            Some(super::binlog_scan::LogFile {
+            Some(super::scan::LogFile {
                 name,
                 path,
                 size: size.unwrap_or(0),

@@ -1,12 +1,12 @@
 //! Keys on the Slow SQL pane: cursor, drill-down, sort, filters, EXPLAIN and tracking. Pure:
 //! writes to the tracking store and EXPLAIN go to the backend as commands.
 
-use super::slow::{ClassKey, ExplainState, Prompt, PromptKind, SlowDetail};
-use super::slow_sql::{explain_allowed, tables_in};
-use super::{slow, Action, Effect, Mode, State};
-use crate::backend::slow_report::SlowCommand;
+use super::{ClassKey, ExplainState, Prompt, PromptKind, SlowDetail};
+use crate::app::{slow, Action, Effect, Mode, State};
+use crate::backend::slow::report::SlowCommand;
 use crate::backend::BackendCommand;
 use crate::tracking::{TrackStatus, Tracking};
+use arkc_slowlog::statement::{explain_allowed, tables_in};
 
 /// Handle `action` if the Slow SQL pane has a use for it; `None` leaves it to the shell.
 pub fn handle(state: &mut State, action: &Action) -> Option<Vec<Effect>> {

@@ -1,12 +1,12 @@
-//! Panes whose issues have not landed yet: they say what they will show, and show no figures.
+//! The Jobs pane, until its issue lands (and any pane whose issue has not landed yet): they say what they will show, and show no figures.
 
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::theme::{Meaning, Theme};
 use crate::app::Pane;
+use crate::ui::theme::{Meaning, Theme};
 
 /// What each unbuilt pane will hold, in a DBA's words.
 fn promise(pane: Pane) -> &'static str {

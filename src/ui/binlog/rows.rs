@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::format::{cell, fit};
-use super::theme::{Meaning, Theme};
 use crate::app::State;
-use crate::backend::flashback_apply::RowState;
+use crate::backend::binlog::flashback::RowState;
+use crate::ui::format::{cell, fit};
+use crate::ui::theme::{Meaning, Theme};
 use arkc_binlog::review::{ReviewedRow, ReviewedTxn};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {

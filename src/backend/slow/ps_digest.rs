@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::recorder::{SqlRecorder, STATEMENT_TIMEOUT};
+use crate::backend::recorder::{SqlRecorder, STATEMENT_TIMEOUT};
 
 /// One row of the digest summary table, cumulative since the server (or a TRUNCATE) reset it.
 #[derive(Debug, Clone, PartialEq, Default)]

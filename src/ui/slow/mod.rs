@@ -1,6 +1,8 @@
 //! The Slow SQL pane: a live leaderboard of query classes for the selected instance (or all of
 //! them), with what moved in the last update, tracking status, and the source's state. The
-//! drill-down is in `slow_detail`.
+//! drill-down is in `detail`.
+
+mod detail;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -8,13 +10,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::format::{self, cell};
-use super::slow_detail;
-use super::theme::{Meaning, Theme};
 use crate::app::slow::{SlowFilters, SlowRow};
 use crate::app::{Mode, State};
-use crate::backend::slow_report::SourceStatus;
+use crate::backend::slow::report::SourceStatus;
 use crate::tracking::{TrackStatus, Tracking};
+use crate::ui::format::{self, cell};
+use crate::ui::theme::{Meaning, Theme};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.instances.is_empty() {
@@ -28,7 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         return;
     }
     if let Some(detail) = &state.slow.detail {
-        slow_detail::draw(frame, area, state, detail, theme);
+        detail::draw(frame, area, state, detail, theme);
         return;
     }
     draw_list(frame, area, state, theme);

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use super::binlog::{parse_start, BinlogView, Prompt, PromptKind, ScanState};
-use super::binlog_range::{self, RangeField};
-use super::{Action, Effect, Mode, State};
-use crate::backend::binlog_scan::{BinlogCommand, ScanRequest};
-use crate::backend::flashback_apply::{ApplyRequest, CheckMode, CheckRequest};
+use super::range::{self as binlog_range, RangeField};
+use super::{parse_start, BinlogView, Prompt, PromptKind, ScanState};
+use crate::app::{Action, Effect, Mode, State};
+use crate::backend::binlog::flashback::{ApplyRequest, CheckMode, CheckRequest};
+use crate::backend::binlog::scan::{BinlogCommand, ScanRequest};
 use crate::backend::BackendCommand;
 
 fn send(command: BinlogCommand) -> Vec<Effect> {

@@ -1,6 +1,6 @@
 //! The Binlog pane's state: the source picker, the streamed transaction list, the selection of
 //! transactions and rows, the rollback preview (and its edited text), check and apply results.
-//! Pure: keys arrive through `binlog_keys`, backend results through `on_event`.
+//! Pure: keys arrive through `keys`, backend results through `on_event`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -11,10 +11,13 @@ use arkc_binlog::RowsKind;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use ratatui_textarea::TextArea;
 
-use crate::backend::binlog_scan::{BinlogEvent, LogFile, ScanOutcome, StartPoint};
-use crate::backend::flashback_apply::{
+pub(super) mod keys;
+pub mod range;
+
+use crate::backend::binlog::flashback::{
     ApplyReport, CheckMode, CheckReport, CheckRow, RowId, RowState, TxnResult,
 };
+use crate::backend::binlog::scan::{BinlogEvent, LogFile, ScanOutcome, StartPoint};
 
 /// A transaction this large is flagged in the list (rows, or bytes of binlog).
 pub const LARGE_TXN_ROWS: u64 = 1000;
@@ -51,7 +54,7 @@ pub enum PromptKind {
     ConfirmApply { instance: String },
     /// One field of the range form, with the filter words of the fields answered before it.
     Range {
-        field: super::binlog_range::RangeField,
+        field: range::RangeField,
         words: Vec<String>,
     },
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use arkc_slowlog::{fingerprint, query_id};
 
 use super::ps_digest::{deltas, index, DigestRow};
-use super::slow_report::SlowClass;
+use super::report::SlowClass;
 
 type Key = (Option<String>, String);
 

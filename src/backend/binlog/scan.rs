@@ -1,6 +1,6 @@
 //! The Binlog pane's backend: listing an instance's binary logs, scanning binlog files on a
 //! worker thread (transactions streamed back in batches, progress, cancel), and handing check,
-//! apply and export to `flashback_apply`. The UI sends `BinlogCommand`s and never waits.
+//! apply and export to `flashback`. The UI sends `BinlogCommand`s and never waits.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,8 +13,8 @@ use arkc_binlog::txn::{Filters, TxnBuilder};
 use arkc_binlog::{BinlogError, BinlogReader, Decoder};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::flashback_apply::{self, ApplyRequest, CheckRequest};
-use super::{BackendEvent, SqlRecorder};
+use super::flashback::{self, ApplyRequest, CheckRequest};
+use crate::backend::{BackendEvent, SqlRecorder};
 use crate::config::Config;
 
 /// How often a running scan reports progress and sends the transactions found so far.
@@ -106,9 +106,9 @@ pub enum BinlogEvent {
         id: u64,
         outcome: ScanOutcome,
     },
-    Checked(flashback_apply::CheckReport),
-    Applying(flashback_apply::TxnResult),
-    Applied(flashback_apply::ApplyReport),
+    Checked(flashback::CheckReport),
+    Applying(flashback::TxnResult),
+    Applied(flashback::ApplyReport),
     Exported {
         path: PathBuf,
         result: Result<u64, String>,
@@ -147,14 +147,14 @@ impl BinlogService {
             BinlogCommand::CancelScan => self.cancel_scan(),
             BinlogCommand::Check(request) => {
                 self.with_instance(request.instance.clone(), |inst, rec, events| async move {
-                    let report = flashback_apply::check(&inst, &rec, request).await;
+                    let report = flashback::check(&inst, &rec, request).await;
                     send(&events, BinlogEvent::Checked(report));
                 })
             }
             BinlogCommand::Apply(request) => {
                 self.with_instance(request.instance.clone(), |inst, rec, events| async move {
                     let progress = events.clone();
-                    let report = flashback_apply::apply(&inst, &rec, request, move |r| {
+                    let report = flashback::apply(&inst, &rec, request, move |r| {
                         send(&progress, BinlogEvent::Applying(r))
                     })
                     .await;
@@ -185,8 +185,7 @@ impl BinlogService {
             .find(|i| i.name == name)
             .cloned()
         else {
-            let report =
-                flashback_apply::CheckReport::failed(format!("no instance named `{name}`"));
+            let report = flashback::CheckReport::failed(format!("no instance named `{name}`"));
             send(&self.events, BinlogEvent::Checked(report));
             return;
         };
@@ -216,7 +215,7 @@ impl BinlogService {
         let recorder = SqlRecorder::new(&inst.name, events.clone());
         tokio::spawn(async move {
             let mut origin = inst.name.clone();
-            let listed = flashback_apply::server_logs(&inst, &recorder).await;
+            let listed = flashback::server_logs(&inst, &recorder).await;
             let result = match (listed, inst.binlog_dir.clone()) {
                 (Ok(logs), _) => tokio::task::spawn_blocking(move || with_first_event_times(logs))
                     .await
@@ -298,7 +297,7 @@ async fn schema_for(
     let tables =
         tokio::task::spawn_blocking(move || arkc_binlog::pipeline::mapped_tables(&paths)).await??;
     let load = async {
-        let mut conn = super::connect::connect(inst).await?;
+        let mut conn = crate::backend::connect::connect(inst).await?;
         let info = super::schema_info::load_schema_info(&mut conn, &tables, Some(recorder)).await;
         let _ = conn.disconnect().await;
         info
@@ -450,7 +449,7 @@ fn scan(
 /// Binlog files of a local file or folder (by the folder's .index file, else by name).
 pub fn local_logs(path: &Path) -> anyhow::Result<Vec<LogFile>> {
     let files = if path.is_dir() {
-        crate::cli::binlog::binlogs_in_dir(path)?
+        arkc_binlog::dir::binlogs_in_dir(path)?
     } else if path.is_file() {
         vec![path.to_path_buf()]
     } else {

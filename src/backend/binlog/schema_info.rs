@@ -9,7 +9,7 @@ use arkc_binlog::schema::{generated_from_extra, ColumnInfo, SchemaInfo};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
-use super::SqlRecorder;
+use crate::backend::SqlRecorder;
 
 const COLUMNS_SQL: &str = "SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), \
      CHARACTER_SET_NAME, COLUMN_KEY, EXTRA FROM information_schema.COLUMNS \

@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use super::format::fit;
-use super::theme::{Meaning, Theme};
 use crate::app::{Mode, State};
+use crate::ui::format::fit;
+use crate::ui::theme::{Meaning, Theme};
 
 const KEYWORDS: &[&str] = &[
     "SET", "NAMES", "BEGIN", "COMMIT", "ROLLBACK", "UPDATE", "DELETE", "FROM", "INSERT", "INTO",

@@ -8,9 +8,9 @@ use mysql_async::Conn;
 use tokio::sync::{mpsc::UnboundedSender, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::connect::connect;
-use super::recorder::{name_value_map, named_rows, SqlRecorder, STATEMENT_TIMEOUT};
-use super::BackendEvent;
+use crate::backend::connect::connect;
+use crate::backend::recorder::{name_value_map, named_rows, SqlRecorder, STATEMENT_TIMEOUT};
+use crate::backend::BackendEvent;
 use crate::config::InstanceConfig;
 use crate::health::{replication_from_rows, HealthTracker, InstanceHealth, StatusSnapshot};
 
@@ -111,7 +111,7 @@ impl InstancePoller {
             Some(c) => c,
             None => {
                 let mut conn = connect(&self.instance).await?;
-                super::connect::quiet_for_slow_log(&mut conn).await;
+                crate::backend::connect::quiet_for_slow_log(&mut conn).await;
                 conn
             }
         };

@@ -69,7 +69,7 @@ impl StreamServer {
             );
         }
         let password = resolve_password(inst)?;
-        let opts = Opts::from(super::connect::opts_for(inst, password)?);
+        let opts = Opts::from(crate::backend::connect::opts_for(inst, password)?);
         Ok(StreamServer {
             opts,
             label: format!("{} ({})", inst.name, inst.address()),

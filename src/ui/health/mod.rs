@@ -6,11 +6,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::format::{self, cell};
-use super::theme::{Meaning, Theme};
-use crate::app::alerts::{self, Severity};
 use crate::app::{InstanceEntry, State};
+use crate::health::alerts::{self, Severity};
 use crate::health::{InstanceHealth, Status};
+use crate::ui::format::{self, cell};
+use crate::ui::theme::{Meaning, Theme};
 
 /// Height of the detail box, borders included.
 const DETAIL_HEIGHT: u16 = 7;

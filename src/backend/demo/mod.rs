@@ -1,0 +1,3 @@
+//! The demo's live load: a seeded workload run against a sandbox.
+
+pub mod workload;

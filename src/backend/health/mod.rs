@@ -1,0 +1,5 @@
+//! Health polling: one task per instance, reporting `InstanceHealth` samples.
+
+pub mod poller;
+
+pub use poller::{InstancePoller, PollSettings};
