@@ -308,7 +308,7 @@ async fn check_is_exact_on_duplicates_key_updates_and_retaken_keys() {
     let report = check(&inst, &rec, request()).await;
     assert_eq!(report.error, None);
     assert_eq!(report.rows.len(), 14);
-    let problems = |r: &arkc::backend::flashback_apply::CheckReport| {
+    let problems = |r: &arkc::backend::binlog::flashback::CheckReport| {
         r.rows
             .iter()
             .filter(|(_, s)| s.is_problem())

@@ -13,7 +13,7 @@ use mysql_async::prelude::Queryable;
 
 use super::binlog::scan;
 use super::binlog_source::Source;
-use crate::backend::flashback_apply::check_on;
+use crate::backend::binlog::flashback::{check_on, run_units_of, split_units, TxnResult};
 use crate::backend::SqlRecorder;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -32,7 +32,7 @@ async fn connect(url: &str) -> anyhow::Result<mysql_async::Conn> {
     Ok(conn)
 }
 
-/// `flashback --check`: the same check as the Binlog pane's `c` (`backend::flashback_apply::
+/// `flashback --check`: the same check as the Binlog pane's `c` (`backend::binlog::flashback::
 /// check_on`), on the rows the filters keep; reports the rows changed since.
 pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
     let mut sink = CheckRowSink::new();
@@ -156,25 +156,54 @@ pub fn run_execute(
         eprintln!("nothing applied");
         return Ok(1);
     }
-    let sql = std::fs::read_to_string(&apply_path)?;
-    runtime()?.block_on(apply_blocks(url, &sql, &blocks))?;
+    runtime()?.block_on(apply_file(
+        url,
+        &apply_path,
+        &blocks,
+        stats.transactions as usize,
+    ))?;
     eprintln!("applied {} transaction(s)", stats.transactions);
     Ok(0)
 }
 
-async fn apply_blocks(url: &str, sql: &str, blocks: &[(usize, usize)]) -> anyhow::Result<()> {
+/// Apply the saved plan with the pane's runner (`backend::binlog::flashback::run_units`),
+/// reading it a few MiB at a time so memory stays flat whatever the binlog size.
+async fn apply_file(
+    url: &str,
+    path: &std::path::Path,
+    blocks: &[(usize, usize)],
+    total: usize,
+) -> anyhow::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    const PIECE: usize = 4 << 20;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut conn = connect(url).await?;
-    let mut current = "the session settings";
-    for &(start, len) in blocks {
-        let block = &sql[start..start + len];
-        if let Some(comment) = block.lines().find(|l| l.starts_with("-- ")) {
-            current = comment;
+    let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+    let rec = SqlRecorder::new("--url", events);
+    let (mut done, mut next) = (0, 0);
+    while next < blocks.len() {
+        let start = blocks[next].0;
+        let mut end = next;
+        while end < blocks.len() && (end == next || blocks[end].0 + blocks[end].1 - start <= PIECE)
+        {
+            end += 1;
         }
-        if let Err(e) = conn.query_drop(block).await {
-            // The failed transaction is still open: undo its part; earlier ones stay applied.
-            let _ = conn.query_drop("ROLLBACK").await;
-            bail!("stopped at `{}`: {e}; that transaction was rolled back, the ones before it are applied", current.trim_start_matches("-- "));
+        let len = blocks[end - 1].0 + blocks[end - 1].1 - start;
+        let mut text = vec![0u8; len];
+        file.seek(SeekFrom::Start(start as u64))?;
+        file.read_exact(&mut text)?;
+        let text = String::from_utf8(text)
+            .with_context(|| format!("{} is not UTF-8 at byte {start}", path.display()))?;
+        let units = split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut progress = |_: TxnResult| {};
+        let (ok, message) =
+            run_units_of(&mut conn, &rec, &units, (done, total), &mut progress).await;
+        if !ok {
+            bail!("{message}");
         }
+        done += units.iter().filter(|u| u.transaction).count();
+        next = end;
     }
     conn.disconnect().await?;
     Ok(())

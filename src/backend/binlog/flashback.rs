@@ -229,69 +229,7 @@ pub async fn apply(
     report
 }
 
-/// Run `units` on an open connection, one transaction at a time, stopping at the first error;
-/// the part a CLI with its own connection (`--url`) can share. Returns (ok, what happened).
-pub async fn run_units(
-    conn: &mut Conn,
-    rec: &SqlRecorder,
-    units: &[Unit],
-    progress: &mut impl FnMut(TxnResult),
-) -> (bool, String) {
-    let total = units.iter().filter(|u| u.transaction).count();
-    let mut done = 0;
-    for unit in units {
-        let result = run_unit(conn, rec, unit).await;
-        if unit.transaction {
-            done += 1;
-        }
-        let failed = result.as_ref().err().map(|e| format!("{e:#}"));
-        if unit.transaction || failed.is_some() {
-            let (rows_affected, no_op) = result.as_ref().map(|r| *r).unwrap_or((0, 0));
-            progress(TxnResult {
-                index: done,
-                total,
-                label: unit.label.clone(),
-                statements: unit.statements.len(),
-                rows_affected,
-                no_op,
-                error: failed.clone(),
-            });
-        }
-        if let Some(e) = failed {
-            let message = format!(
-                "stopped at {} ({done} of {total}): {e}; that transaction was rolled back, the \
-                 ones before it stay applied",
-                unit.label
-            );
-            return (false, message);
-        }
-    }
-    (true, format!("applied {total} transaction(s)"))
-}
-
-/// Run one unit; returns (rows affected, statements that changed nothing).
-async fn run_unit(conn: &mut Conn, rec: &SqlRecorder, unit: &Unit) -> anyhow::Result<(u64, usize)> {
-    if unit.transaction {
-        rec.execute(conn, "BEGIN", APPLY_TIMEOUT).await?;
-    }
-    let (mut rows, mut no_op) = (0, 0);
-    for sql in &unit.statements {
-        if let Err(e) = rec.execute(conn, sql, APPLY_TIMEOUT).await {
-            if unit.transaction {
-                let _ = rec.execute(conn, "ROLLBACK", APPLY_TIMEOUT).await;
-            }
-            return Err(e);
-        }
-        let affected = conn.affected_rows();
-        rows += affected;
-        let is_dml = !sql.trim_start().to_ascii_uppercase().starts_with("SET ");
-        no_op += usize::from(affected == 0 && is_dml);
-    }
-    if unit.transaction {
-        rec.execute(conn, "COMMIT", APPLY_TIMEOUT).await?;
-    }
-    Ok((rows, no_op))
-}
+pub use super::apply_units::{run_units, run_units_of};
 
 fn save_audit(request: &ApplyRequest, instance: &str) -> anyhow::Result<Vec<PathBuf>> {
     let dir = match &request.audit_dir {
