@@ -17,6 +17,7 @@ pub mod render;
 pub mod review;
 pub mod rows;
 pub mod schema;
+pub mod scope;
 pub mod tablemap;
 pub mod txn;
 pub mod value;
