@@ -5,5 +5,6 @@ mod apply_units;
 pub mod flashback;
 pub mod scan;
 pub mod schema_info;
+pub mod service;
 pub mod sql_units;
 pub mod stream;
