@@ -18,7 +18,7 @@ use chrono::{TimeZone, Utc};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora/binlogs");
+const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
 fn corpus(name: &str) -> PathBuf {
     PathBuf::from(CORPUS).join(name)

@@ -10,6 +10,27 @@ use std::time::{Duration, Instant};
 
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
+#[path = "support/wait.rs"]
+mod wait;
+
+/// Wait until `n` replication clients (`arkc binlog events --follow`) are streaming from `sb`:
+/// from then on, a commit reaches them. A fixed pause races a slow start on a loaded machine.
+fn wait_for_streams(sb: &Sandbox, n: usize) {
+    let sql =
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'";
+    wait::wait_for(
+        &format!("{n} binlog dump thread(s)"),
+        wait::DEADLINE,
+        || {
+            let seen = sb.exec_sql(sql).map_err(|e| format!("{e:#}"))?;
+            match seen.trim().parse::<usize>() {
+                Ok(count) if count >= n => Ok(()),
+                _ => Err(format!("{} dump thread(s)", seen.trim())),
+            }
+        },
+    );
+}
+
 const SQL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/binlog/tests/sql");
 
 fn sql_file(name: &str) -> String {
@@ -206,8 +227,7 @@ fn follow_over_the_network_sees_a_later_commit_and_stops_when_killed() {
             }
         }
     });
-    // Give the stream time to reach the current end before committing.
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_for_streams(sb, 1);
     assert!(
         child.try_wait().unwrap().is_none(),
         "--follow must keep running"
@@ -251,7 +271,7 @@ fn follow_ends_with_an_error_naming_the_position_when_the_server_goes_away() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_for_streams(&sb, 1);
     sb.stop().unwrap();
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
@@ -534,7 +554,7 @@ fn follow_ends_by_itself_past_the_stop_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    wait_for_streams(&sb, 1);
     assert!(
         child.try_wait().unwrap().is_none(),
         "still following {file}"
@@ -710,9 +730,9 @@ fn two_streams_with_the_default_id_both_follow() {
         (child, rx)
     };
     let (mut first, first_rx) = follow();
-    std::thread::sleep(Duration::from_millis(1000));
+    wait_for_streams(&sb, 1);
     let (mut second, second_rx) = follow();
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_for_streams(&sb, 2);
     sb.exec_sql("INSERT INTO two.t VALUES (1, 'seen by both')")
         .unwrap();
     for (name, rx, child) in [

@@ -2,13 +2,10 @@
 
 use std::process::{Command, Output};
 
-const MARIADB_BIN: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpora/binlogs/mariadb-bin.000001"
-);
+const MARIADB_BIN: &str = concat!(env!("ARKC_CORPORA"), "/binlogs/mariadb-bin.000001");
 const DDL_BIN: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpora/binlogs/rpl_atomic_ddl_rollback_full.000001"
+    env!("ARKC_CORPORA"),
+    "/binlogs/rpl_atomic_ddl_rollback_full.000001"
 );
 
 fn arkc(args: &[&str]) -> Output {

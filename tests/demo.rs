@@ -7,6 +7,9 @@ use arkc::backend::demo::workload::{Workload, WorkloadOptions};
 use arkc::config::InstanceConfig;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
+#[path = "support/wait.rs"]
+mod wait;
+
 fn count(sb: &Sandbox, sql: &str) -> u64 {
     sb.exec_sql(sql).unwrap().trim().parse().unwrap()
 }
@@ -55,7 +58,7 @@ async fn workload_commits_transactions_and_feeds_the_slow_log() {
         web_orders <= commits && web_orders > 0,
         "{web_orders} web orders for {commits} commits"
     );
-    let slow = std::fs::read_to_string(sb.slow_log_path()).unwrap();
+    let slow = wait::wait_for_file_containing(&sb.slow_log_path(), &["LIKE '%"], wait::DEADLINE);
     assert!(
         slow.contains("LIKE '%"),
         "no index-less read in the slow log:\n{slow}"

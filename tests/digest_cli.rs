@@ -2,6 +2,8 @@
 //! and IDs on corpus logs and on a slow log written by a sandbox MariaDB under a seeded
 //! workload; plus the filters and output formats.
 
+#[path = "support/wait.rs"]
+mod wait;
 #[path = "support/workload.rs"]
 mod workload;
 
@@ -13,11 +15,7 @@ use std::process::{Command, Stdio};
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
 fn corpus(name: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpora/slowlogs"
-    ))
-    .join(name)
+    PathBuf::from(concat!(env!("ARKC_CORPORA"), "/slowlogs")).join(name)
 }
 
 fn arkc_digest(args: &[&str]) -> std::process::Output {
@@ -163,6 +161,16 @@ fn same_classes_as_pt_query_digest_on_a_sandbox_log() {
     );
     // No FLUSH SLOW LOGS: MariaDB writes each entry through, and a flush would add a
     // banner mid-file, where arkc deliberately differs from pt-query-digest (README).
+    // Entries are written after the answer, so both tools must not read before the last one is
+    // in: a later statement's entry marks that point.
+    sandbox
+        .exec_sql("SELECT 'arkc-digest-end'")
+        .expect("end marker");
+    wait::wait_for_file_containing(
+        &sandbox.slow_log_path(),
+        &["SELECT 'arkc-digest-end'"],
+        wait::DEADLINE,
+    );
     let classes = assert_same_classes(&sandbox.slow_log_path(), &pt);
     assert!(classes >= 20, "only {classes} classes from the workload");
     let point = arkc_digest(&[

@@ -5,6 +5,9 @@ use arkc::config::InstanceConfig;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 use mysql_async::prelude::Queryable;
 
+#[path = "support/wait.rs"]
+mod wait;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn quiet_sessions_do_not_reach_the_slow_log() {
     let sb = tokio::task::spawn_blocking(|| {
@@ -29,10 +32,18 @@ async fn quiet_sessions_do_not_reach_the_slow_log() {
         .query_drop("SELECT 'arkc-quiet-marker' FROM information_schema.TABLES LIMIT 1")
         .await
         .unwrap();
+    // Entries are written after the answer: once this later one is in, the ones before it are.
+    loud.query_drop("SELECT 'arkc-loud-after' FROM information_schema.TABLES LIMIT 1")
+        .await
+        .unwrap();
     loud.disconnect().await.unwrap();
     quiet.disconnect().await.unwrap();
 
-    let log = std::fs::read_to_string(sb.slow_log_path()).unwrap();
+    let log = wait::wait_for_file_containing(
+        &sb.slow_log_path(),
+        &["arkc-loud-marker", "arkc-loud-after"],
+        wait::DEADLINE,
+    );
     assert!(
         log.contains("arkc-loud-marker"),
         "control: an ordinary session is logged at long_query_time=0"

@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
+#[path = "support/wait.rs"]
+mod wait;
+
 fn opts(name: &str) -> SandboxOptions {
     SandboxOptions {
         name: name.into(),
@@ -66,7 +69,9 @@ fn shared_sandbox_runs_sql_with_row_binlog_and_slow_log() {
         .join(format!("{}.000001", sb.binlog_basename()));
     assert!(first_binlog.is_file(), "{} missing", first_binlog.display());
     sb.exec_sql("SELECT SLEEP(0.3)").unwrap();
-    let slow = std::fs::read_to_string(sb.slow_log_path()).unwrap();
+    // MariaDB writes the entry after it has answered the client.
+    let slow =
+        wait::wait_for_file_containing(&sb.slow_log_path(), &["SELECT SLEEP(0.3)"], wait::DEADLINE);
     assert!(
         slow.contains("SELECT SLEEP(0.3)"),
         "slow log lacks the sleep:\n{slow}"

@@ -5,11 +5,14 @@
 #[path = "support/tmux.rs"]
 #[allow(dead_code)] // shared harness; this test uses part of it
 mod tmux;
+#[path = "support/wait.rs"]
+mod wait;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use arkc::sandbox::{Sandbox, SandboxOptions};
+use arkc::tracking::{TrackStatus, TrackingStore};
 use tmux::TmuxSession;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -146,8 +149,20 @@ fn slow_sql_pane_updates_live_and_tracking_survives_a_restart() {
     session.keys(&["Escape"]);
     session.wait_for("back to the list", WAIT, |s| probe_line(s).is_some());
 
-    // Let the backend write it before leaving.
-    std::thread::sleep(Duration::from_millis(500));
+    // The backend writes the store after the screen shows the mark: wait for it before leaving.
+    let store = setup.path("data-home").join("arkc/tracking.sqlite");
+    wait::wait_for("the mark and note in the tracking store", WAIT, || {
+        let all = TrackingStore::open(&store)
+            .and_then(|s| s.all())
+            .map_err(|e| e.to_string())?;
+        let stored = all
+            .iter()
+            .any(|t| t.status == TrackStatus::Investigating && t.note == "needs an index on v");
+        match stored {
+            true => Ok(()),
+            false => Err(format!("{all:?}")),
+        }
+    });
     session.keys(&["q"]);
     assert_eq!(session.wait_exit(WAIT), 0);
     drop(session);

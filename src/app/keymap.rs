@@ -259,7 +259,7 @@ impl Keymap {
         if combo == KeyCombo::new(KeyCode::Char('c'), KeyModifiers::CONTROL) {
             return Some(Action::Interrupt);
         }
-        if *mode == Mode::BinlogEditor {
+        if *mode == Mode::PaneEditor {
             // The editor takes every key except the one that closes it.
             let closes = pane.map_or_else(|| self.lookup(&combo), |p| self.lookup_in(p, &combo));
             return match closes {

@@ -1,13 +1,19 @@
 //! The console's state and the pure logic that changes it. No I/O here: `update()` takes an
 //! `Action` and returns `Effect`s for the event loop to carry out; `ui` only reads `State`.
+//! Each pane is a component (`pane::PaneLogic`) in its own folder: `health/`, `slow/`,
+//! `binlog/`, `jobs/`; this level keeps what every pane shares.
 
 mod action;
 pub mod binlog;
+pub mod health;
+pub mod jobs;
 pub mod keymap;
 pub mod palette;
+pub mod pane;
 mod preset;
 pub mod slow;
 mod update;
+pub mod views;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -20,6 +26,7 @@ use crate::health::InstanceHealth;
 
 pub use action::{Action, Effect};
 pub use keymap::{KeyCombo, Keymap};
+pub use pane::{PaneCtx, PaneLogic};
 pub use preset::PresetError;
 pub use slow::keys::short_id as slow_id;
 pub use update::{help_line_count, update};
@@ -70,8 +77,9 @@ pub enum Mode {
     SqlLog,
     /// Typing into the focused pane's own input line (the pane holds the prompt and text).
     PaneInput,
-    /// Editing the rollback preview: keys go to the editor.
-    BinlogEditor,
+    /// The focused pane's editor (the Binlog pane's rollback preview) takes every key but the
+    /// one bound to `cancel`.
+    PaneEditor,
 }
 
 impl Mode {
@@ -132,9 +140,12 @@ pub struct State {
     /// The clock as of the last tick; render uses it for ages, so rendering stays deterministic.
     pub now: DateTime<Utc>,
     pub quitting: bool,
+    /// The panes, one component each (see `component`).
+    pub health_pane: health::HealthPane,
     pub binlog: binlog::BinlogPane,
     /// The Slow SQL pane.
     pub slow: slow::SlowPane,
+    pub jobs: jobs::JobsPane,
 }
 
 impl State {
@@ -166,8 +177,10 @@ impl State {
             page_rows: 10,
             now,
             quitting: false,
+            health_pane: health::HealthPane::default(),
             binlog: binlog::BinlogPane::default(),
             slow: slow::SlowPane::default(),
+            jobs: jobs::JobsPane,
         }
     }
 
@@ -182,26 +195,46 @@ impl State {
 
     /// Indices into `instances` that pass the filter, in config order.
     pub fn visible_instances(&self) -> Vec<usize> {
-        let needle = self.filter.to_lowercase();
-        self.instances
-            .iter()
-            .enumerate()
-            .filter(|(_, inst)| needle.is_empty() || self.instance_matches(inst, &needle))
-            .map(|(i, _)| i)
-            .collect()
+        visible_instances(&self.instances, &self.health, &self.filter)
     }
 
-    /// The filter looks at the name, address, tags and the up/down word, so `/down` lists the
-    /// dead ones.
-    fn instance_matches(&self, inst: &InstanceEntry, needle: &str) -> bool {
-        let status = self.health.get(&inst.name).map(|h| match h.status {
-            crate::health::Status::Up => "up",
-            crate::health::Status::Down => "down",
-        });
-        inst.name.to_lowercase().contains(needle)
-            || inst.address.to_lowercase().contains(needle)
-            || inst.tags.iter().any(|t| t.to_lowercase().contains(needle))
-            || status == Some(needle)
+    /// The component behind `pane`, with the console around it: the one place a `Pane` meets
+    /// its component (the ui has the same for drawing).
+    pub fn component(&mut self, pane: Pane) -> (&mut dyn PaneLogic, PaneCtx<'_>) {
+        let State {
+            mode,
+            instances,
+            selected,
+            health,
+            filter,
+            read_only,
+            message,
+            page_rows,
+            now,
+            health_pane,
+            binlog,
+            slow,
+            jobs,
+            ..
+        } = self;
+        let logic: &mut dyn PaneLogic = match pane {
+            Pane::Health => health_pane,
+            Pane::SlowSql => slow,
+            Pane::Binlog => binlog,
+            Pane::Jobs => jobs,
+        };
+        let ctx = PaneCtx {
+            mode,
+            filter,
+            message,
+            selected,
+            instances,
+            health,
+            now: *now,
+            page_rows: *page_rows,
+            read_only: *read_only,
+        };
+        (logic, ctx)
     }
 
     /// Alerts and warnings across all instances (the status bar's counts).
@@ -226,6 +259,32 @@ impl State {
             text: text.into(),
         });
     }
+}
+
+/// Indices into `instances` that pass `filter`, in config order. The filter looks at the name,
+/// address, tags and the up/down word, so `/down` lists the dead ones.
+pub fn visible_instances(
+    instances: &[InstanceEntry],
+    health: &HashMap<String, InstanceHealth>,
+    filter: &str,
+) -> Vec<usize> {
+    let needle = filter.to_lowercase();
+    let matches = |inst: &InstanceEntry| {
+        let status = health.get(&inst.name).map(|h| match h.status {
+            crate::health::Status::Up => "up",
+            crate::health::Status::Down => "down",
+        });
+        inst.name.to_lowercase().contains(&needle)
+            || inst.address.to_lowercase().contains(&needle)
+            || inst.tags.iter().any(|t| t.to_lowercase().contains(&needle))
+            || status == Some(needle.as_str())
+    };
+    instances
+        .iter()
+        .enumerate()
+        .filter(|(_, inst)| needle.is_empty() || matches(inst))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! `update()`: the only place `State` changes. Pure: effects are returned, never performed.
 
-use super::binlog::keys as binlog_keys;
 use super::palette::{self, PaletteCommand};
-use super::slow::keys as slow_keys;
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
 use crate::backend::{BackendCommand, BackendEvent};
 
@@ -40,28 +38,29 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 Mode::Help | Mode::SqlLog => overlay(state, user),
                 Mode::Palette(line) => palette_line(state, line, user),
                 Mode::Filter => filter_line(state, user),
-                Mode::PaneInput if state.pane == Pane::Binlog => binlog_keys::on_input(state, user),
-                Mode::PaneInput => slow_keys::input(state, user),
-                Mode::BinlogEditor => binlog_keys::on_editor(state, user),
+                Mode::PaneInput => {
+                    let (pane, mut ctx) = state.component(state.pane);
+                    pane.on_input(&mut ctx, user)
+                }
+                Mode::PaneEditor => {
+                    let (pane, mut ctx) = state.component(state.pane);
+                    pane.on_editor(&mut ctx, user)
+                }
             };
-            if state.pane == Pane::Binlog && !state.quitting {
-                effects.extend(binlog_keys::on_visible(state));
+            if !state.quitting {
+                let (pane, mut ctx) = state.component(state.pane);
+                effects.extend(pane.after_key(&mut ctx));
             }
             effects
         }
     }
 }
 
+/// The focused pane has the first say; what it leaves are the global keys.
 fn normal(state: &mut State, action: Action) -> Vec<Effect> {
-    if state.pane == Pane::Binlog {
-        if let Some(effects) = binlog_keys::on_action(state, &action) {
-            return effects;
-        }
-    }
-    if state.pane == Pane::SlowSql {
-        if let Some(effects) = slow_keys::handle(state, &action) {
-            return effects;
-        }
+    let (pane, mut ctx) = state.component(state.pane);
+    if let Some(effects) = pane.on_action(&mut ctx, &action) {
+        return effects;
     }
     match action {
         Action::NextPane => switch_pane(state, state.pane.offset(1)),
@@ -72,17 +71,6 @@ fn normal(state: &mut State, action: Action) -> Vec<Effect> {
         Action::PaneJobs => switch_pane(state, Pane::Jobs),
         Action::PrevInstance => move_selection(state, -1),
         Action::NextInstance => move_selection(state, 1),
-        Action::Up
-        | Action::Down
-        | Action::PageUp
-        | Action::PageDown
-        | Action::Top
-        | Action::Bottom
-            if state.pane == Pane::Health =>
-        {
-            move_in_list(state, &action)
-        }
-        Action::Filter if state.pane == Pane::Health => state.mode = Mode::Filter,
         Action::Filter => state.info("nothing to filter on this pane yet"),
         Action::Palette => state.mode = Mode::Palette(String::new()),
         Action::Help => open_overlay(state, Mode::Help),
@@ -163,22 +151,16 @@ fn filter_line(state: &mut State, action: Action) -> Vec<Effect> {
             state.filter.clear();
             state.mode = Mode::Normal;
         }
-        Action::Up | Action::Down if state.pane == Pane::Binlog => {
-            return binlog_keys::on_action(state, &action).unwrap_or_default();
+        // Moving while typing: the focused pane's list follows.
+        Action::Up | Action::Down => {
+            let (pane, mut ctx) = state.component(state.pane);
+            return pane.on_action(&mut ctx, &action).unwrap_or_default();
         }
-        Action::Up | Action::Down if state.pane == Pane::SlowSql => {
-            return slow_keys::handle(state, &action).unwrap_or_default()
-        }
-        Action::Up => move_selection(state, -1),
-        Action::Down => move_selection(state, 1),
         Action::Quit => return quit(state),
         _ => {}
     }
-    if state.pane == Pane::Binlog {
-        state.binlog.cursor = 0;
-        return Vec::new();
-    }
-    keep_selection_visible(state);
+    let (pane, mut ctx) = state.component(state.pane);
+    pane.on_filter_edited(&mut ctx);
     Vec::new()
 }
 
@@ -240,58 +222,18 @@ fn open_overlay(state: &mut State, mode: Mode) {
     state.overlay_scroll = 0;
 }
 
-/// Cursor movement in the focused list (today only the Health pane has one).
-fn move_in_list(state: &mut State, action: &Action) {
-    let page = state.page_rows.max(1) as isize;
-    let by = match action {
-        Action::Up => -1,
-        Action::Down => 1,
-        Action::PageUp => -page,
-        Action::PageDown => page,
-        Action::Top => isize::MIN / 2,
-        _ => isize::MAX / 2,
-    };
-    move_selection(state, by);
-}
-
 /// Move the selected instance by `by` rows within the filtered list, stopping at the ends.
 fn move_selection(state: &mut State, by: isize) {
-    let visible = state.visible_instances();
-    if visible.is_empty() {
-        return;
-    }
-    let at = visible
-        .iter()
-        .position(|i| *i == state.selected)
-        .unwrap_or(0) as isize;
-    let to = at.saturating_add(by).clamp(0, visible.len() as isize - 1);
-    state.selected = visible[to as usize];
+    let (_, mut ctx) = state.component(state.pane);
+    ctx.move_selection(by);
 }
 
-fn keep_selection_visible(state: &mut State) {
-    let visible = state.visible_instances();
-    if !visible.is_empty() && !visible.contains(&state.selected) {
-        state.selected = visible[0];
-    }
-}
-
+/// Health figures and the SQL log belong to the whole console; anything else goes to the pane
+/// that takes it.
 fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
         BackendEvent::Health(h) => {
             state.health.insert(h.instance.clone(), h);
-        }
-        BackendEvent::Binlog(event) => {
-            if let Some((failed, text)) = state.binlog.on_event(event) {
-                match failed {
-                    true => state.error(text),
-                    false => state.info(text),
-                }
-            }
-        }
-        BackendEvent::Slow(update) => {
-            if let Some(text) = state.slow.apply(update, state.now) {
-                state.error(text);
-            }
         }
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);
@@ -299,6 +241,16 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
             // Keep a scrolled-back reader looking at the same lines as new ones arrive on top.
             if state.mode == Mode::SqlLog && state.overlay_scroll > 0 {
                 state.overlay_scroll += 1;
+            }
+        }
+        other => {
+            let mut unclaimed = Some(other);
+            for pane in Pane::ALL {
+                let Some(event) = unclaimed.take() else {
+                    break;
+                };
+                let (logic, mut ctx) = state.component(pane);
+                unclaimed = logic.on_backend(&mut ctx, event);
             }
         }
     }

@@ -1,4 +1,6 @@
 //! Rendering: functions from `&State` to a frame. Nothing here changes state or does I/O.
+//! Each pane draws itself (`pane::PaneView`, in `health/`, `slow/`, `binlog/`, `jobs/`); this
+//! level draws the frame around it and the overlays.
 //!
 //! Screen: one line of tabs and instance selector, the focused pane, a status bar, and a
 //! command line (palette, filter, messages or key hints). Overlays (help, SQL log) float on top.
@@ -8,6 +10,7 @@ pub mod format;
 mod health;
 mod jobs;
 mod overlay;
+pub mod pane;
 mod slow;
 mod sql_log;
 pub mod theme;
@@ -19,6 +22,7 @@ use ratatui::Frame;
 
 use crate::app::{palette, Action, Keymap, MessageKind, Mode, Pane, State};
 use crate::health::Status;
+pub use pane::PaneView;
 pub use theme::{Meaning, Theme};
 
 /// Draw the whole console.
@@ -33,18 +37,23 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     ])
     .areas(area);
     draw_top(frame, top, state, theme);
-    match state.pane {
-        Pane::Health => health::draw(frame, body, state, theme),
-        Pane::Binlog => binlog::draw(frame, body, state, theme),
-        Pane::SlowSql => slow::draw(frame, body, state, theme),
-        other => jobs::draw(frame, body, other, theme),
-    }
+    view_of(state).draw(frame, body, state, theme);
     draw_status(frame, status, state, theme);
     draw_command_line(frame, command, state, theme, keymap);
     match state.mode {
         Mode::Help => overlay::draw_help(frame, body, state, theme, keymap),
         Mode::SqlLog => sql_log::draw(frame, body, state, theme),
         _ => {}
+    }
+}
+
+/// The focused pane's drawing half: the one place the ui maps a `Pane` to its component.
+fn view_of(state: &State) -> &dyn PaneView {
+    match state.pane {
+        Pane::Health => &state.health_pane,
+        Pane::SlowSql => &state.slow,
+        Pane::Binlog => &state.binlog,
+        Pane::Jobs => &state.jobs,
     }
 }
 
@@ -172,20 +181,7 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             Span::styled("█", theme.style(Meaning::Muted)),
             Span::styled("  enter keeps · esc clears", theme.style(Meaning::Muted)),
         ]),
-        (Mode::PaneInput, _) if state.pane == Pane::Binlog => {
-            binlog::prompt_line(state, theme, area.width)
-        }
-        (Mode::PaneInput, _) => match &state.slow.prompt {
-            Some(p) => Line::from(vec![
-                Span::styled(
-                    format!("{}: ", p.kind.label()),
-                    theme.style(Meaning::Accent),
-                ),
-                Span::raw(p.text.clone()),
-                Span::styled("█", theme.style(Meaning::Muted)),
-            ]),
-            None => Line::raw(""),
-        },
+        (Mode::PaneInput, _) => view_of(state).prompt_line(theme, area.width),
         (_, Some(msg)) => {
             let meaning = if msg.kind == MessageKind::Error {
                 Meaning::Alert
@@ -194,9 +190,7 @@ fn draw_command_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             };
             Line::styled(msg.text.clone(), theme.style(meaning))
         }
-        _ if state.pane == Pane::SlowSql => slow_hints(keymap, theme),
-        _ if state.pane == Pane::Binlog => binlog_hints(keymap, theme),
-        _ => hints(keymap, theme),
+        _ => hint_line(keymap, theme, view_of(state).hints()),
     };
     frame.render_widget(Paragraph::new(line), area);
 }
@@ -210,58 +204,6 @@ fn palette_hint(state: &State, line: &str) -> String {
         return String::new();
     }
     format!("   {}", found.join(" · "))
-}
-
-fn hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
-    hint_line(
-        keymap,
-        theme,
-        &[
-            (Action::Help, "help"),
-            (Action::Palette, "command"),
-            (Action::Filter, "filter"),
-            (Action::SqlLog, "SQL log"),
-            (Action::NextPane, "next pane"),
-            (Action::NextInstance, "next instance"),
-            (Action::Quit, "quit"),
-        ],
-    )
-}
-
-/// The Slow SQL pane's own keys first: it has more of them than fit, so `?` lists the rest.
-fn slow_hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
-    hint_line(
-        keymap,
-        theme,
-        &[
-            (Action::Help, "help"),
-            (Action::Confirm, "detail"),
-            (Action::SortNext, "sort"),
-            (Action::Filter, "filter"),
-            (Action::ToggleScope, "all"),
-            (Action::ToggleSource, "source"),
-            (Action::MarkStatus, "mark"),
-            (Action::Explain, "explain"),
-        ],
-    )
-}
-
-/// The Binlog pane's flow in order: open, mark, preview, check, apply.
-fn binlog_hints<'a>(keymap: &Keymap, theme: &Theme) -> Line<'a> {
-    hint_line(
-        keymap,
-        theme,
-        &[
-            (Action::Help, "help"),
-            (Action::Confirm, "rows"),
-            (Action::ToggleMark, "mark"),
-            (Action::RollbackPreview, "preview"),
-            (Action::CheckRollback, "check"),
-            (Action::ApplyRollback, "apply"),
-            (Action::Filter, "filter"),
-            (Action::BinlogSource, "source"),
-        ],
-    )
 }
 
 fn hint_line<'a>(keymap: &Keymap, theme: &Theme, wanted: &[(Action, &str)]) -> Line<'a> {

@@ -4,11 +4,48 @@
 use std::path::PathBuf;
 
 use super::range::{self as binlog_range, RangeField};
+use super::BinlogPane;
 use super::{parse_start, BinlogView, Prompt, PromptKind, ScanState};
-use crate::app::{Action, Effect, Mode, State};
+use crate::app::{Action, Effect, Mode, PaneCtx, PaneLogic};
 use crate::backend::binlog::flashback::{ApplyRequest, CheckMode, CheckRequest};
 use crate::backend::binlog::scan::{BinlogCommand, ScanRequest};
-use crate::backend::BackendCommand;
+use crate::backend::{BackendCommand, BackendEvent};
+
+impl PaneLogic for BinlogPane {
+    fn on_action(&mut self, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+        normal_key(self, ctx, action)
+    }
+
+    fn on_input(&mut self, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
+        input_key(self, ctx, action)
+    }
+
+    fn on_editor(&mut self, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
+        editor_key(self, ctx, action)
+    }
+
+    /// A new filter starts the list from its top.
+    fn on_filter_edited(&mut self, _ctx: &mut PaneCtx) {
+        self.cursor = 0;
+    }
+
+    fn after_key(&mut self, ctx: &mut PaneCtx) -> Vec<Effect> {
+        on_visible(self, ctx)
+    }
+
+    fn on_backend(&mut self, ctx: &mut PaneCtx, event: BackendEvent) -> Option<BackendEvent> {
+        let BackendEvent::Binlog(event) = event else {
+            return Some(event);
+        };
+        if let Some((failed, text)) = self.on_event(event) {
+            match failed {
+                true => ctx.error(text),
+                false => ctx.info(text),
+            }
+        }
+        None
+    }
+}
 
 fn send(command: BinlogCommand) -> Vec<Effect> {
     vec![Effect::SendBackend(BackendCommand::Binlog(command))]
@@ -16,19 +53,19 @@ fn send(command: BinlogCommand) -> Vec<Effect> {
 
 /// Called after every key while the pane is showing: the source picker lists the selected
 /// instance's logs, again whenever another instance is selected.
-pub fn on_visible(state: &mut State) -> Vec<Effect> {
-    state.binlog.apply_filter(&state.filter);
-    let current = state.selected_instance().map(|i| i.name.clone());
-    if state.binlog.listed == current || state.binlog.view != BinlogView::Source {
+fn on_visible(pane: &mut BinlogPane, ctx: &mut PaneCtx) -> Vec<Effect> {
+    pane.apply_filter(ctx.filter);
+    let current = ctx.selected_instance().map(|i| i.name.clone());
+    if pane.listed == current || pane.view != BinlogView::Source {
         return Vec::new();
     }
-    state.binlog.listed = current;
-    match state.selected_instance() {
+    pane.listed = current;
+    match ctx.selected_instance() {
         Some(inst) => {
             let instance = inst.name.clone();
-            state.binlog.sources.loading = true;
-            state.binlog.sources.origin = instance.clone();
-            state.binlog.sources.instance = Some(instance.clone());
+            pane.sources.loading = true;
+            pane.sources.origin = instance.clone();
+            pane.sources.instance = Some(instance.clone());
             send(BinlogCommand::ListInstanceLogs { instance })
         }
         None => Vec::new(),
@@ -36,59 +73,61 @@ pub fn on_visible(state: &mut State) -> Vec<Effect> {
 }
 
 /// Keys in normal mode while the Binlog pane is focused; None leaves the key to the shell.
-pub fn on_action(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
-    let view = state.binlog.view;
+fn normal_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+    let view = pane.view;
     let effects = match (view, action) {
         (_, Action::BinlogSource) => {
-            state.binlog.view = BinlogView::Source;
-            state.binlog.listed = None;
-            on_visible(state)
+            pane.view = BinlogView::Source;
+            pane.listed = None;
+            on_visible(pane, ctx)
         }
-        (BinlogView::Source, _) => return source_key(state, action),
+        (BinlogView::Source, _) => return source_key(pane, ctx, action),
         (_, Action::RollbackPreview) => {
-            if let Err(e) = state.binlog.ensure_preview() {
-                state.error(e);
+            if let Err(e) = pane.ensure_preview() {
+                ctx.error(e);
             }
             // Refusals are listed in full where the preview would be.
-            if state.binlog.preview.is_some() || !state.binlog.blocked.is_empty() {
-                state.binlog.view = BinlogView::Preview;
+            if pane.preview.is_some() || !pane.blocked.is_empty() {
+                pane.view = BinlogView::Preview;
             }
             Vec::new()
         }
-        (_, Action::CheckRollback) => check(state),
-        (_, Action::ApplyRollback) => apply(state),
+        (_, Action::CheckRollback) => check(pane, ctx),
+        (_, Action::ApplyRollback) => apply(pane, ctx),
         (_, Action::ExportPreview) => {
-            if let Err(e) = state.binlog.ensure_preview() {
-                state.error(e);
+            if let Err(e) = pane.ensure_preview() {
+                ctx.error(e);
             } else {
-                let stamp = state.now.format("%Y%m%d-%H%M%S");
+                let stamp = ctx.now.format("%Y%m%d-%H%M%S");
                 let default = format!("arkc-rollback-{stamp}.sql");
-                open_prompt(state, PromptKind::ExportPath { default }, String::new());
+                open_prompt(pane, ctx, PromptKind::ExportPath { default }, String::new());
             }
             Vec::new()
         }
-        (BinlogView::List, _) => return list_key(state, action),
-        (BinlogView::Rows, _) => return rows_key(state, action),
-        (BinlogView::Preview, _) => return preview_key(state, action),
+        (BinlogView::List, _) => return list_key(pane, ctx, action),
+        (BinlogView::Rows, _) => return rows_key(pane, ctx, action),
+        (BinlogView::Preview, _) => return preview_key(pane, ctx, action),
     };
     Some(effects)
 }
 
-fn open_prompt(state: &mut State, kind: PromptKind, text: String) {
-    state.binlog.prompt = Some(Prompt { kind, text });
-    state.mode = Mode::PaneInput;
+fn open_prompt(pane: &mut BinlogPane, ctx: &mut PaneCtx, kind: PromptKind, text: String) {
+    pane.prompt = Some(Prompt { kind, text });
+    *ctx.mode = Mode::PaneInput;
 }
 
-fn source_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
-    let src = &mut state.binlog.sources;
+fn source_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+    let src = &mut pane.sources;
     let last = src.files.len();
     match action {
         Action::Up => src.cursor = src.cursor.saturating_sub(1),
         Action::Down => src.cursor = (src.cursor + 1).min(last),
         Action::Top => src.cursor = 0,
         Action::Bottom => src.cursor = last,
-        Action::Cancel if !state.binlog.txns.is_empty() => state.binlog.view = BinlogView::List,
-        Action::Confirm if src.cursor == 0 => open_prompt(state, PromptKind::Path, String::new()),
+        Action::Cancel if !pane.txns.is_empty() => pane.view = BinlogView::List,
+        Action::Confirm if src.cursor == 0 => {
+            open_prompt(pane, ctx, PromptKind::Path, String::new())
+        }
         Action::Confirm => {
             let chosen = &src.files[src.cursor - 1..];
             let unreadable: Vec<&str> = chosen
@@ -102,7 +141,7 @@ fn source_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
                      or type a path to a copy",
                     unreadable.join(", ")
                 );
-                state.error(hint);
+                ctx.error(hint);
             } else {
                 let files: Vec<PathBuf> = chosen.iter().filter_map(|f| f.path.clone()).collect();
                 let label = match chosen.len() {
@@ -115,7 +154,7 @@ fn source_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
                     label,
                     instance,
                 };
-                open_prompt(state, kind, String::new());
+                open_prompt(pane, ctx, kind, String::new());
             }
         }
         _ => return None,
@@ -123,9 +162,8 @@ fn source_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
     Some(Vec::new())
 }
 
-fn list_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
-    let pane = &mut state.binlog;
-    let page = state.page_rows.max(1);
+fn list_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+    let page = ctx.page_rows.max(1);
     let last = pane.visible_len().saturating_sub(1);
     match action {
         Action::Up => pane.cursor = pane.cursor.saturating_sub(1),
@@ -134,12 +172,12 @@ fn list_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
         Action::PageDown => pane.cursor = (pane.cursor + page).min(last),
         Action::Top => pane.cursor = 0,
         Action::Bottom => pane.cursor = last,
-        Action::Filter => state.mode = Mode::Filter,
+        Action::Filter => *ctx.mode = Mode::Filter,
         Action::RangeFilter => {
             let field = RangeField::From;
-            let text = binlog_range::current(&state.filter, field);
+            let text = binlog_range::current(ctx.filter, field);
             let words = Vec::new();
-            open_prompt(state, PromptKind::Range { field, words }, text);
+            open_prompt(pane, ctx, PromptKind::Range { field, words }, text);
         }
         Action::ToggleMark => {
             if let Some(t) = pane.visible_at(pane.cursor) {
@@ -160,11 +198,11 @@ fn list_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
             }
         }
         Action::Cancel if pane.scan.as_ref().is_some_and(ScanState::running) => {
-            state.info("cancelling the scan");
+            ctx.info("cancelling the scan");
             return Some(send(BinlogCommand::CancelScan));
         }
-        Action::Cancel if !state.filter.is_empty() => {
-            state.filter.clear();
+        Action::Cancel if !ctx.filter.is_empty() => {
+            ctx.filter.clear();
             pane.cursor = 0;
         }
         _ => return None,
@@ -172,14 +210,13 @@ fn list_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
     Some(Vec::new())
 }
 
-fn rows_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
-    let pane = &mut state.binlog;
+fn rows_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
     let Some(t) = pane.focus.filter(|&t| t < pane.txns.len()) else {
         pane.view = BinlogView::List;
         return Some(Vec::new());
     };
     let last = pane.txns[t].rows.len().saturating_sub(1);
-    let page = state.page_rows.max(1) / 2;
+    let page = ctx.page_rows.max(1) / 2;
     if pane.value_open {
         // Up and down scroll the full values instead of moving between rows.
         let scroll = pane.value_scroll;
@@ -228,9 +265,8 @@ fn rows_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
     Some(Vec::new())
 }
 
-fn preview_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
-    let page = state.page_rows.max(1);
-    let pane = &mut state.binlog;
+fn preview_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+    let page = ctx.page_rows.max(1);
     let Some(preview) = pane.preview.as_mut() else {
         pane.view = BinlogView::List;
         return Some(Vec::new());
@@ -249,7 +285,7 @@ fn preview_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
             let mut editor = ratatui_textarea::TextArea::new(lines);
             editor.set_max_histories(200);
             pane.editor = Some(editor);
-            state.mode = Mode::BinlogEditor;
+            *ctx.mode = Mode::PaneEditor;
         }
         Action::Cancel => pane.view = BinlogView::List,
         _ => return None,
@@ -257,22 +293,22 @@ fn preview_key(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
     Some(Vec::new())
 }
 
-fn check(state: &mut State) -> Vec<Effect> {
-    let Some(instance) = state.selected_instance().map(|i| i.name.clone()) else {
-        state.error("no instance selected to check against");
+fn check(pane: &mut BinlogPane, ctx: &mut PaneCtx) -> Vec<Effect> {
+    let Some(instance) = ctx.selected_instance().map(|i| i.name.clone()) else {
+        ctx.error("no instance selected to check against");
         return Vec::new();
     };
-    let rows = state.binlog.check_rows();
+    let rows = pane.check_rows();
     if rows.is_empty() {
-        state.error("nothing selected: mark transactions with the toggle key first");
+        ctx.error("nothing selected: mark transactions with the toggle key first");
         return Vec::new();
     }
-    let mode = match state.binlog.applied {
+    let mode = match pane.applied {
         true => CheckMode::AfterApply,
         false => CheckMode::BeforeApply,
     };
-    state.binlog.checking = true;
-    state.info(format!(
+    pane.checking = true;
+    ctx.info(format!(
         "checking {} row(s) against {instance}…",
         rows.len()
     ));
@@ -283,35 +319,40 @@ fn check(state: &mut State) -> Vec<Effect> {
     }))
 }
 
-fn apply(state: &mut State) -> Vec<Effect> {
-    if state.read_only {
-        state.error(
+fn apply(pane: &mut BinlogPane, ctx: &mut PaneCtx) -> Vec<Effect> {
+    if ctx.read_only {
+        ctx.error(
             "apply refused: arkc is read-only (--read-only or :readonly on); nothing was sent. \
              Export the preview for review instead",
         );
         return Vec::new();
     }
-    let Some(instance) = state.selected_instance().map(|i| i.name.clone()) else {
-        state.error("no instance selected to apply to");
+    let Some(instance) = ctx.selected_instance().map(|i| i.name.clone()) else {
+        ctx.error("no instance selected to apply to");
         return Vec::new();
     };
-    if state.binlog.apply.running {
-        state.error("an apply is already running");
+    if pane.apply.running {
+        ctx.error("an apply is already running");
         return Vec::new();
     }
-    if let Err(e) = state.binlog.ensure_preview() {
-        state.error(e);
+    if let Err(e) = pane.ensure_preview() {
+        ctx.error(e);
         return Vec::new();
     }
-    state.binlog.view = BinlogView::Preview;
-    open_prompt(state, PromptKind::ConfirmApply { instance }, String::new());
+    pane.view = BinlogView::Preview;
+    open_prompt(
+        pane,
+        ctx,
+        PromptKind::ConfirmApply { instance },
+        String::new(),
+    );
     Vec::new()
 }
 
 /// Typing into the pane's prompt (Mode::PaneInput).
-pub fn on_input(state: &mut State, action: Action) -> Vec<Effect> {
-    let Some(prompt) = state.binlog.prompt.as_mut() else {
-        state.mode = Mode::Normal;
+fn input_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
+    let Some(prompt) = pane.prompt.as_mut() else {
+        *ctx.mode = Mode::Normal;
         return Vec::new();
     };
     match action {
@@ -320,15 +361,15 @@ pub fn on_input(state: &mut State, action: Action) -> Vec<Effect> {
             prompt.text.pop();
         }
         Action::Cancel => {
-            state.binlog.prompt = None;
-            state.mode = Mode::Normal;
-            state.info("cancelled");
+            pane.prompt = None;
+            *ctx.mode = Mode::Normal;
+            ctx.info("cancelled");
         }
         Action::Confirm => {
-            let prompt = state.binlog.prompt.take();
-            state.mode = Mode::Normal;
+            let prompt = pane.prompt.take();
+            *ctx.mode = Mode::Normal;
             if let Some(p) = prompt {
-                return submit(state, p);
+                return submit(pane, ctx, p);
             }
         }
         _ => {}
@@ -336,14 +377,14 @@ pub fn on_input(state: &mut State, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
+fn submit(pane: &mut BinlogPane, ctx: &mut PaneCtx, prompt: Prompt) -> Vec<Effect> {
     let text = prompt.text.trim().to_string();
     match prompt.kind {
         PromptKind::Path if text.is_empty() => Vec::new(),
         PromptKind::Path => {
-            state.binlog.sources.loading = true;
-            state.binlog.sources.origin = text.clone();
-            state.binlog.sources.instance = None;
+            pane.sources.loading = true;
+            pane.sources.origin = text.clone();
+            pane.sources.instance = None;
             send(BinlogCommand::ListPath {
                 path: PathBuf::from(text),
             })
@@ -352,9 +393,9 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
             files,
             label,
             instance,
-        } => match parse_start(&text, state.now) {
+        } => match parse_start(&text, ctx.now) {
             Ok(start) => start_scan(
-                state,
+                pane,
                 ScanRequest {
                     id: 0,
                     files,
@@ -364,12 +405,12 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
                 label,
             ),
             Err(e) => {
-                state.error(e);
+                ctx.error(e);
                 Vec::new()
             }
         },
         PromptKind::ExportPath { default } => {
-            let Some(preview) = state.binlog.preview.as_ref() else {
+            let Some(preview) = pane.preview.as_ref() else {
                 return Vec::new();
             };
             let path = if text.is_empty() { default } else { text };
@@ -382,20 +423,20 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
             match binlog_range::range_word(field, &text) {
                 // Keep the form open on the same field so the answer can be corrected.
                 Err(e) => {
-                    state.error(e);
-                    open_prompt(state, PromptKind::Range { field, words }, text);
+                    ctx.error(e);
+                    open_prompt(pane, ctx, PromptKind::Range { field, words }, text);
                 }
                 Ok(word) => {
                     words.extend(word);
                     match field.next() {
                         Some(next) => {
-                            let text = binlog_range::current(&state.filter, next);
-                            open_prompt(state, PromptKind::Range { field: next, words }, text);
+                            let text = binlog_range::current(ctx.filter, next);
+                            open_prompt(pane, ctx, PromptKind::Range { field: next, words }, text);
                         }
                         None => {
-                            state.filter = binlog_range::with_range(&state.filter, &words);
-                            state.binlog.cursor = 0;
-                            state.info(if words.is_empty() {
+                            *ctx.filter = binlog_range::with_range(ctx.filter, &words);
+                            pane.cursor = 0;
+                            ctx.info(if words.is_empty() {
                                 "range cleared".to_string()
                             } else {
                                 format!("range: {}", words.join(" "))
@@ -407,13 +448,13 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
             Vec::new()
         }
         PromptKind::ConfirmApply { instance } if text != instance => {
-            state.error(format!(
+            ctx.error(format!(
                 "typed `{text}`, not the instance name `{instance}`: nothing applied"
             ));
             Vec::new()
         }
         PromptKind::ConfirmApply { instance } => {
-            let Some(preview) = state.binlog.preview.as_ref() else {
+            let Some(preview) = pane.preview.as_ref() else {
                 return Vec::new();
             };
             let request = ApplyRequest {
@@ -422,20 +463,19 @@ fn submit(state: &mut State, prompt: Prompt) -> Vec<Effect> {
                 generated: preview.generated.clone(),
                 redo: preview.redo.clone(),
                 edited: preview.edited,
-                read_only: state.read_only,
+                read_only: ctx.read_only,
                 audit_dir: None,
             };
-            state.binlog.apply = Default::default();
-            state.binlog.apply.running = true;
-            state.info(format!("applying to {instance}…"));
+            pane.apply = Default::default();
+            pane.apply.running = true;
+            ctx.info(format!("applying to {instance}…"));
             send(BinlogCommand::Apply(request))
         }
     }
 }
 
 /// Start `request` (its id is assigned here) with a fresh list.
-fn start_scan(state: &mut State, mut request: ScanRequest, label: String) -> Vec<Effect> {
-    let pane = &mut state.binlog;
+fn start_scan(pane: &mut BinlogPane, mut request: ScanRequest, label: String) -> Vec<Effect> {
     pane.next_scan_id += 1;
     let id = pane.next_scan_id;
     request.id = id;
@@ -461,10 +501,9 @@ fn start_scan(state: &mut State, mut request: ScanRequest, label: String) -> Vec
     send(BinlogCommand::Scan(request))
 }
 
-/// Keys while the preview editor is open (Mode::BinlogEditor): everything edits, except the
+/// Keys while the preview editor is open (Mode::PaneEditor): everything edits, except the
 /// key bound to `cancel`, which closes the editor and keeps the text.
-pub fn on_editor(state: &mut State, action: Action) -> Vec<Effect> {
-    let pane = &mut state.binlog;
+fn editor_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
     match action {
         Action::EditorKey(key) => {
             if let Some(editor) = pane.editor.as_mut() {
@@ -472,7 +511,7 @@ pub fn on_editor(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::Cancel => {
-            state.mode = Mode::Normal;
+            *ctx.mode = Mode::Normal;
             let (Some(editor), Some(preview)) = (pane.editor.take(), pane.preview.as_mut()) else {
                 return Vec::new();
             };
@@ -486,7 +525,7 @@ pub fn on_editor(state: &mut State, action: Action) -> Vec<Effect> {
                 true => "edited: the edited text is what apply runs and export writes",
                 false => "no changes: the generated SQL stands",
             };
-            state.info(what);
+            ctx.info(what);
         }
         _ => {}
     }

@@ -490,7 +490,7 @@ fn first_event_time(path: &Path) -> Option<u32> {
 mod tests {
     use super::*;
 
-    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora/binlogs");
+    const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
     /// Scan `copies` copies of `file` on this thread: (GTIDs delivered, bytes last reported).
     fn run_copies(

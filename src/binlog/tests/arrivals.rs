@@ -8,10 +8,7 @@ use arkc_binlog::pipeline::{scan_arrivals, scan_files, Arrival};
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use arkc_binlog::BinlogError;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/binlogs"
-);
+const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
 /// Files with MariaDB GTID/annotate events, MySQL GTIDs, zstd payloads, JSON and no checksums.
 const FILES: &[&str] = &[

@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 use arkc_binlog::rows::Image;
 use arkc_binlog::{BinlogError, BinlogReader, Decoder, EventBody};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/binlogs"
-);
+const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
 fn corpus_files() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(CORPUS)

@@ -4,10 +4,7 @@ mod common;
 
 use std::path::PathBuf;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/binlogs"
-);
+const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
 #[test]
 fn mariadb_corpus_binlog_matches_mariadb_binlog() {

@@ -7,10 +7,7 @@ use std::path::PathBuf;
 use arkc_binlog::listing::{EventLister, ListFormat};
 use arkc_binlog::{BinlogError, BinlogReader, Decoder};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/binlogs"
-);
+const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
 fn corpus(name: &str) -> Vec<u8> {
     std::fs::read(PathBuf::from(CORPUS).join(name)).unwrap()

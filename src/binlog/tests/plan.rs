@@ -12,10 +12,7 @@ use arkc_binlog::tablemap::{ty, Column, TableMap};
 use arkc_binlog::txn::{Filters, GtidSet, Transaction, TxnBuilder, TxnSink};
 use arkc_binlog::{BinlogError, Event, EventBody};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/binlogs"
-);
+const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
 fn run(file: &str, filters: Filters, opts: FlashbackOptions) -> Result<String, BinlogError> {
     let mut planner = FlashbackPlanner::new(opts)?;

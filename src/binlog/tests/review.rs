@@ -11,10 +11,7 @@ use arkc_binlog::review::{
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use arkc_binlog::RowsKind;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/binlogs"
-);
+const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
 fn review(file: &str, limits: ReviewLimits) -> Vec<ReviewedTxn> {
     let mut got = Vec::new();

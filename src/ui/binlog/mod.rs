@@ -13,19 +13,43 @@ use ratatui::Frame;
 use crate::app::binlog::{
     BinlogPane, BinlogView, PromptKind, ScanState, LARGE_TXN_BYTES, LARGE_TXN_ROWS,
 };
-use crate::app::State;
+use crate::app::{Action, State};
 use crate::backend::binlog::scan::ScanOutcome;
 use crate::ui::format::{cell, fit};
+use crate::ui::pane::PaneView;
 use crate::ui::theme::{Meaning, Theme};
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let pane = &state.binlog;
+impl PaneView for BinlogPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+        draw(self, frame, area, state, theme);
+    }
+
+    fn prompt_line(&self, theme: &Theme, width: u16) -> Line<'static> {
+        prompt_line(self, theme, width)
+    }
+
+    /// The pane's flow in order: open, mark, preview, check, apply.
+    fn hints(&self) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Help, "help"),
+            (Action::Confirm, "rows"),
+            (Action::ToggleMark, "mark"),
+            (Action::RollbackPreview, "preview"),
+            (Action::CheckRollback, "check"),
+            (Action::ApplyRollback, "apply"),
+            (Action::Filter, "filter"),
+            (Action::BinlogSource, "source"),
+        ]
+    }
+}
+
+fn draw(pane: &BinlogPane, frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let [main, summary] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     match pane.view {
-        BinlogView::Source => draw_source(frame, main, state, theme),
-        BinlogView::List => draw_list(frame, main, state, theme),
-        BinlogView::Rows => rows::draw(frame, main, state, theme),
-        BinlogView::Preview => preview::draw(frame, main, state, theme),
+        BinlogView::Source => draw_source(frame, main, pane, theme),
+        BinlogView::List => draw_list(frame, main, pane, state, theme),
+        BinlogView::Rows => rows::draw(frame, main, pane, theme),
+        BinlogView::Preview => preview::draw(frame, main, pane, state, theme),
     }
     frame.render_widget(Paragraph::new(summary_line(pane, theme)), summary);
 }
@@ -75,8 +99,8 @@ fn bordered<'a>(title: String, theme: &Theme) -> Block<'a> {
         .border_style(theme.style(Meaning::Border))
 }
 
-fn draw_source(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let src = &state.binlog.sources;
+fn draw_source(frame: &mut Frame, area: Rect, pane: &BinlogPane, theme: &Theme) {
+    let src = &pane.sources;
     let title = match src.origin.is_empty() {
         true => " Binlog: pick a source ".to_string(),
         false => format!(" Binlog: binary logs of {} ", src.origin),
@@ -142,8 +166,7 @@ fn draw_source(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
-fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let pane = &state.binlog;
+fn draw_list(frame: &mut Frame, area: Rect, pane: &BinlogPane, state: &State, theme: &Theme) {
     let title = match &pane.scan {
         Some(scan) => format!(
             " Binlog: {} — {} transactions{} ",
@@ -362,8 +385,8 @@ fn time_utc(t: u32) -> String {
 
 /// The command line while a Binlog prompt is open. When the line is too narrow, the label
 /// gives way first and then the start of the typed text, so the cursor end stays visible.
-pub fn prompt_line<'a>(state: &State, theme: &Theme, width: u16) -> Line<'a> {
-    let Some(prompt) = &state.binlog.prompt else {
+fn prompt_line(pane: &BinlogPane, theme: &Theme, width: u16) -> Line<'static> {
+    let Some(prompt) = &pane.prompt else {
         return Line::raw("");
     };
     let mut label = match &prompt.kind {
@@ -374,7 +397,7 @@ pub fn prompt_line<'a>(state: &State, theme: &Theme, width: u16) -> Line<'a> {
         PromptKind::ExportPath { default } => format!("export preview to (empty = {default}): "),
         PromptKind::Range { field, .. } => field.label().to_string(),
         PromptKind::ConfirmApply { instance } => {
-            let (problems, _) = state.binlog.check_counts();
+            let (problems, _) = pane.check_counts();
             let warn = match problems {
                 0 => String::new(),
                 n => format!("{n} rows changed since! "),

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
+use crate::app::binlog::BinlogPane;
 use crate::app::{Mode, State};
 use crate::ui::format::fit;
 use crate::ui::theme::{Meaning, Theme};
@@ -16,8 +17,7 @@ const KEYWORDS: &[&str] = &[
     "VALUES", "WHERE", "AND", "OR", "LIMIT", "SESSION", "IS", "NULL", "CAST", "AS", "JSON",
 ];
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let pane = &state.binlog;
+pub fn draw(frame: &mut Frame, area: Rect, pane: &BinlogPane, state: &State, theme: &Theme) {
     let Some(preview) = &pane.preview else {
         draw_blocked(frame, area, &pane.blocked, theme);
         return;
@@ -28,7 +28,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let [sql_area, results_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(results_height)]).areas(area);
-    if state.mode == Mode::BinlogEditor {
+    if state.mode == Mode::PaneEditor {
         if let Some(editor) = &pane.editor {
             let block = Block::bordered()
                 .title(
@@ -68,7 +68,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         frame.render_widget(Paragraph::new(lines), inner);
     }
     if results_height > 0 {
-        draw_results(frame, results_area, state, theme);
+        draw_results(frame, results_area, pane, theme);
     }
 }
 
@@ -169,8 +169,8 @@ pub fn highlight<'a>(line: &str, comment: bool, theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
-fn draw_results(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let apply = &state.binlog.apply;
+fn draw_results(frame: &mut Frame, area: Rect, pane: &BinlogPane, theme: &Theme) {
+    let apply = &pane.apply;
     let title = match (&apply.report, apply.running) {
         (_, true) => " Applying… ".to_string(),
         (Some(r), _) if r.ok => " Applied ".to_string(),

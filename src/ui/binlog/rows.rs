@@ -7,14 +7,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::State;
+use crate::app::binlog::BinlogPane;
 use crate::backend::binlog::flashback::RowState;
 use crate::ui::format::{cell, fit};
 use crate::ui::theme::{Meaning, Theme};
 use arkc_binlog::review::{ReviewedRow, ReviewedTxn};
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let pane = &state.binlog;
+pub fn draw(frame: &mut Frame, area: Rect, pane: &BinlogPane, theme: &Theme) {
     let Some(t) = pane.focus.filter(|&t| t < pane.txns.len()) else {
         return;
     };

@@ -6,16 +6,26 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::app::health::{HealthPane, HealthView};
 use crate::app::{InstanceEntry, State};
 use crate::health::alerts::{self, Severity};
 use crate::health::{InstanceHealth, Status};
 use crate::ui::format::{self, cell};
+use crate::ui::pane::PaneView;
 use crate::ui::theme::{Meaning, Theme};
 
 /// Height of the detail box, borders included.
 const DETAIL_HEIGHT: u16 = 7;
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+impl PaneView for HealthPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+        match self.views.top() {
+            HealthView::Instances => draw(frame, area, state, theme),
+        }
+    }
+}
+
+fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.instances.is_empty() {
         draw_no_instances(frame, area, state, theme);
         return;

@@ -8,15 +8,14 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{big, latency, status_cell};
-use crate::app::slow::{ClassKey, ExplainState, SlowDetail};
-use crate::app::State;
+use crate::app::slow::{ClassKey, ExplainState, SlowDetail, SlowPane};
 use crate::backend::slow::report::{ExplainTable, SlowClass};
 use crate::ui::format::cell;
 use crate::ui::theme::{Meaning, Theme};
 
 const DECADES: [&str; 8] = ["1µs", "10µs", "100µs", "1ms", "10ms", "100ms", "1s", "10s+"];
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, detail: &SlowDetail, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, pane: &SlowPane, detail: &SlowDetail, theme: &Theme) {
     let key = ClassKey {
         instance: detail.instance.clone(),
         query_id: detail.query_id.clone(),
@@ -25,15 +24,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, detail: &SlowDetail, t
         " Query {} · {} · {} · esc back ",
         crate::app::slow_id(&detail.query_id),
         detail.instance,
-        state.slow.source.label()
+        pane.source.label()
     );
     let block = Block::bordered()
         .title(Span::styled(title, theme.style(Meaning::Header)))
         .border_style(theme.style(Meaning::Accent));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let lines = match state.slow.class(&key) {
-        Some(class) => detail_lines(state, detail, &key, class, theme, inner.width as usize),
+    let lines = match pane.class(&key) {
+        Some(class) => detail_lines(pane, detail, &key, class, theme, inner.width as usize),
         None => vec![Line::styled(
             "This class is not in the current report of this source.",
             theme.style(Meaning::Muted),
@@ -61,7 +60,7 @@ fn field<'a>(label: &str, value: String, theme: &Theme) -> Line<'a> {
 }
 
 fn detail_lines<'a>(
-    state: &State,
+    pane: &SlowPane,
     detail: &SlowDetail,
     key: &ClassKey,
     c: &SlowClass,
@@ -69,7 +68,7 @@ fn detail_lines<'a>(
     width: usize,
 ) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
-    lines.push(tracking_line(state, c, theme));
+    lines.push(tracking_line(pane, c, theme));
     lines.push(field(
         "Count",
         format!(
@@ -131,7 +130,7 @@ fn detail_lines<'a>(
     }
     // EXPLAIN before the histogram: it is what a DBA asked for, so it lands above the fold.
     lines.push(heading("EXPLAIN (e runs it)", theme));
-    lines.extend(explain_lines(state.slow.explains.get(key), theme));
+    lines.extend(explain_lines(pane.explains.get(key), theme));
     if let Some(dist) = &c.distribution {
         lines.push(heading("Latency histogram", theme));
         lines.extend(histogram(dist, width, theme));
@@ -139,8 +138,8 @@ fn detail_lines<'a>(
     lines
 }
 
-fn tracking_line<'a>(state: &State, c: &SlowClass, theme: &Theme) -> Line<'a> {
-    let t = state.slow.tracking.get(&c.query_id);
+fn tracking_line<'a>(pane: &SlowPane, c: &SlowClass, theme: &Theme) -> Line<'a> {
+    let t = pane.tracking.get(&c.query_id);
     let (word, style) = status_cell(t, 13, theme);
     let mut spans = vec![Span::styled("Tracking: ", theme.style(Meaning::Muted))];
     match t {

@@ -10,14 +10,49 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::slow::{SlowFilters, SlowRow};
-use crate::app::{Mode, State};
+use crate::app::slow::{SlowFilters, SlowPane, SlowRow};
+use crate::app::{Action, Mode, State};
 use crate::backend::slow::report::SourceStatus;
 use crate::tracking::{TrackStatus, Tracking};
 use crate::ui::format::{self, cell};
+use crate::ui::pane::PaneView;
 use crate::ui::theme::{Meaning, Theme};
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+impl PaneView for SlowPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+        draw(self, frame, area, state, theme);
+    }
+
+    fn prompt_line(&self, theme: &Theme, _width: u16) -> Line<'static> {
+        match &self.prompt {
+            Some(p) => Line::from(vec![
+                Span::styled(
+                    format!("{}: ", p.kind.label()),
+                    theme.style(Meaning::Accent),
+                ),
+                Span::raw(p.text.clone()),
+                Span::styled("█", theme.style(Meaning::Muted)),
+            ]),
+            None => Line::raw(""),
+        }
+    }
+
+    /// The pane's own keys first: it has more of them than fit, so `?` lists the rest.
+    fn hints(&self) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Help, "help"),
+            (Action::Confirm, "detail"),
+            (Action::SortNext, "sort"),
+            (Action::Filter, "filter"),
+            (Action::ToggleScope, "all"),
+            (Action::ToggleSource, "source"),
+            (Action::MarkStatus, "mark"),
+            (Action::Explain, "explain"),
+        ]
+    }
+}
+
+fn draw(pane: &SlowPane, frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.instances.is_empty() {
         let text = "No instances configured: add [[instance]] entries (with `slow_log = PATH` to follow a slow log) to the config.";
         frame.render_widget(
@@ -28,11 +63,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         );
         return;
     }
-    if let Some(detail) = &state.slow.detail {
-        detail::draw(frame, area, state, detail, theme);
+    if let Some(detail) = &pane.detail {
+        detail::draw(frame, area, pane, detail, theme);
         return;
     }
-    draw_list(frame, area, state, theme);
+    draw_list(frame, area, pane, state, theme);
 }
 
 fn border<'a>(title: String, theme: &Theme) -> Block<'a> {
@@ -127,8 +162,7 @@ fn columns(inner: usize, all_instances: bool) -> Vec<Column> {
     cols
 }
 
-fn title(state: &State, shown: usize, total: usize) -> String {
-    let pane = &state.slow;
+fn title(pane: &SlowPane, state: &State, shown: usize, total: usize) -> String {
     let scope = match (pane.all_instances, state.selected_instance()) {
         (true, _) => "all instances".to_string(),
         (false, Some(i)) => i.name.clone(),
@@ -169,8 +203,7 @@ pub fn describe_filters(f: &SlowFilters, text: &str) -> String {
     parts.join(" ")
 }
 
-fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let pane = &state.slow;
+fn draw_list(frame: &mut Frame, area: Rect, pane: &SlowPane, state: &State, theme: &Theme) {
     let instance = state.selected_instance().map(|i| i.name.as_str());
     let rows = pane.rows(instance, &state.filter);
     let total = pane.matching(instance, "").count();
@@ -179,11 +212,11 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     } else {
         total.max(rows.len())
     };
-    let block = border(title(state, rows.len(), total), theme);
+    let block = border(title(pane, state, rows.len(), total), theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let mut lines = status_lines(state, instance, theme, inner.width as usize);
+    let mut lines = status_lines(pane, state, instance, theme, inner.width as usize);
     let cols = columns(inner.width as usize, pane.all_instances);
     let header: Vec<Span> = cols
         .iter()
@@ -197,7 +230,7 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     lines.push(Line::from(header));
     if rows.is_empty() {
         lines.push(Line::styled(
-            empty_hint(state, instance),
+            empty_hint(pane, state, instance),
             theme.style(Meaning::Muted),
         ));
     }
@@ -216,12 +249,12 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 /// A line above the table when the source is off or failing (or not heard from yet).
 fn status_lines<'a>(
+    pane: &SlowPane,
     state: &State,
     instance: Option<&str>,
     theme: &Theme,
     width: usize,
 ) -> Vec<Line<'a>> {
-    let pane = &state.slow;
     let names: Vec<&str> = match (pane.all_instances, instance) {
         (true, _) => state.instances.iter().map(|i| i.name.as_str()).collect(),
         (false, Some(i)) => vec![i],
@@ -254,8 +287,7 @@ fn wrap_chars(text: &str, width: usize) -> Vec<String> {
     chars.chunks(width).map(|c| c.iter().collect()).collect()
 }
 
-fn empty_hint(state: &State, instance: Option<&str>) -> String {
-    let pane = &state.slow;
+fn empty_hint(pane: &SlowPane, state: &State, instance: Option<&str>) -> String {
     let any = pane.matching(instance, "").next().is_none();
     match (any, pane.filters.is_empty() && state.filter.is_empty()) {
         (true, _) => "  no query classes yet".into(),

@@ -8,10 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub fn corpus_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpora/slowlogs"
-    ))
+    PathBuf::from(concat!(env!("ARKC_CORPORA"), "/slowlogs"))
 }
 
 pub fn corpus_files() -> Vec<PathBuf> {
