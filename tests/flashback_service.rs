@@ -67,3 +67,60 @@ async fn range_on_instance_plan_check_apply_verify() {
         "{verified:?}"
     );
 }
+
+/// An XA transaction (prepared, then committed separately) is refused by name, by the CLI
+/// and by the service, instead of being undone as if it were an ordinary one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xa_transactions_are_refused_by_name() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("xa").expect("schema");
+    sb.exec_sql(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT);"))
+        .expect("table");
+    let start = sb.binlog_position().unwrap();
+    sb.exec_sql(&format!(
+        "XA START 'arkc1'; INSERT INTO {db}.t VALUES (1, 1); XA END 'arkc1';
+         XA PREPARE 'arkc1'; XA COMMIT 'arkc1';"
+    ))
+    .expect("xa");
+    let stop = sb.binlog_position().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(["flashback", "--binlog-dir"])
+        .arg(sb.binlog_dir())
+        .args([
+            "--start-file",
+            &start.0,
+            "--start-position",
+            &start.1.to_string(),
+        ])
+        .args([
+            "--stop-file",
+            &stop.0,
+            "--stop-position",
+            &stop.1.to_string(),
+        ])
+        .output()
+        .expect("arkc runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let dump = std::process::Command::new("mariadb-binlog")
+        .arg(format!("--start-position={}", start.1))
+        .arg(sb.binlog_dir().join(&start.0))
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        !out.status.success(),
+        "{err}\n{}\n{dump}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("XA END"), "{err}");
+    let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let rec = SqlRecorder::new("sandbox", events);
+    let inst = InstanceConfig::tcp("sandbox", "127.0.0.1", sb.port());
+    let range = FlashbackRange {
+        start,
+        stop,
+        scope: None,
+    };
+    let refused = plan_range(&inst, &rec, &range).await.expect_err("refused");
+    assert!(format!("{refused:#}").contains("XA END"), "{refused:#}");
+}
