@@ -198,7 +198,7 @@ async fn apply_file(
         let units = split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let mut progress = |_: TxnResult| {};
         let (ok, message) =
-            run_units_of(&mut conn, &rec, &units, (done, total), &mut progress).await;
+            run_units_of(&mut conn, &rec, &units, (done, total), true, &mut progress).await;
         if !ok {
             bail!("{message}");
         }

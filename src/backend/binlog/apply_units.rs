@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
+use arkc_binlog::batch::{batch_statements, Batched};
+
 use super::flashback::TxnResult;
 use super::sql_units::Unit;
 use crate::backend::recorder::SqlRecorder;
@@ -17,19 +19,24 @@ use crate::backend::recorder::SqlRecorder;
 const PACKET_TIMEOUT: Duration = Duration::from_secs(300);
 /// Units are packed until a packet holds about this much SQL (far under max_allowed_packet).
 const PACKET_BYTES: usize = 1 << 20;
+/// A merged multi-row statement stops growing at about this size.
+const MERGED_BYTES: usize = 256 << 10;
 
 /// Run `units` on an open connection, each transaction unit as one server transaction, in
 /// order, stopping at the first error (that transaction is rolled back, the ones before it
 /// stay applied). Shared by the Binlog pane's apply and `arkc flashback --execute`.
 /// Returns (ok, what happened).
+/// `generated`: the text is the planner's own (not edited), so its single-row key DELETEs
+/// and INSERTs may be merged into multi-row statements (`arkc_binlog::batch`).
 pub async fn run_units(
     conn: &mut Conn,
     rec: &SqlRecorder,
     units: &[Unit],
+    generated: bool,
     progress: &mut impl FnMut(TxnResult),
 ) -> (bool, String) {
     let total = units.iter().filter(|u| u.transaction).count();
-    run_units_of(conn, rec, units, (0, total), progress).await
+    run_units_of(conn, rec, units, (0, total), generated, progress).await
 }
 
 /// `run_units` for one part of a longer plan read piece by piece: `done` transactions of
@@ -39,30 +46,36 @@ pub async fn run_units_of(
     rec: &SqlRecorder,
     units: &[Unit],
     (mut done, total): (usize, usize),
+    generated: bool,
     progress: &mut impl FnMut(TxnResult),
 ) -> (bool, String) {
+    let sent: Vec<Vec<Batched>> = units
+        .iter()
+        .map(|u| unit_statements(u, generated))
+        .collect();
     let mut next = 0;
     while next < units.len() {
-        let end = packet_end(units, next);
+        let end = packet_end(&sent, next);
         let packet = &units[next..end];
-        let sql = packet_sql(packet);
+        let sql = packet_sql(&sent[next..end]);
         let started = Instant::now();
         let (affected, error) = run_packet(conn, &sql).await;
         rec.record(&sql, started.elapsed(), error.clone());
         let mut statements = affected.iter();
-        for unit in packet {
+        for (unit, sent) in packet.iter().zip(&sent[next..end]) {
             let mut unit_rows = 0;
             let mut no_op = 0;
             let mut finished = true;
-            let sent = unit_statements(unit);
-            for stmt in &sent {
-                let Some(&rows) = statements.next() else {
+            for stmt in sent {
+                let Some(&affected) = statements.next() else {
                     finished = false;
                     break;
                 };
-                let is_dml = !is_control(stmt);
-                unit_rows += rows;
-                no_op += usize::from(is_dml && rows == 0);
+                unit_rows += affected;
+                if !is_control(&stmt.sql) {
+                    // A merged statement stands for `rows` statements of the plan.
+                    no_op += stmt.rows.saturating_sub(affected as usize);
+                }
             }
             if unit.transaction {
                 done += 1;
@@ -123,24 +136,31 @@ fn is_control(stmt: &str) -> bool {
 }
 
 /// The statements a unit sends, BEGIN and COMMIT included.
-fn unit_statements(unit: &Unit) -> Vec<&str> {
+fn unit_statements(unit: &Unit, generated: bool) -> Vec<Batched> {
+    let one = |sql: &str| Batched {
+        sql: sql.to_string(),
+        rows: 1,
+    };
     let mut out = Vec::with_capacity(unit.statements.len() + 2);
     if unit.transaction {
-        out.push("BEGIN");
+        out.push(one("BEGIN"));
     }
-    out.extend(unit.statements.iter().map(String::as_str));
+    match generated {
+        true => out.extend(batch_statements(&unit.statements, MERGED_BYTES)),
+        false => out.extend(unit.statements.iter().map(|s| one(s))),
+    }
     if unit.transaction {
-        out.push("COMMIT");
+        out.push(one("COMMIT"));
     }
     out
 }
 
 /// Where the packet starting at `start` ends: at least one unit, then up to `PACKET_BYTES`.
-fn packet_end(units: &[Unit], start: usize) -> usize {
+fn packet_end(units: &[Vec<Batched>], start: usize) -> usize {
     let mut bytes = 0;
     let mut end = start;
     while end < units.len() {
-        let size: usize = units[end].statements.iter().map(|s| s.len() + 2).sum();
+        let size: usize = units[end].iter().map(|s| s.sql.len() + 2).sum();
         if end > start && bytes + size > PACKET_BYTES {
             break;
         }
@@ -150,13 +170,11 @@ fn packet_end(units: &[Unit], start: usize) -> usize {
     end
 }
 
-fn packet_sql(units: &[Unit]) -> String {
+fn packet_sql(units: &[Vec<Batched>]) -> String {
     let mut sql = String::new();
-    for unit in units {
-        for stmt in unit_statements(unit) {
-            sql.push_str(stmt);
-            sql.push_str(";\n");
-        }
+    for stmt in units.iter().flatten() {
+        sql.push_str(&stmt.sql);
+        sql.push_str(";\n");
     }
     sql
 }

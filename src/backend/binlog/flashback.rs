@@ -220,7 +220,7 @@ pub async fn apply(
             return report;
         }
     };
-    let (ok, message) = run_units(&mut conn, rec, &units, &mut progress).await;
+    let (ok, message) = run_units(&mut conn, rec, &units, !request.edited, &mut progress).await;
     if ok {
         let _ = conn.disconnect().await;
     }
