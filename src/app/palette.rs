@@ -11,6 +11,10 @@ pub enum PaletteCommand {
     /// `:readonly` (on), `:readonly on`, `:readonly off`.
     ReadOnly(bool),
     Quit,
+    /// `:scope SCHEMA[.TABLE] [insert|update|delete ...]`, or None for `:scope clear`.
+    Scope(Option<Box<arkc_binlog::scope::RowScope>>),
+    /// `:mark all` (true) / `:mark none` (false): the Binlog pane's listed transactions.
+    Mark(bool),
 }
 
 /// The commands as the help screen lists them.
@@ -20,6 +24,12 @@ pub const USAGE: &[(&str, &str)] = &[
     (":theme NAME", "switch theme"),
     (":readonly on|off", "refuse writes"),
     (":quit", "leave arkc"),
+    (
+        ":scope DB[.TABLE] [insert|update|delete]",
+        "binlog: rows to roll back",
+    ),
+    (":scope clear", "binlog: every row"),
+    (":mark all|none", "binlog: mark listed transactions"),
 ];
 
 /// Parse the palette line (without the leading `:`). `instances` are the configured names, so
@@ -29,6 +39,15 @@ pub fn parse(line: &str, instances: &[String]) -> Result<PaletteCommand, String>
     let Some(verb) = words.next() else {
         return Err("empty command; try :pane, :instance, :theme, :readonly or :quit".into());
     };
+    if verb == "scope" {
+        let rest = line.trim_start().trim_start_matches("scope").trim();
+        return match rest {
+            "clear" | "none" => Ok(PaletteCommand::Scope(None)),
+            _ => arkc_binlog::scope::RowScope::parse(rest)
+                .map(|s| PaletteCommand::Scope(Some(Box::new(s))))
+                .map_err(|e| format!(":scope: {e}")),
+        };
+    }
     let arg = words.next();
     if let Some(extra) = words.next() {
         return Err(format!(":{verb}: unexpected `{extra}`"));
@@ -43,6 +62,11 @@ pub fn parse(line: &str, instances: &[String]) -> Result<PaletteCommand, String>
             None | Some("on") => Ok(PaletteCommand::ReadOnly(true)),
             Some("off") => Ok(PaletteCommand::ReadOnly(false)),
             Some(other) => Err(format!(":readonly takes on or off, not `{other}`")),
+        },
+        "mark" => match arg {
+            Some("all") => Ok(PaletteCommand::Mark(true)),
+            Some("none") => Ok(PaletteCommand::Mark(false)),
+            _ => Err(":mark takes all or none".into()),
         },
         "quit" | "q" => match arg {
             None => Ok(PaletteCommand::Quit),
@@ -128,6 +152,8 @@ pub fn suggestions(line: &str, instances: &[String], themes: &[&str]) -> Vec<Str
         "instance" | "i" => instances.to_vec(),
         "theme" => themes.iter().map(|t| t.to_string()).collect(),
         "readonly" | "ro" => vec!["on".into(), "off".into()],
+        "mark" => vec!["all".into(), "none".into()],
+        "scope" => vec!["clear".into()],
         _ => Vec::new(),
     };
     values

@@ -196,6 +196,19 @@ fn run_command(state: &mut State, command: PaletteCommand) -> Vec<Effect> {
             state.info("read-write: writes are allowed again");
         }
         PaletteCommand::Quit => return quit(state),
+        PaletteCommand::Scope(scope) => {
+            let said = match &scope {
+                Some(s) => format!("scope: {} (rows outside it are left alone)", s.text()),
+                None => "scope cleared: every row of a marked transaction".to_string(),
+            };
+            state.binlog.set_scope(scope.map(|s| *s));
+            state.info(said);
+        }
+        PaletteCommand::Mark(mark) => {
+            let n = state.binlog.mark_listed(mark);
+            let word = if mark { "marked" } else { "unmarked" };
+            state.info(format!("{word} {n} listed transaction(s)"));
+        }
     }
     Vec::new()
 }

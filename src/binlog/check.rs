@@ -1,119 +1,578 @@
-//! `flashback --check`: before a rollback runs, the rows it would touch must still be as
-//! the binlog left them. This plans one query per distinct row (its final state in the
-//! range); the caller runs them against the server and reports the rows that changed since.
+//! The one conflict check of a flashback, used by `arkc flashback --check` and the Binlog pane.
+//!
+//! A row conflicts only if the state the selected rollback will meet differs from what the
+//! binlog left. The rows are walked in rollback order (newest transaction first, its rows last
+//! to first), so a row that a newer selected transaction changed again is judged against the
+//! image that newer transaction's undo leaves, without asking the server. Rows of a table with
+//! a primary key are tracked per key; rows of a table without one (or an image without every
+//! key column) are a multiset: the undo of an insert needs one more copy of its image than
+//! the newer undos leave, and the server is asked for that many copies (never a per-row count).
+//!
+//! What the server must be asked is a list of `Lookup`s; `lookup_queries` batches them into
+//! `UNION ALL` statements of point selects, and `CheckPlan::verdict` turns what came back
+//! into one `RowState` per row. The module is pure: the backend runs the statements.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
 
 use crate::decoder::Event;
 use crate::error::BinlogError;
-use crate::render::{push_conditions, push_table};
+use crate::render::push_ident;
+use crate::review::{literals, ReviewedRow};
 use crate::rows::{Image, RowsEvent, RowsKind};
-use crate::tablemap::TableMap;
+use crate::tablemap::{Generated, TableMap};
 use crate::txn::{Transaction, TxnSink};
+use crate::value::Value;
 
-/// What the server must hold for the rollback to be exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Expect {
-    /// The row's last image in the range is still there (COUNT(*) >= 1).
-    Present,
-    /// The row was deleted (or its key changed) and nothing took its key since (COUNT(*) = 0).
-    Absent,
-}
+/// A row of a selection: (transaction index, row index in that transaction).
+pub type RowId = (usize, usize);
 
-/// One query to run and what its `COUNT(*)` must say.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RowCheck {
+/// One row change to check: its images as SQL literals, one per column; None where the
+/// column cannot be compared with the server (not logged, a JSON diff, a VIRTUAL column).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRow {
+    pub id: RowId,
+    pub kind: RowsKind,
+    /// `schema.table` as shown to people.
     pub table: String,
-    pub file: String,
-    pub offset: u64,
-    pub gtid: Option<String>,
-    pub query: String,
-    pub expect: Expect,
+    /// `` `schema`.`table` `` as used in SQL.
+    pub table_sql: String,
+    pub columns: Arc<Vec<String>>,
+    /// Primary key column indexes (empty when the table has none, or it is unknown).
+    pub primary_key: Arc<Vec<usize>>,
+    pub before: Vec<Option<String>>,
+    pub after: Vec<Option<String>>,
 }
 
-impl RowCheck {
-    pub fn holds(&self, count: i64) -> bool {
-        match self.expect {
-            Expect::Present => count >= 1,
-            Expect::Absent => count == 0,
-        }
-    }
-}
-
-/// A `TxnSink` collecting the final expected state of every touched row.
-#[derive(Debug, Default)]
-pub struct CheckPlanner {
-    checks: Vec<Option<RowCheck>>,
-    by_key: HashMap<String, usize>,
-    /// Changes of the open transaction, applied at commit, dropped at rollback.
-    pending: Vec<(String, Option<RowCheck>)>,
-}
-
-impl CheckPlanner {
-    pub fn new() -> Self {
-        CheckPlanner::default()
-    }
-
-    /// The checks, in the order rows were first touched.
-    pub fn into_checks(self) -> Vec<RowCheck> {
-        self.checks.into_iter().flatten().collect()
-    }
-
-    fn record(&mut self, key: String, check: Option<RowCheck>) {
-        self.pending.push((key, check));
-    }
-
-    fn row(
-        &mut self,
-        txn: &Transaction,
-        ev: &Event<'_>,
-        t: &TableMap,
-        kind: RowsKind,
-        before: &Image,
-        after: &Image,
-    ) {
-        let has_pk = !t.primary_key.is_empty();
-        let make = |image: &Image, expect: Expect| {
-            let mut q = String::from("SELECT COUNT(*) FROM ");
-            push_table(t, &mut q);
-            q.push_str(" WHERE ");
-            push_conditions(t, image, expect == Expect::Absent, &mut q);
-            RowCheck {
-                table: format!("{}.{}", t.schema, t.table),
-                file: txn.file.clone(),
-                offset: ev.offset,
-                gtid: txn.gtid.clone(),
-                query: q,
-                expect,
-            }
-        };
-        let key = |image: &Image| {
-            let mut k = String::new();
-            push_table(t, &mut k);
-            k.push('|');
-            push_conditions(t, image, true, &mut k);
-            k
-        };
-        match kind {
-            RowsKind::Insert => self.record(key(after), Some(make(after, Expect::Present))),
-            RowsKind::Delete if has_pk => {
-                self.record(key(before), Some(make(before, Expect::Absent)))
-            }
-            // Without a key a deleted row cannot be told from its duplicates: nothing to check.
-            RowsKind::Delete => self.record(key(before), None),
-            RowsKind::Update => {
-                let (kb, ka) = (key(before), key(after));
-                if kb != ka {
-                    let gone = has_pk.then(|| make(before, Expect::Absent));
-                    self.record(kb, gone);
+impl CheckRow {
+    /// The check's view of a reviewed row (the pane's selection).
+    pub fn from_reviewed(id: RowId, row: &ReviewedRow) -> CheckRow {
+        let blank = |img: &[Option<String>], skip: &[usize]| -> Vec<Option<String>> {
+            let mut img = img.to_vec();
+            for &i in skip {
+                if let Some(cell) = img.get_mut(i) {
+                    *cell = None;
                 }
-                self.record(ka, Some(make(after, Expect::Present)));
+            }
+            img
+        };
+        let after_skip: Vec<usize> = row
+            .diff_columns
+            .iter()
+            .chain(&row.virtual_columns)
+            .copied()
+            .collect();
+        CheckRow {
+            id,
+            kind: row.kind,
+            table: row.table.clone(),
+            table_sql: row.table_sql.clone(),
+            columns: row.columns.clone(),
+            primary_key: row.primary_key.clone(),
+            before: blank(&row.before, &row.virtual_columns),
+            after: blank(&row.after, &after_skip),
+        }
+    }
+
+    /// The key literals of `img` when the table has a key and the image holds all of it.
+    fn key_of(&self, img: &[Option<String>]) -> Option<Vec<String>> {
+        if self.primary_key.is_empty() {
+            return None;
+        }
+        self.primary_key
+            .iter()
+            .map(|&i| img.get(i).cloned().flatten())
+            .collect()
+    }
+
+    /// NULL-safe conditions on the given columns of `img` (the columns it holds).
+    fn conditions(&self, img: &[Option<String>], only: Option<&[usize]>) -> String {
+        let mut s = String::new();
+        let all: Vec<usize> = (0..img.len()).collect();
+        for &i in only.unwrap_or(&all) {
+            let (Some(Some(v)), Some(name)) = (img.get(i), self.columns.get(i)) else {
+                continue;
+            };
+            if !s.is_empty() {
+                s.push_str(" AND ");
+            }
+            push_ident(name, &mut s);
+            s.push_str(" <=> ");
+            s.push_str(v);
+        }
+        if s.is_empty() {
+            s.push_str("TRUE");
+        }
+        s
+    }
+}
+
+/// Whether the check runs before the rollback or verifies it afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CheckMode {
+    /// Before applying: the rows must still be as the binlog left them.
+    BeforeApply,
+    /// After applying: the rows must now be as they were before the change.
+    AfterApply,
+}
+
+/// The verdict on one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum RowState {
+    /// As the binlog left it: the rollback applies cleanly.
+    AsLeft,
+    /// Changed (or gone) since: undoing it would overwrite or miss a newer write.
+    ChangedSince,
+    /// A row with the same key exists again: re-inserting the deleted row would collide.
+    KeyTaken,
+    /// After apply: as it was before the change.
+    Restored,
+    /// After apply: still not as it was before the change.
+    NotRestored,
+    /// Cannot be told; the text says why.
+    Unknown(String),
+}
+
+impl RowState {
+    pub fn is_problem(&self) -> bool {
+        matches!(
+            self,
+            RowState::ChangedSince | RowState::KeyTaken | RowState::NotRestored
+        )
+    }
+}
+
+/// One question for the server: how many rows (up to `limit`) of `table_sql` match `cond`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub table_sql: String,
+    pub cond: String,
+    pub limit: u32,
+}
+
+/// What a row needs for its verdict.
+#[derive(Debug, Clone, PartialEq)]
+enum Need {
+    /// Decided by the walk alone (a newer selected undo leaves this state).
+    Decided(RowState),
+    /// At least `n` rows must match lookup `l`; else `fail`.
+    AtLeast { l: usize, n: u32, fail: RowState },
+    /// No row may match lookup `l`; else `fail`.
+    None { l: usize, fail: RowState },
+}
+
+/// The planned check: lookups to run, and how each row's verdict follows from their results.
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    pub mode: CheckMode,
+    pub lookups: Vec<Lookup>,
+    rows: Vec<(RowId, Vec<Need>)>,
+}
+
+/// A keyless image of a table: (table, literals).
+type KeylessImage = (String, Vec<Option<String>>);
+/// Where a row is in the binlog, for a report: (file, event offset, GTID).
+pub type RowOrigin = (Arc<str>, u64, Option<Arc<str>>);
+
+/// The state of one key after the newer undos: the row's literals, or None for no row.
+type Planned = Option<Vec<Option<String>>>;
+
+struct Walk {
+    plan: CheckPlan,
+    /// (table, key literals) -> state the newer undos leave.
+    keys: HashMap<(String, Vec<String>), Planned>,
+    /// (table, key literals) -> the lookup asking the server, when asked already.
+    key_lookups: HashMap<(String, Vec<String>, bool), usize>,
+    /// Keyless images: (table, literals) -> copies the newer undos added (minus taken).
+    balance: HashMap<KeylessImage, i64>,
+    /// Keyless images: (table, literals) -> (lookup, copies the server must hold).
+    copies: HashMap<KeylessImage, (usize, u32)>,
+}
+
+/// Whether `have` (what a newer undo leaves) is the image `want` (what the binlog left),
+/// comparing the columns both hold.
+fn same_image(have: &[Option<String>], want: &[Option<String>]) -> bool {
+    have.iter()
+        .zip(want)
+        .all(|(h, w)| h.is_none() || w.is_none() || h == w)
+}
+
+impl Walk {
+    fn lookup(&mut self, table_sql: &str, cond: String, limit: u32) -> usize {
+        self.plan.lookups.push(Lookup {
+            table_sql: table_sql.to_string(),
+            cond,
+            limit,
+        });
+        self.plan.lookups.len() - 1
+    }
+
+    /// The need for key `key` of `row` to hold `want` (an image, or no row).
+    fn key_need(
+        &mut self,
+        row: &CheckRow,
+        key: &[String],
+        want: Option<&[Option<String>]>,
+    ) -> Need {
+        let k = (row.table_sql.clone(), key.to_vec());
+        if let Some(planned) = self.keys.get(&k) {
+            let state = match (planned, want) {
+                (None, None) => RowState::AsLeft,
+                (Some(have), Some(want)) if same_image(have, want) => RowState::AsLeft,
+                (Some(_), None) => RowState::KeyTaken,
+                _ => RowState::ChangedSince,
+            };
+            return Need::Decided(state);
+        }
+        let img_key = (row.table_sql.clone(), key.to_vec(), want.is_some());
+        match want {
+            Some(img) => {
+                let l = match self.key_lookups.get(&img_key) {
+                    Some(&l) => l,
+                    None => {
+                        let l = self.lookup(&row.table_sql, row.conditions(img, None), 1);
+                        self.key_lookups.insert(img_key, l);
+                        l
+                    }
+                };
+                Need::AtLeast {
+                    l,
+                    n: 1,
+                    fail: RowState::ChangedSince,
+                }
+            }
+            None => {
+                let img = match (&row.before, &row.after) {
+                    (b, _) if row.key_of(b).as_deref() == Some(key) => b,
+                    (_, a) => a,
+                };
+                let l = match self.key_lookups.get(&img_key) {
+                    Some(&l) => l,
+                    None => {
+                        let cond = row.conditions(img, Some(&row.primary_key));
+                        let l = self.lookup(&row.table_sql, cond, 1);
+                        self.key_lookups.insert(img_key, l);
+                        l
+                    }
+                };
+                Need::None {
+                    l,
+                    fail: RowState::KeyTaken,
+                }
+            }
+        }
+    }
+
+    /// The undo of `row` takes one copy of the keyless image `img`.
+    fn take_copy(&mut self, row: &CheckRow, img: &[Option<String>]) -> Need {
+        let k = (row.table_sql.clone(), img.to_vec());
+        let balance = self.balance.entry(k.clone()).or_insert(0);
+        // Copies the server itself must hold for this take to find one.
+        let n = 1 - *balance;
+        *balance -= 1;
+        if n <= 0 {
+            return Need::Decided(RowState::AsLeft);
+        }
+        let n = n as u32;
+        let l = match self.copies.get(&k) {
+            Some(&(l, _)) => l,
+            None => {
+                let l = self.lookup(&row.table_sql, row.conditions(img, None), n);
+                self.copies.insert(k.clone(), (l, n));
+                l
+            }
+        };
+        self.plan.lookups[l].limit = self.plan.lookups[l].limit.max(n);
+        Need::AtLeast {
+            l,
+            n,
+            fail: RowState::ChangedSince,
+        }
+    }
+
+    fn give_copy(&mut self, row: &CheckRow, img: &[Option<String>]) {
+        *self
+            .balance
+            .entry((row.table_sql.clone(), img.to_vec()))
+            .or_insert(0) += 1;
+    }
+
+    /// One row of the rollback, before applying: what its undo needs, then what it leaves.
+    fn before_apply(&mut self, row: &CheckRow) {
+        let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
+        let mut needs = Vec::new();
+        match row.kind {
+            RowsKind::Insert => match &ka {
+                Some(k) => needs.push(self.key_need(row, k, Some(&row.after))),
+                None => needs.push(self.take_copy(row, &row.after)),
+            },
+            RowsKind::Delete => match &kb {
+                Some(k) => needs.push(self.key_need(row, k, None)),
+                // Re-inserting a keyless row meets nothing it could collide with.
+                None => self.give_copy(row, &row.before),
+            },
+            RowsKind::Update => {
+                match &ka {
+                    Some(k) => needs.push(self.key_need(row, k, Some(&row.after))),
+                    None => needs.push(self.take_copy(row, &row.after)),
+                }
+                if let (Some(b), Some(a)) = (&kb, &ka) {
+                    if b != a {
+                        needs.push(self.key_need(row, b, None));
+                    }
+                }
+                if kb.is_none() {
+                    self.give_copy(row, &row.before);
+                }
+            }
+        }
+        self.leave(row, &kb, &ka);
+        self.plan.rows.push((row.id, needs));
+    }
+
+    /// What the undo of `row` leaves at its keys: no row at the after key, the before image
+    /// at the before key (in that order, so a key-keeping update leaves its before image).
+    fn leave(&mut self, row: &CheckRow, kb: &Option<Vec<String>>, ka: &Option<Vec<String>>) {
+        if let Some(k) = ka {
+            self.keys.insert((row.table_sql.clone(), k.clone()), None);
+        }
+        if let Some(k) = kb {
+            self.keys
+                .insert((row.table_sql.clone(), k.clone()), Some(row.before.clone()));
+        }
+    }
+}
+
+impl CheckPlan {
+    /// Plan the check of `rows`, given in rollback order (newest transaction first, each
+    /// transaction's rows last to first).
+    pub fn new(mode: CheckMode, rows: &[CheckRow]) -> CheckPlan {
+        let mut walk = Walk {
+            plan: CheckPlan {
+                mode,
+                lookups: Vec::new(),
+                rows: Vec::new(),
+            },
+            keys: HashMap::new(),
+            key_lookups: HashMap::new(),
+            balance: HashMap::new(),
+            copies: HashMap::new(),
+        };
+        match mode {
+            CheckMode::BeforeApply => {
+                for row in rows {
+                    walk.before_apply(row);
+                }
+            }
+            CheckMode::AfterApply => after_apply(&mut walk, rows),
+        }
+        walk.plan
+    }
+
+    /// One verdict per row (in the order given to `new`) from `found[l]`, the number of rows
+    /// lookup `l` returned.
+    pub fn verdict(&self, found: &[u32]) -> Vec<(RowId, RowState)> {
+        let count = |l: usize| found.get(l).copied().unwrap_or(0);
+        self.rows
+            .iter()
+            .map(|(id, needs)| {
+                let mut state = None;
+                for need in needs {
+                    let failed = match need {
+                        Need::Decided(s) if s.is_problem() => Some(s.clone()),
+                        Need::Decided(_) => None,
+                        Need::AtLeast { l, n, fail } => (count(*l) < *n).then(|| fail.clone()),
+                        Need::None { l, fail } => (count(*l) > 0).then(|| fail.clone()),
+                    };
+                    if let Some(s) = failed {
+                        state.get_or_insert(s);
+                    }
+                }
+                let ok = match (needs.first(), self.mode) {
+                    (Some(Need::Decided(RowState::Unknown(why))), _) => {
+                        RowState::Unknown(why.clone())
+                    }
+                    (_, CheckMode::BeforeApply) => RowState::AsLeft,
+                    (_, CheckMode::AfterApply) => RowState::Restored,
+                };
+                (*id, state.unwrap_or(ok))
+            })
+            .collect()
+    }
+}
+
+/// After applying: every key must hold what the oldest selected change found, and every
+/// keyless image the rollback put back must be there as many times as it put it back.
+fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
+    for row in rows {
+        let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
+        walk.leave(row, &kb, &ka);
+        if kb.is_none() && !row.before.is_empty() {
+            walk.give_copy(row, &row.before);
+        }
+        if ka.is_none() && !row.after.is_empty() {
+            *walk
+                .balance
+                .entry((row.table_sql.clone(), row.after.clone()))
+                .or_insert(0) -= 1;
+        }
+    }
+    for row in rows {
+        let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
+        let mut needs = Vec::new();
+        for key in [kb, ka].into_iter().flatten() {
+            let k = (row.table_sql.clone(), key.clone());
+            let planned = walk.keys.get(&k).cloned().flatten();
+            let asked = (row.table_sql.clone(), key.clone(), planned.is_some());
+            let l = match walk.key_lookups.get(&asked) {
+                Some(&l) => l,
+                None => {
+                    let cond = match &planned {
+                        Some(img) => row.conditions(img, None),
+                        None => {
+                            let img = match row.key_of(&row.before).as_ref() == Some(&key) {
+                                true => &row.before,
+                                false => &row.after,
+                            };
+                            row.conditions(img, Some(&row.primary_key))
+                        }
+                    };
+                    let l = walk.lookup(&row.table_sql, cond, 1);
+                    walk.key_lookups.insert(asked, l);
+                    l
+                }
+            };
+            needs.push(match planned {
+                Some(_) => Need::AtLeast {
+                    l,
+                    n: 1,
+                    fail: RowState::NotRestored,
+                },
+                None => Need::None {
+                    l,
+                    fail: RowState::NotRestored,
+                },
+            });
+        }
+        if row.key_of(&row.before).is_none() && !row.before.is_empty() {
+            let k = (row.table_sql.clone(), row.before.clone());
+            let want = walk.balance.get(&k).copied().unwrap_or(0);
+            if want > 0 {
+                let l = match walk.copies.get(&k) {
+                    Some(&(l, _)) => l,
+                    None => {
+                        let l = walk.lookup(&row.table_sql, row.conditions(&row.before, None), 0);
+                        walk.copies.insert(k.clone(), (l, 0));
+                        l
+                    }
+                };
+                walk.plan.lookups[l].limit = want as u32;
+                needs.push(Need::AtLeast {
+                    l,
+                    n: want as u32,
+                    fail: RowState::NotRestored,
+                });
+            }
+        }
+        if needs.is_empty() {
+            // A keyless insert undone: a deleted copy cannot be told from its duplicates.
+            needs.push(Need::Decided(RowState::Unknown(
+                "no primary key: a deleted row cannot be told from its duplicates".into(),
+            )));
+        }
+        walk.plan.rows.push((row.id, needs));
+    }
+}
+
+/// The lookups as `UNION ALL` statements of point selects, each at most about `max_bytes`
+/// long; every result row is the index of the lookup it matched. Returns each statement with
+/// the range of lookups it covers.
+pub fn lookup_queries(
+    lookups: &[Lookup],
+    max_bytes: usize,
+) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut out = Vec::new();
+    let (mut start, mut sql) = (0, String::new());
+    for (i, l) in lookups.iter().enumerate() {
+        if l.limit == 0 {
+            continue;
+        }
+        let part = format!(
+            "(SELECT {i} FROM {} WHERE {} LIMIT {})",
+            l.table_sql, l.cond, l.limit
+        );
+        if !sql.is_empty() && sql.len() + part.len() > max_bytes {
+            out.push((start..i, std::mem::take(&mut sql)));
+            start = i;
+        }
+        if !sql.is_empty() {
+            sql.push_str(" UNION ALL ");
+        }
+        sql.push_str(&part);
+    }
+    if !sql.is_empty() {
+        out.push((start..lookups.len(), sql));
+    }
+    out
+}
+
+/// A `TxnSink` collecting the rows of a scan as `CheckRow`s (for `arkc flashback --check`),
+/// with each row's place in the binlog for the report.
+#[derive(Debug, Default)]
+pub struct CheckRowSink {
+    /// In binlog order.
+    pub rows: Vec<CheckRow>,
+    /// Per row: (file, event offset, GTID).
+    pub origins: Vec<RowOrigin>,
+    pending: usize,
+    txns: usize,
+    names: HashMap<(String, String), Arc<Vec<String>>>,
+}
+
+impl CheckRowSink {
+    pub fn new() -> Self {
+        CheckRowSink::default()
+    }
+
+    /// The rows in rollback order, with their origins.
+    pub fn rollback_order(mut self) -> (Vec<CheckRow>, Vec<RowOrigin>) {
+        self.rows.reverse();
+        self.origins.reverse();
+        (self.rows, self.origins)
+    }
+
+    fn names(&mut self, t: &TableMap) -> Arc<Vec<String>> {
+        let key = (t.schema.clone(), t.table.clone());
+        let names: Vec<String> = (0..t.columns.len())
+            .map(|i| t.column_name(i).into_owned())
+            .collect();
+        match self.names.get(&key) {
+            Some(known) if **known == names => known.clone(),
+            _ => {
+                let shared = Arc::new(names);
+                self.names.insert(key, shared.clone());
+                shared
             }
         }
     }
 }
 
-impl TxnSink for CheckPlanner {
+/// The literals of `img`, without the columns the server cannot be compared on.
+fn comparable(t: &TableMap, img: &Image, after: bool) -> Vec<Option<String>> {
+    let mut cells = literals(t, img);
+    for (i, cell) in cells.iter_mut().enumerate() {
+        let virtual_col = t.columns.get(i).and_then(|c| c.generated) == Some(Generated::Virtual);
+        let diff = after && matches!(img.get(i), Some(Some(Value::JsonDiff(_))));
+        if virtual_col || diff {
+            *cell = None;
+        }
+    }
+    cells
+}
+
+impl TxnSink for CheckRowSink {
     fn rows(
         &mut self,
         txn: &Transaction,
@@ -122,6 +581,14 @@ impl TxnSink for CheckPlanner {
     ) -> Result<u64, BinlogError> {
         let mut reader = r.row_reader();
         let (mut b, mut a): (Image, Image) = (Vec::new(), Vec::new());
+        let t = &r.table;
+        let columns = self.names(t);
+        let primary_key = Arc::new(t.primary_key.clone());
+        let table = format!("{}.{}", t.schema, t.table);
+        let mut table_sql = String::new();
+        crate::render::push_table(t, &mut table_sql);
+        let file: Arc<str> = txn.file.as_str().into();
+        let gtid: Option<Arc<str>> = txn.gtid.as_deref().map(Into::into);
         let mut n = 0;
         while reader
             .next_row(&mut b, &mut a)
@@ -132,27 +599,43 @@ impl TxnSink for CheckPlanner {
                 reason: e.0,
             })?
         {
-            self.row(txn, ev, &r.table, r.kind, &b, &a);
+            let in_txn = self.rows.len() - self.pending_start();
+            self.rows.push(CheckRow {
+                id: (self.txns, in_txn),
+                kind: r.kind,
+                table: table.clone(),
+                table_sql: table_sql.clone(),
+                columns: columns.clone(),
+                primary_key: primary_key.clone(),
+                before: comparable(t, &b, false),
+                after: comparable(t, &a, true),
+            });
+            self.origins.push((file.clone(), ev.offset, gtid.clone()));
+            self.pending += 1;
             n += 1;
         }
         Ok(n)
     }
 
     fn commit(&mut self, _: &Transaction) -> Result<(), BinlogError> {
-        for (key, check) in std::mem::take(&mut self.pending) {
-            match self.by_key.get(&key) {
-                Some(&i) => self.checks[i] = check,
-                None => {
-                    self.by_key.insert(key, self.checks.len());
-                    self.checks.push(check);
-                }
-            }
+        if self.pending > 0 {
+            self.txns += 1;
         }
+        self.pending = 0;
         Ok(())
     }
 
     fn rollback(&mut self, _: &Transaction) -> Result<(), BinlogError> {
-        self.pending.clear();
+        let keep = self.pending_start();
+        self.rows.truncate(keep);
+        self.origins.truncate(keep);
+        self.pending = 0;
         Ok(())
+    }
+}
+
+impl CheckRowSink {
+    fn pending_start(&self) -> usize {
+        self.rows.len() - self.pending
     }
 }

@@ -174,6 +174,12 @@ impl QueryEvent<'_> {
         String::from_utf8_lossy(&self.query)
     }
 
+    /// `XA START`, `XA END`, `XA PREPARE`, `XA COMMIT`, `XA ROLLBACK`.
+    pub fn is_xa(&self) -> bool {
+        let q = self.query.trim_ascii_start();
+        q.len() > 3 && q[..3].eq_ignore_ascii_case(b"XA ")
+    }
+
     /// Classifies the statement for transaction grouping.
     pub fn kind(&self) -> QueryKind {
         let q = self.query.trim_ascii_start();

@@ -1,6 +1,7 @@
 //! arkc's binlog core: event framing, row decoding and flashback planning.
 //! Pure: bytes in, events and SQL out; no async, no UI.
 
+pub mod batch;
 pub mod charset;
 pub mod check;
 pub mod cursor;
@@ -17,6 +18,7 @@ pub mod render;
 pub mod review;
 pub mod rows;
 pub mod schema;
+pub mod scope;
 pub mod tablemap;
 pub mod txn;
 pub mod value;

@@ -360,7 +360,7 @@ fn table_sql(t: &TableMap) -> String {
     s
 }
 
-fn literals(t: &TableMap, img: &Image) -> Vec<Option<String>> {
+pub(crate) fn literals(t: &TableMap, img: &Image) -> Vec<Option<String>> {
     img.iter()
         .enumerate()
         .map(|(i, v)| {

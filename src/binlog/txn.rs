@@ -216,6 +216,10 @@ impl Filters {
     }
 }
 
+/// What a prepared XA transaction is called in refusals.
+const XA_PREPARED: &str =
+    "XA PREPARE of an XA transaction (committed or rolled back later, separately)";
+
 /// Receives the kept parts of each transaction, in binlog order.
 pub trait TxnSink {
     /// A rows event that passed the filters; returns how many rows it held.
@@ -324,7 +328,22 @@ impl TxnBuilder {
                 }
             }
             EventBody::Query(q) => self.query(ev, q, sink)?,
-            EventBody::Xid(_) | EventBody::XaPrepare => self.finish(ev, sink, true)?,
+            EventBody::Xid(_) => self.finish(ev, sink, true)?,
+            EventBody::XaPrepare => {
+                // MariaDB logs a prepared XA transaction as its rows and this event; whether it
+                // committed comes later, in a separate XA COMMIT / XA ROLLBACK: refused by name.
+                if let Some(t) = self.cur.as_ref().filter(|_| self.keep) {
+                    let q = QueryEvent {
+                        thread_id: t.thread_id.unwrap_or(0),
+                        exec_time: 0,
+                        error_code: 0,
+                        schema: "".into(),
+                        query: XA_PREPARED.as_bytes().into(),
+                    };
+                    sink.statement(t, ev, &q)?;
+                }
+                self.finish(ev, sink, true)?
+            }
             EventBody::Annotate(text) => {
                 if self.cur.is_none() {
                     self.start(ev);
@@ -346,6 +365,14 @@ impl TxnBuilder {
         q: &QueryEvent<'_>,
         sink: &mut S,
     ) -> Result<(), BinlogError> {
+        // An XA transaction is prepared (XA END, XA PREPARE) and committed or rolled back by a
+        // later, separate XA COMMIT / XA ROLLBACK: its rows may never have happened. Refused
+        // by name (the sinks refuse any statement they are handed).
+        if q.is_xa() && self.keep && self.filters.keeps_thread(Some(q.thread_id)) {
+            if let Some(t) = self.cur.as_ref() {
+                sink.statement(t, ev, q)?;
+            }
+        }
         match q.kind() {
             QueryKind::Begin => {
                 if !(self.explicit && self.cur.is_some()) {

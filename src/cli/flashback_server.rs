@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use arkc_binlog::check::{CheckPlanner, Expect, RowCheck};
+use arkc_binlog::check::{CheckMode, CheckRowSink, RowState};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
 use arkc_binlog::schema::SchemaInfo;
 use arkc_binlog::txn::{Filters, TxnBuilder};
@@ -15,6 +15,8 @@ use crate::backend::connect::{connect_to, opts_address};
 
 use super::binlog::scan;
 use super::binlog_source::Source;
+use crate::backend::binlog::flashback::{check_on, run_units_of, split_units, TxnResult};
+use crate::backend::SqlRecorder;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -31,66 +33,45 @@ async fn connect(url: &str) -> anyhow::Result<mysql_async::Conn> {
     Ok(conn)
 }
 
-/// `flashback --check`: runs one COUNT(*) per touched row and reports the rows changed since.
+/// `flashback --check`: the same check as the Binlog pane's `c` (`backend::binlog::flashback::
+/// check_on`), on the rows the filters keep; reports the rows changed since.
 pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
-    let mut planner = CheckPlanner::new();
-    scan(source, builder, &mut planner)?;
-    let checks = planner.into_checks();
-    let counts = count_rows_on_server(url, &checks)?;
+    let mut sink = CheckRowSink::new();
+    scan(source, builder, &mut sink)?;
+    let (rows, origins) = sink.rollback_order();
+    let verdicts = runtime()?.block_on(async {
+        let mut conn = connect(url).await?;
+        let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+        let rec = SqlRecorder::new("--url", events);
+        let verdicts = check_on(&mut conn, &rec, CheckMode::BeforeApply, &rows).await?;
+        conn.disconnect().await?;
+        anyhow::Ok(verdicts)
+    })?;
     let mut out = std::io::stdout().lock();
     let mut changed = 0;
-    for (c, n) in checks.iter().zip(&counts) {
-        if !c.holds(*n) {
-            changed += 1;
-            let want = match c.expect {
-                Expect::Present => "the row the binlog left is gone or changed",
-                Expect::Absent => "a row took the deleted row's key",
-            };
-            let gtid = c
-                .gtid
-                .as_deref()
-                .map(|g| format!(" GTID {g}"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "changed since: {}:{}{gtid} {}: {want}\n  {}",
-                c.file, c.offset, c.table, c.query
-            )?;
-        }
+    for ((row, (file, offset, gtid)), (_, state)) in rows.iter().zip(&origins).zip(&verdicts) {
+        let why = match state {
+            RowState::ChangedSince => "the row the binlog left is gone or changed",
+            RowState::KeyTaken => "a row took the deleted row's key",
+            _ => continue,
+        };
+        changed += 1;
+        let gtid = gtid
+            .as_deref()
+            .map(|g| format!(" GTID {g}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "changed since: {file}:{offset}{gtid} {}: {why} (the {:?} of this row)",
+            row.table, row.kind
+        )?;
     }
     writeln!(
         out,
         "{} row(s) checked, {changed} changed since the binlog",
-        checks.len()
+        rows.len()
     )?;
     Ok(if changed == 0 { 0 } else { 3 })
-}
-
-fn count_rows_on_server(url: &str, checks: &[RowCheck]) -> anyhow::Result<Vec<i64>> {
-    use mysql_async::prelude::Queryable;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let opts = mysql_async::Opts::from_url(url)
-            .context("bad --url (expected mysql://user:pass@host:port)")?;
-        let address = opts_address(&opts);
-        let mut conn = connect_to(opts, &address)
-            .await
-            .context("--check needs the server")?;
-        conn.query_drop("SET NAMES utf8mb4, time_zone = '+00:00'")
-            .await?;
-        let mut counts = Vec::with_capacity(checks.len());
-        for c in checks {
-            let n: Option<i64> = conn
-                .query_first(c.query.as_str())
-                .await
-                .with_context(|| format!("check query failed: {}", c.query))?;
-            counts.push(n.unwrap_or(0));
-        }
-        conn.disconnect().await?;
-        anyhow::Ok(counts)
-    })
 }
 
 /// Renders the SQL of `direction` into the audit file, returning each block's byte range.
@@ -176,25 +157,54 @@ pub fn run_execute(
         eprintln!("nothing applied");
         return Ok(1);
     }
-    let sql = std::fs::read_to_string(&apply_path)?;
-    runtime()?.block_on(apply_blocks(url, &sql, &blocks))?;
+    runtime()?.block_on(apply_file(
+        url,
+        &apply_path,
+        &blocks,
+        stats.transactions as usize,
+    ))?;
     eprintln!("applied {} transaction(s)", stats.transactions);
     Ok(0)
 }
 
-async fn apply_blocks(url: &str, sql: &str, blocks: &[(usize, usize)]) -> anyhow::Result<()> {
+/// Apply the saved plan with the pane's runner (`backend::binlog::flashback::run_units`),
+/// reading it a few MiB at a time so memory stays flat whatever the binlog size.
+async fn apply_file(
+    url: &str,
+    path: &std::path::Path,
+    blocks: &[(usize, usize)],
+    total: usize,
+) -> anyhow::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    const PIECE: usize = 4 << 20;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut conn = connect(url).await?;
-    let mut current = "the session settings";
-    for &(start, len) in blocks {
-        let block = &sql[start..start + len];
-        if let Some(comment) = block.lines().find(|l| l.starts_with("-- ")) {
-            current = comment;
+    let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+    let rec = SqlRecorder::new("--url", events);
+    let (mut done, mut next) = (0, 0);
+    while next < blocks.len() {
+        let start = blocks[next].0;
+        let mut end = next;
+        while end < blocks.len() && (end == next || blocks[end].0 + blocks[end].1 - start <= PIECE)
+        {
+            end += 1;
         }
-        if let Err(e) = conn.query_drop(block).await {
-            // The failed transaction is still open: undo its part; earlier ones stay applied.
-            let _ = conn.query_drop("ROLLBACK").await;
-            bail!("stopped at `{}`: {e}; that transaction was rolled back, the ones before it are applied", current.trim_start_matches("-- "));
+        let len = blocks[end - 1].0 + blocks[end - 1].1 - start;
+        let mut text = vec![0u8; len];
+        file.seek(SeekFrom::Start(start as u64))?;
+        file.read_exact(&mut text)?;
+        let text = String::from_utf8(text)
+            .with_context(|| format!("{} is not UTF-8 at byte {start}", path.display()))?;
+        let units = split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut progress = |_: TxnResult| {};
+        let (ok, message) =
+            run_units_of(&mut conn, &rec, &units, (done, total), true, &mut progress).await;
+        if !ok {
+            bail!("{message}");
         }
+        done += units.iter().filter(|u| u.transaction).count();
+        next = end;
     }
     conn.disconnect().await?;
     Ok(())

@@ -45,13 +45,7 @@ fn check_rows(txns: &[ReviewedTxn]) -> Vec<CheckRow> {
     let mut rows = Vec::new();
     for (t, txn) in txns.iter().enumerate().rev() {
         for (r, row) in txn.rows.iter().enumerate().rev() {
-            rows.push(CheckRow {
-                id: (t, r),
-                kind: row.kind,
-                table_sql: row.table_sql.clone(),
-                after: row.after_cond(),
-                before: row.before_cond(),
-            });
+            rows.push(CheckRow::from_reviewed((t, r), row));
         }
     }
     rows
@@ -242,4 +236,126 @@ async fn apply_stops_at_the_first_failing_transaction_and_rolls_it_back() {
         "1",
         "the failed transaction must be rolled back, the third not run"
     );
+}
+
+/// `arkc flashback --check` from `file:pos` in `db`: (exit code, output).
+fn cli_check(
+    sb: &Sandbox,
+    (file, pos): (&str, u64),
+    stop: &(String, u64),
+    db: &str,
+) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(["flashback", "--check", "--url", &sb.url(), "--binlog-dir"])
+        .arg(sb.binlog_dir())
+        .args(["--start-file", file, "--start-position", &pos.to_string()])
+        .args([
+            "--stop-file",
+            &stop.0,
+            "--stop-position",
+            &stop.1.to_string(),
+            "-d",
+            db,
+        ])
+        .output()
+        .expect("arkc runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The issue's false alarm (a table without a key holding duplicate rows, everything since
+/// the incident selected, nothing written after), with key updates and a key taken again
+/// inside the range: the pane's check and `--check` report 0. Then one later write to one
+/// touched row: both report that row and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_is_exact_on_duplicates_key_updates_and_retaken_keys() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("dup").expect("schema");
+    sb.exec_sql(&format!(
+        "CREATE TABLE {db}.log (k INT, v VARCHAR(10));
+         INSERT INTO {db}.log VALUES (1,'a'),(1,'a'),(1,'a'),(2,'b');
+         CREATE TABLE {db}.p (id INT PRIMARY KEY, v INT);
+         INSERT INTO {db}.p VALUES (1,1),(2,2),(3,3);"
+    ))
+    .expect("seed");
+    let (file, pos) = sb.binlog_position().unwrap();
+    sb.exec_sql(&format!(
+        "INSERT INTO {db}.log VALUES (3,'c'),(3,'c');
+         INSERT INTO {db}.log VALUES (3,'c');
+         UPDATE {db}.log SET v = 'z' WHERE k = 1;
+         DELETE FROM {db}.log WHERE k = 2;
+         UPDATE {db}.log SET v = 'a' WHERE k = 1 LIMIT 2;
+         UPDATE {db}.p SET id = id + 10 ORDER BY id DESC;
+         DELETE FROM {db}.p WHERE id = 11;
+         INSERT INTO {db}.p VALUES (11, 5);"
+    ))
+    .expect("incident");
+    let stop = sb.binlog_position().unwrap();
+    let txns = review(sb, &file, pos, &db);
+    assert_eq!(txns.len(), 8);
+    let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let rec = SqlRecorder::new("sandbox", events);
+    let inst = instance(sb);
+    let request = || CheckRequest {
+        instance: "sandbox".into(),
+        mode: CheckMode::BeforeApply,
+        rows: check_rows(&txns),
+    };
+    let report = check(&inst, &rec, request()).await;
+    assert_eq!(report.error, None);
+    assert_eq!(report.rows.len(), 14);
+    let problems = |r: &arkc::backend::binlog::flashback::CheckReport| {
+        r.rows
+            .iter()
+            .filter(|(_, s)| s.is_problem())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(problems(&report).is_empty(), "false alarms: {report:?}");
+    let (code, text) = cli_check(sb, (&file, pos), &stop, &db);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("14 row(s) checked, 0 changed since"),
+        "{text}"
+    );
+
+    // One later write each: a copy of a keyless duplicate deleted, a key re-inserted, a row
+    // updated. Each is reported once, on the row it concerns.
+    for (later, row) in [
+        (format!("DELETE FROM {db}.log WHERE k = 3 LIMIT 1"), (1, 0)),
+        (format!("INSERT INTO {db}.p VALUES (3, 0)"), (5, 0)),
+        (format!("UPDATE {db}.p SET v = 9 WHERE id = 12"), (5, 1)),
+    ] {
+        let undo = match later.starts_with("DELETE") {
+            true => format!("INSERT INTO {db}.log VALUES (3,'c')"),
+            false if later.starts_with("INSERT") => format!("DELETE FROM {db}.p WHERE id = 3"),
+            false => format!("UPDATE {db}.p SET v = 2 WHERE id = 12"),
+        };
+        sb.exec_sql(&later).expect("later write");
+        let report = check(&inst, &rec, request()).await;
+        let found = problems(&report);
+        assert_eq!(found.len(), 1, "{later}: {found:?}");
+        let (code, text) = cli_check(sb, (&file, pos), &stop, &db);
+        assert_eq!(code, 3, "{text}");
+        assert!(
+            text.contains("14 row(s) checked, 1 changed since"),
+            "{later}: {text}"
+        );
+        sb.exec_sql(&undo).expect("undo the later write");
+        // The row reported is the one the later write touched.
+        let (t, _) = found[0].0;
+        let touched = &txns[t];
+        assert!(
+            touched
+                .rows
+                .iter()
+                .any(|r| r.table.ends_with(if row.0 == 1 { ".log" } else { ".p" })),
+            "{later}: reported {:?}",
+            found[0]
+        );
+    }
 }

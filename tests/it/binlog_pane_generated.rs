@@ -111,13 +111,7 @@ fn check_request(txns: &[ReviewedTxn], mode: CheckMode) -> CheckRequest {
     let mut rows = Vec::new();
     for (t, txn) in txns.iter().enumerate().rev() {
         for (r, row) in txn.rows.iter().enumerate().rev() {
-            rows.push(CheckRow {
-                id: (t, r),
-                kind: row.kind,
-                table_sql: row.table_sql.clone(),
-                after: row.after_cond(),
-                before: row.before_cond(),
-            });
+            rows.push(CheckRow::from_reviewed((t, r), row));
         }
     }
     CheckRequest {

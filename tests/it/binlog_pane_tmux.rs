@@ -455,3 +455,99 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
     c.tmux.keys(&["q"]);
     assert_eq!(c.tmux.wait_exit(WAIT), 0);
 }
+
+/// `arkc flashback --check` of `file:pos` up to `stop` in `db`: its output.
+fn cli_check(sb: &Sandbox, (file, pos): (&str, u64), stop: &(String, u64), db: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(["flashback", "--check", "--url", &sb.url(), "--binlog-dir"])
+        .arg(sb.binlog_dir())
+        .args(["--start-file", file, "--start-position", &pos.to_string()])
+        .args([
+            "--stop-file",
+            &stop.0,
+            "--stop-position",
+            &stop.1.to_string(),
+            "-d",
+            db,
+        ])
+        .output()
+        .expect("arkc runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn scoped_rollback_of_transactions_mixing_two_schemas() {
+    let sb = Sandbox::shared();
+    let shop = sb.create_schema("shop").expect("schema");
+    let crm = sb.create_schema("crm").expect("schema");
+    sb.exec_sql(&format!(
+        "CREATE TABLE {shop}.orders (id INT PRIMARY KEY, status VARCHAR(20), note TEXT NULL);
+         INSERT INTO {shop}.orders SELECT seq, 'paid', IF(seq % 3 = 0, NULL, 'n') FROM {shop}.seq_1_to_30;
+         CREATE TABLE {crm}.contacts (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40));
+         INSERT INTO {crm}.contacts (name) VALUES ('ann'), ('bob');"
+    ))
+    .expect("seed");
+    let before = checksum(sb, &format!("{shop}.orders"));
+    let (file, pos) = sb.binlog_position().expect("binlog position");
+    // The destructive writes and the legitimate ones share each transaction.
+    sb.exec_sql(&format!(
+        "BEGIN; UPDATE {shop}.orders SET status = 'cancelled';
+         INSERT INTO {crm}.contacts (name) VALUES ('carol'); COMMIT;
+         BEGIN; DELETE FROM {shop}.orders WHERE id > 24;
+         UPDATE {crm}.contacts SET name = 'robert' WHERE name = 'bob';
+         INSERT INTO {crm}.contacts (name) VALUES ('dave'); COMMIT;"
+    ))
+    .expect("incident");
+    let stop = sb.binlog_position().expect("binlog position");
+    let mut c = Console::start(sb, "prod-mixed", &[]);
+    c.scan_from(&file, pos, sb);
+
+    c.tmux.keys(&[":"]);
+    c.tmux.type_text(&format!("scope {shop}"));
+    c.tmux.keys(&["Enter"]);
+    c.wait("rows outside it");
+    c.tmux.keys(&[":"]);
+    c.tmux.type_text("mark all");
+    c.tmux.keys(&["Enter"]);
+    let screen = c.wait("selected 2 txn, 36 rows");
+    assert!(!screen.contains(&format!("{crm}.contacts I")), "{screen}");
+
+    // A later write to one touched row: `c` and `--check` report it, and nothing else.
+    sb.exec_sql(&format!(
+        "UPDATE {shop}.orders SET note = 'later' WHERE id = 3"
+    ))
+    .expect("later write");
+    c.tmux.keys(&["c"]);
+    c.wait("check: 1 of 36 row(s) changed since");
+    let text = cli_check(sb, (&file, pos), &stop, &shop);
+    assert!(
+        text.contains("36 row(s) checked, 1 changed since"),
+        "{text}"
+    );
+    sb.exec_sql(&format!(
+        "UPDATE {shop}.orders SET note = NULL WHERE id = 3"
+    ))
+    .expect("undo the later write");
+    c.tmux.keys(&["c"]);
+    c.wait("check: all 36 row(s) are as the binlog left them");
+    let text = cli_check(sb, (&file, pos), &stop, &shop);
+    assert!(
+        text.contains("36 row(s) checked, 0 changed since"),
+        "{text}"
+    );
+
+    c.tmux.keys(&["A"]);
+    c.wait("to apply:");
+    c.tmux.type_text("prod-mixed");
+    c.tmux.keys(&["Enter"]);
+    c.wait("applied 2 transaction(s)");
+    assert_eq!(checksum(sb, &format!("{shop}.orders")), before);
+    let names = sb
+        .exec_sql(&format!(
+            "SELECT GROUP_CONCAT(name ORDER BY id) FROM {crm}.contacts"
+        ))
+        .expect("crm");
+    assert_eq!(names.trim(), "ann,robert,carol,dave");
+    c.tmux.keys(&["q"]);
+    assert_eq!(c.tmux.wait_exit(WAIT), 0);
+}

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arkc_binlog::review::{assemble_redo, assemble_rollback, Chosen, ReviewedTxn};
+use arkc_binlog::review::{assemble_redo, assemble_rollback, Chosen, ReviewedRow, ReviewedTxn};
+use arkc_binlog::scope::RowScope;
 use arkc_binlog::RowsKind;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use ratatui_textarea::TextArea;
@@ -162,6 +163,9 @@ pub struct BinlogPane {
     pub apply: ApplyState,
     /// Set after a successful apply of the current selection: the next check verifies it.
     pub applied: bool,
+    /// Rows outside the scope are never selected (`:scope`); the list shows transactions
+    /// with rows in scope.
+    pub scope: Option<RowScope>,
 }
 
 /// Rows per kind and table that the rollback will touch.
@@ -180,22 +184,66 @@ impl BinlogPane {
         if needle == self.filter_applied {
             return;
         }
-        self.shown = (0..self.txns.len())
-            .filter(|&i| needle.is_empty() || txn_matches(&self.txns[i], &needle))
-            .collect();
         self.filter_applied = needle;
+        self.refilter();
     }
 
-    fn add_txns(&mut self, batch: Vec<ReviewedTxn>) -> usize {
+    fn refilter(&mut self) {
+        self.shown = (0..self.txns.len()).filter(|&i| self.listed(i)).collect();
+    }
+
+    /// Whether transaction `i` passes the `/` filter and has rows in scope (a transaction
+    /// with DDL stays listed: it may be why a preview is refused).
+    fn listed(&self, i: usize) -> bool {
+        let txn = &self.txns[i];
+        let scoped = self.scope.is_none() || !txn.txn.ddl.is_empty() || self.rows_in_scope(i) > 0;
+        scoped && (self.filter_applied.is_empty() || txn_matches(txn, &self.filter_applied))
+    }
+
+    pub fn add_txns(&mut self, batch: Vec<ReviewedTxn>) -> usize {
         let first = self.txns.len();
         self.txns.extend(batch);
         let before = self.shown.len();
         for i in first..self.txns.len() {
-            if self.filter_applied.is_empty() || txn_matches(&self.txns[i], &self.filter_applied) {
+            if self.listed(i) {
                 self.shown.push(i);
             }
         }
         self.shown.len() - before
+    }
+
+    pub fn in_scope(&self, row: &ReviewedRow) -> bool {
+        self.scope
+            .as_ref()
+            .is_none_or(|s| s.keeps(&row.table_sql, row.kind))
+    }
+
+    /// Rows of transaction `t` in scope (all its kept rows without a scope).
+    pub fn rows_in_scope(&self, t: usize) -> usize {
+        self.txns.get(t).map_or(0, |txn| {
+            txn.rows.iter().filter(|r| self.in_scope(r)).count()
+        })
+    }
+
+    /// Set or clear the scope: the list, the selection and its preview follow it.
+    pub fn set_scope(&mut self, scope: Option<RowScope>) {
+        self.scope = scope;
+        self.refilter();
+        self.cursor = self.cursor.min(self.shown.len().saturating_sub(1));
+        self.selection_changed();
+    }
+
+    /// `:mark all` / `:mark none`: mark or unmark every listed transaction.
+    pub fn mark_listed(&mut self, mark: bool) -> usize {
+        let listed = self.visible();
+        for &t in &listed {
+            match mark {
+                true => self.marked.insert(t),
+                false => self.marked.remove(&t),
+            };
+        }
+        self.selection_changed();
+        listed.len()
     }
 
     /// How many transactions the list shows.
@@ -215,7 +263,12 @@ impl BinlogPane {
     }
 
     pub fn row_selected(&self, id: RowId) -> bool {
-        self.marked.contains(&id.0) && !self.excluded.contains(&id)
+        let scoped = self
+            .txns
+            .get(id.0)
+            .and_then(|t| t.rows.get(id.1))
+            .is_some_and(|r| self.in_scope(r));
+        scoped && self.marked.contains(&id.0) && !self.excluded.contains(&id)
     }
 
     /// The selection in binlog order, as the engine's assembler wants it.
@@ -224,10 +277,12 @@ impl BinlogPane {
             .iter()
             .filter_map(|&t| {
                 let txn = self.txns.get(t)?;
-                let rows = (0..txn.rows.len())
-                    .filter(|&r| !self.excluded.contains(&(t, r)))
+                let rows: Vec<usize> = (0..txn.rows.len())
+                    .filter(|&r| !self.excluded.contains(&(t, r)) && self.in_scope(&txn.rows[r]))
                     .collect();
-                Some(Chosen { txn, rows })
+                // A marked transaction with nothing in scope adds nothing to the plan.
+                let any_in_scope = txn.rows.iter().any(|r| self.in_scope(r));
+                (any_in_scope || txn.rows.is_empty()).then_some(Chosen { txn, rows })
             })
             .collect()
     }
@@ -263,16 +318,10 @@ impl BinlogPane {
                 continue;
             };
             for (r, row) in txn.rows.iter().enumerate().rev() {
-                if self.excluded.contains(&(t, r)) {
+                if self.excluded.contains(&(t, r)) || !self.in_scope(row) {
                     continue;
                 }
-                rows.push(CheckRow {
-                    id: (t, r),
-                    kind: row.kind,
-                    table_sql: row.table_sql.clone(),
-                    after: row.after_cond(),
-                    before: row.before_cond(),
-                });
+                rows.push(CheckRow::from_reviewed((t, r), row));
             }
         }
         rows

@@ -1,8 +1,10 @@
 //! Binlog work for the Binlog pane and the CLI: scans of files or of a server's logs, the
 //! replication client (stream), column definitions, and the flashback check and apply.
 
+mod apply_units;
 pub mod flashback;
 pub mod scan;
 pub mod schema_info;
+pub mod service;
 pub mod sql_units;
 pub mod stream;

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use arkc_binlog::check::CheckPlanner;
+use arkc_binlog::check::{CheckMode, CheckPlan, CheckRowSink};
 use arkc_binlog::frame::EventHeader;
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner, WhereColumns};
 use arkc_binlog::rows::{RowsEvent, RowsKind};
@@ -162,17 +162,16 @@ fn where_on_all_columns_skips_virtual_keeps_stored() {
         );
     }
     // The conflict check's all-column queries follow the same rule.
-    let mut check = CheckPlanner::new();
+    let mut check = CheckRowSink::new();
     let tx = Transaction::default();
     for ev in events(&table(true, false)) {
         check.rows(&tx, &event(), &ev).unwrap();
     }
     check.commit(&tx).unwrap();
-    let queries: Vec<String> = check.into_checks().into_iter().map(|c| c.query).collect();
-    assert_eq!(
-        queries,
-        ["SELECT COUNT(*) FROM `g`.`t` WHERE `id` <=> 5 AND `a` <=> 7 AND `c` <=> 8"]
-    );
+    let (rows, _) = check.rollback_order();
+    let plan = CheckPlan::new(CheckMode::BeforeApply, &rows);
+    let queries: Vec<&str> = plan.lookups.iter().map(|l| l.cond.as_str()).collect();
+    assert_eq!(queries, ["`id` <=> 5 AND `a` <=> 7 AND `c` <=> 8"]);
 }
 
 #[test]

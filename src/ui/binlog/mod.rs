@@ -169,9 +169,13 @@ fn draw_source(frame: &mut Frame, area: Rect, pane: &BinlogPane, theme: &Theme) 
 fn draw_list(frame: &mut Frame, area: Rect, pane: &BinlogPane, state: &State, theme: &Theme) {
     let title = match &pane.scan {
         Some(scan) => format!(
-            " Binlog: {} — {} transactions ",
+            " Binlog: {} — {} transactions{} ",
             scan.label,
-            pane.visible_len()
+            pane.visible_len(),
+            match &pane.scope {
+                Some(s) => format!(" · scope {}", s.text()),
+                None => String::new(),
+            }
         ),
         None => " Binlog ".to_string(),
     };
@@ -215,7 +219,8 @@ fn draw_list(frame: &mut Frame, area: Rect, pane: &BinlogPane, state: &State, th
             (true, false) => "●",
             _ => " ",
         };
-        let text = cols.row(flag, txn, large, problem);
+        let scoped = pane.scope.as_ref().map(|_| pane.rows_in_scope(t));
+        let text = cols.row(flag, txn, large, problem, scoped);
         let mut style = match (large, problem) {
             (_, true) => theme.style(Meaning::Alert),
             (true, _) => theme.style(Meaning::Warning),
@@ -320,6 +325,7 @@ impl Columns {
         t: &arkc_binlog::review::ReviewedTxn,
         large: bool,
         problem: bool,
+        in_scope: Option<usize>,
     ) -> String {
         let time = t.txn.time_utc();
         let time = match self.time >= 19 {
@@ -339,7 +345,11 @@ impl Columns {
             _ => t.txn.tables.join(","),
         };
         let thread = t.txn.thread_id.map(|x| x.to_string()).unwrap_or_default();
-        let counts = format!("{}/{}/{}", t.txn.inserts, t.txn.updates, t.txn.deletes);
+        // With a scope, the rows the rollback would take of the rows the transaction has.
+        let counts = match in_scope {
+            Some(n) => format!("{n} of {}", t.row_count()),
+            None => format!("{}/{}/{}", t.txn.inserts, t.txn.updates, t.txn.deletes),
+        };
         let size = bytes(t.txn.end_pos.saturating_sub(t.txn.start_pos));
         let mark = match (problem, large) {
             (true, _) => "✗",
