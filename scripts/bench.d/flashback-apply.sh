@@ -47,9 +47,9 @@ db -e "create database bench;
     primary key (order_id, line)) default charset=utf8mb4;
   insert into bench.orders select seq, seq % 10000, 1 + seq % 4, seq / 7,
     concat('note ', seq, ' é ', md5(seq)), '2026-01-01' + interval seq second,
-    json_object('seq', seq, 'tags', json_array('a', 'b')) from seq_1_to_300000;
+    json_object('seq', seq, 'tags', json_array('a', 'b')) from bench.seq_1_to_300000;
   insert into bench.items select o.seq, l.seq, concat('sku-', o.seq % 977), l.seq, o.seq / 13
-    from seq_1_to_100000 o, seq_1_to_3 l;"
+    from bench.seq_1_to_100000 o, bench.seq_1_to_3 l;"
 checksums() { db -N -e "checksum table bench.orders, bench.items extended" | cut -f2 | paste -sd' '; }
 before="$(checksums)"
 db -e "flush binary logs"
