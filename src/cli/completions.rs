@@ -137,8 +137,14 @@ pub fn run_completions(shell: CompletionShell) -> anyhow::Result<i32> {
     print_all(&script(shell)?)
 }
 
-/// `arkc man`: the arkc(1) page in roff, for the package (gzipped into /usr/share/man/man1).
-pub fn run_man() -> anyhow::Result<i32> {
+/// `arkc man`: the arkc(1) page in roff, for the package (gzipped into /usr/share/man/man1);
+/// `--dir DIR` writes it and a page per visible subcommand (`arkc-digest.1` ...) into DIR.
+pub fn run_man(dir: Option<&Path>) -> anyhow::Result<i32> {
+    if let Some(dir) = dir {
+        clap_mangen::generate_to(Cli::command(), dir)
+            .with_context(|| format!("writing man pages into {}", dir.display()))?;
+        return Ok(0);
+    }
     let mut page = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut page)
