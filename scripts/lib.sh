@@ -17,6 +17,7 @@ ensure_debian_packages() {
     local missing=()
     command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
     command -v mariadb >/dev/null || missing+=(mariadb-client)
+    command -v mariadb-dump >/dev/null || missing+=(mariadb-client) # deploy instance --replica-of seeds with it
     command -v pt-query-digest >/dev/null || missing+=(percona-toolkit)
     command -v tmux >/dev/null || missing+=(tmux)
     [ -x /usr/bin/time ] || missing+=(time)

@@ -9,6 +9,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod deploy;
 pub mod health;
 pub mod sandbox;
 pub mod tracking;

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 pub mod binlog;
 pub mod connect;
 pub mod demo;
+pub mod deploy;
 pub mod health;
 pub mod recorder;
 pub mod slow;

@@ -176,7 +176,11 @@ fn file_name(p: &Path) -> String {
 /// A `TxnBuilder` for the filters, with column definitions from the server (the streamed
 /// one, or `--url` with files) for every kept table: names where the binlog has none,
 /// generated columns.
-fn builder_for(src: &SourceArgs, f: &FilterArgs, source: &Source) -> anyhow::Result<TxnBuilder> {
+pub(super) fn builder_for(
+    src: &SourceArgs,
+    f: &FilterArgs,
+    source: &Source,
+) -> anyhow::Result<TxnBuilder> {
     let mut builder = TxnBuilder::new(build_filters(f, &source.names())?);
     let (mut tables, opts) = match (source, &src.url) {
         (Source::Server { server, .. }, _) => (

@@ -7,6 +7,9 @@ mod config_check;
 mod config_init;
 mod console;
 pub mod demo;
+pub mod deploy;
+mod deploy_instance;
+mod deploy_undo;
 pub mod digest;
 mod flashback_server;
 pub mod health;
@@ -59,6 +62,9 @@ pub enum Command {
     Binlog(BinlogCommand),
     /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
     Flashback(Box<binlog::FlashbackArgs>),
+    /// SQL changes: review, apply (recorded in the history), list, undo.
+    #[command(subcommand)]
+    Deploy(deploy::DeployCommand),
     /// Print a shell completion script (bash, zsh, fish); --instance completes configured names.
     Completions {
         #[arg(value_enum)]
@@ -120,6 +126,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Flashback(args)) => {
             binlog::run_flashback(*args, cli.read_only, cli.config.as_deref())
         }
+        Some(Command::Deploy(cmd)) => deploy::run(cmd, cli.read_only, cli.config.as_deref()),
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Digest(args)) => digest::run(args),

@@ -6,6 +6,7 @@
 pub mod discover;
 mod login_path;
 mod password;
+pub mod review;
 pub mod starter;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ pub struct Config {
     pub path: Option<PathBuf>,
     pub ui: UiConfig,
     pub instances: Vec<InstanceConfig>,
+    /// `[review]`: SQL review thresholds and rule severities (`arkc deploy`).
+    pub review: review::ReviewConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -141,6 +144,8 @@ struct RawConfig {
     ui: UiConfig,
     #[serde(default)]
     instance: Vec<Spanned<InstanceConfig>>,
+    #[serde(default)]
+    review: review::ReviewConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +193,7 @@ impl Config {
             path: Some(path.to_path_buf()),
             ui: raw.ui,
             instances,
+            review: raw.review,
         };
         config.apply_login_paths(text, login_file)?;
         config.validate(text)?;
@@ -248,6 +254,17 @@ impl Config {
                     self.ui.refresh_ms
                 ),
             ));
+        }
+        for rule in self.review.rules.keys() {
+            if !crate::deploy::review::RULES.iter().any(|r| r.id == rule) {
+                return Err(bad(
+                    key_line(text, &format!("[review.{rule}]")).unwrap_or(1),
+                    format!(
+                        "`[review.{rule}]`: unknown rule; known rules: {}",
+                        crate::deploy::review::rule_ids().join(", ")
+                    ),
+                ));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for inst in &self.instances {

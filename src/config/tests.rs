@@ -132,3 +132,30 @@ fn my_cnf_client_password_is_read() {
     std::fs::write(&path, "[mysql]\npassword=no\n").unwrap();
     assert_eq!(password::my_cnf_password(&path), None);
 }
+
+#[test]
+fn review_section_sets_thresholds_and_rule_severities() {
+    use review::Severity;
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"));
+    let cfg = Config::load(path).expect("config.example.toml must parse");
+    assert_eq!(cfg.review.max_indexes, 5);
+    assert_eq!(
+        cfg.review.severity("drop-table", Severity::Warning),
+        Severity::Error
+    );
+    let cfg =
+        parse("[review]\nmax_indexes = 2\n[review.select-star]\nseverity = \"off\"\n").unwrap();
+    assert_eq!(cfg.review.max_indexes, 2);
+    assert_eq!(
+        cfg.review.severity("select-star", Severity::Warning),
+        Severity::Off
+    );
+    let err = parse("[review]\n\n[review.no-such-rule]\nseverity = \"error\"\n").unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("test.toml:3") && msg.contains("unknown rule"),
+        "{msg}"
+    );
+    let err = parse("[review.select-star]\nseverity = \"fatal\"\n").unwrap_err();
+    assert!(err.to_string().contains("fatal"), "{err}");
+}

@@ -5,7 +5,7 @@
 //! removed on `stop()` or `Drop`, and by its watchdog if this process dies, unless `keep` is set.
 
 mod replica;
-mod server;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

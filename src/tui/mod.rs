@@ -1,7 +1,7 @@
 //! The interactive console: terminal set-up, the event loop, and wiring the backend to the UI.
 
 mod event_loop;
-mod logging;
+pub(crate) mod logging;
 pub mod presets;
 mod terminal;
 

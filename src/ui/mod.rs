@@ -8,7 +8,7 @@
 mod binlog;
 pub mod format;
 mod health;
-mod jobs;
+pub mod jobs;
 mod overlay;
 pub mod pane;
 mod slow;

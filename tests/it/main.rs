@@ -15,6 +15,8 @@ mod completions;
 mod config_init_login_path;
 mod console_loop;
 mod demo;
+mod deploy_instance;
+mod deploy_sql;
 mod digest_cli;
 mod flashback_generated;
 mod flashback_roundtrip;

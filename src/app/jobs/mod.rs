@@ -1,6 +1,8 @@
 //! The Jobs pane, until its issue lands: no keys of its own, nothing to filter (its drawing says
 //! what it will hold).
 
+pub mod deploy;
+
 use super::pane::{PaneCtx, PaneLogic};
 use super::{Action, Effect};
 

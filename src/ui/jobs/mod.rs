@@ -1,5 +1,7 @@
 //! The Jobs pane, until its issue lands: it says what it will show, and shows no figures.
 
+pub mod deploy;
+
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};

@@ -1,0 +1,183 @@
+//! Apply a reviewed change: binlog position and GTID before and after, then statement by
+//! statement on one connection, each row change in its own transaction unless the file has
+//! its own BEGIN/COMMIT; the first error stops it. Every step is written to the history.
+
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+
+use super::{binlog_point, scalar};
+use crate::backend::recorder::SqlRecorder;
+use crate::config::InstanceConfig;
+use crate::deploy::history::{DeployHistory, StatementResult};
+use crate::deploy::review::Review;
+
+/// A change's statement may run long (an ALTER of a big table); never cut it mid-way.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// What the caller is told as each statement ends.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    pub result: StatementResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    pub deploy_id: i64,
+    pub ok: bool,
+    pub applied: usize,
+    pub total: usize,
+    pub message: String,
+}
+
+/// Apply `review`'s statements to `inst`. The history row is created first, so even a
+/// connection failure is recorded. The caller has already refused read-only mode and errors.
+pub async fn apply(
+    inst: &InstanceConfig,
+    review: &Review,
+    file: &str,
+    sha256: &str,
+    history: &DeployHistory,
+    progress: &mut dyn FnMut(&Progress),
+) -> anyhow::Result<ApplyOutcome> {
+    let id = history.begin(&inst.name, file, sha256)?;
+    let total = review.statements.len();
+    let mut outcome = ApplyOutcome {
+        deploy_id: id,
+        ok: false,
+        applied: 0,
+        total,
+        message: String::new(),
+    };
+    let rec = super::log_only_recorder(&inst.name);
+    let mut conn = match crate::backend::connect::connect(inst).await {
+        Ok(c) => c,
+        Err(e) => {
+            outcome.message = format!("nothing applied: {e:#}");
+            history.finish(id, "failed", None, &outcome.message)?;
+            return Ok(outcome);
+        }
+    };
+    let before = match prepare(&mut conn, &rec).await {
+        Ok(p) => p,
+        Err(e) => {
+            outcome.message = format!("nothing applied: {e:#}");
+            history.finish(id, "failed", None, &outcome.message)?;
+            return Ok(outcome);
+        }
+    };
+    history.set_before(id, &before.0, before.1)?;
+    // The GTID this session last wrote; a statement whose GTID differs wrote a new transaction.
+    let mut last_gtid = String::new();
+    let own_transactions = review.statements.iter().any(|s| s.is_transaction_control());
+    let mut in_file_txn = false;
+    let mut failure = None;
+    for st in &review.statements {
+        let src = &st.source;
+        let wrap = st.is_dml() && !own_transactions;
+        let started = Instant::now();
+        let result = run(&mut conn, &rec, &src.text, wrap).await;
+        let upper = src.text.trim_start().to_ascii_uppercase();
+        if upper.starts_with("BEGIN") || upper.starts_with("START TRANSACTION") {
+            in_file_txn = true;
+        } else if upper.starts_with("COMMIT") || upper.starts_with("ROLLBACK") {
+            in_file_txn = false;
+        }
+        let gtid = match result.is_ok() && !in_file_txn {
+            true => match scalar(&mut conn, &rec, "SELECT @@session.last_gtid").await {
+                Ok(Some(g)) if !g.is_empty() && g != last_gtid => {
+                    last_gtid = g.clone();
+                    Some(g)
+                }
+                _ => None,
+            },
+            false => None,
+        };
+        let (status, affected, error) = match &result {
+            Ok(n) => ("applied", *n, None),
+            Err(e) => ("failed", 0, Some(format!("{e:#}"))),
+        };
+        let r = StatementResult {
+            index: src.index,
+            line: src.line,
+            sql: src.text.clone(),
+            status: status.into(),
+            affected_rows: affected,
+            error: error.clone(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            gtid,
+        };
+        history.record_statement(id, &r)?;
+        if error.is_none() {
+            outcome.applied += 1;
+        }
+        progress(&Progress {
+            done: outcome.applied,
+            total,
+            result: r,
+        });
+        if let Some(e) = error {
+            if in_file_txn {
+                let _ = rec.execute(&mut conn, "ROLLBACK", STATEMENT_TIMEOUT).await;
+            }
+            let kept = match (in_file_txn, outcome.applied) {
+                (true, _) => " The file's open transaction was rolled back.".to_string(),
+                (false, 0) => " Nothing before it was applied.".to_string(),
+                (false, n) => format!(" Statements 1 to {n} before it stay applied."),
+            };
+            failure = Some(format!(
+                "stopped at statement {} (line {}): {e}.{kept}",
+                src.index, src.line
+            ));
+            break;
+        }
+    }
+    if in_file_txn && failure.is_none() {
+        let _ = rec.execute(&mut conn, "ROLLBACK", STATEMENT_TIMEOUT).await;
+        failure = Some("the file opens a transaction it never commits: rolled back".into());
+    }
+    let after = binlog_point(&mut conn, &rec).await.ok();
+    let _ = conn.disconnect().await;
+    outcome.ok = failure.is_none();
+    outcome.message = failure.unwrap_or_else(|| format!("applied {total} statement(s)"));
+    let status = if outcome.ok { "applied" } else { "failed" };
+    history.finish(id, status, after.as_ref(), &outcome.message)?;
+    Ok(outcome)
+}
+
+/// The point before the change and the connection id the binlog will carry as thread id.
+async fn prepare(
+    conn: &mut mysql_async::Conn,
+    rec: &SqlRecorder,
+) -> anyhow::Result<(crate::deploy::history::BinlogPoint, u64)> {
+    let id = scalar(conn, rec, "SELECT CONNECTION_ID()")
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    Ok((binlog_point(conn, rec).await?, id))
+}
+
+/// Run one statement, in its own transaction when `wrap`; returns the rows it changed.
+async fn run(
+    conn: &mut mysql_async::Conn,
+    rec: &SqlRecorder,
+    sql: &str,
+    wrap: bool,
+) -> anyhow::Result<u64> {
+    if wrap {
+        rec.execute(conn, "BEGIN", STATEMENT_TIMEOUT).await?;
+    }
+    if let Err(e) = rec.execute(conn, sql, STATEMENT_TIMEOUT).await {
+        if wrap {
+            let _ = conn.query_drop("ROLLBACK").await;
+        }
+        return Err(e);
+    }
+    let affected = conn.affected_rows();
+    if wrap {
+        rec.execute(conn, "COMMIT", STATEMENT_TIMEOUT).await?;
+    }
+    Ok(affected)
+}

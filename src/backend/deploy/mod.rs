@@ -1,0 +1,56 @@
+//! Deploys against a server: the facts the live review rules judge (`live`), and applying a
+//! reviewed change statement by statement with its history (`apply`).
+
+pub mod apply;
+pub mod live;
+pub mod task;
+
+use std::time::Duration;
+
+use mysql_async::Conn;
+
+use super::recorder::{cell_text, SqlRecorder};
+use crate::deploy::history::BinlogPoint;
+
+/// How long a metadata query (SHOW, information_schema, EXPLAIN) may take.
+pub const META_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The first cell of the first row as text.
+pub(crate) async fn scalar(
+    conn: &mut Conn,
+    rec: &SqlRecorder,
+    sql: &str,
+) -> anyhow::Result<Option<String>> {
+    let rows = rec.query(conn, sql, META_TIMEOUT).await?;
+    Ok(rows.first().and_then(|r| r.as_ref(0)).and_then(cell_text))
+}
+
+/// The server's binlog file and position (SHOW MASTER STATUS) and its GTID position.
+pub async fn binlog_point(conn: &mut Conn, rec: &SqlRecorder) -> anyhow::Result<BinlogPoint> {
+    let rows = rec.query(conn, "SHOW MASTER STATUS", META_TIMEOUT).await?;
+    let row = rows.first().ok_or_else(|| {
+        anyhow::anyhow!("SHOW MASTER STATUS returned nothing: binary logging (log_bin) is off, so the deploy could not be undone; refusing")
+    })?;
+    let file = row.as_ref(0).and_then(cell_text).unwrap_or_default();
+    let position = row
+        .as_ref(1)
+        .and_then(cell_text)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_default();
+    // MariaDB names it gtid_binlog_pos; MySQL gtid_executed.
+    let gtid = match scalar(conn, rec, "SELECT @@global.gtid_binlog_pos").await {
+        Ok(g) => g,
+        Err(_) => scalar(conn, rec, "SELECT @@global.gtid_executed").await?,
+    };
+    Ok(BinlogPoint {
+        file,
+        position,
+        gtid: gtid.unwrap_or_default(),
+    })
+}
+
+/// A recorder that only logs (for the CLI, which has no `@` pane to feed).
+pub fn log_only_recorder(instance: &str) -> SqlRecorder {
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    SqlRecorder::new(instance, tx)
+}
