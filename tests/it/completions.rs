@@ -159,10 +159,17 @@ fn zsh_and_fish_scripts_are_valid_where_those_shells_exist() {
         "{}",
         &text[..80.min(text.len())]
     );
-    assert!(
-        text.contains(":INSTANCE:_arkc_instances"),
-        "zsh --instance is not dynamic"
-    );
+    let specs: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("--instance=["))
+        .collect();
+    assert!(specs.len() >= 4, "{specs:?}");
+    for spec in specs {
+        assert!(
+            spec.ends_with(":_arkc_instances' \\"),
+            "not dynamic: {spec}"
+        );
+    }
     let fish = script(dir.path(), "fish");
     let text = std::fs::read_to_string(&fish).unwrap();
     assert!(
