@@ -19,7 +19,7 @@ pub enum CompletionShell {
     Fish,
 }
 
-/// The value name every `--instance` option uses; the zsh addition finds those options by it.
+/// The value name of the `--instance` options.
 pub const INSTANCE_VALUE: &str = "INSTANCE";
 
 /// The completion script for `shell`, static part from clap plus the instance-name addition.
@@ -118,27 +118,44 @@ _arkc_instances() {
 }
 "#;
 
-/// zsh: every `--instance` spec ends in `:INSTANCE:_default`; point those at `_arkc_instances`,
-/// defined right after the `#compdef` line so it exists before clap's `_arkc` runs.
+/// zsh: every `--instance=[...]` spec ends in `:VALUE:_default`; point those at
+/// `_arkc_instances`, defined right after the `#compdef` line so it exists before clap's `_arkc`.
 fn with_zsh_instances(generated: &str) -> anyhow::Result<String> {
-    let default_action = format!(":{INSTANCE_VALUE}:_default");
-    if !generated.contains(&default_action) {
-        anyhow::bail!("the zsh script has no `{default_action}` spec to complete instances with");
+    let mut out = String::with_capacity(generated.len() + ZSH_INSTANCES.len());
+    let mut replaced = 0;
+    for (i, line) in generated.split_inclusive('\n').enumerate() {
+        if i == 1 {
+            out.push_str(ZSH_INSTANCES);
+            out.push('\n');
+        }
+        let spec = line.trim_end();
+        let is_instance = spec.contains("--instance=[") && spec.ends_with(":_default' \\");
+        match spec.strip_suffix(":_default' \\").filter(|_| is_instance) {
+            Some(head) => {
+                out.push_str(&format!("{head}:_arkc_instances' \\\n"));
+                replaced += 1;
+            }
+            None => out.push_str(line),
+        }
     }
-    let replaced = generated.replace(
-        &default_action,
-        &format!(":{INSTANCE_VALUE}:_arkc_instances"),
-    );
-    let (first, rest) = replaced.split_once('\n').unwrap_or((&replaced, ""));
-    Ok(format!("{first}\n{ZSH_INSTANCES}\n{rest}"))
+    if replaced == 0 {
+        anyhow::bail!("the zsh script has no `--instance` spec to complete instances with");
+    }
+    Ok(out)
 }
 
 pub fn run_completions(shell: CompletionShell) -> anyhow::Result<i32> {
     print_all(&script(shell)?)
 }
 
-/// `arkc man`: the arkc(1) page in roff, for the package (gzipped into /usr/share/man/man1).
-pub fn run_man() -> anyhow::Result<i32> {
+/// `arkc man`: the arkc(1) page in roff, for the package (gzipped into /usr/share/man/man1);
+/// `--dir DIR` writes it and a page per visible subcommand (`arkc-digest.1` ...) into DIR.
+pub fn run_man(dir: Option<&Path>) -> anyhow::Result<i32> {
+    if let Some(dir) = dir {
+        clap_mangen::generate_to(Cli::command(), dir)
+            .with_context(|| format!("writing man pages into {}", dir.display()))?;
+        return Ok(0);
+    }
     let mut page = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut page)

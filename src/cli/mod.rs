@@ -84,9 +84,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: completions::CompletionShell,
     },
-    /// Print the arkc(1) man page (roff), as packaged.
+    /// Print the arkc(1) man page (roff); with --dir, write it and one page per subcommand there.
     #[command(hide = true)]
-    Man,
+    Man {
+        /// Write arkc.1, arkc-digest.1, arkc-binlog-events.1 ... into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Configured instance names, one a line (used by the completion scripts).
     #[command(name = "__complete-instances", hide = true)]
     CompleteInstances,
@@ -125,7 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             config_init::run(cli.config.as_deref(), discover)
         }
         Some(Command::Completions { shell }) => completions::run_completions(shell),
-        Some(Command::Man) => completions::run_man(),
+        Some(Command::Man { dir }) => completions::run_man(dir.as_deref()),
         Some(Command::CompleteInstances) => completions::run_instances(cli.config.as_deref()),
         Some(Command::Binlog(BinlogCommand::Events(args))) => {
             binlog::run_events(*args, cli.config.as_deref())

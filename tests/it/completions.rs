@@ -159,10 +159,17 @@ fn zsh_and_fish_scripts_are_valid_where_those_shells_exist() {
         "{}",
         &text[..80.min(text.len())]
     );
-    assert!(
-        text.contains(":INSTANCE:_arkc_instances"),
-        "zsh --instance is not dynamic"
-    );
+    let specs: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("--instance=["))
+        .collect();
+    assert!(specs.len() >= 4, "{specs:?}");
+    for spec in specs {
+        assert!(
+            spec.ends_with(":_arkc_instances' \\"),
+            "not dynamic: {spec}"
+        );
+    }
     let fish = script(dir.path(), "fish");
     let text = std::fs::read_to_string(&fish).unwrap();
     assert!(
@@ -269,4 +276,37 @@ fn fish_completes_subcommands_and_instance_names() {
     assert_eq!(complete("arkc di"), vec!["digest"]);
     assert_eq!(complete("arkc health --instance "), vec!["alpha", "beta"]);
     assert_eq!(complete("arkc binlog list --instance a"), vec!["alpha"]);
+}
+
+#[test]
+fn man_dir_writes_a_page_per_visible_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout_of(arkc().arg("man").arg("--dir").arg(dir.path()));
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for page in [
+        "arkc.1",
+        "arkc-digest.1",
+        "arkc-binlog-events.1",
+        "arkc-config-init.1",
+    ] {
+        assert!(
+            pages.iter().any(|p| p == page),
+            "{page} missing from {pages:?}"
+        );
+    }
+    assert!(
+        !pages
+            .iter()
+            .any(|p| p.contains("man.1") || p.contains("complete")),
+        "hidden commands got pages: {pages:?}"
+    );
+    let digest = std::fs::read_to_string(dir.path().join("arkc-digest.1")).unwrap();
+    assert!(
+        digest.contains("order\\-by"),
+        "arkc-digest(1) lacks --order-by"
+    );
 }
