@@ -357,7 +357,7 @@ pub fn run_flashback(
     };
     if args.execute {
         if read_only {
-            bail!("--execute refused: arkc runs with --read-only");
+            bail!("--execute refused: arkc is read-only (--read-only or read_only = true in the config)");
         }
         let url = args.source.url.as_deref().unwrap_or_default();
         let mut filters = builder.filters.clone();

@@ -208,7 +208,7 @@ fn confirm_by_typing(question: &str, name: &str) -> anyhow::Result<bool> {
 
 fn run_apply(a: &ApplyArgs, read_only: bool, config: Option<&Path>) -> anyhow::Result<i32> {
     if read_only {
-        bail!("deploy apply refused: arkc runs with --read-only; nothing was sent");
+        bail!("deploy apply refused: arkc is read-only (--read-only or read_only = true in the config); nothing was sent");
     }
     let cfg = Config::load_located(config)?;
     let inst = instance(&cfg, &a.instance)?;
@@ -302,7 +302,7 @@ fn run_list(a: &ListArgs) -> anyhow::Result<i32> {
 
 fn run_undo(a: &UndoArgs, read_only: bool, config: Option<&Path>) -> anyhow::Result<i32> {
     if read_only {
-        bail!("deploy undo refused: arkc runs with --read-only; nothing was sent");
+        bail!("deploy undo refused: arkc is read-only (--read-only or read_only = true in the config); nothing was sent");
     }
     let history = DeployHistory::open(&default_path()?)?;
     let d = history

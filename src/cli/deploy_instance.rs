@@ -47,7 +47,7 @@ pub fn run_instance(
     config: Option<&Path>,
 ) -> anyhow::Result<i32> {
     if read_only {
-        bail!("deploy instance refused: arkc runs with --read-only");
+        bail!("deploy instance refused: arkc is read-only (--read-only or read_only = true in the config)");
     }
     let cfg = Config::load_located(config)?;
     if cfg.instance(&a.name).is_some() {
@@ -119,7 +119,7 @@ fn register(path: &Path, entry: &InstanceEntry) -> anyhow::Result<()> {
 
 pub fn run_remove(a: &RemoveArgs, read_only: bool, config: Option<&Path>) -> anyhow::Result<i32> {
     if read_only {
-        bail!("deploy remove refused: arkc runs with --read-only");
+        bail!("deploy remove refused: arkc is read-only (--read-only or read_only = true in the config)");
     }
     let path = Config::locate(config).context("no config file to remove the instance from")?;
     let text = std::fs::read_to_string(&path)

@@ -120,7 +120,10 @@ pub enum ConfigCommand {
 }
 
 /// Run the parsed command line; returns the process exit code.
-pub fn run(cli: Cli) -> anyhow::Result<i32> {
+pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
+    // `read_only = true` in the config refuses writes exactly as `--read-only` does, for every
+    // command; a config that cannot be read is reported by the commands that need it.
+    cli.read_only = cli.read_only || config_says_read_only(cli.config.as_deref());
     match cli.command {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
@@ -171,6 +174,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             console::run(cli.config.as_deref(), opts)
         }
     }
+}
+
+fn config_says_read_only(explicit: Option<&std::path::Path>) -> bool {
+    crate::config::Config::load_located(explicit).is_ok_and(|c| c.read_only)
 }
 
 fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {

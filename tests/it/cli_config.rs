@@ -94,3 +94,37 @@ fn unknown_theme_fails_naming_the_line() {
     );
     assert!(stderr.contains("solarised"), "{stderr}");
 }
+
+/// `read_only = true` in the config refuses every write command before anything is sent, the same
+/// way `--read-only` does (nothing listens on the instance's port: a refusal that tried to connect
+/// would say so instead).
+#[test]
+fn read_only_in_the_config_refuses_writes_like_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ro.toml");
+    std::fs::write(
+        &config,
+        "read_only = true\n\n[[instance]]\nname = \"db\"\nhost = \"127.0.0.1\"\nport = 9\n",
+    )
+    .unwrap();
+    let change = dir.path().join("change.sql");
+    std::fs::write(&change, "INSERT INTO t (a) VALUES (1);\n").unwrap();
+    let change = change.to_str().unwrap();
+    for args in [
+        vec!["deploy", "apply", change, "--instance", "db", "--yes"],
+        vec!["deploy", "undo", "1", "--yes"],
+        vec!["kill", "--instance", "db", "42"],
+    ] {
+        let out = arkc()
+            .env("XDG_DATA_HOME", dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?} ran: {stderr}");
+        assert!(stderr.contains("read-only"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("127.0.0.1:9"), "{args:?} tried to connect: {stderr}");
+    }
+}
