@@ -73,6 +73,8 @@ pub enum Action {
     JobCancel,
     /// Jobs pane: verify the selected backup by restoring it into a sandbox.
     JobVerify,
+    /// Jobs pane: deploy a SQL change file (review, typed instance name, progress).
+    DeployStart,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -158,6 +160,7 @@ impl Action {
         Action::JobNext,
         Action::JobCancel,
         Action::JobVerify,
+        Action::DeployStart,
     ];
 
     /// One line for the help screen.
@@ -210,6 +213,7 @@ impl Action {
             Action::JobNext => "jobs: choose next job",
             Action::JobCancel => "jobs: cancel backup",
             Action::JobVerify => "jobs: verify backup",
+            Action::DeployStart => "jobs: deploy SQL file",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
@@ -248,9 +252,11 @@ impl Action {
             | Action::MarkStatus
             | Action::EditNote => Some(Pane::SlowSql),
             Action::KillRootBlocker => Some(Pane::Health),
-            Action::JobStart | Action::JobNext | Action::JobCancel | Action::JobVerify => {
-                Some(Pane::Jobs)
-            }
+            Action::JobStart
+            | Action::JobNext
+            | Action::JobCancel
+            | Action::JobVerify
+            | Action::DeployStart => Some(Pane::Jobs),
             _ => None,
         }
     }

@@ -44,6 +44,8 @@ pub enum BackendCommand {
     HealthView(health::views::HealthViewCommand),
     /// The Jobs pane's requests: start a configured backup, cancel, verify.
     Jobs(crate::jobs::JobsRequest),
+    /// The Jobs pane's deploy flow: review a change file, or apply it after the typed name.
+    Deploy(deploy::task::DeployRequest),
 }
 
 /// What the backend reports.
@@ -61,6 +63,8 @@ pub enum BackendEvent {
     HealthView(health::views::HealthViewEvent),
     /// The backup history and the outcome of the Jobs pane's requests.
     Jobs(jobs::JobsEvent),
+    /// The review, each applied statement and the outcome of a deploy.
+    Deploy(deploy::task::DeployEvent),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -187,6 +191,9 @@ pub fn spawn_with(
                     if let Some(jobs) = &jobs {
                         let _ = jobs.send(request);
                     }
+                }
+                BackendCommand::Deploy(request) => {
+                    deploy::spawn_request(&config, request, events.clone());
                 }
             }
         }

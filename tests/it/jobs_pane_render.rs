@@ -151,3 +151,138 @@ fn cancel_asks_then_sends_the_request_and_verify_needs_a_succeeded_backup() {
         ))]
     );
 }
+
+fn type_text(state: &mut State, text: &str) {
+    for c in text.chars() {
+        update(state, Action::InputChar(c));
+    }
+}
+
+/// `d` opens the deploy flow over the history: the file, its review, the typed instance name,
+/// then each statement as the backend reports it.
+#[test]
+fn jobs_deploy_flow_80x24_review_then_progress() {
+    use arkc::backend::deploy::task::{DeployEvent, DeployRequest};
+    let mut state = state();
+    assert!(key(&mut state, 'd').is_empty());
+    assert_eq!(state.mode, Mode::PaneInput);
+    type_text(&mut state, "/srv/change.sql");
+    let effects = update(&mut state, Action::Confirm);
+    assert_eq!(
+        effects,
+        [Effect::SendBackend(BackendCommand::Deploy(
+            DeployRequest::Review {
+                instance: "primary".into(),
+                file: "/srv/change.sql".into(),
+            }
+        ))]
+    );
+    let sql = "ALTER TABLE shop.orders ADD COLUMN note TEXT;\nUPDATE shop.orders SET status = 'x' WHERE id = 1;\n";
+    let review = arkc::deploy::review::review(sql, &Default::default());
+    update(
+        &mut state,
+        Action::Backend(Box::new(BackendEvent::Deploy(DeployEvent::Reviewed {
+            file: "/srv/change.sql".into(),
+            statements: 2,
+            findings: review.findings,
+        }))),
+    );
+    let text = screen(&state);
+    assert!(text.contains("Deploy to primary"), "{text}");
+    assert!(
+        text.contains("/srv/change.sql: 2 statement(s), 0 error(s)"),
+        "{text}"
+    );
+    assert!(text.contains("enter: apply"), "{text}");
+    insta::assert_snapshot!("deploy_reviewed", text);
+
+    assert!(update(&mut state, Action::Confirm).is_empty());
+    type_text(&mut state, "primar");
+    assert!(update(&mut state, Action::Confirm).is_empty());
+    let text = screen(&state);
+    assert!(text.contains("type `primary` exactly"), "{text}");
+    type_text(&mut state, "y");
+    let effects = update(&mut state, Action::Confirm);
+    assert_eq!(
+        effects,
+        [Effect::SendBackend(BackendCommand::Deploy(
+            DeployRequest::Apply {
+                instance: "primary".into(),
+                file: "/srv/change.sql".into(),
+                read_only: false,
+            }
+        ))]
+    );
+    update(
+        &mut state,
+        Action::Backend(Box::new(BackendEvent::Deploy(DeployEvent::Progress {
+            done: 1,
+            total: 2,
+            index: 1,
+            line: 1,
+            affected_rows: 0,
+            error: None,
+        }))),
+    );
+    // Esc does not stop an apply half way.
+    update(&mut state, Action::Cancel);
+    let text = screen(&state);
+    assert!(
+        text.contains("1/2 statements") && text.contains("statement 1 (line 1): 0 row(s)"),
+        "{text}"
+    );
+    assert!(text.contains("cannot be stopped half way"), "{text}");
+    insta::assert_snapshot!("deploy_applying", text);
+
+    update(
+        &mut state,
+        Action::Backend(Box::new(BackendEvent::Deploy(DeployEvent::Finished {
+            deploy_id: 4,
+            ok: true,
+            message: "applied 2 statement(s)".into(),
+        }))),
+    );
+    assert!(screen(&state).contains("deploy 4: applied 2 statement(s)"));
+    update(&mut state, Action::Cancel);
+    assert_eq!(state.mode, Mode::Normal);
+    assert!(screen(&state).contains("backup 3 of primary"));
+}
+
+#[test]
+fn jobs_deploy_esc_before_apply_sends_nothing() {
+    let mut state = state();
+    key(&mut state, 'd');
+    type_text(&mut state, "c.sql");
+    assert!(update(&mut state, Action::Cancel).is_empty());
+    assert_eq!(state.mode, Mode::Normal);
+    let text = screen(&state);
+    assert!(text.contains("nothing was applied"), "{text}");
+    assert!(!text.contains("Deploy to"), "{text}");
+}
+
+#[test]
+fn jobs_deploy_refused_in_read_only_mode_before_asking() {
+    let config = Config::parse(
+        "[[instance]]\nname = \"primary\"\nhost = \"10.0.3.7\"\n",
+        std::path::Path::new("test.toml"),
+    )
+    .unwrap();
+    let mut state = State::new(&config, true, clock(0));
+    update(&mut state, Action::PaneJobs);
+    assert!(key(&mut state, 'd').is_empty());
+    assert_eq!(state.mode, Mode::Normal);
+    let text = screen(&state);
+    assert!(text.contains("refused: arkc is read-only"), "{text}");
+    assert!(!text.contains("SQL change file"), "{text}");
+}
+
+#[test]
+fn jobs_help_lists_the_deploy_key() {
+    let mut state = state();
+    update(&mut state, Action::Help);
+    let text = screen(&state);
+    assert!(
+        text.contains("d                jobs: deploy SQL file"),
+        "{text}"
+    );
+}

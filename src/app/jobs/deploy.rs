@@ -1,8 +1,7 @@
 //! The deploy flow of the Jobs pane, as state and keys (no I/O): type a file, see its review,
 //! confirm by typing the instance name, watch each statement. Requests go to the backend as
-//! `DeployRequest`s; its `DeployEvent`s move the flow on. Not wired into `JobsPane` yet (the
-//! backup side of the pane is being rebuilt): `JobsPane` holds one `DeployFlow` and forwards
-//! its input keys and deploy events.
+//! `DeployRequest`s; its `DeployEvent`s move the flow on. `JobsPane` holds one `DeployFlow`
+//! (opened by `d`) and forwards its input keys and deploy events.
 
 use std::path::PathBuf;
 

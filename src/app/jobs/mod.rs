@@ -25,6 +25,10 @@ pub struct JobsPane {
     pub confirm_cancel: Option<i64>,
     /// The last outcome or refusal, shown on the bottom line.
     pub status: Option<String>,
+    /// The deploy flow (`d`), drawn over the history while open; it has the keyboard.
+    pub deploy: Option<deploy::DeployFlow>,
+    /// The deploy flow's last refusal, shown on its prompt line until the next key.
+    pub deploy_note: Option<String>,
 }
 
 impl JobsPane {
@@ -155,6 +159,60 @@ impl JobsPane {
         }
     }
 
+    /// `d`: open the deploy flow for the selected instance. Read-only refuses before anything
+    /// is asked, so no file is reviewed for a deploy that could not happen.
+    fn open_deploy(&mut self, ctx: &mut PaneCtx) {
+        if ctx.read_only {
+            ctx.error(
+                "refused: arkc is read-only (:readonly off, unless started with --read-only)",
+            );
+            return;
+        }
+        let Some(instance) = ctx.selected_instance().map(|i| i.name.clone()) else {
+            ctx.error("no instance selected to deploy to");
+            return;
+        };
+        self.deploy = Some(deploy::DeployFlow::new(&instance, ctx.read_only));
+        *ctx.mode = Mode::PaneInput;
+    }
+
+    /// A key while the deploy flow is open. Esc closes it, except while statements are being
+    /// applied (stopping half way would leave the change half done without its history).
+    fn deploy_key(&mut self, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
+        self.deploy_note = None;
+        let Some(flow) = self.deploy.as_mut() else {
+            *ctx.mode = Mode::Normal;
+            return Vec::new();
+        };
+        match (&flow.stage, &action) {
+            (deploy::DeployStage::Running { .. }, Action::Cancel) => {
+                self.deploy_note = Some(
+                    "applying: the deploy cannot be stopped half way; wait for it to finish".into(),
+                );
+                return Vec::new();
+            }
+            (deploy::DeployStage::Finished { .. }, Action::Cancel | Action::Confirm)
+            | (_, Action::Cancel) => {
+                let finished = matches!(flow.stage, deploy::DeployStage::Finished { .. });
+                self.deploy = None;
+                *ctx.mode = Mode::Normal;
+                if !finished {
+                    ctx.info("deploy cancelled; nothing was applied");
+                }
+                return Vec::new();
+            }
+            _ => {}
+        }
+        match flow.on_key(&action) {
+            Ok(Some(request)) => vec![Effect::SendBackend(BackendCommand::Deploy(request))],
+            Ok(None) => Vec::new(),
+            Err(refusal) => {
+                self.deploy_note = Some(refusal);
+                Vec::new()
+            }
+        }
+    }
+
     fn effects(request: Option<JobsRequest>) -> Vec<Effect> {
         request
             .map(|r| Effect::SendBackend(BackendCommand::Jobs(r)))
@@ -165,6 +223,10 @@ impl JobsPane {
 
 impl PaneLogic for JobsPane {
     fn on_action(&mut self, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+        if *action == Action::DeployStart {
+            self.open_deploy(ctx);
+            return Some(Vec::new());
+        }
         let (consumed, request) = self.handle(action);
         if self.confirm_cancel.is_some() {
             // The answer comes as typed characters.
@@ -174,6 +236,9 @@ impl PaneLogic for JobsPane {
     }
 
     fn on_input(&mut self, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
+        if self.deploy.is_some() {
+            return self.deploy_key(ctx, action);
+        }
         *ctx.mode = Mode::Normal;
         let (_, request) = self.handle(&action);
         JobsPane::effects(request)
@@ -183,6 +248,12 @@ impl PaneLogic for JobsPane {
         match event {
             BackendEvent::Jobs(e) => {
                 self.on_event(e);
+                None
+            }
+            BackendEvent::Deploy(e) => {
+                if let Some(flow) = self.deploy.as_mut() {
+                    flow.on_event(e);
+                }
                 None
             }
             other => Some(other),

@@ -7,6 +7,8 @@ pub mod task;
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
 use mysql_async::Conn;
 
 use super::recorder::{cell_text, SqlRecorder};
@@ -53,4 +55,29 @@ pub async fn binlog_point(conn: &mut Conn, rec: &SqlRecorder) -> anyhow::Result<
 pub fn log_only_recorder(instance: &str) -> SqlRecorder {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     SqlRecorder::new(instance, tx)
+}
+
+/// Run one deploy request on a blocking thread (the history is SQLite, not `Sync`), reporting
+/// its `DeployEvent`s as `BackendEvent::Deploy`. An unknown instance is reported, not panicked on.
+pub fn spawn_request(
+    config: &crate::config::Config,
+    request: task::DeployRequest,
+    events: mpsc::UnboundedSender<super::BackendEvent>,
+) {
+    let name = match &request {
+        task::DeployRequest::Review { instance, .. }
+        | task::DeployRequest::Apply { instance, .. } => instance.clone(),
+    };
+    let Some(inst) = config.instances.iter().find(|i| i.name == name).cloned() else {
+        let _ = events.send(super::BackendEvent::Deploy(task::DeployEvent::Failed(
+            format!("no instance `{name}` in the config"),
+        )));
+        return;
+    };
+    let review = config.review.clone();
+    tokio::task::spawn_blocking(move || {
+        task::run_blocking(request, &inst, &review, &mut |e| {
+            let _ = events.send(super::BackendEvent::Deploy(e));
+        });
+    });
 }

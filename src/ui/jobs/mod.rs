@@ -9,6 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::Frame;
 
+use crate::app::jobs::deploy::DeployStage;
 use crate::app::jobs::JobsPane;
 use crate::app::{Action, State};
 use crate::ui::pane::PaneView;
@@ -19,6 +20,7 @@ const HINTS: &[(Action, &str)] = &[
     (Action::JobNext, "next job"),
     (Action::JobCancel, "cancel"),
     (Action::JobVerify, "verify"),
+    (Action::DeployStart, "deploy"),
     (Action::Help, "help"),
     (Action::NextPane, "next pane"),
     (Action::Quit, "quit"),
@@ -26,10 +28,19 @@ const HINTS: &[(Action, &str)] = &[
 
 impl PaneView for JobsPane {
     fn draw(&self, frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-        view::draw(frame, area, self, theme, state.now);
+        match &self.deploy {
+            Some(flow) => deploy::draw_deploy(frame, area, flow, theme),
+            None => view::draw(frame, area, self, theme, state.now),
+        }
     }
 
     fn prompt_line(&self, theme: &Theme, _width: u16) -> Line<'static> {
+        if let Some(flow) = &self.deploy {
+            return match &self.deploy_note {
+                Some(note) => Line::styled(note.clone(), theme.style(Meaning::Alert)),
+                None => Line::styled(deploy_hint(&flow.stage), theme.style(Meaning::Muted)),
+            };
+        }
         match self.confirm_cancel {
             Some(id) => Line::styled(
                 format!("Cancel backup {id}? y = cancel it, any other key = keep it running"),
@@ -41,5 +52,17 @@ impl PaneView for JobsPane {
 
     fn hints(&self) -> &'static [(Action, &'static str)] {
         HINTS
+    }
+}
+
+/// The deploy flow's keys at each stage, for the bottom line.
+fn deploy_hint(stage: &DeployStage) -> &'static str {
+    match stage {
+        DeployStage::PickFile { .. } => "type the change file's path · enter reviews · esc closes",
+        DeployStage::Reviewing { .. } => "reviewing · esc closes",
+        DeployStage::Reviewed { .. } => "enter goes on to the typed confirmation · esc closes",
+        DeployStage::Confirm { .. } => "type the instance name · enter applies · esc closes",
+        DeployStage::Running { .. } => "applying · esc is refused until it finishes",
+        DeployStage::Finished { .. } => "enter or esc closes",
     }
 }
