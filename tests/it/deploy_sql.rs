@@ -566,3 +566,103 @@ fn the_pane_task_reviews_and_applies_with_events() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The whole path of the Jobs pane's `d`: keys make `BackendCommand::Deploy`s, the console's
+/// backend runs them and its `BackendEvent::Deploy`s move the pane on to a recorded deploy.
+#[test]
+fn deploy_from_the_jobs_pane_through_the_backend() {
+    use arkc::app::jobs::deploy::DeployStage;
+    use arkc::app::{update, Action, Effect, Mode, State};
+    use std::time::{Duration, Instant};
+
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("dl_pane").unwrap();
+    seed_orders(sb, &db);
+    let s = Setup::new(sb, "");
+    std::env::set_var("XDG_DATA_HOME", s.dir.path().join("data"));
+    let config = arkc::config::Config::load(&s.config).unwrap();
+    let file = s.file(
+        "pane.sql",
+        &format!("UPDATE `{db}`.orders SET status = 'q' WHERE id <= 2;\n"),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let backend = arkc::backend::spawn(Arc::new(config.clone()), tx);
+        let mut state = State::new(&config, false, chrono::Utc::now());
+        update(&mut state, Action::PaneJobs);
+        update(&mut state, Action::DeployStart);
+        assert_eq!(state.mode, Mode::PaneInput);
+        let send = |effects: Vec<Effect>| {
+            assert!(!effects.is_empty());
+            for e in effects {
+                match e {
+                    Effect::SendBackend(c) => backend.send(c),
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        for c in file.display().to_string().chars() {
+            update(&mut state, Action::InputChar(c));
+        }
+        send(update(&mut state, Action::Confirm));
+        // Feed backend events to the console until the flow reaches `want` or a deadline passes.
+        async fn until(
+            state: &mut State,
+            rx: &mut tokio::sync::mpsc::UnboundedReceiver<arkc::backend::BackendEvent>,
+            want: fn(&DeployStage) -> bool,
+        ) {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let stage = state.jobs.deploy.as_ref().map(|f| f.stage.clone());
+                if stage.as_ref().is_some_and(want) {
+                    return;
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, rx.recv()).await {
+                    Ok(Some(ev)) => {
+                        update(state, Action::Backend(Box::new(ev)));
+                    }
+                    _ => panic!("deploy flow stuck at {stage:?}"),
+                }
+            }
+        }
+        until(&mut state, &mut rx, |s| {
+            matches!(s, DeployStage::Reviewed { statements: 1, findings, .. } if findings.is_empty())
+        })
+        .await;
+        assert!(update(&mut state, Action::Confirm).is_empty());
+        for c in "sb".chars() {
+            update(&mut state, Action::InputChar(c));
+        }
+        send(update(&mut state, Action::Confirm));
+        until(&mut state, &mut rx, |s| {
+            matches!(s, DeployStage::Finished { .. })
+        })
+        .await;
+        match &state.jobs.deploy.as_ref().unwrap().stage {
+            DeployStage::Finished {
+                deploy_id: Some(id),
+                ok: true,
+                lines,
+                ..
+            } => {
+                assert_eq!(lines, &["statement 1 (line 1): 2 row(s)".to_string()]);
+                assert!(s
+                    .list()
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d["id"] == *id));
+            }
+            other => panic!("{other:?}"),
+        }
+        backend.shutdown().await;
+    });
+    let status = sb
+        .exec_sql(&format!(
+            "SELECT GROUP_CONCAT(status ORDER BY id) FROM `{db}`.orders WHERE id <= 3"
+        ))
+        .unwrap();
+    assert!(status.contains("q,q,new"), "{status}");
+}
