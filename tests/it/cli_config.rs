@@ -125,6 +125,9 @@ fn read_only_in_the_config_refuses_writes_like_the_flag() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_ne!(out.status.code(), Some(0), "{args:?} ran: {stderr}");
         assert!(stderr.contains("read-only"), "{args:?}: {stderr}");
-        assert!(!stderr.contains("127.0.0.1:9"), "{args:?} tried to connect: {stderr}");
+        assert!(
+            !stderr.contains("127.0.0.1:9"),
+            "{args:?} tried to connect: {stderr}"
+        );
     }
 }
