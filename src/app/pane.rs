@@ -102,6 +102,12 @@ pub trait PaneLogic {
         Vec::new()
     }
 
+    /// After every key, every pane, focused or not (`focused` is false while quitting): a pane
+    /// that reads something only while it is on screen starts or stops that here.
+    fn after_any_key(&mut self, _ctx: &mut PaneCtx, _focused: bool) -> Vec<Effect> {
+        Vec::new()
+    }
+
     /// A backend event. Every pane is offered each event, focused or not; return it untouched
     /// when it is not for this pane.
     fn on_backend(&mut self, _ctx: &mut PaneCtx, event: BackendEvent) -> Option<BackendEvent> {

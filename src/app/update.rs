@@ -51,13 +51,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 let (pane, mut ctx) = state.component(state.pane);
                 effects.extend(pane.after_key(&mut ctx));
             }
-            // Expensive Health views are read only while open on the focused Health pane.
-            let selected = state.selected_instance().map(|i| i.name.clone());
-            let on_health = state.pane == Pane::Health && !state.quitting;
-            let view = state.health_pane.monitor_view();
-            let monitor = &mut state.health_pane.monitor;
-            if let Some(command) = monitor.reconcile(view, on_health, selected.as_deref()) {
-                effects.push(Effect::SendBackend(command));
+            let focused = (!state.quitting).then_some(state.pane);
+            for pane in Pane::ALL {
+                let (logic, mut ctx) = state.component(pane);
+                effects.extend(logic.after_any_key(&mut ctx, Some(pane) == focused));
             }
             effects
         }

@@ -92,6 +92,17 @@ impl HealthPane {
 }
 
 impl PaneLogic for HealthPane {
+    /// Expensive views (processlist, locks) are read only while open on the focused Health pane.
+    fn after_any_key(&mut self, ctx: &mut PaneCtx, focused: bool) -> Vec<Effect> {
+        let selected = ctx.selected_instance().map(|i| i.name.clone());
+        let view = self.monitor_view();
+        self.monitor
+            .reconcile(view, focused, selected.as_deref())
+            .map(Effect::SendBackend)
+            .into_iter()
+            .collect()
+    }
+
     fn on_action(&mut self, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
         if *action == Action::Cancel && self.views.back() {
             return Some(Vec::new());
