@@ -24,6 +24,8 @@ pub mod verify;
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
+
 use serde::{Deserialize, Serialize};
 
 pub use history::{BackupRecord, ChecksumMode, History, HistoryError, Outcome};
@@ -110,6 +112,34 @@ pub fn jobs_root() -> anyhow::Result<PathBuf> {
 pub fn last_successful_backup(instance: &str) -> anyhow::Result<Option<BackupRecord>> {
     let history = History::open_default()?;
     Ok(history.last_successful(instance)?)
+}
+
+/// Where the Health pane's backup status finds arkc's own backups.
+pub const HISTORY_SOURCE: &str = "arkc backup history";
+
+/// For the Health pane and `backup_stale`: `None` when arkc's backup history holds nothing for
+/// `instance` (or does not exist: it is never created by looking); `Some(end)` when it does, with
+/// the end time of the newest successful backup not deleted by retention (`Some(None)`: none yet).
+pub fn newest_success_end(instance: &str) -> Result<Option<Option<DateTime<Utc>>>, HistoryError> {
+    let path = History::default_path()?;
+    if !path.exists() {
+        return Ok(None);
+    }
+    let records: Vec<BackupRecord> = History::open(&path)?
+        .list()?
+        .into_iter()
+        .filter(|r| r.instance == instance)
+        .collect();
+    if records.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        records
+            .iter()
+            .filter(|r| r.state == JobState::Succeeded && r.deleted_at.is_none())
+            .filter_map(|r| r.finished_at)
+            .max(),
+    ))
 }
 
 /// One history row and, while it runs, its progress: what the Jobs pane lists.

@@ -702,3 +702,47 @@ fn logical_backup_under_writes(kind: &str) {
         text(&out)
     );
 }
+
+/// The Health figures read arkc's own history: after a dump, `arkc health --once` gives the
+/// instance a backup status from it (and an instance with no backups none).
+#[test]
+fn health_reports_the_last_backup_from_arkc_history() {
+    let sb = Sandbox::shared();
+    let db = awkward_schema(sb, "health");
+    let env = Env::new(sb, "");
+    let to = env.to();
+    let (id, out) = env.backup(&[
+        "--instance",
+        "src",
+        "--kind",
+        "dump",
+        "--to",
+        to.to_str().unwrap(),
+        "--database",
+        &db,
+    ]);
+    assert!(out.status.success(), "dump failed: {}", text(&out));
+    let rec = env.record(id);
+    let out = env.run(&["health", "--once", "--format", "json"]);
+    let rows: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("health JSON: {e}: {}", text(&out)));
+    let by_name = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["instance"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {rows:#}"))
+            .clone()
+    };
+    let src = by_name("src");
+    assert_eq!(src["backup"]["source"], "arkc backup history", "{src:#}");
+    let at =
+        chrono::DateTime::parse_from_rfc3339(src["backup"]["last_success_at"].as_str().unwrap())
+            .unwrap();
+    let finished =
+        chrono::DateTime::parse_from_rfc3339(rec["finished_at"].as_str().unwrap()).unwrap();
+    assert_eq!(at.timestamp(), finished.timestamp(), "{src:#} vs {rec:#}");
+    assert!(src["backup"]["age_s"].as_u64().unwrap() < 3600, "{src:#}");
+    // The same server under another name has no backups in the history.
+    assert!(by_name("local")["backup"].is_null(), "{rows:#}");
+}

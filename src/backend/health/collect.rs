@@ -33,6 +33,7 @@ impl DetailReader {
         conn: &mut Conn,
         recorder: &SqlRecorder,
         flavor: &ServerFlavor,
+        instance: &str,
         local: bool,
         snap: &mut StatusSnapshot,
     ) {
@@ -48,7 +49,9 @@ impl DetailReader {
                     .and_then(parse_log_section);
             }
             self.binlog_bytes = binlog_bytes(conn, recorder, snap).await;
-            self.backup = Some(backup_lookup(conn, recorder, flavor).await);
+            let mut lookup = backup_lookup(conn, recorder, flavor).await;
+            add_job_history(&mut lookup, instance).await;
+            self.backup = Some(lookup);
         }
         snap.innodb_log = self.innodb_log;
         snap.backup = self.backup.clone();
@@ -148,6 +151,23 @@ pub const BACKUP_HISTORY_TABLES: [(&str, &str); 2] = [
     ("mysql", "mariadb_backup_history"),
     ("PERCONA_SCHEMA", "xtrabackup_history"),
 ];
+
+/// arkc's own backup history joins the lookup where it has backups of this instance; SQLite is
+/// read on a blocking thread, never on the poller's.
+async fn add_job_history(lookup: &mut BackupLookup, instance: &str) {
+    let name = instance.to_string();
+    match tokio::task::spawn_blocking(move || crate::jobs::newest_success_end(&name)).await {
+        Ok(Ok(Some(newest))) => {
+            lookup.add_source(crate::jobs::HISTORY_SOURCE, newest, chrono::Utc::now())
+        }
+        Ok(Ok(None)) => lookup.add_absent(crate::jobs::HISTORY_SOURCE),
+        Ok(Err(e)) => {
+            tracing::warn!(instance, error = %e, "backup history could not be read");
+            lookup.add_absent(crate::jobs::HISTORY_SOURCE);
+        }
+        Err(e) => tracing::warn!(instance, error = %e, "backup history read did not finish"),
+    }
+}
 
 /// The newest successful backup recorded by mariadb-backup/xtrabackup `--history` (they write a
 /// row only for a backup that completed, with its `end_time`).

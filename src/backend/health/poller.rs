@@ -193,6 +193,7 @@ impl InstancePoller {
                     &mut conn,
                     &self.recorder,
                     &guards.flavor,
+                    &self.instance.name,
                     self.local,
                     &mut snapshot,
                 )
