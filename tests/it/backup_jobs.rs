@@ -89,6 +89,23 @@ impl Env {
         }
     }
 
+    /// `arkc backup run --instance I --kind K --to <to()> --database DB` plus `extra`.
+    fn backup_schema(&self, instance: &str, kind: &str, db: &str, extra: &[&str]) -> (i64, Output) {
+        let to = self.to();
+        let mut args = vec![
+            "--instance",
+            instance,
+            "--kind",
+            kind,
+            "--to",
+            to.to_str().unwrap(),
+            "--database",
+            db,
+        ];
+        args.extend_from_slice(extra);
+        self.backup(&args)
+    }
+
     /// `arkc backup run ...`; returns the job id and the output.
     fn backup(&self, args: &[&str]) -> (i64, Output) {
         let mut all = vec!["backup", "run"];
@@ -169,17 +186,7 @@ fn run_kind_and_verify(kind: &str, instance: &str, label: &str) {
     let tick = if kind == "mydumper" { "" } else { "`" };
     let db = awkward_schema_with(sb, label, tick);
     let env = Env::new(sb, "");
-    let to = env.to();
-    let (id, out) = env.backup(&[
-        "--instance",
-        instance,
-        "--kind",
-        kind,
-        "--to",
-        to.to_str().unwrap(),
-        "--database",
-        &db,
-    ]);
+    let (id, out) = env.backup_schema(instance, kind, &db, &[]);
     assert!(out.status.success(), "{kind} backup failed: {}", text(&out));
     let rec = env.record(id);
     assert_eq!(rec["state"], "succeeded", "{rec:#}");
@@ -225,16 +232,7 @@ fn mydumper_0_10_refuses_backticks_in_names_clearly() {
     let db = awkward_schema(sb, "mydtick");
     let env = Env::new(sb, "");
     let to = env.to();
-    let (id, out) = env.backup(&[
-        "--instance",
-        "src",
-        "--kind",
-        "mydumper",
-        "--to",
-        to.to_str().unwrap(),
-        "--database",
-        &db,
-    ]);
+    let (id, out) = env.backup_schema("src", "mydumper", &db, &[]);
     let version = Command::new("mydumper").arg("--version").output().unwrap();
     if !String::from_utf8_lossy(&version.stdout).contains(" 0.10.") {
         eprintln!("SKIPPED: the installed mydumper is not 0.10");
@@ -288,19 +286,7 @@ fn tampered_dump_fails_verification_naming_the_table() {
     let sb = Sandbox::shared();
     let db = awkward_schema(sb, "tamper");
     let env = Env::new(sb, "");
-    let to = env.to();
-    let (id, out) = env.backup(&[
-        "--instance",
-        "src",
-        "--kind",
-        "dump",
-        "--compress",
-        "none",
-        "--to",
-        to.to_str().unwrap(),
-        "--database",
-        &db,
-    ]);
+    let (id, out) = env.backup_schema("src", "dump", &db, &["--compress", "none"]);
     assert!(out.status.success(), "{}", text(&out));
     let path = PathBuf::from(env.record(id)["path"].as_str().unwrap().to_string());
     let sql = std::fs::read_to_string(&path).unwrap();
@@ -569,18 +555,7 @@ fn a_full_disk_fails_the_job_and_leaves_nothing_looking_complete() {
          INSERT INTO `{db}`.big SELECT seq, SHA2(seq, 512) FROM `{db}`.seq_1_to_20000;"
     ))
     .unwrap();
-    let (id, out) = env.backup(&[
-        "--instance",
-        "src",
-        "--kind",
-        "dump",
-        "--compress",
-        "none",
-        "--to",
-        to.to_str().unwrap(),
-        "--database",
-        &db,
-    ]);
+    let (id, out) = env.backup_schema("src", "dump", &db, &["--compress", "none"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let rec = env.record(id);
     assert_eq!(rec["state"], "failed", "{rec:#}");
@@ -677,16 +652,7 @@ fn logical_backup_under_writes(kind: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let (id, out) = env.backup(&[
-        "--instance",
-        "src",
-        "--kind",
-        "dump",
-        "--to",
-        env.to().to_str().unwrap(),
-        "--database",
-        &db,
-    ]);
+    let (id, out) = env.backup_schema("src", "dump", &db, &[]);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let writes = writer.join().unwrap();
     assert!(out.status.success(), "{}", text(&out));
@@ -710,17 +676,7 @@ fn health_reports_the_last_backup_from_arkc_history() {
     let sb = Sandbox::shared();
     let db = awkward_schema(sb, "health");
     let env = Env::new(sb, "");
-    let to = env.to();
-    let (id, out) = env.backup(&[
-        "--instance",
-        "src",
-        "--kind",
-        "dump",
-        "--to",
-        to.to_str().unwrap(),
-        "--database",
-        &db,
-    ]);
+    let (id, out) = env.backup_schema("src", "dump", &db, &[]);
     assert!(out.status.success(), "dump failed: {}", text(&out));
     let rec = env.record(id);
     let out = env.run(&["health", "--once", "--format", "json"]);
