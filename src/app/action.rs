@@ -65,6 +65,14 @@ pub enum Action {
     EditNote,
     /// Health Locks view: kill the root blocker (after typing the instance name).
     KillRootBlocker,
+    /// Health: open the instance's Replication view (channels, replicas, heartbeat).
+    HealthReplication,
+    /// Health: open the instance's Disk and size view.
+    HealthDisk,
+    /// Health: open the instance's Parameters view (baseline differences, changes).
+    HealthParameters,
+    /// Health: open the instance's Backup status view.
+    HealthBackup,
     /// Jobs pane: start the chosen configured backup job.
     JobStart,
     /// Jobs pane: choose the next configured job.
@@ -156,6 +164,10 @@ impl Action {
         Action::MarkStatus,
         Action::EditNote,
         Action::KillRootBlocker,
+        Action::HealthReplication,
+        Action::HealthDisk,
+        Action::HealthParameters,
+        Action::HealthBackup,
         Action::JobStart,
         Action::JobNext,
         Action::JobCancel,
@@ -209,6 +221,10 @@ impl Action {
             Action::MarkStatus => "slow: mark status",
             Action::EditNote => "slow: edit note",
             Action::KillRootBlocker => "kill root blocker",
+            Action::HealthReplication => "replication view",
+            Action::HealthDisk => "disk and size view",
+            Action::HealthParameters => "parameters view",
+            Action::HealthBackup => "backup status view",
             Action::JobStart => "jobs: start chosen job",
             Action::JobNext => "jobs: choose next job",
             Action::JobCancel => "jobs: cancel backup",
@@ -251,7 +267,11 @@ impl Action {
             | Action::Explain
             | Action::MarkStatus
             | Action::EditNote => Some(Pane::SlowSql),
-            Action::KillRootBlocker => Some(Pane::Health),
+            Action::KillRootBlocker
+            | Action::HealthReplication
+            | Action::HealthDisk
+            | Action::HealthParameters
+            | Action::HealthBackup => Some(Pane::Health),
             Action::JobStart
             | Action::JobNext
             | Action::JobCancel

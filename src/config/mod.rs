@@ -88,6 +88,8 @@ pub struct InstanceConfig {
     pub slow_log: Option<PathBuf>,
     /// A group of `~/.mylogin.cnf` (mysql_config_editor) that supplies what this entry leaves out.
     pub login_path: Option<String>,
+    /// A pt-heartbeat table (`schema.table`) read by the Replication view for heartbeat lag.
+    pub heartbeat_table: Option<String>,
     /// The login path file `login_path` was read from; its password is read again at connect
     /// time rather than kept in memory.
     #[serde(skip)]
@@ -125,6 +127,7 @@ impl InstanceConfig {
             binlog_dir: None,
             slow_log: None,
             login_path: None,
+            heartbeat_table: None,
             login_file: None,
             line: 0,
         }

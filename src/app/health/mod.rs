@@ -3,6 +3,7 @@
 //! instance's monitoring views (Dashboard, Processlist, Locks, Alerts; `tab`/`shift-tab` switch
 //! between them, `esc` goes back to the list).
 
+pub mod inspect;
 pub mod monitor;
 
 pub use monitor::{HealthMonitor, MonitorView, RateSample};
@@ -107,6 +108,16 @@ impl PaneLogic for HealthPane {
         if *action == Action::Cancel && self.views.back() {
             return Some(Vec::new());
         }
+        if let Some(target) = direct_view(action) {
+            match self.views.top() {
+                HealthView::Instances => {
+                    ctx.selected_instance()?;
+                    self.views.push(HealthView::Instance(target));
+                }
+                HealthView::Instance(_) => *self.views.top_mut() = HealthView::Instance(target),
+            }
+            return Some(Vec::new());
+        }
         match *self.views.top() {
             HealthView::Instances if *action == Action::Confirm => {
                 ctx.selected_instance()?;
@@ -193,6 +204,17 @@ impl PaneLogic for HealthPane {
             other => Some(other),
         }
     }
+}
+
+/// The keys that open one monitoring view directly (from the list or from another view).
+fn direct_view(action: &Action) -> Option<MonitorView> {
+    Some(match action {
+        Action::HealthReplication => MonitorView::Replication,
+        Action::HealthDisk => MonitorView::Disk,
+        Action::HealthParameters => MonitorView::Parameters,
+        Action::HealthBackup => MonitorView::Backup,
+        _ => return None,
+    })
 }
 
 /// The instance list: moving the selection and opening the filter.

@@ -5,6 +5,7 @@
 
 pub mod alerting;
 pub mod collect;
+pub mod inspect;
 pub mod kill;
 pub mod locks;
 pub mod poller;

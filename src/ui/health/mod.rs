@@ -17,6 +17,7 @@ use crate::ui::theme::{Meaning, Theme};
 /// Height of the detail box, borders included.
 const DETAIL_HEIGHT: u16 = 7;
 
+mod inspect;
 mod views;
 
 impl PaneView for HealthPane {

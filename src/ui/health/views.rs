@@ -15,18 +15,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: HealthView, them
     let Some(inst) = state.selected_instance() else {
         return;
     };
+    let narrow = area.width < 100;
     let tabs: Vec<Span> = HealthView::ALL
         .iter()
         .flat_map(|v| {
+            let name = if narrow { v.short_title() } else { v.title() };
             let style = if *v == view {
                 theme.style(Meaning::Selection)
             } else {
                 theme.style(Meaning::Muted)
             };
-            [
-                Span::styled(format!(" {} ", v.title()), style),
-                Span::raw(" "),
-            ]
+            [Span::styled(format!(" {name} "), style), Span::raw(" ")]
         })
         .collect();
     let firing = state
@@ -57,11 +56,21 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: HealthView, them
         HealthView::Alerts => draw_alerts(frame, body, state, &inst.name, theme),
         HealthView::Processlist => draw_processlist(frame, body, state, &inst.name, theme),
         HealthView::Locks => draw_locks(frame, body, state, &inst.name, theme),
+        HealthView::Replication
+        | HealthView::Disk
+        | HealthView::Parameters
+        | HealthView::Backup => super::inspect::draw(frame, body, state, &inst.name, view, theme),
     }
 }
 
 /// The live view's read failed, or has not arrived yet for this instance.
-fn waiting_or_failed(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
+pub(super) fn waiting_or_failed(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    instance: &str,
+    theme: &Theme,
+) {
     let text = match &state.health_pane.monitor.view_error {
         Some((i, e)) if i == instance => {
             Line::styled(format!("cannot read: {e}"), theme.style(Meaning::Alert))
