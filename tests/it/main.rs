@@ -26,6 +26,7 @@ mod flashback_service;
 mod flashback_strict;
 mod health;
 mod health_inspect_render;
+mod health_inspect_sandbox;
 mod health_views_render;
 mod jobs_pane_render;
 mod jobs_pane_tmux;
