@@ -169,6 +169,44 @@ async fn replication_view_reads_channels_replicas_heartbeat_and_errors() {
     );
     rc.close().await;
     pc.close().await;
+
+    // The headless twin reads the same figures from a config file.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[instance]]\nname = \"replica\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\n\
+             password = \"\"\nheartbeat_table = \"percona.heartbeat\"\n",
+            replica.port()
+        ),
+    )
+    .unwrap();
+    let json = inspect_json(&config, &["replication", "--instance", "replica"]);
+    let ch = &json["channels"][0];
+    assert_eq!(ch["sql_running"], "No", "{json}");
+    assert_eq!(ch["last_sql_error"]["errno"], 1062, "{json}");
+    assert_eq!(json["heartbeat"]["table"], "percona.heartbeat", "{json}");
+}
+
+/// `arkc inspect ARGS --format json` as JSON; fails with its output otherwise.
+fn inspect_json(config: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .arg("--config")
+        .arg(config)
+        .arg("inspect")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
 }
 
 /// Free and total bytes of the filesystem holding `path`, from df (an independent measure).
