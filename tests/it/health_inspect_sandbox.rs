@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use arkc::app::health::HealthMonitor;
-use arkc::backend::health::inspect::{read_parameters, read_replication, read_sizes};
+use arkc::backend::health::inspect::{read_backups, read_parameters, read_replication, read_sizes};
 use arkc::backend::health::processlist::MonitorConn;
 use arkc::backend::{BackendEvent, InstancePoller, SqlRecorder};
 use arkc::config::{Config, InstanceConfig};
@@ -379,4 +379,50 @@ async fn parameter_drift_between_two_servers_in_the_view_and_as_an_alert() {
     );
     pa.close().await;
     pb.close().await;
+}
+
+#[tokio::test]
+async fn backup_view_finds_a_real_mariadb_backup_history_row() {
+    let sb = Sandbox::start(opts("ibk", &[])).unwrap();
+    let inst = instance("inspect-backup-only-here", &sb);
+    // Before any backup: the view says where it looked.
+    let (mut mc, _rx) = open(&inst).await;
+    let before = read_backups(&mut mc, &inst.name).await;
+    assert!(before.lookup.newest.is_none(), "{before:#?}");
+    let said = before.lookup.describe();
+    assert!(
+        said.contains("mysql.mariadb_backup_history"),
+        "the row names where it looked: {said}"
+    );
+    // A real mariadb-backup run that records itself in mysql.mariadb_backup_history.
+    let target = tempfile::tempdir().unwrap();
+    let out = Command::new("mariadb-backup")
+        .arg("--backup")
+        .arg(format!(
+            "--target-dir={}",
+            target.path().join("b").display()
+        ))
+        .arg(format!("--datadir={}", sb.datadir().display()))
+        .arg(format!("--socket={}", sb.socket().display()))
+        .args(["--user=root", "--history=nightly"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mariadb-backup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = read_backups(&mut mc, &inst.name).await;
+    let newest = after.lookup.newest.as_ref().expect("a successful backup");
+    assert_eq!(newest.source, "mysql.mariadb_backup_history");
+    assert!(newest.age_s < 600, "{newest:?}");
+    let entry = after
+        .recent
+        .iter()
+        .find(|e| e.source == "mysql.mariadb_backup_history")
+        .expect("listed");
+    assert_eq!(entry.detail, "full");
+    assert!(entry.ended_at.is_some() && entry.started_at <= entry.ended_at);
+    assert!(after.notes.is_empty(), "{:?}", after.notes);
+    mc.close().await;
 }

@@ -1,7 +1,8 @@
 //! The Health pane: one row per instance with its figures. Its cursor is the console's selected
 //! instance, so the selection follows you to every pane. `enter` drills into the selected
-//! instance's monitoring views (Dashboard, Processlist, Locks, Alerts; `tab`/`shift-tab` switch
-//! between them, `esc` goes back to the list).
+//! instance's monitoring views (Dashboard, Processlist, Locks, Replication, Disk, Parameters,
+//! Backup, Alerts; `tab`/`shift-tab` switch between them, `R`/`D`/`P`/`B` open one directly, `esc`
+//! goes back to the list).
 
 pub mod inspect;
 pub mod monitor;

@@ -1,5 +1,6 @@
-//! Live reads for the Health pane's expensive views (Processlist, Locks): one task reads the open
-//! view's instance every `VIEW_INTERVAL` while the view is open, and stops when it closes.
+//! Live reads for the Health pane's expensive views (Processlist, Locks, and the inspection views
+//! Replication, Disk and size, Parameters, Backup): one task reads the open view's instance at the
+//! view's own interval while the view is open, and stops when it closes.
 
 use std::sync::Arc;
 use std::time::Duration;
