@@ -40,6 +40,7 @@ mod slow_sources;
 mod slow_tmux;
 mod tls;
 mod tui_live;
+mod tui_live_inspect;
 mod tui_live_replica;
 mod tui_tmux;
 mod ui_render;
