@@ -268,31 +268,38 @@ fn sizes(l: &mut Lines, r: &SizeReport, height: u16) {
         );
     }
     l.push("Tables, largest first", Meaning::Header);
+    // Narrow screens drop the engine and reclaimable-space columns.
+    let wide = l.width >= 100;
+    let row = |name: &str, engine: &str, rows: &str, data: &str, index: &str, free: &str| {
+        let mut text = format!("  {} ", cell(name, if wide { 40 } else { 30 }, false));
+        if wide {
+            text.push_str(&format!("{} ", cell(engine, 8, false)));
+        }
+        text.push_str(&format!(
+            "{} {} {}",
+            cell(rows, 9, true),
+            cell(data, 10, true),
+            cell(index, 10, true)
+        ));
+        if wide {
+            text.push_str(&format!(" {}", cell(free, 10, true)));
+        }
+        text
+    };
     l.push(
-        format!(
-            "  {} {} {} {} {} {}",
-            cell("TABLE", 30, false),
-            cell("ENGINE", 6, false),
-            cell("ROWS", 9, true),
-            cell("DATA", 10, true),
-            cell("INDEX", 10, true),
-            cell("FREE", 10, true)
-        ),
+        row("TABLE", "ENGINE", "ROWS", "DATA", "INDEX", "FREE"),
         Meaning::Muted,
     );
     for t in &r.tables {
-        l.push(
-            format!(
-                "  {} {} {} {} {} {}",
-                cell(&format!("{}.{}", t.schema, t.table), 30, false),
-                cell(&t.engine, 6, false),
-                cell(&t.rows.map_or("-".into(), |n| n.to_string()), 9, true),
-                cell(&human_bytes(t.data_bytes), 10, true),
-                cell(&human_bytes(t.index_bytes), 10, true),
-                cell(&human_bytes(t.free_bytes), 10, true)
-            ),
-            Meaning::Text,
+        let text = row(
+            &format!("{}.{}", t.schema, t.table),
+            &t.engine,
+            &t.rows.map_or("-".into(), |n| n.to_string()),
+            &human_bytes(t.data_bytes),
+            &human_bytes(t.index_bytes),
+            &human_bytes(t.free_bytes),
         );
+        l.push(text, Meaning::Text);
     }
 }
 
