@@ -426,3 +426,42 @@ async fn backup_view_finds_a_real_mariadb_backup_history_row() {
     assert!(after.notes.is_empty(), "{:?}", after.notes);
     mc.close().await;
 }
+
+#[tokio::test]
+async fn missing_privileges_and_tables_are_named_in_the_views() {
+    let sb = Sandbox::start(opts("ipv", &[])).unwrap();
+    sb.exec_sql(
+        "CREATE USER 'lim'@'%' IDENTIFIED BY 'limpw';\n\
+         GRANT SELECT ON mysql.user TO 'lim'@'%';",
+    )
+    .unwrap();
+    let mut inst = instance("lim", &sb);
+    inst.user = Some("lim".into());
+    inst.password = Some("limpw".into());
+    inst.heartbeat_table = Some("percona.heartbeat".into());
+    let (mut mc, _rx) = open(&inst).await;
+    let r = read_replication(&mut mc, inst.heartbeat_table.as_deref()).await;
+    let notes = r.notes.join("\n");
+    assert!(
+        notes.contains("replica status not read") && notes.contains("SLAVE MONITOR"),
+        "{notes}"
+    );
+    assert!(notes.contains("registered replicas not read"), "{notes}");
+    assert!(
+        notes.contains("heartbeat table `percona.heartbeat`"),
+        "{notes}"
+    );
+    let s = read_sizes(&mut mc, true).await;
+    let notes = s.notes.join("\n");
+    assert!(
+        notes.contains("binary logs not listed") && notes.contains("BINLOG MONITOR"),
+        "{notes}"
+    );
+    mc.close().await;
+    // As root, a heartbeat table that does not exist is called that, not a privilege problem.
+    let (mut root, _rx2) = open(&instance("root", &sb)).await;
+    let r = read_replication(&mut root, Some("percona.heartbeat")).await;
+    let notes = r.notes.join("\n");
+    assert!(notes.contains("the table does not exist"), "{notes}");
+    root.close().await;
+}

@@ -58,7 +58,9 @@ impl MonitorConn {
 
 /// What a failed read means, in words for the view.
 fn why(e: &anyhow::Error, privilege: &str) -> String {
-    if is_access_error(e) {
+    if server_code(e) == Some(1146) {
+        format!("{e:#} (the table does not exist)")
+    } else if is_access_error(e) {
         format!("{e:#} (needs {privilege})")
     } else {
         format!("{e:#}")
