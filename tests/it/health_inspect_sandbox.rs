@@ -1,7 +1,9 @@
 //! The inspection views' reads against real sandbox servers: replication channels, replicas and
 //! pt-heartbeat lag on a primary+replica pair; datadir space, schema/table sizes and binlog
 //! totals against a known table; parameter drift between two servers started with different
-//! settings, in the view and as the console's `parameter_drift` alert.
+//! settings, in the view and as the console's `parameter_drift` alert; a real mariadb-backup
+//! `--history` row in the Backup view; missing privileges and tables named in the notes. The
+//! `arkc inspect` twin's JSON is checked against the same servers.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
