@@ -2,7 +2,7 @@
 //! them), with what moved in the last update, tracking status, and the source's state. The
 //! drill-down is in `detail`.
 
-mod detail;
+pub(crate) mod detail;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
