@@ -35,6 +35,7 @@ mod presets;
 mod quiet_monitoring;
 mod readme_incident;
 mod sandbox;
+mod slow_own_digests;
 mod slow_pane;
 mod slow_sources;
 mod slow_tmux;

@@ -271,6 +271,9 @@ fn status_lines<'a>(
                 Meaning::Muted,
             ),
             Some(SourceStatus::Live { .. }) => continue,
+            Some(SourceStatus::Filtered { note, .. }) => {
+                (format!("{name}: {note}"), Meaning::Warning)
+            }
             Some(SourceStatus::Off(why)) => (format!("{name}: {why}"), Meaning::Warning),
             Some(SourceStatus::Failed(why)) => (format!("{name}: {why}"), Meaning::Alert),
         };
