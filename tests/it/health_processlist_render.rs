@@ -396,3 +396,27 @@ fn instance_list_columns_and_alert_count_fit_80_and_160() {
     update(&mut state, Action::PaneBinlog);
     assert!(screen(&state, 80, 24).contains("1 critical"));
 }
+
+#[test]
+fn a_long_statement_leaves_room_for_its_explain_80x24() {
+    let mut state = on_processlist();
+    let mut long = session(17, "etl", 900, Some(900), Some(1));
+    let values: Vec<String> = (0..400).map(|i| format!("({i}, 'row {i}')")).collect();
+    long.info = Some(format!(
+        "SELECT * FROM shop.t WHERE (id, v) IN ({})",
+        values.join(", ")
+    ));
+    long.command = "Query".into();
+    send(
+        &mut state,
+        BackendEvent::HealthView(HealthViewEvent::Processlist {
+            instance: "db".into(),
+            rows: vec![long],
+            note: None,
+        }),
+    );
+    update(&mut state, Action::Confirm);
+    let s = screen(&state, 80, 24);
+    assert!(s.contains("more line(s)"), "{s}");
+    assert!(s.contains("EXPLAIN") && s.contains("running…"), "{s}");
+}

@@ -159,7 +159,34 @@ fn draw_detail(frame: &mut Frame, area: Rect, d: &ProcessDetail, theme: &Theme) 
         Line::raw(""),
     ];
     match r.info.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(sql) => lines.extend(sql.lines().map(|l| Line::raw(l.to_string()))),
+        Some(sql) => {
+            // A long statement keeps room for the EXPLAIN below it: at most half the view.
+            let width = (area.width as usize).max(10);
+            let wrapped: Vec<String> = sql
+                .lines()
+                .flat_map(|l| {
+                    let chars: Vec<char> = l.chars().collect();
+                    let chunks: Vec<String> = chars
+                        .chunks(width)
+                        .map(|c| c.iter().collect::<String>())
+                        .collect();
+                    if chunks.is_empty() {
+                        vec![String::new()]
+                    } else {
+                        chunks
+                    }
+                })
+                .collect();
+            let room = (area.height as usize / 2).max(2);
+            let shown = wrapped.len().min(room);
+            lines.extend(wrapped[..shown].iter().map(|l| Line::raw(l.clone())));
+            if wrapped.len() > shown {
+                lines.push(Line::styled(
+                    format!("… {} more line(s)", wrapped.len() - shown),
+                    theme.style(Meaning::Muted),
+                ));
+            }
+        }
         None => lines.push(Line::styled(
             "(no statement running)",
             theme.style(Meaning::Muted),
