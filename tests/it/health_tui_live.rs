@@ -341,3 +341,33 @@ fn sigstopped_server_fires_instance_down_in_the_alerts_view_while_keys_answer() 
     tui.keys(&["q"]);
     assert_eq!(tui.wait_exit(DEADLINE), 0);
 }
+
+#[test]
+fn started_read_only_the_processlist_view_refuses_kills_and_the_session_lives() {
+    let sb = sandbox("tui-plist-ro");
+    let rt = Runtime::new().unwrap();
+    let target = sleeper(&rt, sb.port(), "arkc-spared");
+    let dir = tempfile::tempdir().unwrap();
+    let tui = console(&sb, dir.path(), &["--read-only"]);
+    tui.wait_for_text("arkc RO", DEADLINE);
+    tui.keys(&["Enter"]);
+    tui.wait_for_text("Dashboard", DEADLINE);
+    tui.keys(&["Tab"]);
+    tui.wait_for_text("arkc-spared", DEADLINE);
+    filter(&tui, "arkc-spared");
+    for key in ["X", "B"] {
+        tui.keys(&[key]);
+        let s = tui.wait_for_text("refused: arkc is read-only", DEADLINE);
+        assert!(!s.contains("type the instance name"), "{s}");
+        tui.keys(&["s"]);
+        tui.wait_for("message replaced", DEADLINE, |s| !s.contains("refused"));
+    }
+    // `:readonly off` cannot undo the flag.
+    tui.keys(&[":"]);
+    tui.type_text("readonly off");
+    tui.keys(&["Enter"]);
+    tui.wait_for_text("started with --read-only", DEADLINE);
+    assert!(alive(&rt, sb.port(), target), "nothing was killed");
+    tui.keys(&["q"]);
+    assert_eq!(tui.wait_exit(DEADLINE), 0);
+}
