@@ -25,6 +25,7 @@ mod flashback_roundtrip;
 mod flashback_service;
 mod flashback_strict;
 mod health;
+mod health_kill_own;
 mod health_processlist_render;
 mod health_tui_live;
 mod health_views_render;

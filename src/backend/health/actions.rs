@@ -54,7 +54,7 @@ async fn kill_many(
     let mut mc = MonitorConn::open(inst, recorder)
         .await
         .map_err(|e| format!("{e:#}"))?;
-    let outcome = kill_sessions(&mut mc, ids, target, read_only).await;
+    let outcome = kill_sessions(&mut mc, &inst.address(), ids, target, read_only).await;
     mc.close().await;
     outcome.map_err(|e| format!("{e:#}"))
 }

@@ -197,6 +197,7 @@ async fn kill_one(
         .map_err(|e| format!("{e:#}"))?;
     let outcome = super::kill::kill_sessions(
         &mut mc,
+        &inst.address(),
         &[id],
         super::kill::KillTarget::Connection,
         read_only,
