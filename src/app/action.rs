@@ -65,6 +65,14 @@ pub enum Action {
     EditNote,
     /// Health Locks view: kill the root blocker (after typing the instance name).
     KillRootBlocker,
+    /// Health Processlist view: cycle the sort (time, transaction age, rows locked).
+    ProcessSort,
+    /// Health Processlist view: KILL QUERY of the selected session (after typing the name).
+    KillQuery,
+    /// Health Processlist view: KILL CONNECTION of the selected session (after typing the name).
+    KillConnection,
+    /// Health Processlist view: kill every session the `/` filter shows (after typing the name).
+    KillFiltered,
     /// Health: open the instance's Replication view (channels, replicas, heartbeat).
     HealthReplication,
     /// Health: open the instance's Disk and size view.
@@ -164,6 +172,10 @@ impl Action {
         Action::MarkStatus,
         Action::EditNote,
         Action::KillRootBlocker,
+        Action::ProcessSort,
+        Action::KillQuery,
+        Action::KillConnection,
+        Action::KillFiltered,
         Action::HealthReplication,
         Action::HealthDisk,
         Action::HealthParameters,
@@ -221,6 +233,10 @@ impl Action {
             Action::MarkStatus => "slow: mark status",
             Action::EditNote => "slow: edit note",
             Action::KillRootBlocker => "kill root blocker",
+            Action::ProcessSort => "sort processes",
+            Action::KillQuery => "kill query",
+            Action::KillConnection => "kill connection",
+            Action::KillFiltered => "kill all filtered",
             Action::HealthReplication => "replication view",
             Action::HealthDisk => "disk and size view",
             Action::HealthParameters => "parameters view",
@@ -268,6 +284,10 @@ impl Action {
             | Action::MarkStatus
             | Action::EditNote => Some(Pane::SlowSql),
             Action::KillRootBlocker
+            | Action::ProcessSort
+            | Action::KillQuery
+            | Action::KillConnection
+            | Action::KillFiltered
             | Action::HealthReplication
             | Action::HealthDisk
             | Action::HealthParameters

@@ -74,7 +74,7 @@ fn inspection_views_show_live_figures_at_80x24() {
     );
     session.keys(&["P"]);
     session.wait_for_text("No baseline for this instance", WAIT);
-    session.keys(&["B"]);
+    session.keys(&["b"]);
     session.wait_for_text("mysql.mariadb_backup_history", WAIT);
     session.keys(&["esc"]);
     session.keys(&["q"]);
