@@ -71,6 +71,14 @@ impl Console {
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn checksum(sb: &Sandbox, table: &str) -> String {
     sb.exec_sql(&format!("CHECKSUM TABLE {table}")).unwrap()
 }
@@ -119,6 +127,18 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
         s.contains("1/3 statements")
     });
     println!("The Jobs pane during a deploy, 80x24:\n{during}");
+    // The capture, kept as a snapshot: the temp dir, the poll age and the padding scrubbed.
+    let tmp = c.dir.path().display().to_string();
+    let kept: Vec<String> = during
+        .lines()
+        .filter(|l| !l.contains("polled"))
+        .map(|l| {
+            l.replace(&tmp, "<tmp>")
+                .trim_end_matches([' ', '│'])
+                .to_string()
+        })
+        .collect();
+    insta::assert_snapshot!("jobs_pane_during_a_deploy_80x24", kept.join("\n"));
     assert!(
         during.contains("Deploy to sb")
             && during.contains("statement 1 (line 1): 30 row(s)")
@@ -171,6 +191,45 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
     assert!(after.contains(" Deploys "), "{after}");
     term.keys(&["u"]);
     term.wait_for_text("already undone", Duration::from_secs(10));
+
+    // A deploy whose rows were changed again since: the undo is refused and says so.
+    let second = c.dir.path().join("second.sql");
+    std::fs::write(
+        &second,
+        format!("UPDATE {orders} SET amount = amount + 1 WHERE id <= 5;\n"),
+    )
+    .unwrap();
+    let out = c.arkc(&[
+        "deploy",
+        "apply",
+        second.to_str().unwrap(),
+        "--instance",
+        "sb",
+        "--yes",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sb.exec_sql(&format!("UPDATE {orders} SET amount = 999 WHERE id = 1"))
+        .unwrap();
+    let changed = checksum(sb, &orders);
+    term.keys(&["r"]);
+    term.wait_for_text("second.sql", Duration::from_secs(10));
+    term.keys(&["g", "u"]);
+    term.wait_for_text("Undo deploy 2", Duration::from_secs(10));
+    term.type_text("sb");
+    term.keys(&["Enter"]);
+    let refused = term.wait_for("the refused undo", Duration::from_secs(90), |s| {
+        s.contains(": done") || s.contains("FAILED")
+    });
+    assert!(
+        refused.contains("FAILED") && refused.contains("not undone"),
+        "{refused}"
+    );
+    assert_eq!(checksum(sb, &orders), changed, "nothing was overwritten");
+    term.keys(&["Enter"]);
     term.keys(&["Escape"]);
     term.wait_for_text("verify", Duration::from_secs(10));
     term.keys(&["q"]);
@@ -190,7 +249,12 @@ impl Drop for Deployed<'_> {
 fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     let sb = Sandbox::shared();
     let c = Console::new(sb);
-    let original = std::fs::read_to_string(&c.config).unwrap();
+    let mut original = std::fs::read_to_string(&c.config).unwrap();
+    original.push_str(&format!(
+        "\n# down: nothing listens there\n[[instance]]\nname = \"gone\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n",
+        free_port()
+    ));
+    std::fs::write(&c.config, &original).unwrap();
     let term = c.start();
     let root = c.dir.path().join("pane-inst");
 
@@ -216,12 +280,40 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     assert!(!root.exists(), "nothing created");
     assert_eq!(std::fs::read_to_string(&c.config).unwrap(), original);
 
+    // A step failing half way (the source to seed from is down): the step is named, the
+    // server stopped, its directory removed, the config untouched.
+    term.keys(&["Enter"]);
+    let port = free_port();
+    term.keys(&["i"]);
+    term.wait_for_text("Deploy a new MariaDB instance", Duration::from_secs(10));
+    term.type_text("paneinst");
+    term.keys(&["Tab"]);
+    term.type_text(&port.to_string());
+    term.keys(&["Tab"]);
+    term.type_text(&root.display().to_string());
+    term.keys(&["Tab"]);
+    term.type_text("gone");
+    term.keys(&["Enter"]);
+    term.wait_for_text("Type the new instance's name", Duration::from_secs(10));
+    term.type_text("paneinst");
+    term.keys(&["Enter"]);
+    let failed = term.wait_for("the failing step", Duration::from_secs(120), |s| {
+        s.contains("FAILED") || s.contains(": done")
+    });
+    assert!(
+        failed.contains("FAILED") && failed.contains("step `dump`"),
+        "{failed}"
+    );
+    assert!(failed.contains("[5] check the server"), "{failed}");
+    assert!(!root.exists(), "its directory removed");
+    assert_eq!(std::fs::read_to_string(&c.config).unwrap(), original);
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+        "its server stopped"
+    );
+
     // A free port: each step is shown, then the entry is registered with the comments kept.
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     term.keys(&["Enter"]);
     term.keys(&["i"]);
     term.wait_for_text("Deploy a new MariaDB instance", Duration::from_secs(10));
