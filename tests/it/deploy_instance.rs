@@ -123,9 +123,17 @@ fn a_replica_is_deployed_replicates_and_is_removed() {
     );
     assert!(health.status.success(), "{}", text(&health.stderr));
     let h = text(&health.stdout);
-    assert!(
-        h.contains("\"sql_running\":true") || h.contains("\"sql_running\": true"),
-        "{h}"
+    let rows: serde_json::Value = serde_json::from_str(&h).unwrap();
+    let rep = &rows[0];
+    assert_eq!(rep["instance"], "rep", "{h}");
+    assert_eq!(rep["status"], "up", "the replica is up: {h}");
+    assert_eq!(
+        rep["replication"]["sql_running"], true,
+        "its SQL thread runs: {h}"
+    );
+    assert_eq!(
+        rep["replication"]["io_running"], true,
+        "its IO thread runs: {h}"
     );
 
     // Refusals: a used port, an existing directory; the config stays as it is.
