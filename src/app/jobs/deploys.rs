@@ -511,4 +511,80 @@ mod tests {
             matches!(&v.stage, DeploysStage::Finished { ok: false, lines, .. } if lines.len() == 1)
         );
     }
+
+    /// Through `update()`: the keys reach the view, its modes and its requests.
+    #[test]
+    fn the_pane_opens_the_view_routes_its_keys_and_events() {
+        use crate::app::{update, Pane, State};
+        use crate::backend::BackendEvent;
+        let mut config = crate::config::Config::default();
+        config.instances.push(crate::config::InstanceConfig::tcp(
+            "primary",
+            "127.0.0.1",
+            3306,
+        ));
+        let mut state = State::new(&config, false, chrono::Utc::now());
+        update(&mut state, Action::PaneJobs);
+        assert_eq!(state.pane, Pane::Jobs);
+        let sent = update(&mut state, Action::DeployHistory);
+        assert_eq!(
+            sent,
+            vec![Effect::SendBackend(BackendCommand::Deploy(
+                DeployRequest::History
+            ))]
+        );
+        update(
+            &mut state,
+            Action::Backend(Box::new(BackendEvent::Deploy(DeployEvent::History {
+                records: vec![record(5, "applied", true)],
+                error: None,
+            }))),
+        );
+        assert_eq!(
+            state.jobs.deploys.as_ref().map(|v| v.records.len()),
+            Some(1)
+        );
+        update(&mut state, Action::DeployUndo);
+        assert_eq!(state.mode, Mode::PaneInput);
+        for c in "primary".chars() {
+            update(&mut state, Action::InputChar(c));
+        }
+        let sent = update(&mut state, Action::Confirm);
+        assert_eq!(
+            sent,
+            vec![Effect::SendBackend(BackendCommand::Deploy(
+                DeployRequest::Job {
+                    job: ChildJob::Undo { id: 5 },
+                    read_only: false
+                }
+            ))]
+        );
+        assert_eq!(
+            state.mode,
+            Mode::Normal,
+            "other panes stay usable while it runs"
+        );
+        update(&mut state, Action::Cancel);
+        assert!(state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("not stopped")));
+        update(
+            &mut state,
+            Action::Backend(Box::new(BackendEvent::Deploy(DeployEvent::JobEnded {
+                ok: true,
+                message: "deploy 5 undone".into(),
+            }))),
+        );
+        update(&mut state, Action::Confirm);
+        update(&mut state, Action::Cancel);
+        assert!(state.jobs.deploys.is_none());
+        state.read_only = true;
+        update(&mut state, Action::DeployInstance);
+        assert!(state.jobs.deploys.is_none());
+        assert!(state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("read-only")));
+    }
 }
