@@ -12,6 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::task::DeployEvent;
+use crate::backend::BackendEvent;
 use crate::deploy::history::{default_path, DeployHistory};
 
 /// What the pane's form asks `arkc deploy instance` for.
@@ -86,8 +87,11 @@ pub async fn run(
     config: Option<PathBuf>,
     job: ChildJob,
     read_only: bool,
-    send: mpsc::UnboundedSender<DeployEvent>,
+    events: mpsc::UnboundedSender<BackendEvent>,
 ) {
+    let send = |e: DeployEvent| {
+        let _ = events.send(BackendEvent::Deploy(e));
+    };
     let ended = if read_only {
         DeployEvent::JobEnded {
             ok: false,
@@ -104,20 +108,22 @@ pub async fn run(
         }
     };
     tracing::info!(job = ?job, outcome = ?ended, "deploy job from the Jobs pane");
-    let _ = send.send(ended);
-    let _ = send.send(tokio::task::spawn_blocking(history_event).await.unwrap_or(
-        DeployEvent::History {
-            records: Vec::new(),
-            error: Some("reading the deploy history failed".into()),
-        },
-    ));
+    send(ended);
+    send(
+        tokio::task::spawn_blocking(history_event)
+            .await
+            .unwrap_or(DeployEvent::History {
+                records: Vec::new(),
+                error: Some("reading the deploy history failed".into()),
+            }),
+    );
 }
 
 async fn run_child(
     exe: &Path,
     config: Option<&Path>,
     job: &ChildJob,
-    send: &mpsc::UnboundedSender<DeployEvent>,
+    send: &(dyn Fn(DeployEvent) + Sync),
 ) -> anyhow::Result<DeployEvent> {
     let mut cmd = tokio::process::Command::new(exe);
     if let Some(c) = config {
@@ -140,7 +146,7 @@ async fn run_child(
     while out_open || err_open {
         tokio::select! {
             line = out.next_line(), if out_open => match line? {
-                Some(l) => { let _ = send.send(DeployEvent::Output(l)); }
+                Some(l) => send(DeployEvent::Output(l)),
                 None => out_open = false,
             },
             line = err.next_line(), if err_open => match line? {
@@ -148,7 +154,7 @@ async fn run_child(
                     if !l.trim().is_empty() {
                         last_error_line = l.clone();
                     }
-                    let _ = send.send(DeployEvent::Output(l));
+                    send(DeployEvent::Output(l));
                 }
                 None => err_open = false,
             },

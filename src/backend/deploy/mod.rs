@@ -110,11 +110,5 @@ fn spawn_job(
             return;
         }
     };
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(child::run(exe, config.path.clone(), job, read_only, tx));
-    tokio::spawn(async move {
-        while let Some(e) = rx.recv().await {
-            let _ = events.send(super::BackendEvent::Deploy(e));
-        }
-    });
+    tokio::spawn(child::run(exe, config.path.clone(), job, read_only, events));
 }
