@@ -76,6 +76,15 @@ pub fn run_instance(
         n += 1;
         tracing::info!(instance = %a.name, step = n, "deploy instance: {s}");
         eprintln!("[{n}] {s}");
+    })
+    .inspect_err(|e| {
+        tracing::warn!(instance = %a.name, step = n, "deploy instance failed: {e:#}");
+        if n > 0 {
+            eprintln!(
+                "nothing was registered: the new server was stopped and {} removed",
+                root.display()
+            );
+        }
     })?;
     let entry = InstanceEntry {
         name: a.name.clone(),

@@ -224,6 +224,7 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
     let refused = term.wait_for("the refused undo", Duration::from_secs(90), |s| {
         s.contains(": done") || s.contains("FAILED")
     });
+    println!("The refused undo, 80x24:\n{refused}");
     assert!(
         refused.contains("FAILED") && refused.contains("not undone"),
         "{refused}"
@@ -300,11 +301,15 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     let failed = term.wait_for("the failing step", Duration::from_secs(120), |s| {
         s.contains("FAILED") || s.contains(": done")
     });
+    println!("An instance deploy failing at a step, 80x24:\n{failed}");
     assert!(
         failed.contains("FAILED") && failed.contains("step `dump`"),
         "{failed}"
     );
-    assert!(failed.contains("[5] check the server"), "{failed}");
+    assert!(
+        failed.contains("[5] check the server") && failed.contains("nothing was registered"),
+        "{failed}"
+    );
     assert!(!root.exists(), "its directory removed");
     assert_eq!(std::fs::read_to_string(&c.config).unwrap(), original);
     assert!(

@@ -176,6 +176,11 @@ fn stage_lines(stage: &DeploysStage, theme: &Theme, height: usize) -> Vec<Line<'
             };
             lines.push(Line::styled(format!("{title}: {word}"), style));
             lines.push(Line::styled(message.clone(), style));
+            // The message is usually the job's last line: not twice.
+            let out = match out.split_last() {
+                Some((last, rest)) if last == message => rest,
+                _ => out,
+            };
             push_tail(&mut lines, out, height.saturating_sub(2));
         }
     }
