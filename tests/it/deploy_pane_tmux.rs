@@ -354,4 +354,18 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     term.wait_for_text("verify", Duration::from_secs(10));
     term.keys(&["q"]);
     assert_eq!(term.wait_exit(Duration::from_secs(10)), 0);
+
+    // `deploy remove` without --delete-data: stopped and unregistered, its data kept.
+    let rm = c.arkc(&["deploy", "remove", "paneinst"]);
+    assert!(
+        rm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rm.stderr)
+    );
+    assert!(root.join("my.cnf").exists(), "its data stays");
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+        "its server stopped"
+    );
+    assert_eq!(std::fs::read_to_string(&c.config).unwrap(), original);
 }
