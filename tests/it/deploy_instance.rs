@@ -206,3 +206,79 @@ fn a_replica_is_deployed_replicates_and_is_removed() {
         text(&src.stderr)
     );
 }
+
+/// `--seed physical`: a mariadb-backup of a source on this host, copied into the new datadir,
+/// then GTID replication from the backup's position. Its own source, so no other test's DDL
+/// runs during the backup.
+#[test]
+fn a_replica_seeded_physically_replicates_and_is_removed() {
+    let sb = Sandbox::start(arkc::sandbox::SandboxOptions {
+        name: "physeed".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    sb.exec_sql("CREATE DATABASE phys; CREATE TABLE phys.t (id INT PRIMARY KEY, v VARCHAR(10) NOT NULL DEFAULT ''); INSERT INTO phys.t VALUES (1, 'copied');").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let original = format!("# physical seed test\n[[instance]]\nname = \"src\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n", sb.port());
+    std::fs::write(&config, &original).unwrap();
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let root = dir.path().join("prep");
+    let out = arkc(
+        &config,
+        &[
+            "deploy",
+            "instance",
+            "--name",
+            "prep",
+            "--port",
+            &port,
+            "--datadir",
+            root.to_str().unwrap(),
+            "--replica-of",
+            "src",
+            "--seed",
+            "physical",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "deploy failed: {err}");
+    assert!(
+        err.contains("back up src with mariadb-backup")
+            && err.contains("copy the backup into the datadir")
+            && !err.contains("dump src")
+            && err.contains("wait until caught up"),
+        "{err}"
+    );
+    assert!(!root.join("seed-backup").exists(), "the backup is removed");
+    assert_eq!(
+        replica_sql(&root, "SELECT v FROM phys.t WHERE id = 1").trim(),
+        "copied"
+    );
+    sb.exec_sql("INSERT INTO phys.t VALUES (2, 'streamed')")
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let seen = replica_sql(&root, "SELECT v FROM phys.t WHERE id = 2");
+        if seen.trim() == "streamed" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "row not replicated; replica has `{seen}`"
+        );
+        replica_sql(&root, "SELECT SLEEP(0.1)");
+    }
+    let rm = arkc(&config, &["deploy", "remove", "prep", "--delete-data"]);
+    assert!(rm.status.success(), "{}", text(&rm.stderr));
+    assert!(!root.exists());
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap().trim_end(),
+        original.trim_end()
+    );
+}
