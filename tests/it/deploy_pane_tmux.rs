@@ -267,7 +267,7 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     term.type_text(&sb.port().to_string());
     term.keys(&["Tab"]);
     term.type_text(&root.display().to_string());
-    term.keys(&["Enter", "Enter"]);
+    term.keys(&["Enter", "Enter", "Enter"]);
     term.wait_for_text("Type the new instance's name", Duration::from_secs(10));
     term.type_text("paneinst");
     term.keys(&["Enter"]);
@@ -294,7 +294,7 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     term.type_text(&root.display().to_string());
     term.keys(&["Tab"]);
     term.type_text("gone");
-    term.keys(&["Enter"]);
+    term.keys(&["Enter", "Enter"]);
     term.wait_for_text("Type the new instance's name", Duration::from_secs(10));
     term.type_text("paneinst");
     term.keys(&["Enter"]);
@@ -327,7 +327,7 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     term.type_text(&port.to_string());
     term.keys(&["Tab"]);
     term.type_text(&root.display().to_string());
-    term.keys(&["Enter", "Enter"]);
+    term.keys(&["Enter", "Enter", "Enter"]);
     term.type_text("paneinst");
     term.keys(&["Enter"]);
     let _cleanup = Deployed(&c, "paneinst");

@@ -13,11 +13,17 @@ use crate::backend::BackendCommand;
 use crate::deploy::history::DeployRecord;
 
 /// The form's fields, in order.
-pub const FORM_LABELS: [&str; 4] = ["name", "port", "datadir", "replica of (optional)"];
+pub const FORM_LABELS: [&str; 5] = [
+    "name",
+    "port",
+    "datadir",
+    "replica of (optional)",
+    "seed: logical|physical",
+];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FormState {
-    pub fields: [String; 4],
+    pub fields: [String; 5],
     /// Index into `fields` of the one being typed.
     pub focus: usize,
 }
@@ -25,7 +31,8 @@ pub struct FormState {
 impl FormState {
     /// The form as a request, or what is wrong with it.
     pub fn parse(&self) -> Result<InstanceForm, String> {
-        let [name, port, datadir, replica_of] = self.fields.clone().map(|f| f.trim().to_string());
+        let [name, port, datadir, replica_of, seed] =
+            self.fields.clone().map(|f| f.trim().to_string());
         if name.is_empty() || name.contains(char::is_whitespace) {
             return Err("name: one word, not empty".into());
         }
@@ -36,7 +43,14 @@ impl FormState {
         if datadir.is_empty() {
             return Err("datadir: give a new directory for the server".into());
         }
+        let physical = match (seed.as_str(), replica_of.is_empty()) {
+            ("" | "logical", _) => false,
+            ("physical", false) => true,
+            ("physical", true) => return Err("seed: physical needs a replica of".into()),
+            (other, _) => return Err(format!("seed: `{other}` is neither logical nor physical")),
+        };
         Ok(InstanceForm {
+            physical_seed: physical,
             name,
             port,
             datadir: PathBuf::from(datadir),

@@ -22,6 +22,8 @@ pub struct InstanceForm {
     pub port: u16,
     pub datadir: PathBuf,
     pub replica_of: Option<String>,
+    /// `--seed physical` (mariadb-backup of a local source) instead of a logical dump.
+    pub physical_seed: bool,
 }
 
 /// A deploy job the pane runs through the CLI twin.
@@ -56,6 +58,10 @@ impl ChildJob {
                 if let Some(src) = &f.replica_of {
                     a.push("--replica-of".into());
                     a.push(src.into());
+                }
+                if f.physical_seed {
+                    a.push("--seed".into());
+                    a.push("physical".into());
                 }
                 a
             }
@@ -186,6 +192,7 @@ mod tests {
             port: 3407,
             datadir: "/srv/rep".into(),
             replica_of: Some("primary".into()),
+            physical_seed: true,
         })
         .args();
         let joined: Vec<String> = inst
@@ -194,7 +201,7 @@ mod tests {
             .collect();
         assert_eq!(
             joined.join(" "),
-            "deploy instance --name rep --port 3407 --datadir /srv/rep --replica-of primary"
+            "deploy instance --name rep --port 3407 --datadir /srv/rep --replica-of primary --seed physical"
         );
     }
 }

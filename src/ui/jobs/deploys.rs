@@ -138,12 +138,19 @@ fn stage_lines(stage: &DeploysStage, theme: &Theme, height: usize) -> Vec<Line<'
                 "replica of: a configured instance to seed from and replicate",
                 muted,
             ));
+            lines.push(Line::styled(
+                "seed: logical (mariadb-dump, default) or physical (mariadb-backup, local source)",
+                muted,
+            ));
         }
         DeploysStage::ConfirmInstance { form, typed } => {
             let replica = form
                 .replica_of
                 .as_deref()
-                .map(|s| format!(", a replica of {s}"))
+                .map(|s| match form.physical_seed {
+                    true => format!(", a replica of {s} (physical seed)"),
+                    false => format!(", a replica of {s}"),
+                })
                 .unwrap_or_default();
             lines.push(Line::styled(
                 format!(

@@ -122,12 +122,21 @@ fn the_instance_form_checks_its_fields_and_asks_for_the_name() {
     typed(&mut v, "/srv/rep");
     v.on_key(&Action::Confirm, false).unwrap();
     typed(&mut v, "primary");
+    v.on_key(&Action::Confirm, false).unwrap();
+    typed(&mut v, "fast");
     assert!(v
         .on_key(&Action::Confirm, false)
         .unwrap_err()
         .contains("port: `99999`"));
     if let DeploysStage::Form(f) = &mut v.stage {
         f.fields[1] = "3407".into();
+    }
+    assert!(v
+        .on_key(&Action::Confirm, false)
+        .unwrap_err()
+        .contains("seed: `fast` is neither"));
+    if let DeploysStage::Form(f) = &mut v.stage {
+        f.fields[4].clear();
     }
     v.on_key(&Action::Confirm, false).unwrap();
     typed(&mut v, "rep");
@@ -140,6 +149,7 @@ fn the_instance_form_checks_its_fields_and_asks_for_the_name() {
                 port: 3407,
                 datadir: "/srv/rep".into(),
                 replica_of: Some("primary".into()),
+                physical_seed: false,
             }),
             read_only: false,
         })
