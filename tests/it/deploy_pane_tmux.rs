@@ -161,6 +161,17 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
         history.contains("applied") && history.contains("3/3"),
         "{history}"
     );
+    // Enter shows the deploy in full: its recorded binlog range and each statement.
+    term.keys(&["Enter"]);
+    let detail = term.wait_for("the deploy's details", Duration::from_secs(10), |s| {
+        s.contains("before   mariadb-bin.")
+    });
+    assert!(
+        detail.contains("after    mariadb-bin.") && detail.contains("#3 l3 applied 10 row(s)"),
+        "{detail}"
+    );
+    term.keys(&["Escape"]);
+    term.wait_for_text("STMTS", Duration::from_secs(10));
     // Read-only refuses the undo before anything is asked.
     term.keys(&[":"]);
     term.type_text("readonly on");

@@ -62,6 +62,8 @@ impl FormState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeploysStage {
     Browse,
+    /// The selected deploy in full: positions, each statement's result.
+    Detail,
     /// Typing the instance name to undo deploy `id`.
     ConfirmUndo {
         id: i64,
@@ -192,6 +194,7 @@ impl DeploysView {
             }
         }
         let last = self.records.len().saturating_sub(1);
+        let has_selection = self.selected().is_some();
         match (&mut self.stage, action) {
             (DeploysStage::Browse, Action::Down) => self.selected = (self.selected + 1).min(last),
             (DeploysStage::Browse, Action::Up) => self.selected = self.selected.saturating_sub(1),
@@ -202,7 +205,13 @@ impl DeploysView {
             }
             (DeploysStage::Browse, Action::Cancel) => return Ok(Step::Close),
             (DeploysStage::Browse, Action::DeployInstance) => return self.open_form(read_only),
-            (DeploysStage::Browse, Action::DeployUndo) => {
+            (DeploysStage::Browse, Action::Confirm) if has_selection => {
+                self.stage = DeploysStage::Detail;
+            }
+            (DeploysStage::Detail, Action::Cancel | Action::Confirm) => {
+                self.stage = DeploysStage::Browse;
+            }
+            (DeploysStage::Browse | DeploysStage::Detail, Action::DeployUndo) => {
                 let (id, instance) = self.undo_target(read_only)?;
                 self.stage = DeploysStage::ConfirmUndo {
                     id,

@@ -16,9 +16,17 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &DeploysView, theme: &Theme) {
         .border_style(theme.style(Meaning::Border));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    match &view.stage {
-        DeploysStage::Browse => draw_history(frame, inner, view, theme),
-        stage => {
+    match (&view.stage, view.selected()) {
+        (DeploysStage::Browse, _) | (DeploysStage::Detail, None) => {
+            draw_history(frame, inner, view, theme)
+        }
+        (DeploysStage::Detail, Some(d)) => {
+            let body = Paragraph::new(detail_lines(d, theme))
+                .wrap(Wrap { trim: false })
+                .style(theme.style(Meaning::Text));
+            frame.render_widget(body, inner);
+        }
+        (stage, _) => {
             let body = Paragraph::new(stage_lines(stage, theme, inner.height as usize))
                 .wrap(Wrap { trim: false })
                 .style(theme.style(Meaning::Text));
@@ -99,7 +107,7 @@ fn stage_lines(stage: &DeploysStage, theme: &Theme, height: usize) -> Vec<Line<'
     let muted = theme.style(Meaning::Muted);
     let mut lines = Vec::new();
     match stage {
-        DeploysStage::Browse => {}
+        DeploysStage::Browse | DeploysStage::Detail => {}
         DeploysStage::ConfirmUndo {
             id,
             instance,
@@ -194,6 +202,56 @@ fn stage_lines(stage: &DeploysStage, theme: &Theme, height: usize) -> Vec<Line<'
     lines
 }
 
+/// One deploy in full: where it ran, its binlog range, each statement's result.
+fn detail_lines(d: &DeployRecord, theme: &Theme) -> Vec<Line<'static>> {
+    let point = |p: &Option<crate::deploy::history::BinlogPoint>| match p {
+        Some(p) => format!("{}:{} (GTID {})", p.file, p.position, p.gtid),
+        None => "not recorded".into(),
+    };
+    let mut lines = vec![
+        Line::styled(
+            format!("deploy {} on {}: {}", d.id, d.instance, d.status),
+            theme.style(Meaning::Header),
+        ),
+        Line::raw(format!("file     {}", d.file)),
+        Line::raw(format!("sha256   {}", d.file_sha256)),
+        Line::raw(format!(
+            "by       {} at {}, ended {}",
+            d.os_user,
+            d.started_at,
+            d.finished_at.as_deref().unwrap_or("-")
+        )),
+        Line::raw(format!("before   {}", point(&d.before))),
+        Line::raw(format!("after    {}", point(&d.after))),
+        Line::raw(d.message.clone()),
+    ];
+    for st in &d.statements {
+        let first: String = st
+            .sql
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(40)
+            .collect();
+        let (text, style) = match &st.error {
+            None => (
+                format!(
+                    "#{} l{} {} {} row(s) {} ms  {first}",
+                    st.index, st.line, st.status, st.affected_rows, st.elapsed_ms
+                ),
+                theme.style(Meaning::Text),
+            ),
+            Some(e) => (
+                format!("#{} l{} FAILED: {e}  {first}", st.index, st.line),
+                theme.style(Meaning::Alert),
+            ),
+        };
+        lines.push(Line::styled(text, style));
+    }
+    lines
+}
+
 /// The newest output lines that fit below the heading.
 fn push_tail(lines: &mut Vec<Line<'static>>, out: &[String], room: usize) {
     let skip = out.len().saturating_sub(room);
@@ -246,6 +304,14 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("deploy 4: applied 3 statement(s)"), "{s}");
+        view.on_key(&crate::app::Action::Confirm, false).unwrap();
+        let s = screen(&view);
+        assert!(
+            s.contains("deploy 4 on primary: applied") && s.contains("before   not recorded"),
+            "{s}"
+        );
+        view.on_key(&crate::app::Action::Cancel, false).unwrap();
+        assert_eq!(view.stage, DeploysStage::Browse);
         view.stage = DeploysStage::Running {
             title: "deploy instance rep on port 3407".into(),
             lines: (1..=40).map(|n| format!("[{n}] step {n}")).collect(),

@@ -32,6 +32,7 @@ const HINTS: &[(Action, &str)] = &[
 const DEPLOYS_HINTS: &[(Action, &str)] = &[
     (Action::DeployUndo, "undo deploy"),
     (Action::DeployInstance, "new instance"),
+    (Action::Confirm, "details"),
     (Action::Refresh, "refresh"),
     (Action::Cancel, "back"),
     (Action::Help, "help"),
@@ -81,7 +82,7 @@ impl PaneView for JobsPane {
 
     fn hints(&self) -> &'static [(Action, &'static str)] {
         match self.deploys.as_ref().map(|v| &v.stage) {
-            Some(DeploysStage::Browse) => DEPLOYS_HINTS,
+            Some(DeploysStage::Browse | DeploysStage::Detail) => DEPLOYS_HINTS,
             Some(_) => DEPLOY_JOB_HINTS,
             None => HINTS,
         }
@@ -103,7 +104,7 @@ fn deploy_hint(stage: &DeployStage) -> &'static str {
 /// The deploy history view's keys at each stage, for the bottom line.
 fn deploys_hint(stage: &DeploysStage) -> &'static str {
     match stage {
-        DeploysStage::Browse => "",
+        DeploysStage::Browse | DeploysStage::Detail => "",
         DeploysStage::ConfirmUndo { .. } => "type the instance name · enter undoes · esc back",
         DeploysStage::Form(_) => "tab/enter next field · enter on the last reviews · esc back",
         DeploysStage::ConfirmInstance { .. } => "type the name · enter deploys · esc back",
