@@ -282,3 +282,53 @@ fn a_replica_seeded_physically_replicates_and_is_removed() {
         original.trim_end()
     );
 }
+
+/// `--config-out PATH`: the entry goes to PATH (a config arkc can use: `health` and `deploy
+/// remove` read it), the main config is left as it was.
+#[test]
+fn config_out_writes_the_entry_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let original = "# main config, untouched\n[ui]\nrefresh_ms = 1000\n";
+    std::fs::write(&config, original).unwrap();
+    let out_path = dir.path().join("new-instance.toml");
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let root = dir.path().join("solo");
+    let out = arkc(
+        &config,
+        &[
+            "deploy",
+            "instance",
+            "--name",
+            "solo",
+            "--port",
+            &port,
+            "--datadir",
+            root.to_str().unwrap(),
+            "--config-out",
+            out_path.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+    let entry = std::fs::read_to_string(&out_path).unwrap();
+    assert!(
+        entry.contains("name = \"solo\"") && entry.contains(&format!("port = {port}")),
+        "{entry}"
+    );
+    let health = arkc(
+        &out_path,
+        &["health", "--once", "--format", "json", "--instance", "solo"],
+    );
+    let h = text(&health.stdout);
+    let rows: serde_json::Value = serde_json::from_str(&h).unwrap();
+    assert_eq!(rows[0]["status"], "up", "{h}");
+    let rm = arkc(&out_path, &["deploy", "remove", "solo", "--delete-data"]);
+    assert!(rm.status.success(), "{}", text(&rm.stderr));
+    assert!(!root.exists());
+}
