@@ -91,6 +91,12 @@ pub enum Action {
     JobVerify,
     /// Jobs pane: deploy a SQL change file (review, typed instance name, progress).
     DeployStart,
+    /// Jobs pane: the deploy history (undo a deploy, deploy an instance from there).
+    DeployHistory,
+    /// Jobs pane, deploy history: undo the selected deploy (after typing the instance name).
+    DeployUndo,
+    /// Jobs pane: deploy a new instance (a form, then the typed name, then its steps).
+    DeployInstance,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -185,6 +191,9 @@ impl Action {
         Action::JobCancel,
         Action::JobVerify,
         Action::DeployStart,
+        Action::DeployHistory,
+        Action::DeployUndo,
+        Action::DeployInstance,
     ];
 
     /// One line for the help screen.
@@ -246,6 +255,9 @@ impl Action {
             Action::JobCancel => "jobs: cancel backup",
             Action::JobVerify => "jobs: verify backup",
             Action::DeployStart => "jobs: deploy SQL file",
+            Action::DeployHistory => "jobs: deploy history",
+            Action::DeployUndo => "jobs: undo the deploy",
+            Action::DeployInstance => "jobs: deploy an instance",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
@@ -296,7 +308,10 @@ impl Action {
             | Action::JobNext
             | Action::JobCancel
             | Action::JobVerify
-            | Action::DeployStart => Some(Pane::Jobs),
+            | Action::DeployStart
+            | Action::DeployHistory
+            | Action::DeployUndo
+            | Action::DeployInstance => Some(Pane::Jobs),
             _ => None,
         }
     }

@@ -18,6 +18,7 @@ mod config_init_login_path;
 mod console_loop;
 mod demo;
 mod deploy_instance;
+mod deploy_pane_tmux;
 mod deploy_sql;
 mod digest_cli;
 mod flashback_generated;
