@@ -168,6 +168,7 @@ fn consume<S: TxnSink>(
 ) -> Result<ScanStats, BinlogError> {
     let mut decoder = Decoder::new();
     decoder.set_schema_info(builder.schema.clone());
+    decoder.set_column_source(builder.columns.clone());
     let mut stats = ScanStats::default();
     for msg in rx {
         match msg {
@@ -223,6 +224,7 @@ pub fn scan_arrivals<S: TxnSink>(
     let mut framer = EventFramer::new(source);
     let mut decoder = Decoder::new();
     decoder.set_schema_info(builder.schema.clone());
+    decoder.set_column_source(builder.columns.clone());
     let mut stats = ScanStats::default();
     let mut since_progress = 0u64;
     for arrival in arrivals {
@@ -249,79 +251,4 @@ pub fn scan_arrivals<S: TxnSink>(
         }
     }
     Ok(stats)
-}
-
-/// The tables whose table maps carry no column names, (schema, table), in `paths`.
-pub fn tables_without_names(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
-    tables_mapped_where(paths, |tm| !tm.has_names)
-}
-
-/// Every table with a table map in `paths`, (schema, table), sorted.
-pub fn mapped_tables(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
-    tables_mapped_where(paths, |_| true)
-}
-
-fn tables_mapped_where(
-    paths: &[PathBuf],
-    keep: impl Fn(&crate::tablemap::TableMap) -> bool,
-) -> Result<Vec<(String, String)>, BinlogError> {
-    let mut seen = std::collections::BTreeSet::new();
-    for path in paths {
-        let mut reader = BinlogReader::open(path)?;
-        let mut decoder = Decoder::new();
-        decoder.set_path(path);
-        while let Some(raw) = reader.next_event()? {
-            note_tables(&mut decoder, raw, &mut seen, &keep)?;
-        }
-    }
-    Ok(seen.into_iter().collect())
-}
-
-/// `mapped_tables` for events that arrive one by one (a replication stream).
-pub fn mapped_tables_in(
-    arrivals: impl IntoIterator<Item = Arrival>,
-    source: &str,
-) -> Result<Vec<(String, String)>, BinlogError> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut framer = EventFramer::new(source);
-    let mut decoder = Decoder::new();
-    for arrival in arrivals {
-        match arrival {
-            Arrival::File(name) => {
-                let path = Path::new(source).join(&name);
-                framer.set_path(&path);
-                decoder.set_path(&path);
-            }
-            Arrival::Idle => {}
-            Arrival::Event { offset, data } => {
-                let raw = framer.frame(offset, &data)?;
-                note_tables(&mut decoder, raw, &mut seen, &|_| true)?;
-            }
-        }
-    }
-    Ok(seen.into_iter().collect())
-}
-
-/// Decodes only what finds table maps (TABLE_MAP, payloads, FDE); notes those `keep` wants.
-fn note_tables(
-    decoder: &mut Decoder,
-    raw: RawEvent<'_>,
-    seen: &mut std::collections::BTreeSet<(String, String)>,
-    keep: &impl Fn(&crate::tablemap::TableMap) -> bool,
-) -> Result<(), BinlogError> {
-    let t = raw.header.type_code;
-    if t != crate::event::code::TABLE_MAP
-        && t != crate::event::code::TRANSACTION_PAYLOAD
-        && t != crate::event::code::FORMAT_DESCRIPTION
-    {
-        return Ok(());
-    }
-    decoder.decode_each(raw, &mut |ev| {
-        if let crate::decoder::EventBody::TableMap(tm) = &ev.body {
-            if keep(tm) {
-                seen.insert((tm.schema.clone(), tm.table.clone()));
-            }
-        }
-        Ok(())
-    })
 }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use arkc_binlog::check::{CheckMode, CheckRowSink, RowState};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
-use arkc_binlog::schema::SchemaInfo;
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use mysql_async::prelude::Queryable;
 
@@ -77,13 +76,14 @@ pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow
 /// Renders the SQL of `direction` into the audit file, returning each block's byte range.
 fn render_to_audit(
     source: &Source,
-    schema: &Option<std::sync::Arc<SchemaInfo>>,
+    definitions: &TxnBuilder,
     filters: &Filters,
     opts: FlashbackOptions,
     path: &std::path::Path,
 ) -> anyhow::Result<(Vec<(usize, usize)>, arkc_binlog::plan::FlashbackStats)> {
     let mut builder = TxnBuilder::new(filters.clone());
-    builder.schema = schema.clone();
+    builder.schema = definitions.schema.clone();
+    builder.columns = definitions.columns.clone();
     let mut planner = FlashbackPlanner::new(opts)?;
     scan(source, &mut builder, &mut planner)?;
     let mut out = std::io::BufWriter::new(
@@ -125,7 +125,7 @@ fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
 /// `flashback --execute`: audit first, then apply block by block; stop at the first error.
 pub fn run_execute(
     source: &Source,
-    schema: &Option<std::sync::Arc<SchemaInfo>>,
+    definitions: &TxnBuilder,
     filters: &Filters,
     opts: FlashbackOptions,
     url: &str,
@@ -135,7 +135,7 @@ pub fn run_execute(
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let apply_path = dir.join(format!("flashback-{stamp}-apply.sql"));
     let redo_path = dir.join(format!("flashback-{stamp}-redo.sql"));
-    let (blocks, stats) = render_to_audit(source, schema, filters, opts, &apply_path)?;
+    let (blocks, stats) = render_to_audit(source, definitions, filters, opts, &apply_path)?;
     let inverse = FlashbackOptions {
         direction: match opts.direction {
             Direction::Rollback => Direction::Forward,
@@ -143,7 +143,7 @@ pub fn run_execute(
         },
         ..opts
     };
-    render_to_audit(source, schema, filters, inverse, &redo_path)?;
+    render_to_audit(source, definitions, filters, inverse, &redo_path)?;
     eprintln!(
         "saved {} and its inverse {}",
         apply_path.display(),
@@ -183,6 +183,7 @@ async fn apply_file(
     let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
     let rec = SqlRecorder::new("--url", events);
     let (mut done, mut next) = (0, 0);
+    let mut bar = super::progress::CliProgress::apply(total as u64);
     while next < blocks.len() {
         let start = blocks[next].0;
         let mut end = next;
@@ -197,33 +198,17 @@ async fn apply_file(
         let text = String::from_utf8(text)
             .with_context(|| format!("{} is not UTF-8 at byte {start}", path.display()))?;
         let units = split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut progress = |_: TxnResult| {};
+        let mut progress = |r: TxnResult| bar.set(r.index as u64 + 1, |_| String::new());
         let (ok, message) =
             run_units_of(&mut conn, &rec, &units, (done, total), true, &mut progress).await;
         if !ok {
+            bar.finish();
             bail!("{message}");
         }
         done += units.iter().filter(|u| u.transaction).count();
         next = end;
     }
+    bar.finish();
     conn.disconnect().await?;
     Ok(())
-}
-
-/// Column definitions from information_schema (see `backend::binlog::schema_info`).
-pub fn load_schema_info_from(
-    opts: mysql_async::Opts,
-    tables: &[(String, String)],
-) -> anyhow::Result<SchemaInfo> {
-    runtime()?.block_on(async {
-        let address = opts_address(&opts);
-        let mut conn = connect_to(opts, &address)
-            .await
-            .context("reading column definitions from information_schema")?;
-        conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
-        let info =
-            crate::backend::binlog::schema_info::load_schema_info(&mut conn, tables, None).await?;
-        conn.disconnect().await?;
-        anyhow::Ok(info)
-    })
 }

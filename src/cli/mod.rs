@@ -15,6 +15,7 @@ pub mod digest;
 mod flashback_server;
 pub mod health;
 pub mod monitor_views;
+mod progress;
 
 use std::path::PathBuf;
 
