@@ -8,6 +8,7 @@ mod backup_jobs;
 mod binlog_check;
 mod binlog_pane_generated;
 mod binlog_pane_render;
+mod binlog_pane_stream;
 mod binlog_pane_tmux;
 mod binlog_scope;
 mod binlog_stream;
