@@ -11,3 +11,4 @@ pub mod service;
 pub mod source;
 pub mod sql_units;
 pub mod stream;
+pub mod url_flashback;
