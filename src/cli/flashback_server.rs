@@ -158,7 +158,7 @@ pub fn run_execute(
         &apply_path,
         &blocks,
         stats.transactions as usize,
-        |r| bar.set(r.index as u64 + 1, |_| String::new()),
+        |r| bar.set(r.index as u64, |_| String::new()),
     ));
     bar.finish();
     applied?;

@@ -2,6 +2,7 @@
 //! and only once the work has run for a second, so quick runs and pipes stay quiet.
 
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -11,10 +12,10 @@ const QUIET_FOR: Duration = Duration::from_secs(1);
 
 pub struct CliProgress {
     started: Instant,
-    tty: bool,
-    style: ProgressStyle,
-    total: Option<u64>,
+    /// None when stderr is not a terminal.
     bar: Option<ProgressBar>,
+    /// Set once the work is over, so the timer never shows a finished bar.
+    done: Arc<Mutex<bool>>,
 }
 
 impl CliProgress {
@@ -37,42 +38,55 @@ impl CliProgress {
     }
 
     fn new(template: &str, total: Option<u64>) -> CliProgress {
+        let done = Arc::new(Mutex::new(false));
+        let started = Instant::now();
+        if !std::io::stderr().is_terminal() {
+            return CliProgress {
+                started,
+                bar: None,
+                done,
+            };
+        }
         let style =
             ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
+        bar.set_style(style);
+        // Shown after a second even when the work is stuck (a lock wait): a timer, not an update.
+        let (shown, finished) = (bar.clone(), done.clone());
+        let _ = std::thread::Builder::new()
+            .name("arkc-progress".into())
+            .spawn(move || {
+                std::thread::sleep(QUIET_FOR);
+                let Ok(finished) = finished.lock() else {
+                    return;
+                };
+                if !*finished {
+                    shown.set_draw_target(ProgressDrawTarget::stderr());
+                    shown.enable_steady_tick(Duration::from_millis(200));
+                }
+            });
         CliProgress {
-            started: Instant::now(),
-            tty: std::io::stderr().is_terminal(),
-            style,
-            total,
-            bar: None,
+            started,
+            bar: Some(bar),
+            done,
         }
     }
 
     /// The work is at `pos` (bytes or transactions); `message` joins the line (events/s).
     pub fn set(&mut self, pos: u64, message: impl FnOnce(f64) -> String) {
-        if !self.tty {
-            return;
-        }
-        let elapsed = self.started.elapsed();
-        if self.bar.is_none() && elapsed >= QUIET_FOR {
-            let bar = match self.total {
-                Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-            };
-            bar.set_style(self.style.clone());
-            bar.enable_steady_tick(Duration::from_millis(200));
-            self.bar = Some(bar);
-        }
         if let Some(bar) = &self.bar {
             bar.set_position(pos);
-            bar.set_message(message(elapsed.as_secs_f64().max(1e-6)));
+            bar.set_message(message(self.started.elapsed().as_secs_f64().max(1e-6)));
         }
     }
 
     /// Removes the line (the caller prints its own summary).
     pub fn finish(self) {
-        if let Some(bar) = self.bar {
-            bar.finish_and_clear();
+        if let Ok(mut done) = self.done.lock() {
+            *done = true;
+            if let Some(bar) = &self.bar {
+                bar.finish_and_clear();
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ mod deploy_instance;
 mod deploy_sql;
 mod digest_cli;
 mod flashback_generated;
+mod flashback_progress;
 mod flashback_roundtrip;
 mod flashback_service;
 mod flashback_strict;
