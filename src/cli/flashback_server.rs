@@ -3,16 +3,18 @@
 //! confirmation and output only: the scans, check and apply are `backend::binlog::url_flashback`.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use arkc_binlog::check::RowState;
-use arkc_binlog::plan::{Direction, FlashbackOptions};
+use arkc_binlog::plan::FlashbackOptions;
 use arkc_binlog::txn::{Filters, TxnBuilder};
 
 use super::binlog_source::Source;
 use super::progress::CliProgress;
-use crate::backend::binlog::url_flashback::{apply_file, check_source, render_to_file};
+use crate::backend::binlog::url_flashback::{
+    apply_file, check_source, render_with_inverse, RenderedPair,
+};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -74,28 +76,6 @@ pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow
     Ok(if changed == 0 { 0 } else { 3 })
 }
 
-/// `render_to_file` with the CLI's progress on stderr.
-fn render(
-    source: &Source,
-    definitions: &TxnBuilder,
-    filters: &Filters,
-    opts: FlashbackOptions,
-    path: &Path,
-) -> anyhow::Result<(Vec<(usize, usize)>, arkc_binlog::plan::FlashbackStats)> {
-    let mut bar = CliProgress::scan(None);
-    let rendered = render_to_file(source, definitions, filters, opts, path, &mut |s| {
-        bar.set(s.bytes, |secs| {
-            format!(
-                "{} events, {:.0} events/s",
-                s.events,
-                s.events as f64 / secs
-            )
-        })
-    });
-    bar.finish();
-    rendered
-}
-
 fn audit_dir() -> anyhow::Result<PathBuf> {
     let dir = crate::config::data_dir()
         .context("no XDG data dir for the audit folder (set HOME or XDG_DATA_HOME)")?
@@ -130,15 +110,25 @@ pub fn run_execute(
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let apply_path = dir.join(format!("flashback-{stamp}-apply.sql"));
     let redo_path = dir.join(format!("flashback-{stamp}-redo.sql"));
-    let (blocks, stats) = render(source, definitions, filters, opts, &apply_path)?;
-    let inverse = FlashbackOptions {
-        direction: match opts.direction {
-            Direction::Rollback => Direction::Forward,
-            Direction::Forward => Direction::Rollback,
+    let mut bar = CliProgress::scan(None);
+    let rendered = render_with_inverse(
+        source,
+        definitions,
+        filters,
+        opts,
+        (&apply_path, &redo_path),
+        &mut |s| {
+            bar.set(s.bytes, |secs| {
+                format!(
+                    "{} events, {:.0} events/s",
+                    s.events,
+                    s.events as f64 / secs
+                )
+            })
         },
-        ..opts
-    };
-    render(source, definitions, filters, inverse, &redo_path)?;
+    );
+    bar.finish();
+    let RenderedPair { blocks, stats } = rendered?;
     eprintln!(
         "saved {} and its inverse {}",
         apply_path.display(),

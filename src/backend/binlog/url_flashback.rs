@@ -8,9 +8,11 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use arkc_binlog::check::{CheckMode, CheckRowSink, RowState};
+use arkc_binlog::event::QueryEvent;
 use arkc_binlog::pipeline::ScanStats;
-use arkc_binlog::plan::{FlashbackOptions, FlashbackPlanner, FlashbackStats};
-use arkc_binlog::txn::{Filters, TxnBuilder};
+use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner, FlashbackStats};
+use arkc_binlog::txn::{Filters, Transaction, TxnBuilder, TxnSink};
+use arkc_binlog::{BinlogError, Event, RowsEvent};
 use mysql_async::prelude::Queryable;
 
 use super::flashback::{check_on, run_units_of, split_units, CheckRow, RowId, TxnResult};
@@ -69,21 +71,48 @@ pub fn check_source(
     })
 }
 
-/// Renders the SQL of `opts.direction` into `path` (the audit file), returning each
-/// transaction block's byte range, for `apply_file`.
-pub fn render_to_file(
+/// The SQL and its inverse rendered from one read of the source.
+pub struct RenderedPair {
+    /// Byte range of each transaction block of the SQL file, for `apply_file`.
+    pub blocks: Vec<(usize, usize)>,
+    pub stats: FlashbackStats,
+}
+
+/// Renders the SQL of `opts.direction` into `path` and its inverse into `inverse_path` (the
+/// audit files) in one pass over the source: a stream is pulled once, not once per file.
+pub fn render_with_inverse(
     source: &Source,
     definitions: &TxnBuilder,
     filters: &Filters,
     opts: FlashbackOptions,
-    path: &Path,
+    (path, inverse_path): (&Path, &Path),
     progress: &mut dyn FnMut(&ScanStats),
-) -> anyhow::Result<(Vec<(usize, usize)>, FlashbackStats)> {
+) -> anyhow::Result<RenderedPair> {
     let mut builder = TxnBuilder::new(filters.clone());
     builder.schema = definitions.schema.clone();
     builder.columns = definitions.columns.clone();
-    let mut planner = FlashbackPlanner::new(opts)?;
-    scan_source(source, false, &mut builder, &mut planner, progress)?;
+    let inverse = FlashbackOptions {
+        direction: match opts.direction {
+            Direction::Rollback => Direction::Forward,
+            Direction::Forward => Direction::Rollback,
+        },
+        ..opts
+    };
+    let mut both = Both(
+        FlashbackPlanner::new(opts)?,
+        FlashbackPlanner::new(inverse)?,
+    );
+    scan_source(source, false, &mut builder, &mut both, progress)?;
+    let Both(planner, inverse) = both;
+    let (blocks, stats) = write_blocks(planner, path)?;
+    write_blocks(inverse, inverse_path)?;
+    Ok(RenderedPair { blocks, stats })
+}
+
+fn write_blocks(
+    planner: FlashbackPlanner,
+    path: &Path,
+) -> anyhow::Result<(Vec<(usize, usize)>, FlashbackStats)> {
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
@@ -99,7 +128,43 @@ pub fn render_to_file(
     Ok((ranges, stats))
 }
 
-/// Apply a file `render_to_file` wrote with the pane's runner (`flashback::run_units`),
+/// Hands every transaction to two sinks (the SQL and its inverse).
+struct Both<A, B>(A, B);
+
+impl<A: TxnSink, B: TxnSink> TxnSink for Both<A, B> {
+    fn rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        rows: &RowsEvent<'_>,
+    ) -> Result<u64, BinlogError> {
+        let n = self.0.rows(txn, ev, rows)?;
+        self.1.rows(txn, ev, rows)?;
+        Ok(n)
+    }
+
+    fn statement(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        q: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError> {
+        self.0.statement(txn, ev, q)?;
+        self.1.statement(txn, ev, q)
+    }
+
+    fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        self.0.commit(txn)?;
+        self.1.commit(txn)
+    }
+
+    fn rollback(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        self.0.rollback(txn)?;
+        self.1.rollback(txn)
+    }
+}
+
+/// Apply a file `render_with_inverse` wrote with the pane's runner (`flashback::run_units`),
 /// reading it a few MiB at a time so memory stays flat whatever the binlog size.
 pub async fn apply_file(
     url: &str,
