@@ -3,6 +3,7 @@
 //! batches keeps memory flat.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::decoder::Decoder;
@@ -131,7 +132,7 @@ pub fn follow_files<S: TxnSink>(
     builder: &mut TxnBuilder,
     sink: &mut S,
 ) -> Result<ScanStats, BinlogError> {
-    run(paths, builder, sink, &mut |_| {}, true)
+    run(paths, builder, sink, &mut |_| {}, true, None)
 }
 
 /// Like `scan_files`, calling `progress` after every batch (about 1 MiB of events).
@@ -141,7 +142,19 @@ pub fn scan_files_with_progress<S: TxnSink>(
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<ScanStats, BinlogError> {
-    run(paths, builder, sink, progress, false)
+    run(paths, builder, sink, progress, false, None)
+}
+
+/// Like `scan_files_with_progress`, stopping (without error) within one batch of `cancel`
+/// being set: the Binlog pane's scan, whose Esc must answer at once.
+pub fn scan_files_cancellable<S: TxnSink>(
+    paths: &[PathBuf],
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+    progress: &mut dyn FnMut(&ScanStats),
+    cancel: &AtomicBool,
+) -> Result<ScanStats, BinlogError> {
+    run(paths, builder, sink, progress, false, Some(cancel))
 }
 
 fn run<S: TxnSink>(
@@ -150,13 +163,14 @@ fn run<S: TxnSink>(
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
     follow: bool,
+    cancel: Option<&AtomicBool>,
 ) -> Result<ScanStats, BinlogError> {
     let (tx, rx) = sync_channel(CHANNEL_BATCHES);
     let owned = paths.to_vec();
     std::thread::scope(|s| {
         s.spawn(move || frame_files(owned, tx, follow));
         // Returning drops the receiver, which stops the framing thread on error.
-        consume(rx, builder, sink, progress)
+        consume(rx, builder, sink, progress, cancel)
     })
 }
 
@@ -165,12 +179,16 @@ fn consume<S: TxnSink>(
     builder: &mut TxnBuilder,
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
+    cancel: Option<&AtomicBool>,
 ) -> Result<ScanStats, BinlogError> {
     let mut decoder = Decoder::new();
     decoder.set_schema_info(builder.schema.clone());
     decoder.set_column_source(builder.columns.clone());
     let mut stats = ScanStats::default();
     for msg in rx {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Ok(stats);
+        }
         match msg {
             Msg::File(path) => {
                 stats.files += 1;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use arkc_binlog::review::{ReviewLimits, ReviewSink, ReviewedTxn};
 use arkc_binlog::schema::ColumnSource;
 use arkc_binlog::txn::{Filters, TxnBuilder};
-use arkc_binlog::{BinlogError, BinlogReader, Decoder};
+use arkc_binlog::BinlogError;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::columns::ServerColumns;
@@ -421,36 +421,27 @@ fn scan(
         Ok(())
     })?;
     let mut builder = TxnBuilder::new(filters_for(&request.start, &request.files));
-    let mut decoder = Decoder::new();
-    decoder.set_column_source(columns);
-    let (mut done_bytes, mut n_events) = (0u64, 0u64);
-    for path in &request.files {
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let mut reader = BinlogReader::open(path)?;
-        decoder.set_path(path);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        builder.set_file(&name.unwrap_or_default());
-        let mut at = 0;
-        while let Some(raw) = reader.next_event()? {
-            at = raw.end_offset();
-            n_events += 1;
-            decoder.decode_each(raw, &mut |ev| builder.push(ev, &mut sink))?;
-            if n_events % 256 == 0 {
-                if cancel.load(Ordering::Relaxed) {
-                    return Ok(());
-                }
-                let due = reporter.borrow().last_report.elapsed() >= REPORT_EVERY;
-                if due {
-                    reporter.borrow_mut().report(done_bytes + at, n_events);
-                }
+    builder.columns = columns;
+    // The engine's file pipeline, as `arkc flashback` reads files; it stops within a batch
+    // (1 MiB) of Esc. Each file's 4-byte magic is counted so the gauge ends at the sizes.
+    let stats = arkc_binlog::pipeline::scan_files_cancellable(
+        &request.files,
+        &mut builder,
+        &mut sink,
+        &mut |s| {
+            let mut r = reporter.borrow_mut();
+            if r.last_report.elapsed() >= REPORT_EVERY {
+                r.report(s.bytes + 4 * s.files, s.events);
             }
-        }
-        done_bytes += at;
-    }
+        },
+        cancel,
+    )?;
     drop(sink);
-    reporter.borrow_mut().report(done_bytes, n_events);
+    if !cancel.load(Ordering::Relaxed) {
+        reporter
+            .borrow_mut()
+            .report(stats.bytes + 4 * stats.files, stats.events);
+    }
     Ok(())
 }
 
