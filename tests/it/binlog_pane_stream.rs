@@ -214,6 +214,9 @@ fn live_follow_shows_a_write_as_it_commits() {
     c.wait("selected 1 txn, 7 rows");
     c.tmux.keys(&["F"]);
     c.wait("stopped following");
+    // The backend's stream really ended: its scan reports as cancelled, the list stays.
+    let screen = c.wait("scan cancelled: 1 transaction(s) so far");
+    assert!(screen.contains(&format!("{db}.runaway")), "{screen}");
     c.tmux.keys(&["q"]);
     assert_eq!(c.tmux.wait_exit(WAIT), 0);
 }
