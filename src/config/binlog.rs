@@ -36,3 +36,36 @@ impl std::fmt::Display for BinlogSource {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn source_of(line: &str) -> Result<BinlogSource, String> {
+        let text = format!("[[instance]]\nname = \"a\"\nhost = \"h\"\n{line}\n");
+        Config::parse(&text, Path::new("t.toml"))
+            .map(|c| c.instances[0].binlog_source)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn binlog_source_parses_and_decides_files_or_stream() {
+        assert_eq!(source_of(""), Ok(BinlogSource::Auto));
+        assert_eq!(
+            source_of("binlog_source = \"stream\""),
+            Ok(BinlogSource::Stream)
+        );
+        assert_eq!(
+            source_of("binlog_source = \"files\""),
+            Ok(BinlogSource::Files)
+        );
+        let bad = source_of("binlog_source = \"network\"").unwrap_err();
+        assert!(bad.contains("t.toml") && bad.contains("network"), "{bad}");
+        assert!(!BinlogSource::Auto.streams(true));
+        assert!(BinlogSource::Auto.streams(false));
+        assert!(!BinlogSource::Files.streams(false));
+        assert!(BinlogSource::Stream.streams(true));
+    }
+}

@@ -23,10 +23,15 @@ struct Console {
 impl Console {
     /// The console with one instance, read over the replication stream (no binlog_dir).
     fn start(sb: &Sandbox, instance: &str) -> Console {
+        Console::start_with(sb, instance, "binlog_source = \"stream\"\n")
+    }
+
+    /// The console with one instance whose entry ends with `extra` lines.
+    fn start_with(sb: &Sandbox, instance: &str, extra: &str) -> Console {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = format!(
             "[ui]\nrefresh_ms = 1000\n\n[[instance]]\nname = \"{instance}\"\nhost = \"127.0.0.1\"\n\
-             port = {}\nuser = \"root\"\npassword = \"\"\nbinlog_source = \"stream\"\n",
+             port = {}\nuser = \"root\"\npassword = \"\"\n{extra}",
             sb.port(),
         );
         let config_path = dir.path().join("config.toml");
@@ -217,6 +222,26 @@ fn live_follow_shows_a_write_as_it_commits() {
     // The backend's stream really ended: its scan reports as cancelled, the list stays.
     let screen = c.wait("scan cancelled: 1 transaction(s) so far");
     assert!(screen.contains(&format!("{db}.runaway")), "{screen}");
+    c.tmux.keys(&["q"]);
+    assert_eq!(c.tmux.wait_exit(WAIT), 0);
+}
+
+/// `binlog_source` left at `auto`, with a `binlog_dir` that does not hold the server's logs:
+/// they are listed as read over the stream, and a scan of them finds the server's writes.
+#[test]
+fn auto_streams_the_logs_not_readable_here() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("auto").expect("schema");
+    let (file, pos) = sb.binlog_position().expect("position");
+    sb.exec_sql(&format!(
+        "CREATE TABLE {db}.t (id INT PRIMARY KEY); INSERT INTO {db}.t VALUES (1), (2);"
+    ))
+    .expect("writes");
+    let empty = tempfile::tempdir().expect("empty binlog_dir");
+    let extra = format!("binlog_dir = \"{}\"\n", empty.path().display());
+    let c = Console::start_with(sb, "remote-ish", &extra);
+    c.scan_from(&file, pos, sb);
+    c.wait(&format!("{db}.t"));
     c.tmux.keys(&["q"]);
     assert_eq!(c.tmux.wait_exit(WAIT), 0);
 }
