@@ -128,6 +128,8 @@ impl ColumnSource for ServerColumns {
 }
 
 impl Drop for ServerColumns {
+    /// Disconnects on a thread of its own: a plain thread may block on the runtime whatever
+    /// context the last reference was dropped in (a scan thread, tokio's blocking pool).
     fn drop(&mut self) {
         let Ok(inner) = self.inner.get_mut() else {
             return;
@@ -135,10 +137,16 @@ impl Drop for ServerColumns {
         let (Some(runtime), conn) = (inner.runtime.take(), inner.conn.take()) else {
             return;
         };
-        // Blocking is not allowed inside another runtime: there the server sees a plain close.
-        if let (Some(conn), Err(_)) = (conn, tokio::runtime::Handle::try_current()) {
-            let _ = runtime.block_on(conn.disconnect());
+        let closing = std::thread::Builder::new()
+            .name("arkc-columns-close".into())
+            .spawn(move || {
+                if let Some(conn) = conn {
+                    let _ = runtime.block_on(conn.disconnect());
+                }
+                runtime.shutdown_background();
+            });
+        if closing.is_err() {
+            tracing::warn!(server = %self.label, "could not close the column lookup connection");
         }
-        runtime.shutdown_background();
     }
 }
