@@ -43,6 +43,8 @@ pub enum Action {
     ApplyRollback,
     ExportPreview,
     RangeFilter,
+    /// Binlog: live follow of the instance's new transactions (replication stream).
+    FollowBinlog,
     OpenValue,
     /// A key press while the rollback editor is open.
     #[serde(skip)]
@@ -165,6 +167,7 @@ impl Action {
         Action::ApplyRollback,
         Action::ExportPreview,
         Action::RangeFilter,
+        Action::FollowBinlog,
         Action::Quit,
         Action::SortNext,
         Action::ToggleScope,
@@ -230,6 +233,7 @@ impl Action {
             Action::ApplyRollback => "binlog: apply",
             Action::ExportPreview => "binlog: export",
             Action::RangeFilter => "binlog: time/position range",
+            Action::FollowBinlog => "binlog: live follow",
             Action::SortNext => "slow: next sort key",
             Action::ToggleScope => "slow: all instances",
             Action::ToggleSource => "slow: log/perf_schema",
@@ -283,7 +287,8 @@ impl Action {
             | Action::CheckRollback
             | Action::ApplyRollback
             | Action::ExportPreview
-            | Action::RangeFilter => Some(Pane::Binlog),
+            | Action::RangeFilter
+            | Action::FollowBinlog => Some(Pane::Binlog),
             Action::SortNext
             | Action::ToggleScope
             | Action::ToggleSource

@@ -16,6 +16,7 @@ mod flashback_server;
 pub mod health;
 pub mod inspect;
 pub mod monitor_views;
+mod progress;
 
 use std::path::PathBuf;
 
