@@ -122,6 +122,14 @@ fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
+/// The server of `--url` as the audit trail names it: user@address, never the password.
+fn url_instance(url: &str) -> String {
+    match mysql_async::Opts::from_url(url) {
+        Ok(opts) => format!("{}@{}", opts.user().unwrap_or(""), opts_address(&opts)),
+        Err(_) => "--url (unparsable)".into(),
+    }
+}
+
 /// `flashback --execute`: audit first, then apply block by block; stop at the first error.
 pub fn run_execute(
     source: &Source,
@@ -157,12 +165,24 @@ pub fn run_execute(
         eprintln!("nothing applied");
         return Ok(1);
     }
-    runtime()?.block_on(apply_file(
+    let rows = std::cell::Cell::new(0);
+    let applied = runtime()?.block_on(apply_file(
         url,
         &apply_path,
         &blocks,
         stats.transactions as usize,
-    ))?;
+        &rows,
+    ));
+    let message = applied.as_ref().err().map(|e| format!("{e:#}"));
+    crate::audit::flashback(
+        &url_instance(url),
+        "flashback execute",
+        &[apply_path.clone(), redo_path.clone()],
+        rows.get(),
+        applied.is_ok(),
+        message.as_deref().unwrap_or("applied"),
+    );
+    applied?;
     eprintln!("applied {} transaction(s)", stats.transactions);
     Ok(0)
 }
@@ -174,6 +194,7 @@ async fn apply_file(
     path: &std::path::Path,
     blocks: &[(usize, usize)],
     total: usize,
+    rows: &std::cell::Cell<u64>,
 ) -> anyhow::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     const PIECE: usize = 4 << 20;
@@ -197,7 +218,7 @@ async fn apply_file(
         let text = String::from_utf8(text)
             .with_context(|| format!("{} is not UTF-8 at byte {start}", path.display()))?;
         let units = split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut progress = |_: TxnResult| {};
+        let mut progress = |r: TxnResult| rows.set(rows.get() + r.rows_affected);
         let (ok, message) =
             run_units_of(&mut conn, &rec, &units, (done, total), true, &mut progress).await;
         if !ok {

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit_trail;
 mod backup_jobs;
 mod binlog_check;
 mod binlog_pane_generated;
