@@ -37,6 +37,7 @@ mod presets;
 mod quiet_monitoring;
 mod readme_incident;
 mod sandbox;
+mod secrets_grep;
 mod slow_own_digests;
 mod slow_pane;
 mod slow_sources;
