@@ -25,6 +25,7 @@ mod flashback_generated;
 mod flashback_roundtrip;
 mod flashback_service;
 mod flashback_strict;
+mod fuzz;
 mod health;
 mod health_kill_own;
 mod health_processlist_render;
