@@ -5,6 +5,7 @@
 mod support;
 
 mod backup_jobs;
+mod backup_kinds;
 mod binlog_check;
 mod binlog_pane_generated;
 mod binlog_pane_render;
