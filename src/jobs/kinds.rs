@@ -271,6 +271,16 @@ pub(super) fn run_mydumper(run: &mut JobRun, tables: &[TableInfo]) -> anyhow::Re
     })
 }
 
+/// What `--verbose` mariadb-dump prints to stderr once its snapshot and position are taken.
+const DUMP_SAVEPOINT: &str = "-- Setting savepoint";
+
+/// Whether the dump's log says its snapshot is open (its header may still sit in its buffer).
+pub(super) fn dump_snapshot_taken(log: &Path) -> bool {
+    let mut head = Vec::with_capacity(4096);
+    let read = File::open(log).and_then(|f| f.take(4096).read_to_end(&mut head));
+    read.is_ok() && contains(&head, DUMP_SAVEPOINT.as_bytes())
+}
+
 /// The snapshot position mydumper has written into its `metadata` (`.partial` while it runs).
 pub(super) fn mydumper_position(dir: &Path) -> Option<super::SnapshotPosition> {
     ["metadata.partial", "metadata"].iter().find_map(|m| {

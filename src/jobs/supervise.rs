@@ -22,9 +22,9 @@ use super::kinds;
 use super::physical;
 use super::progress::{Phase, Progress};
 use super::runner::{self, BackupSpec, CREDENTIALS_FILE, PROGRESS_FILE, TOOL_LOG};
-use super::snapshot::{SnapshotPool, ToolSnapshot};
+use super::snapshot::{Figures, SnapshotPool, ToolSnapshot};
 use super::sql::SqlClient;
-use super::{JobState, SnapshotPosition, TableChecksum};
+use super::{JobState, SnapshotPosition};
 
 /// How a tool run ended, before the strict success check turns it into a state.
 pub(super) enum ToolEnd {
@@ -60,8 +60,8 @@ pub(super) const TOOL_ENDED: u8 = 1;
 pub(super) const TOOL_FAILED: u8 = 2;
 
 /// What `SnapshotPool::follow` waits for: the tool's recorded position (from `counters` for a
-/// dump, from mydumper's `metadata` in `dir`).
-fn tool_snapshot(counters: &Counters, kind: BackupKind, dir: &Path) -> ToolSnapshot {
+/// dump, from mydumper's `metadata` in `dir`), or a dump's word that it has its snapshot.
+fn tool_snapshot(counters: &Counters, kind: BackupKind, dir: &Path, log: &Path) -> ToolSnapshot {
     let known = match kind {
         BackupKind::Mydumper => kinds::mydumper_position(dir),
         _ => counters
@@ -73,6 +73,9 @@ fn tool_snapshot(counters: &Counters, kind: BackupKind, dir: &Path) -> ToolSnaps
     match (known, counters.tool_state.load(Ordering::Relaxed)) {
         (_, TOOL_FAILED) => ToolSnapshot::Never,
         (Some(p), _) => ToolSnapshot::At(p),
+        (None, TOOL_RUNNING) if kind == BackupKind::Dump && kinds::dump_snapshot_taken(log) => {
+            ToolSnapshot::Taken
+        }
         (None, TOOL_RUNNING) => ToolSnapshot::Pending,
         (None, _) => ToolSnapshot::Never,
     }
@@ -130,8 +133,9 @@ impl JobRun {
                 Ok(pool) => {
                     let (counters, kind) = (Arc::clone(&self.counters), self.spec.kind);
                     let (dir, tables) = (self.spec.partial.clone(), tables.clone());
+                    let log = self.tool_log();
                     following = Some(std::thread::spawn(move || {
-                        pool.follow(|| tool_snapshot(&counters, kind, &dir), &tables)
+                        pool.follow(|| tool_snapshot(&counters, kind, &dir, &log), &tables)
                     }));
                 }
                 Err(e) => {
@@ -185,20 +189,28 @@ impl JobRun {
             (Some(thread), _) => thread
                 .join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the checksum thread panicked"))),
-            (None, Some(f)) => Ok(f),
-            (None, None) => Ok((Vec::new(), None)),
+            (None, Some((checksums, position))) => Ok(Figures {
+                checksums,
+                position,
+                stats: None,
+            }),
+            (None, None) => Ok(Figures {
+                checksums: Vec::new(),
+                position: None,
+                stats: None,
+            }),
         };
         if self.cancel_requested() {
             return self.cancelled();
         }
-        let (checksums, snapshot) = match figures {
+        let figures = match figures {
             Ok(f) => f,
             Err(e) => return self.failed(format!("the source's checksums: {e:#}")),
         };
         match end {
             Err(e) => self.failed(format!("{e:#}")),
             Ok(ToolEnd::Failed(why)) => self.failed(why),
-            Ok(ToolEnd::Completed { position }) => self.completed(position, checksums, snapshot),
+            Ok(ToolEnd::Completed { position }) => self.completed(position, figures),
         }
     }
 
@@ -216,12 +228,12 @@ impl JobRun {
         Ok(tables)
     }
 
-    fn completed(
-        &mut self,
-        position: Option<SnapshotPosition>,
-        checksums: Vec<TableChecksum>,
-        snapshot: Option<SnapshotPosition>,
-    ) -> Outcome {
+    fn completed(&mut self, position: Option<SnapshotPosition>, figures: Figures) -> Outcome {
+        let Figures {
+            checksums,
+            position: snapshot,
+            stats,
+        } = figures;
         self.progress.phase = Phase::Finishing;
         self.save_progress();
         if let Err(e) = std::fs::rename(&self.spec.partial, &self.spec.output) {
@@ -241,6 +253,11 @@ impl JobRun {
             &figures_note(&position, &snapshot, same_point),
             Utc::now(),
         );
+        if let Some(stats) = stats {
+            let _ =
+                self.history
+                    .event(self.id, &format!("checksum snapshots: {stats}"), Utc::now());
+        }
         Outcome {
             state: JobState::Succeeded,
             bytes: Some(size_of(&self.spec.output)),

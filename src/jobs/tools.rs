@@ -118,6 +118,8 @@ pub fn dump_args(tool: &Tool, database: Option<&str>) -> Vec<String> {
         "--events",
         "--hex-blob",
         "--default-character-set=utf8mb4",
+        // Its stderr then says when its snapshot is taken, long before its header is flushed.
+        "--verbose",
     ]
     .map(String::from)
     .to_vec();

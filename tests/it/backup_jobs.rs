@@ -35,6 +35,18 @@ impl Env {
         Env { dir, config }
     }
 
+    /// The job's history events (`at  what`), for failure messages.
+    pub(crate) fn events(&self, id: i64) -> String {
+        let history =
+            arkc::jobs::History::open(&self.dir.path().join("data/backups.sqlite")).unwrap();
+        history
+            .events(id)
+            .unwrap()
+            .into_iter()
+            .map(|(at, what)| format!("{at}  {what}\n"))
+            .collect()
+    }
+
     pub(crate) fn to(&self) -> PathBuf {
         self.dir.path().join("backups")
     }
@@ -622,6 +634,9 @@ fn a_mydumper_backup_under_writes_records_checksums_of_its_own_snapshot_and_veri
     logical_backup_under_writes("mydumper");
 }
 
+/// The writer's pause between two commits.
+const WRITE_EVERY_MS: u64 = 50;
+
 fn logical_backup_under_writes(kind: &str) {
     let sb = Sandbox::shared();
     let db = awkward_schema_with(sb, &format!("busy{kind}"), "");
@@ -631,16 +646,26 @@ fn logical_backup_under_writes(kind: &str) {
     .unwrap();
     let env = Env::new(sb, "");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // One session committing an insert every few milliseconds for the whole backup.
     let writer = {
         let (stop, db) = (stop.clone(), db.clone());
         std::thread::spawn(move || {
+            let mut client = Sandbox::shared()
+                .client()
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut stdin = client.stdin.take().unwrap();
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                Sandbox::shared()
-                    .exec_sql(&format!("INSERT INTO `{db}`.busy (at) VALUES (NOW(6))"))
-                    .unwrap();
+                writeln!(stdin, "INSERT INTO `{db}`.busy (at) VALUES (NOW(6));").unwrap();
+                stdin.flush().unwrap();
                 n += 1;
+                std::thread::sleep(Duration::from_millis(WRITE_EVERY_MS));
             }
+            drop(stdin);
+            assert!(client.wait().unwrap().success());
             n
         })
     };
@@ -665,8 +690,10 @@ fn logical_backup_under_writes(kind: &str) {
     assert!(out.status.success(), "{}", text(&out));
     let rec = env.record(id);
     assert_eq!(
-        rec["checksum_mode"], "checksum",
-        "the figures share the dump's snapshot: {rec:#}"
+        rec["checksum_mode"],
+        "checksum",
+        "the figures share the {kind}'s snapshot: {rec:#}\n{}",
+        env.events(id)
     );
     let out = env.run(&["backup", "verify", &id.to_string()]);
     assert!(
