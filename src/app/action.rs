@@ -43,6 +43,8 @@ pub enum Action {
     ApplyRollback,
     ExportPreview,
     RangeFilter,
+    /// Binlog: live follow of the instance's new transactions (replication stream).
+    FollowBinlog,
     OpenValue,
     /// A key press while the rollback editor is open.
     #[serde(skip)]
@@ -65,6 +67,22 @@ pub enum Action {
     EditNote,
     /// Health Locks view: kill the root blocker (after typing the instance name).
     KillRootBlocker,
+    /// Health Processlist view: cycle the sort (time, transaction age, rows locked).
+    ProcessSort,
+    /// Health Processlist view: KILL QUERY of the selected session (after typing the name).
+    KillQuery,
+    /// Health Processlist view: KILL CONNECTION of the selected session (after typing the name).
+    KillConnection,
+    /// Health Processlist view: kill every session the `/` filter shows (after typing the name).
+    KillFiltered,
+    /// Health: open the instance's Replication view (channels, replicas, heartbeat).
+    HealthReplication,
+    /// Health: open the instance's Disk and size view.
+    HealthDisk,
+    /// Health: open the instance's Parameters view (baseline differences, changes).
+    HealthParameters,
+    /// Health: open the instance's Backup status view.
+    HealthBackup,
     /// Jobs pane: start the chosen configured backup job.
     JobStart,
     /// Jobs pane: choose the next configured job.
@@ -75,6 +93,12 @@ pub enum Action {
     JobVerify,
     /// Jobs pane: deploy a SQL change file (review, typed instance name, progress).
     DeployStart,
+    /// Jobs pane: the deploy history (undo a deploy, deploy an instance from there).
+    DeployHistory,
+    /// Jobs pane, deploy history: undo the selected deploy (after typing the instance name).
+    DeployUndo,
+    /// Jobs pane: deploy a new instance (a form, then the typed name, then its steps).
+    DeployInstance,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -143,6 +167,7 @@ impl Action {
         Action::ApplyRollback,
         Action::ExportPreview,
         Action::RangeFilter,
+        Action::FollowBinlog,
         Action::Quit,
         Action::SortNext,
         Action::ToggleScope,
@@ -156,11 +181,22 @@ impl Action {
         Action::MarkStatus,
         Action::EditNote,
         Action::KillRootBlocker,
+        Action::ProcessSort,
+        Action::KillQuery,
+        Action::KillConnection,
+        Action::KillFiltered,
+        Action::HealthReplication,
+        Action::HealthDisk,
+        Action::HealthParameters,
+        Action::HealthBackup,
         Action::JobStart,
         Action::JobNext,
         Action::JobCancel,
         Action::JobVerify,
         Action::DeployStart,
+        Action::DeployHistory,
+        Action::DeployUndo,
+        Action::DeployInstance,
     ];
 
     /// One line for the help screen.
@@ -197,6 +233,7 @@ impl Action {
             Action::ApplyRollback => "binlog: apply",
             Action::ExportPreview => "binlog: export",
             Action::RangeFilter => "binlog: time/position range",
+            Action::FollowBinlog => "binlog: live follow",
             Action::SortNext => "slow: next sort key",
             Action::ToggleScope => "slow: all instances",
             Action::ToggleSource => "slow: log/perf_schema",
@@ -209,11 +246,22 @@ impl Action {
             Action::MarkStatus => "slow: mark status",
             Action::EditNote => "slow: edit note",
             Action::KillRootBlocker => "kill root blocker",
+            Action::ProcessSort => "sort processes",
+            Action::KillQuery => "kill query",
+            Action::KillConnection => "kill connection",
+            Action::KillFiltered => "kill all filtered",
+            Action::HealthReplication => "replication view",
+            Action::HealthDisk => "disk and size view",
+            Action::HealthParameters => "parameters view",
+            Action::HealthBackup => "backup status view",
             Action::JobStart => "jobs: start chosen job",
             Action::JobNext => "jobs: choose next job",
             Action::JobCancel => "jobs: cancel backup",
             Action::JobVerify => "jobs: verify backup",
             Action::DeployStart => "jobs: deploy SQL file",
+            Action::DeployHistory => "jobs: deploy history",
+            Action::DeployUndo => "jobs: undo the deploy",
+            Action::DeployInstance => "jobs: deploy an instance",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
@@ -239,7 +287,8 @@ impl Action {
             | Action::CheckRollback
             | Action::ApplyRollback
             | Action::ExportPreview
-            | Action::RangeFilter => Some(Pane::Binlog),
+            | Action::RangeFilter
+            | Action::FollowBinlog => Some(Pane::Binlog),
             Action::SortNext
             | Action::ToggleScope
             | Action::ToggleSource
@@ -251,12 +300,23 @@ impl Action {
             | Action::Explain
             | Action::MarkStatus
             | Action::EditNote => Some(Pane::SlowSql),
-            Action::KillRootBlocker => Some(Pane::Health),
+            Action::KillRootBlocker
+            | Action::ProcessSort
+            | Action::KillQuery
+            | Action::KillConnection
+            | Action::KillFiltered
+            | Action::HealthReplication
+            | Action::HealthDisk
+            | Action::HealthParameters
+            | Action::HealthBackup => Some(Pane::Health),
             Action::JobStart
             | Action::JobNext
             | Action::JobCancel
             | Action::JobVerify
-            | Action::DeployStart => Some(Pane::Jobs),
+            | Action::DeployStart
+            | Action::DeployHistory
+            | Action::DeployUndo
+            | Action::DeployInstance => Some(Pane::Jobs),
             _ => None,
         }
     }

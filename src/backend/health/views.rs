@@ -1,5 +1,6 @@
-//! Live reads for the Health pane's expensive views (Processlist, Locks): one task reads the open
-//! view's instance every `VIEW_INTERVAL` while the view is open, and stops when it closes.
+//! Live reads for the Health pane's expensive views (Processlist, Locks, and the inspection views
+//! Replication, Disk and size, Parameters, Backup): one task reads the open view's instance at the
+//! view's own interval while the view is open, and stops when it closes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,11 +8,17 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use super::kill::{KillOutcome, KillTarget};
 use super::locks::{read_locks, LocksReport};
 use super::processlist::{read_processlist, MonitorConn};
+use crate::backend::slow::report::ExplainTable;
 use crate::backend::{BackendEvent, SqlRecorder};
 use crate::config::Config;
+use crate::health::backup::BackupReport;
+use crate::health::params::ParamsReport;
 use crate::health::processlist::ProcessRow;
+use crate::health::replication::ReplicationReport;
+use crate::health::sizes::SizeReport;
 
 /// How often an open view is re-read.
 pub const VIEW_INTERVAL: Duration = Duration::from_secs(2);
@@ -20,6 +27,22 @@ pub const VIEW_INTERVAL: Duration = Duration::from_secs(2);
 pub enum LiveView {
     Processlist,
     Locks,
+    Replication,
+    Sizes,
+    Parameters,
+    Backups,
+}
+
+impl LiveView {
+    /// How often the open view is re-read: table sizes and backup history change slowly and
+    /// cost more to read.
+    pub fn interval(self) -> Duration {
+        match self {
+            LiveView::Processlist | LiveView::Locks | LiveView::Replication => VIEW_INTERVAL,
+            LiveView::Parameters => Duration::from_secs(5),
+            LiveView::Sizes | LiveView::Backups => Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +57,20 @@ pub enum HealthViewCommand {
         id: u64,
         read_only: bool,
     },
+    /// Kill the Processlist view's chosen sessions (one, or every one the filter shows).
+    KillSessions {
+        instance: String,
+        ids: Vec<u64>,
+        target: KillTarget,
+        read_only: bool,
+    },
+    /// EXPLAIN a session's statement in its default database.
+    Explain {
+        instance: String,
+        id: u64,
+        db: Option<String>,
+        sql: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +84,11 @@ pub enum HealthViewEvent {
         instance: String,
         report: LocksReport,
     },
+    /// One of the inspection views (Replication, Disk and size, Parameters, Backup).
+    Inspected {
+        instance: String,
+        report: Inspection,
+    },
     Failed {
         instance: String,
         error: String,
@@ -57,6 +99,28 @@ pub enum HealthViewEvent {
         id: u64,
         error: Option<String>,
     },
+    /// The outcome of `KillSessions`: per session, or why nothing was sent.
+    KilledSessions {
+        instance: String,
+        target: KillTarget,
+        outcomes: Result<Vec<KillOutcome>, String>,
+    },
+    /// The outcome of `Explain`.
+    Explained {
+        instance: String,
+        id: u64,
+        sql: String,
+        result: Result<ExplainTable, String>,
+    },
+}
+
+/// A read of one of the inspection views.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inspection {
+    Replication(ReplicationReport),
+    Sizes(SizeReport),
+    Parameters(ParamsReport),
+    Backups(BackupReport),
 }
 
 /// Owns the one watch task.
@@ -92,6 +156,29 @@ impl ViewReader {
             self.kill(instance, id, read_only);
             return;
         }
+        let command = match command {
+            HealthViewCommand::KillSessions {
+                instance,
+                ids,
+                target,
+                read_only,
+            } => {
+                let inst = self.config.instance(&instance).cloned();
+                let events = self.events.clone();
+                return super::actions::spawn_kill(inst, instance, ids, target, read_only, events);
+            }
+            HealthViewCommand::Explain {
+                instance,
+                id,
+                db,
+                sql,
+            } => {
+                let inst = self.config.instance(&instance).cloned();
+                let events = self.events.clone();
+                return super::actions::spawn_explain(inst, instance, id, db, sql, events);
+            }
+            other => other,
+        };
         if let Some(token) = self.current.take() {
             token.cancel();
         }
@@ -104,9 +191,10 @@ impl ViewReader {
         let token = self.parent.child_token();
         self.current = Some(token.clone());
         let events = self.events.clone();
+        let config = self.config.clone();
         tokio::spawn(async move {
             tokio::select! {
-                _ = watch(inst, view, events) => {}
+                _ = watch(config, inst, view, events) => {}
                 _ = token.cancelled() => {}
             }
         });
@@ -145,6 +233,7 @@ async fn kill_one(
         .map_err(|e| format!("{e:#}"))?;
     let outcome = super::kill::kill_sessions(
         &mut mc,
+        &inst.address(),
         &[id],
         super::kill::KillTarget::Connection,
         read_only,
@@ -161,6 +250,7 @@ async fn kill_one(
 }
 
 async fn watch(
+    config: Arc<Config>,
     inst: crate::config::InstanceConfig,
     view: LiveView,
     events: UnboundedSender<BackendEvent>,
@@ -194,6 +284,10 @@ async fn watch(
                         instance: inst.name.clone(),
                         report: read_locks(&mut mc).await,
                     },
+                    other => HealthViewEvent::Inspected {
+                        instance: inst.name.clone(),
+                        report: inspect(&mut mc, other, &config, &inst).await,
+                    },
                 };
                 // A failed read may leave the connection unusable: start afresh next time.
                 if !matches!(event, HealthViewEvent::Failed { .. }) {
@@ -205,6 +299,28 @@ async fn watch(
         if !send(event) {
             return;
         }
-        tokio::time::sleep(VIEW_INTERVAL).await;
+        tokio::time::sleep(view.interval()).await;
+    }
+}
+
+/// One read of an inspection view.
+async fn inspect(
+    mc: &mut MonitorConn,
+    view: LiveView,
+    config: &Config,
+    inst: &crate::config::InstanceConfig,
+) -> Inspection {
+    use super::inspect as read;
+    match view {
+        LiveView::Sizes => {
+            Inspection::Sizes(read::read_sizes(mc, super::collect::is_local(inst)).await)
+        }
+        LiveView::Parameters => {
+            Inspection::Parameters(read::read_parameters(mc, config, inst).await)
+        }
+        LiveView::Backups => Inspection::Backups(read::read_backups(mc, &inst.name).await),
+        _ => Inspection::Replication(
+            read::read_replication(mc, inst.heartbeat_table.as_deref()).await,
+        ),
     }
 }
