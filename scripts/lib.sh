@@ -23,6 +23,7 @@ ensure_debian_packages() {
     command -v tmux >/dev/null || missing+=(tmux)
     command -v mydumper >/dev/null || missing+=(mydumper)
     command -v mariadb-backup >/dev/null || missing+=(mariadb-backup)
+    command -v mbstream >/dev/null || missing+=(mariadb-backup) # unpacks streamed backups to verify them
     command -v zstd >/dev/null || missing+=(zstd)
     [ -x /usr/bin/time ] || missing+=(time)
     command -v openssl >/dev/null || missing+=(openssl)

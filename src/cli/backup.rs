@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// mydumper threads.
     #[arg(long)]
     pub threads: Option<u32>,
+    /// mariabackup/xtrabackup: stream xbstream into one compressed file (unpacked and prepared
+    /// when verified) instead of a prepared folder.
+    #[arg(long)]
+    pub stream: bool,
     /// Print the id and return at once; the backup keeps running.
     #[arg(long)]
     pub detach: bool,
@@ -63,6 +67,7 @@ pub enum KindArg {
     Dump,
     Mydumper,
     Mariabackup,
+    Xtrabackup,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -118,6 +123,7 @@ fn requests(args: &RunArgs, config: &Config) -> anyhow::Result<Vec<BackupRequest
             KindArg::Dump => BackupKind::Dump,
             KindArg::Mydumper => BackupKind::Mydumper,
             KindArg::Mariabackup => BackupKind::Mariabackup,
+            KindArg::Xtrabackup => BackupKind::Xtrabackup,
         })
         .or(job.map(|j| j.kind))
         .context("--kind is required (or --job naming a [[backup]] job)")?;
@@ -162,6 +168,7 @@ fn requests(args: &RunArgs, config: &Config) -> anyhow::Result<Vec<BackupRequest
                 .or(job.and_then(|j| j.database.clone())),
             compress,
             threads: args.threads.or(job.and_then(|j| j.threads)).unwrap_or(4),
+            stream: args.stream || job.is_some_and(|j| j.stream),
         })
         .collect())
 }
@@ -277,6 +284,7 @@ pub fn record_json(rec: &BackupRecord) -> serde_json::Value {
         "job": rec.job,
         "instance": rec.instance,
         "kind": rec.kind.as_str(),
+        "streamed": rec.kind.is_physical() && rec.path.as_deref().is_some_and(jobs::physical::is_stream),
         "state": rec.state.as_str(),
         "started_at": rec.started_at.to_rfc3339(),
         "finished_at": rec.finished_at.map(|t| t.to_rfc3339()),

@@ -16,13 +16,16 @@ pub enum BackupKind {
     Mydumper,
     /// `mariadb-backup --backup` then `--prepare`: a physical copy of a local datadir.
     Mariabackup,
+    /// Percona `xtrabackup`, the same way as mariadb-backup (MySQL and Percona Server only).
+    Xtrabackup,
 }
 
 impl BackupKind {
-    pub const ALL: [BackupKind; 3] = [
+    pub const ALL: [BackupKind; 4] = [
         BackupKind::Dump,
         BackupKind::Mydumper,
         BackupKind::Mariabackup,
+        BackupKind::Xtrabackup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,6 +33,7 @@ impl BackupKind {
             BackupKind::Dump => "dump",
             BackupKind::Mydumper => "mydumper",
             BackupKind::Mariabackup => "mariabackup",
+            BackupKind::Xtrabackup => "xtrabackup",
         }
     }
 
@@ -39,7 +43,7 @@ impl BackupKind {
 
     /// Physical backups copy the datadir: at most one per instance at a time.
     pub fn is_physical(self) -> bool {
-        self == BackupKind::Mariabackup
+        matches!(self, BackupKind::Mariabackup | BackupKind::Xtrabackup)
     }
 }
 
@@ -95,6 +99,9 @@ pub struct BackupJobConfig {
     pub schedule: Option<String>,
     /// mydumper threads (default 4).
     pub threads: Option<u32>,
+    /// Physical kinds: stream xbstream into one compressed file instead of a prepared folder.
+    #[serde(default)]
+    pub stream: bool,
     /// 1-based line of the `[[backup]]` header, for messages.
     #[serde(skip)]
     pub line: usize,
@@ -165,6 +172,12 @@ impl BackupConfig {
             }
             if let Some(s) = &job.schedule {
                 parse_interval(s).map_err(|e| at(format!("key `schedule`: {e}")))?;
+            }
+            if job.stream && !job.kind.is_physical() {
+                return Err(at(format!(
+                    "key `stream`: only kinds mariabackup and xtrabackup stream, not {}",
+                    job.kind
+                )));
             }
             if job.threads == Some(0) {
                 return Err(at("key `threads`: must be at least 1".into()));

@@ -12,9 +12,6 @@ use crate::config::Compression;
 
 use super::checksums::TableInfo;
 use super::position;
-use super::progress::Phase;
-use super::snapshot::{SnapshotSession, MAX_LOCK};
-use super::sql::SqlClient;
 use super::supervise::{size_of, Counters, JobRun, ToolEnd};
 use super::tools::{self, Tool};
 
@@ -23,11 +20,7 @@ const DUMP_COMPLETED: &[u8] = b"-- Dump completed";
 const TABLE_DATA_MARK: &[u8] = b"-- Dumping data for table";
 
 /// mariadb-dump to stdout, compressed here into the partial file.
-pub(super) fn run_dump(
-    run: &mut JobRun,
-    mut shared: Option<&mut SnapshotSession>,
-    tables: &[TableInfo],
-) -> anyhow::Result<ToolEnd> {
+pub(super) fn run_dump(run: &mut JobRun) -> anyhow::Result<ToolEnd> {
     let tool = tools::dump_tool()?;
     let mut args = vec![run.creds.arg()];
     args.extend(tools::dump_args(&tool, run.spec.database.as_deref()));
@@ -38,19 +31,8 @@ pub(super) fn run_dump(
     let stdout = child.stdout.take().context("dump stdout missing")?;
     let counters = Arc::clone(&run.counters);
     let tool_pid = child.id() as i32;
-    let pump = std::thread::spawn(move || pump_dump(stdout, sink, &counters, tool_pid));
-    let status = run.wait_tool(&mut child, |r| {
-        if let Some(session) = shared.as_deref_mut() {
-            let seen = r.counters.header_seen.load(Ordering::Relaxed);
-            if !session.released() && (seen || session.locked_at.elapsed() > MAX_LOCK) {
-                if let Err(e) = session.release_and_measure(tables) {
-                    let _ = r
-                        .history
-                        .event(r.id, &format!("checksums: {e:#}"), chrono::Utc::now());
-                }
-            }
-        }
-    })?;
+    let pump = std::thread::spawn(move || pump(stdout, sink, &counters, tool_pid, Watch::DumpText));
+    let status = run.wait_tool(&mut child, |_| {})?;
     let pumped = pump
         .join()
         .map_err(|_| anyhow::anyhow!("the dump writer thread panicked"))?;
@@ -78,15 +60,30 @@ pub(super) fn run_dump(
     })
 }
 
-struct Pumped {
+pub(super) struct Pumped {
     head: Vec<u8>,
-    tail: Vec<u8>,
-    write_error: Option<String>,
+    pub tail: Vec<u8>,
+    pub write_error: Option<String>,
 }
 
-/// Copy the dump stream into the sink, counting bytes and tables; on a write error (a full disk)
-/// stop the tool, since it would otherwise block on a pipe nobody reads.
-fn pump_dump(mut stdout: impl Read, mut sink: Sink, counters: &Counters, tool_pid: i32) -> Pumped {
+/// What the pump looks for in the stream besides counting bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Watch {
+    /// A dump's SQL text: its header's snapshot position and its table markers.
+    DumpText,
+    /// Opaque bytes (an xbstream).
+    Bytes,
+}
+
+/// Copy the tool's stream into the sink, counting bytes (and a dump's tables); on a write error
+/// (a full disk) stop the tool, since it would otherwise block on a pipe nobody reads.
+pub(super) fn pump(
+    mut stdout: impl Read,
+    mut sink: Sink,
+    counters: &Counters,
+    tool_pid: i32,
+    watch: Watch,
+) -> Pumped {
     let mut head = Vec::new();
     let mut tail: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 256 * 1024];
@@ -97,28 +94,14 @@ fn pump_dump(mut stdout: impl Read, mut sink: Sink, counters: &Counters, tool_pi
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                write_error = Some(format!("reading the dump stream: {e}"));
+                write_error = Some(format!("reading the tool's output: {e}"));
                 break;
             }
         };
         let chunk = &buf[..n];
-        if head.len() < 64 * 1024 {
-            head.extend_from_slice(&chunk[..n.min(64 * 1024 - head.len())]);
+        if watch == Watch::DumpText {
+            watch_dump_text(chunk, &mut head, &tail, counters);
         }
-        if !counters.header_seen.load(Ordering::Relaxed)
-            && (contains(&head, b"CHANGE MASTER TO")
-                || contains(&head, b"CHANGE REPLICATION SOURCE TO")
-                || contains(&head, TABLE_DATA_MARK)
-                || head.len() >= 64 * 1024)
-        {
-            counters.header_seen.store(true, Ordering::Relaxed);
-        }
-        // Count table markers across chunk borders: keep the end of the previous chunk.
-        let carry = tail.len().min(TABLE_DATA_MARK.len() - 1);
-        let mut window = tail[tail.len() - carry..].to_vec();
-        window.extend_from_slice(chunk);
-        let found = count(&window, TABLE_DATA_MARK);
-        counters.tables.fetch_add(found as u64, Ordering::Relaxed);
         tail.extend_from_slice(chunk);
         if tail.len() > 4096 {
             tail.drain(..tail.len() - 4096);
@@ -148,6 +131,27 @@ fn pump_dump(mut stdout: impl Read, mut sink: Sink, counters: &Counters, tool_pi
     }
 }
 
+/// Keep the dump's head until its snapshot position shows, and count table markers across chunk
+/// borders (the end of the previous chunk is in `tail`).
+fn watch_dump_text(chunk: &[u8], head: &mut Vec<u8>, tail: &[u8], counters: &Counters) {
+    if head.len() < 64 * 1024 {
+        head.extend_from_slice(&chunk[..chunk.len().min(64 * 1024 - head.len())]);
+        let mut known = counters
+            .tool_position
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if known.is_none() {
+            *known = position::from_dump_header(&String::from_utf8_lossy(head))
+                .filter(|p| p.file.is_some() && p.pos.is_some());
+        }
+    }
+    let carry = tail.len().min(TABLE_DATA_MARK.len() - 1);
+    let mut window = tail[tail.len() - carry..].to_vec();
+    window.extend_from_slice(chunk);
+    let found = count(&window, TABLE_DATA_MARK);
+    counters.tables.fetch_add(found as u64, Ordering::Relaxed);
+}
+
 fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
@@ -157,14 +161,14 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The dump file, compressed as configured.
-enum Sink {
+pub(super) enum Sink {
     Zstd(zstd::Encoder<'static, BufWriter<File>>),
     Gzip(flate2::write::GzEncoder<BufWriter<File>>),
     Plain(BufWriter<File>),
 }
 
 impl Sink {
-    fn new(file: File, compress: Compression) -> std::io::Result<Sink> {
+    pub fn new(file: File, compress: Compression) -> std::io::Result<Sink> {
         let w = BufWriter::with_capacity(1 << 20, file);
         Ok(match compress {
             Compression::Zstd => Sink::Zstd(zstd::Encoder::new(w, 3)?),
@@ -211,11 +215,7 @@ pub fn copy_dump(path: &Path, out: &mut dyn Write) -> anyhow::Result<u64> {
 }
 
 /// mydumper into the partial folder; complete when `metadata` has its "Finished dump at" line.
-pub(super) fn run_mydumper(
-    run: &mut JobRun,
-    mut shared: Option<&mut SnapshotSession>,
-    tables: &[TableInfo],
-) -> anyhow::Result<ToolEnd> {
+pub(super) fn run_mydumper(run: &mut JobRun, tables: &[TableInfo]) -> anyhow::Result<ToolEnd> {
     let tool = Tool::probe("mydumper")?;
     // mydumper before 0.11 does not double backticks inside names: it fails, or crashes, half-way.
     if tool.numbers.is_some_and(|v| v < (0, 11, 0)) {
@@ -242,20 +242,6 @@ pub(super) fn run_mydumper(
     let mut child = run.spawn_tool(&tool.path, &args, &tool.version, false)?;
     let dir = run.spec.partial.clone();
     let status = run.wait_tool(&mut child, |r| {
-        if let Some(session) = shared.as_deref_mut() {
-            // mydumper writes its snapshot position into metadata(.partial) once it has it.
-            let seen = ["metadata.partial", "metadata"].iter().any(|m| {
-                let text = std::fs::read_to_string(dir.join(m)).unwrap_or_default();
-                position::parse_mydumper_metadata(&text).position.is_some()
-            });
-            if !session.released() && (seen || session.locked_at.elapsed() > MAX_LOCK) {
-                if let Err(e) = session.release_and_measure(tables) {
-                    let _ = r
-                        .history
-                        .event(r.id, &format!("checksums: {e:#}"), chrono::Utc::now());
-                }
-            }
-        }
         let bytes = size_of(&dir);
         if bytes != r.counters.bytes.swap(bytes, Ordering::Relaxed) {
             r.counters.touch();
@@ -285,6 +271,26 @@ pub(super) fn run_mydumper(
     })
 }
 
+/// What `--verbose` mariadb-dump prints to stderr once its snapshot and position are taken.
+const DUMP_SAVEPOINT: &str = "-- Setting savepoint";
+
+/// Whether the dump's log says its snapshot is open (its header may still sit in its buffer).
+pub(super) fn dump_snapshot_taken(log: &Path) -> bool {
+    let mut head = Vec::with_capacity(4096);
+    let read = File::open(log).and_then(|f| f.take(4096).read_to_end(&mut head));
+    read.is_ok() && contains(&head, DUMP_SAVEPOINT.as_bytes())
+}
+
+/// The snapshot position mydumper has written into its `metadata` (`.partial` while it runs).
+pub(super) fn mydumper_position(dir: &Path) -> Option<super::SnapshotPosition> {
+    ["metadata.partial", "metadata"].iter().find_map(|m| {
+        let text = std::fs::read_to_string(dir.join(m)).ok()?;
+        position::parse_mydumper_metadata(&text)
+            .position
+            .filter(|p| p.file.is_some() && p.pos.is_some())
+    })
+}
+
 /// Tables whose data file mydumper has written (`db.table.sql`, `db.table.00001.sql.gz`, ...).
 fn mydumper_tables_done(dir: &Path) -> u64 {
     let mut tables = std::collections::HashSet::new();
@@ -299,110 +305,6 @@ fn mydumper_tables_done(dir: &Path) -> u64 {
         }
     }
     tables.len() as u64
-}
-
-/// mariadb-backup --backup then --prepare into the partial folder.
-pub(super) fn run_mariabackup(run: &mut JobRun, source: &SqlClient) -> anyhow::Result<ToolEnd> {
-    let tool = Tool::probe("mariadb-backup")?;
-    let datadir = source.scalar("SELECT @@datadir")?;
-    let datadir_bytes = size_of(Path::new(&datadir));
-    if datadir_bytes == 0 {
-        anyhow::bail!(
-            "the server's datadir {datadir} is not readable here: mariabackup must run on the server's host \
-             as a user that can read it"
-        );
-    }
-    run.progress.bytes_estimate = Some(datadir_bytes);
-    run.progress.tables_total = count_files(Path::new(&datadir));
-    let backup_args = vec![
-        run.creds.arg(),
-        "--backup".into(),
-        format!("--target-dir={}", run.spec.partial.display()),
-        format!("--datadir={datadir}"),
-    ];
-    let dir = run.spec.partial.clone();
-    let log = run.tool_log();
-    let mut child = run.spawn_tool(&tool.path, &backup_args, &tool.version, false)?;
-    let status = run.wait_tool(&mut child, |r| {
-        r.counters.bytes.store(size_of(&dir), Ordering::Relaxed);
-        r.counters
-            .tables
-            .store(count_in_log(&log, "Copying "), Ordering::Relaxed);
-    })?;
-    if !status.success() {
-        return Ok(ToolEnd::Failed(format!(
-            "{} --backup exited with {status}",
-            tool.path.display()
-        )));
-    }
-    if !super::supervise::log_tail(&log, 3).contains("completed OK!") {
-        return Ok(ToolEnd::Failed(format!(
-            "{} --backup exited 0 without `completed OK!`",
-            tool.path.display()
-        )));
-    }
-    run.progress.phase = Phase::Preparing;
-    run.save_progress();
-    let log_lines_before = count_in_log(&log, "completed OK!");
-    let prepare_args = vec![
-        "--prepare".to_string(),
-        format!("--target-dir={}", run.spec.partial.display()),
-    ];
-    let mut child = run.spawn_tool(&tool.path, &prepare_args, &tool.version, false)?;
-    let status = run.wait_tool(&mut child, |_| {})?;
-    if !status.success() {
-        return Ok(ToolEnd::Failed(format!(
-            "{} --prepare exited with {status}",
-            tool.path.display()
-        )));
-    }
-    let checkpoints = std::fs::read_to_string(run.spec.partial.join("xtrabackup_checkpoints"))
-        .unwrap_or_default();
-    // Percona XtraBackup writes full-prepared; MariaDB's mariadb-backup (10.11) log-applied.
-    let prepared = checkpoints.lines().any(|l| {
-        let l = l.replace(' ', "");
-        l == "backup_type=full-prepared" || l == "backup_type=log-applied"
-    });
-    if count_in_log(&log, "completed OK!") <= log_lines_before || !prepared {
-        return Ok(ToolEnd::Failed(format!(
-            "{} --prepare exited 0 but the backup is not prepared (no `completed OK!` or \
-             xtrabackup_checkpoints without backup_type = full-prepared or log-applied)",
-            tool.path.display()
-        )));
-    }
-    let info = std::fs::read_to_string(run.spec.partial.join("xtrabackup_binlog_info"))
-        .unwrap_or_default();
-    let mut fields = info.split_whitespace();
-    let position = match (fields.next(), fields.next().and_then(|p| p.parse().ok())) {
-        (Some(file), Some(pos)) => Some(super::SnapshotPosition {
-            file: Some(file.to_string()),
-            pos: Some(pos),
-            gtid: fields.next().map(String::from),
-        }),
-        _ => None,
-    };
-    Ok(ToolEnd::Completed { position })
-}
-
-fn count_files(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                count_files(&e.path())
-            } else {
-                1
-            }
-        })
-        .sum()
-}
-
-fn count_in_log(path: &Path, what: &str) -> u64 {
-    std::fs::read_to_string(path)
-        .map(|t| t.matches(what).count() as u64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -423,11 +325,16 @@ mod tests {
         }
         text.push_str("-- Dump completed on 2026-12-01\n");
         let counters = Counters::default();
-        let got = pump_dump(text.as_bytes(), sink, &counters, i32::MAX);
+        let got = pump(text.as_bytes(), sink, &counters, i32::MAX, Watch::DumpText);
         assert!(got.write_error.is_none());
         assert_eq!(counters.tables.load(Ordering::Relaxed), 5000);
         assert_eq!(counters.bytes.load(Ordering::Relaxed), text.len() as u64);
         assert!(contains(&got.tail, DUMP_COMPLETED));
+        let known = counters.tool_position.lock().unwrap().clone().unwrap();
+        assert_eq!(
+            (known.file.as_deref(), known.pos),
+            (Some("b.000001"), Some(4))
+        );
         let mut back = Vec::new();
         copy_dump(&path, &mut back).unwrap();
         assert_eq!(back, text.as_bytes());

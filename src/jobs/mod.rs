@@ -1,5 +1,5 @@
-//! Backup jobs: arkc conducts the real tools (mariadb-dump, mydumper, mariadb-backup) and keeps
-//! their history.
+//! Backup jobs: arkc conducts the real tools (mariadb-dump, mydumper, mariadb-backup, xtrabackup)
+//! and keeps their history.
 //!
 //! A backup runs under a small supervisor process (`arkc __backup-supervise ID`) in its own
 //! session, so closing the console or the CLI that started it leaves it running. The supervisor
@@ -11,6 +11,7 @@ pub mod checksums;
 pub mod credentials;
 pub mod history;
 mod kinds;
+pub mod physical;
 pub mod position;
 pub mod progress;
 pub mod retention;

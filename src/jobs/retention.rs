@@ -153,6 +153,7 @@ mod tests {
                 keep: Some(2),
                 schedule: None,
                 threads: None,
+                stream: false,
                 line: 1,
             }],
             settings: Default::default(),

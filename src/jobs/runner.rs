@@ -14,6 +14,7 @@ use crate::config::{BackupKind, Compression, Config, InstanceConfig};
 
 use super::credentials::DefaultsFile;
 use super::history::{History, Outcome};
+use super::physical::{self, PhysicalTool};
 use super::{tools, BackupRecord, JobState};
 
 /// Everything the supervisor needs to run one backup; stored as `spec.json` in the job folder.
@@ -26,6 +27,9 @@ pub struct BackupSpec {
     pub database: Option<String>,
     pub compress: Compression,
     pub threads: u32,
+    /// Physical kinds: xbstream into one file instead of a prepared folder.
+    #[serde(default)]
+    pub stream: bool,
     pub stall_after_s: u64,
     /// The finished backup (file or folder).
     pub output: PathBuf,
@@ -43,6 +47,7 @@ pub struct BackupRequest {
     pub database: Option<String>,
     pub compress: Compression,
     pub threads: u32,
+    pub stream: bool,
 }
 
 /// The backups a configured `[[backup]]` job stands for: one, or one per instance of its tag.
@@ -71,6 +76,7 @@ pub fn requests_for_job(config: &Config, name: &str) -> anyhow::Result<Vec<Backu
             database: job.database.clone(),
             compress: job.compress,
             threads: job.threads.unwrap_or(4),
+            stream: job.stream,
         })
         .collect())
 }
@@ -104,10 +110,18 @@ pub fn start(config: &Config, req: &BackupRequest) -> anyhow::Result<StartedJob>
         )
     })?;
     tools::check_kind(req.kind, inst)?;
-    match req.kind {
-        BackupKind::Dump => tools::dump_tool().map(|_| ())?,
-        BackupKind::Mydumper => tools::Tool::probe("mydumper").map(|_| ())?,
-        BackupKind::Mariabackup => tools::Tool::probe("mariadb-backup").map(|_| ())?,
+    if req.stream && !req.kind.is_physical() {
+        bail!(
+            "--stream is for the physical kinds (mariabackup, xtrabackup), not {}",
+            req.kind
+        );
+    }
+    // xtrabackup cannot read MariaDB 10.3+: say so by name before anything else.
+    physical::check_instance(req.kind, inst)?;
+    match PhysicalTool::for_kind(req.kind) {
+        Some(tool) => tool.probe().map(|_| ())?,
+        None if req.kind == BackupKind::Dump => tools::dump_tool().map(|_| ())?,
+        None => tools::Tool::probe("mydumper").map(|_| ())?,
     }
     std::fs::create_dir_all(&req.to)
         .with_context(|| format!("cannot create the backup directory {}", req.to.display()))?;
@@ -165,6 +179,9 @@ fn launch(
         file_safe(&req.job)
     );
     let name = match (req.kind, req.compress) {
+        (kind, compress) if kind.is_physical() && req.stream => {
+            physical::stream_name(&base, compress)
+        }
         (BackupKind::Dump, Compression::Zstd) => format!("{base}.sql.zst"),
         (BackupKind::Dump, Compression::Gzip) => format!("{base}.sql.gz"),
         (BackupKind::Dump, Compression::None) => format!("{base}.sql"),
@@ -179,6 +196,7 @@ fn launch(
         database: req.database.clone(),
         compress: req.compress,
         threads: req.threads.max(1),
+        stream: req.stream,
         stall_after_s,
         partial: req.to.join(format!("{name}.partial")),
         output,

@@ -45,6 +45,7 @@ mod tests {
             keep: None,
             schedule: schedule.map(String::from),
             threads: None,
+            stream: false,
             line: 1,
         }
     }

@@ -6,8 +6,8 @@ use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -19,11 +19,12 @@ use super::checksums::{self, TableInfo};
 use super::credentials::DefaultsFile;
 use super::history::{ChecksumMode, History, Outcome};
 use super::kinds;
+use super::physical;
 use super::progress::{Phase, Progress};
 use super::runner::{self, BackupSpec, CREDENTIALS_FILE, PROGRESS_FILE, TOOL_LOG};
-use super::snapshot::SnapshotSession;
+use super::snapshot::{Figures, SnapshotPool, ToolSnapshot};
 use super::sql::SqlClient;
-use super::{JobState, SnapshotPosition, TableChecksum};
+use super::{JobState, SnapshotPosition};
 
 /// How a tool run ended, before the strict success check turns it into a state.
 pub(super) enum ToolEnd {
@@ -48,8 +49,36 @@ pub(super) struct Counters {
     pub bytes: AtomicU64,
     pub tables: AtomicU64,
     pub last_activity_ms: AtomicI64,
-    /// The dump's header (its snapshot position) has been read: the shared lock can go.
-    pub header_seen: AtomicBool,
+    /// The snapshot position the tool recorded, once it has (a dump's header).
+    pub tool_position: Mutex<Option<SnapshotPosition>>,
+    /// `TOOL_RUNNING`, `TOOL_ENDED` or `TOOL_FAILED`.
+    pub tool_state: AtomicU8,
+}
+
+pub(super) const TOOL_RUNNING: u8 = 0;
+pub(super) const TOOL_ENDED: u8 = 1;
+pub(super) const TOOL_FAILED: u8 = 2;
+
+/// What `SnapshotPool::follow` waits for: the tool's recorded position (from `counters` for a
+/// dump, from mydumper's `metadata` in `dir`), or a dump's word that it has its snapshot.
+fn tool_snapshot(counters: &Counters, kind: BackupKind, dir: &Path, log: &Path) -> ToolSnapshot {
+    let known = match kind {
+        BackupKind::Mydumper => kinds::mydumper_position(dir),
+        _ => counters
+            .tool_position
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+    };
+    match (known, counters.tool_state.load(Ordering::Relaxed)) {
+        (_, TOOL_FAILED) => ToolSnapshot::Never,
+        (Some(p), _) => ToolSnapshot::At(p),
+        (None, TOOL_RUNNING) if kind == BackupKind::Dump && kinds::dump_snapshot_taken(log) => {
+            ToolSnapshot::Taken
+        }
+        (None, TOOL_RUNNING) => ToolSnapshot::Pending,
+        (None, _) => ToolSnapshot::Never,
+    }
 }
 
 impl Counters {
@@ -95,28 +124,41 @@ impl JobRun {
             Ok(t) => t,
             Err(e) => return self.failed(format!("before the backup: {e:#}")),
         };
-        // Logical dumps share their snapshot moment with the figures; mariabackup takes them first.
-        let mut shared = None;
+        // Logical dumps: figures in a snapshot at the tool's own position (see `snapshot`).
+        // Physical ones: just before the copy starts, equal to it only without writes.
+        let mut following = None;
         let mut taken = None;
         if matches!(self.spec.kind, BackupKind::Dump | BackupKind::Mydumper) {
-            match SnapshotSession::open(&source) {
-                Ok(s) => shared = Some(s),
+            match SnapshotPool::open(&source) {
+                Ok(pool) => {
+                    let (counters, kind) = (Arc::clone(&self.counters), self.spec.kind);
+                    let (dir, tables) = (self.spec.partial.clone(), tables.clone());
+                    let log = self.tool_log();
+                    following = Some(std::thread::spawn(move || {
+                        pool.follow(|| tool_snapshot(&counters, kind, &dir, &log), &tables)
+                    }));
+                }
                 Err(e) => {
                     let _ = self.history.event(
                         self.id,
-                        &format!("no shared snapshot ({e:#}); figures taken before the dump"),
+                        &format!(
+                            "no snapshot on the source ({e:#}); figures taken before the dump"
+                        ),
                         Utc::now(),
                     );
                 }
             }
         }
-        if shared.is_none() {
+        if following.is_none() {
             match checksums::take(&source, &tables) {
                 Ok(f) => taken = Some(f),
                 Err(e) => return self.failed(format!("before the backup: {e:#}")),
             }
         }
         if self.cancel_requested() {
+            self.counters
+                .tool_state
+                .store(TOOL_FAILED, Ordering::Relaxed);
             return self.cancelled();
         }
         self.progress.phase = Phase::Dumping;
@@ -124,26 +166,51 @@ impl JobRun {
         self.progress.bytes_estimate = Some(tables.iter().map(|t| t.data_bytes).sum());
         self.save_progress();
         let end = match self.spec.kind {
-            BackupKind::Dump => kinds::run_dump(self, shared.as_mut(), &tables),
-            BackupKind::Mydumper => kinds::run_mydumper(self, shared.as_mut(), &tables),
-            BackupKind::Mariabackup => kinds::run_mariabackup(self, &source),
+            BackupKind::Dump => kinds::run_dump(self),
+            BackupKind::Mydumper => kinds::run_mydumper(self, &tables),
+            BackupKind::Mariabackup | BackupKind::Xtrabackup => {
+                physical::run_physical(self, &source)
+            }
         };
-        let figures = match (shared, taken) {
-            (Some(session), _) => session.finish(&source, &tables),
-            (None, Some(f)) => Ok(f),
-            (None, None) => Ok((Vec::new(), None)),
+        let done = match &end {
+            Ok(ToolEnd::Completed { .. }) => TOOL_ENDED,
+            _ => TOOL_FAILED,
+        };
+        self.counters.tool_state.store(done, Ordering::Relaxed);
+        if self.cancel_requested() || done == TOOL_FAILED {
+            // The figures no longer matter; the snapshot sessions end with this process.
+            return match end {
+                Err(e) => self.failed(format!("{e:#}")),
+                Ok(ToolEnd::Failed(why)) => self.failed(why),
+                Ok(ToolEnd::Completed { .. }) => self.cancelled(),
+            };
+        }
+        let figures = match (following, taken) {
+            (Some(thread), _) => thread
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the checksum thread panicked"))),
+            (None, Some((checksums, position))) => Ok(Figures {
+                checksums,
+                position,
+                stats: None,
+            }),
+            (None, None) => Ok(Figures {
+                checksums: Vec::new(),
+                position: None,
+                stats: None,
+            }),
         };
         if self.cancel_requested() {
             return self.cancelled();
         }
-        let (checksums, snapshot) = match figures {
+        let figures = match figures {
             Ok(f) => f,
             Err(e) => return self.failed(format!("the source's checksums: {e:#}")),
         };
         match end {
             Err(e) => self.failed(format!("{e:#}")),
             Ok(ToolEnd::Failed(why)) => self.failed(why),
-            Ok(ToolEnd::Completed { position }) => self.completed(position, checksums, snapshot),
+            Ok(ToolEnd::Completed { position }) => self.completed(position, figures),
         }
     }
 
@@ -161,12 +228,12 @@ impl JobRun {
         Ok(tables)
     }
 
-    fn completed(
-        &mut self,
-        position: Option<SnapshotPosition>,
-        checksums: Vec<TableChecksum>,
-        snapshot: Option<SnapshotPosition>,
-    ) -> Outcome {
+    fn completed(&mut self, position: Option<SnapshotPosition>, figures: Figures) -> Outcome {
+        let Figures {
+            checksums,
+            position: snapshot,
+            stats,
+        } = figures;
         self.progress.phase = Phase::Finishing;
         self.save_progress();
         if let Err(e) = std::fs::rename(&self.spec.partial, &self.spec.output) {
@@ -178,9 +245,19 @@ impl JobRun {
         }
         // The figures are comparable only if they were taken at the backup's own position.
         let same_point = match (&position, &snapshot) {
-            (Some(a), Some(b)) => a.file == b.file && a.pos == b.pos,
+            (Some(a), Some(b)) => a.file.is_some() && a.file == b.file && a.pos == b.pos,
             _ => false,
         };
+        let _ = self.history.event(
+            self.id,
+            &figures_note(&position, &snapshot, same_point),
+            Utc::now(),
+        );
+        if let Some(stats) = stats {
+            let _ =
+                self.history
+                    .event(self.id, &format!("checksum snapshots: {stats}"), Utc::now());
+        }
         Outcome {
             state: JobState::Succeeded,
             bytes: Some(size_of(&self.spec.output)),
@@ -320,6 +397,35 @@ impl JobRun {
             self.save_progress();
             std::thread::sleep(Duration::from_millis(500));
         }
+    }
+}
+
+/// What the recorded figures can prove, for the history.
+fn figures_note(
+    backup: &Option<SnapshotPosition>,
+    figures: &Option<SnapshotPosition>,
+    same_point: bool,
+) -> String {
+    let at = |p: &Option<SnapshotPosition>| match p {
+        Some(SnapshotPosition {
+            file: Some(f),
+            pos: Some(n),
+            ..
+        }) => format!("{f}:{n}"),
+        _ => "an unknown position".into(),
+    };
+    if same_point {
+        format!(
+            "checksums: taken in a snapshot at the backup's own position {}; verify compares CHECKSUM TABLE",
+            at(backup)
+        )
+    } else {
+        format!(
+            "checksums: the backup is at {}, the figures' snapshot at {} (writes in between, or no \
+             position): verify compares only row counts",
+            at(backup),
+            at(figures)
+        )
     }
 }
 

@@ -42,7 +42,7 @@ impl Tool {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let version = text.lines().next().unwrap_or("").trim().to_string();
+        let version = version_line(&text).to_string();
         let tool = Tool {
             numbers: version_numbers(name, &version),
             mariadb: version.contains("MariaDB") || name.starts_with("mariadb"),
@@ -68,6 +68,15 @@ impl Tool {
     }
 }
 
+/// The line that carries the version: xtrabackup may first print the server arguments it read.
+fn version_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| l.contains(" version ") || l.contains(" Ver "))
+        .or_else(|| text.lines().next())
+        .unwrap_or("")
+        .trim()
+}
+
 /// The tool's own version: for mariadb-dump "Distrib 10.11.19-MariaDB", for mydumper "mydumper 0.10.0".
 fn version_numbers(name: &str, version: &str) -> Option<(u32, u32, u32)> {
     let words: Vec<&str> = version.split_whitespace().collect();
@@ -82,7 +91,8 @@ fn version_numbers(name: &str, version: &str) -> Option<(u32, u32, u32)> {
     };
     let word = after("Distrib")
         .or_else(|| after(name))
-        .or_else(|| after("Ver"))?;
+        .or_else(|| after("Ver"))
+        .or_else(|| after("version"))?;
     let mut parts = word
         .split(|c: char| !c.is_ascii_digit())
         .filter(|p| !p.is_empty())
@@ -108,6 +118,8 @@ pub fn dump_args(tool: &Tool, database: Option<&str>) -> Vec<String> {
         "--events",
         "--hex-blob",
         "--default-character-set=utf8mb4",
+        // Its stderr then says when its snapshot is taken, long before its header is flushed.
+        "--verbose",
     ]
     .map(String::from)
     .to_vec();
@@ -184,7 +196,7 @@ pub fn is_local(inst: &InstanceConfig) -> bool {
 pub fn check_kind(kind: BackupKind, inst: &InstanceConfig) -> anyhow::Result<()> {
     if kind.is_physical() && !is_local(inst) {
         bail!(
-            "instance `{}` is at {}, not on this host: a mariabackup backup copies the server's datadir \
+            "instance `{}` is at {}, not on this host: a {kind} backup copies the server's datadir \
              and only works on the server's own machine; use kind dump or mydumper, or run arkc there",
             inst.name,
             inst.address()
@@ -213,6 +225,20 @@ mod tests {
         assert_eq!(
             version_numbers("mysqldump", "mysqldump  Ver 8.0.36 for Linux on x86_64"),
             Some((8, 0, 36))
+        );
+        // Percona XtraBackup 8.0, after the server arguments it read from my.cnf.
+        let pxb = "xtrabackup: recognized server arguments: --datadir=/var/lib/mysql
+            xtrabackup version 8.0.35-30 based on MySQL server 8.0.35 Linux (x86_64) (revision id: 6beb4b49)
+";
+        let line = version_line(pxb);
+        assert!(line.starts_with("xtrabackup version 8.0.35-30"), "{line}");
+        assert_eq!(version_numbers("xtrabackup", line), Some((8, 0, 35)));
+        assert_eq!(
+            version_line(
+                "mydumper 0.10.0, built against MySQL 10.11.14
+"
+            ),
+            "mydumper 0.10.0, built against MySQL 10.11.14"
         );
     }
 

@@ -14,6 +14,7 @@ use crate::sandbox::{Sandbox, SandboxOptions};
 
 use super::checksums::{self, TableInfo};
 use super::history::{ChecksumMode, History};
+use super::physical::{self, PhysicalTool};
 use super::sql::SqlClient;
 use super::{BackupRecord, JobState};
 
@@ -28,6 +29,10 @@ pub struct VerifyReport {
     pub note: String,
     pub differing: Vec<String>,
 }
+
+const NO_MYSQL_SANDBOX: &str = "an xtrabackup backup is a MySQL datadir: restoring it needs a \
+    MySQL server of the source's version, and arkc's verification sandbox runs MariaDB's mariadbd, \
+    which cannot open it";
 
 /// Restore backup `id` into a fresh sandbox and compare; the result is recorded either way.
 pub fn verify(history: &History, id: i64) -> anyhow::Result<VerifyReport> {
@@ -51,6 +56,9 @@ pub fn verify(history: &History, id: i64) -> anyhow::Result<VerifyReport> {
     if rec.checksums.is_empty() {
         bail!("backup {id} has no per-table figures recorded at backup time: nothing to compare a restore with");
     }
+    if rec.kind == BackupKind::Xtrabackup {
+        bail!("backup {id}: {NO_MYSQL_SANDBOX}");
+    }
     history.event(id, "verification started", Utc::now())?;
     let report = match restore_and_compare(&rec, &path) {
         Ok(r) => r,
@@ -72,16 +80,31 @@ fn restore_and_compare(rec: &BackupRecord, path: &Path) -> anyhow::Result<Verify
         name: format!("verify{}", rec.id),
         ..SandboxOptions::default()
     };
-    if rec.kind == BackupKind::Mariabackup {
-        // The copy carries the source's accounts; without grant checks the verifier can read it.
-        opts.restore_from = Some(path.to_path_buf());
-        opts.extra_args.push("--skip-grant-tables".into());
+    // Removed when this returns, whatever happened.
+    let mut _unpacked = None;
+    match rec.kind {
+        BackupKind::Xtrabackup => bail!(NO_MYSQL_SANDBOX),
+        BackupKind::Mariabackup => {
+            let folder = if physical::is_stream(path) {
+                let dir = physical::unpack_dir(path, rec.id);
+                let _ = std::fs::remove_dir_all(&dir);
+                _unpacked = Some(RemoveOnDrop(dir.clone()));
+                physical::unpack_and_prepare(PhysicalTool::Mariabackup, path, &dir)?;
+                dir
+            } else {
+                path.to_path_buf()
+            };
+            // The copy carries the source's accounts; without grant checks the verifier can read it.
+            opts.restore_from = Some(folder);
+            opts.extra_args.push("--skip-grant-tables".into());
+        }
+        BackupKind::Dump | BackupKind::Mydumper => {}
     }
     let sandbox = Sandbox::start(opts).context("starting the verification sandbox")?;
     match rec.kind {
         BackupKind::Dump => restore_dump(&sandbox, path)?,
         BackupKind::Mydumper => restore_mydumper(&sandbox, path)?,
-        BackupKind::Mariabackup => {}
+        BackupKind::Mariabackup | BackupKind::Xtrabackup => {}
     }
     let client = SqlClient::sandbox(&sandbox);
     let present = checksums::list_tables(&client, None)?;
@@ -126,6 +149,15 @@ fn restore_and_compare(rec: &BackupRecord, path: &Path) -> anyhow::Result<Verify
         note,
         differing,
     })
+}
+
+/// A scratch folder removed when dropped.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Pipe the (decompressed) dump into the `mariadb` client.

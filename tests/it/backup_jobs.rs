@@ -11,14 +11,14 @@ use arkc::sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 
 /// One test's private data dir, config and backup target.
-struct Env {
+pub(crate) struct Env {
     dir: tempfile::TempDir,
     config: PathBuf,
 }
 
 impl Env {
     /// `instance = "src"` reaches the sandbox over TCP, `"local"` over its socket.
-    fn new(sb: &Sandbox, extra: &str) -> Env {
+    pub(crate) fn new(sb: &Sandbox, extra: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.toml");
         std::fs::write(
@@ -35,7 +35,19 @@ impl Env {
         Env { dir, config }
     }
 
-    fn to(&self) -> PathBuf {
+    /// The job's history events (`at  what`), for failure messages.
+    pub(crate) fn events(&self, id: i64) -> String {
+        let history =
+            arkc::jobs::History::open(&self.dir.path().join("data/backups.sqlite")).unwrap();
+        history
+            .events(id)
+            .unwrap()
+            .into_iter()
+            .map(|(at, what)| format!("{at}  {what}\n"))
+            .collect()
+    }
+
+    pub(crate) fn to(&self) -> PathBuf {
         self.dir.path().join("backups")
     }
 
@@ -47,11 +59,11 @@ impl Env {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.arkc().args(args).output().unwrap()
     }
 
-    fn list(&self) -> Vec<Value> {
+    pub(crate) fn list(&self) -> Vec<Value> {
         let out = self.run(&["backup", "list", "--format", "json"]);
         assert!(out.status.success(), "{}", text(&out));
         serde_json::from_slice::<Value>(&out.stdout)
@@ -61,7 +73,7 @@ impl Env {
             .clone()
     }
 
-    fn record(&self, id: i64) -> Value {
+    pub(crate) fn record(&self, id: i64) -> Value {
         self.list()
             .into_iter()
             .find(|r| r["id"] == id)
@@ -90,7 +102,13 @@ impl Env {
     }
 
     /// `arkc backup run --instance I --kind K --to <to()> --database DB` plus `extra`.
-    fn backup_schema(&self, instance: &str, kind: &str, db: &str, extra: &[&str]) -> (i64, Output) {
+    pub(crate) fn backup_schema(
+        &self,
+        instance: &str,
+        kind: &str,
+        db: &str,
+        extra: &[&str],
+    ) -> (i64, Output) {
         let to = self.to();
         let mut args = vec![
             "--instance",
@@ -107,7 +125,7 @@ impl Env {
     }
 
     /// `arkc backup run ...`; returns the job id and the output.
-    fn backup(&self, args: &[&str]) -> (i64, Output) {
+    pub(crate) fn backup(&self, args: &[&str]) -> (i64, Output) {
         let mut all = vec!["backup", "run"];
         all.extend_from_slice(args);
         let out = self.run(&all);
@@ -120,7 +138,7 @@ impl Env {
     }
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         out.status.code(),
@@ -137,7 +155,7 @@ fn awkward_schema(sb: &Sandbox, label: &str) -> String {
 
 /// `tick` goes into the schema's and one table's name (mydumper 0.10 quotes neither backticks nor
 /// single quotes in names, so its test leaves it empty).
-fn awkward_schema_with(sb: &Sandbox, label: &str, tick: &str) -> String {
+pub(crate) fn awkward_schema_with(sb: &Sandbox, label: &str, tick: &str) -> String {
     let db = format!("bk {label} {tick}q{tick} ü {}", std::process::id());
     let q = |s: &str| format!("`{}`", s.replace('`', "``"));
     let d = q(&db);
@@ -168,7 +186,7 @@ fn awkward_schema_with(sb: &Sandbox, label: &str, tick: &str) -> String {
     db
 }
 
-fn position_of(rec: &Value) -> (String, u64) {
+pub(crate) fn position_of(rec: &Value) -> (String, u64) {
     let pos = &rec["position"];
     (
         pos["file"]
@@ -616,6 +634,9 @@ fn a_mydumper_backup_under_writes_records_checksums_of_its_own_snapshot_and_veri
     logical_backup_under_writes("mydumper");
 }
 
+/// The writer's pause between two commits.
+const WRITE_EVERY_MS: u64 = 50;
+
 fn logical_backup_under_writes(kind: &str) {
     let sb = Sandbox::shared();
     let db = awkward_schema_with(sb, &format!("busy{kind}"), "");
@@ -625,16 +646,26 @@ fn logical_backup_under_writes(kind: &str) {
     .unwrap();
     let env = Env::new(sb, "");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // One session committing an insert every few milliseconds for the whole backup.
     let writer = {
         let (stop, db) = (stop.clone(), db.clone());
         std::thread::spawn(move || {
+            let mut client = Sandbox::shared()
+                .client()
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut stdin = client.stdin.take().unwrap();
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                Sandbox::shared()
-                    .exec_sql(&format!("INSERT INTO `{db}`.busy (at) VALUES (NOW(6))"))
-                    .unwrap();
+                writeln!(stdin, "INSERT INTO `{db}`.busy (at) VALUES (NOW(6));").unwrap();
+                stdin.flush().unwrap();
                 n += 1;
+                std::thread::sleep(Duration::from_millis(WRITE_EVERY_MS));
             }
+            drop(stdin);
+            assert!(client.wait().unwrap().success());
             n
         })
     };
@@ -652,14 +683,17 @@ fn logical_backup_under_writes(kind: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let (id, out) = env.backup_schema("src", "dump", &db, &[]);
+    let rows_before = busy_rows(sb, &db);
+    let (id, out) = env.backup_schema("src", kind, &db, &[]);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let writes = writer.join().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let rec = env.record(id);
     assert_eq!(
-        rec["checksum_mode"], "checksum",
-        "the figures share the dump's snapshot: {rec:#}"
+        rec["checksum_mode"],
+        "checksum",
+        "the figures share the {kind}'s snapshot: {rec:#}\n{}",
+        env.events(id)
     );
     let out = env.run(&["backup", "verify", &id.to_string()]);
     assert!(
@@ -667,6 +701,24 @@ fn logical_backup_under_writes(kind: &str) {
         "after {writes} concurrent inserts: {}",
         text(&out)
     );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("CHECKSUM TABLE EXTENDED match"),
+        "checksums, not only counts, were compared: {}",
+        text(&out)
+    );
+    let rows_after = busy_rows(sb, &db);
+    assert!(
+        rows_after > rows_before,
+        "the writer kept writing across the backup ({rows_before} rows before, {rows_after} after)"
+    );
+}
+
+fn busy_rows(sb: &Sandbox, db: &str) -> u64 {
+    sb.exec_sql(&format!("SELECT COUNT(*) FROM `{db}`.busy"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 /// The Health figures read arkc's own history: after a dump, `arkc health --once` gives the

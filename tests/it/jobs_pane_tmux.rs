@@ -1,7 +1,10 @@
 //! The real console in tmux at 80x24: the Jobs pane starts a configured backup against a sandbox,
-//! shows it succeed in the history, and verifies it by restore, all from keys.
+//! shows it succeed in the history, and verifies it by restore, all from keys; and it shows a
+//! running backup's progress bar, cancels it, and keeps both in the history.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use arkc::sandbox::Sandbox;
@@ -63,6 +66,137 @@ fn jobs_pane_starts_a_backup_and_verifies_it() {
         screen.contains(" yes "),
         "the VERIFIED column says yes: {screen}"
     );
+    term.keys(&["q"]);
+    assert_eq!(term.wait_exit(Duration::from_secs(10)), 0);
+}
+
+/// A session holding `LOCK TABLES mysql.proc WRITE`: mariadb-dump stops there after the data,
+/// where it dumps routines, so the backup stays running with its bytes written.
+fn hold_routines_lock(sb: &Sandbox) -> Child {
+    let mut child = sb
+        .client()
+        .arg("--unbuffered")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "LOCK TABLES mysql.proc WRITE; SELECT 'locked';").unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    child.stdin = Some(stdin);
+    child
+}
+
+#[test]
+fn jobs_pane_shows_a_running_backup_cancels_it_and_keeps_the_history() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("jobs_cancel").unwrap();
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(200));
+         INSERT INTO `{db}`.t SELECT seq, REPEAT('x', 200) FROM `{db}`.seq_1_to_20000;
+         CREATE PROCEDURE `{db}`.p() SELECT 1;"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ui]\nrefresh_ms = 500\n\n[[instance]]\nname = \"src\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n\n\
+             [[backup]]\nname = \"nightly\"\ninstance = \"src\"\nkind = \"dump\"\nto = \"{}\"\ndatabase = \"{db}\"\n",
+            sb.port(),
+            dir.path().join("backups").display()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let config_home = dir.path().join("config-home").display().to_string();
+    let state_home = dir.path().join("state-home").display().to_string();
+    let config_arg = config.display().to_string();
+    let term = TmuxSession::start(
+        Path::new(env!("CARGO_BIN_EXE_arkc")),
+        &["--config", &config_arg],
+        &[
+            ("ARKC_DATA_DIR", &data),
+            ("XDG_CONFIG_HOME", &config_home),
+            ("XDG_STATE_HOME", &state_home),
+        ],
+        80,
+        24,
+    );
+    term.wait_for_text("Health", Duration::from_secs(20));
+    term.keys(&["4"]);
+    term.wait_for_text("nightly", Duration::from_secs(10));
+    // A first backup runs to the end: the history's first row.
+    term.keys(&["s"]);
+    term.wait_for(
+        "the first backup to succeed",
+        Duration::from_secs(90),
+        |s| s.contains("succeeded"),
+    );
+    // The second one is held at the routines, its data written: a progress bar while it runs.
+    let mut lock = hold_routines_lock(sb);
+    term.keys(&["s"]);
+    let running = term.wait_for(
+        "the running backup's progress bar",
+        Duration::from_secs(60),
+        // Its data is written (the bar has filled) while it waits at the routines.
+        |s| s.contains("backup 2 of src: dumping") && s.contains("tables 1/1") && s.contains('█'),
+    );
+    eprintln!("running:\n{running}");
+    let bar = running
+        .lines()
+        .find(|l| l.contains("backup 2 of src: dumping"))
+        .unwrap();
+    assert!(bar.contains('%'), "the bar shows a percentage: {running}");
+    assert!(
+        running.lines().any(|l| l.contains('%') && l.contains("/s")),
+        "phase, percent, bytes and rate under the bar: {running}"
+    );
+    // The new backup is the history's top row; select it and cancel it.
+    term.keys(&["Up", "Up", "c"]);
+    let asking = term.wait_for_text("Cancel backup 2", Duration::from_secs(10));
+    assert!(asking.contains("y = cancel"), "{asking}");
+    term.keys(&["y"]);
+    let after = term.wait_for("the backup to be cancelled", Duration::from_secs(60), |s| {
+        s.contains("cancelled")
+    });
+    drop(lock.stdin.take());
+    let _ = lock.wait();
+    eprintln!("after cancel:\n{after}");
+    let history: Vec<&str> = after
+        .lines()
+        .filter(|l| l.contains("nightly") && l.contains(" dump "))
+        .collect();
+    assert_eq!(history.len(), 2, "two rows in the history: {after}");
+    assert!(
+        history[0].contains("2 ") && history[0].contains("cancelled"),
+        "newest first, cancelled: {after}"
+    );
+    assert!(history[1].contains("succeeded"), "{after}");
+    assert!(
+        !after.contains("dumping"),
+        "no progress bar once nothing runs: {after}"
+    );
+    // Its partial output went to the quarantine folder, next to the one good backup.
+    let backups = dir.path().join("backups");
+    let names = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let quarantined = names(&backups.join(".quarantine"));
+    assert!(
+        quarantined.len() == 1 && quarantined[0].ends_with("-2.sql.zst.partial"),
+        "{quarantined:?}"
+    );
+    assert_eq!(names(&backups).len(), 2, "{:?}", names(&backups));
     term.keys(&["q"]);
     assert_eq!(term.wait_exit(Duration::from_secs(10)), 0);
 }

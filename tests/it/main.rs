@@ -6,6 +6,7 @@ mod support;
 
 mod audit_trail;
 mod backup_jobs;
+mod backup_kinds;
 mod binlog_check;
 mod binlog_pane_generated;
 mod binlog_pane_render;
