@@ -9,8 +9,10 @@
 //! the newer undos leave, and the server is asked for that many copies (never a per-row count).
 //!
 //! What the server must be asked is a list of `Lookup`s; `lookup_queries` batches them into
-//! `UNION ALL` statements of point selects, and `CheckPlan::verdict` turns what came back
-//! into one `RowState` per row. The module is pure: the backend runs the statements.
+//! `UNION ALL` statements (lookups by an integer key: one select per table and up to
+//! `KEY_GROUP` keys, `WHERE key IN (...)`; others: one point select each), and
+//! `CheckPlan::verdict` turns what came back into one `RowState` per row. The module is pure:
+//! the backend runs the statements.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -150,6 +152,42 @@ pub struct Lookup {
     pub table_sql: String,
     pub cond: String,
     pub limit: u32,
+    /// The primary key `cond` pins, when all of it is integers (so lookups of one table can
+    /// share one `WHERE key IN (...)`; two integer literals are one key only if equal).
+    pub key: Option<LookupKey>,
+}
+
+/// A primary key as SQL: `` `id` `` and `5`, or `` (`a`, `b`) `` and `(1, 2)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupKey {
+    pub columns: String,
+    pub values: String,
+}
+
+impl LookupKey {
+    /// The key of `row` with literals `key`, when every literal is an integer.
+    fn of(row: &CheckRow, key: &[String]) -> Option<LookupKey> {
+        let integer = |v: &String| {
+            let digits = v.strip_prefix('-').unwrap_or(v);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        };
+        if key.is_empty() || !key.iter().all(integer) {
+            return None;
+        }
+        let mut columns = String::new();
+        for (n, &i) in row.primary_key.iter().enumerate() {
+            if n > 0 {
+                columns.push_str(", ");
+            }
+            push_ident(row.columns.get(i)?, &mut columns);
+        }
+        let mut values = key.join(", ");
+        if key.len() > 1 {
+            columns = format!("({columns})");
+            values = format!("({values})");
+        }
+        Some(LookupKey { columns, values })
+    }
 }
 
 /// What a row needs for its verdict.
@@ -200,11 +238,18 @@ fn same_image(have: &[Option<String>], want: &[Option<String>]) -> bool {
 }
 
 impl Walk {
-    fn lookup(&mut self, table_sql: &str, cond: String, limit: u32) -> usize {
+    fn lookup(
+        &mut self,
+        table_sql: &str,
+        cond: String,
+        limit: u32,
+        key: Option<LookupKey>,
+    ) -> usize {
         self.plan.lookups.push(Lookup {
             table_sql: table_sql.to_string(),
             cond,
             limit,
+            key,
         });
         self.plan.lookups.len() - 1
     }
@@ -232,7 +277,8 @@ impl Walk {
                 let l = match self.key_lookups.get(&img_key) {
                     Some(&l) => l,
                     None => {
-                        let l = self.lookup(&row.table_sql, row.conditions(img, None), 1);
+                        let cond = row.conditions(img, None);
+                        let l = self.lookup(&row.table_sql, cond, 1, LookupKey::of(row, key));
                         self.key_lookups.insert(img_key, l);
                         l
                     }
@@ -252,7 +298,7 @@ impl Walk {
                     Some(&l) => l,
                     None => {
                         let cond = row.conditions(img, Some(&row.primary_key));
-                        let l = self.lookup(&row.table_sql, cond, 1);
+                        let l = self.lookup(&row.table_sql, cond, 1, LookupKey::of(row, key));
                         self.key_lookups.insert(img_key, l);
                         l
                     }
@@ -279,7 +325,7 @@ impl Walk {
         let l = match self.copies.get(&k) {
             Some(&(l, _)) => l,
             None => {
-                let l = self.lookup(&row.table_sql, row.conditions(img, None), n);
+                let l = self.lookup(&row.table_sql, row.conditions(img, None), n, None);
                 self.copies.insert(k.clone(), (l, n));
                 l
             }
@@ -439,7 +485,7 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
                             row.conditions(img, Some(&row.primary_key))
                         }
                     };
-                    let l = walk.lookup(&row.table_sql, cond, 1);
+                    let l = walk.lookup(&row.table_sql, cond, 1, LookupKey::of(row, &key));
                     walk.key_lookups.insert(asked, l);
                     l
                 }
@@ -463,7 +509,8 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
                 let l = match walk.copies.get(&k) {
                     Some(&(l, _)) => l,
                     None => {
-                        let l = walk.lookup(&row.table_sql, row.conditions(&row.before, None), 0);
+                        let cond = row.conditions(&row.before, None);
+                        let l = walk.lookup(&row.table_sql, cond, 0, None);
                         walk.copies.insert(k.clone(), (l, 0));
                         l
                     }
@@ -486,23 +533,66 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
     }
 }
 
-/// The lookups as `UNION ALL` statements of point selects, each at most about `max_bytes`
-/// long; every result row is the index of the lookup it matched. Returns each statement with
-/// the range of lookups it covers.
+/// Lookups by an integer key share one select of at most this many: the server tries each
+/// row it finds against every lookup of the select, so a larger group costs more per row.
+pub const KEY_GROUP: usize = 64;
+
+/// The lookups as `UNION ALL` statements, each at most about `max_bytes` long. Every result
+/// row is the comma-separated list of the lookups it matched (possibly empty): a lookup by an
+/// integer key shares a select with up to `KEY_GROUP` lookups of the same table, consecutive
+/// in `lookups` (`SELECT CONCAT_WS(',', IF(cond, i, NULL), ...) FROM t WHERE key IN (...)`:
+/// a key's row is found once, by the primary key); any other is a point select of its own.
+/// Returns each statement with the range of lookups it covers.
 pub fn lookup_queries(
     lookups: &[Lookup],
     max_bytes: usize,
 ) -> Vec<(std::ops::Range<usize>, String)> {
     let mut out = Vec::new();
     let (mut start, mut sql) = (0, String::new());
-    for (i, l) in lookups.iter().enumerate() {
+    let mut i = 0;
+    while i < lookups.len() {
+        let l = &lookups[i];
         if l.limit == 0 {
+            i += 1;
             continue;
         }
-        let part = format!(
-            "(SELECT {i} FROM {} WHERE {} LIMIT {})",
-            l.table_sql, l.cond, l.limit
-        );
+        let (part, end) = match &l.key {
+            Some(key) => {
+                let same = |m: &Lookup| {
+                    m.limit > 0
+                        && m.table_sql == l.table_sql
+                        && m.key.as_ref().is_some_and(|k| k.columns == key.columns)
+                };
+                let mut end = i + 1;
+                while end < lookups.len() && end - i < KEY_GROUP && same(&lookups[end]) {
+                    end += 1;
+                }
+                let mut part = String::from("(SELECT CONCAT_WS(',', ");
+                let mut keys = String::new();
+                for (j, m) in lookups[i..end].iter().enumerate() {
+                    if j > 0 {
+                        part.push_str(", ");
+                        keys.push_str(", ");
+                    }
+                    part.push_str(&format!("IF({}, {}, NULL)", m.cond, i + j));
+                    if let Some(k) = &m.key {
+                        keys.push_str(&k.values);
+                    }
+                }
+                part.push_str(&format!(
+                    ") FROM {} WHERE {} IN ({keys}))",
+                    l.table_sql, key.columns
+                ));
+                (part, end)
+            }
+            None => (
+                format!(
+                    "(SELECT {i} FROM {} WHERE {} LIMIT {})",
+                    l.table_sql, l.cond, l.limit
+                ),
+                i + 1,
+            ),
+        };
         if !sql.is_empty() && sql.len() + part.len() > max_bytes {
             out.push((start..i, std::mem::take(&mut sql)));
             start = i;
@@ -511,11 +601,19 @@ pub fn lookup_queries(
             sql.push_str(" UNION ALL ");
         }
         sql.push_str(&part);
+        i = end;
     }
     if !sql.is_empty() {
         out.push((start..lookups.len(), sql));
     }
     out
+}
+
+/// The lookups one result row of `lookup_queries` names: `"3,7"` (or `""`: none).
+pub fn matched_lookups(cell: &str) -> impl Iterator<Item = Result<usize, String>> + '_ {
+    cell.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| format!("not a lookup index: {s:?}")))
 }
 
 /// A `TxnSink` collecting the rows of a scan as `CheckRow`s (for `arkc flashback --check`),

@@ -20,6 +20,7 @@ mod demo;
 mod deploy_instance;
 mod deploy_sql;
 mod digest_cli;
+mod flashback_batched;
 mod flashback_generated;
 mod flashback_roundtrip;
 mod flashback_service;
