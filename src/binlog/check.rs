@@ -79,13 +79,13 @@ impl CheckRow {
     }
 
     /// The key literals of `img` when the table has a key and the image holds all of it.
-    fn key_of(&self, img: &[Option<String>]) -> Option<Vec<String>> {
+    fn key_of<'a>(&self, img: &'a [Option<String>]) -> Option<Vec<&'a str>> {
         if self.primary_key.is_empty() {
             return None;
         }
         self.primary_key
             .iter()
-            .map(|&i| img.get(i).cloned().flatten())
+            .map(|&i| img.get(i).and_then(|c| c.as_deref()))
             .collect()
     }
 
@@ -166,8 +166,8 @@ pub struct LookupKey {
 
 impl LookupKey {
     /// The key of `row` with literals `key`, when every literal is an integer.
-    fn of(row: &CheckRow, key: &[String]) -> Option<LookupKey> {
-        let integer = |v: &String| {
+    fn of(row: &CheckRow, key: &[&str]) -> Option<LookupKey> {
+        let integer = |v: &&str| {
             let digits = v.strip_prefix('-').unwrap_or(v);
             !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
         };
@@ -209,24 +209,28 @@ pub struct CheckPlan {
     rows: Vec<(RowId, Vec<Need>)>,
 }
 
-/// A keyless image of a table: (table, literals).
-type KeylessImage = (String, Vec<Option<String>>);
+/// A keyless image of a table: (table, literals), borrowed from the rows being planned.
+type KeylessImage<'a> = (&'a str, &'a [Option<String>]);
+/// A key of a table: (table, key literals).
+type TableKey<'a> = (&'a str, Vec<&'a str>);
 /// Where a row is in the binlog, for a report: (file, event offset, GTID).
 pub type RowOrigin = (Arc<str>, u64, Option<Arc<str>>);
 
 /// The state of one key after the newer undos: the row's literals, or None for no row.
-type Planned = Option<Vec<Option<String>>>;
+type Planned<'a> = Option<&'a [Option<String>]>;
 
-struct Walk {
+/// The walk's state borrows every table name, key and image from the rows (no copies: a
+/// check of 100,000 rows holds them once).
+struct Walk<'a> {
     plan: CheckPlan,
     /// (table, key literals) -> state the newer undos leave.
-    keys: HashMap<(String, Vec<String>), Planned>,
-    /// (table, key literals) -> the lookup asking the server, when asked already.
-    key_lookups: HashMap<(String, Vec<String>, bool), usize>,
+    keys: HashMap<TableKey<'a>, Planned<'a>>,
+    /// (table, key literals, asks for an image) -> the lookup asking the server.
+    key_lookups: HashMap<(TableKey<'a>, bool), usize>,
     /// Keyless images: (table, literals) -> copies the newer undos added (minus taken).
-    balance: HashMap<KeylessImage, i64>,
+    balance: HashMap<KeylessImage<'a>, i64>,
     /// Keyless images: (table, literals) -> (lookup, copies the server must hold).
-    copies: HashMap<KeylessImage, (usize, u32)>,
+    copies: HashMap<KeylessImage<'a>, (usize, u32)>,
 }
 
 /// Whether `have` (what a newer undo leaves) is the image `want` (what the binlog left),
@@ -237,7 +241,7 @@ fn same_image(have: &[Option<String>], want: &[Option<String>]) -> bool {
         .all(|(h, w)| h.is_none() || w.is_none() || h == w)
 }
 
-impl Walk {
+impl<'a> Walk<'a> {
     fn lookup(
         &mut self,
         table_sql: &str,
@@ -257,11 +261,11 @@ impl Walk {
     /// The need for key `key` of `row` to hold `want` (an image, or no row).
     fn key_need(
         &mut self,
-        row: &CheckRow,
-        key: &[String],
-        want: Option<&[Option<String>]>,
+        row: &'a CheckRow,
+        key: &[&'a str],
+        want: Option<&'a [Option<String>]>,
     ) -> Need {
-        let k = (row.table_sql.clone(), key.to_vec());
+        let k = (row.table_sql.as_str(), key.to_vec());
         if let Some(planned) = self.keys.get(&k) {
             let state = match (planned, want) {
                 (None, None) => RowState::AsLeft,
@@ -271,7 +275,7 @@ impl Walk {
             };
             return Need::Decided(state);
         }
-        let img_key = (row.table_sql.clone(), key.to_vec(), want.is_some());
+        let img_key = (k, want.is_some());
         match want {
             Some(img) => {
                 let l = match self.key_lookups.get(&img_key) {
@@ -312,9 +316,9 @@ impl Walk {
     }
 
     /// The undo of `row` takes one copy of the keyless image `img`.
-    fn take_copy(&mut self, row: &CheckRow, img: &[Option<String>]) -> Need {
-        let k = (row.table_sql.clone(), img.to_vec());
-        let balance = self.balance.entry(k.clone()).or_insert(0);
+    fn take_copy(&mut self, row: &'a CheckRow, img: &'a [Option<String>]) -> Need {
+        let k = (row.table_sql.as_str(), img);
+        let balance = self.balance.entry(k).or_insert(0);
         // Copies the server itself must hold for this take to find one.
         let n = 1 - *balance;
         *balance -= 1;
@@ -326,7 +330,7 @@ impl Walk {
             Some(&(l, _)) => l,
             None => {
                 let l = self.lookup(&row.table_sql, row.conditions(img, None), n, None);
-                self.copies.insert(k.clone(), (l, n));
+                self.copies.insert(k, (l, n));
                 l
             }
         };
@@ -338,15 +342,15 @@ impl Walk {
         }
     }
 
-    fn give_copy(&mut self, row: &CheckRow, img: &[Option<String>]) {
+    fn give_copy(&mut self, row: &'a CheckRow, img: &'a [Option<String>]) {
         *self
             .balance
-            .entry((row.table_sql.clone(), img.to_vec()))
+            .entry((row.table_sql.as_str(), img))
             .or_insert(0) += 1;
     }
 
     /// One row of the rollback, before applying: what its undo needs, then what it leaves.
-    fn before_apply(&mut self, row: &CheckRow) {
+    fn before_apply(&mut self, row: &'a CheckRow) {
         let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
         let mut needs = Vec::new();
         match row.kind {
@@ -380,13 +384,13 @@ impl Walk {
 
     /// What the undo of `row` leaves at its keys: no row at the after key, the before image
     /// at the before key (in that order, so a key-keeping update leaves its before image).
-    fn leave(&mut self, row: &CheckRow, kb: &Option<Vec<String>>, ka: &Option<Vec<String>>) {
+    fn leave(&mut self, row: &'a CheckRow, kb: &Option<Vec<&'a str>>, ka: &Option<Vec<&'a str>>) {
         if let Some(k) = ka {
-            self.keys.insert((row.table_sql.clone(), k.clone()), None);
+            self.keys.insert((row.table_sql.as_str(), k.clone()), None);
         }
         if let Some(k) = kb {
             self.keys
-                .insert((row.table_sql.clone(), k.clone()), Some(row.before.clone()));
+                .insert((row.table_sql.as_str(), k.clone()), Some(&row.before));
         }
     }
 }
@@ -451,7 +455,7 @@ impl CheckPlan {
 
 /// After applying: every key must hold what the oldest selected change found, and every
 /// keyless image the rollback put back must be there as many times as it put it back.
-fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
+fn after_apply<'a>(walk: &mut Walk<'a>, rows: &'a [CheckRow]) {
     for row in rows {
         let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
         walk.leave(row, &kb, &ka);
@@ -461,7 +465,7 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
         if ka.is_none() && !row.after.is_empty() {
             *walk
                 .balance
-                .entry((row.table_sql.clone(), row.after.clone()))
+                .entry((row.table_sql.as_str(), row.after.as_slice()))
                 .or_insert(0) -= 1;
         }
     }
@@ -469,9 +473,9 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
         let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
         let mut needs = Vec::new();
         for key in [kb, ka].into_iter().flatten() {
-            let k = (row.table_sql.clone(), key.clone());
-            let planned = walk.keys.get(&k).cloned().flatten();
-            let asked = (row.table_sql.clone(), key.clone(), planned.is_some());
+            let k = (row.table_sql.as_str(), key.clone());
+            let planned = walk.keys.get(&k).copied().flatten();
+            let asked = (k, planned.is_some());
             let l = match walk.key_lookups.get(&asked) {
                 Some(&l) => l,
                 None => {
@@ -503,7 +507,7 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
             });
         }
         if row.key_of(&row.before).is_none() && !row.before.is_empty() {
-            let k = (row.table_sql.clone(), row.before.clone());
+            let k = (row.table_sql.as_str(), row.before.as_slice());
             let want = walk.balance.get(&k).copied().unwrap_or(0);
             if want > 0 {
                 let l = match walk.copies.get(&k) {
@@ -511,7 +515,7 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
                     None => {
                         let cond = row.conditions(&row.before, None);
                         let l = walk.lookup(&row.table_sql, cond, 0, None);
-                        walk.copies.insert(k.clone(), (l, 0));
+                        walk.copies.insert(k, (l, 0));
                         l
                     }
                 };
@@ -611,9 +615,10 @@ pub fn lookup_queries(
 
 /// The lookups one result row of `lookup_queries` names: `"3,7"` (or `""`: none).
 pub fn matched_lookups(cell: &str) -> impl Iterator<Item = Result<usize, String>> + '_ {
-    cell.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| format!("not a lookup index: {s:?}")))
+    cell.split(',').filter(|s| !s.is_empty()).map(|s| {
+        s.parse::<usize>()
+            .map_err(|_| format!("not a lookup index: {s:?}"))
+    })
 }
 
 /// A `TxnSink` collecting the rows of a scan as `CheckRow`s (for `arkc flashback --check`),
