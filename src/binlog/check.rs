@@ -541,76 +541,92 @@ fn after_apply<'a>(walk: &mut Walk<'a>, rows: &'a [CheckRow]) {
 /// row it finds against every lookup of the select, so a larger group costs more per row.
 pub const KEY_GROUP: usize = 64;
 
-/// The lookups as `UNION ALL` statements, each at most about `max_bytes` long. Every result
+/// The lookups as `UNION ALL` statements, each at most about `max_bytes` long, made one at a
+/// time as they are taken (a check of many rows never holds all its SQL). Every result
 /// row is the comma-separated list of the lookups it matched (possibly empty): a lookup by an
 /// integer key shares a select with up to `KEY_GROUP` lookups of the same table, consecutive
 /// in `lookups` (`SELECT CONCAT_WS(',', IF(cond, i, NULL), ...) FROM t WHERE key IN (...)`:
 /// a key's row is found once, by the primary key); any other is a point select of its own.
-/// Returns each statement with the range of lookups it covers.
-pub fn lookup_queries(
-    lookups: &[Lookup],
+/// Yields each statement with the range of lookups it covers.
+pub fn lookup_queries(lookups: &[Lookup], max_bytes: usize) -> LookupQueries<'_> {
+    LookupQueries {
+        lookups,
+        max_bytes,
+        next: 0,
+    }
+}
+
+/// The statements of `lookup_queries`.
+pub struct LookupQueries<'a> {
+    lookups: &'a [Lookup],
     max_bytes: usize,
-) -> Vec<(std::ops::Range<usize>, String)> {
-    let mut out = Vec::new();
-    let (mut start, mut sql) = (0, String::new());
-    let mut i = 0;
-    while i < lookups.len() {
+    next: usize,
+}
+
+impl LookupQueries<'_> {
+    /// The select of the lookups from `i` on: its SQL and the index after the last it covers.
+    fn part(&self, i: usize) -> (String, usize) {
+        let lookups = self.lookups;
         let l = &lookups[i];
-        if l.limit == 0 {
-            i += 1;
-            continue;
-        }
-        let (part, end) = match &l.key {
-            Some(key) => {
-                let same = |m: &Lookup| {
-                    m.limit > 0
-                        && m.table_sql == l.table_sql
-                        && m.key.as_ref().is_some_and(|k| k.columns == key.columns)
-                };
-                let mut end = i + 1;
-                while end < lookups.len() && end - i < KEY_GROUP && same(&lookups[end]) {
-                    end += 1;
-                }
-                let mut part = String::from("(SELECT CONCAT_WS(',', ");
-                let mut keys = String::new();
-                for (j, m) in lookups[i..end].iter().enumerate() {
-                    if j > 0 {
-                        part.push_str(", ");
-                        keys.push_str(", ");
-                    }
-                    part.push_str(&format!("IF({}, {}, NULL)", m.cond, i + j));
-                    if let Some(k) = &m.key {
-                        keys.push_str(&k.values);
-                    }
-                }
-                part.push_str(&format!(
-                    ") FROM {} WHERE {} IN ({keys}))",
-                    l.table_sql, key.columns
-                ));
-                (part, end)
-            }
-            None => (
-                format!(
-                    "(SELECT {i} FROM {} WHERE {} LIMIT {})",
-                    l.table_sql, l.cond, l.limit
-                ),
-                i + 1,
-            ),
+        let Some(key) = &l.key else {
+            let sql = format!(
+                "(SELECT {i} FROM {} WHERE {} LIMIT {})",
+                l.table_sql, l.cond, l.limit
+            );
+            return (sql, i + 1);
         };
-        if !sql.is_empty() && sql.len() + part.len() > max_bytes {
-            out.push((start..i, std::mem::take(&mut sql)));
-            start = i;
+        let same = |m: &Lookup| {
+            m.limit > 0
+                && m.table_sql == l.table_sql
+                && m.key.as_ref().is_some_and(|k| k.columns == key.columns)
+        };
+        let mut end = i + 1;
+        while end < lookups.len() && end - i < KEY_GROUP && same(&lookups[end]) {
+            end += 1;
         }
-        if !sql.is_empty() {
-            sql.push_str(" UNION ALL ");
+        let mut part = String::from("(SELECT CONCAT_WS(',', ");
+        let mut keys = String::new();
+        for (j, m) in lookups[i..end].iter().enumerate() {
+            if j > 0 {
+                part.push_str(", ");
+                keys.push_str(", ");
+            }
+            part.push_str(&format!("IF({}, {}, NULL)", m.cond, i + j));
+            if let Some(k) = &m.key {
+                keys.push_str(&k.values);
+            }
         }
-        sql.push_str(&part);
-        i = end;
+        part.push_str(&format!(
+            ") FROM {} WHERE {} IN ({keys}))",
+            l.table_sql, key.columns
+        ));
+        (part, end)
     }
-    if !sql.is_empty() {
-        out.push((start..lookups.len(), sql));
+}
+
+impl Iterator for LookupQueries<'_> {
+    type Item = (std::ops::Range<usize>, String);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.next;
+        let mut sql = String::new();
+        while self.next < self.lookups.len() {
+            if self.lookups[self.next].limit == 0 {
+                self.next += 1;
+                continue;
+            }
+            let (part, end) = self.part(self.next);
+            if !sql.is_empty() && sql.len() + part.len() > self.max_bytes {
+                return Some((start..self.next, sql));
+            }
+            if !sql.is_empty() {
+                sql.push_str(" UNION ALL ");
+            }
+            sql.push_str(&part);
+            self.next = end;
+        }
+        (!sql.is_empty()).then_some((start..self.lookups.len(), sql))
     }
-    out
 }
 
 /// The lookups one result row of `lookup_queries` names: `"3,7"` (or `""`: none).

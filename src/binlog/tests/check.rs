@@ -213,7 +213,7 @@ fn lookups_are_batched_into_union_statements() {
     rows.push(row((100, 0), Insert, true, &[], &["'s'", "'v'"]));
     rows.push(row((101, 0), Insert, false, &[], &["7", "'v'"]));
     let plan = CheckPlan::new(CheckMode::BeforeApply, &rows);
-    let batches = lookup_queries(&plan.lookups, 200);
+    let batches: Vec<_> = lookup_queries(&plan.lookups, 200).collect();
     let covered: usize = batches.iter().map(|(r, _)| r.len()).sum();
     assert_eq!(covered, 102);
     let sql: Vec<&str> = batches.iter().map(|(_, s)| s.as_str()).collect();
