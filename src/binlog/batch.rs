@@ -4,8 +4,9 @@
 //! is run as written): `DELETE FROM t WHERE `pk` = v LIMIT 1` (the planner writes `=` only for
 //! a primary key, so each value matches at most one row) into `WHERE `pk` IN (...)`,
 //! `INSERT INTO t (cols) VALUES (...)` with the same column list into one VALUES list, and
-//! `UPDATE t SET (same columns) = literals WHERE (integer primary key) = v LIMIT 1` of
-//! distinct keys into one `SET c = CASE key WHEN v THEN literal ... END WHERE key IN (...)`.
+//! a run of `UPDATE t SET c = literal, ... WHERE (integer primary key) = v LIMIT 1` of
+//! distinct keys into one `SET c = CASE key WHEN v THEN literal ... END WHERE key IN (...)`
+//! per list of columns set (the run's rows that set the same columns).
 //! Each merged row is set to its own literals whatever the others hold, so the rows end as
 //! the single statements leave them; only the order in which the server visits them differs,
 //! which matters for a transient duplicate of a unique key: the caller re-runs a failed merged
@@ -35,7 +36,7 @@ pub fn batch_statements(statements: &[String], max_bytes: usize) -> Vec<Batched>
                 Some(run) if run.takes(&update, max_bytes) => run.push(update),
                 _ => {
                     if let Some(run) = updates.take() {
-                        out.push(run.finish());
+                        out.extend(run.finish());
                     }
                     updates = Some(UpdateRun::new(update));
                 }
@@ -43,7 +44,7 @@ pub fn batch_statements(statements: &[String], max_bytes: usize) -> Vec<Batched>
             continue;
         }
         if let Some(run) = updates.take() {
-            out.push(run.finish());
+            out.extend(run.finish());
         }
         let shape = shape_of(stmt);
         if let (Some((head, sql)), Some(next)) = (open.as_mut(), shape.as_ref()) {
@@ -84,7 +85,7 @@ pub fn batch_statements(statements: &[String], max_bytes: usize) -> Vec<Batched>
         close_simple(&mut out, &head, sql);
     }
     if let Some(run) = updates.take() {
-        out.push(run.finish());
+        out.extend(run.finish());
     }
     out
 }
@@ -193,7 +194,7 @@ fn is_integer(s: &str) -> bool {
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A run of UPDATEs of one table setting the same columns, each of a different key.
+/// A run of UPDATEs of one table by the same key columns, each of a different key.
 struct UpdateRun<'a> {
     rows: Vec<Update<'a>>,
     keys: std::collections::HashSet<Vec<&'a str>>,
@@ -214,7 +215,6 @@ impl<'a> UpdateRun<'a> {
     fn takes(&self, next: &Update<'a>, max_bytes: usize) -> bool {
         let first = &self.rows[0];
         first.table == next.table
-            && first.set_columns == next.set_columns
             && first.key_columns == next.key_columns
             && !self.keys.contains(&next.key)
             && self.rows.len() < UPDATE_ROWS
@@ -227,72 +227,90 @@ impl<'a> UpdateRun<'a> {
         self.rows.push(update);
     }
 
-    fn finish(self) -> Batched {
-        let rows = &self.rows;
-        let first = &rows[0];
-        if rows.len() == 1 {
-            return Batched {
-                sql: first.stmt.to_string(),
-                rows: 1,
-            };
+    /// One statement per list of columns set, in the order the lists first appear.
+    fn finish(self) -> Vec<Batched> {
+        let mut groups: Vec<Vec<&Update<'a>>> = Vec::new();
+        for row in &self.rows {
+            match groups
+                .iter_mut()
+                .find(|g| g[0].set_columns == row.set_columns)
+            {
+                Some(group) => group.push(row),
+                None => groups.push(vec![row]),
+            }
         }
-        let single_key = first.key_columns.len() == 1;
-        let mut sql = String::with_capacity(self.bytes + 64);
-        sql.push_str("UPDATE ");
-        sql.push_str(first.table);
-        sql.push_str(" SET ");
-        for (c, column) in first.set_columns.iter().enumerate() {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(column);
-            sql.push_str(" = CASE");
-            if single_key {
-                sql.push(' ');
-                sql.push_str(first.key_columns[0]);
-            }
-            for row in rows {
-                sql.push_str(" WHEN ");
-                if single_key {
-                    sql.push_str(row.key[0]);
-                } else {
-                    for (k, (kc, kv)) in first.key_columns.iter().zip(&row.key).enumerate() {
-                        if k > 0 {
-                            sql.push_str(" AND ");
-                        }
-                        sql.push_str(kc);
-                        sql.push_str(" = ");
-                        sql.push_str(kv);
-                    }
-                }
-                sql.push_str(" THEN ");
-                sql.push_str(row.values[c]);
-            }
-            sql.push_str(" END");
-        }
-        sql.push_str(" WHERE ");
-        let tuple = |key: &[&str], sql: &mut String| {
-            if !single_key {
-                sql.push('(');
-            }
-            sql.push_str(&key.join(", "));
-            if !single_key {
-                sql.push(')');
-            }
+        groups.iter().map(|g| merged_update(g)).collect()
+    }
+}
+
+fn merged_update(rows: &[&Update<'_>]) -> Batched {
+    let first = rows[0];
+    if rows.len() == 1 {
+        return Batched {
+            sql: first.stmt.to_string(),
+            rows: 1,
         };
-        tuple(&first.key_columns, &mut sql);
-        sql.push_str(" IN (");
-        for (r, row) in rows.iter().enumerate() {
-            if r > 0 {
-                sql.push_str(", ");
+    }
+    let bytes: usize = rows
+        .iter()
+        .map(|r| r.stmt.len() + 16 * r.values.len())
+        .sum();
+    let single_key = first.key_columns.len() == 1;
+    let mut sql = String::with_capacity(bytes + 64);
+    sql.push_str("UPDATE ");
+    sql.push_str(first.table);
+    sql.push_str(" SET ");
+    for (c, column) in first.set_columns.iter().enumerate() {
+        if c > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(column);
+        sql.push_str(" = CASE");
+        if single_key {
+            sql.push(' ');
+            sql.push_str(first.key_columns[0]);
+        }
+        for row in rows {
+            sql.push_str(" WHEN ");
+            if single_key {
+                sql.push_str(row.key[0]);
+            } else {
+                for (k, (kc, kv)) in first.key_columns.iter().zip(&row.key).enumerate() {
+                    if k > 0 {
+                        sql.push_str(" AND ");
+                    }
+                    sql.push_str(kc);
+                    sql.push_str(" = ");
+                    sql.push_str(kv);
+                }
             }
-            tuple(&row.key, &mut sql);
+            sql.push_str(" THEN ");
+            sql.push_str(row.values[c]);
         }
-        sql.push(')');
-        Batched {
-            sql,
-            rows: rows.len(),
+        sql.push_str(" END");
+    }
+    sql.push_str(" WHERE ");
+    let tuple = |key: &[&str], sql: &mut String| {
+        if !single_key {
+            sql.push('(');
         }
+        sql.push_str(&key.join(", "));
+        if !single_key {
+            sql.push(')');
+        }
+    };
+    tuple(&first.key_columns, &mut sql);
+    sql.push_str(" IN (");
+    for (r, row) in rows.iter().enumerate() {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        tuple(&row.key, &mut sql);
+    }
+    sql.push(')');
+    Batched {
+        sql,
+        rows: rows.len(),
     }
 }
 
@@ -470,7 +488,7 @@ mod tests {
         let plan = strings(&[
             "UPDATE `d`.`t` SET `a` = 'x, `b` = 1', `b` = NULL WHERE `id` = 3 LIMIT 1",
             "UPDATE `d`.`t` SET `a` = _utf8mb4 X'5C', `b` = -1.5e0 WHERE `id` = 2 LIMIT 1",
-            // Another column list, then the same key again: both start a new run.
+            // Another column list: a statement of its own; the same key again: a new run.
             "UPDATE `d`.`t` SET `a` = 'y' WHERE `id` = 4 LIMIT 1",
             "UPDATE `d`.`t` SET `a` = 'z' WHERE `id` = 5 LIMIT 1",
             "UPDATE `d`.`t` SET `a` = 'w' WHERE `id` = 4 LIMIT 1",
@@ -497,6 +515,33 @@ mod tests {
                 (
                     "UPDATE `d`.`i` SET `q` = CASE WHEN `o` = 1 AND `l` = 2 THEN 1 WHEN `o` = 1 \
                      AND `l` = 3 THEN 2 END WHERE (`o`, `l`) IN ((1, 2), (1, 3))",
+                    2
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn interleaved_column_lists_merge_per_list() {
+        let plan = strings(&[
+            "UPDATE `d`.`t` SET `a` = 1 WHERE `id` = 1 LIMIT 1",
+            "UPDATE `d`.`t` SET `a` = 2, `b` = 2 WHERE `id` = 2 LIMIT 1",
+            "UPDATE `d`.`t` SET `a` = 3 WHERE `id` = 3 LIMIT 1",
+            "UPDATE `d`.`t` SET `a` = 4, `b` = 4 WHERE `id` = 4 LIMIT 1",
+        ]);
+        let got = batch_statements(&plan, 1 << 20);
+        let sql: Vec<(&str, usize)> = got.iter().map(|b| (b.sql.as_str(), b.rows)).collect();
+        assert_eq!(
+            sql,
+            [
+                (
+                    "UPDATE `d`.`t` SET `a` = CASE `id` WHEN 1 THEN 1 WHEN 3 THEN 3 END \
+                     WHERE `id` IN (1, 3)",
+                    2
+                ),
+                (
+                    "UPDATE `d`.`t` SET `a` = CASE `id` WHEN 2 THEN 2 WHEN 4 THEN 4 END, `b` = \
+                     CASE `id` WHEN 2 THEN 2 WHEN 4 THEN 4 END WHERE `id` IN (2, 4)",
                     2
                 ),
             ]

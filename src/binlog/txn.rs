@@ -220,6 +220,39 @@ impl Filters {
 const XA_PREPARED: &str =
     "XA PREPARE of an XA transaction (committed or rolled back later, separately)";
 
+/// Two sinks fed by one scan (e.g. a rollback and its inverse, each decoded once).
+pub struct BothSinks<'a, A: TxnSink, B: TxnSink>(pub &'a mut A, pub &'a mut B);
+
+impl<A: TxnSink, B: TxnSink> TxnSink for BothSinks<'_, A, B> {
+    fn rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        rows: &RowsEvent<'_>,
+    ) -> Result<u64, BinlogError> {
+        let n = self.0.rows(txn, ev, rows)?;
+        self.1.rows(txn, ev, rows)?;
+        Ok(n)
+    }
+    fn statement(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        q: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError> {
+        self.0.statement(txn, ev, q)?;
+        self.1.statement(txn, ev, q)
+    }
+    fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        self.0.commit(txn)?;
+        self.1.commit(txn)
+    }
+    fn rollback(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        self.0.rollback(txn)?;
+        self.1.rollback(txn)
+    }
+}
+
 /// Receives the kept parts of each transaction, in binlog order.
 pub trait TxnSink {
     /// A rows event that passed the filters; returns how many rows it held.

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use arkc_binlog::check::{CheckMode, CheckRowSink, RowState};
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
 use arkc_binlog::schema::SchemaInfo;
-use arkc_binlog::txn::{Filters, TxnBuilder};
+use arkc_binlog::txn::{BothSinks, Filters, TxnBuilder};
 use mysql_async::prelude::Queryable;
 
 use crate::backend::connect::{connect_to, opts_address};
@@ -74,18 +74,33 @@ pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow
     Ok(if changed == 0 { 0 } else { 3 })
 }
 
-/// Renders the SQL of `direction` into the audit file, returning each block's byte range.
+/// Renders the SQL of `opts` and of its inverse into the two audit files, from one scan of
+/// the binlogs; returns each block's byte range in the first, and its stats.
 fn render_to_audit(
     source: &Source,
     schema: &Option<std::sync::Arc<SchemaInfo>>,
     filters: &Filters,
-    opts: FlashbackOptions,
-    path: &std::path::Path,
+    (opts, inverse): (FlashbackOptions, FlashbackOptions),
+    (path, inverse_path): (&std::path::Path, &std::path::Path),
 ) -> anyhow::Result<(Vec<(usize, usize)>, arkc_binlog::plan::FlashbackStats)> {
     let mut builder = TxnBuilder::new(filters.clone());
     builder.schema = schema.clone();
     let mut planner = FlashbackPlanner::new(opts)?;
-    scan(source, &mut builder, &mut planner)?;
+    let mut inverse_planner = FlashbackPlanner::new(inverse)?;
+    scan(
+        source,
+        &mut builder,
+        &mut BothSinks(&mut planner, &mut inverse_planner),
+    )?;
+    let written = write_blocks(planner, path)?;
+    write_blocks(inverse_planner, inverse_path)?;
+    Ok(written)
+}
+
+fn write_blocks(
+    planner: FlashbackPlanner,
+    path: &std::path::Path,
+) -> anyhow::Result<(Vec<(usize, usize)>, arkc_binlog::plan::FlashbackStats)> {
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
@@ -135,7 +150,6 @@ pub fn run_execute(
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let apply_path = dir.join(format!("flashback-{stamp}-apply.sql"));
     let redo_path = dir.join(format!("flashback-{stamp}-redo.sql"));
-    let (blocks, stats) = render_to_audit(source, schema, filters, opts, &apply_path)?;
     let inverse = FlashbackOptions {
         direction: match opts.direction {
             Direction::Rollback => Direction::Forward,
@@ -143,7 +157,13 @@ pub fn run_execute(
         },
         ..opts
     };
-    render_to_audit(source, schema, filters, inverse, &redo_path)?;
+    let (blocks, stats) = render_to_audit(
+        source,
+        schema,
+        filters,
+        (opts, inverse),
+        (&apply_path, &redo_path),
+    )?;
     eprintln!(
         "saved {} and its inverse {}",
         apply_path.display(),
