@@ -220,39 +220,6 @@ impl Filters {
 const XA_PREPARED: &str =
     "XA PREPARE of an XA transaction (committed or rolled back later, separately)";
 
-/// Two sinks fed by one scan (e.g. a rollback and its inverse, each decoded once).
-pub struct BothSinks<'a, A: TxnSink, B: TxnSink>(pub &'a mut A, pub &'a mut B);
-
-impl<A: TxnSink, B: TxnSink> TxnSink for BothSinks<'_, A, B> {
-    fn rows(
-        &mut self,
-        txn: &Transaction,
-        ev: &Event<'_>,
-        rows: &RowsEvent<'_>,
-    ) -> Result<u64, BinlogError> {
-        let n = self.0.rows(txn, ev, rows)?;
-        self.1.rows(txn, ev, rows)?;
-        Ok(n)
-    }
-    fn statement(
-        &mut self,
-        txn: &Transaction,
-        ev: &Event<'_>,
-        q: &QueryEvent<'_>,
-    ) -> Result<(), BinlogError> {
-        self.0.statement(txn, ev, q)?;
-        self.1.statement(txn, ev, q)
-    }
-    fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
-        self.0.commit(txn)?;
-        self.1.commit(txn)
-    }
-    fn rollback(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
-        self.0.rollback(txn)?;
-        self.1.rollback(txn)
-    }
-}
-
 /// Receives the kept parts of each transaction, in binlog order.
 pub trait TxnSink {
     /// A rows event that passed the filters; returns how many rows it held.
@@ -279,11 +246,13 @@ pub trait TxnSink {
 }
 
 /// Groups events into transactions and feeds a sink.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct TxnBuilder {
     pub filters: Filters,
     /// Column names for table maps without them (from information_schema).
     pub schema: Option<std::sync::Arc<crate::schema::SchemaInfo>>,
+    /// Column definitions asked for as each table's first TABLE_MAP arrives.
+    pub columns: Option<std::sync::Arc<dyn crate::schema::ColumnSource>>,
     file: String,
     cur: Option<Transaction>,
     /// BEGIN seen: the transaction ends at XID/COMMIT, not after one statement.
@@ -291,6 +260,16 @@ pub struct TxnBuilder {
     keep: bool,
     pending_gtid: Option<(Gtid, u64, u32)>,
     tables_seen: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for TxnBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxnBuilder")
+            .field("filters", &self.filters)
+            .field("file", &self.file)
+            .field("cur", &self.cur)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TxnBuilder {
