@@ -9,8 +9,10 @@
 //! the newer undos leave, and the server is asked for that many copies (never a per-row count).
 //!
 //! What the server must be asked is a list of `Lookup`s; `lookup_queries` batches them into
-//! `UNION ALL` statements of point selects, and `CheckPlan::verdict` turns what came back
-//! into one `RowState` per row. The module is pure: the backend runs the statements.
+//! `UNION ALL` statements (lookups by an integer key: one select per table and up to
+//! `KEY_GROUP` keys, `WHERE key IN (...)`; others: one point select each), and
+//! `CheckPlan::verdict` turns what came back into one `RowState` per row. The module is pure:
+//! the backend runs the statements.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,13 +79,13 @@ impl CheckRow {
     }
 
     /// The key literals of `img` when the table has a key and the image holds all of it.
-    fn key_of(&self, img: &[Option<String>]) -> Option<Vec<String>> {
+    fn key_of<'a>(&self, img: &'a [Option<String>]) -> Option<Vec<&'a str>> {
         if self.primary_key.is_empty() {
             return None;
         }
         self.primary_key
             .iter()
-            .map(|&i| img.get(i).cloned().flatten())
+            .map(|&i| img.get(i).and_then(|c| c.as_deref()))
             .collect()
     }
 
@@ -150,6 +152,42 @@ pub struct Lookup {
     pub table_sql: String,
     pub cond: String,
     pub limit: u32,
+    /// The primary key `cond` pins, when all of it is integers (so lookups of one table can
+    /// share one `WHERE key IN (...)`; two integer literals are one key only if equal).
+    pub key: Option<LookupKey>,
+}
+
+/// A primary key as SQL: `` `id` `` and `5`, or `` (`a`, `b`) `` and `(1, 2)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupKey {
+    pub columns: String,
+    pub values: String,
+}
+
+impl LookupKey {
+    /// The key of `row` with literals `key`, when every literal is an integer.
+    fn of(row: &CheckRow, key: &[&str]) -> Option<LookupKey> {
+        let integer = |v: &&str| {
+            let digits = v.strip_prefix('-').unwrap_or(v);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        };
+        if key.is_empty() || !key.iter().all(integer) {
+            return None;
+        }
+        let mut columns = String::new();
+        for (n, &i) in row.primary_key.iter().enumerate() {
+            if n > 0 {
+                columns.push_str(", ");
+            }
+            push_ident(row.columns.get(i)?, &mut columns);
+        }
+        let mut values = key.join(", ");
+        if key.len() > 1 {
+            columns = format!("({columns})");
+            values = format!("({values})");
+        }
+        Some(LookupKey { columns, values })
+    }
 }
 
 /// What a row needs for its verdict.
@@ -171,24 +209,28 @@ pub struct CheckPlan {
     rows: Vec<(RowId, Vec<Need>)>,
 }
 
-/// A keyless image of a table: (table, literals).
-type KeylessImage = (String, Vec<Option<String>>);
+/// A keyless image of a table: (table, literals), borrowed from the rows being planned.
+type KeylessImage<'a> = (&'a str, &'a [Option<String>]);
+/// A key of a table: (table, key literals).
+type TableKey<'a> = (&'a str, Vec<&'a str>);
 /// Where a row is in the binlog, for a report: (file, event offset, GTID).
 pub type RowOrigin = (Arc<str>, u64, Option<Arc<str>>);
 
 /// The state of one key after the newer undos: the row's literals, or None for no row.
-type Planned = Option<Vec<Option<String>>>;
+type Planned<'a> = Option<&'a [Option<String>]>;
 
-struct Walk {
+/// The walk's state borrows every table name, key and image from the rows (no copies: a
+/// check of 100,000 rows holds them once).
+struct Walk<'a> {
     plan: CheckPlan,
     /// (table, key literals) -> state the newer undos leave.
-    keys: HashMap<(String, Vec<String>), Planned>,
-    /// (table, key literals) -> the lookup asking the server, when asked already.
-    key_lookups: HashMap<(String, Vec<String>, bool), usize>,
+    keys: HashMap<TableKey<'a>, Planned<'a>>,
+    /// (table, key literals, asks for an image) -> the lookup asking the server.
+    key_lookups: HashMap<(TableKey<'a>, bool), usize>,
     /// Keyless images: (table, literals) -> copies the newer undos added (minus taken).
-    balance: HashMap<KeylessImage, i64>,
+    balance: HashMap<KeylessImage<'a>, i64>,
     /// Keyless images: (table, literals) -> (lookup, copies the server must hold).
-    copies: HashMap<KeylessImage, (usize, u32)>,
+    copies: HashMap<KeylessImage<'a>, (usize, u32)>,
 }
 
 /// Whether `have` (what a newer undo leaves) is the image `want` (what the binlog left),
@@ -199,12 +241,19 @@ fn same_image(have: &[Option<String>], want: &[Option<String>]) -> bool {
         .all(|(h, w)| h.is_none() || w.is_none() || h == w)
 }
 
-impl Walk {
-    fn lookup(&mut self, table_sql: &str, cond: String, limit: u32) -> usize {
+impl<'a> Walk<'a> {
+    fn lookup(
+        &mut self,
+        table_sql: &str,
+        cond: String,
+        limit: u32,
+        key: Option<LookupKey>,
+    ) -> usize {
         self.plan.lookups.push(Lookup {
             table_sql: table_sql.to_string(),
             cond,
             limit,
+            key,
         });
         self.plan.lookups.len() - 1
     }
@@ -212,11 +261,11 @@ impl Walk {
     /// The need for key `key` of `row` to hold `want` (an image, or no row).
     fn key_need(
         &mut self,
-        row: &CheckRow,
-        key: &[String],
-        want: Option<&[Option<String>]>,
+        row: &'a CheckRow,
+        key: &[&'a str],
+        want: Option<&'a [Option<String>]>,
     ) -> Need {
-        let k = (row.table_sql.clone(), key.to_vec());
+        let k = (row.table_sql.as_str(), key.to_vec());
         if let Some(planned) = self.keys.get(&k) {
             let state = match (planned, want) {
                 (None, None) => RowState::AsLeft,
@@ -226,13 +275,14 @@ impl Walk {
             };
             return Need::Decided(state);
         }
-        let img_key = (row.table_sql.clone(), key.to_vec(), want.is_some());
+        let img_key = (k, want.is_some());
         match want {
             Some(img) => {
                 let l = match self.key_lookups.get(&img_key) {
                     Some(&l) => l,
                     None => {
-                        let l = self.lookup(&row.table_sql, row.conditions(img, None), 1);
+                        let cond = row.conditions(img, None);
+                        let l = self.lookup(&row.table_sql, cond, 1, LookupKey::of(row, key));
                         self.key_lookups.insert(img_key, l);
                         l
                     }
@@ -252,7 +302,7 @@ impl Walk {
                     Some(&l) => l,
                     None => {
                         let cond = row.conditions(img, Some(&row.primary_key));
-                        let l = self.lookup(&row.table_sql, cond, 1);
+                        let l = self.lookup(&row.table_sql, cond, 1, LookupKey::of(row, key));
                         self.key_lookups.insert(img_key, l);
                         l
                     }
@@ -266,9 +316,9 @@ impl Walk {
     }
 
     /// The undo of `row` takes one copy of the keyless image `img`.
-    fn take_copy(&mut self, row: &CheckRow, img: &[Option<String>]) -> Need {
-        let k = (row.table_sql.clone(), img.to_vec());
-        let balance = self.balance.entry(k.clone()).or_insert(0);
+    fn take_copy(&mut self, row: &'a CheckRow, img: &'a [Option<String>]) -> Need {
+        let k = (row.table_sql.as_str(), img);
+        let balance = self.balance.entry(k).or_insert(0);
         // Copies the server itself must hold for this take to find one.
         let n = 1 - *balance;
         *balance -= 1;
@@ -279,8 +329,8 @@ impl Walk {
         let l = match self.copies.get(&k) {
             Some(&(l, _)) => l,
             None => {
-                let l = self.lookup(&row.table_sql, row.conditions(img, None), n);
-                self.copies.insert(k.clone(), (l, n));
+                let l = self.lookup(&row.table_sql, row.conditions(img, None), n, None);
+                self.copies.insert(k, (l, n));
                 l
             }
         };
@@ -292,15 +342,15 @@ impl Walk {
         }
     }
 
-    fn give_copy(&mut self, row: &CheckRow, img: &[Option<String>]) {
+    fn give_copy(&mut self, row: &'a CheckRow, img: &'a [Option<String>]) {
         *self
             .balance
-            .entry((row.table_sql.clone(), img.to_vec()))
+            .entry((row.table_sql.as_str(), img))
             .or_insert(0) += 1;
     }
 
     /// One row of the rollback, before applying: what its undo needs, then what it leaves.
-    fn before_apply(&mut self, row: &CheckRow) {
+    fn before_apply(&mut self, row: &'a CheckRow) {
         let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
         let mut needs = Vec::new();
         match row.kind {
@@ -334,13 +384,13 @@ impl Walk {
 
     /// What the undo of `row` leaves at its keys: no row at the after key, the before image
     /// at the before key (in that order, so a key-keeping update leaves its before image).
-    fn leave(&mut self, row: &CheckRow, kb: &Option<Vec<String>>, ka: &Option<Vec<String>>) {
+    fn leave(&mut self, row: &'a CheckRow, kb: &Option<Vec<&'a str>>, ka: &Option<Vec<&'a str>>) {
         if let Some(k) = ka {
-            self.keys.insert((row.table_sql.clone(), k.clone()), None);
+            self.keys.insert((row.table_sql.as_str(), k.clone()), None);
         }
         if let Some(k) = kb {
             self.keys
-                .insert((row.table_sql.clone(), k.clone()), Some(row.before.clone()));
+                .insert((row.table_sql.as_str(), k.clone()), Some(&row.before));
         }
     }
 }
@@ -405,7 +455,7 @@ impl CheckPlan {
 
 /// After applying: every key must hold what the oldest selected change found, and every
 /// keyless image the rollback put back must be there as many times as it put it back.
-fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
+fn after_apply<'a>(walk: &mut Walk<'a>, rows: &'a [CheckRow]) {
     for row in rows {
         let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
         walk.leave(row, &kb, &ka);
@@ -415,7 +465,7 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
         if ka.is_none() && !row.after.is_empty() {
             *walk
                 .balance
-                .entry((row.table_sql.clone(), row.after.clone()))
+                .entry((row.table_sql.as_str(), row.after.as_slice()))
                 .or_insert(0) -= 1;
         }
     }
@@ -423,9 +473,9 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
         let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
         let mut needs = Vec::new();
         for key in [kb, ka].into_iter().flatten() {
-            let k = (row.table_sql.clone(), key.clone());
-            let planned = walk.keys.get(&k).cloned().flatten();
-            let asked = (row.table_sql.clone(), key.clone(), planned.is_some());
+            let k = (row.table_sql.as_str(), key.clone());
+            let planned = walk.keys.get(&k).copied().flatten();
+            let asked = (k, planned.is_some());
             let l = match walk.key_lookups.get(&asked) {
                 Some(&l) => l,
                 None => {
@@ -439,7 +489,7 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
                             row.conditions(img, Some(&row.primary_key))
                         }
                     };
-                    let l = walk.lookup(&row.table_sql, cond, 1);
+                    let l = walk.lookup(&row.table_sql, cond, 1, LookupKey::of(row, &key));
                     walk.key_lookups.insert(asked, l);
                     l
                 }
@@ -457,14 +507,15 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
             });
         }
         if row.key_of(&row.before).is_none() && !row.before.is_empty() {
-            let k = (row.table_sql.clone(), row.before.clone());
+            let k = (row.table_sql.as_str(), row.before.as_slice());
             let want = walk.balance.get(&k).copied().unwrap_or(0);
             if want > 0 {
                 let l = match walk.copies.get(&k) {
                     Some(&(l, _)) => l,
                     None => {
-                        let l = walk.lookup(&row.table_sql, row.conditions(&row.before, None), 0);
-                        walk.copies.insert(k.clone(), (l, 0));
+                        let cond = row.conditions(&row.before, None);
+                        let l = walk.lookup(&row.table_sql, cond, 0, None);
+                        walk.copies.insert(k, (l, 0));
                         l
                     }
                 };
@@ -486,36 +537,104 @@ fn after_apply(walk: &mut Walk, rows: &[CheckRow]) {
     }
 }
 
-/// The lookups as `UNION ALL` statements of point selects, each at most about `max_bytes`
-/// long; every result row is the index of the lookup it matched. Returns each statement with
-/// the range of lookups it covers.
-pub fn lookup_queries(
-    lookups: &[Lookup],
+/// Lookups by an integer key share one select of at most this many: the server tries each
+/// row it finds against every lookup of the select, so a larger group costs more per row.
+pub const KEY_GROUP: usize = 64;
+
+/// The lookups as `UNION ALL` statements, each at most about `max_bytes` long, made one at a
+/// time as they are taken (a check of many rows never holds all its SQL). Every result
+/// row is the comma-separated list of the lookups it matched (possibly empty): a lookup by an
+/// integer key shares a select with up to `KEY_GROUP` lookups of the same table, consecutive
+/// in `lookups` (`SELECT CONCAT_WS(',', IF(cond, i, NULL), ...) FROM t WHERE key IN (...)`:
+/// a key's row is found once, by the primary key); any other is a point select of its own.
+/// Yields each statement with the range of lookups it covers.
+pub fn lookup_queries(lookups: &[Lookup], max_bytes: usize) -> LookupQueries<'_> {
+    LookupQueries {
+        lookups,
+        max_bytes,
+        next: 0,
+    }
+}
+
+/// The statements of `lookup_queries`.
+pub struct LookupQueries<'a> {
+    lookups: &'a [Lookup],
     max_bytes: usize,
-) -> Vec<(std::ops::Range<usize>, String)> {
-    let mut out = Vec::new();
-    let (mut start, mut sql) = (0, String::new());
-    for (i, l) in lookups.iter().enumerate() {
-        if l.limit == 0 {
-            continue;
+    next: usize,
+}
+
+impl LookupQueries<'_> {
+    /// The select of the lookups from `i` on: its SQL and the index after the last it covers.
+    fn part(&self, i: usize) -> (String, usize) {
+        let lookups = self.lookups;
+        let l = &lookups[i];
+        let Some(key) = &l.key else {
+            let sql = format!(
+                "(SELECT {i} FROM {} WHERE {} LIMIT {})",
+                l.table_sql, l.cond, l.limit
+            );
+            return (sql, i + 1);
+        };
+        let same = |m: &Lookup| {
+            m.limit > 0
+                && m.table_sql == l.table_sql
+                && m.key.as_ref().is_some_and(|k| k.columns == key.columns)
+        };
+        let mut end = i + 1;
+        while end < lookups.len() && end - i < KEY_GROUP && same(&lookups[end]) {
+            end += 1;
         }
-        let part = format!(
-            "(SELECT {i} FROM {} WHERE {} LIMIT {})",
-            l.table_sql, l.cond, l.limit
-        );
-        if !sql.is_empty() && sql.len() + part.len() > max_bytes {
-            out.push((start..i, std::mem::take(&mut sql)));
-            start = i;
+        let mut part = String::from("(SELECT CONCAT_WS(',', ");
+        let mut keys = String::new();
+        for (j, m) in lookups[i..end].iter().enumerate() {
+            if j > 0 {
+                part.push_str(", ");
+                keys.push_str(", ");
+            }
+            part.push_str(&format!("IF({}, {}, NULL)", m.cond, i + j));
+            if let Some(k) = &m.key {
+                keys.push_str(&k.values);
+            }
         }
-        if !sql.is_empty() {
-            sql.push_str(" UNION ALL ");
-        }
-        sql.push_str(&part);
+        part.push_str(&format!(
+            ") FROM {} WHERE {} IN ({keys}))",
+            l.table_sql, key.columns
+        ));
+        (part, end)
     }
-    if !sql.is_empty() {
-        out.push((start..lookups.len(), sql));
+}
+
+impl Iterator for LookupQueries<'_> {
+    type Item = (std::ops::Range<usize>, String);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.next;
+        let mut sql = String::new();
+        while self.next < self.lookups.len() {
+            if self.lookups[self.next].limit == 0 {
+                self.next += 1;
+                continue;
+            }
+            let (part, end) = self.part(self.next);
+            if !sql.is_empty() && sql.len() + part.len() > self.max_bytes {
+                return Some((start..self.next, sql));
+            }
+            if !sql.is_empty() {
+                sql.push_str(" UNION ALL ");
+            }
+            sql.push_str(&part);
+            self.next = end;
+        }
+        (!sql.is_empty()).then_some((start..self.lookups.len(), sql))
     }
-    out
+}
+
+/// The lookups one result row of `lookup_queries` names: `"3,7"` (or `""`: none).
+pub fn matched_lookups(cell: &str) -> impl Iterator<Item = Result<usize, String>> + '_ {
+    cell.split(',').filter(|s| !s.is_empty()).map(|s| {
+        s.parse::<usize>()
+            .map_err(|_| format!("not a lookup index: {s:?}"))
+    })
 }
 
 /// A `TxnSink` collecting the rows of a scan as `CheckRow`s (for `arkc flashback --check`),

@@ -24,6 +24,7 @@ mod deploy_instance;
 mod deploy_pane_tmux;
 mod deploy_sql;
 mod digest_cli;
+mod flashback_batched;
 mod flashback_generated;
 mod flashback_progress;
 mod flashback_roundtrip;

@@ -2,7 +2,8 @@
 //! together as one multi-statement packet (`BEGIN; ...; COMMIT; BEGIN; ...`), so each source
 //! transaction stays its own server transaction, in order, while the network sees one round
 //! trip per packet instead of one per statement. The server stops at the first failing
-//! statement; the result sets that came back say which unit it was in.
+//! statement; the result sets that came back say which unit it was in. A transaction whose
+//! merged statements failed is rolled back and run again as written (see `arkc_binlog::batch`).
 
 use std::time::{Duration, Instant};
 
@@ -62,7 +63,8 @@ pub async fn run_units_of(
         let (affected, error) = run_packet(conn, &sql).await;
         rec.record(&sql, started.elapsed(), error.clone());
         let mut statements = affected.iter();
-        for (unit, sent) in packet.iter().zip(&sent[next..end]) {
+        let mut resume = end;
+        for (at, (unit, sent)) in packet.iter().zip(&sent[next..end]).enumerate() {
             let mut unit_rows = 0;
             let mut no_op = 0;
             let mut finished = true;
@@ -94,15 +96,29 @@ pub async fn run_units_of(
                 }
                 continue;
             }
-            let e = error.unwrap_or_else(|| "the server stopped answering".into());
+            let mut e = error.unwrap_or_else(|| "the server stopped answering".into());
             if unit.transaction {
-                let started = Instant::now();
-                let rolled = conn
-                    .query_drop("ROLLBACK")
-                    .await
-                    .err()
-                    .map(|e| e.to_string());
-                rec.record("ROLLBACK", started.elapsed(), rolled);
+                rollback(conn, rec).await;
+            }
+            if unit.transaction && sent.iter().any(|s| s.rows > 1) {
+                // A merged statement visits its rows in key order, not the plan's: a unique
+                // key can clash on the way where the plan's order does not. Run it as written.
+                match run_as_written(conn, rec, unit).await {
+                    Ok((rows_affected, no_op)) => {
+                        progress(TxnResult {
+                            index: done,
+                            total,
+                            label: unit.label.clone(),
+                            statements: unit.statements.len(),
+                            rows_affected,
+                            no_op,
+                            error: None,
+                        });
+                        resume = next + at + 1;
+                        break;
+                    }
+                    Err(again) => e = again,
+                }
             }
             progress(TxnResult {
                 index: done,
@@ -120,9 +136,44 @@ pub async fn run_units_of(
             );
             return (false, message);
         }
-        next = end;
+        next = resume;
     }
     (true, format!("applied {total} transaction(s)"))
+}
+
+async fn rollback(conn: &mut Conn, rec: &SqlRecorder) {
+    let started = Instant::now();
+    let rolled = conn
+        .query_drop("ROLLBACK")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    rec.record("ROLLBACK", started.elapsed(), rolled);
+}
+
+/// Run a transaction unit statement by statement as the plan wrote it (after its merged
+/// form failed and was rolled back): (rows affected, statements that changed no row), or the
+/// error, with the transaction rolled back.
+async fn run_as_written(
+    conn: &mut Conn,
+    rec: &SqlRecorder,
+    unit: &Unit,
+) -> Result<(u64, usize), String> {
+    let plain = unit_statements(unit, false);
+    let sql = packet_sql(std::slice::from_ref(&plain));
+    let started = Instant::now();
+    let (affected, error) = run_packet(conn, &sql).await;
+    rec.record(&sql, started.elapsed(), error.clone());
+    if let Some(e) = error {
+        rollback(conn, rec).await;
+        return Err(e);
+    }
+    let no_op = plain
+        .iter()
+        .zip(&affected)
+        .filter(|(s, &n)| !is_control(&s.sql) && n == 0)
+        .count();
+    Ok((affected.iter().sum(), no_op))
 }
 
 /// BEGIN, COMMIT and session settings change no rows by design.

@@ -19,7 +19,7 @@ const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The session the planner's SQL literals assume (see `arkc_binlog::plan::sql_header`).
 const SESSION: &[&str] = &["SET NAMES utf8mb4", "SET time_zone='+00:00'"];
 
-use arkc_binlog::check::{lookup_queries, CheckPlan};
+use arkc_binlog::check::{lookup_queries, matched_lookups, CheckPlan};
 pub use arkc_binlog::check::{CheckMode, CheckRow, RowId, RowState};
 
 /// Lookups are sent as `UNION ALL` statements of about this size (well under the server's
@@ -88,12 +88,14 @@ pub async fn check_on(
     let mut found = vec![0u32; plan.lookups.len()];
     for (_, sql) in lookup_queries(&plan.lookups, LOOKUP_BATCH_BYTES) {
         for row in rec.query(conn, &sql, APPLY_TIMEOUT).await? {
-            let index = row.as_ref(0).and_then(cell_text);
-            let slot = index
-                .and_then(|i| i.parse::<usize>().ok())
-                .and_then(|i| found.get_mut(i))
-                .context("a check lookup returned a row that names no lookup")?;
-            *slot += 1;
+            let cell = row.as_ref(0).and_then(cell_text).unwrap_or_default();
+            for index in matched_lookups(&cell) {
+                let slot = index
+                    .ok()
+                    .and_then(|i| found.get_mut(i))
+                    .context("a check lookup returned a row that names no lookup")?;
+                *slot += 1;
+            }
         }
     }
     Ok(plan.verdict(&found))

@@ -203,18 +203,30 @@ fn after_apply_verifies_the_oldest_before_image() {
 #[test]
 fn lookups_are_batched_into_union_statements() {
     use RowsKind::*;
-    let rows: Vec<CheckRow> = (0..10)
+    let mut rows: Vec<CheckRow> = (0..100)
         .map(|i| {
             let id = i.to_string();
             row((i, 0), Insert, true, &[], &[id.as_str(), "'v'"])
         })
         .collect();
+    // A string key and a keyless row: point selects of their own.
+    rows.push(row((100, 0), Insert, true, &[], &["'s'", "'v'"]));
+    rows.push(row((101, 0), Insert, false, &[], &["7", "'v'"]));
     let plan = CheckPlan::new(CheckMode::BeforeApply, &rows);
-    let batches = lookup_queries(&plan.lookups, 200);
-    assert!(batches.len() > 1);
+    let batches: Vec<_> = lookup_queries(&plan.lookups, 200).collect();
     let covered: usize = batches.iter().map(|(r, _)| r.len()).sum();
-    assert_eq!(covered, 10);
-    assert!(batches[0].1.starts_with(
-        "(SELECT 0 FROM `d`.`t` WHERE `id` <=> 0 AND `v` <=> 'v' LIMIT 1) UNION ALL (SELECT 1 "
+    assert_eq!(covered, 102);
+    let sql: Vec<&str> = batches.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(sql.len(), 3, "{sql:#?}");
+    assert!(sql[0].starts_with(
+        "(SELECT CONCAT_WS(',', IF(`id` <=> 0 AND `v` <=> 'v', 0, NULL), IF(`id` <=> 1 AND "
     ));
+    assert!(sql[0].ends_with(", 63, NULL)) FROM `d`.`t` WHERE `id` IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63))"));
+    assert!(sql[1].contains("WHERE `id` IN (64, "));
+    assert!(sql[2].starts_with("(SELECT 100 FROM `d`.`t` WHERE `id` <=> 's' AND `v` <=> 'v' LIMIT 1) UNION ALL (SELECT 101 FROM `d`.`t` WHERE `id` <=> 7 AND `v` <=> 'v' LIMIT 1)"), "{}", sql[2]);
+    let hits: Vec<usize> = arkc_binlog::check::matched_lookups("3,70,")
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(hits, [3, 70]);
+    assert_eq!(arkc_binlog::check::matched_lookups("").count(), 0);
 }
