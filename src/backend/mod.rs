@@ -16,6 +16,7 @@ pub mod demo;
 pub mod deploy;
 pub mod health;
 pub mod jobs;
+pub mod record;
 pub mod recorder;
 pub mod slow;
 
@@ -146,6 +147,24 @@ pub fn spawn_with(
             cancel.child_token(),
             events.clone(),
         ));
+    }
+    for source in &config.prometheus {
+        let every = source
+            .refresh_ms
+            .map(Duration::from_millis)
+            .unwrap_or(interval)
+            .max(MIN_INTERVAL);
+        match health::prometheus::PrometheusReader::new(source.clone()) {
+            Ok(reader) => {
+                pollers.spawn(health::prometheus::run(
+                    reader,
+                    every,
+                    cancel.child_token(),
+                    events.clone(),
+                ));
+            }
+            Err(e) => tracing::error!("{e:#}"),
+        }
     }
     let mut binlog = binlog::scan::BinlogService::new(config.clone(), events.clone());
     let mut views =

@@ -14,7 +14,9 @@ mod deploy_undo;
 pub mod digest;
 mod flashback_server;
 pub mod health;
+mod health_replay;
 pub mod monitor_views;
+pub mod record;
 
 use std::path::PathBuf;
 
@@ -57,6 +59,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
+    /// Poll headless and write every round's figures and alerts into a recording file.
+    Record(record::RecordArgs),
     /// Sessions of one instance with their transaction age and rows locked.
     Processlist(monitor_views::ProcesslistArgs),
     /// Row-lock wait chains with root blockers, metadata lock waits, the latest deadlock.
@@ -146,6 +150,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Deploy(cmd)) => deploy::run(cmd, cli.read_only, cli.config.as_deref()),
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
+        Some(Command::Record(args)) => record::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Digest(args)) => digest::run(args),
         Some(Command::Processlist(args)) => {
             monitor_views::run_processlist(load_config(cli.config.as_deref())?, args)
