@@ -79,8 +79,11 @@ impl FrameRecorder {
                 }));
             }
         }
+        // Whole milliseconds, as the file indexes frames: a time read back finds its frame.
+        let now = chrono::Utc::now();
+        let at = chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
         let frame = Frame {
-            at: chrono::Utc::now(),
+            at,
             instances: self.latest.values().cloned().collect(),
             alerts,
             details,

@@ -103,9 +103,10 @@ pub fn fleet_queries(matchers: &str, label: &str) -> Vec<FleetQuery> {
                 by("sum", format!("mysql_global_status_buffer_pool_dirty_pages{s}")),
                 by(
                     "sum",
+                    // The exporter drops `_total`: data + free + misc is every page.
                     format!(
                         "mysql_global_status_buffer_pool_pages{}",
-                        sel("state=\"total\"")
+                        sel("state=~\"data|free|misc\"")
                     )
                 )
             ),
