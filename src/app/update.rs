@@ -3,6 +3,7 @@
 use super::palette::{self, PaletteCommand};
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
 use crate::backend::{BackendCommand, BackendEvent};
+use crate::health::InstanceHealth;
 
 /// Apply one action; return what the event loop must do because of it.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
@@ -237,10 +238,7 @@ fn move_selection(state: &mut State, by: isize) {
 /// that takes it.
 fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
-        BackendEvent::Health(h) => {
-            state.health_pane.monitor.observe(&h);
-            state.health.insert(h.instance.clone(), h);
-        }
+        BackendEvent::Health(h) => observe_health(state, h),
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);
             state.sql_log.truncate(SQL_LOG_CAPACITY);
@@ -260,6 +258,30 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
             }
         }
     }
+}
+
+/// A poll's figures. An instance polled directly and also listed by a Prometheus source keeps
+/// its direct figures (live, and the ones its views read); one known only through Prometheus
+/// joins the list at its first row.
+fn observe_health(state: &mut State, h: InstanceHealth) {
+    if let crate::health::Source::Prometheus(source) = &h.source {
+        let direct = state
+            .health
+            .get(&h.instance)
+            .is_some_and(|old| old.source == crate::health::Source::Direct);
+        if direct {
+            return;
+        }
+        if !state.instances.iter().any(|i| i.name == h.instance) {
+            state.instances.push(super::InstanceEntry {
+                name: h.instance.clone(),
+                address: format!("prometheus:{source}"),
+                tags: Vec::new(),
+            });
+        }
+    }
+    state.health_pane.monitor.observe(&h);
+    state.health.insert(h.instance.clone(), h);
 }
 
 /// Lines in the help overlay: one per bindable action and palette command, plus two headings.
