@@ -75,6 +75,16 @@ pub enum Action {
     JobVerify,
     /// Jobs pane: deploy a SQL change file (review, typed instance name, progress).
     DeployStart,
+    /// Replay (`arkc --replay FILE`): one recorded frame back.
+    ReplayStepBack,
+    /// Replay: one recorded frame forward.
+    ReplayStepForward,
+    /// Replay: one minute of recorded time back.
+    ReplaySeekBack,
+    /// Replay: one minute of recorded time forward.
+    ReplaySeekForward,
+    /// Replay: play forward a frame a second, or pause.
+    ReplayPlay,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -161,6 +171,11 @@ impl Action {
         Action::JobCancel,
         Action::JobVerify,
         Action::DeployStart,
+        Action::ReplayStepBack,
+        Action::ReplayStepForward,
+        Action::ReplaySeekBack,
+        Action::ReplaySeekForward,
+        Action::ReplayPlay,
     ];
 
     /// One line for the help screen.
@@ -214,6 +229,11 @@ impl Action {
             Action::JobCancel => "jobs: cancel backup",
             Action::JobVerify => "jobs: verify backup",
             Action::DeployStart => "jobs: deploy SQL file",
+            Action::ReplayStepBack => "replay: frame back",
+            Action::ReplayStepForward => "replay: frame forward",
+            Action::ReplaySeekBack => "replay: 1 min back",
+            Action::ReplaySeekForward => "replay: 1 min forward",
+            Action::ReplayPlay => "replay: play / pause",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace

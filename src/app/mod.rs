@@ -146,6 +146,8 @@ pub struct State {
     /// The Slow SQL pane.
     pub slow: slow::SlowPane,
     pub jobs: jobs::JobsPane,
+    /// Set when the console plays a recording (`arkc --replay FILE`) instead of polling.
+    pub replay: Option<crate::backend::replay::ReplayPosition>,
 }
 
 impl State {
@@ -181,6 +183,7 @@ impl State {
             binlog: binlog::BinlogPane::default(),
             slow: slow::SlowPane::default(),
             jobs: jobs::JobsPane::new(config.backups.jobs.iter().map(|j| j.name.clone()).collect()),
+            replay: None,
         }
     }
 

@@ -2,14 +2,17 @@
 
 use super::palette::{self, PaletteCommand};
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
+use crate::backend::replay::{ReplayCommand, ReplayFrame};
 use crate::backend::{BackendCommand, BackendEvent};
+use crate::health::alert_state::AlertBook;
 use crate::health::InstanceHealth;
 
 /// Apply one action; return what the event loop must do because of it.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => {
-            state.now = now;
+            // A replay's clock is the recording's, so ages read as they did at the time.
+            state.now = state.replay.as_ref().map_or(now, |r| r.at);
             Vec::new()
         }
         Action::Resized(_, height) => {
@@ -81,6 +84,14 @@ fn normal(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Palette => state.mode = Mode::Palette(String::new()),
         Action::Help => open_overlay(state, Mode::Help),
         Action::SqlLog => open_overlay(state, Mode::SqlLog),
+        Action::ReplayStepBack => return replay(state, ReplayCommand::Step(-1)),
+        Action::ReplayStepForward => return replay(state, ReplayCommand::Step(1)),
+        Action::ReplaySeekBack => return replay(state, ReplayCommand::Seek(-60)),
+        Action::ReplaySeekForward => return replay(state, ReplayCommand::Seek(60)),
+        Action::ReplayPlay => return replay(state, ReplayCommand::TogglePlay),
+        Action::Refresh if state.replay.is_some() => {
+            state.info("this is a replay: nothing is polled");
+        }
         Action::Refresh => {
             state.info("polling all instances now");
             return vec![Effect::SendBackend(BackendCommand::RefreshNow)];
@@ -239,6 +250,7 @@ fn move_selection(state: &mut State, by: isize) {
 fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
         BackendEvent::Health(h) => observe_health(state, h),
+        BackendEvent::Replay(frame) => show_replay_frame(state, *frame),
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);
             state.sql_log.truncate(SQL_LOG_CAPACITY);
@@ -282,6 +294,38 @@ fn observe_health(state: &mut State, h: InstanceHealth) {
     }
     state.health_pane.monitor.observe(&h);
     state.health.insert(h.instance.clone(), h);
+}
+
+/// Move a replay's time cursor; without a replay, say how to start one.
+fn replay(state: &mut State, command: ReplayCommand) -> Vec<Effect> {
+    if state.replay.is_none() {
+        state.info("not a replay: open a recording with `arkc --replay FILE`");
+        return Vec::new();
+    }
+    vec![Effect::SendBackend(BackendCommand::Replay(command))]
+}
+
+/// A recorded frame: its figures as if just polled, and its alerts as they were recorded.
+fn show_replay_frame(state: &mut State, shown: ReplayFrame) {
+    if !shown.continues {
+        state.health_pane.monitor.forget_history();
+    }
+    // The recording decides what is listed, whatever today's config says.
+    for h in &shown.frame.instances {
+        if !state.instances.iter().any(|i| i.name == h.instance) {
+            state.instances.push(super::InstanceEntry {
+                name: h.instance.clone(),
+                address: format!("recorded, {}", h.source),
+                tags: Vec::new(),
+            });
+        }
+    }
+    for h in shown.frame.instances {
+        observe_health(state, h);
+    }
+    state.health_pane.monitor.book = AlertBook::from_alerts(shown.frame.alerts);
+    state.now = shown.position.at;
+    state.replay = Some(shown.position);
 }
 
 /// Lines in the help overlay: one per bindable action and palette command, plus two headings.

@@ -18,6 +18,7 @@ pub mod health;
 pub mod jobs;
 pub mod record;
 pub mod recorder;
+pub mod replay;
 pub mod slow;
 
 pub use health::InstancePoller;
@@ -47,6 +48,8 @@ pub enum BackendCommand {
     Jobs(crate::jobs::JobsRequest),
     /// The Jobs pane's deploy flow: review a change file, or apply it after the typed name.
     Deploy(deploy::task::DeployRequest),
+    /// Move the time cursor of a replay (`arkc --replay FILE`).
+    Replay(replay::ReplayCommand),
 }
 
 /// What the backend reports.
@@ -66,6 +69,8 @@ pub enum BackendEvent {
     Jobs(jobs::JobsEvent),
     /// The review, each applied statement and the outcome of a deploy.
     Deploy(deploy::task::DeployEvent),
+    /// A replay's cursor moved: the recorded frame to show.
+    Replay(Box<replay::ReplayFrame>),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -214,6 +219,8 @@ pub fn spawn_with(
                 BackendCommand::Deploy(request) => {
                     deploy::spawn_request(&config, request, events.clone());
                 }
+                // Only the replay backend has a time cursor.
+                BackendCommand::Replay(_) => {}
             }
         }
         cancel.cancel();

@@ -37,6 +37,9 @@ pub struct Cli {
     /// Refuse every write to a server (apply, execute, kill ...).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Open the console on a recording (`arkc record`) with a time cursor instead of polling.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -168,12 +171,14 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
                 read_only: cli.read_only,
                 theme,
                 keymap,
+                replay: cli.replay,
             };
             console::run(cli.config.as_deref(), opts)
         }
         None => {
             let opts = ConsoleOptions {
                 read_only: cli.read_only,
+                replay: cli.replay,
                 ..ConsoleOptions::default()
             };
             console::run(cli.config.as_deref(), opts)

@@ -66,6 +66,17 @@ impl AlertBook {
         Self::default()
     }
 
+    /// A book holding exactly `alerts` (a replay shows what was recorded, not a re-judgement).
+    pub fn from_alerts(alerts: Vec<Alert>) -> Self {
+        AlertBook {
+            alerts: alerts
+                .into_iter()
+                .map(|a| ((a.instance.clone(), a.rule), a))
+                .collect(),
+            deadlocks: HashMap::new(),
+        }
+    }
+
     /// Judge every enabled rule for `instance` at `now`; returns the alerts that started firing
     /// or resolved in this step (what `on_alert` is told about).
     pub fn observe(

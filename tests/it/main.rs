@@ -35,6 +35,7 @@ mod prometheus_source;
 mod quiet_monitoring;
 mod readme_incident;
 mod record_replay;
+mod replay_console;
 mod sandbox;
 mod slow_pane;
 mod slow_sources;
