@@ -21,7 +21,6 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::SqlLogEntry;
 use crate::config::Config;
-use crate::health::alerts;
 use crate::health::InstanceHealth;
 
 pub use action::{Action, Effect};
@@ -240,12 +239,18 @@ impl State {
         (logic, ctx)
     }
 
-    /// Alerts and warnings across all instances (the status bar's counts).
-    pub fn alert_counts(&self) -> (usize, usize) {
-        let all = self.health.values().flat_map(alerts::alerts_for);
-        all.fold((0, 0), |(a, w), found| match found.severity {
-            alerts::Severity::Alert => (a + 1, w),
-            alerts::Severity::Warning => (a, w + 1),
+    /// Firing alerts of the alert book across all instances, by severity: (critical, warning,
+    /// info). The status bar shows them on every pane.
+    pub fn alert_counts(&self) -> (usize, usize, usize) {
+        let book = &self.health_pane.monitor.book;
+        let firing = book
+            .all()
+            .into_iter()
+            .filter(|a| a.state == crate::health::AlertState::Firing);
+        firing.fold((0, 0, 0), |(c, w, i), a| match a.severity {
+            crate::health::Severity::Critical => (c + 1, w, i),
+            crate::health::Severity::Warning => (c, w + 1, i),
+            crate::health::Severity::Info => (c, w, i + 1),
         })
     }
 

@@ -44,6 +44,10 @@ pub struct ReplayFrame {
     pub continues: bool,
 }
 
+/// The answer to anything that needs a live server.
+const NOT_LIVE: &str =
+    "this is a replay: a recording cannot kill or EXPLAIN; open the console live for that";
+
 /// How fast `play` steps through frames.
 const PLAY_STEP: Duration = Duration::from_secs(1);
 
@@ -162,18 +166,31 @@ impl Cursor {
                 self.send_view();
             }
             HealthViewCommand::Stop => self.watching = None,
-            HealthViewCommand::Kill { instance, id, .. } => {
-                let _ = self
-                    .events
-                    .send(BackendEvent::HealthView(HealthViewEvent::Killed {
-                        instance,
-                        id,
-                        error: Some(
-                            "this is a replay: nothing can be killed in a recording".into(),
-                        ),
-                    }));
-            }
+            HealthViewCommand::Kill { instance, id, .. } => self.reply(HealthViewEvent::Killed {
+                instance,
+                id,
+                error: Some(NOT_LIVE.into()),
+            }),
+            HealthViewCommand::KillSessions {
+                instance, target, ..
+            } => self.reply(HealthViewEvent::KilledSessions {
+                instance,
+                target,
+                outcomes: Err(NOT_LIVE.into()),
+            }),
+            HealthViewCommand::Explain {
+                instance, id, sql, ..
+            } => self.reply(HealthViewEvent::Explained {
+                instance,
+                id,
+                sql,
+                result: Err(NOT_LIVE.into()),
+            }),
         }
+    }
+
+    fn reply(&self, event: HealthViewEvent) {
+        let _ = self.events.send(BackendEvent::HealthView(event));
     }
 
     fn send_view(&self) {
