@@ -35,6 +35,7 @@ ensure_debian_packages() {
     # tests/it/prometheus_source.rs scrapes a sandbox through the real exporter and Prometheus.
     command -v prometheus >/dev/null || missing+=(prometheus)
     command -v prometheus-mysqld-exporter >/dev/null || missing+=(prometheus-mysqld-exporter)
+    command -v curl >/dev/null || missing+=(curl) # scripts/bench prometheus-fleet
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing Debian packages: ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
