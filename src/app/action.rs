@@ -93,6 +93,8 @@ pub enum Action {
     ReplaySeekForward,
     /// Replay: play forward a frame a second, or pause.
     ReplayPlay,
+    /// Start recording what the console polls into a file in the data dir, or stop.
+    RecordToggle,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -188,6 +190,7 @@ impl Action {
         Action::ReplaySeekBack,
         Action::ReplaySeekForward,
         Action::ReplayPlay,
+        Action::RecordToggle,
     ];
 
     /// One line for the help screen.
@@ -250,6 +253,7 @@ impl Action {
             Action::ReplaySeekBack => "replay: 1 min back",
             Action::ReplaySeekForward => "replay: 1 min forward",
             Action::ReplayPlay => "replay: play / pause",
+            Action::RecordToggle => "recording on / off",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace

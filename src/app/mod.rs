@@ -147,6 +147,8 @@ pub struct State {
     pub jobs: jobs::JobsPane,
     /// Set when the console plays a recording (`arkc --replay FILE`) instead of polling.
     pub replay: Option<crate::backend::replay::ReplayPosition>,
+    /// The file a console recording is being written to.
+    pub recording: Option<String>,
 }
 
 impl State {
@@ -183,6 +185,7 @@ impl State {
             slow: slow::SlowPane::default(),
             jobs: jobs::JobsPane::new(config.backups.jobs.iter().map(|j| j.name.clone()).collect()),
             replay: None,
+            recording: None,
         }
     }
 

@@ -89,6 +89,7 @@ fn normal(state: &mut State, action: Action) -> Vec<Effect> {
         Action::ReplaySeekBack => return replay(state, ReplayCommand::Seek(-60)),
         Action::ReplaySeekForward => return replay(state, ReplayCommand::Seek(60)),
         Action::ReplayPlay => return replay(state, ReplayCommand::TogglePlay),
+        Action::RecordToggle => return record_toggle(state),
         Action::Refresh if state.replay.is_some() => {
             state.info("this is a replay: nothing is polled");
         }
@@ -251,6 +252,7 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
         BackendEvent::Health(h) => observe_health(state, h),
         BackendEvent::Replay(frame) => show_replay_frame(state, *frame),
+        BackendEvent::Recording(status) => recording_changed(state, status),
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);
             state.sql_log.truncate(SQL_LOG_CAPACITY);
@@ -303,6 +305,49 @@ fn replay(state: &mut State, command: ReplayCommand) -> Vec<Effect> {
         return Vec::new();
     }
     vec![Effect::SendBackend(BackendCommand::Replay(command))]
+}
+
+/// Start a recording into the data dir, or stop the running one.
+fn record_toggle(state: &mut State) -> Vec<Effect> {
+    use crate::backend::record_toggle::RecordCommand;
+    if state.replay.is_some() {
+        state.info("this is a replay: there is nothing live to record");
+        return Vec::new();
+    }
+    if state.recording.is_some() {
+        return vec![Effect::SendBackend(BackendCommand::Record(
+            RecordCommand::Stop,
+        ))];
+    }
+    let Some(dir) = crate::config::data_dir() else {
+        state.error("no data directory to record into (set ARKC_DATA_DIR)");
+        return Vec::new();
+    };
+    let name = format!("arkc-{}.arkc", state.now.format("%Y%m%d-%H%M%S"));
+    let path = dir.join("recordings").join(name);
+    vec![Effect::SendBackend(BackendCommand::Record(
+        RecordCommand::Start { path },
+    ))]
+}
+
+fn recording_changed(state: &mut State, status: crate::backend::record_toggle::RecordingStatus) {
+    match (status.active, status.error) {
+        (true, _) => {
+            state.info(format!("recording to {}", status.file));
+            state.recording = Some(status.file);
+        }
+        (false, Some(error)) => {
+            state.error(format!("recording {}: {error}", status.file));
+            state.recording = None;
+        }
+        (false, None) => {
+            state.info(format!(
+                "recording stopped: {} frames in {}; replay with arkc --replay FILE",
+                status.frames, status.file
+            ));
+            state.recording = None;
+        }
+    }
 }
 
 /// A recorded frame: its figures as if just polled, and its alerts as they were recorded.

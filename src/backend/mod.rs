@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod health;
 pub mod jobs;
 pub mod record;
+pub mod record_toggle;
 pub mod recorder;
 pub mod replay;
 pub mod slow;
@@ -50,6 +51,8 @@ pub enum BackendCommand {
     Deploy(deploy::task::DeployRequest),
     /// Move the time cursor of a replay (`arkc --replay FILE`).
     Replay(replay::ReplayCommand),
+    /// Start or stop recording what the console polls.
+    Record(record_toggle::RecordCommand),
 }
 
 /// What the backend reports.
@@ -71,6 +74,8 @@ pub enum BackendEvent {
     Deploy(deploy::task::DeployEvent),
     /// A replay's cursor moved: the recorded frame to show.
     Replay(Box<replay::ReplayFrame>),
+    /// A console recording started, stopped or failed.
+    Recording(record_toggle::RecordingStatus),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -137,6 +142,8 @@ pub fn spawn_with(
     slow: Option<SlowSqlOptions>,
 ) -> BackendHandle {
     let (commands, mut command_rx) = mpsc::unbounded_channel();
+    // Every task reports through the tee, so a recording sees what the UI sees.
+    let (events, mut record_switch) = record_toggle::tee(config.clone(), events);
     let interval = Duration::from_millis(config.ui.refresh_ms).max(MIN_INTERVAL);
     let (settings_tx, settings_rx) = watch::channel(PollSettings {
         interval,
@@ -221,6 +228,7 @@ pub fn spawn_with(
                 }
                 // Only the replay backend has a time cursor.
                 BackendCommand::Replay(_) => {}
+                BackendCommand::Record(command) => record_switch.handle(command),
             }
         }
         cancel.cancel();

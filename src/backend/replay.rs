@@ -98,6 +98,16 @@ impl Cursor {
                 command = rx.recv() => match command {
                     Some(BackendCommand::Replay(c)) => self.handle(c),
                     Some(BackendCommand::HealthView(c)) => self.view(c),
+                    Some(BackendCommand::Record(_)) => {
+                        let _ = self.events.send(BackendEvent::Recording(
+                            super::record_toggle::RecordingStatus {
+                                file: self.file.clone(),
+                                active: false,
+                                frames: 0,
+                                error: Some("this is a replay: there is nothing live to record".into()),
+                            },
+                        ));
+                    }
                     Some(BackendCommand::Shutdown) | None => break,
                     // Polling, binlogs, jobs: nothing to do on a recording.
                     Some(_) => {}

@@ -128,6 +128,13 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(place, bar));
         spans.push(sep());
     }
+    if state.recording.is_some() {
+        spans.push(Span::styled(
+            " ● REC",
+            bar.patch(theme.style(Meaning::Alert)),
+        ));
+        spans.push(sep());
+    }
     match state.selected_instance() {
         None => spans.push(Span::styled(" no instance", bar)),
         Some(inst) => {

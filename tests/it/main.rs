@@ -37,6 +37,7 @@ mod presets;
 mod prometheus_source;
 mod quiet_monitoring;
 mod readme_incident;
+mod record_console;
 mod record_replay;
 mod replay_console;
 mod sandbox;
