@@ -107,6 +107,32 @@ mod tests {
     }
 
     #[test]
+    fn config_errors_name_the_file_line_and_source() {
+        let text = "[[prometheus]]\nname = \"a\"\nurl = \"http://p:9090\"\n\n\
+                    [[prometheus]]\nname = \"b\"\nurl = \"http://p:9090\"\nselector = \"job=mysql\"\n";
+        let err = crate::config::Config::parse(text, std::path::Path::new("/etc/arkc.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/etc/arkc.toml:5: prometheus `b`: key `selector`"),
+            "{err}"
+        );
+        let ok = crate::config::Config::parse(
+            "[[prometheus]]\nname = \"a\"\nurl = \"http://p:9090\"\n",
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(ok.prometheus[0].instance_label, "instance");
+        let unknown = crate::config::Config::parse(
+            "[[prometheus]]\nname = \"a\"\nurl = \"http://p:9090\"\njob = \"x\"\n",
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(unknown.contains("unknown field `job`"), "{unknown}");
+    }
+
+    #[test]
     fn bad_entries_say_which_key() {
         assert!(source(Some("job=mysql"))
             .problem()
