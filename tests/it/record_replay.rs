@@ -150,3 +150,55 @@ fn replaying_a_file_that_is_no_recording_names_the_file() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A server started seconds ago fires `restarted`: its sessions are recorded with the frame.
+#[test]
+fn firing_instances_have_their_processlist_recorded() {
+    let sb = Sandbox::start(arkc::sandbox::SandboxOptions {
+        name: "recfire".into(),
+        ..arkc::sandbox::SandboxOptions::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[instance]]\nname = \"fresh\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n",
+            sb.port()
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("fresh.arkc");
+    let out = arkc(
+        &config,
+        &[
+            "record",
+            "--out",
+            file.to_str().unwrap(),
+            "--duration",
+            "4s",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let frame = Recording::open(&file)
+        .unwrap()
+        .frame_at(None)
+        .unwrap()
+        .unwrap();
+    assert!(
+        frame
+            .alerts
+            .iter()
+            .any(|a| a.instance == "fresh" && a.rule.id() == "restarted"),
+        "{:?}",
+        frame.alerts
+    );
+    let detail = frame
+        .details
+        .iter()
+        .find(|d| d.instance == "fresh")
+        .unwrap_or_else(|| panic!("no details in {:?}", frame.details));
+    // At least the recorder's own poller session is listed.
+    assert!(!detail.processlist.is_empty(), "{detail:?}");
+}
