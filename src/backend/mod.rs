@@ -151,8 +151,13 @@ pub fn spawn_with(
     });
     let cancel = CancellationToken::new();
     let mut pollers = JoinSet::new();
+    // The baseline's variables are read every poll too, so drift and changes are judged.
+    let watched = health::alerting::AlertContext::from_config(&config, &config.instances)
+        .map(|c| c.watched_variables(&config))
+        .unwrap_or_else(|_| config.parameters.watch.clone());
     for instance in &config.instances {
-        let poller = InstancePoller::new(instance.clone(), events.clone());
+        let poller =
+            InstancePoller::new(instance.clone(), events.clone()).with_watched_variables(&watched);
         pollers.spawn(poller::run(
             poller,
             settings_rx.clone(),

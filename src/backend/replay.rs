@@ -208,29 +208,35 @@ impl Cursor {
             return;
         };
         let instance = instance.clone();
-        let event = match frame.details.iter().find(|d| d.instance == instance) {
-            None => HealthViewEvent::Failed {
+        let detail = frame.details.iter().find(|d| d.instance == instance);
+        let event = match (view, detail) {
+            (LiveView::Processlist, Some(detail)) => HealthViewEvent::Processlist {
+                instance,
+                rows: detail.processlist.clone(),
+                note: detail.notes.first().cloned(),
+            },
+            (LiveView::Locks, Some(detail)) => HealthViewEvent::Locks {
+                instance,
+                report: LocksReport {
+                    waits: detail.lock_waits.clone(),
+                    root_blockers: detail.root_blockers.clone(),
+                    metadata_waits: detail.metadata_waits.clone(),
+                    deadlock: None,
+                    notes: detail.notes.clone(),
+                },
+            },
+            (LiveView::Processlist | LiveView::Locks, None) => HealthViewEvent::Failed {
                 instance,
                 error: "not recorded at this moment (sessions and locks are recorded only for \
                         instances with a firing alert)"
                     .into(),
             },
-            Some(detail) => match view {
-                LiveView::Processlist => HealthViewEvent::Processlist {
-                    instance,
-                    rows: detail.processlist.clone(),
-                    note: detail.notes.first().cloned(),
-                },
-                LiveView::Locks => HealthViewEvent::Locks {
-                    instance,
-                    report: LocksReport {
-                        waits: detail.lock_waits.clone(),
-                        root_blockers: detail.root_blockers.clone(),
-                        metadata_waits: detail.metadata_waits.clone(),
-                        deadlock: None,
-                        notes: detail.notes.clone(),
-                    },
-                },
+            (other, _) => HealthViewEvent::Failed {
+                instance,
+                error: format!(
+                    "a recording holds figures, alerts, sessions and locks; the {other:?} view \
+                     needs the live console"
+                ),
             },
         };
         let _ = self.events.send(BackendEvent::HealthView(event));

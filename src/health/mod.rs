@@ -11,7 +11,9 @@ pub mod locks;
 pub mod params;
 pub mod processlist;
 pub mod prometheus;
+pub mod replication;
 pub mod rules;
+pub mod sizes;
 
 use std::collections::HashMap;
 
