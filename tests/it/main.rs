@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit_trail;
 mod backup_jobs;
 mod binlog_check;
 mod binlog_pane_generated;
@@ -28,6 +29,7 @@ mod flashback_roundtrip;
 mod flashback_service;
 mod flashback_strict;
 mod fleet_sources_render;
+mod fuzz;
 mod health;
 mod health_inspect_render;
 mod health_inspect_sandbox;
@@ -46,6 +48,7 @@ mod record_console;
 mod record_replay;
 mod replay_console;
 mod sandbox;
+mod secrets_grep;
 mod slow_own_digests;
 mod slow_pane;
 mod slow_sources;
