@@ -34,6 +34,10 @@ ensure_debian_packages() {
     # tests/completions.rs checks the zsh and fish scripts in the real shells.
     command -v zsh >/dev/null || missing+=(zsh)
     command -v fish >/dev/null || missing+=(fish)
+    # tests/it/prometheus_source.rs scrapes a sandbox through the real exporter and Prometheus.
+    command -v prometheus >/dev/null || missing+=(prometheus)
+    command -v prometheus-mysqld-exporter >/dev/null || missing+=(prometheus-mysqld-exporter)
+    command -v curl >/dev/null || missing+=(curl) # scripts/bench prometheus-fleet
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing Debian packages: ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -103,6 +103,18 @@ pub enum Action {
     DeployUndo,
     /// Jobs pane: deploy a new instance (a form, then the typed name, then its steps).
     DeployInstance,
+    /// Replay (`arkc --replay FILE`): one recorded frame back.
+    ReplayStepBack,
+    /// Replay: one recorded frame forward.
+    ReplayStepForward,
+    /// Replay: one minute of recorded time back.
+    ReplaySeekBack,
+    /// Replay: one minute of recorded time forward.
+    ReplaySeekForward,
+    /// Replay: play forward a frame a second, or pause.
+    ReplayPlay,
+    /// Start recording what the console polls into a file in the data dir, or stop.
+    RecordToggle,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -203,7 +215,25 @@ impl Action {
         Action::DeployHistory,
         Action::DeployUndo,
         Action::DeployInstance,
+        Action::ReplayStepBack,
+        Action::ReplayStepForward,
+        Action::ReplaySeekBack,
+        Action::ReplaySeekForward,
+        Action::ReplayPlay,
+        Action::RecordToggle,
     ];
+
+    /// The replay's time cursor keys (listed in the help only while replaying).
+    pub fn is_replay_control(&self) -> bool {
+        matches!(
+            self,
+            Action::ReplayStepBack
+                | Action::ReplayStepForward
+                | Action::ReplaySeekBack
+                | Action::ReplaySeekForward
+                | Action::ReplayPlay
+        )
+    }
 
     /// One line for the help screen.
     pub fn description(&self) -> &'static str {
@@ -270,6 +300,12 @@ impl Action {
             Action::DeployHistory => "jobs: deploy history",
             Action::DeployUndo => "jobs: undo the deploy",
             Action::DeployInstance => "jobs: deploy an instance",
+            Action::ReplayStepBack => "replay: frame back",
+            Action::ReplayStepForward => "replay: frame forward",
+            Action::ReplaySeekBack => "replay: 1 min back",
+            Action::ReplaySeekForward => "replay: 1 min forward",
+            Action::ReplayPlay => "replay: play / pause",
+            Action::RecordToggle => "recording on / off",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace

@@ -145,6 +145,10 @@ pub struct State {
     /// The Slow SQL pane.
     pub slow: slow::SlowPane,
     pub jobs: jobs::JobsPane,
+    /// Set when the console plays a recording (`arkc --replay FILE`) instead of polling.
+    pub replay: Option<crate::backend::replay::ReplayPosition>,
+    /// The file a console recording is being written to.
+    pub recording: Option<String>,
 }
 
 impl State {
@@ -180,6 +184,8 @@ impl State {
             binlog: binlog::BinlogPane::default(),
             slow: slow::SlowPane::default(),
             jobs: jobs::JobsPane::new(config.backups.jobs.iter().map(|j| j.name.clone()).collect()),
+            replay: None,
+            recording: None,
         }
     }
 

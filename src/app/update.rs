@@ -2,13 +2,17 @@
 
 use super::palette::{self, PaletteCommand};
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
+use crate::backend::replay::{ReplayCommand, ReplayFrame};
 use crate::backend::{BackendCommand, BackendEvent};
+use crate::health::alert_state::AlertBook;
+use crate::health::InstanceHealth;
 
 /// Apply one action; return what the event loop must do because of it.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => {
-            state.now = now;
+            // A replay's clock is the recording's, so ages read as they did at the time.
+            state.now = state.replay.as_ref().map_or(now, |r| r.at);
             Vec::new()
         }
         Action::Resized(_, height) => {
@@ -80,6 +84,15 @@ fn normal(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Palette => state.mode = Mode::Palette(String::new()),
         Action::Help => open_overlay(state, Mode::Help),
         Action::SqlLog => open_overlay(state, Mode::SqlLog),
+        Action::ReplayStepBack => return replay(state, ReplayCommand::Step(-1)),
+        Action::ReplayStepForward => return replay(state, ReplayCommand::Step(1)),
+        Action::ReplaySeekBack => return replay(state, ReplayCommand::Seek(-60)),
+        Action::ReplaySeekForward => return replay(state, ReplayCommand::Seek(60)),
+        Action::ReplayPlay => return replay(state, ReplayCommand::TogglePlay),
+        Action::RecordToggle => return record_toggle(state),
+        Action::Refresh if state.replay.is_some() => {
+            state.info("this is a replay: nothing is polled");
+        }
         Action::Refresh => {
             state.info("polling all instances now");
             return vec![Effect::SendBackend(BackendCommand::RefreshNow)];
@@ -237,10 +250,9 @@ fn move_selection(state: &mut State, by: isize) {
 /// that takes it.
 fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
-        BackendEvent::Health(h) => {
-            state.health_pane.monitor.observe(&h);
-            state.health.insert(h.instance.clone(), h);
-        }
+        BackendEvent::Health(h) => observe_health(state, h),
+        BackendEvent::Replay(frame) => show_replay_frame(state, *frame),
+        BackendEvent::Recording(status) => recording_changed(state, status),
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);
             state.sql_log.truncate(SQL_LOG_CAPACITY);
@@ -260,6 +272,105 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
             }
         }
     }
+}
+
+/// A poll's figures. An instance polled directly and also listed by a Prometheus source keeps
+/// its direct figures (live, and the ones its views read); one known only through Prometheus
+/// joins the list at its first row.
+fn observe_health(state: &mut State, h: InstanceHealth) {
+    if let crate::health::Source::Prometheus(source) = &h.source {
+        let direct = state
+            .health
+            .get(&h.instance)
+            .is_some_and(|old| old.source == crate::health::Source::Direct);
+        if direct {
+            return;
+        }
+        if !state.instances.iter().any(|i| i.name == h.instance) {
+            state.instances.push(super::InstanceEntry {
+                name: h.instance.clone(),
+                address: format!("prometheus:{source}"),
+                tags: Vec::new(),
+            });
+        }
+    }
+    state.health_pane.monitor.observe(&h);
+    state.health.insert(h.instance.clone(), h);
+}
+
+/// Move a replay's time cursor; without a replay, say how to start one.
+fn replay(state: &mut State, command: ReplayCommand) -> Vec<Effect> {
+    if state.replay.is_none() {
+        state.info("not a replay: open a recording with `arkc --replay FILE`");
+        return Vec::new();
+    }
+    vec![Effect::SendBackend(BackendCommand::Replay(command))]
+}
+
+/// Start a recording into the data dir, or stop the running one.
+fn record_toggle(state: &mut State) -> Vec<Effect> {
+    use crate::backend::record_toggle::RecordCommand;
+    if state.replay.is_some() {
+        state.info("this is a replay: there is nothing live to record");
+        return Vec::new();
+    }
+    if state.recording.is_some() {
+        return vec![Effect::SendBackend(BackendCommand::Record(
+            RecordCommand::Stop,
+        ))];
+    }
+    let Some(dir) = crate::config::data_dir() else {
+        state.error("no data directory to record into (set ARKC_DATA_DIR)");
+        return Vec::new();
+    };
+    let name = format!("arkc-{}.arkc", state.now.format("%Y%m%d-%H%M%S"));
+    let path = dir.join("recordings").join(name);
+    vec![Effect::SendBackend(BackendCommand::Record(
+        RecordCommand::Start { path },
+    ))]
+}
+
+fn recording_changed(state: &mut State, status: crate::backend::record_toggle::RecordingStatus) {
+    match (status.active, status.error) {
+        (true, _) => {
+            state.info(format!("recording to {}", status.file));
+            state.recording = Some(status.file);
+        }
+        (false, Some(error)) => {
+            state.error(format!("recording {}: {error}", status.file));
+            state.recording = None;
+        }
+        (false, None) => {
+            state.info(format!(
+                "recording stopped: {} frames in {}; replay with arkc --replay FILE",
+                status.frames, status.file
+            ));
+            state.recording = None;
+        }
+    }
+}
+
+/// A recorded frame: its figures as if just polled, and its alerts as they were recorded.
+fn show_replay_frame(state: &mut State, shown: ReplayFrame) {
+    if !shown.continues {
+        state.health_pane.monitor.forget_history();
+    }
+    // The recording decides what is listed, whatever today's config says.
+    for h in &shown.frame.instances {
+        if !state.instances.iter().any(|i| i.name == h.instance) {
+            state.instances.push(super::InstanceEntry {
+                name: h.instance.clone(),
+                address: format!("recorded, {}", h.source),
+                tags: Vec::new(),
+            });
+        }
+    }
+    for h in shown.frame.instances {
+        observe_health(state, h);
+    }
+    state.health_pane.monitor.book = AlertBook::from_alerts(shown.frame.alerts);
+    state.now = shown.position.at;
+    state.replay = Some(shown.position);
 }
 
 /// Lines in the help overlay: one per bindable action and palette command, plus two headings.

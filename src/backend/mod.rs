@@ -16,7 +16,10 @@ pub mod demo;
 pub mod deploy;
 pub mod health;
 pub mod jobs;
+pub mod record;
+pub mod record_toggle;
 pub mod recorder;
+pub mod replay;
 pub mod slow;
 
 pub use health::InstancePoller;
@@ -46,6 +49,10 @@ pub enum BackendCommand {
     Jobs(crate::jobs::JobsRequest),
     /// The Jobs pane's deploy flow: review a change file, or apply it after the typed name.
     Deploy(deploy::task::DeployRequest),
+    /// Move the time cursor of a replay (`arkc --replay FILE`).
+    Replay(replay::ReplayCommand),
+    /// Start or stop recording what the console polls.
+    Record(record_toggle::RecordCommand),
 }
 
 /// What the backend reports.
@@ -65,6 +72,10 @@ pub enum BackendEvent {
     Jobs(jobs::JobsEvent),
     /// The review, each applied statement and the outcome of a deploy.
     Deploy(deploy::task::DeployEvent),
+    /// A replay's cursor moved: the recorded frame to show.
+    Replay(Box<replay::ReplayFrame>),
+    /// A console recording started, stopped or failed.
+    Recording(record_toggle::RecordingStatus),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -131,6 +142,8 @@ pub fn spawn_with(
     slow: Option<SlowSqlOptions>,
 ) -> BackendHandle {
     let (commands, mut command_rx) = mpsc::unbounded_channel();
+    // Every task reports through the tee, so a recording sees what the UI sees.
+    let (events, mut record_switch) = record_toggle::tee(config.clone(), events);
     let interval = Duration::from_millis(config.ui.refresh_ms).max(MIN_INTERVAL);
     let (settings_tx, settings_rx) = watch::channel(PollSettings {
         interval,
@@ -151,6 +164,24 @@ pub fn spawn_with(
             cancel.child_token(),
             events.clone(),
         ));
+    }
+    for source in &config.prometheus {
+        let every = source
+            .refresh_ms
+            .map(Duration::from_millis)
+            .unwrap_or(interval)
+            .max(MIN_INTERVAL);
+        match health::prometheus::PrometheusReader::new(source.clone()) {
+            Ok(reader) => {
+                pollers.spawn(health::prometheus::run(
+                    reader,
+                    every,
+                    cancel.child_token(),
+                    events.clone(),
+                ));
+            }
+            Err(e) => tracing::error!("{e:#}"),
+        }
     }
     let mut binlog = binlog::scan::BinlogService::new(config.clone(), events.clone());
     let mut views =
@@ -200,6 +231,9 @@ pub fn spawn_with(
                 BackendCommand::Deploy(request) => {
                     deploy::spawn_request(&config, request, events.clone());
                 }
+                // Only the replay backend has a time cursor.
+                BackendCommand::Replay(_) => {}
+                BackendCommand::Record(command) => record_switch.handle(command),
             }
         }
         cancel.cancel();

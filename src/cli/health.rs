@@ -17,6 +17,7 @@ use crate::health::backup::BackupStatus;
 use crate::health::{Alert, DiskFigures, InnodbFigures, InstanceHealth, Replication, Status};
 
 use crate::backend::health::alerting::{AlertContext, OnAlert};
+use crate::backend::health::prometheus::PrometheusReader;
 
 /// Exit code when at least one instance is down (0: all up).
 pub const EXIT_SOME_DOWN: i32 = 3;
@@ -41,9 +42,19 @@ pub struct HealthArgs {
     /// Only these instances (repeatable); default: every configured instance.
     #[arg(long = "instance", value_name = super::completions::INSTANCE_VALUE)]
     pub instances: Vec<String>,
+    /// Print the figures of a recording (`arkc record`) instead of polling.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<std::path::PathBuf>,
+    /// With --replay: the frame at or before this time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` UTC);
+    /// default: the newest frame.
+    #[arg(long, requires = "replay", value_parser = super::health_replay::parse_time)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
+    if let Some(file) = &args.replay {
+        return super::health_replay::run(file, args.at, &args.instances, args.format);
+    }
     let instances = select_instances(&config, &args.instances)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -62,7 +73,9 @@ pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
                 context.observe(&mut book, first);
             }
         }
-        let figures: Vec<InstanceHealth> = pairs.into_iter().map(|(_, second)| second).collect();
+        let mut figures: Vec<InstanceHealth> =
+            pairs.into_iter().map(|(_, second)| second).collect();
+        figures.extend(runtime.block_on(read_prometheus_once(&config)));
         for h in &figures {
             context.observe(&mut book, h);
         }
@@ -91,6 +104,9 @@ pub fn select_instances(config: &Config, names: &[String]) -> anyhow::Result<Vec
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "the config".into());
+    if config.instances.is_empty() && !config.prometheus.is_empty() && names.is_empty() {
+        return Ok(Vec::new());
+    }
     if config.instances.is_empty() {
         anyhow::bail!("no instances configured in {from}; add an [[instance]] entry (see config.example.toml)");
     }
@@ -150,6 +166,29 @@ pub async fn sample_pairs(
     futures_util::future::join_all(polls).await
 }
 
+/// One read of every `[[prometheus]]` source (its rates come from Prometheus, one read is enough).
+pub async fn read_prometheus_once(config: &Config) -> Vec<InstanceHealth> {
+    let reads = config.prometheus.iter().map(|source| async move {
+        match PrometheusReader::new(source.clone()) {
+            Ok(mut reader) => reader.read().await,
+            Err(e) => {
+                let mut row = InstanceHealth::down(
+                    &format!("prometheus:{}", source.name),
+                    format!("{e:#}"),
+                    chrono::Utc::now(),
+                );
+                row.source = crate::health::Source::Prometheus(source.name.clone());
+                vec![row]
+            }
+        }
+    });
+    futures_util::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Print health lines from the live backend until `stop` resolves.
 pub async fn watch(
     config: Arc<Config>,
@@ -200,6 +239,7 @@ pub async fn watch(
 #[derive(Debug, Serialize)]
 pub struct HealthJson<'a> {
     instance: &'a str,
+    source: &'a crate::health::Source,
     status: Status,
     error: Option<&'a str>,
     version: Option<&'a str>,
@@ -232,6 +272,7 @@ impl<'a> HealthJson<'a> {
         let up = h.status == Status::Up;
         HealthJson {
             instance: &h.instance,
+            source: &h.source,
             status: h.status,
             error: h.error.as_deref(),
             version: h.version.as_deref(),
@@ -451,6 +492,7 @@ mod tests {
         let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
         let mut expected = vec![
             "instance",
+            "source",
             "status",
             "error",
             "version",
@@ -469,6 +511,7 @@ mod tests {
         expected.sort_unstable(); // serde_json's map is sorted; order is checked on the text below
         assert_eq!(keys, expected);
         assert_eq!(obj["status"], "down");
+        assert_eq!(obj["source"], "direct");
         assert!(text.find("\"instance\"").unwrap() < text.find("\"replication\"").unwrap());
         assert!(text.find("\"replication\"").unwrap() < text.find("\"alerts\"").unwrap());
         assert!(obj["innodb"].is_null() && obj["disk"].is_null() && obj["backup"].is_null());

@@ -15,9 +15,11 @@ mod deploy_undo;
 pub mod digest;
 mod flashback_server;
 pub mod health;
+mod health_replay;
 pub mod inspect;
 pub mod monitor_views;
 mod progress;
+pub mod record;
 
 use std::path::PathBuf;
 
@@ -38,6 +40,9 @@ pub struct Cli {
     /// Refuse every write to a server (apply, execute, kill ...).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Open the console on a recording (`arkc record`) with a time cursor instead of polling.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -60,6 +65,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Instance health (up/down, QPS, TPS, threads, replication) without the console.
     Health(health::HealthArgs),
+    /// Poll headless and write every round's figures and alerts into a recording file.
+    Record(record::RecordArgs),
     /// Sessions of one instance with their transaction age and rows locked.
     Processlist(monitor_views::ProcesslistArgs),
     /// Row-lock wait chains with root blockers, metadata lock waits, the latest deadlock.
@@ -153,6 +160,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Deploy(cmd)) => deploy::run(cmd, cli.read_only, cli.config.as_deref()),
         Some(Command::Demo(args)) => demo::run(args, cli.read_only),
         Some(Command::Health(args)) => health::run(load_config(cli.config.as_deref())?, args),
+        Some(Command::Record(args)) => record::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Digest(args)) => digest::run(args),
         Some(Command::Processlist(args)) => {
             monitor_views::run_processlist(load_config(cli.config.as_deref())?, args)
@@ -172,12 +180,14 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
                 read_only: cli.read_only,
                 theme,
                 keymap,
+                replay: cli.replay,
             };
             console::run(cli.config.as_deref(), opts)
         }
         None => {
             let opts = ConsoleOptions {
                 read_only: cli.read_only,
+                replay: cli.replay,
                 ..ConsoleOptions::default()
             };
             console::run(cli.config.as_deref(), opts)

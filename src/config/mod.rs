@@ -9,6 +9,7 @@ pub mod binlog;
 pub mod discover;
 mod login_path;
 mod password;
+pub mod prometheus;
 pub mod review;
 pub mod starter;
 
@@ -38,6 +39,8 @@ pub struct Config {
     pub backups: BackupConfig,
     /// `[review]`: SQL review thresholds and rule severities (`arkc deploy`).
     pub review: review::ReviewConfig,
+    /// `[[prometheus]]` sources: fleets read from Prometheus instead of direct connections.
+    pub prometheus: Vec<prometheus::PrometheusSource>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -175,6 +178,8 @@ struct RawConfig {
     jobs: JobsSettings,
     #[serde(default)]
     review: review::ReviewConfig,
+    #[serde(default)]
+    prometheus: Vec<Spanned<prometheus::PrometheusSource>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -225,8 +230,16 @@ impl Config {
             job.line = line;
             backup_jobs.push(job);
         }
+        let mut prometheus = Vec::with_capacity(raw.prometheus.len());
+        for spanned in raw.prometheus {
+            let line = line_of(text, spanned.span().start);
+            let mut source = spanned.into_inner();
+            source.line = line;
+            prometheus.push(source);
+        }
         let mut config = Config {
             path: Some(path.to_path_buf()),
+            prometheus,
             ui: raw.ui,
             instances,
             read_only: raw.read_only,
@@ -367,6 +380,16 @@ impl Config {
                     return Err(at("key `ca`: only used with tls = \"verify_ca\"".into()))
                 }
                 _ => {}
+            }
+        }
+        let mut prometheus_names = std::collections::HashSet::new();
+        for source in &self.prometheus {
+            let at = |msg: String| bad(source.line, format!("prometheus `{}`: {msg}", source.name));
+            if let Some(problem) = source.problem() {
+                return Err(at(problem));
+            }
+            if !prometheus_names.insert(source.name.as_str()) {
+                return Err(at("key `name`: duplicate prometheus source name".into()));
             }
         }
         let names: Vec<(&str, &[String])> = self

@@ -14,7 +14,7 @@ pub const DEADLOCK_WINDOW: Duration = Duration::minutes(5);
 /// How long a resolved alert stays listed.
 pub const RESOLVED_RETENTION: Duration = Duration::hours(1);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     Pending,
@@ -33,7 +33,7 @@ impl AlertState {
 }
 
 /// One alert as listed and as sent to `on_alert` (JSON).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Alert {
     pub instance: String,
     pub rule: RuleId,
@@ -64,6 +64,17 @@ pub struct AlertBook {
 impl AlertBook {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A book holding exactly `alerts` (a replay shows what was recorded, not a re-judgement).
+    pub fn from_alerts(alerts: Vec<Alert>) -> Self {
+        AlertBook {
+            alerts: alerts
+                .into_iter()
+                .map(|a| ((a.instance.clone(), a.rule), a))
+                .collect(),
+            deadlocks: HashMap::new(),
+        }
     }
 
     /// Judge every enabled rule for `instance` at `now`; returns the alerts that started firing

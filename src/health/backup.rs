@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::rules::BackupFact;
 
 /// The `backup` object of `arkc health --format json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BackupStatus {
     pub last_success_at: DateTime<Utc>,
     pub age_s: u64,
@@ -21,7 +21,7 @@ pub struct BackupStatus {
 }
 
 /// What was looked at and the newest success found.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct BackupLookup {
     /// Sources that exist for this instance (searched).
     pub sources: Vec<String>,

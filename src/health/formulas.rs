@@ -51,6 +51,7 @@ pub fn health_from(
 ) -> InstanceHealth {
     InstanceHealth {
         instance: instance.to_string(),
+        source: super::Source::Direct,
         status: Status::Up,
         error: None,
         version: current.variables.get("version").cloned(),

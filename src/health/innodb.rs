@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::StatusSnapshot;
 
 /// The `innodb` object of `arkc health --format json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct InnodbFigures {
     /// Share of page reads served from memory over the last interval (since start without one).
     pub buffer_pool_hit_pct: Option<f64>,
@@ -32,7 +32,7 @@ pub struct LogSection {
 }
 
 /// Per-second DML rates (`Com_select/insert/update/delete` deltas).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct DmlRates {
     pub select: Option<f64>,
     pub insert: Option<f64>,

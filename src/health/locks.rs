@@ -31,7 +31,7 @@ pub struct WaitEdge {
 }
 
 /// One row of `arkc locks`' `waits`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct LockWait {
     pub waiting_id: u64,
     pub blocking_id: u64,
@@ -45,7 +45,7 @@ pub struct LockWait {
 }
 
 /// A session at the head of one or more chains.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RootBlocker {
     pub id: u64,
     pub trx_age_s: Option<u64>,
@@ -55,7 +55,7 @@ pub struct RootBlocker {
     pub blocked_sessions: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct LockChains {
     pub waits: Vec<LockWait>,
     /// Largest first.
@@ -187,7 +187,7 @@ pub struct MetadataHolder {
 }
 
 /// One row of `arkc locks`' `metadata_waits`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct MetadataWait {
     pub waiting_id: u64,
     /// Who holds a lock on the table the waiter's statement names; empty when the holders are

@@ -10,6 +10,7 @@ pub mod innodb;
 pub mod locks;
 pub mod params;
 pub mod processlist;
+pub mod prometheus;
 pub mod replication;
 pub mod rules;
 pub mod sizes;
@@ -17,7 +18,7 @@ pub mod sizes;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use alert_state::{Alert, AlertBook, AlertState};
 pub use innodb::{DmlRates, InnodbFigures, LogSection};
@@ -51,7 +52,7 @@ pub struct StatusSnapshot {
 }
 
 /// The monitoring center's figures besides InnoDB's, for one poll.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MonitorFigures {
     pub disk: DiskFigures,
     /// The session waiting longest for a row lock: (connection id, seconds).
@@ -62,7 +63,7 @@ pub struct MonitorFigures {
 }
 
 /// The `disk` object of `arkc health --format json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiskFigures {
     /// Free space on the datadir's filesystem, for an instance on this host.
     pub datadir_free_pct: Option<f64>,
@@ -70,14 +71,14 @@ pub struct DiskFigures {
     pub binlog_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Up,
     Down,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replication {
     /// "replica" (the only role reported today; a primary has `replication: null`).
     pub role: String,
@@ -87,10 +88,51 @@ pub struct Replication {
     pub lag_s: Option<u64>,
 }
 
+/// Where an instance's figures come from; JSON spells it `"direct"` or `"prometheus:NAME"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// arkc's own connection to the server.
+    #[default]
+    Direct,
+    /// The `[[prometheus]]` source of this name (mysqld_exporter series).
+    Prometheus(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Direct => f.write_str("direct"),
+            Source::Prometheus(name) => write!(f, "prometheus:{name}"),
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Source {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.strip_prefix("prometheus:") {
+            Some(name) => Ok(Source::Prometheus(name.to_string())),
+            None if text == "direct" => Ok(Source::Direct),
+            None => Err(serde::de::Error::custom(format!(
+                "unknown source `{text}`; expected \"direct\" or \"prometheus:NAME\""
+            ))),
+        }
+    }
+}
+
 /// One instance's figures, as the Health pane and `arkc health --format json` show them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceHealth {
     pub instance: String,
+    /// Where the figures come from: a direct connection or a Prometheus source.
+    #[serde(default)]
+    pub source: Source,
     pub status: Status,
     pub error: Option<String>,
     pub version: Option<String>,
@@ -155,6 +197,7 @@ impl InstanceHealth {
     pub fn down(instance: &str, error: impl Into<String>, at: DateTime<Utc>) -> Self {
         InstanceHealth {
             instance: instance.to_string(),
+            source: Source::Direct,
             status: Status::Down,
             error: Some(error.into()),
             version: None,

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// One row of `arkc processlist`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ProcessRow {
     pub id: u64,
     pub user: String,

@@ -30,6 +30,8 @@ pub struct ConsoleOptions {
     pub theme: Option<String>,
     /// Keymap name instead of `[ui] keymap`.
     pub keymap: Option<String>,
+    /// Play this recording (`arkc record`) instead of polling.
+    pub replay: Option<std::path::PathBuf>,
 }
 
 /// Run the console until the user quits or a signal arrives; the terminal is restored on every
@@ -41,8 +43,22 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
         instances = config.instances.len(), read_only = opts.read_only, "console starting");
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let backend = crate::backend::spawn_console(Arc::new(config), events_tx);
     let mut console = console;
+    let backend = match &opts.replay {
+        // Opened before the terminal is taken, so a bad file is a plain error message.
+        Some(file) => {
+            let backend = crate::backend::replay::spawn(file, events_tx)?;
+            console.state.replay = Some(crate::backend::replay::ReplayPosition {
+                file: file.display().to_string(),
+                at: Utc::now(),
+                index: 0,
+                total: 0,
+                playing: false,
+            });
+            backend
+        }
+        None => crate::backend::spawn_console(Arc::new(config), events_tx),
+    };
     let mut guard = terminal::TerminalGuard::enter()?;
     let result = run_loop(
         &mut guard.terminal,

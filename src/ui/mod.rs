@@ -108,6 +108,33 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let bar = theme.style(Meaning::Bar);
     let sep = || Span::styled(" │ ", bar);
     let mut spans = Vec::new();
+    if let Some(replay) = &state.replay {
+        // Never mistaken for live figures: the first word of the bar, in the warning colour.
+        let place = if replay.total == 0 {
+            "opening".to_string()
+        } else {
+            format!(
+                "{} {}/{} {}",
+                replay.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                replay.index + 1,
+                replay.total,
+                if replay.playing { "playing" } else { "paused" }
+            )
+        };
+        spans.push(Span::styled(
+            " REPLAY ",
+            bar.patch(theme.style(Meaning::Warning)),
+        ));
+        spans.push(Span::styled(place, bar));
+        spans.push(sep());
+    }
+    if state.recording.is_some() {
+        spans.push(Span::styled(
+            " ● REC",
+            bar.patch(theme.style(Meaning::Alert)),
+        ));
+        spans.push(sep());
+    }
     match state.selected_instance() {
         None => spans.push(Span::styled(" no instance", bar)),
         Some(inst) => {

@@ -23,12 +23,20 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
 
 /// Help lines: every bindable action with its keys (even unbound ones, so a user sees what a
 /// keymap could bind), then the palette commands.
-fn help_lines<'a>(keymap: &Keymap, theme: &Theme, key_width: usize, pane: Pane) -> Vec<Line<'a>> {
+fn help_lines<'a>(
+    keymap: &Keymap,
+    theme: &Theme,
+    key_width: usize,
+    pane: Pane,
+    replaying: bool,
+) -> Vec<Line<'a>> {
     let mut lines = vec![Line::styled("Keys", theme.style(Meaning::Header))];
     // Global actions, and those of the focused pane only.
     let shown = Action::BINDABLE
         .iter()
-        .filter(|a| a.pane().is_none_or(|p| p == pane));
+        .filter(|a| a.pane().is_none_or(|p| p == pane))
+        // The time cursor's keys only mean something in a replay.
+        .filter(|a| replaying || !a.is_replay_control());
     for action in shown {
         let keys: Vec<String> = keymap
             .keys_for(action)
@@ -89,7 +97,7 @@ pub fn draw_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, ke
     frame.render_widget(Clear, popup);
     frame.render_widget(block.style(theme.style(Meaning::Text)), popup);
 
-    let lines = help_lines(keymap, theme, key_width, state.pane);
+    let lines = help_lines(keymap, theme, key_width, state.pane, state.replay.is_some());
     if two_columns {
         let rows = (inner.height as usize).max(1);
         let fits = lines.len() <= 2 * rows;

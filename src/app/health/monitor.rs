@@ -124,6 +124,11 @@ impl HealthMonitor {
         }
     }
 
+    /// A replay jumped: the sparklines start again from the frame shown.
+    pub fn forget_history(&mut self) {
+        self.history.clear();
+    }
+
     /// A new poll result: judge the alert rules, remember the rates.
     pub fn observe(&mut self, h: &InstanceHealth) {
         self.inspect.observe(&mut self.book, h);

@@ -11,6 +11,7 @@ pub mod kill;
 pub mod locks;
 pub mod poller;
 pub mod processlist;
+pub mod prometheus;
 pub mod session;
 pub mod views;
 

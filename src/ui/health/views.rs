@@ -76,7 +76,19 @@ pub(super) fn waiting_or_failed(
     instance: &str,
     theme: &Theme,
 ) {
+    let via_prometheus = state.health.get(instance).and_then(|h| match &h.source {
+        crate::health::Source::Prometheus(source) => Some(source),
+        crate::health::Source::Direct => None,
+    });
     let text = match &state.health_pane.monitor.view_error {
+        _ if via_prometheus.is_some() => Line::styled(
+            format!(
+                "{instance} is known only through Prometheus source `{}`: sessions and locks need a \
+                 direct connection; add an [[instance]] entry named `{instance}` to read them",
+                via_prometheus.map(String::as_str).unwrap_or_default()
+            ),
+            theme.style(Meaning::Warning),
+        ),
         Some((i, e)) if i == instance => {
             Line::styled(format!("cannot read: {e}"), theme.style(Meaning::Alert))
         }

@@ -1,0 +1,244 @@
+//! The console's backend when it plays a recording (`arkc --replay FILE`): instead of polling, a
+//! time cursor over the recorded frames. Each move sends the frame (figures and alerts) and, for
+//! an open Processlist or Locks view, what was recorded for that instance at that moment.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use super::health::locks::LocksReport;
+use super::health::views::{HealthViewCommand, HealthViewEvent, LiveView};
+use super::{BackendCommand, BackendEvent, BackendHandle};
+use crate::recording::{Frame, Recording};
+
+/// How the UI moves the time cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayCommand {
+    /// By this many frames (negative: back).
+    Step(i64),
+    /// By this many seconds of recorded time (negative: back).
+    Seek(i64),
+    /// Play forward one frame a second, or pause.
+    TogglePlay,
+}
+
+/// Where the cursor is, for the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayPosition {
+    pub file: String,
+    pub at: DateTime<Utc>,
+    /// 0-based index of the frame shown, out of `total`.
+    pub index: usize,
+    pub total: usize,
+    pub playing: bool,
+}
+
+/// One move of the cursor: the frame to show, and whether it follows the previous one (history
+/// for the sparklines goes on) or jumps (history starts again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayFrame {
+    pub position: ReplayPosition,
+    pub frame: Frame,
+    pub continues: bool,
+}
+
+/// The answer to anything that needs a live server.
+const NOT_LIVE: &str =
+    "this is a replay: a recording cannot kill or EXPLAIN; open the console live for that";
+
+/// How fast `play` steps through frames.
+const PLAY_STEP: Duration = Duration::from_secs(1);
+
+/// Open `path` (errors name the file, before the terminal is taken) and start the cursor task at
+/// the first frame, paused.
+pub fn spawn(path: &Path, events: UnboundedSender<BackendEvent>) -> anyhow::Result<BackendHandle> {
+    let recording = Recording::open(path)?;
+    let times = recording.times()?;
+    if times.is_empty() {
+        anyhow::bail!("{}: the recording holds no frames yet", path.display());
+    }
+    let (commands, rx) = mpsc::unbounded_channel();
+    let cursor = Cursor {
+        recording,
+        file: path.display().to_string(),
+        times,
+        index: 0,
+        playing: false,
+        watching: None,
+        shown: None,
+        events,
+    };
+    let coordinator = tokio::spawn(cursor.run(rx));
+    Ok(BackendHandle {
+        commands,
+        coordinator,
+    })
+}
+
+struct Cursor {
+    recording: Recording,
+    file: String,
+    times: Vec<DateTime<Utc>>,
+    index: usize,
+    playing: bool,
+    watching: Option<(String, LiveView)>,
+    shown: Option<Frame>,
+    events: UnboundedSender<BackendEvent>,
+}
+
+impl Cursor {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<BackendCommand>) {
+        self.show(false);
+        let mut play = tokio::time::interval(PLAY_STEP);
+        play.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = rx.recv() => match command {
+                    Some(BackendCommand::Replay(c)) => self.handle(c),
+                    Some(BackendCommand::HealthView(c)) => self.view(c),
+                    Some(BackendCommand::Record(_)) => {
+                        let _ = self.events.send(BackendEvent::Recording(
+                            super::record_toggle::RecordingStatus {
+                                file: self.file.clone(),
+                                active: false,
+                                frames: 0,
+                                error: Some("this is a replay: there is nothing live to record".into()),
+                            },
+                        ));
+                    }
+                    Some(BackendCommand::Shutdown) | None => break,
+                    // Polling, binlogs, jobs: nothing to do on a recording.
+                    Some(_) => {}
+                },
+                _ = play.tick(), if self.playing => {
+                    if self.index + 1 < self.times.len() {
+                        self.index += 1;
+                        self.show(true);
+                    } else {
+                        self.playing = false;
+                        self.show(true);
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, command: ReplayCommand) {
+        let last = self.times.len() - 1;
+        let before = self.index;
+        match command {
+            ReplayCommand::Step(n) => {
+                self.index = (self.index as i64 + n).clamp(0, last as i64) as usize;
+            }
+            ReplayCommand::Seek(seconds) => {
+                let target = self.times[self.index] + chrono::Duration::seconds(seconds);
+                // The newest frame at or before the target; the first one if none is.
+                let after = self.times.partition_point(|t| *t <= target);
+                self.index = after.saturating_sub(1).min(last);
+            }
+            ReplayCommand::TogglePlay => self.playing = !self.playing,
+        }
+        self.show(self.index == before + 1 || self.index == before);
+    }
+
+    /// Send the frame under the cursor, and the open view's recorded reads.
+    fn show(&mut self, continues: bool) {
+        let frame = match self.recording.frame_at(Some(self.times[self.index])) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!("replay: {e}");
+                return;
+            }
+        };
+        let position = ReplayPosition {
+            file: self.file.clone(),
+            at: frame.at,
+            index: self.index,
+            total: self.times.len(),
+            playing: self.playing,
+        };
+        self.shown = Some(frame.clone());
+        let _ = self.events.send(BackendEvent::Replay(Box::new(ReplayFrame {
+            position,
+            frame,
+            continues,
+        })));
+        self.send_view();
+    }
+
+    fn view(&mut self, command: HealthViewCommand) {
+        match command {
+            HealthViewCommand::Watch { instance, view } => {
+                self.watching = Some((instance, view));
+                self.send_view();
+            }
+            HealthViewCommand::Stop => self.watching = None,
+            HealthViewCommand::Kill { instance, id, .. } => self.reply(HealthViewEvent::Killed {
+                instance,
+                id,
+                error: Some(NOT_LIVE.into()),
+            }),
+            HealthViewCommand::KillSessions {
+                instance, target, ..
+            } => self.reply(HealthViewEvent::KilledSessions {
+                instance,
+                target,
+                outcomes: Err(NOT_LIVE.into()),
+            }),
+            HealthViewCommand::Explain {
+                instance, id, sql, ..
+            } => self.reply(HealthViewEvent::Explained {
+                instance,
+                id,
+                sql,
+                result: Err(NOT_LIVE.into()),
+            }),
+        }
+    }
+
+    fn reply(&self, event: HealthViewEvent) {
+        let _ = self.events.send(BackendEvent::HealthView(event));
+    }
+
+    fn send_view(&self) {
+        let (Some((instance, view)), Some(frame)) = (&self.watching, &self.shown) else {
+            return;
+        };
+        let instance = instance.clone();
+        let detail = frame.details.iter().find(|d| d.instance == instance);
+        let event = match (view, detail) {
+            (LiveView::Processlist, Some(detail)) => HealthViewEvent::Processlist {
+                instance,
+                rows: detail.processlist.clone(),
+                note: detail.notes.first().cloned(),
+            },
+            (LiveView::Locks, Some(detail)) => HealthViewEvent::Locks {
+                instance,
+                report: LocksReport {
+                    waits: detail.lock_waits.clone(),
+                    root_blockers: detail.root_blockers.clone(),
+                    metadata_waits: detail.metadata_waits.clone(),
+                    deadlock: None,
+                    notes: detail.notes.clone(),
+                },
+            },
+            (LiveView::Processlist | LiveView::Locks, None) => HealthViewEvent::Failed {
+                instance,
+                error: "not recorded at this moment (sessions and locks are recorded only for \
+                        instances with a firing alert)"
+                    .into(),
+            },
+            (other, _) => HealthViewEvent::Failed {
+                instance,
+                error: format!(
+                    "a recording holds figures, alerts, sessions and locks; the {other:?} view \
+                     needs the live console"
+                ),
+            },
+        };
+        let _ = self.events.send(BackendEvent::HealthView(event));
+    }
+}

@@ -1,0 +1,140 @@
+use super::*;
+use crate::health::Status;
+
+fn frame(second: i64, instances: usize) -> Frame {
+    let at =
+        Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap() + chrono::Duration::seconds(second);
+    Frame {
+        at,
+        instances: (0..instances)
+            .map(|i| {
+                let mut h = InstanceHealth::down(&format!("db{i}"), "", at);
+                h.status = Status::Up;
+                h.error = None;
+                // Different every frame so that compression cannot make frames free.
+                h.qps = Some((second as f64 * 7919.0 + i as f64 * 104_729.0).sin() * 1e6);
+                h.uptime_s = Some(second as u64 * 1_000_003 + i as u64);
+                h.version = Some(format!(
+                    "10.11.{second}-{i}-{:x}",
+                    (second as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ i as u64
+                ));
+                h
+            })
+            .collect(),
+        alerts: Vec::new(),
+        details: Vec::new(),
+    }
+}
+
+#[test]
+fn frames_come_back_at_or_before_the_time_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.arkc");
+    let mut rec = Recording::create(&path).unwrap();
+    for s in [0, 10, 20] {
+        rec.append(&frame(s, 2), Retention::default()).unwrap();
+    }
+    drop(rec);
+    let rec = Recording::open(&path).unwrap();
+    let at = |s: i64| Some(frame(s, 0).at);
+    // Compared without qps: JSON floats come back within an ulp, not always bit for bit.
+    let found = |t| {
+        let f = rec.frame_at(t).unwrap().unwrap();
+        let names: Vec<String> = f.instances.iter().map(|h| h.instance.clone()).collect();
+        (f.at, names, f.instances[1].uptime_s)
+    };
+    let want = |s| {
+        let f = frame(s, 2);
+        (
+            f.at,
+            vec!["db0".to_string(), "db1".to_string()],
+            f.instances[1].uptime_s,
+        )
+    };
+    assert_eq!(found(at(15)), want(10));
+    assert_eq!(found(at(10)), want(10));
+    assert_eq!(found(at(25)), want(20));
+    assert_eq!(found(None), want(20));
+    assert_eq!(
+        rec.frame_at(at(-1)).unwrap(),
+        None,
+        "nothing before the first frame"
+    );
+    assert_eq!(rec.times().unwrap().len(), 3);
+}
+
+#[test]
+fn the_file_never_grows_past_the_size_bound_and_drops_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.arkc");
+    let bound = MIN_BYTES * 2;
+    let retention = Retention {
+        max_bytes: bound,
+        ..Retention::default()
+    };
+    let mut rec = Recording::create(&path).unwrap();
+    for s in 0..400 {
+        rec.append(&frame(s, 20), retention).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size <= bound, "after frame {s}: {size} bytes > {bound}");
+    }
+    let times = rec.times().unwrap();
+    assert!(times.len() > 5 && times.len() < 400, "kept {}", times.len());
+    // What is left is the newest run of frames, without gaps.
+    let secs: Vec<i64> = times
+        .iter()
+        .map(|t| (*t - frame(0, 0).at).num_seconds())
+        .collect();
+    let expected: Vec<i64> = (400 - secs.len() as i64..400).collect();
+    assert_eq!(secs, expected);
+}
+
+#[test]
+fn frames_older_than_the_age_bound_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.arkc");
+    let retention = Retention {
+        max_age: Duration::from_secs(30),
+        ..Retention::default()
+    };
+    let mut rec = Recording::create(&path).unwrap();
+    for s in (0..100).step_by(10) {
+        rec.append(&frame(s, 1), retention).unwrap();
+    }
+    let first = rec.times().unwrap()[0];
+    assert_eq!((first - frame(0, 0).at).num_seconds(), 60);
+}
+
+#[test]
+fn other_files_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(
+        &text,
+        "not a recording at all, just some text that is long enough",
+    )
+    .unwrap();
+    let err = Recording::open(&text).err().unwrap().to_string();
+    assert!(
+        err.contains("notes.txt") && err.contains("not an arkc recording"),
+        "{err}"
+    );
+    let other = dir.path().join("other.db");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let err = Recording::open(&other).err().unwrap().to_string();
+    assert!(
+        err.contains("other.db") && err.contains("not an arkc recording"),
+        "{err}"
+    );
+    let err = Recording::open(&dir.path().join("missing"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("missing") && err.contains("no such recording"),
+        "{err}"
+    );
+}

@@ -1,0 +1,79 @@
+//! Instances from a Prometheus source in the console: they join the Health list, an instance
+//! also polled directly keeps its direct figures, and the live views of one known only through
+//! Prometheus say so instead of waiting forever.
+
+use arkc::app::{update, Action, Keymap, State};
+use arkc::backend::BackendEvent;
+use arkc::config::{Config, InstanceConfig};
+use arkc::health::{InstanceHealth, Source, Status};
+use arkc::ui::{self, Theme};
+use chrono::{DateTime, TimeZone, Utc};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn clock() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
+}
+
+fn row(name: &str, source: Source, qps: f64) -> InstanceHealth {
+    let mut h = InstanceHealth::down(name, "", clock());
+    h.status = Status::Up;
+    h.error = None;
+    h.source = source;
+    h.qps = Some(qps);
+    h.uptime_s = Some(86_400);
+    h.version = Some("10.11.19-MariaDB".into());
+    h
+}
+
+fn screen(state: &State) -> String {
+    let keymap = Keymap::builtin("default").unwrap().unwrap();
+    let theme = Theme::builtin("default").unwrap().unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(120, 24)).unwrap();
+    terminal
+        .draw(|f| ui::draw(f, state, &theme, &keymap))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            let line: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            line.trim_end().to_string() + "\n"
+        })
+        .collect()
+}
+
+fn send(state: &mut State, h: InstanceHealth) {
+    update(state, Action::Backend(Box::new(BackendEvent::Health(h))));
+}
+
+#[test]
+fn prometheus_instances_join_the_list_and_their_views_say_where_they_come_from() {
+    let config = Config {
+        instances: vec![InstanceConfig::tcp("primary", "10.0.3.7", 3306)],
+        ..Config::default()
+    };
+    let mut state = State::new(&config, false, clock());
+    let fleet = Source::Prometheus("fleet".into());
+    send(&mut state, row("primary", Source::Direct, 111.0));
+    send(&mut state, row("primary", fleet.clone(), 999.0));
+    send(&mut state, row("edge-7", fleet.clone(), 42.0));
+    update(&mut state, Action::Tick(clock()));
+
+    assert_eq!(state.instances.len(), 2, "{:?}", state.instances);
+    assert_eq!(state.health["primary"].source, Source::Direct);
+    assert_eq!(state.health["primary"].qps, Some(111.0));
+    let list = screen(&state);
+    assert!(list.contains("edge-7"), "{list}");
+
+    update(&mut state, Action::NextInstance);
+    update(&mut state, Action::Confirm);
+    update(&mut state, Action::NextPane);
+    let view = screen(&state);
+    assert!(view.contains("Processlist"), "{view}");
+    assert!(
+        view.contains("edge-7 is known only through Prometheus source `fleet`"),
+        "{view}"
+    );
+}
