@@ -270,10 +270,7 @@ pub fn visible_instances(
 ) -> Vec<usize> {
     let needle = filter.to_lowercase();
     let matches = |inst: &InstanceEntry| {
-        let status = health.get(&inst.name).map(|h| match h.status {
-            crate::health::Status::Up => "up",
-            crate::health::Status::Down => "down",
-        });
+        let status = health.get(&inst.name).map(|h| h.status.as_str());
         inst.name.to_lowercase().contains(&needle)
             || inst.address.to_lowercase().contains(&needle)
             || inst.tags.iter().any(|t| t.to_lowercase().contains(&needle))

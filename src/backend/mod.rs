@@ -23,7 +23,8 @@ pub use health::InstancePoller;
 pub use recorder::SqlRecorder;
 
 use crate::config::Config;
-use health::{poller, PollSettings};
+use health::fleet::{Fleet, Next};
+use health::PollSettings;
 
 use crate::health::InstanceHealth;
 
@@ -97,6 +98,30 @@ impl BackendHandle {
     }
 }
 
+/// Every configured instance polled by one bounded fleet task, results sent as `Health` events.
+fn run_fleet(
+    config: &Config,
+    interval: Duration,
+    settings: watch::Receiver<PollSettings>,
+    cancel: CancellationToken,
+    events: mpsc::UnboundedSender<BackendEvent>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let polling = &config.fleet.polling;
+    let slow_after = Duration::from_millis(polling.slow_ms);
+    let pollers = config
+        .instances
+        .iter()
+        .map(|i| InstancePoller::new(i.clone(), events.clone()).with_slow_after(slow_after))
+        .collect();
+    let fleet = Fleet::new(pollers, health::fleet::plan_for(interval, polling));
+    fleet.run(Some(settings), cancel, true, move |result| {
+        match events.send(BackendEvent::Health(result.health)) {
+            Ok(()) => Next::Continue,
+            Err(_) => Next::Stop,
+        }
+    })
+}
+
 /// Fastest polling the backend accepts, whatever is asked.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -138,15 +163,13 @@ pub fn spawn_with(
     });
     let cancel = CancellationToken::new();
     let mut pollers = JoinSet::new();
-    for instance in &config.instances {
-        let poller = InstancePoller::new(instance.clone(), events.clone());
-        pollers.spawn(poller::run(
-            poller,
-            settings_rx.clone(),
-            cancel.child_token(),
-            events.clone(),
-        ));
-    }
+    pollers.spawn(run_fleet(
+        &config,
+        interval,
+        settings_rx.clone(),
+        cancel.child_token(),
+        events.clone(),
+    ));
     let mut binlog = binlog::scan::BinlogService::new(config.clone(), events.clone());
     let mut views =
         health::views::ViewReader::new(config.clone(), events.clone(), cancel.child_token());

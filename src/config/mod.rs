@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod backup;
 pub mod discover;
+pub mod fleet;
 mod login_path;
 mod password;
 pub mod review;
@@ -36,6 +37,15 @@ pub struct Config {
     pub backups: BackupConfig,
     /// `[review]`: SQL review thresholds and rule severities (`arkc deploy`).
     pub review: review::ReviewConfig,
+    /// `[health]` and `[log]`: bounds of the fleet poller and of the log file.
+    pub fleet: FleetSettings,
+}
+
+/// The two small sections that keep a large fleet cheap.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetSettings {
+    pub polling: fleet::HealthPolling,
+    pub log: fleet::LogSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -166,6 +176,10 @@ struct RawConfig {
     jobs: JobsSettings,
     #[serde(default)]
     review: review::ReviewConfig,
+    #[serde(default)]
+    health: fleet::HealthPolling,
+    #[serde(default)]
+    log: fleet::LogSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +242,10 @@ impl Config {
                 settings: raw.jobs,
             },
             review: raw.review,
+            fleet: FleetSettings {
+                polling: raw.health,
+                log: raw.log,
+            },
         };
         config.apply_login_paths(text, login_file)?;
         config.validate(text)?;
@@ -297,6 +315,17 @@ impl Config {
                     self.ui.refresh_ms
                 ),
             ));
+        }
+        for (section, checked) in [
+            ("[health]", self.fleet.polling.validate()),
+            ("[log]", self.fleet.log.validate()),
+        ] {
+            if let Err((key, message)) = checked {
+                let line = key_line(text, key)
+                    .or_else(|| key_line(text, section))
+                    .unwrap_or(1);
+                return Err(bad(line, message));
+            }
         }
         if let Err((header, message)) = self.alerts.validate() {
             let line = key_line(text, &header)

@@ -5,10 +5,12 @@
 
 pub mod alerting;
 pub mod collect;
+pub mod fleet;
 pub mod kill;
 pub mod locks;
 pub mod poller;
 pub mod processlist;
+pub mod schedule;
 pub mod session;
 pub mod views;
 

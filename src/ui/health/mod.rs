@@ -216,6 +216,7 @@ fn row<'a>(
             Meaning::Alert,
             Some(h.error.clone().unwrap_or_else(|| "no answer".into())),
         ),
+        Some(h) if h.status == Status::Slow => ("slow", Meaning::Warning, None),
         Some(_) => ("up", Meaning::Ok, None),
     };
     for c in lead_cols {
@@ -355,9 +356,13 @@ fn detail_lines<'a>(state: &State, h: &InstanceHealth, theme: &Theme) -> Vec<Lin
         }
         (c, _) => format!("{} connected", format::count(c)),
     };
+    let (word, meaning) = match h.status {
+        Status::Slow => ("slow", Meaning::Warning),
+        _ => ("up", Meaning::Ok),
+    };
     let mut lines = vec![
         Line::from(vec![
-            Span::styled("up", theme.style(Meaning::Ok)),
+            Span::styled(word, theme.style(meaning)),
             Span::raw(format!(
                 " · {} · uptime {} · {read_only}",
                 h.version.as_deref().unwrap_or("version ?"),
@@ -377,6 +382,12 @@ fn detail_lines<'a>(state: &State, h: &InstanceHealth, theme: &Theme) -> Vec<Lin
             format::replication_long(h.replication.as_ref())
         )),
     ];
+    if let (Status::Slow, Some(why)) = (h.status, &h.error) {
+        lines.push(Line::styled(
+            format!("slow: {why}"),
+            theme.style(Meaning::Warning),
+        ));
+    }
     let found = alerts::alerts_for(h);
     if found.is_empty() {
         lines.push(Line::styled(
