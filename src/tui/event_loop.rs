@@ -128,8 +128,12 @@ impl Console {
     }
 }
 
-/// Every statement is in the log file too, not only in the `@` overlay.
+/// Statements that may change a server (and failures) always go to the log file; routine reads
+/// only with `[log] poll_statements` (the `@` overlay has them all).
 fn log_sql(entry: &SqlLogEntry) {
+    if !super::logging::file_logs_statement(&entry.sql, entry.error.is_some()) {
+        return;
+    }
     let ms = format!("{:.1}", entry.elapsed.as_secs_f64() * 1000.0);
     let instance = &entry.instance;
     match &entry.error {
