@@ -21,7 +21,6 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::SqlLogEntry;
 use crate::config::Config;
-use crate::health::alerts;
 use crate::health::InstanceHealth;
 
 pub use action::{Action, Effect};
@@ -142,6 +141,9 @@ pub struct State {
     pub quitting: bool,
     /// The panes, one component each (see `component`).
     pub health_pane: health::HealthPane,
+    /// The instances worst first, the filter's rows and the summary counts, kept as results
+    /// arrive so drawing reads only what it shows.
+    pub fleet: health::FleetIndex,
     pub binlog: binlog::BinlogPane,
     /// The Slow SQL pane.
     pub slow: slow::SlowPane,
@@ -158,8 +160,9 @@ impl State {
                 address: i.address(),
                 tags: i.tags.clone(),
             })
-            .collect();
+            .collect::<Vec<_>>();
         State {
+            fleet: health::FleetIndex::new(&instances),
             pane: Pane::Health,
             mode: Mode::Normal,
             instances,
@@ -193,9 +196,9 @@ impl State {
             .and_then(|i| self.health.get(&i.name))
     }
 
-    /// Indices into `instances` that pass the filter, in config order.
+    /// Indices into `instances` that pass the filter, worst first (config order among equals).
     pub fn visible_instances(&self) -> Vec<usize> {
-        visible_instances(&self.instances, &self.health, &self.filter)
+        self.fleet.matching(&self.filter)
     }
 
     /// The component behind `pane`, with the console around it: the one place a `Pane` meets
@@ -207,6 +210,7 @@ impl State {
             selected,
             health,
             filter,
+            fleet,
             read_only,
             message,
             page_rows,
@@ -230,6 +234,7 @@ impl State {
             selected,
             instances,
             health,
+            fleet,
             now: *now,
             page_rows: *page_rows,
             read_only: *read_only,
@@ -237,13 +242,11 @@ impl State {
         (logic, ctx)
     }
 
-    /// Alerts and warnings across all instances (the status bar's counts).
+    /// Alerts and warnings across all instances (the status bar's counts), kept as results
+    /// arrive rather than counted each frame.
     pub fn alert_counts(&self) -> (usize, usize) {
-        let all = self.health.values().flat_map(alerts::alerts_for);
-        all.fold((0, 0), |(a, w), found| match found.severity {
-            alerts::Severity::Alert => (a + 1, w),
-            alerts::Severity::Warning => (a, w + 1),
-        })
+        let s = self.fleet.summary();
+        (s.quick_alerts, s.quick_warnings)
     }
 
     fn info(&mut self, text: impl Into<String>) {
@@ -259,29 +262,6 @@ impl State {
             text: text.into(),
         });
     }
-}
-
-/// Indices into `instances` that pass `filter`, in config order. The filter looks at the name,
-/// address, tags and the up/down word, so `/down` lists the dead ones.
-pub fn visible_instances(
-    instances: &[InstanceEntry],
-    health: &HashMap<String, InstanceHealth>,
-    filter: &str,
-) -> Vec<usize> {
-    let needle = filter.to_lowercase();
-    let matches = |inst: &InstanceEntry| {
-        let status = health.get(&inst.name).map(|h| h.status.as_str());
-        inst.name.to_lowercase().contains(&needle)
-            || inst.address.to_lowercase().contains(&needle)
-            || inst.tags.iter().any(|t| t.to_lowercase().contains(&needle))
-            || status == Some(needle.as_str())
-    };
-    instances
-        .iter()
-        .enumerate()
-        .filter(|(_, inst)| needle.is_empty() || matches(inst))
-        .map(|(i, _)| i)
-        .collect()
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Resized(_, height) => {
-            // Rows of the Health table: the screen minus tabs, bars, borders and detail box.
-            state.page_rows = (height as usize).saturating_sub(13).max(1);
+            // Rows of the Health table: the screen minus tabs, bars, borders, summary and detail box.
+            state.page_rows = (height as usize).saturating_sub(14).max(1);
             Vec::new()
         }
         Action::Backend(event) => {
@@ -56,6 +56,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 let (logic, mut ctx) = state.component(pane);
                 effects.extend(logic.after_any_key(&mut ctx, Some(pane) == focused));
             }
+            state.fleet.sync_filter(&state.filter);
             effects
         }
     }
@@ -239,6 +240,7 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
     match event {
         BackendEvent::Health(h) => {
             state.health_pane.monitor.observe(&h);
+            state.fleet.observe(&h, &state.health_pane.monitor.book);
             state.health.insert(h.instance.clone(), h);
         }
         BackendEvent::SqlSent(entry) => {

@@ -3,8 +3,10 @@
 //! instance's monitoring views (Dashboard, Processlist, Locks, Alerts; `tab`/`shift-tab` switch
 //! between them, `esc` goes back to the list).
 
+pub mod fleet;
 pub mod monitor;
 
+pub use fleet::{FleetIndex, FleetSummary, Standing};
 pub use monitor::{HealthMonitor, MonitorView, RateSample};
 
 use super::pane::{PaneCtx, PaneLogic};
