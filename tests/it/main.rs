@@ -24,6 +24,7 @@ mod flashback_generated;
 mod flashback_roundtrip;
 mod flashback_service;
 mod flashback_strict;
+mod fleet_polling;
 mod fleet_view_render;
 mod health;
 mod health_views_render;
