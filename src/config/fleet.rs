@@ -42,8 +42,8 @@ impl HealthPolling {
             return Err((
                 "slow_ms",
                 format!(
-                    "key `slow_ms`: {} is out of range; use 50 to 2000 milliseconds (a poll is \
-                     down after 2500)",
+                    "key `slow_ms`: {} is out of range; use 50 to 2000 milliseconds (a server \
+                     silent for 2000 is down)",
                     self.slow_ms
                 ),
             ));

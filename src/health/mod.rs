@@ -47,6 +47,7 @@ pub const STATUS_VARIABLES: &[&str] = &[
     "Innodb_redo_log_current_lsn",
     "Innodb_redo_log_checkpoint_lsn",
     "Innodb_row_lock_waits",
+    "Innodb_row_lock_current_waits",
     "Innodb_deadlocks",
 ];
 

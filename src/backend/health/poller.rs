@@ -15,8 +15,16 @@ use crate::backend::BackendEvent;
 use crate::config::InstanceConfig;
 use crate::health::{replication_from_rows, HealthTracker, InstanceHealth, Status, StatusSnapshot};
 
-/// The most one poll (connect included) may take; past it the instance is "down".
-pub const POLL_BUDGET: Duration = Duration::from_millis(2500);
+/// A safety net over a whole poll (connect included); past it the instance is "down". Each step
+/// has its own, shorter deadline (connect and every statement: 2 s): a server silent that long
+/// is down, while one that keeps answering, however slowly, is only slow.
+pub const POLL_BUDGET: Duration = Duration::from_secs(10);
+/// An instance still waiting for a free poll slot this long after its turn is reported slow.
+pub const QUEUE_BUDGET: Duration = Duration::from_millis(2500);
+/// Variables (version, limits, read_only) are read again after this long, not every poll.
+pub const VARIABLES_CADENCE: Duration = Duration::from_secs(10);
+/// A server that was not a replica is asked again after this long.
+pub const REPLICA_RECHECK: Duration = Duration::from_secs(10);
 /// A poll answered later than this marks the instance "slow" (unless configured otherwise).
 pub const DEFAULT_SLOW_AFTER: Duration = Duration::from_millis(1000);
 
@@ -113,6 +121,10 @@ pub struct InstancePoller {
     slow_after: Duration,
     /// The latest result, re-sent marked slow when this instance waits too long for its turn.
     last: Option<InstanceHealth>,
+    /// The variables last read, and when.
+    variables: Option<(std::time::Instant, HashMap<String, String>)>,
+    /// When replica status was last asked, and whether it had rows.
+    replica_checked: Option<(std::time::Instant, bool)>,
 }
 
 impl InstancePoller {
@@ -130,6 +142,8 @@ impl InstancePoller {
             status_sql: status_sql(),
             slow_after: DEFAULT_SLOW_AFTER,
             last: None,
+            variables: None,
+            replica_checked: None,
         }
     }
 
@@ -242,19 +256,35 @@ impl InstancePoller {
             .query(conn, &self.status_sql, STATEMENT_TIMEOUT)
             .await?;
         let taken_at = chrono::Utc::now();
-        let variable_rows = self
-            .recorder
-            .query(conn, &self.variables_sql, STATEMENT_TIMEOUT)
-            .await?;
-        let replication = self
-            .replica_rows(conn)
-            .await?
-            .as_deref()
-            .and_then(replication_from_rows);
+        // Each skipped statement is one less for the server at fleet scale.
+        let variables = match &self.variables {
+            Some((at, v)) if at.elapsed() < VARIABLES_CADENCE => v.clone(),
+            _ => {
+                let rows = self
+                    .recorder
+                    .query(conn, &self.variables_sql, STATEMENT_TIMEOUT)
+                    .await?;
+                let v = name_value_map(&rows);
+                self.variables = Some((std::time::Instant::now(), v.clone()));
+                v
+            }
+        };
+        let ask_replica = match self.replica_checked {
+            Some((at, had_rows)) => had_rows || at.elapsed() >= REPLICA_RECHECK,
+            None => true,
+        };
+        let replication = if ask_replica {
+            let rows = self.replica_rows(conn).await?;
+            let had_rows = rows.as_ref().is_some_and(|r| !r.is_empty());
+            self.replica_checked = Some((std::time::Instant::now(), had_rows));
+            rows.as_deref().and_then(replication_from_rows)
+        } else {
+            None
+        };
         let mut snapshot = StatusSnapshot {
             taken_at: Some(taken_at),
             status: name_value_map(&status_rows),
-            variables: name_value_map(&variable_rows),
+            variables,
             replication,
             ..StatusSnapshot::default()
         };

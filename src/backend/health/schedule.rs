@@ -21,7 +21,7 @@ impl PollPlan {
         PollPlan {
             interval,
             max_inflight: max_inflight.max(1),
-            queue_budget: super::poller::POLL_BUDGET,
+            queue_budget: super::poller::QUEUE_BUDGET,
             max_backoff: Duration::from_secs(30),
         }
     }
