@@ -65,6 +65,14 @@ pub enum Action {
     EditNote,
     /// Health Locks view: kill the root blocker (after typing the instance name).
     KillRootBlocker,
+    /// Health Processlist view: cycle the sort (time, transaction age, rows locked).
+    ProcessSort,
+    /// Health Processlist view: KILL QUERY of the selected session (after typing the name).
+    KillQuery,
+    /// Health Processlist view: KILL CONNECTION of the selected session (after typing the name).
+    KillConnection,
+    /// Health Processlist view: kill every session the `/` filter shows (after typing the name).
+    KillFiltered,
     /// Jobs pane: start the chosen configured backup job.
     JobStart,
     /// Jobs pane: choose the next configured job.
@@ -156,6 +164,10 @@ impl Action {
         Action::MarkStatus,
         Action::EditNote,
         Action::KillRootBlocker,
+        Action::ProcessSort,
+        Action::KillQuery,
+        Action::KillConnection,
+        Action::KillFiltered,
         Action::JobStart,
         Action::JobNext,
         Action::JobCancel,
@@ -209,6 +221,10 @@ impl Action {
             Action::MarkStatus => "slow: mark status",
             Action::EditNote => "slow: edit note",
             Action::KillRootBlocker => "kill root blocker",
+            Action::ProcessSort => "sort processes",
+            Action::KillQuery => "kill query",
+            Action::KillConnection => "kill connection",
+            Action::KillFiltered => "kill all filtered",
             Action::JobStart => "jobs: start chosen job",
             Action::JobNext => "jobs: choose next job",
             Action::JobCancel => "jobs: cancel backup",
@@ -251,7 +267,11 @@ impl Action {
             | Action::Explain
             | Action::MarkStatus
             | Action::EditNote => Some(Pane::SlowSql),
-            Action::KillRootBlocker => Some(Pane::Health),
+            Action::KillRootBlocker
+            | Action::ProcessSort
+            | Action::KillQuery
+            | Action::KillConnection
+            | Action::KillFiltered => Some(Pane::Health),
             Action::JobStart
             | Action::JobNext
             | Action::JobCancel

@@ -242,11 +242,11 @@ impl State {
         (logic, ctx)
     }
 
-    /// Alerts and warnings across all instances (the status bar's counts), kept as results
-    /// arrive rather than counted each frame.
-    pub fn alert_counts(&self) -> (usize, usize) {
+    /// Firing alerts of the alert book across all instances, by severity: (critical, warning,
+    /// info). The status bar shows them on every pane; counted as results arrive, not per frame.
+    pub fn alert_counts(&self) -> (usize, usize, usize) {
         let s = self.fleet.summary();
-        (s.quick_alerts, s.quick_warnings)
+        (s.critical, s.warning, s.info)
     }
 
     fn info(&mut self, text: impl Into<String>) {

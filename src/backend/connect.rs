@@ -67,7 +67,37 @@ pub async fn connect(inst: &InstanceConfig) -> anyhow::Result<Conn> {
     .await
     .map_err(|_| anyhow::anyhow!("resolving the password took over {PASSWORD_TIMEOUT:?}"))?
     .context("password task failed")??;
-    connect_to(Opts::from(opts_for(inst, password)?), &inst.address()).await
+    let conn = connect_to(Opts::from(opts_for(inst, password)?), &inst.address()).await?;
+    remember_own_session(&inst.address(), conn.id());
+    Ok(conn)
+}
+
+/// How many of arkc's own session ids are remembered per server (old ones are long gone).
+const OWN_SESSIONS_KEPT: usize = 1024;
+
+/// Connection ids of the sessions arkc itself opened, per server address: a kill (one, or a bulk
+/// kill by filter) never ends arkc's own polls and reads.
+static OWN_SESSIONS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<u64>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn remember_own_session(address: &str, id: u32) {
+    let Ok(mut own) = OWN_SESSIONS.lock() else {
+        return;
+    };
+    let ids = own.entry(address.to_string()).or_default();
+    ids.push_back(u64::from(id));
+    if ids.len() > OWN_SESSIONS_KEPT {
+        ids.pop_front();
+    }
+}
+
+/// Whether session `id` on `address` is one arkc opened.
+pub fn is_own_session(address: &str, id: u64) -> bool {
+    OWN_SESSIONS
+        .lock()
+        .map(|own| own.get(address).is_some_and(|ids| ids.contains(&id)))
+        .unwrap_or(false)
 }
 
 /// Connect with `opts`, giving up after [`CONNECT_TIMEOUT`]; errors name `address` and the cause

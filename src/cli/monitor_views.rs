@@ -207,7 +207,7 @@ pub fn run_kill(config: Config, args: KillArgs, read_only_flag: bool) -> anyhow:
     };
     let outcomes = runtime()?.block_on(async {
         let mut mc = open(&inst).await?;
-        let result = kill_sessions(&mut mc, &args.ids, target, read_only).await;
+        let result = kill_sessions(&mut mc, &inst.address(), &args.ids, target, read_only).await;
         mc.close().await;
         result
     })?;

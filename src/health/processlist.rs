@@ -46,12 +46,17 @@ impl ProcessSort {
 
 /// Largest first; ties by id so the order is stable between polls.
 pub fn sort_processes(rows: &mut [ProcessRow], by: ProcessSort) {
+    rows.sort_by(|a, b| compare(a, b, by));
+}
+
+/// The order of `sort_processes`: largest `by` first (rows without one last), ties by id.
+pub fn compare(a: &ProcessRow, b: &ProcessRow, by: ProcessSort) -> std::cmp::Ordering {
     let key = |r: &ProcessRow| match by {
         ProcessSort::Time => Some(r.time_s),
         ProcessSort::TrxAge => r.trx_age_s,
         ProcessSort::RowsLocked => r.rows_locked,
     };
-    rows.sort_by(|a, b| key(b).cmp(&key(a)).then(a.id.cmp(&b.id)));
+    key(b).cmp(&key(a)).then(a.id.cmp(&b.id))
 }
 
 /// Case-insensitive match on user, host, db, command, state or statement text.

@@ -146,23 +146,26 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     spans.push(Span::styled(console, bar));
     spans.push(sep());
-    let (alerts, warnings) = state.alert_counts();
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let alert_meaning = if alerts > 0 {
-        Meaning::Alert
-    } else {
-        Meaning::Bar
-    };
-    spans.push(Span::styled(
-        plural(alerts, "alert"),
-        bar.patch(theme.style(alert_meaning)),
-    ));
-    if warnings > 0 {
-        spans.push(Span::styled(", ", bar));
-        spans.push(Span::styled(
-            plural(warnings, "warning"),
-            bar.patch(theme.style(Meaning::Warning)),
-        ));
+    // Firing alerts from the alert book, most severe first; info alone still reads "0 alerts".
+    let (critical, warning, info) = state.alert_counts();
+    let mut counts = Vec::new();
+    if critical + warning == 0 {
+        counts.push(("0 alerts".to_string(), Meaning::Bar));
+    }
+    for (n, word, meaning) in [
+        (critical, "critical", Meaning::Alert),
+        (warning, "warning", Meaning::Warning),
+        (info, "info", Meaning::Bar),
+    ] {
+        if n > 0 {
+            counts.push((format!("{n} {word}"), meaning));
+        }
+    }
+    for (i, (text, meaning)) in counts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(", ", bar));
+        }
+        spans.push(Span::styled(text, bar.patch(theme.style(meaning))));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }

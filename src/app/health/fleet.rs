@@ -60,9 +60,6 @@ pub struct FleetSummary {
     pub critical: usize,
     pub warning: usize,
     pub info: usize,
-    /// The status bar's counts: what `health::alerts::alerts_for` finds in the latest results.
-    pub quick_alerts: usize,
-    pub quick_warnings: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,8 +68,6 @@ pub struct FleetIndex {
     ranks: Vec<Rank>,
     /// Firing alerts per instance: (critical, warning, info).
     firing: Vec<(usize, usize, usize)>,
-    /// `alerts_for` per instance: (alerts, warnings).
-    quick: Vec<(usize, usize)>,
     /// Widest name and address, for the list's columns.
     name_width: usize,
     address_width: usize,
@@ -101,7 +96,6 @@ impl FleetIndex {
                 .collect(),
             ranks: (0..n).map(|i| (Standing::Waiting, Reverse(0), i)).collect(),
             firing: vec![(0, 0, 0); n],
-            quick: vec![(0, 0); n],
             name_width: instances
                 .iter()
                 .map(|e| e.name.chars().count())
@@ -170,17 +164,8 @@ impl FleetIndex {
             .filter(|_| h.status != Status::Down)
             .unwrap_or(0);
         let rank = (Standing::of(h, worst), Reverse(lag), i);
-        let quick = crate::health::alerts::alerts_for(h)
-            .iter()
-            .fold((0, 0), |(a, w), f| match f.severity {
-                crate::health::alerts::Severity::Alert => (a + 1, w),
-                crate::health::alerts::Severity::Warning => (a, w + 1),
-            });
-        let old_quick = std::mem::replace(&mut self.quick[i], quick);
         let old_firing = std::mem::replace(&mut self.firing[i], firing);
         let s = &mut self.summary;
-        s.quick_alerts = s.quick_alerts + quick.0 - old_quick.0;
-        s.quick_warnings = s.quick_warnings + quick.1 - old_quick.1;
         s.critical = s.critical + firing.0 - old_firing.0;
         s.warning = s.warning + firing.1 - old_firing.1;
         s.info = s.info + firing.2 - old_firing.2;

@@ -5,6 +5,7 @@
 
 pub mod fleet;
 pub mod monitor;
+pub mod processlist;
 
 pub use fleet::{FleetIndex, FleetSummary, Standing};
 pub use monitor::{HealthMonitor, MonitorView, RateSample};
@@ -12,6 +13,7 @@ pub use monitor::{HealthMonitor, MonitorView, RateSample};
 use super::pane::{PaneCtx, PaneLogic};
 use super::views::ViewStack;
 use super::{Action, Effect, Mode};
+use crate::backend::health::kill::KillTarget;
 use crate::backend::health::views::{HealthViewCommand, HealthViewEvent};
 use crate::backend::{BackendCommand, BackendEvent};
 
@@ -33,14 +35,38 @@ pub struct HealthPane {
     pub monitor: HealthMonitor,
     /// A kill waiting for its typed confirmation.
     pub kill_prompt: Option<KillPrompt>,
+    /// The Processlist view's sort, cursor and open session.
+    pub processlist: processlist::ProcesslistState,
 }
 
 /// Killing a session is confirmed by typing the instance's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KillPrompt {
     pub instance: String,
-    pub id: u64,
+    pub action: KillAction,
     pub typed: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KillAction {
+    /// The Locks view's `K`: the root blocker's connection.
+    RootBlocker(u64),
+    /// The Processlist view's kills; `label` says what, for the prompt.
+    Sessions {
+        ids: Vec<u64>,
+        target: KillTarget,
+        label: String,
+    },
+}
+
+impl KillPrompt {
+    /// The question on the command line.
+    pub fn question(&self) -> String {
+        match &self.action {
+            KillAction::RootBlocker(id) => format!("kill session {id} on {}?", self.instance),
+            KillAction::Sessions { label, .. } => format!("{label} on {}?", self.instance),
+        }
+    }
 }
 
 impl HealthPane {
@@ -67,7 +93,7 @@ impl HealthPane {
             Some(id) => {
                 self.kill_prompt = Some(KillPrompt {
                     instance,
-                    id,
+                    action: KillAction::RootBlocker(id),
                     typed: String::new(),
                 });
                 *ctx.mode = Mode::PaneInput;
@@ -81,6 +107,7 @@ impl HealthPane {
             views: ViewStack::default(),
             monitor: HealthMonitor::new(config),
             kill_prompt: None,
+            processlist: processlist::ProcesslistState::default(),
         }
     }
 
@@ -106,6 +133,19 @@ impl PaneLogic for HealthPane {
     }
 
     fn on_action(&mut self, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+        if self.monitor_view() == Some(MonitorView::Processlist) {
+            let plist = &mut self.processlist;
+            if let Some(effects) =
+                plist.on_action(&self.monitor, &mut self.kill_prompt, ctx, action)
+            {
+                return Some(effects);
+            }
+            // Leaving the view: its filter was for sessions, not instances.
+            if matches!(action, Action::Cancel | Action::NextPane | Action::PrevPane) {
+                ctx.filter.clear();
+                plist.selected_id = None;
+            }
+        }
         if *action == Action::Cancel && self.views.back() {
             return Some(Vec::new());
         }
@@ -129,6 +169,14 @@ impl PaneLogic for HealthPane {
                 *self.views.top_mut() = HealthView::Instance(next);
                 Some(Vec::new())
             }
+        }
+    }
+
+    /// On the Processlist view the `/` filter is for sessions: the selected instance stays.
+    fn on_filter_edited(&mut self, ctx: &mut PaneCtx) {
+        match self.monitor_view() {
+            Some(MonitorView::Processlist) => self.processlist.selected_id = None,
+            _ => ctx.keep_selection_visible(),
         }
     }
 
@@ -158,17 +206,26 @@ impl PaneLogic for HealthPane {
                     ));
                     return Vec::new();
                 }
-                ctx.info(format!(
-                    "killing session {} on {}",
-                    prompt.id, prompt.instance
-                ));
-                return vec![Effect::SendBackend(BackendCommand::HealthView(
-                    HealthViewCommand::Kill {
-                        instance: prompt.instance,
-                        id: prompt.id,
-                        read_only: ctx.read_only,
-                    },
-                ))];
+                let command = match prompt.action {
+                    KillAction::RootBlocker(id) => {
+                        ctx.info(format!("killing session {id} on {}", prompt.instance));
+                        HealthViewCommand::Kill {
+                            instance: prompt.instance,
+                            id,
+                            read_only: ctx.read_only,
+                        }
+                    }
+                    KillAction::Sessions { ids, target, label } => {
+                        ctx.info(format!("{label} on {}: sent", prompt.instance));
+                        HealthViewCommand::KillSessions {
+                            instance: prompt.instance,
+                            ids,
+                            target,
+                            read_only: ctx.read_only,
+                        }
+                    }
+                };
+                return vec![Effect::SendBackend(BackendCommand::HealthView(command))];
             }
             _ => {}
         }
@@ -186,6 +243,31 @@ impl PaneLogic for HealthPane {
                 None => ctx.info(format!("killed session {id} on {instance}")),
                 Some(e) => ctx.error(format!("session {id} on {instance} not killed: {e}")),
             }
+        }
+        match &event {
+            BackendEvent::HealthView(HealthViewEvent::KilledSessions {
+                instance,
+                target,
+                outcomes,
+            }) => {
+                let (all, text) = processlist::kill_report(instance, *target, outcomes);
+                match all {
+                    true => ctx.info(text),
+                    false => ctx.error(text),
+                }
+                return None;
+            }
+            BackendEvent::HealthView(HealthViewEvent::Explained {
+                instance,
+                id,
+                sql,
+                result,
+            }) => {
+                self.processlist
+                    .explained(instance, *id, sql, result.clone());
+                return None;
+            }
+            _ => {}
         }
         match event {
             BackendEvent::HealthView(e) => {

@@ -156,8 +156,10 @@ impl HealthMonitor {
             HealthViewEvent::Failed { instance, error } => {
                 self.view_error = Some((instance, error))
             }
-            // The pane reports kills in the status bar.
-            HealthViewEvent::Killed { .. } => {}
+            // The pane reports kills in the status bar and keeps EXPLAINs with the open session.
+            HealthViewEvent::Killed { .. }
+            | HealthViewEvent::KilledSessions { .. }
+            | HealthViewEvent::Explained { .. } => {}
         }
     }
 

@@ -30,9 +30,11 @@ pub fn refuse_if_read_only(read_only: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Kill each id in turn; one failure does not stop the others.
+/// Kill each id in turn; one failure does not stop the others. Sessions arkc itself opened on
+/// `address` (its polls and view reads) are left alone.
 pub async fn kill_sessions(
     mc: &mut MonitorConn,
+    address: &str,
     ids: &[u64],
     target: KillTarget,
     read_only: bool,
@@ -40,6 +42,14 @@ pub async fn kill_sessions(
     refuse_if_read_only(read_only)?;
     let mut outcomes = Vec::with_capacity(ids.len());
     for &id in ids {
+        if crate::backend::connect::is_own_session(address, id) {
+            outcomes.push(KillOutcome {
+                id,
+                killed: false,
+                error: Some("arkc's own monitoring session: left alone".into()),
+            });
+            continue;
+        }
         let sql = match target {
             KillTarget::Query => format!("KILL QUERY {id}"),
             KillTarget::Connection => format!("KILL CONNECTION {id}"),

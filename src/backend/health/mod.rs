@@ -3,6 +3,7 @@
 //! monitoring sessions, the on-demand views (processlist, locks) and actions (kill), and alert
 //! evaluation with the `on_alert` command.
 
+pub mod actions;
 pub mod alerting;
 pub mod collect;
 pub mod fleet;

@@ -123,7 +123,7 @@ pub async fn guard_session(
 }
 
 /// Whether this connection's thread is instrumented.
-const INSTRUMENTED_SQL: &str =
+pub const INSTRUMENTED_SQL: &str =
     "SELECT INSTRUMENTED FROM performance_schema.threads WHERE PROCESSLIST_ID = CONNECTION_ID()";
 
 /// Turns off performance_schema instrumentation for this connection's own thread.

@@ -7,8 +7,10 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use super::kill::{KillOutcome, KillTarget};
 use super::locks::{read_locks, LocksReport};
 use super::processlist::{read_processlist, MonitorConn};
+use crate::backend::slow::report::ExplainTable;
 use crate::backend::{BackendEvent, SqlRecorder};
 use crate::config::Config;
 use crate::health::processlist::ProcessRow;
@@ -34,6 +36,20 @@ pub enum HealthViewCommand {
         id: u64,
         read_only: bool,
     },
+    /// Kill the Processlist view's chosen sessions (one, or every one the filter shows).
+    KillSessions {
+        instance: String,
+        ids: Vec<u64>,
+        target: KillTarget,
+        read_only: bool,
+    },
+    /// EXPLAIN a session's statement in its default database.
+    Explain {
+        instance: String,
+        id: u64,
+        db: Option<String>,
+        sql: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +72,19 @@ pub enum HealthViewEvent {
         instance: String,
         id: u64,
         error: Option<String>,
+    },
+    /// The outcome of `KillSessions`: per session, or why nothing was sent.
+    KilledSessions {
+        instance: String,
+        target: KillTarget,
+        outcomes: Result<Vec<KillOutcome>, String>,
+    },
+    /// The outcome of `Explain`.
+    Explained {
+        instance: String,
+        id: u64,
+        sql: String,
+        result: Result<ExplainTable, String>,
     },
 }
 
@@ -92,6 +121,29 @@ impl ViewReader {
             self.kill(instance, id, read_only);
             return;
         }
+        let command = match command {
+            HealthViewCommand::KillSessions {
+                instance,
+                ids,
+                target,
+                read_only,
+            } => {
+                let inst = self.config.instance(&instance).cloned();
+                let events = self.events.clone();
+                return super::actions::spawn_kill(inst, instance, ids, target, read_only, events);
+            }
+            HealthViewCommand::Explain {
+                instance,
+                id,
+                db,
+                sql,
+            } => {
+                let inst = self.config.instance(&instance).cloned();
+                let events = self.events.clone();
+                return super::actions::spawn_explain(inst, instance, id, db, sql, events);
+            }
+            other => other,
+        };
         if let Some(token) = self.current.take() {
             token.cancel();
         }
@@ -145,6 +197,7 @@ async fn kill_one(
         .map_err(|e| format!("{e:#}"))?;
     let outcome = super::kill::kill_sessions(
         &mut mc,
+        &inst.address(),
         &[id],
         super::kill::KillTarget::Connection,
         read_only,

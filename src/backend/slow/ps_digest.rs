@@ -100,6 +100,56 @@ const PS_PER_S: f64 = 1e12;
 pub struct DigestReader {
     /// The SELECT for this server; `None` when performance_schema is off.
     sql: Option<String>,
+    /// This session is instrumented (the account may not turn that off): arkc's statements are
+    /// in the table, and `read` leaves them out by their digest text.
+    own_statements_counted: bool,
+}
+
+/// What the pane says when arkc's statements are left out by digest text.
+pub const OWN_DIGESTS_NOTE: &str = "arkc's own statements are left out by digest text: this \
+     account may not turn off their instrumentation (GRANT UPDATE ON performance_schema.threads)";
+
+/// Digest texts of the statements arkc's monitoring sends, spaces, backticks and case aside:
+/// statements that start with one of `OWN_PREFIXES` or read one of `OWN_TABLES`.
+const OWN_PREFIXES: &[&str] = &[
+    "SHOWGLOBALSTATUS",
+    "SHOWGLOBALVARIABLES",
+    "SHOWENGINEINNODBSTATUS",
+    "SHOWBINARYLOGS",
+    "SHOWALLSLAVESSTATUS",
+    "SHOWSLAVESTATUS",
+    "SHOWREPLICASTATUS",
+    "SHOWSLAVEHOSTS",
+    "SHOWREPLICAS",
+    "SELECTVERSION()",
+    "SELECT@@",
+    "SELECTCONNECTION_ID()",
+    "SETSESSIONLONG_QUERY_TIME",
+    "SETSESSIONSLOW_QUERY_LOG",
+    "SETSESSIONMAX_STATEMENT_TIME",
+    "SETSESSIONMAX_EXECUTION_TIME",
+    "SETSESSIONLOCK_WAIT_TIMEOUT",
+    "UPDATEPERFORMANCE_SCHEMA.THREADSSETINSTRUMENTED",
+    "KILLQUERY",
+    "KILLCONNECTION",
+];
+const OWN_TABLES: &[&str] = &[
+    "PERFORMANCE_SCHEMA.",
+    "INFORMATION_SCHEMA.",
+    "MYSQL.SLOW_LOG",
+    "MYSQL.MARIADB_BACKUP_HISTORY",
+    "PERCONA_SCHEMA.XTRABACKUP_HISTORY",
+];
+
+/// Whether a DIGEST_TEXT is one of arkc's own monitoring statements.
+pub fn is_own_statement(digest_text: &str) -> bool {
+    let flat: String = digest_text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '`')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    OWN_PREFIXES.iter().any(|p| flat.starts_with(p))
+        || (flat.starts_with("SELECT") && OWN_TABLES.iter().any(|t| flat.contains(t)))
 }
 
 impl DigestReader {
@@ -120,8 +170,24 @@ impl DigestReader {
                 .await?,
         );
         if enabled != Some(1) {
-            return Ok(DigestReader { sql: None });
+            return Ok(DigestReader {
+                sql: None,
+                own_statements_counted: false,
+            });
         }
+        // `quiet_for_slow_log` tried to turn instrumentation off for this session; did it?
+        let instrumented = recorder
+            .query(
+                conn,
+                crate::backend::health::session::INSTRUMENTED_SQL,
+                STATEMENT_TIMEOUT,
+            )
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|mut r| r.take_opt::<String, _>(0))
+            .and_then(Result::ok);
+        let own_statements_counted = instrumented.as_deref() == Some("YES");
         let has_quantile = first_int(
             recorder
                 .query(
@@ -143,7 +209,15 @@ impl DigestReader {
              CAST(LAST_SEEN AS CHAR) FROM performance_schema.events_statements_summary_by_digest \
              WHERE DIGEST IS NOT NULL"
         );
-        Ok(DigestReader { sql: Some(sql) })
+        Ok(DigestReader {
+            sql: Some(sql),
+            own_statements_counted,
+        })
+    }
+
+    /// Whether `read` leaves arkc's statements out by digest text (see `OWN_DIGESTS_NOTE`).
+    pub fn filters_own_statements(&self) -> bool {
+        self.own_statements_counted
     }
 
     /// Read the whole digest summary table.
@@ -154,7 +228,11 @@ impl DigestReader {
     ) -> Result<Vec<DigestRow>, DigestSourceError> {
         let sql = self.sql.as_deref().ok_or(DigestSourceError::Disabled)?;
         let rows = recorder.query(conn, sql, STATEMENT_TIMEOUT).await?;
-        Ok(rows.into_iter().map(row_from_sql).collect())
+        let rows = rows.into_iter().map(row_from_sql);
+        Ok(match self.own_statements_counted {
+            true => rows.filter(|r| !is_own_statement(&r.digest_text)).collect(),
+            false => rows.collect(),
+        })
     }
 }
 
@@ -203,6 +281,29 @@ mod tests {
             no_index_used: no_index,
             rows_examined: count * 10,
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn own_statements_are_known_by_digest_text() {
+        // DIGEST_TEXT as MariaDB 10.11 prints it.
+        for own in [
+            "SHOW GLOBAL STATUS",
+            "SELECT VERSION ( )",
+            "SELECT @@`performance_schema`",
+            "SELECT `p` . `ID` AS `id` FROM `information_schema` . `PROCESSLIST` `p`",
+            "SELECT `INSTRUMENTED` FROM `performance_schema` . `threads` WHERE `PROCESSLIST_ID` = `CONNECTION_ID` ( )",
+            "SET SESSION `max_statement_time` = ? , `lock_wait_timeout` = ?",
+        ] {
+            assert!(is_own_statement(own), "{own}");
+        }
+        for client in [
+            "SELECT * FROM `shop` . `orders` WHERE `id` = ?",
+            "UPDATE `t` SET `v` = ? WHERE `id` = ?",
+            "SHOW TABLES",
+            "SET NAMES `utf8mb4`",
+        ] {
+            assert!(!is_own_statement(client), "{client}");
         }
     }
 

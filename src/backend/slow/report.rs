@@ -36,6 +36,9 @@ impl SlowSourceKind {
 pub enum SourceStatus {
     /// Reading; `origin` says what (a file path, `mysql.slow_log`, `performance_schema`).
     Live { origin: String },
+    /// Reading, but arkc's own statements could not be kept out by turning off instrumentation
+    /// for its session, so they are left out by their digest text; `note` says so and the fix.
+    Filtered { origin: String, note: String },
     /// Not available on this instance, with the reason and the fix.
     Off(String),
     /// Failed for now; retried on the next poll.

@@ -414,10 +414,18 @@ impl InstanceSlowTask {
             Ok(rows) => {
                 let now = Utc::now().timestamp_millis() as f64 / 1000.0;
                 let origin = "performance_schema".to_string();
-                (
-                    SourceStatus::Live { origin },
-                    Some(self.digest_source.observe(rows, now)),
-                )
+                let filtered = self
+                    .digest_reader
+                    .as_ref()
+                    .is_some_and(DigestReader::filters_own_statements);
+                let status = match filtered {
+                    true => SourceStatus::Filtered {
+                        origin,
+                        note: super::ps_digest::OWN_DIGESTS_NOTE.to_string(),
+                    },
+                    false => SourceStatus::Live { origin },
+                };
+                (status, Some(self.digest_source.observe(rows, now)))
             }
             Err(DigestSourceError::Disabled) => (
                 SourceStatus::Off(DigestSourceError::Disabled.to_string()),

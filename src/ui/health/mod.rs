@@ -6,9 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::health::{HealthPane, HealthView};
-use crate::app::{InstanceEntry, State};
-use crate::health::alerts::{self, Severity};
+use crate::app::health::{HealthPane, HealthView, MonitorView};
+use crate::app::{Action, InstanceEntry, State};
+use crate::health::alerts;
+use crate::health::{Alert, Severity};
 use crate::health::{InstanceHealth, Status};
 use crate::ui::format::{self, cell};
 use crate::ui::pane::PaneView;
@@ -17,17 +18,32 @@ use crate::ui::theme::{Meaning, Theme};
 /// Height of the detail box, borders included.
 const DETAIL_HEIGHT: u16 = 7;
 
+mod processlist;
 mod views;
 
+/// The Processlist view's own keys, for the command line.
+const PROCESSLIST_HINTS: &[(Action, &str)] = &[
+    (Action::Confirm, "statement"),
+    (Action::ProcessSort, "sort"),
+    (Action::KillQuery, "kill query"),
+    (Action::KillConnection, "kill conn"),
+    (Action::KillFiltered, "kill filtered"),
+    (Action::Cancel, "back"),
+];
+
 impl PaneView for HealthPane {
+    fn hints(&self) -> &'static [(Action, &'static str)] {
+        match self.monitor_view() {
+            Some(MonitorView::Processlist) => PROCESSLIST_HINTS,
+            _ => crate::ui::pane::GLOBAL_HINTS,
+        }
+    }
+
     fn prompt_line(&self, theme: &Theme, _width: u16) -> Line<'static> {
         match &self.kill_prompt {
             Some(p) => Line::from(vec![
                 Span::styled(
-                    format!(
-                        "kill session {} on {}? type the instance name: ",
-                        p.id, p.instance
-                    ),
+                    format!("{} type the instance name: ", p.question()),
                     theme.style(Meaning::Alert),
                 ),
                 Span::raw(p.typed.clone()),
@@ -70,7 +86,11 @@ enum Col {
     Tps,
     Connections,
     Running,
+    BufferPoolHit,
+    HistoryList,
+    DiskFree,
     Replication,
+    WorstAlert,
 }
 
 struct Column {
@@ -80,8 +100,26 @@ struct Column {
     right: bool,
 }
 
-/// Column widths for an inner width: narrow terminals get short versions and rates, wide ones
-/// the address and full version string. Replication takes what is left.
+/// Which columns fit, most wanted first: a narrow terminal keeps the name, state, worst alert
+/// and the figures a DBA scans for trouble, and drops uptime, TPS and version before those.
+const PRIORITY: [Col; 13] = [
+    Col::Instance,
+    Col::State,
+    Col::Qps,
+    Col::Connections,
+    Col::Replication,
+    Col::BufferPoolHit,
+    Col::HistoryList,
+    Col::DiskFree,
+    Col::Address,
+    Col::Version,
+    Col::Running,
+    Col::Tps,
+    Col::Uptime,
+];
+
+/// Column widths for an inner width: narrow terminals get short titles and drop the least wanted
+/// columns (`PRIORITY`); the worst alert takes what is left, at least `alert_min`.
 fn columns(state: &State, inner: usize) -> Vec<Column> {
     let wide = inner >= 120;
     // Counted once when the list was built: a frame does not walk every instance.
@@ -94,34 +132,56 @@ fn columns(state: &State, inner: usize) -> Vec<Column> {
         width,
         right,
     };
-    let mut cols = vec![c(Col::Instance, "Instance", instance, false)];
+    let pick = |narrow: usize, wide_one: usize| if wide { wide_one } else { narrow };
+    let name = |narrow: &'static str, wide_one: &'static str| if wide { wide_one } else { narrow };
+    let mut candidates = vec![c(Col::Instance, "Instance", instance, false)];
     if wide {
-        cols.push(c(Col::Address, "Address", address, false));
+        candidates.push(c(Col::Address, "Address", address, false));
     }
-    cols.extend([
+    candidates.extend([
         c(Col::State, "State", 5, false),
-        c(Col::Version, "Version", if wide { 30 } else { 8 }, false),
+        // Both widths show the short version (`10.11.6`); the detail box has the full one.
+        c(Col::Version, "Version", 9, false),
         c(Col::Uptime, "Uptime", 6, true),
-        c(Col::Qps, "QPS", if wide { 9 } else { 6 }, true),
-        c(Col::Tps, "TPS", if wide { 9 } else { 6 }, true),
+        c(Col::Qps, "QPS", pick(6, 8), true),
+        c(Col::Tps, "TPS", pick(6, 8), true),
         c(
             Col::Connections,
-            if wide { "Connected/max" } else { "Conn/max" },
-            if wide { 13 } else { 9 },
+            name("Conn/max", "Connected/max"),
+            pick(9, 13),
             true,
         ),
-        c(
-            Col::Running,
-            if wide { "Running" } else { "Run" },
-            if wide { 7 } else { 3 },
-            true,
-        ),
+        c(Col::Running, name("Run", "Running"), pick(3, 7), true),
+        c(Col::BufferPoolHit, name("BP%", "BP hit%"), pick(4, 7), true),
+        c(Col::HistoryList, name("Hist", "History"), pick(4, 7), true),
+        c(Col::DiskFree, name("Free", "Disk free"), pick(4, 9), true),
+        c(Col::Replication, "Replication", pick(12, 18), false),
     ]);
-    let used: usize = cols.iter().map(|c| c.width + 1).sum();
+    // At 80 columns this leaves out version, running threads, TPS and uptime.
+    let alert_min = pick(16, 20);
+    let mut used = alert_min;
+    let mut keep = vec![false; candidates.len()];
+    for id in PRIORITY {
+        let Some(i) = candidates.iter().position(|c| c.id == id) else {
+            continue;
+        };
+        let need = candidates[i].width + 1;
+        // The name and state stay even on a terminal too small for them.
+        if used + need <= inner || matches!(id, Col::Instance | Col::State) {
+            keep[i] = true;
+            used += need;
+        }
+    }
+    let mut cols: Vec<Column> = candidates
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(c, k)| k.then_some(c))
+        .collect();
+    let taken: usize = cols.iter().map(|c| c.width + 1).sum();
     cols.push(c(
-        Col::Replication,
-        "Replication",
-        inner.saturating_sub(used).max(8),
+        Col::WorstAlert,
+        "Worst alert",
+        inner.saturating_sub(taken).max(4),
         false,
     ));
     cols
@@ -173,7 +233,8 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let first = at.saturating_sub(rows - 1);
     for &i in visible.iter().skip(first).take(rows) {
         let inst = &state.instances[i];
-        let mut line = row(inst, state.health.get(&inst.name), &cols, theme);
+        let worst = state.health_pane.monitor.book.worst_firing(&inst.name);
+        let mut line = row(inst, state.health.get(&inst.name), worst, &cols, theme);
         if i == state.selected {
             line = line.style(theme.style(Meaning::Selection));
         }
@@ -220,6 +281,7 @@ fn summary_line<'a>(state: &State, theme: &Theme) -> Line<'a> {
 fn row<'a>(
     inst: &InstanceEntry,
     h: Option<&InstanceHealth>,
+    worst: Option<&Alert>,
     cols: &[Column],
     theme: &Theme,
 ) -> Line<'a> {
@@ -227,7 +289,7 @@ fn row<'a>(
     // Where the figures start: after instance, address and state.
     let lead = cols
         .iter()
-        .position(|c| c.id == Col::Version)
+        .position(|c| !matches!(c.id, Col::Instance | Col::Address | Col::State))
         .unwrap_or(cols.len());
     let (lead_cols, figure_cols) = cols.split_at(lead);
     let rest = figure_cols
@@ -265,7 +327,7 @@ fn row<'a>(
         )),
         (Some(h), None) => {
             for (i, c) in figure_cols.iter().enumerate() {
-                let (value, style) = figure(h, c, theme);
+                let (value, style) = figure(h, worst, c, theme);
                 let gap = if i + 1 < figure_cols.len() { " " } else { "" };
                 spans.push(Span::styled(cell(&value, c.width, c.right) + gap, style));
             }
@@ -276,9 +338,43 @@ fn row<'a>(
 }
 
 /// The text and style of one figure cell of a live instance.
-fn figure(h: &InstanceHealth, c: &Column, theme: &Theme) -> (String, Style) {
+fn figure(h: &InstanceHealth, worst: Option<&Alert>, c: &Column, theme: &Theme) -> (String, Style) {
     let text = theme.style(Meaning::Text);
+    let flag = |bad: bool, meaning| if bad { theme.style(meaning) } else { text };
     match c.id {
+        Col::BufferPoolHit => {
+            let hit = h.innodb.buffer_pool_hit_pct;
+            let value = match hit {
+                None => "-".to_string(),
+                Some(p) if p >= 99.95 => "100".to_string(),
+                Some(p) => format!("{p:.1}"),
+            };
+            (value, flag(hit.is_some_and(|p| p < 95.0), Meaning::Warning))
+        }
+        Col::HistoryList => {
+            let hll = h.innodb.history_list_length;
+            let value = hll.map_or_else(|| "-".to_string(), compact_count);
+            (
+                value,
+                flag(hll.is_some_and(|n| n >= 50_000), Meaning::Warning),
+            )
+        }
+        Col::DiskFree => {
+            let free = h.monitor.disk.datadir_free_pct;
+            let value = free.map_or_else(|| "-".to_string(), |p| format!("{p:.0}%"));
+            (value, flag(free.is_some_and(|p| p < 10.0), Meaning::Alert))
+        }
+        Col::WorstAlert => match worst {
+            None => ("-".to_string(), theme.style(Meaning::Muted)),
+            Some(a) => {
+                let (word, meaning) = match a.severity {
+                    Severity::Critical => ("crit", Meaning::Alert),
+                    Severity::Warning => ("warn", Meaning::Warning),
+                    Severity::Info => ("info", Meaning::Text),
+                };
+                (format!("{word} {}", a.rule.id()), theme.style(meaning))
+            }
+        },
         Col::Version => {
             let v = h.version.as_deref().unwrap_or("-");
             let v = if c.width < 20 {
@@ -318,6 +414,15 @@ fn figure(h: &InstanceHealth, c: &Column, theme: &Theme) -> (String, Style) {
             replication_style(h, theme),
         ),
         Col::Instance | Col::Address | Col::State => (String::new(), text),
+    }
+}
+
+/// `1234`, `12k`, `1.2M`: a history list length in four characters.
+fn compact_count(n: u64) -> String {
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=999_999 => format!("{}k", n / 1000),
+        _ => format!("{:.1}M", n as f64 / 1e6),
     }
 }
 
@@ -428,8 +533,8 @@ fn detail_lines<'a>(state: &State, h: &InstanceHealth, theme: &Theme) -> Vec<Lin
     }
     for a in found {
         let style = match a.severity {
-            Severity::Alert => theme.style(Meaning::Alert),
-            Severity::Warning => theme.style(Meaning::Warning),
+            alerts::Severity::Alert => theme.style(Meaning::Alert),
+            alerts::Severity::Warning => theme.style(Meaning::Warning),
         };
         lines.push(Line::styled(format!("! {}", a.text), style));
     }

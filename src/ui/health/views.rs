@@ -55,13 +55,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: HealthView, them
     match view {
         HealthView::Dashboard => draw_dashboard(frame, body, state, &inst.name, theme),
         HealthView::Alerts => draw_alerts(frame, body, state, &inst.name, theme),
-        HealthView::Processlist => draw_processlist(frame, body, state, &inst.name, theme),
+        HealthView::Processlist => super::processlist::draw(frame, body, state, &inst.name, theme),
         HealthView::Locks => draw_locks(frame, body, state, &inst.name, theme),
     }
 }
 
 /// The live view's read failed, or has not arrived yet for this instance.
-fn waiting_or_failed(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
+pub(super) fn waiting_or_failed(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    instance: &str,
+    theme: &Theme,
+) {
     let text = match &state.health_pane.monitor.view_error {
         Some((i, e)) if i == instance => {
             Line::styled(format!("cannot read: {e}"), theme.style(Meaning::Alert))
@@ -73,95 +79,6 @@ fn waiting_or_failed(frame: &mut Frame, area: Rect, state: &State, instance: &st
 
 fn opt(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_string(), |n| n.to_string())
-}
-
-fn draw_processlist(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {
-    let Some((_, rows, note)) = state
-        .health_pane
-        .monitor
-        .processlist
-        .as_ref()
-        .filter(|p| p.0 == instance)
-    else {
-        return waiting_or_failed(frame, area, state, instance, theme);
-    };
-    let mut rows = rows.clone();
-    crate::health::processlist::sort_processes(
-        &mut rows,
-        crate::health::processlist::ProcessSort::Time,
-    );
-    let width = area.width as usize;
-    let wide = width >= 120;
-    let header = if wide {
-        format!(
-            "{} {} {} {} {} {} {} {} {} INFO",
-            cell("ID", 7, true),
-            cell("USER", 12, false),
-            cell("HOST", 18, false),
-            cell("DB", 10, false),
-            cell("COMMAND", 8, false),
-            cell("TIME", 6, true),
-            cell("TRX_AGE", 7, true),
-            cell("LOCKED", 6, true),
-            cell("STATE", 20, false)
-        )
-    } else {
-        format!(
-            "{} {} {} {} {} INFO",
-            cell("ID", 6, true),
-            cell("USER", 8, false),
-            cell("TIME", 5, true),
-            cell("TRX", 5, true),
-            cell("STATE", 14, false)
-        )
-    };
-    let mut lines = vec![Line::styled(
-        format::fit(&header, width),
-        theme.style(Meaning::Header),
-    )];
-    if let Some(note) = note {
-        lines.push(Line::styled(
-            format::fit(note, width),
-            theme.style(Meaning::Warning),
-        ));
-    }
-    for r in rows
-        .iter()
-        .take(area.height.saturating_sub(lines.len() as u16) as usize)
-    {
-        let info = r.info.as_deref().unwrap_or("").replace('\n', " ");
-        let state_text = r.state.as_deref().unwrap_or(&r.command);
-        let text = if wide {
-            format!(
-                "{} {} {} {} {} {} {} {} {} {}",
-                cell(&r.id.to_string(), 7, true),
-                cell(&r.user, 12, false),
-                cell(&r.host, 18, false),
-                cell(r.db.as_deref().unwrap_or("-"), 10, false),
-                cell(&r.command, 8, false),
-                cell(&r.time_s.to_string(), 6, true),
-                cell(&opt(r.trx_age_s), 7, true),
-                cell(&opt(r.rows_locked), 6, true),
-                cell(state_text, 20, false),
-                info
-            )
-        } else {
-            format!(
-                "{} {} {} {} {} {}",
-                cell(&r.id.to_string(), 6, true),
-                cell(&r.user, 8, false),
-                cell(&r.time_s.to_string(), 5, true),
-                cell(&opt(r.trx_age_s), 5, true),
-                cell(state_text, 14, false),
-                info
-            )
-        };
-        lines.push(Line::styled(
-            format::fit(&text, width),
-            theme.style(Meaning::Text),
-        ));
-    }
-    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn draw_locks(frame: &mut Frame, area: Rect, state: &State, instance: &str, theme: &Theme) {

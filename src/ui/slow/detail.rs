@@ -201,7 +201,7 @@ fn explain_lines<'a>(explain: Option<&ExplainState>, theme: &Theme) -> Vec<Line<
 
 /// Columns sized to their widest cell (capped, but the last, `Extra`, is never cut), like the
 /// mysql client's table output.
-fn explain_table<'a>(t: &ExplainTable, theme: &Theme) -> Vec<Line<'a>> {
+pub(crate) fn explain_table<'a>(t: &ExplainTable, theme: &Theme) -> Vec<Line<'a>> {
     let last = t.columns.len().saturating_sub(1);
     let widths: Vec<usize> = (0..t.columns.len())
         .map(|i| {

@@ -2,7 +2,7 @@
 //! them), with what moved in the last update, tracking status, and the source's state. The
 //! drill-down is in `detail`.
 
-mod detail;
+pub(crate) mod detail;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -271,6 +271,9 @@ fn status_lines<'a>(
                 Meaning::Muted,
             ),
             Some(SourceStatus::Live { .. }) => continue,
+            Some(SourceStatus::Filtered { note, .. }) => {
+                (format!("{name}: {note}"), Meaning::Warning)
+            }
             Some(SourceStatus::Off(why)) => (format!("{name}: {why}"), Meaning::Warning),
             Some(SourceStatus::Failed(why)) => (format!("{name}: {why}"), Meaning::Alert),
         };
