@@ -30,8 +30,9 @@ fn main() -> anyhow::Result<()> {
     }
     let dir = dir.context("--dir DIR is required")?;
     let most = entries.iter().copied().max().unwrap_or(0);
-    // Each entry is one connection: room for the largest config plus a few clients.
-    let max_connections = most.div_ceil(servers.max(1)) + 50;
+    // The console keeps two connections per entry (health polls, slow-SQL sources): room for
+    // the largest config plus a few clients.
+    let max_connections = 2 * most.div_ceil(servers.max(1)) + 50;
     let started: Vec<_> = (0..servers)
         .map(|i| {
             let extra = vec![
