@@ -19,6 +19,7 @@ ensure_debian_packages() {
     command -v mariadb >/dev/null || missing+=(mariadb-client)
     command -v mariadb-dump >/dev/null || missing+=(mariadb-client) # deploy instance --replica-of seeds with it
     command -v pt-query-digest >/dev/null || missing+=(percona-toolkit)
+    command -v pt-heartbeat >/dev/null || missing+=(percona-toolkit) # the Replication view's heartbeat test
     command -v tmux >/dev/null || missing+=(tmux)
     command -v mydumper >/dev/null || missing+=(mydumper)
     command -v mariadb-backup >/dev/null || missing+=(mariadb-backup)

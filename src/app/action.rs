@@ -43,6 +43,8 @@ pub enum Action {
     ApplyRollback,
     ExportPreview,
     RangeFilter,
+    /// Binlog: live follow of the instance's new transactions (replication stream).
+    FollowBinlog,
     OpenValue,
     /// A key press while the rollback editor is open.
     #[serde(skip)]
@@ -73,6 +75,14 @@ pub enum Action {
     KillConnection,
     /// Health Processlist view: kill every session the `/` filter shows (after typing the name).
     KillFiltered,
+    /// Health: open the instance's Replication view (channels, replicas, heartbeat).
+    HealthReplication,
+    /// Health: open the instance's Disk and size view.
+    HealthDisk,
+    /// Health: open the instance's Parameters view (baseline differences, changes).
+    HealthParameters,
+    /// Health: open the instance's Backup status view.
+    HealthBackup,
     /// Jobs pane: start the chosen configured backup job.
     JobStart,
     /// Jobs pane: choose the next configured job.
@@ -83,6 +93,12 @@ pub enum Action {
     JobVerify,
     /// Jobs pane: deploy a SQL change file (review, typed instance name, progress).
     DeployStart,
+    /// Jobs pane: the deploy history (undo a deploy, deploy an instance from there).
+    DeployHistory,
+    /// Jobs pane, deploy history: undo the selected deploy (after typing the instance name).
+    DeployUndo,
+    /// Jobs pane: deploy a new instance (a form, then the typed name, then its steps).
+    DeployInstance,
     /// Ctrl-C: quits from any mode, whatever the keymap says.
     #[serde(skip)]
     Interrupt,
@@ -151,6 +167,7 @@ impl Action {
         Action::ApplyRollback,
         Action::ExportPreview,
         Action::RangeFilter,
+        Action::FollowBinlog,
         Action::Quit,
         Action::SortNext,
         Action::ToggleScope,
@@ -168,11 +185,18 @@ impl Action {
         Action::KillQuery,
         Action::KillConnection,
         Action::KillFiltered,
+        Action::HealthReplication,
+        Action::HealthDisk,
+        Action::HealthParameters,
+        Action::HealthBackup,
         Action::JobStart,
         Action::JobNext,
         Action::JobCancel,
         Action::JobVerify,
         Action::DeployStart,
+        Action::DeployHistory,
+        Action::DeployUndo,
+        Action::DeployInstance,
     ];
 
     /// One line for the help screen.
@@ -209,6 +233,7 @@ impl Action {
             Action::ApplyRollback => "binlog: apply",
             Action::ExportPreview => "binlog: export",
             Action::RangeFilter => "binlog: time/position range",
+            Action::FollowBinlog => "binlog: live follow",
             Action::SortNext => "slow: next sort key",
             Action::ToggleScope => "slow: all instances",
             Action::ToggleSource => "slow: log/perf_schema",
@@ -225,11 +250,18 @@ impl Action {
             Action::KillQuery => "kill query",
             Action::KillConnection => "kill connection",
             Action::KillFiltered => "kill all filtered",
+            Action::HealthReplication => "replication view",
+            Action::HealthDisk => "disk and size view",
+            Action::HealthParameters => "parameters view",
+            Action::HealthBackup => "backup status view",
             Action::JobStart => "jobs: start chosen job",
             Action::JobNext => "jobs: choose next job",
             Action::JobCancel => "jobs: cancel backup",
             Action::JobVerify => "jobs: verify backup",
             Action::DeployStart => "jobs: deploy SQL file",
+            Action::DeployHistory => "jobs: deploy history",
+            Action::DeployUndo => "jobs: undo the deploy",
+            Action::DeployInstance => "jobs: deploy an instance",
             Action::Interrupt
             | Action::InputChar(_)
             | Action::InputBackspace
@@ -255,7 +287,8 @@ impl Action {
             | Action::CheckRollback
             | Action::ApplyRollback
             | Action::ExportPreview
-            | Action::RangeFilter => Some(Pane::Binlog),
+            | Action::RangeFilter
+            | Action::FollowBinlog => Some(Pane::Binlog),
             Action::SortNext
             | Action::ToggleScope
             | Action::ToggleSource
@@ -271,12 +304,19 @@ impl Action {
             | Action::ProcessSort
             | Action::KillQuery
             | Action::KillConnection
-            | Action::KillFiltered => Some(Pane::Health),
+            | Action::KillFiltered
+            | Action::HealthReplication
+            | Action::HealthDisk
+            | Action::HealthParameters
+            | Action::HealthBackup => Some(Pane::Health),
             Action::JobStart
             | Action::JobNext
             | Action::JobCancel
             | Action::JobVerify
-            | Action::DeployStart => Some(Pane::Jobs),
+            | Action::DeployStart
+            | Action::DeployHistory
+            | Action::DeployUndo
+            | Action::DeployInstance => Some(Pane::Jobs),
             _ => None,
         }
     }

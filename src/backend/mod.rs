@@ -101,6 +101,7 @@ impl BackendHandle {
 /// Every configured instance polled by one bounded fleet task, results sent as `Health` events.
 fn run_fleet(
     config: &Config,
+    watched: &[String],
     interval: Duration,
     settings: watch::Receiver<PollSettings>,
     cancel: CancellationToken,
@@ -111,7 +112,12 @@ fn run_fleet(
     let pollers = config
         .instances
         .iter()
-        .map(|i| InstancePoller::new(i.clone(), events.clone()).with_slow_after(slow_after))
+        .map(|i| {
+            InstancePoller::new(i.clone(), events.clone())
+                .with_watched_variables(watched)
+                .with_variables_cadence(health::poller::VARIABLES_CADENCE)
+                .with_slow_after(slow_after)
+        })
         .collect();
     let fleet = Fleet::new(pollers, health::fleet::plan_for(interval, polling));
     fleet.run(Some(settings), cancel, true, move |result| {
@@ -163,8 +169,14 @@ pub fn spawn_with(
     });
     let cancel = CancellationToken::new();
     let mut pollers = JoinSet::new();
+    // The baseline's variables are read with the others (every 10 s), so drift and changes
+    // are judged.
+    let watched = health::alerting::AlertContext::from_config(&config, &config.instances)
+        .map(|c| c.watched_variables(&config))
+        .unwrap_or_else(|_| config.parameters.watch.clone());
     pollers.spawn(run_fleet(
         &config,
+        &watched,
         interval,
         settings_rx.clone(),
         cancel.child_token(),

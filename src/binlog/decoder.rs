@@ -49,12 +49,25 @@ pub enum EventBody<'a> {
 }
 
 /// Decoding state across the events of one or more files.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Decoder {
     fde: FormatDescription,
     schema: Option<Arc<crate::schema::SchemaInfo>>,
+    /// Asked for tables `schema` does not hold, once per table (see `ColumnSource`).
+    columns: Option<Arc<dyn crate::schema::ColumnSource>>,
+    looked_up: HashMap<(String, String), Option<Arc<Vec<crate::schema::ColumnInfo>>>>,
     tables: HashMap<u64, Arc<TableMap>>,
     path: PathBuf,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("fde", &self.fde)
+            .field("tables", &self.tables.len())
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Decoder {
@@ -71,6 +84,26 @@ impl Decoder {
     /// generated columns for all.
     pub fn set_schema_info(&mut self, info: Option<Arc<crate::schema::SchemaInfo>>) {
         self.schema = info;
+    }
+
+    /// Column definitions looked up as each table's first TABLE_MAP arrives.
+    pub fn set_column_source(&mut self, source: Option<Arc<dyn crate::schema::ColumnSource>>) {
+        self.columns = source;
+        self.looked_up.clear();
+    }
+
+    /// The column source's definition of `key`, asked once per table.
+    fn columns_of(
+        &mut self,
+        key: &(String, String),
+    ) -> Option<Arc<Vec<crate::schema::ColumnInfo>>> {
+        let source = self.columns.as_ref()?;
+        if let Some(found) = self.looked_up.get(key) {
+            return found.clone();
+        }
+        let found = source.columns(&key.0, &key.1);
+        self.looked_up.insert(key.clone(), found.clone());
+        found
     }
 
     pub fn format_description(&self) -> &FormatDescription {
@@ -183,6 +216,10 @@ impl Decoder {
                 let key = (tm.schema.clone(), tm.table.clone());
                 if let Some(cols) = self.schema.as_ref().and_then(|s| s.tables.get(&key)) {
                     tm.apply_schema(cols);
+                } else if self.columns.is_some() {
+                    if let Some(cols) = self.columns_of(&key) {
+                        tm.apply_schema(&cols);
+                    }
                 }
                 let tm = Arc::new(tm);
                 self.tables.insert(tm.table_id, tm.clone());

@@ -3,6 +3,7 @@
 //! batches keeps memory flat.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::decoder::Decoder;
@@ -131,7 +132,7 @@ pub fn follow_files<S: TxnSink>(
     builder: &mut TxnBuilder,
     sink: &mut S,
 ) -> Result<ScanStats, BinlogError> {
-    run(paths, builder, sink, &mut |_| {}, true)
+    run(paths, builder, sink, &mut |_| {}, true, None)
 }
 
 /// Like `scan_files`, calling `progress` after every batch (about 1 MiB of events).
@@ -141,7 +142,19 @@ pub fn scan_files_with_progress<S: TxnSink>(
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<ScanStats, BinlogError> {
-    run(paths, builder, sink, progress, false)
+    run(paths, builder, sink, progress, false, None)
+}
+
+/// Like `scan_files_with_progress`, stopping (without error) within one batch of `cancel`
+/// being set: the Binlog pane's scan, whose Esc must answer at once.
+pub fn scan_files_cancellable<S: TxnSink>(
+    paths: &[PathBuf],
+    builder: &mut TxnBuilder,
+    sink: &mut S,
+    progress: &mut dyn FnMut(&ScanStats),
+    cancel: &AtomicBool,
+) -> Result<ScanStats, BinlogError> {
+    run(paths, builder, sink, progress, false, Some(cancel))
 }
 
 fn run<S: TxnSink>(
@@ -150,13 +163,14 @@ fn run<S: TxnSink>(
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
     follow: bool,
+    cancel: Option<&AtomicBool>,
 ) -> Result<ScanStats, BinlogError> {
     let (tx, rx) = sync_channel(CHANNEL_BATCHES);
     let owned = paths.to_vec();
     std::thread::scope(|s| {
         s.spawn(move || frame_files(owned, tx, follow));
         // Returning drops the receiver, which stops the framing thread on error.
-        consume(rx, builder, sink, progress)
+        consume(rx, builder, sink, progress, cancel)
     })
 }
 
@@ -165,11 +179,16 @@ fn consume<S: TxnSink>(
     builder: &mut TxnBuilder,
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
+    cancel: Option<&AtomicBool>,
 ) -> Result<ScanStats, BinlogError> {
     let mut decoder = Decoder::new();
     decoder.set_schema_info(builder.schema.clone());
+    decoder.set_column_source(builder.columns.clone());
     let mut stats = ScanStats::default();
     for msg in rx {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Ok(stats);
+        }
         match msg {
             Msg::File(path) => {
                 stats.files += 1;
@@ -223,6 +242,7 @@ pub fn scan_arrivals<S: TxnSink>(
     let mut framer = EventFramer::new(source);
     let mut decoder = Decoder::new();
     decoder.set_schema_info(builder.schema.clone());
+    decoder.set_column_source(builder.columns.clone());
     let mut stats = ScanStats::default();
     let mut since_progress = 0u64;
     for arrival in arrivals {
@@ -249,79 +269,4 @@ pub fn scan_arrivals<S: TxnSink>(
         }
     }
     Ok(stats)
-}
-
-/// The tables whose table maps carry no column names, (schema, table), in `paths`.
-pub fn tables_without_names(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
-    tables_mapped_where(paths, |tm| !tm.has_names)
-}
-
-/// Every table with a table map in `paths`, (schema, table), sorted.
-pub fn mapped_tables(paths: &[PathBuf]) -> Result<Vec<(String, String)>, BinlogError> {
-    tables_mapped_where(paths, |_| true)
-}
-
-fn tables_mapped_where(
-    paths: &[PathBuf],
-    keep: impl Fn(&crate::tablemap::TableMap) -> bool,
-) -> Result<Vec<(String, String)>, BinlogError> {
-    let mut seen = std::collections::BTreeSet::new();
-    for path in paths {
-        let mut reader = BinlogReader::open(path)?;
-        let mut decoder = Decoder::new();
-        decoder.set_path(path);
-        while let Some(raw) = reader.next_event()? {
-            note_tables(&mut decoder, raw, &mut seen, &keep)?;
-        }
-    }
-    Ok(seen.into_iter().collect())
-}
-
-/// `mapped_tables` for events that arrive one by one (a replication stream).
-pub fn mapped_tables_in(
-    arrivals: impl IntoIterator<Item = Arrival>,
-    source: &str,
-) -> Result<Vec<(String, String)>, BinlogError> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut framer = EventFramer::new(source);
-    let mut decoder = Decoder::new();
-    for arrival in arrivals {
-        match arrival {
-            Arrival::File(name) => {
-                let path = Path::new(source).join(&name);
-                framer.set_path(&path);
-                decoder.set_path(&path);
-            }
-            Arrival::Idle => {}
-            Arrival::Event { offset, data } => {
-                let raw = framer.frame(offset, &data)?;
-                note_tables(&mut decoder, raw, &mut seen, &|_| true)?;
-            }
-        }
-    }
-    Ok(seen.into_iter().collect())
-}
-
-/// Decodes only what finds table maps (TABLE_MAP, payloads, FDE); notes those `keep` wants.
-fn note_tables(
-    decoder: &mut Decoder,
-    raw: RawEvent<'_>,
-    seen: &mut std::collections::BTreeSet<(String, String)>,
-    keep: &impl Fn(&crate::tablemap::TableMap) -> bool,
-) -> Result<(), BinlogError> {
-    let t = raw.header.type_code;
-    if t != crate::event::code::TABLE_MAP
-        && t != crate::event::code::TRANSACTION_PAYLOAD
-        && t != crate::event::code::FORMAT_DESCRIPTION
-    {
-        return Ok(());
-    }
-    decoder.decode_each(raw, &mut |ev| {
-        if let crate::decoder::EventBody::TableMap(tm) = &ev.body {
-            if keep(tm) {
-                seen.insert((tm.schema.clone(), tm.table.clone()));
-            }
-        }
-        Ok(())
-    })
 }

@@ -38,6 +38,15 @@ pub fn generated_from_extra(extra: &str) -> Option<Generated> {
     }
 }
 
+/// Where a scan asks for a table's columns the first time a TABLE_MAP names it (the server's
+/// information_schema, read by the caller): one pass over the binlog instead of a first pass
+/// that collects the tables. `None`: no definition to apply (the table map is used as is).
+/// Implementations cache, so later table maps of the table are judged against the same
+/// definition and a table changed within the range is refused as drift.
+pub trait ColumnSource: Send + Sync {
+    fn columns(&self, schema: &str, table: &str) -> Option<Arc<Vec<ColumnInfo>>>;
+}
+
 /// Columns by (schema, table).
 #[derive(Debug, Clone, Default)]
 pub struct SchemaInfo {

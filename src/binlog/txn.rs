@@ -246,11 +246,13 @@ pub trait TxnSink {
 }
 
 /// Groups events into transactions and feeds a sink.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct TxnBuilder {
     pub filters: Filters,
     /// Column names for table maps without them (from information_schema).
     pub schema: Option<std::sync::Arc<crate::schema::SchemaInfo>>,
+    /// Column definitions asked for as each table's first TABLE_MAP arrives.
+    pub columns: Option<std::sync::Arc<dyn crate::schema::ColumnSource>>,
     file: String,
     cur: Option<Transaction>,
     /// BEGIN seen: the transaction ends at XID/COMMIT, not after one statement.
@@ -258,6 +260,16 @@ pub struct TxnBuilder {
     keep: bool,
     pending_gtid: Option<(Gtid, u64, u32)>,
     tables_seen: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for TxnBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxnBuilder")
+            .field("filters", &self.filters)
+            .field("file", &self.file)
+            .field("cur", &self.cur)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TxnBuilder {

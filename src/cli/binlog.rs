@@ -9,6 +9,7 @@ use arkc_binlog::listing::{EventLister, ListFormat};
 use arkc_binlog::pipeline::ScanStats;
 
 use super::binlog_source::{resolve, scan_source, Source};
+use crate::backend::binlog::columns::ServerColumns;
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner, WhereColumns};
 use arkc_binlog::txn::TxnSink;
 use arkc_binlog::txn::{Filters, GtidSet, TxnBuilder};
@@ -175,30 +176,25 @@ fn file_name(p: &Path) -> String {
 
 /// A `TxnBuilder` for the filters, with column definitions from the server (the streamed
 /// one, or `--url` with files) for every kept table: names where the binlog has none,
-/// generated columns.
+/// generated columns. Each table is looked up when its first TABLE_MAP arrives (one pass).
 pub(super) fn builder_for(
     src: &SourceArgs,
     f: &FilterArgs,
     source: &Source,
 ) -> anyhow::Result<TxnBuilder> {
     let mut builder = TxnBuilder::new(build_filters(f, &source.names())?);
-    let (mut tables, opts) = match (source, &src.url) {
-        (Source::Server { server, .. }, _) => (
-            super::binlog_source::stream_mapped_tables(source)?,
-            server.opts.clone(),
-        ),
-        (Source::Files { files }, Some(url)) => (
-            arkc_binlog::pipeline::mapped_tables(files)?,
-            mysql_async::Opts::from_url(url)
-                .context("bad --url (expected mysql://user:pass@host:port)")?,
-        ),
+    let (opts, label) = match (source, &src.url) {
+        (Source::Server { server, .. }, _) => (server.opts.clone(), server.label.clone()),
+        (Source::Files { .. }, Some(url)) => {
+            let opts = mysql_async::Opts::from_url(url)
+                .context("bad --url (expected mysql://user:pass@host:port)")?;
+            let label = crate::backend::connect::opts_address(&opts);
+            (opts, label)
+        }
         (Source::Files { .. }, None) => return Ok(builder),
     };
-    tables.retain(|(db, t)| builder.filters.keeps_table(db, t));
-    if !tables.is_empty() {
-        let info = super::flashback_server::load_schema_info_from(opts, &tables)?;
-        builder.schema = Some(std::sync::Arc::new(info));
-    }
+    let columns = ServerColumns::connect(opts, &label, builder.filters.clone(), None)?;
+    builder.columns = Some(columns);
     Ok(builder)
 }
 
@@ -247,32 +243,36 @@ pub fn build_filters(f: &FilterArgs, files: &[PathBuf]) -> anyhow::Result<Filter
     Ok(filters)
 }
 
-/// Scans with a live "MiB, events, MiB/s" line on stderr when it is a terminal.
+/// Scans with progress on stderr (bytes, events/s, ETA) when it is a terminal and the scan
+/// runs for over a second.
 pub(super) fn scan<S: TxnSink>(
     source: &Source,
     builder: &mut TxnBuilder,
     sink: &mut S,
 ) -> anyhow::Result<ScanStats> {
     let started = Instant::now();
-    let tty = std::io::stderr().is_terminal();
-    let mut last = Instant::now();
+    let total = match source {
+        Source::Files { files } => Some(
+            files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum(),
+        ),
+        Source::Server { .. } => None,
+    };
+    let mut bar = super::progress::CliProgress::scan(total);
     let mut progress = |s: &ScanStats| {
-        if tty && last.elapsed().as_millis() >= 250 {
-            last = Instant::now();
-            let mib = s.bytes as f64 / 1048576.0;
-            let secs = started.elapsed().as_secs_f64().max(1e-6);
-            eprint!(
-                "\r{mib:.0} MiB, {} events, {:.0} MiB/s, {:.0} events/s   ",
+        bar.set(s.bytes, |secs| {
+            format!(
+                "{} events, {:.0} events/s",
                 s.events,
-                mib / secs,
                 s.events as f64 / secs
-            );
-        }
+            )
+        })
     };
     let stats = scan_source(source, false, builder, sink, &mut progress);
-    if tty {
-        eprint!("\r\x1b[K");
-    }
+    bar.finish();
     let stats = stats?;
     report(&stats, started);
     Ok(stats)
@@ -365,12 +365,7 @@ pub fn run_flashback(
             filters.stop = source.pinned_stop();
         }
         return super::flashback_server::run_execute(
-            &source,
-            &builder.schema,
-            &filters,
-            opts,
-            url,
-            args.yes,
+            &source, &builder, &filters, opts, url, args.yes,
         );
     }
     let mut planner = FlashbackPlanner::new(opts)?;

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use crate::config::Config;
-use crate::deploy::instance::{self, InstanceSpec, ADMIN_USER};
+use crate::deploy::instance::{self, InstanceSpec, SeedMethod, ADMIN_USER};
 use crate::deploy::instance_config::{self, InstanceEntry, DEPLOYED_TAG};
 
 #[derive(Debug, Args)]
@@ -24,12 +24,22 @@ pub struct InstanceArgs {
     /// Seed from this configured instance (logical dump at a GTID position) and replicate from it.
     #[arg(long, value_name = "INSTANCE")]
     pub replica_of: Option<String>,
+    /// How a replica is seeded: logical (mariadb-dump at a GTID position, any source) or
+    /// physical (mariadb-backup: the source must be on this host, its datadir readable).
+    #[arg(long, value_enum, default_value = "logical", requires = "replica_of")]
+    pub seed: Seed,
     /// server_id (default: the port).
     #[arg(long)]
     pub server_id: Option<u32>,
     /// Write the new `[[instance]]` entry to this file instead of adding it to the config.
     #[arg(long, value_name = "PATH")]
     pub config_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Seed {
+    Logical,
+    Physical,
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +79,10 @@ pub fn run_instance(
         port: a.port,
         root: root.clone(),
         server_id: a.server_id.unwrap_or(u32::from(a.port)),
+        seed: match a.seed {
+            Seed::Logical => SeedMethod::Logical,
+            Seed::Physical => SeedMethod::Physical,
+        },
     };
     let target = a.config_out.clone().or_else(|| Config::locate(config));
     let mut n = 0;
@@ -76,6 +90,15 @@ pub fn run_instance(
         n += 1;
         tracing::info!(instance = %a.name, step = n, "deploy instance: {s}");
         eprintln!("[{n}] {s}");
+    })
+    .inspect_err(|e| {
+        tracing::warn!(instance = %a.name, step = n, "deploy instance failed: {e:#}");
+        if n > 0 {
+            eprintln!(
+                "nothing was registered: the new server was stopped and {} removed",
+                root.display()
+            );
+        }
     })?;
     let entry = InstanceEntry {
         name: a.name.clone(),

@@ -157,7 +157,7 @@ pub(super) fn undo(
     let builder = super::binlog::builder_for(&source_args, &filter_args, &source)?;
     super::flashback_server::run_execute(
         &source,
-        &builder.schema,
+        &builder,
         &builder.filters,
         FlashbackOptions::default(),
         &url,

@@ -14,7 +14,9 @@ mod deploy_undo;
 pub mod digest;
 mod flashback_server;
 pub mod health;
+pub mod inspect;
 pub mod monitor_views;
+mod progress;
 
 use std::path::PathBuf;
 
@@ -63,6 +65,8 @@ pub enum Command {
     Locks(monitor_views::LocksArgs),
     /// Kill sessions (or only their statements with --query); refused in read-only mode.
     Kill(monitor_views::KillArgs),
+    /// One instance's replication, disk and size, parameters or backup status (the Health views).
+    Inspect(inspect::InspectArgs),
     /// Group slow-log entries into query classes (pt-query-digest compatible IDs).
     Digest(digest::DigestArgs),
     /// Read binlogs: transactions and their row changes.
@@ -153,6 +157,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Locks(args)) => {
             monitor_views::run_locks(load_config(cli.config.as_deref())?, args)
         }
+        Some(Command::Inspect(args)) => inspect::run(load_config(cli.config.as_deref())?, args),
         Some(Command::Kill(args)) => {
             monitor_views::run_kill(load_config(cli.config.as_deref())?, args, cli.read_only)
         }

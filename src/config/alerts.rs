@@ -90,8 +90,9 @@ pub struct ParametersConfig {
     /// Without a file: compare the instances sharing a tag with the first instance of that tag.
     #[serde(default)]
     pub baseline_tag: Option<String>,
-    /// Variables watched for changes while running (the baseline's variables are added).
-    #[serde(default = "default_watch")]
+    /// Variables watched for changes while running (the baseline's variables are added);
+    /// `variables` is accepted as another name for it.
+    #[serde(default = "default_watch", alias = "variables")]
     pub watch: Vec<String>,
 }
 
@@ -304,6 +305,14 @@ mod tests {
 
     fn parse(text: &str) -> AlertsConfig {
         toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn parameters_take_watch_or_variables() {
+        let p: ParametersConfig = toml::from_str("variables = [\"sync_binlog\"]\n").unwrap();
+        assert_eq!(p.watch, vec!["sync_binlog".to_string()]);
+        let d: ParametersConfig = toml::from_str("").unwrap();
+        assert_eq!(d.watch, default_watch());
     }
 
     #[test]

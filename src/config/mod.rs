@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod backup;
+pub mod binlog;
 pub mod discover;
 pub mod fleet;
 mod login_path;
@@ -19,6 +20,7 @@ use toml::Spanned;
 
 pub use alerts::{AlertsConfig, ParametersConfig};
 pub use backup::{BackupConfig, BackupJobConfig, BackupKind, Compression, JobsSettings};
+pub use binlog::BinlogSource;
 pub use login_path::{encode as encode_login_file, login_file_path, LoginFileError, LoginPath};
 pub use password::{resolve_password, PasswordSource};
 
@@ -95,9 +97,14 @@ pub struct InstanceConfig {
     #[serde(default)]
     pub tags: Vec<String>,
     pub binlog_dir: Option<PathBuf>,
+    /// Local binlog files, the replication stream, or files when readable (`auto`).
+    #[serde(default)]
+    pub binlog_source: BinlogSource,
     pub slow_log: Option<PathBuf>,
     /// A group of `~/.mylogin.cnf` (mysql_config_editor) that supplies what this entry leaves out.
     pub login_path: Option<String>,
+    /// A pt-heartbeat table (`schema.table`) read by the Replication view for heartbeat lag.
+    pub heartbeat_table: Option<String>,
     /// The login path file `login_path` was read from; its password is read again at connect
     /// time rather than kept in memory.
     #[serde(skip)]
@@ -133,8 +140,10 @@ impl InstanceConfig {
             ca: None,
             tags: Vec::new(),
             binlog_dir: None,
+            binlog_source: BinlogSource::Auto,
             slow_log: None,
             login_path: None,
+            heartbeat_table: None,
             login_file: None,
             line: 0,
         }

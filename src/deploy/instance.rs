@@ -1,7 +1,7 @@
 //! `arkc deploy instance`: a persistent MariaDB built on the sandbox's server code (its own
 //! datadir, port, socket, server_id, a rendered my.cnf), with generated admin and replication
-//! passwords in 0600 files, optionally seeded from a source by a logical dump at a GTID position
-//! and replicating from it. Every step is named; a failure stops the server and removes what
+//! passwords in 0600 files, optionally seeded from a source (a logical dump at a GTID position,
+//! or a physical mariadb-backup of a local source) and replicating from it. Every step is named; a failure stops the server and removes what
 //! was created, and the config is only written last.
 
 use std::io::Write;
@@ -20,12 +20,23 @@ pub const REPL_USER: &str = "arkc_repl";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How a replica gets its data from the source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SeedMethod {
+    /// mariadb-dump at a GTID position, loaded into the new server (any source).
+    #[default]
+    Logical,
+    /// mariadb-backup of a source on this host, copied into the new datadir (`physical_seed`).
+    Physical,
+}
+
 #[derive(Debug, Clone)]
 pub struct InstanceSpec {
     pub name: String,
     pub port: u16,
     pub root: PathBuf,
     pub server_id: u32,
+    pub seed: SeedMethod,
 }
 
 /// What was deployed; the entry to register comes from it.
@@ -127,7 +138,10 @@ fn run_client(layout: &ServerLayout, sql: &str, names: &str) -> anyhow::Result<S
 }
 
 /// A `--defaults-extra-file` (0600) with the source's client credentials, removed on drop.
-fn client_defaults(inst: &InstanceConfig, dir: &Path) -> anyhow::Result<tempfile::TempPath> {
+pub(super) fn client_defaults(
+    inst: &InstanceConfig,
+    dir: &Path,
+) -> anyhow::Result<tempfile::TempPath> {
     let password = resolve_password(inst)?.unwrap_or_default();
     let mut text = format!("[client]\nuser={}\npassword={}\n", inst.user(), password);
     match &inst.socket {
@@ -173,10 +187,18 @@ fn deploy_steps(
     running: &mut Option<server::RunningServer>,
     step: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Deployed> {
-    step("install the datadir");
     std::fs::create_dir_all(&spec.root)
         .with_context(|| format!("step `install`: cannot create {}", spec.root.display()))?;
-    server::install_datadir(layout).context("step `install the datadir`")?;
+    let physical_gtid = match (source, spec.seed) {
+        (Some(src), SeedMethod::Physical) => {
+            Some(super::physical_seed::seed(layout, src, &spec.root, step)?)
+        }
+        _ => {
+            step("install the datadir");
+            server::install_datadir(layout).context("step `install the datadir`")?;
+            None
+        }
+    };
     step("render my.cnf");
     let cnf = spec.root.join("my.cnf");
     std::fs::write(&cnf, render_my_cnf(layout, spec.port, spec.server_id))
@@ -202,8 +224,8 @@ fn deploy_steps(
     write_secret(&admin_file, &admin)?;
     write_secret(&secrets.join("repl.pass"), &repl)?;
     run_sql(layout, &format!(
-        "CREATE USER '{ADMIN_USER}'@'127.0.0.1' IDENTIFIED BY '{admin}';\nGRANT ALL ON *.* TO '{ADMIN_USER}'@'127.0.0.1' WITH GRANT OPTION;\n\
-         CREATE USER '{REPL_USER}'@'%' IDENTIFIED BY '{repl}';\nGRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{REPL_USER}'@'%';\n\
+        "CREATE OR REPLACE USER '{ADMIN_USER}'@'127.0.0.1' IDENTIFIED BY '{admin}';\nGRANT ALL ON *.* TO '{ADMIN_USER}'@'127.0.0.1' WITH GRANT OPTION;\n\
+         CREATE OR REPLACE USER '{REPL_USER}'@'%' IDENTIFIED BY '{repl}';\nGRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{REPL_USER}'@'%';\n\
          ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;\n"
     )).context("step `create the accounts`")?;
     step("check the server");
@@ -219,9 +241,13 @@ fn deploy_steps(
             check.trim()
         );
     }
-    let seeded_gtid = match source {
-        Some(src) => Some(seed_and_replicate(layout, src, &spec.root, step)?),
-        None => None,
+    let seeded_gtid = match (source, physical_gtid) {
+        (Some(src), Some(gtid)) => {
+            replicate(layout, src, &gtid, step)?;
+            Some(gtid)
+        }
+        (Some(src), None) => Some(seed_and_replicate(layout, src, &spec.root, step)?),
+        (None, _) => None,
     };
     Ok(Deployed {
         layout: layout.clone(),
@@ -323,6 +349,17 @@ fn seed_and_replicate(
             .context("step `load the dump`")?;
     }
     let _ = std::fs::remove_file(&dump_path);
+    replicate(layout, src, &gtid, step)?;
+    Ok(gtid)
+}
+
+/// Replicate from `src` by GTID from `gtid` (where the seed was taken); wait until caught up.
+fn replicate(
+    layout: &ServerLayout,
+    src: &InstanceConfig,
+    gtid: &str,
+    step: &mut dyn FnMut(&str),
+) -> anyhow::Result<()> {
     step(&format!("replicate from {}", src.name));
     let password = resolve_password(src)?
         .unwrap_or_default()
@@ -335,8 +372,7 @@ fn seed_and_replicate(
         src.user().replace('\'', "''"),
     )).context("step `replicate`")?;
     step("wait until caught up");
-    wait_caught_up(layout, src)?;
-    Ok(gtid)
+    wait_caught_up(layout, src)
 }
 
 /// Until the replica has applied the source's current GTID position and both threads run.

@@ -4,4 +4,5 @@
 pub mod history;
 pub mod instance;
 pub mod instance_config;
+pub mod physical_seed;
 pub mod review;

@@ -84,6 +84,26 @@ impl BackupLookup {
     }
 }
 
+/// One backup recorded by a history table or by arkc's jobs, for the Backup view's list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupEntry {
+    pub source: String,
+    /// The tool (`mariabackup`, `mydumper`...) or the job's kind.
+    pub tool: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// `full`, `incremental`, `partial`, or the job's state.
+    pub detail: String,
+}
+
+/// What the Backup view shows: the lookup the alert rule uses and the newest entries per source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BackupReport {
+    pub lookup: BackupLookup,
+    pub recent: Vec<BackupEntry>,
+    pub notes: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, TimeZone};

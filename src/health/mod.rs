@@ -10,7 +10,9 @@ pub mod innodb;
 pub mod locks;
 pub mod params;
 pub mod processlist;
+pub mod replication;
 pub mod rules;
+pub mod sizes;
 
 use std::collections::HashMap;
 

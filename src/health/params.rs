@@ -65,8 +65,48 @@ pub fn same_value(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
+/// What the Parameters view shows for one instance: the variables read now, the baseline they
+/// are held against (if any) and the differences.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ParamsReport {
+    pub variables: BTreeMap<String, String>,
+    /// Where the baseline comes from (`baseline.toml`, `instance primary (tag prod)`); `None`:
+    /// no baseline is configured for this instance.
+    pub baseline_source: Option<String>,
+    pub baseline: BTreeMap<String, String>,
+    pub diffs: Vec<ParamDiff>,
+    /// What could not be read and why.
+    pub notes: Vec<String>,
+}
+
+impl ParamsReport {
+    /// Compare `variables` with `baseline` (when there is one).
+    pub fn new(
+        variables: BTreeMap<String, String>,
+        baseline: Option<(String, BTreeMap<String, String>)>,
+    ) -> ParamsReport {
+        let current: HashMap<String, String> = variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (baseline_source, baseline) = baseline.unzip();
+        let baseline = baseline.unwrap_or_default();
+        ParamsReport {
+            diffs: diff_against_baseline(&baseline, &current),
+            variables,
+            baseline_source,
+            baseline,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn differs(&self, name: &str) -> bool {
+        self.diffs.iter().any(|d| d.name.eq_ignore_ascii_case(name))
+    }
+}
+
 /// Remembers the last values of watched variables and reports what changed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParamWatch {
     last: HashMap<String, String>,
     /// Newest last, at most `KEEP`.
@@ -100,5 +140,27 @@ impl ParamWatch {
         let excess = self.changes.len().saturating_sub(Self::KEEP);
         self.changes.drain(..excess);
         seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_lists_differences_from_the_baseline() {
+        let vars: BTreeMap<String, String> = [("sync_binlog", "0"), ("max_connections", "151")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let base: BTreeMap<String, String> = [("sync_binlog", "1"), ("max_connections", "151")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let r = ParamsReport::new(vars.clone(), Some(("baseline.toml".into(), base)));
+        assert_eq!(r.diffs.len(), 1);
+        assert!(r.differs("SYNC_BINLOG") && !r.differs("max_connections"));
+        let none = ParamsReport::new(vars, None);
+        assert_eq!((none.baseline_source, none.diffs.len()), (None, 0));
     }
 }

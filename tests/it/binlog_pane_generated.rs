@@ -75,6 +75,7 @@ async fn pane_scan(
         files,
         start: StartPoint::Position(pos),
         instance: instance_name.map(str::to_string),
+        stream: None,
     }));
     let (mut txns, mut sent) = (Vec::new(), Vec::new());
     loop {

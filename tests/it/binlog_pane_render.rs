@@ -74,6 +74,7 @@ fn scanned(file: &str) -> State {
     let path = corpus(file);
     let size = std::fs::metadata(&path).expect("corpus file").len();
     let files = vec![LogFile {
+        streamed: false,
         name: file.into(),
         path: Some(path),
         size,
@@ -149,6 +150,7 @@ fn a_typed_path_is_scanned_without_an_instance_to_ask() {
     )));
     let path = corpus("mariadb-bin.000001");
     let files = vec![LogFile {
+        streamed: false,
         name: "mariadb-bin.000001".into(),
         path: Some(path),
         size: 1,
@@ -475,14 +477,14 @@ fn range_form_checks_each_field_and_narrows_the_list() {
     keys(&mut s, &[Action::RangeFilter]);
     let small = screen(&s, 80, 24);
     assert!(
-        small.contains("range 1/3"),
+        small.contains("range 1/5"),
         "the form asks for the first field: {small}"
     );
     // A bad time is refused and the same field stays open for correction.
     keys(&mut s, &typed("ten past"));
     keys(&mut s, &[Action::Confirm]);
     let small = screen(&s, 80, 24);
-    assert!(small.contains("range 1/3"), "{small}");
+    assert!(small.contains("range 1/5"), "{small}");
     assert!(
         s.message
             .as_ref()
@@ -497,6 +499,12 @@ fn range_form_checks_each_field_and_narrows_the_list() {
     keys(&mut s, &[Action::Confirm]); // to: any
     keys(&mut s, &typed(&format!("{cut}-")));
     keys(&mut s, &[Action::Confirm]);
+    // Then the row scope, as `:scope` reads it: left empty, every row.
+    assert!(screen(&s, 80, 24).contains("range 4/5"));
+    keys(&mut s, &[Action::Confirm]);
+    assert!(screen(&s, 80, 24).contains("range 5/5"));
+    keys(&mut s, &[Action::Confirm]);
+    assert!(s.binlog.scope.is_none());
 
     assert_eq!(s.filter, format!("pos:{cut}-"));
     assert_eq!(s.binlog.visible_len(), expected);
@@ -510,6 +518,33 @@ fn range_form_checks_each_field_and_narrows_the_list() {
         keys(&mut s, &[Action::InputBackspace]);
     }
     keys(&mut s, &[Action::Confirm]);
+    // A scope typed in the form is the palette's scope; a bad type keeps the field open.
+    keys(&mut s, &typed("shop.orders"));
+    keys(&mut s, &[Action::Confirm]);
+    keys(&mut s, &typed("drop"));
+    keys(&mut s, &[Action::Confirm]);
+    assert!(screen(&s, 80, 24).contains("range 5/5"));
+    for _ in 0.."drop".len() {
+        keys(&mut s, &[Action::InputBackspace]);
+    }
+    keys(&mut s, &typed("delete"));
+    keys(&mut s, &[Action::Confirm]);
     assert_eq!(s.filter, "");
+    assert_eq!(
+        s.binlog.scope,
+        arkc_binlog::scope::RowScope::parse("shop.orders delete").ok()
+    );
+    // Reopened, the scope fields are prefilled; emptied, every row is back in scope.
+    keys(&mut s, &[Action::RangeFilter]);
+    keys(&mut s, &[Action::Confirm, Action::Confirm, Action::Confirm]);
+    for _ in 0.."shop.orders".len() {
+        keys(&mut s, &[Action::InputBackspace]);
+    }
+    keys(&mut s, &[Action::Confirm]);
+    for _ in 0.."delete".len() {
+        keys(&mut s, &[Action::InputBackspace]);
+    }
+    keys(&mut s, &[Action::Confirm]);
+    assert!(s.binlog.scope.is_none());
     assert_eq!(s.binlog.visible_len(), all);
 }

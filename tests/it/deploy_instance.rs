@@ -123,9 +123,17 @@ fn a_replica_is_deployed_replicates_and_is_removed() {
     );
     assert!(health.status.success(), "{}", text(&health.stderr));
     let h = text(&health.stdout);
-    assert!(
-        h.contains("\"sql_running\":true") || h.contains("\"sql_running\": true"),
-        "{h}"
+    let rows: serde_json::Value = serde_json::from_str(&h).unwrap();
+    let rep = &rows[0];
+    assert_eq!(rep["instance"], "rep", "{h}");
+    assert_eq!(rep["status"], "up", "the replica is up: {h}");
+    assert_eq!(
+        rep["replication"]["sql_running"], true,
+        "its SQL thread runs: {h}"
+    );
+    assert_eq!(
+        rep["replication"]["io_running"], true,
+        "its IO thread runs: {h}"
     );
 
     // Refusals: a used port, an existing directory; the config stays as it is.
@@ -197,4 +205,130 @@ fn a_replica_is_deployed_replicates_and_is_removed() {
         "{}",
         text(&src.stderr)
     );
+}
+
+/// `--seed physical`: a mariadb-backup of a source on this host, copied into the new datadir,
+/// then GTID replication from the backup's position. Its own source, so no other test's DDL
+/// runs during the backup.
+#[test]
+fn a_replica_seeded_physically_replicates_and_is_removed() {
+    let sb = Sandbox::start(arkc::sandbox::SandboxOptions {
+        name: "physeed".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    sb.exec_sql("CREATE DATABASE phys; CREATE TABLE phys.t (id INT PRIMARY KEY, v VARCHAR(10) NOT NULL DEFAULT ''); INSERT INTO phys.t VALUES (1, 'copied');").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let original = format!("# physical seed test\n[[instance]]\nname = \"src\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n", sb.port());
+    std::fs::write(&config, &original).unwrap();
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let root = dir.path().join("prep");
+    let out = arkc(
+        &config,
+        &[
+            "deploy",
+            "instance",
+            "--name",
+            "prep",
+            "--port",
+            &port,
+            "--datadir",
+            root.to_str().unwrap(),
+            "--replica-of",
+            "src",
+            "--seed",
+            "physical",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "deploy failed: {err}");
+    assert!(
+        err.contains("back up src with mariadb-backup")
+            && err.contains("copy the backup into the datadir")
+            && !err.contains("dump src")
+            && err.contains("wait until caught up"),
+        "{err}"
+    );
+    assert!(!root.join("seed-backup").exists(), "the backup is removed");
+    assert_eq!(
+        replica_sql(&root, "SELECT v FROM phys.t WHERE id = 1").trim(),
+        "copied"
+    );
+    sb.exec_sql("INSERT INTO phys.t VALUES (2, 'streamed')")
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let seen = replica_sql(&root, "SELECT v FROM phys.t WHERE id = 2");
+        if seen.trim() == "streamed" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "row not replicated; replica has `{seen}`"
+        );
+        replica_sql(&root, "SELECT SLEEP(0.1)");
+    }
+    let rm = arkc(&config, &["deploy", "remove", "prep", "--delete-data"]);
+    assert!(rm.status.success(), "{}", text(&rm.stderr));
+    assert!(!root.exists());
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap().trim_end(),
+        original.trim_end()
+    );
+}
+
+/// `--config-out PATH`: the entry goes to PATH (a config arkc can use: `health` and `deploy
+/// remove` read it), the main config is left as it was.
+#[test]
+fn config_out_writes_the_entry_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let original = "# main config, untouched\n[ui]\nrefresh_ms = 1000\n";
+    std::fs::write(&config, original).unwrap();
+    let out_path = dir.path().join("new-instance.toml");
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let root = dir.path().join("solo");
+    let out = arkc(
+        &config,
+        &[
+            "deploy",
+            "instance",
+            "--name",
+            "solo",
+            "--port",
+            &port,
+            "--datadir",
+            root.to_str().unwrap(),
+            "--config-out",
+            out_path.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+    let entry = std::fs::read_to_string(&out_path).unwrap();
+    assert!(
+        entry.contains("name = \"solo\"") && entry.contains(&format!("port = {port}")),
+        "{entry}"
+    );
+    let health = arkc(
+        &out_path,
+        &["health", "--once", "--format", "json", "--instance", "solo"],
+    );
+    let h = text(&health.stdout);
+    let rows: serde_json::Value = serde_json::from_str(&h).unwrap();
+    assert_eq!(rows[0]["status"], "up", "{h}");
+    let rm = arkc(&out_path, &["deploy", "remove", "solo", "--delete-data"]);
+    assert!(rm.status.success(), "{}", text(&rm.stderr));
+    assert!(!root.exists());
 }

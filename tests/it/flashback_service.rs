@@ -47,6 +47,16 @@ async fn range_on_instance_plan_check_apply_verify() {
     let plan = plan_range(&inst, &rec, &range).await.expect("plan");
     assert_eq!(plan.row_count(), 31);
     assert!(!plan.sql.contains(&other), "{}", plan.sql);
+    // `binlog_source = "stream"`: the same range pulled over the replication stream, in one
+    // pass, plans the same SQL and inverse.
+    let mut streamed = inst.clone();
+    streamed.binlog_source = arkc::config::BinlogSource::Stream;
+    let over_stream = plan_range(&streamed, &rec, &range)
+        .await
+        .expect("plan over the stream");
+    assert_eq!(over_stream.sql, plan.sql);
+    assert_eq!(over_stream.redo, plan.redo);
+    assert_eq!(over_stream.row_count(), 31);
     let checked = check_plan(&inst, &rec, &plan, CheckMode::BeforeApply).await;
     assert_eq!(checked.error, None);
     assert!(

@@ -178,7 +178,11 @@ fn filter_keeps_the_instance_and_esc_clears_it_before_leaving() {
     assert_eq!(listed(&screen(&state, 80, 24)), vec![13], "by host");
     update(&mut state, Action::Cancel);
     assert_eq!(state.filter, "");
-    assert!(screen(&state, 80, 24).contains("Processlist"));
+    let s = screen(&state, 80, 24);
+    assert!(
+        s.contains("sessions · sort:"),
+        "still on the Processlist view: {s}"
+    );
     update(&mut state, Action::Cancel);
     let s = screen(&state, 80, 24);
     assert!(s.contains("Instances 2"), "esc again goes back: {s}");

@@ -8,7 +8,7 @@ use super::BinlogPane;
 use super::{parse_start, BinlogView, Prompt, PromptKind, ScanState};
 use crate::app::{Action, Effect, Mode, PaneCtx, PaneLogic};
 use crate::backend::binlog::flashback::{ApplyRequest, CheckMode, CheckRequest};
-use crate::backend::binlog::scan::{BinlogCommand, ScanRequest};
+use crate::backend::binlog::scan::{BinlogCommand, ScanRequest, StreamScan};
 use crate::backend::{BackendCommand, BackendEvent};
 
 impl PaneLogic for BinlogPane {
@@ -130,33 +130,49 @@ fn source_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: &Action) -> Opti
         }
         Action::Confirm => {
             let chosen = &src.files[src.cursor - 1..];
+            let streamed = chosen.iter().any(|f| f.streamed) && src.instance.is_some();
             let unreadable: Vec<&str> = chosen
                 .iter()
-                .filter(|f| f.path.is_none())
+                .filter(|f| f.path.is_none() && !streamed)
                 .map(|f| f.name.as_str())
                 .collect();
             if !unreadable.is_empty() {
                 let hint = format!(
-                    "{} not readable from here: set `binlog_dir` for the instance in the config, \
-                     or type a path to a copy",
+                    "{} not readable from here: set `binlog_dir` for the instance in the config \
+                     (or binlog_source = \"stream\"), or type a path to a copy",
                     unreadable.join(", ")
                 );
                 ctx.error(hint);
             } else {
-                let files: Vec<PathBuf> = chosen.iter().filter_map(|f| f.path.clone()).collect();
+                let stream = streamed.then(|| StreamScan {
+                    names: chosen.iter().map(|f| f.name.clone()).collect(),
+                    total_bytes: chosen.iter().map(|f| f.size).sum(),
+                    from_pos: None,
+                    follow: false,
+                });
+                let files: Vec<PathBuf> = match streamed {
+                    true => Vec::new(),
+                    false => chosen.iter().filter_map(|f| f.path.clone()).collect(),
+                };
                 let label = match chosen.len() {
                     1 => chosen[0].name.clone(),
                     n => format!("{} (+{} more)", chosen[0].name, n - 1),
+                };
+                let label = match streamed {
+                    true => format!("{label} (stream)"),
+                    false => label,
                 };
                 let instance = src.instance.clone();
                 let kind = PromptKind::Start {
                     files,
                     label,
                     instance,
+                    stream,
                 };
                 open_prompt(pane, ctx, kind, String::new());
             }
         }
+        Action::FollowBinlog => return Some(follow(pane, ctx)),
         _ => return None,
     }
     Some(Vec::new())
@@ -176,8 +192,13 @@ fn list_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: &Action) -> Option
         Action::RangeFilter => {
             let field = RangeField::From;
             let text = binlog_range::current(ctx.filter, field);
-            let words = Vec::new();
-            open_prompt(pane, ctx, PromptKind::Range { field, words }, text);
+            let (words, scope) = (Vec::new(), Vec::new());
+            let kind = PromptKind::Range {
+                field,
+                words,
+                scope,
+            };
+            open_prompt(pane, ctx, kind, text);
         }
         Action::ToggleMark => {
             if let Some(t) = pane.visible_at(pane.cursor) {
@@ -196,6 +217,11 @@ fn list_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: &Action) -> Option
                 pane.value_open = false;
                 pane.view = BinlogView::Rows;
             }
+        }
+        Action::FollowBinlog => return Some(follow(pane, ctx)),
+        Action::Cancel if pane.scan.as_ref().is_some_and(ScanState::following) => {
+            ctx.info("stopped following");
+            return Some(send(BinlogCommand::CancelScan));
         }
         Action::Cancel if pane.scan.as_ref().is_some_and(ScanState::running) => {
             ctx.info("cancelling the scan");
@@ -393,6 +419,7 @@ fn submit(pane: &mut BinlogPane, ctx: &mut PaneCtx, prompt: Prompt) -> Vec<Effec
             files,
             label,
             instance,
+            stream,
         } => match parse_start(&text, ctx.now) {
             Ok(start) => start_scan(
                 pane,
@@ -401,6 +428,7 @@ fn submit(pane: &mut BinlogPane, ctx: &mut PaneCtx, prompt: Prompt) -> Vec<Effec
                     files,
                     start,
                     instance,
+                    stream,
                 },
                 label,
             ),
@@ -419,29 +447,42 @@ fn submit(pane: &mut BinlogPane, ctx: &mut PaneCtx, prompt: Prompt) -> Vec<Effec
                 text: preview.text.clone(),
             })
         }
-        PromptKind::Range { field, mut words } => {
+        PromptKind::Range {
+            field,
+            mut words,
+            mut scope,
+        } => {
             match binlog_range::range_word(field, &text) {
                 // Keep the form open on the same field so the answer can be corrected.
                 Err(e) => {
                     ctx.error(e);
-                    open_prompt(pane, ctx, PromptKind::Range { field, words }, text);
+                    let kind = PromptKind::Range {
+                        field,
+                        words,
+                        scope,
+                    };
+                    open_prompt(pane, ctx, kind, text);
                 }
                 Ok(word) => {
-                    words.extend(word);
+                    match (field.is_scope(), word) {
+                        (true, Some(w)) if !w.is_empty() => scope.push((field, w)),
+                        (true, _) => {}
+                        (false, w) => words.extend(w),
+                    }
                     match field.next() {
                         Some(next) => {
-                            let text = binlog_range::current(ctx.filter, next);
-                            open_prompt(pane, ctx, PromptKind::Range { field: next, words }, text);
+                            let text = match next.is_scope() {
+                                true => binlog_range::current_scope(pane.scope.as_ref(), next),
+                                false => binlog_range::current(ctx.filter, next),
+                            };
+                            let kind = PromptKind::Range {
+                                field: next,
+                                words,
+                                scope,
+                            };
+                            open_prompt(pane, ctx, kind, text);
                         }
-                        None => {
-                            *ctx.filter = binlog_range::with_range(ctx.filter, &words);
-                            pane.cursor = 0;
-                            ctx.info(if words.is_empty() {
-                                "range cleared".to_string()
-                            } else {
-                                format!("range: {}", words.join(" "))
-                            });
-                        }
+                        None => finish_range(pane, ctx, &words, &scope),
                     }
                 }
             }
@@ -474,11 +515,38 @@ fn submit(pane: &mut BinlogPane, ctx: &mut PaneCtx, prompt: Prompt) -> Vec<Effec
     }
 }
 
+/// The range form's last answer: the filter takes the range words, the pane the scope.
+fn finish_range(
+    pane: &mut BinlogPane,
+    ctx: &mut PaneCtx,
+    words: &[String],
+    scope: &[(RangeField, String)],
+) {
+    let scope = match binlog_range::scope_of(scope) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.error(format!("scope: {e}"));
+            return;
+        }
+    };
+    *ctx.filter = binlog_range::with_range(ctx.filter, words);
+    pane.cursor = 0;
+    let range = match words.is_empty() {
+        true => "range cleared".to_string(),
+        false => format!("range: {}", words.join(" ")),
+    };
+    let rows = match &scope {
+        Some(s) => format!("scope: {} (rows outside it are left alone)", s.text()),
+        None => "every row".to_string(),
+    };
+    if pane.scope != scope {
+        pane.set_scope(scope);
+    }
+    ctx.info(format!("{range} · {rows}"));
+}
+
 /// Start `request` (its id is assigned here) with a fresh list.
-fn start_scan(pane: &mut BinlogPane, mut request: ScanRequest, label: String) -> Vec<Effect> {
-    pane.next_scan_id += 1;
-    let id = pane.next_scan_id;
-    request.id = id;
+fn start_scan(pane: &mut BinlogPane, request: ScanRequest, label: String) -> Vec<Effect> {
     pane.txns.clear();
     pane.shown.clear();
     pane.marked.clear();
@@ -488,17 +556,70 @@ fn start_scan(pane: &mut BinlogPane, mut request: ScanRequest, label: String) ->
     pane.cursor = 0;
     pane.focus = None;
     pane.selection_changed();
+    run_scan(pane, request, label)
+}
+
+/// Send `request` under a new scan id; transactions it finds are added to the list.
+fn run_scan(pane: &mut BinlogPane, mut request: ScanRequest, label: String) -> Vec<Effect> {
+    pane.next_scan_id += 1;
+    let id = pane.next_scan_id;
+    request.id = id;
     pane.scan = Some(ScanState {
         id,
         label,
         bytes: 0,
-        total_bytes: 0,
+        total_bytes: request.stream.as_ref().map_or(0, |s| s.total_bytes),
         events: 0,
         elapsed: Default::default(),
         outcome: None,
+        instance: request.instance.clone(),
+        following: request.stream.as_ref().is_some_and(|s| s.follow),
     });
     pane.view = BinlogView::List;
     send(BinlogCommand::Scan(request))
+}
+
+/// Live follow (`F`): pull the instance's new transactions over the replication stream as
+/// they commit, after the ones listed (from the end of the last one), or from the server's
+/// current end when none is. `F` again, or `esc`, stops.
+fn follow(pane: &mut BinlogPane, ctx: &mut PaneCtx) -> Vec<Effect> {
+    if pane.scan.as_ref().is_some_and(ScanState::following) {
+        ctx.info("stopped following");
+        return send(BinlogCommand::CancelScan);
+    }
+    if pane.scan.as_ref().is_some_and(ScanState::running) {
+        ctx.error("a scan is running: wait for it or cancel it with esc, then follow");
+        return Vec::new();
+    }
+    let listed = pane.scan.as_ref().and_then(|s| s.instance.clone());
+    let Some(instance) = listed.clone().or_else(|| pane.sources.instance.clone()) else {
+        ctx.error("live follow needs an instance: pick one, not a typed path");
+        return Vec::new();
+    };
+    let last = pane.txns.last().filter(|_| listed.is_some());
+    let (names, from_pos) = match last {
+        Some(t) => (vec![t.txn.file.clone()], Some(t.txn.end_pos)),
+        None => (Vec::new(), None),
+    };
+    let request = ScanRequest {
+        id: 0,
+        files: Vec::new(),
+        start: Default::default(),
+        instance: Some(instance.clone()),
+        stream: Some(StreamScan {
+            names,
+            total_bytes: 0,
+            from_pos,
+            follow: true,
+        }),
+    };
+    ctx.info(format!(
+        "following {instance}: new transactions appear as they commit (F or esc stops)"
+    ));
+    match last {
+        Some(_) => run_scan(pane, request, format!("{instance} (following)")),
+        None => start_scan(pane, request, format!("{instance} (following)")),
+    }
 }
 
 /// Keys while the preview editor is open (Mode::PaneEditor): everything edits, except the

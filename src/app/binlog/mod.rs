@@ -18,7 +18,7 @@ pub mod range;
 use crate::backend::binlog::flashback::{
     ApplyReport, CheckMode, CheckReport, CheckRow, RowId, RowState, TxnResult,
 };
-use crate::backend::binlog::scan::{BinlogEvent, LogFile, ScanOutcome, StartPoint};
+use crate::backend::binlog::scan::{BinlogEvent, LogFile, ScanOutcome, StartPoint, StreamScan};
 
 /// A transaction this large is flagged in the list (rows, or bytes of binlog).
 pub const LARGE_TXN_ROWS: u64 = 1000;
@@ -48,6 +48,8 @@ pub enum PromptKind {
         label: String,
         /// The instance the files were listed for (None for a typed path).
         instance: Option<String>,
+        /// Pull the logs over the replication stream instead of reading `files`.
+        stream: Option<StreamScan>,
     },
     /// Where to write the preview; an empty answer takes `default`.
     ExportPath { default: String },
@@ -57,6 +59,8 @@ pub enum PromptKind {
     Range {
         field: range::RangeField,
         words: Vec<String>,
+        /// The scope fields' answers so far.
+        scope: Vec<(range::RangeField, String)>,
     },
 }
 
@@ -90,11 +94,19 @@ pub struct ScanState {
     pub elapsed: Duration,
     /// None while running.
     pub outcome: Option<ScanOutcome>,
+    /// The instance whose logs are read (None for a typed path).
+    pub instance: Option<String>,
+    /// Live follow: the stream stays open and transactions arrive as they commit.
+    pub following: bool,
 }
 
 impl ScanState {
     pub fn running(&self) -> bool {
         self.outcome.is_none()
+    }
+
+    pub fn following(&self) -> bool {
+        self.following && self.running()
     }
 
     pub fn events_per_second(&self) -> f64 {

@@ -1,6 +1,8 @@
-//! The Binlog pane's range form (`R` on the transaction list): commit time from/to and a start
-//! position range, asked one field at a time and checked as typed. It writes the same `from:`,
-//! `to:` and `pos:` words the `/` filter understands, replacing earlier ones and keeping the rest.
+//! The Binlog pane's range form (`R` on the transaction list): commit time from/to, a start
+//! position range, then the row scope (schema or table, change types), asked one field at a
+//! time and checked as typed. The range fields write the same `from:`, `to:` and `pos:` words
+//! the `/` filter understands, replacing earlier ones and keeping the rest; the scope fields set
+//! the same scope as `:scope SCHEMA[.TABLE] [insert|update|delete ...]`.
 
 use chrono::{NaiveDateTime, NaiveTime};
 
@@ -9,18 +11,24 @@ pub enum RangeField {
     From,
     To,
     Positions,
+    /// The scope's schema or table.
+    Tables,
+    /// The scope's change types.
+    Kinds,
 }
 
 impl RangeField {
     pub fn label(self) -> &'static str {
         match self {
             RangeField::From => {
-                "range 1/3 · committed from (UTC HH:MM or YYYY-MM-DD HH:MM, empty = any): "
+                "range 1/5 · committed from (UTC HH:MM or YYYY-MM-DD HH:MM, empty = any): "
             }
             RangeField::To => {
-                "range 2/3 · committed until (UTC HH:MM or YYYY-MM-DD HH:MM, empty = any): "
+                "range 2/5 · committed until (UTC HH:MM or YYYY-MM-DD HH:MM, empty = any): "
             }
-            RangeField::Positions => "range 3/3 · start position N-M (N-, -M; empty = any): ",
+            RangeField::Positions => "range 3/5 · start position N-M (N-, -M; empty = any): ",
+            RangeField::Tables => "range 4/5 · rows of SCHEMA[.TABLE] (empty = every table): ",
+            RangeField::Kinds => "range 5/5 · rows of types insert update delete (empty = all): ",
         }
     }
 
@@ -28,8 +36,15 @@ impl RangeField {
         match self {
             RangeField::From => Some(RangeField::To),
             RangeField::To => Some(RangeField::Positions),
-            RangeField::Positions => None,
+            RangeField::Positions => Some(RangeField::Tables),
+            RangeField::Tables => Some(RangeField::Kinds),
+            RangeField::Kinds => None,
         }
+    }
+
+    /// Whether the field is part of the row scope rather than a filter word.
+    pub fn is_scope(self) -> bool {
+        matches!(self, RangeField::Tables | RangeField::Kinds)
     }
 
     fn prefix(self) -> &'static str {
@@ -37,6 +52,7 @@ impl RangeField {
             RangeField::From => "from:",
             RangeField::To => "to:",
             RangeField::Positions => "pos:",
+            RangeField::Tables | RangeField::Kinds => "",
         }
     }
 }
@@ -90,6 +106,78 @@ pub fn range_word(field: RangeField, text: &str) -> Result<Option<String>, Strin
             };
             Ok(Some(format!("pos:{lo}-{hi_text}")))
         }
+        RangeField::Tables => {
+            let mut words = text.split_whitespace();
+            let name = words.next().unwrap_or_default();
+            if let Some(extra) = words.next() {
+                return Err(format!(
+                    "one SCHEMA or SCHEMA.TABLE, not `{name} {extra}` (types come next)"
+                ));
+            }
+            if is_kind(name) {
+                return Err(format!(
+                    "`{name}` is a change type: give a schema or table here, types come next"
+                ));
+            }
+            Ok(Some(name.to_string()))
+        }
+        RangeField::Kinds => {
+            let mut kinds = Vec::new();
+            for word in text.split_whitespace() {
+                if !is_kind(word) {
+                    return Err(format!(
+                        "`{word}` is not a change type: use insert, update or delete"
+                    ));
+                }
+                kinds.push(word.to_ascii_lowercase());
+            }
+            Ok(Some(kinds.join(" ")))
+        }
+    }
+}
+
+fn is_kind(word: &str) -> bool {
+    matches!(
+        word.to_ascii_lowercase().as_str(),
+        "insert" | "inserts" | "update" | "updates" | "delete" | "deletes"
+    )
+}
+
+/// The row scope the two scope fields' answers make (None: every row), the way `:scope`
+/// reads it: a table or schema, then change types.
+pub fn scope_of(
+    words: &[(RangeField, String)],
+) -> Result<Option<arkc_binlog::scope::RowScope>, String> {
+    let pick = |f: RangeField| {
+        words
+            .iter()
+            .find(|(field, _)| *field == f)
+            .map(|(_, w)| w.as_str())
+    };
+    let (tables, kinds) = (pick(RangeField::Tables), pick(RangeField::Kinds));
+    let text = match (tables, kinds) {
+        (None, None) => return Ok(None),
+        (Some(t), None) => t.to_string(),
+        (None, Some(k)) => format!("* {k}"),
+        (Some(t), Some(k)) => format!("{t} {k}"),
+    };
+    arkc_binlog::scope::RowScope::parse(&text).map(Some)
+}
+
+/// What the scope fields held last time, from the current scope's text, to prefill them.
+pub fn current_scope(scope: Option<&arkc_binlog::scope::RowScope>, field: RangeField) -> String {
+    let Some(scope) = scope else {
+        return String::new();
+    };
+    let words: Vec<&str> = scope.text().split_whitespace().collect();
+    let (name, kinds): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| !is_kind(w));
+    match field {
+        RangeField::Tables => name
+            .first()
+            .filter(|n| **n != "*")
+            .map_or(String::new(), |n| n.to_string()),
+        RangeField::Kinds => kinds.join(" "),
+        _ => String::new(),
     }
 }
 
@@ -153,6 +241,47 @@ mod tests {
         assert!(range_word(RangeField::Positions, "x-3")
             .unwrap_err()
             .contains("`x`"));
+    }
+
+    #[test]
+    fn scope_fields_make_the_same_scope_as_the_palette() {
+        let t = |text: &str| range_word(RangeField::Tables, text);
+        let k = |text: &str| range_word(RangeField::Kinds, text);
+        assert_eq!(t("shop").unwrap(), Some("shop".into()));
+        assert!(t("shop crm").unwrap_err().contains("one SCHEMA"));
+        assert!(t("delete").unwrap_err().contains("change type"));
+        assert_eq!(k("Update delete").unwrap(), Some("update delete".into()));
+        assert!(k("drop").unwrap_err().contains("`drop`"));
+        let answers = |a: &[(RangeField, &str)]| -> Vec<(RangeField, String)> {
+            a.iter().map(|(f, w)| (*f, w.to_string())).collect()
+        };
+        assert_eq!(scope_of(&answers(&[])).unwrap(), None);
+        let scope = scope_of(&answers(&[
+            (RangeField::Tables, "shop.orders"),
+            (RangeField::Kinds, "delete"),
+        ]))
+        .unwrap()
+        .expect("a scope");
+        assert_eq!(
+            Some(&scope),
+            arkc_binlog::scope::RowScope::parse("shop.orders delete")
+                .ok()
+                .as_ref()
+        );
+        assert!(scope.keeps("`shop`.`orders`", arkc_binlog::RowsKind::Delete));
+        assert!(!scope.keeps("`shop`.`orders`", arkc_binlog::RowsKind::Update));
+        assert!(!scope.keeps("`crm`.`contacts`", arkc_binlog::RowsKind::Delete));
+        let kinds_only = scope_of(&answers(&[(RangeField::Kinds, "insert")]))
+            .unwrap()
+            .expect("a scope");
+        assert!(kinds_only.keeps("`crm`.`contacts`", arkc_binlog::RowsKind::Insert));
+        assert_eq!(
+            current_scope(Some(&scope), RangeField::Tables),
+            "shop.orders"
+        );
+        assert_eq!(current_scope(Some(&scope), RangeField::Kinds), "delete");
+        assert_eq!(current_scope(Some(&kinds_only), RangeField::Tables), "");
+        assert_eq!(current_scope(None, RangeField::Kinds), "");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The Health pane: one row per instance with its figures. Its cursor is the console's selected
 //! instance, so the selection follows you to every pane. `enter` drills into the selected
-//! instance's monitoring views (Dashboard, Processlist, Locks, Alerts; `tab`/`shift-tab` switch
-//! between them, `esc` goes back to the list).
+//! instance's monitoring views (Dashboard, Processlist, Locks, Replication, Disk, Parameters,
+//! Backup, Alerts; `tab`/`shift-tab` switch between them, `R`/`D`/`P`/`B` open one directly, `esc`
+//! goes back to the list).
 
 pub mod fleet;
+pub mod inspect;
 pub mod monitor;
 pub mod processlist;
 
@@ -149,6 +151,16 @@ impl PaneLogic for HealthPane {
         if *action == Action::Cancel && self.views.back() {
             return Some(Vec::new());
         }
+        if let Some(target) = direct_view(action) {
+            match self.views.top() {
+                HealthView::Instances => {
+                    ctx.selected_instance()?;
+                    self.views.push(HealthView::Instance(target));
+                }
+                HealthView::Instance(_) => *self.views.top_mut() = HealthView::Instance(target),
+            }
+            return Some(Vec::new());
+        }
         match *self.views.top() {
             HealthView::Instances if *action == Action::Confirm => {
                 ctx.selected_instance()?;
@@ -277,6 +289,17 @@ impl PaneLogic for HealthPane {
             other => Some(other),
         }
     }
+}
+
+/// The keys that open one monitoring view directly (from the list or from another view).
+fn direct_view(action: &Action) -> Option<MonitorView> {
+    Some(match action {
+        Action::HealthReplication => MonitorView::Replication,
+        Action::HealthDisk => MonitorView::Disk,
+        Action::HealthParameters => MonitorView::Parameters,
+        Action::HealthBackup => MonitorView::Backup,
+        _ => return None,
+    })
 }
 
 /// The instance list: moving the selection and opening the filter.

@@ -7,11 +7,12 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::inspect::InspectState;
 use crate::backend::health::locks::LocksReport;
 use crate::backend::health::views::{HealthViewCommand, HealthViewEvent, LiveView};
 use crate::backend::BackendCommand;
 use crate::config::Config;
-use crate::health::alert_state::{default_rules, AlertBook, RuleBook};
+use crate::health::alert_state::AlertBook;
 use crate::health::processlist::ProcessRow;
 use crate::health::{InstanceHealth, Status};
 
@@ -24,14 +25,22 @@ pub enum MonitorView {
     Dashboard,
     Processlist,
     Locks,
+    Replication,
+    Disk,
+    Parameters,
+    Backup,
     Alerts,
 }
 
 impl MonitorView {
-    pub const ALL: [MonitorView; 4] = [
+    pub const ALL: [MonitorView; 8] = [
         MonitorView::Dashboard,
         MonitorView::Processlist,
         MonitorView::Locks,
+        MonitorView::Replication,
+        MonitorView::Disk,
+        MonitorView::Parameters,
+        MonitorView::Backup,
         MonitorView::Alerts,
     ];
 
@@ -40,7 +49,22 @@ impl MonitorView {
             MonitorView::Dashboard => "Dashboard",
             MonitorView::Processlist => "Processlist",
             MonitorView::Locks => "Locks",
+            MonitorView::Replication => "Replication",
+            MonitorView::Disk => "Disk",
+            MonitorView::Parameters => "Parameters",
+            MonitorView::Backup => "Backup",
             MonitorView::Alerts => "Alerts",
+        }
+    }
+
+    /// A shorter name for the tab row on narrow screens.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            MonitorView::Dashboard => "Dash",
+            MonitorView::Processlist => "Procs",
+            MonitorView::Replication => "Repl",
+            MonitorView::Parameters => "Params",
+            other => other.title(),
         }
     }
 
@@ -49,7 +73,11 @@ impl MonitorView {
         match self {
             MonitorView::Processlist => Some(LiveView::Processlist),
             MonitorView::Locks => Some(LiveView::Locks),
-            _ => None,
+            MonitorView::Replication => Some(LiveView::Replication),
+            MonitorView::Disk => Some(LiveView::Sizes),
+            MonitorView::Parameters => Some(LiveView::Parameters),
+            MonitorView::Backup => Some(LiveView::Backups),
+            MonitorView::Dashboard | MonitorView::Alerts => None,
         }
     }
 
@@ -76,7 +104,8 @@ pub struct RateSample {
 #[derive(Debug, Clone, Default)]
 pub struct HealthMonitor {
     pub book: AlertBook,
-    rules: HashMap<String, RuleBook>,
+    /// The inspection views' reads, parameter changes, and drift judging.
+    pub inspect: InspectState,
     history: HashMap<String, VecDeque<RateSample>>,
     /// What the backend has been asked to read: (instance, view).
     watching: Option<(String, LiveView)>,
@@ -89,30 +118,15 @@ pub struct HealthMonitor {
 
 impl HealthMonitor {
     pub fn new(config: &Config) -> HealthMonitor {
-        let rules = config
-            .instances
-            .iter()
-            .map(|i| (i.name.clone(), config.alerts.rules_for(&i.name, &i.tags)))
-            .collect();
         HealthMonitor {
-            rules,
+            inspect: InspectState::new(config),
             ..HealthMonitor::default()
         }
     }
 
     /// A new poll result: judge the alert rules, remember the rates.
     pub fn observe(&mut self, h: &InstanceHealth) {
-        let defaults;
-        let rules = match self.rules.get(&h.instance) {
-            Some(r) => r,
-            None => {
-                defaults = default_rules();
-                &defaults
-            }
-        };
-        // The console has no parameter baseline yet (arkc health reads it): drift is not judged.
-        self.book
-            .observe(&h.instance, &h.alert_facts(None), rules, h.sampled_at);
+        self.inspect.observe(&mut self.book, h);
         let history = self.history.entry(h.instance.clone()).or_default();
         if h.status == Status::Up {
             history.push_back(RateSample {
@@ -152,6 +166,10 @@ impl HealthMonitor {
             HealthViewEvent::Locks { instance, report } => {
                 self.view_error = None;
                 self.locks = Some((instance, report));
+            }
+            HealthViewEvent::Inspected { instance, report } => {
+                self.view_error = None;
+                self.inspect.latest = Some((instance, report));
             }
             HealthViewEvent::Failed { instance, error } => {
                 self.view_error = Some((instance, error))

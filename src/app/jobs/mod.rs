@@ -3,6 +3,7 @@
 //! the backend, and the backend hands back `JobRow`s read from the history.
 
 pub mod deploy;
+pub mod deploys;
 
 use super::pane::{PaneCtx, PaneLogic};
 use super::{Action, Effect, Mode};
@@ -29,6 +30,8 @@ pub struct JobsPane {
     pub deploy: Option<deploy::DeployFlow>,
     /// The deploy flow's last refusal, shown on its prompt line until the next key.
     pub deploy_note: Option<String>,
+    /// The deploy history view (`D`, or `i` for a new instance), drawn over the backups.
+    pub deploys: Option<deploys::DeploysView>,
 }
 
 impl JobsPane {
@@ -223,6 +226,9 @@ impl JobsPane {
 
 impl PaneLogic for JobsPane {
     fn on_action(&mut self, ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
+        if let Some(effects) = self.deploys_action(ctx, action) {
+            return effects;
+        }
         if *action == Action::DeployStart {
             self.open_deploy(ctx);
             return Some(Vec::new());
@@ -236,6 +242,12 @@ impl PaneLogic for JobsPane {
     }
 
     fn on_input(&mut self, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
+        if self.deploys.is_some() {
+            return self
+                .deploys_action(ctx, &action)
+                .flatten()
+                .unwrap_or_default();
+        }
         if self.deploy.is_some() {
             return self.deploy_key(ctx, action);
         }
@@ -248,6 +260,12 @@ impl PaneLogic for JobsPane {
         match event {
             BackendEvent::Jobs(e) => {
                 self.on_event(e);
+                None
+            }
+            BackendEvent::Deploy(e) if deploys::DeploysView::takes(&e) => {
+                if let Some(view) = self.deploys.as_mut() {
+                    view.on_event(e);
+                }
                 None
             }
             BackendEvent::Deploy(e) => {

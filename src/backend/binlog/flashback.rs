@@ -139,6 +139,7 @@ pub async fn server_logs(
                 path,
                 size: size.unwrap_or(0),
                 first_event: None,
+                streamed: false,
             })
         })
         .collect())

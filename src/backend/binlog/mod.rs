@@ -2,9 +2,13 @@
 //! replication client (stream), column definitions, and the flashback check and apply.
 
 mod apply_units;
+pub mod columns;
 pub mod flashback;
 pub mod scan;
+mod scan_stream;
 pub mod schema_info;
 pub mod service;
+pub mod source;
 pub mod sql_units;
 pub mod stream;
+pub mod url_flashback;

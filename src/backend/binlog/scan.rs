@@ -8,19 +8,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arkc_binlog::review::{ReviewLimits, ReviewSink, ReviewedTxn};
-use arkc_binlog::schema::SchemaInfo;
+use arkc_binlog::schema::ColumnSource;
 use arkc_binlog::txn::{Filters, TxnBuilder};
-use arkc_binlog::{BinlogError, BinlogReader, Decoder};
+use arkc_binlog::BinlogError;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::columns::ServerColumns;
 use super::flashback::{self, ApplyRequest, CheckRequest};
 use crate::backend::{BackendEvent, SqlRecorder};
 use crate::config::Config;
 
 /// How often a running scan reports progress and sends the transactions found so far.
-const REPORT_EVERY: Duration = Duration::from_millis(100);
-/// How long a scan waits for the instance's column definitions before going on without them.
-const SCHEMA_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const REPORT_EVERY: Duration = Duration::from_millis(100);
 
 /// One binary log as the source picker shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +30,8 @@ pub struct LogFile {
     pub size: u64,
     /// Unix seconds of the file's first event, when readable.
     pub first_event: Option<u32>,
+    /// Read through the replication stream (the instance's `binlog_source`), not from `path`.
+    pub streamed: bool,
 }
 
 /// Where a scan starts within its files.
@@ -56,6 +57,22 @@ pub struct ScanRequest {
     /// The instance the files were listed for: its column definitions (generated columns,
     /// names) are read from information_schema when it answers. None for a typed path.
     pub instance: Option<String>,
+    /// Read the instance's logs through the replication stream instead of `files`.
+    pub stream: Option<StreamScan>,
+}
+
+/// A scan of an instance's binlogs pulled over the replication stream.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamScan {
+    /// Log names from the first to read on, as SHOW BINARY LOGS lists them; empty: from the
+    /// server's current end (only useful when following).
+    pub names: Vec<String>,
+    /// Their sizes summed, for the gauge.
+    pub total_bytes: u64,
+    /// Start at this byte of the first log instead of its beginning (a transaction boundary).
+    pub from_pos: Option<u64>,
+    /// Keep the stream open: transactions arrive as they commit, until cancelled.
+    pub follow: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -217,9 +234,14 @@ impl BinlogService {
             let mut origin = inst.name.clone();
             let listed = flashback::server_logs(&inst, &recorder).await;
             let result = match (listed, inst.binlog_dir.clone()) {
-                (Ok(logs), _) => tokio::task::spawn_blocking(move || with_first_event_times(logs))
+                (Ok(logs), _) => {
+                    let how = inst.binlog_source;
+                    tokio::task::spawn_blocking(move || {
+                        streamed_as(how, with_first_event_times(logs))
+                    })
                     .await
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| e.to_string())
+                }
                 // The server is down, but its binlog_dir can still be read.
                 (Err(e), Some(dir)) => {
                     origin = format!(
@@ -253,30 +275,36 @@ impl BinlogService {
             let inst = self.config.instances.iter().find(|i| &i.name == name)?;
             Some(inst.clone())
         });
-        let runtime = tokio::runtime::Handle::current();
         // A plain thread: a long scan must not hold one of tokio's blocking-pool slots forever.
         let spawned = std::thread::Builder::new()
             .name("arkc-binlog-scan".into())
             .spawn(move || {
                 lower_priority();
                 let id = request.id;
-                let schema = instance.and_then(|inst| {
+                let columns = instance.as_ref().and_then(|inst| {
                     let recorder = SqlRecorder::new(&inst.name, events.clone());
-                    let loading = schema_for(&inst, &recorder, &request.files);
-                    // Unreachable or unreadable: scan as for a typed file; the preview says so.
-                    match runtime.block_on(loading) {
-                        Ok(info) => Some(Arc::new(info)),
+                    // Each table is looked up when its first TABLE_MAP arrives (one pass).
+                    match ServerColumns::for_instance(inst, Filters::default(), Some(recorder)) {
+                        Ok(c) => Some(c as Arc<dyn ColumnSource>),
+                        // Unreachable: scan as for a typed file; the preview says so.
                         Err(e) => {
                             tracing::warn!(instance = %inst.name, "no column definitions: {e:#}");
                             None
                         }
                     }
                 });
-                let outcome = match scan(&request, schema, &cancel, &events) {
+                let result = match (&request.stream, &instance) {
+                    (Some(stream), Some(inst)) => super::scan_stream::scan_stream(
+                        &request, stream, inst, columns, &cancel, &events,
+                    ),
+                    (Some(_), None) => Err(anyhow::anyhow!("a stream scan needs an instance")),
+                    (None, _) => scan(&request, columns, &cancel, &events).map_err(Into::into),
+                };
+                let outcome = match result {
                     Ok(()) if cancel.load(Ordering::Relaxed) => ScanOutcome::Cancelled,
                     Ok(()) => ScanOutcome::Done,
                     Err(_) if cancel.load(Ordering::Relaxed) => ScanOutcome::Cancelled,
-                    Err(e) => ScanOutcome::Failed(e.to_string()),
+                    Err(e) => ScanOutcome::Failed(format!("{e:#}")),
                 };
                 send(&events, BinlogEvent::ScanFinished { id, outcome });
             });
@@ -285,26 +313,6 @@ impl BinlogService {
             send(&self.events, BinlogEvent::ScanFinished { id: 0, outcome });
         }
     }
-}
-
-/// Column definitions of the tables mapped in `files`, from `inst`'s information_schema.
-async fn schema_for(
-    inst: &crate::config::InstanceConfig,
-    recorder: &SqlRecorder,
-    files: &[PathBuf],
-) -> anyhow::Result<SchemaInfo> {
-    let paths = files.to_vec();
-    let tables =
-        tokio::task::spawn_blocking(move || arkc_binlog::pipeline::mapped_tables(&paths)).await??;
-    let load = async {
-        let mut conn = crate::backend::connect::connect(inst).await?;
-        let info = super::schema_info::load_schema_info(&mut conn, &tables, Some(recorder)).await;
-        let _ = conn.disconnect().await;
-        info
-    };
-    tokio::time::timeout(SCHEMA_TIMEOUT, load)
-        .await
-        .map_err(|_| anyhow::anyhow!("no column definitions within {SCHEMA_TIMEOUT:?}"))?
 }
 
 /// Decoding may take a whole core for minutes; on a busy machine it must not delay keys.
@@ -325,13 +333,13 @@ impl Drop for BinlogService {
     }
 }
 
-fn send(events: &UnboundedSender<BackendEvent>, event: BinlogEvent) {
+pub(super) fn send(events: &UnboundedSender<BackendEvent>, event: BinlogEvent) {
     // A closed channel means the UI has gone; the work's result has nowhere to go.
     let _ = events.send(BackendEvent::Binlog(event));
 }
 
 /// The filters a start point needs; a GTID start is applied while delivering instead.
-fn filters_for(start: &StartPoint, files: &[PathBuf]) -> Filters {
+pub(super) fn filters_for(start: &StartPoint, files: &[PathBuf]) -> Filters {
     let mut filters = Filters::default();
     match start {
         StartPoint::Beginning | StartPoint::Gtid(_) => {}
@@ -346,17 +354,17 @@ fn filters_for(start: &StartPoint, files: &[PathBuf]) -> Filters {
 }
 
 /// Progress and batching shared by the scan loop and the sink's delivery callback.
-struct ScanReporter<'a> {
-    id: u64,
-    events: &'a UnboundedSender<BackendEvent>,
-    batch: Vec<ReviewedTxn>,
-    started: Instant,
-    last_report: Instant,
-    total_bytes: u64,
+pub(super) struct ScanReporter<'a> {
+    pub(super) id: u64,
+    pub(super) events: &'a UnboundedSender<BackendEvent>,
+    pub(super) batch: Vec<ReviewedTxn>,
+    pub(super) started: Instant,
+    pub(super) last_report: Instant,
+    pub(super) total_bytes: u64,
 }
 
 impl ScanReporter<'_> {
-    fn report(&mut self, bytes: u64, events: u64) {
+    pub(super) fn report(&mut self, bytes: u64, events: u64) {
         self.last_report = Instant::now();
         if !self.batch.is_empty() {
             let batch = std::mem::take(&mut self.batch);
@@ -380,7 +388,7 @@ impl ScanReporter<'_> {
 
 fn scan(
     request: &ScanRequest,
-    schema: Option<Arc<SchemaInfo>>,
+    columns: Option<Arc<dyn ColumnSource>>,
     cancel: &AtomicBool,
     events: &UnboundedSender<BackendEvent>,
 ) -> Result<(), BinlogError> {
@@ -413,36 +421,27 @@ fn scan(
         Ok(())
     })?;
     let mut builder = TxnBuilder::new(filters_for(&request.start, &request.files));
-    let mut decoder = Decoder::new();
-    decoder.set_schema_info(schema);
-    let (mut done_bytes, mut n_events) = (0u64, 0u64);
-    for path in &request.files {
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let mut reader = BinlogReader::open(path)?;
-        decoder.set_path(path);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        builder.set_file(&name.unwrap_or_default());
-        let mut at = 0;
-        while let Some(raw) = reader.next_event()? {
-            at = raw.end_offset();
-            n_events += 1;
-            decoder.decode_each(raw, &mut |ev| builder.push(ev, &mut sink))?;
-            if n_events % 256 == 0 {
-                if cancel.load(Ordering::Relaxed) {
-                    return Ok(());
-                }
-                let due = reporter.borrow().last_report.elapsed() >= REPORT_EVERY;
-                if due {
-                    reporter.borrow_mut().report(done_bytes + at, n_events);
-                }
+    builder.columns = columns;
+    // The engine's file pipeline, as `arkc flashback` reads files; it stops within a batch
+    // (1 MiB) of Esc. Each file's 4-byte magic is counted so the gauge ends at the sizes.
+    let stats = arkc_binlog::pipeline::scan_files_cancellable(
+        &request.files,
+        &mut builder,
+        &mut sink,
+        &mut |s| {
+            let mut r = reporter.borrow_mut();
+            if r.last_report.elapsed() >= REPORT_EVERY {
+                r.report(s.bytes + 4 * s.files, s.events);
             }
-        }
-        done_bytes += at;
-    }
+        },
+        cancel,
+    )?;
     drop(sink);
-    reporter.borrow_mut().report(done_bytes, n_events);
+    if !cancel.load(Ordering::Relaxed) {
+        reporter
+            .borrow_mut()
+            .report(stats.bytes + 4 * stats.files, stats.events);
+    }
     Ok(())
 }
 
@@ -464,10 +463,19 @@ pub fn local_logs(path: &Path) -> anyhow::Result<Vec<LogFile>> {
                 .unwrap_or_default(),
             size: std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0),
             first_event: None,
+            streamed: false,
             path: Some(p),
         })
         .collect();
     Ok(with_first_event_times(logs))
+}
+
+/// Marks the logs to read through the replication stream, as `binlog_source` says.
+fn streamed_as(how: crate::config::BinlogSource, mut logs: Vec<LogFile>) -> Vec<LogFile> {
+    for log in &mut logs {
+        log.streamed = how.streams(log.path.is_some());
+    }
+    logs
 }
 
 fn with_first_event_times(mut logs: Vec<LogFile>) -> Vec<LogFile> {
@@ -505,6 +513,7 @@ mod tests {
             files: vec![PathBuf::from(CORPUS).join(file); copies],
             start,
             instance: None,
+            stream: None,
         };
         let cancel = AtomicBool::new(cancelled);
         scan(&request, None, &cancel, &tx).expect("scan");

@@ -1,7 +1,7 @@
 //! Flashback of an exact binlog range on an instance, in four calls a caller (the Binlog
 //! pane's twin, `arkc deploy undo`) can chain: `plan_range` reads the range from the
-//! instance's binlogs (its `binlog_dir`, else the server's own folder when it is on this
-//! machine) with the server's column definitions and assembles the rollback of the rows in
+//! instance's binlogs (its `binlog_dir`, the server's own folder when it is on this machine,
+//! or the replication stream, as `binlog_source` says) in one pass with the server's column definitions and assembles the rollback of the rows in
 //! scope; `check_plan` runs the one exact check (`arkc_binlog::check`); `apply_plan` saves the
 //! plan and its inverse to the audit folder and applies it, one server transaction per source
 //! transaction. Nothing here writes unless `apply_plan` is called, and it refuses read-only.
@@ -16,10 +16,13 @@ use arkc_binlog::review::{
 use arkc_binlog::scope::RowScope;
 use arkc_binlog::txn::{Filters, TxnBuilder};
 
+use super::columns::ServerColumns;
 use super::flashback::{
     apply, check, server_logs, ApplyReport, ApplyRequest, CheckMode, CheckReport, CheckRequest,
     CheckRow,
 };
+use super::source::{scan_source, Source};
+use super::stream::StreamServer;
 use crate::backend::recorder::SqlRecorder;
 use crate::config::InstanceConfig;
 
@@ -58,21 +61,11 @@ pub async fn plan_range(
     range: &FlashbackRange,
 ) -> anyhow::Result<FlashbackPlan> {
     let logs = server_logs(inst, rec).await?;
-    let wanted = logs
+    let wanted: Vec<_> = logs
         .iter()
-        .filter(|l| l.name >= range.start.0 && l.name <= range.stop.0);
-    let mut files = Vec::new();
-    for log in wanted {
-        match &log.path {
-            Some(p) => files.push(p.clone()),
-            None => bail!(
-                "{}: binlog {} is not readable on this machine; set binlog_dir for the instance",
-                inst.name,
-                log.name
-            ),
-        }
-    }
-    if files.is_empty() {
+        .filter(|l| l.name >= range.start.0 && l.name <= range.stop.0)
+        .collect();
+    if wanted.is_empty() {
         bail!(
             "{}: no binlog from {} to {} (SHOW BINARY LOGS lists {})",
             inst.name,
@@ -84,36 +77,47 @@ pub async fn plan_range(
                 .join(", ")
         );
     }
-    let schema = column_definitions(inst, rec, &files).await?;
+    let all_readable = wanted.iter().all(|l| l.path.is_some());
+    let source = if inst.binlog_source.streams(all_readable) {
+        Source::Server {
+            server: StreamServer::from_instance(inst)?,
+            names: wanted.iter().map(|l| l.name.clone()).collect(),
+            server_id: None,
+            end: range.stop.clone(),
+        }
+    } else if let Some(log) = wanted.iter().find(|l| l.path.is_none()) {
+        bail!(
+            "{}: binlog {} is not readable on this machine; set binlog_dir for the instance, \
+             or binlog_source = \"stream\" to pull it from the server",
+            inst.name,
+            log.name
+        );
+    } else {
+        Source::Files {
+            files: wanted.iter().filter_map(|l| l.path.clone()).collect(),
+        }
+    };
     let filters = Filters {
         start: Some(range.start.clone()),
         stop: Some(range.stop.clone()),
         ..Default::default()
     };
-    let txns = tokio::task::spawn_blocking(move || read_range(&files, filters, schema))
-        .await
-        .context("the binlog reader stopped")??;
-    plan_of(&inst.name, txns, range.scope.as_ref())
-}
-
-async fn column_definitions(
-    inst: &InstanceConfig,
-    rec: &SqlRecorder,
-    files: &[PathBuf],
-) -> anyhow::Result<Arc<arkc_binlog::schema::SchemaInfo>> {
-    let paths = files.to_vec();
-    let tables =
-        tokio::task::spawn_blocking(move || arkc_binlog::pipeline::mapped_tables(&paths)).await??;
-    let mut conn = crate::backend::connect::connect(inst).await?;
-    let info = super::schema_info::load_schema_info(&mut conn, &tables, Some(rec)).await?;
-    let _ = conn.disconnect().await;
-    Ok(Arc::new(info))
+    let (inst, rec) = (inst.clone(), rec.clone());
+    let name = inst.name.clone();
+    let txns = tokio::task::spawn_blocking(move || {
+        // Each table's definition is read when its first TABLE_MAP arrives: one pass.
+        let columns = ServerColumns::for_instance(&inst, filters.clone(), Some(rec))?;
+        read_range(&source, filters, columns)
+    })
+    .await
+    .context("the binlog reader stopped")??;
+    plan_of(&name, txns, range.scope.as_ref())
 }
 
 fn read_range(
-    files: &[PathBuf],
+    source: &Source,
     filters: Filters,
-    schema: Arc<arkc_binlog::schema::SchemaInfo>,
+    columns: Arc<ServerColumns>,
 ) -> anyhow::Result<Vec<ReviewedTxn>> {
     let mut txns = Vec::new();
     let mut sink = ReviewSink::new(ReviewLimits::default(), |t| {
@@ -121,8 +125,8 @@ fn read_range(
         Ok(())
     })?;
     let mut builder = TxnBuilder::new(filters);
-    builder.schema = Some(schema);
-    arkc_binlog::pipeline::scan_files(files, &mut builder, &mut sink)?;
+    builder.columns = Some(columns);
+    scan_source(source, false, &mut builder, &mut sink, &mut |_| {})?;
     drop(sink);
     Ok(txns)
 }

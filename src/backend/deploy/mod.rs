@@ -2,6 +2,7 @@
 //! reviewed change statement by statement with its history (`apply`).
 
 pub mod apply;
+pub mod child;
 pub mod live;
 pub mod task;
 
@@ -67,6 +68,16 @@ pub fn spawn_request(
     let name = match &request {
         task::DeployRequest::Review { instance, .. }
         | task::DeployRequest::Apply { instance, .. } => instance.clone(),
+        task::DeployRequest::History => {
+            tokio::task::spawn_blocking(move || {
+                let _ = events.send(super::BackendEvent::Deploy(child::history_event()));
+            });
+            return;
+        }
+        task::DeployRequest::Job { job, read_only } => {
+            spawn_job(config, job.clone(), *read_only, events);
+            return;
+        }
     };
     let Some(inst) = config.instances.iter().find(|i| i.name == name).cloned() else {
         let _ = events.send(super::BackendEvent::Deploy(task::DeployEvent::Failed(
@@ -80,4 +91,24 @@ pub fn spawn_request(
             let _ = events.send(super::BackendEvent::Deploy(e));
         });
     });
+}
+
+/// Run an undo or instance deploy through the CLI twin: this very binary, with the same config.
+fn spawn_job(
+    config: &crate::config::Config,
+    job: child::ChildJob,
+    read_only: bool,
+    events: mpsc::UnboundedSender<super::BackendEvent>,
+) {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = events.send(super::BackendEvent::Deploy(task::DeployEvent::JobEnded {
+                ok: false,
+                message: format!("cannot find arkc's own binary to run the job: {e}"),
+            }));
+            return;
+        }
+    };
+    tokio::spawn(child::run(exe, config.path.clone(), job, read_only, events));
 }

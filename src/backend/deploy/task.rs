@@ -26,6 +26,13 @@ pub enum DeployRequest {
         file: PathBuf,
         read_only: bool,
     },
+    /// The deploy history, for the pane's deploy list.
+    History,
+    /// An undo or an instance deploy, run through its CLI twin (`child`).
+    Job {
+        job: super::child::ChildJob,
+        read_only: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +56,18 @@ pub enum DeployEvent {
         message: String,
     },
     Failed(String),
+    /// The deploy history, newest first (or why it could not be read).
+    History {
+        records: Vec<crate::deploy::history::DeployRecord>,
+        error: Option<String>,
+    },
+    /// A line a `Job` printed.
+    Output(String),
+    /// A `Job` ended: its exit status, and its last line as the message.
+    JobEnded {
+        ok: bool,
+        message: String,
+    },
 }
 
 fn reviewed(inst: &InstanceConfig, cfg: &ReviewConfig, sql: &str) -> anyhow::Result<Review> {
@@ -92,6 +111,9 @@ fn run_inner(
         DeployRequest::Apply {
             file, read_only, ..
         } => (file, true, read_only),
+        DeployRequest::History | DeployRequest::Job { .. } => {
+            anyhow::bail!("not a review or an apply: sent to the wrong runner")
+        }
     };
     let sql = std::fs::read_to_string(&file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;

@@ -94,7 +94,7 @@ impl AlertContext {
 }
 
 /// Identity variables differ between any two servers: never part of a tag-group baseline.
-fn watched_only(vars: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn watched_only(vars: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     const IDENTITY: &[&str] = &[
         "hostname",
         "server_id",

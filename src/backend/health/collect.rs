@@ -163,7 +163,7 @@ pub const BACKUP_HISTORY_TABLES: [(&str, &str); 2] = [
 
 /// arkc's own backup history joins the lookup where it has backups of this instance; SQLite is
 /// read on a blocking thread, never on the poller's.
-async fn add_job_history(lookup: &mut BackupLookup, instance: &str) {
+pub(crate) async fn add_job_history(lookup: &mut BackupLookup, instance: &str) {
     let name = instance.to_string();
     match tokio::task::spawn_blocking(move || crate::jobs::newest_success_end(&name)).await {
         Ok(Ok(Some(newest))) => {

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod alerting;
 pub mod collect;
 pub mod fleet;
+pub mod inspect;
 pub mod kill;
 pub mod locks;
 pub mod poller;

@@ -21,7 +21,8 @@ use crate::health::{replication_from_rows, HealthTracker, InstanceHealth, Status
 pub const POLL_BUDGET: Duration = Duration::from_secs(10);
 /// An instance still waiting for a free poll slot this long after its turn is reported slow.
 pub const QUEUE_BUDGET: Duration = Duration::from_millis(2500);
-/// Variables (version, limits, read_only) are read again after this long, not every poll.
+/// The console's fleet reads variables (version, limits, read_only, watched parameters) again
+/// after this long, not every poll (a lone poller reads them every poll).
 pub const VARIABLES_CADENCE: Duration = Duration::from_secs(10);
 /// A server that was not a replica is asked again after this long.
 pub const REPLICA_RECHECK: Duration = Duration::from_secs(10);
@@ -123,6 +124,7 @@ pub struct InstancePoller {
     last: Option<InstanceHealth>,
     /// The variables last read, and when.
     variables: Option<(std::time::Instant, HashMap<String, String>)>,
+    variables_cadence: Duration,
     /// When replica status was last asked, and whether it had rows.
     replica_checked: Option<(std::time::Instant, bool)>,
 }
@@ -143,8 +145,15 @@ impl InstancePoller {
             slow_after: DEFAULT_SLOW_AFTER,
             last: None,
             variables: None,
+            variables_cadence: Duration::ZERO,
             replica_checked: None,
         }
+    }
+
+    /// Read the variables at most every `cadence` (the fleet: less for each server to answer).
+    pub fn with_variables_cadence(mut self, cadence: Duration) -> Self {
+        self.variables_cadence = cadence;
+        self
     }
 
     /// Answers later than `after` mark the instance slow.
@@ -258,7 +267,7 @@ impl InstancePoller {
         let taken_at = chrono::Utc::now();
         // Each skipped statement is one less for the server at fleet scale.
         let variables = match &self.variables {
-            Some((at, v)) if at.elapsed() < VARIABLES_CADENCE => v.clone(),
+            Some((at, v)) if at.elapsed() < self.variables_cadence => v.clone(),
             _ => {
                 let rows = self
                     .recorder

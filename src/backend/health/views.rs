@@ -1,5 +1,6 @@
-//! Live reads for the Health pane's expensive views (Processlist, Locks): one task reads the open
-//! view's instance every `VIEW_INTERVAL` while the view is open, and stops when it closes.
+//! Live reads for the Health pane's expensive views (Processlist, Locks, and the inspection views
+//! Replication, Disk and size, Parameters, Backup): one task reads the open view's instance at the
+//! view's own interval while the view is open, and stops when it closes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,11 @@ use super::processlist::{read_processlist, MonitorConn};
 use crate::backend::slow::report::ExplainTable;
 use crate::backend::{BackendEvent, SqlRecorder};
 use crate::config::Config;
+use crate::health::backup::BackupReport;
+use crate::health::params::ParamsReport;
 use crate::health::processlist::ProcessRow;
+use crate::health::replication::ReplicationReport;
+use crate::health::sizes::SizeReport;
 
 /// How often an open view is re-read.
 pub const VIEW_INTERVAL: Duration = Duration::from_secs(2);
@@ -22,6 +27,22 @@ pub const VIEW_INTERVAL: Duration = Duration::from_secs(2);
 pub enum LiveView {
     Processlist,
     Locks,
+    Replication,
+    Sizes,
+    Parameters,
+    Backups,
+}
+
+impl LiveView {
+    /// How often the open view is re-read: table sizes and backup history change slowly and
+    /// cost more to read.
+    pub fn interval(self) -> Duration {
+        match self {
+            LiveView::Processlist | LiveView::Locks | LiveView::Replication => VIEW_INTERVAL,
+            LiveView::Parameters => Duration::from_secs(5),
+            LiveView::Sizes | LiveView::Backups => Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +84,11 @@ pub enum HealthViewEvent {
         instance: String,
         report: LocksReport,
     },
+    /// One of the inspection views (Replication, Disk and size, Parameters, Backup).
+    Inspected {
+        instance: String,
+        report: Inspection,
+    },
     Failed {
         instance: String,
         error: String,
@@ -86,6 +112,15 @@ pub enum HealthViewEvent {
         sql: String,
         result: Result<ExplainTable, String>,
     },
+}
+
+/// A read of one of the inspection views.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inspection {
+    Replication(ReplicationReport),
+    Sizes(SizeReport),
+    Parameters(ParamsReport),
+    Backups(BackupReport),
 }
 
 /// Owns the one watch task.
@@ -156,9 +191,10 @@ impl ViewReader {
         let token = self.parent.child_token();
         self.current = Some(token.clone());
         let events = self.events.clone();
+        let config = self.config.clone();
         tokio::spawn(async move {
             tokio::select! {
-                _ = watch(inst, view, events) => {}
+                _ = watch(config, inst, view, events) => {}
                 _ = token.cancelled() => {}
             }
         });
@@ -214,6 +250,7 @@ async fn kill_one(
 }
 
 async fn watch(
+    config: Arc<Config>,
     inst: crate::config::InstanceConfig,
     view: LiveView,
     events: UnboundedSender<BackendEvent>,
@@ -247,6 +284,10 @@ async fn watch(
                         instance: inst.name.clone(),
                         report: read_locks(&mut mc).await,
                     },
+                    other => HealthViewEvent::Inspected {
+                        instance: inst.name.clone(),
+                        report: inspect(&mut mc, other, &config, &inst).await,
+                    },
                 };
                 // A failed read may leave the connection unusable: start afresh next time.
                 if !matches!(event, HealthViewEvent::Failed { .. }) {
@@ -258,6 +299,28 @@ async fn watch(
         if !send(event) {
             return;
         }
-        tokio::time::sleep(VIEW_INTERVAL).await;
+        tokio::time::sleep(view.interval()).await;
+    }
+}
+
+/// One read of an inspection view.
+async fn inspect(
+    mc: &mut MonitorConn,
+    view: LiveView,
+    config: &Config,
+    inst: &crate::config::InstanceConfig,
+) -> Inspection {
+    use super::inspect as read;
+    match view {
+        LiveView::Sizes => {
+            Inspection::Sizes(read::read_sizes(mc, super::collect::is_local(inst)).await)
+        }
+        LiveView::Parameters => {
+            Inspection::Parameters(read::read_parameters(mc, config, inst).await)
+        }
+        LiveView::Backups => Inspection::Backups(read::read_backups(mc, &inst.name).await),
+        _ => Inspection::Replication(
+            read::read_replication(mc, inst.heartbeat_table.as_deref()).await,
+        ),
     }
 }

@@ -132,6 +132,8 @@ const OWN_PREFIXES: &[&str] = &[
     "UPDATEPERFORMANCE_SCHEMA.THREADSSETINSTRUMENTED",
     "KILLQUERY",
     "KILLCONNECTION",
+    // The Replication view's pt-heartbeat read (the table name is the instance's own setting).
+    "SELECTSERVER_ID,TS,TIMESTAMPDIFF(MICROSECOND,TS,NOW(",
 ];
 const OWN_TABLES: &[&str] = &[
     "PERFORMANCE_SCHEMA.",
@@ -294,6 +296,8 @@ mod tests {
             "SELECT `p` . `ID` AS `id` FROM `information_schema` . `PROCESSLIST` `p`",
             "SELECT `INSTRUMENTED` FROM `performance_schema` . `threads` WHERE `PROCESSLIST_ID` = `CONNECTION_ID` ( )",
             "SET SESSION `max_statement_time` = ? , `lock_wait_timeout` = ?",
+            "SELECT `server_id` , `ts` , TIMESTAMPDIFF ( MICROSECOND , `ts` , NOW ( ? ) ) / ? AS `lag_s` FROM `percona` . `heartbeat` ORDER BY `ts` DESC LIMIT ?",
+            "SHOW SLAVE HOSTS",
         ] {
             assert!(is_own_statement(own), "{own}");
         }

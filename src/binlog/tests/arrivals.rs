@@ -112,3 +112,63 @@ fn an_event_shorter_than_its_size_field_is_corrupt_not_a_panic() {
     ];
     assert!(listed(short).is_err());
 }
+
+/// Records every table it is asked for; knows none.
+#[derive(Default)]
+struct AskedFor(std::sync::Mutex<Vec<(String, String)>>);
+
+impl arkc_binlog::schema::ColumnSource for AskedFor {
+    fn columns(
+        &self,
+        schema: &str,
+        table: &str,
+    ) -> Option<std::sync::Arc<Vec<arkc_binlog::schema::ColumnInfo>>> {
+        let mut asked = self.0.lock().unwrap();
+        asked.push((schema.to_string(), table.to_string()));
+        None
+    }
+}
+
+/// One pass: each table's definition is asked for once, when its first TABLE_MAP arrives,
+/// both from files and from arrivals, and the output is what a scan without a source gives.
+#[test]
+fn a_column_source_is_asked_once_per_table_as_its_first_table_map_arrives() {
+    for name in [
+        "mariadb-bin.000001",
+        "transaction_compression.000001",
+        "json.binlog.000001",
+    ] {
+        let source = std::sync::Arc::new(AskedFor::default());
+        let mut builder = TxnBuilder::new(Filters::default());
+        builder.columns = Some(source.clone());
+        let mut lister = EventLister::new(Vec::new(), ListFormat::Json);
+        scan_arrivals(
+            arrivals_of(name),
+            "s:1",
+            &mut builder,
+            &mut lister,
+            &mut |_| {},
+        )
+        .unwrap();
+        let streamed = String::from_utf8(lister.into_inner()).unwrap();
+        assert_eq!(streamed, listed_file(name), "{name}");
+        let asked = source.0.lock().unwrap().clone();
+        let mut distinct = asked.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(!asked.is_empty(), "{name}: no table map?");
+        assert_eq!(
+            asked.len(),
+            distinct.len(),
+            "{name}: asked twice: {asked:?}"
+        );
+
+        let files = std::sync::Arc::new(AskedFor::default());
+        let mut builder = TxnBuilder::new(Filters::default());
+        builder.columns = Some(files.clone());
+        let path = PathBuf::from(format!("{CORPUS}/{name}"));
+        let mut lister = EventLister::new(Vec::new(), ListFormat::Json);
+        scan_files(&[path], &mut builder, &mut lister).unwrap();
+        assert_eq!(*files.0.lock().unwrap(), asked, "{name}");
+    }
+}

@@ -150,10 +150,10 @@ fn draw_source(frame: &mut Frame, area: Rect, pane: &BinlogPane, theme: &Theme) 
         .take(room)
     {
         let when = f.first_event.map(time_utc).unwrap_or_else(|| "-".into());
-        let readable = if f.path.is_some() {
-            "yes"
-        } else {
-            "no (set binlog_dir)"
+        let readable = match (f.streamed, f.path.is_some()) {
+            (true, _) => "stream",
+            (false, true) => "yes",
+            (false, false) => "no (set binlog_dir)",
         };
         let text = format!(
             "  {:<22} {:>10}  {:<19}  {readable}",
@@ -250,6 +250,18 @@ fn draw_gauge(frame: &mut Frame, area: Rect, scan: &ScanState, theme: &Theme) {
         0 => 0.0,
         total => (scan.bytes as f64 / total as f64).clamp(0.0, 1.0),
     };
+    if scan.following() {
+        let label = format!(
+            "following · {} events · new transactions appear as they commit · esc stops",
+            scan.events
+        );
+        let line = Line::styled(
+            fit(&label, area.width as usize),
+            theme.style(Meaning::Accent),
+        );
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let state = match &scan.outcome {
         None => "scanning · esc cancels".to_string(),
         Some(ScanOutcome::Done) => "done".to_string(),

@@ -18,6 +18,7 @@ use crate::ui::theme::{Meaning, Theme};
 /// Height of the detail box, borders included.
 const DETAIL_HEIGHT: u16 = 7;
 
+mod inspect;
 mod processlist;
 mod views;
 

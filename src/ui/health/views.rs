@@ -15,18 +15,22 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: HealthView, them
     let Some(inst) = state.selected_instance() else {
         return;
     };
+    let narrow = area.width < 100;
     let tabs: Vec<Span> = HealthView::ALL
         .iter()
         .flat_map(|v| {
+            // Narrow screens shorten the other tabs; the open one keeps its full name.
+            let name = if narrow && *v != view {
+                v.short_title()
+            } else {
+                v.title()
+            };
             let style = if *v == view {
                 theme.style(Meaning::Selection)
             } else {
                 theme.style(Meaning::Muted)
             };
-            [
-                Span::styled(format!(" {} ", v.title()), style),
-                Span::raw(" "),
-            ]
+            [Span::styled(format!(" {name} "), style), Span::raw(" ")]
         })
         .collect();
     let firing = state
@@ -57,6 +61,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, view: HealthView, them
         HealthView::Alerts => draw_alerts(frame, body, state, &inst.name, theme),
         HealthView::Processlist => super::processlist::draw(frame, body, state, &inst.name, theme),
         HealthView::Locks => draw_locks(frame, body, state, &inst.name, theme),
+        HealthView::Replication
+        | HealthView::Disk
+        | HealthView::Parameters
+        | HealthView::Backup => super::inspect::draw(frame, body, state, &inst.name, view, theme),
     }
 }
 

@@ -122,7 +122,12 @@ pub fn draw_deploy(frame: &mut Frame, area: Rect, flow: &DeployFlow, theme: &The
             lines.push(Line::styled(head, style));
             lines.extend(done_lines.iter().map(|l| Line::raw(l.clone())));
             if let (Some(id), true) = (deploy_id, ok) {
-                lines.push(Line::styled(format!("undo: arkc deploy undo {id}"), muted));
+                lines.push(Line::styled(
+                    format!(
+                        "undo: D (deploy history), then u on deploy {id}; or arkc deploy undo {id}"
+                    ),
+                    muted,
+                ));
             }
         }
     }

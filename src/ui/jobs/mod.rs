@@ -4,12 +4,14 @@
 pub mod view;
 
 pub mod deploy;
+pub mod deploys;
 
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::Frame;
 
 use crate::app::jobs::deploy::DeployStage;
+use crate::app::jobs::deploys::DeploysStage;
 use crate::app::jobs::JobsPane;
 use crate::app::{Action, State};
 use crate::ui::pane::PaneView;
@@ -26,8 +28,30 @@ const HINTS: &[(Action, &str)] = &[
     (Action::Quit, "quit"),
 ];
 
+/// The deploy history view's keys.
+const DEPLOYS_HINTS: &[(Action, &str)] = &[
+    (Action::DeployUndo, "undo deploy"),
+    (Action::DeployInstance, "new instance"),
+    (Action::Confirm, "details"),
+    (Action::Refresh, "refresh"),
+    (Action::Cancel, "back"),
+    (Action::Help, "help"),
+    (Action::Quit, "quit"),
+];
+
+/// While an undo or an instance deploy runs or shows its result.
+const DEPLOY_JOB_HINTS: &[(Action, &str)] = &[
+    (Action::Confirm, "back when done"),
+    (Action::NextPane, "next pane"),
+    (Action::Help, "help"),
+    (Action::Quit, "quit"),
+];
+
 impl PaneView for JobsPane {
     fn draw(&self, frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+        if let Some(view) = &self.deploys {
+            return deploys::draw(frame, area, view, theme);
+        }
         match &self.deploy {
             Some(flow) => deploy::draw_deploy(frame, area, flow, theme),
             None => view::draw(frame, area, self, theme, state.now),
@@ -35,6 +59,12 @@ impl PaneView for JobsPane {
     }
 
     fn prompt_line(&self, theme: &Theme, _width: u16) -> Line<'static> {
+        if let Some(view) = &self.deploys {
+            return match &view.note {
+                Some(note) => Line::styled(note.clone(), theme.style(Meaning::Alert)),
+                None => Line::styled(deploys_hint(&view.stage), theme.style(Meaning::Muted)),
+            };
+        }
         if let Some(flow) = &self.deploy {
             return match &self.deploy_note {
                 Some(note) => Line::styled(note.clone(), theme.style(Meaning::Alert)),
@@ -51,7 +81,11 @@ impl PaneView for JobsPane {
     }
 
     fn hints(&self) -> &'static [(Action, &'static str)] {
-        HINTS
+        match self.deploys.as_ref().map(|v| &v.stage) {
+            Some(DeploysStage::Browse | DeploysStage::Detail) => DEPLOYS_HINTS,
+            Some(_) => DEPLOY_JOB_HINTS,
+            None => HINTS,
+        }
     }
 }
 
@@ -64,5 +98,16 @@ fn deploy_hint(stage: &DeployStage) -> &'static str {
         DeployStage::Confirm { .. } => "type the instance name · enter applies · esc closes",
         DeployStage::Running { .. } => "applying · esc is refused until it finishes",
         DeployStage::Finished { .. } => "enter or esc closes",
+    }
+}
+
+/// The deploy history view's keys at each stage, for the bottom line.
+fn deploys_hint(stage: &DeploysStage) -> &'static str {
+    match stage {
+        DeploysStage::Browse | DeploysStage::Detail => "",
+        DeploysStage::ConfirmUndo { .. } => "type the instance name · enter undoes · esc back",
+        DeploysStage::Form(_) => "tab/enter next field · enter on the last reviews · esc back",
+        DeploysStage::ConfirmInstance { .. } => "type the name · enter deploys · esc back",
+        DeploysStage::Running { .. } | DeploysStage::Finished { .. } => "",
     }
 }

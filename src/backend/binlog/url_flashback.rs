@@ -1,0 +1,208 @@
+//! `arkc flashback --check` and `--execute` against a `--url` server: the scan of a source
+//! (files or the replication stream) into the rows to check or the SQL to apply, the one exact
+//! check (`flashback::check_on`, as the Binlog pane's `c`), and the apply of the rendered SQL
+//! with the pane's runner. The CLI keeps only arguments, confirmation and output.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use arkc_binlog::check::{CheckMode, CheckRowSink, RowState};
+use arkc_binlog::event::QueryEvent;
+use arkc_binlog::pipeline::ScanStats;
+use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner, FlashbackStats};
+use arkc_binlog::txn::{Filters, Transaction, TxnBuilder, TxnSink};
+use arkc_binlog::{BinlogError, Event, RowsEvent};
+use mysql_async::prelude::Queryable;
+
+use super::flashback::{check_on, run_units_of, split_units, CheckRow, RowId, TxnResult};
+use super::source::{scan_source, Source};
+use crate::backend::connect::{connect_to, opts_address};
+use crate::backend::SqlRecorder;
+
+/// Where a checked row came from: file, offset and GTID of its transaction.
+pub type RowOrigin = (std::sync::Arc<str>, u64, Option<std::sync::Arc<str>>);
+
+/// The rows checked (rollback order), where each came from, and each one's state.
+pub struct CheckedSource {
+    pub rows: Vec<CheckRow>,
+    pub origins: Vec<RowOrigin>,
+    pub verdicts: Vec<(RowId, RowState)>,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn connect(url: &str) -> anyhow::Result<mysql_async::Conn> {
+    let opts = mysql_async::Opts::from_url(url)
+        .context("bad --url (expected mysql://user:pass@host:port)")?;
+    let address = opts_address(&opts);
+    let mut conn = connect_to(opts, &address).await?;
+    conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
+    Ok(conn)
+}
+
+/// Scans `source` for the rows the filters keep, in rollback order, and checks each on `url`:
+/// is it still as the binlog left it?
+pub fn check_source(
+    source: &Source,
+    builder: &mut TxnBuilder,
+    url: &str,
+    progress: &mut dyn FnMut(&ScanStats),
+) -> anyhow::Result<CheckedSource> {
+    let mut sink = CheckRowSink::new();
+    scan_source(source, false, builder, &mut sink, progress)?;
+    let (rows, origins) = sink.rollback_order();
+    let verdicts = runtime()?.block_on(async {
+        let mut conn = connect(url).await?;
+        let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+        let rec = SqlRecorder::new("--url", events);
+        let verdicts = check_on(&mut conn, &rec, CheckMode::BeforeApply, &rows).await?;
+        conn.disconnect().await?;
+        anyhow::Ok(verdicts)
+    })?;
+    Ok(CheckedSource {
+        rows,
+        origins,
+        verdicts,
+    })
+}
+
+/// The SQL and its inverse rendered from one read of the source.
+pub struct RenderedPair {
+    /// Byte range of each transaction block of the SQL file, for `apply_file`.
+    pub blocks: Vec<(usize, usize)>,
+    pub stats: FlashbackStats,
+}
+
+/// Renders the SQL of `opts.direction` into `path` and its inverse into `inverse_path` (the
+/// audit files) in one pass over the source: a stream is pulled once, not once per file.
+pub fn render_with_inverse(
+    source: &Source,
+    definitions: &TxnBuilder,
+    filters: &Filters,
+    opts: FlashbackOptions,
+    (path, inverse_path): (&Path, &Path),
+    progress: &mut dyn FnMut(&ScanStats),
+) -> anyhow::Result<RenderedPair> {
+    let mut builder = TxnBuilder::new(filters.clone());
+    builder.schema = definitions.schema.clone();
+    builder.columns = definitions.columns.clone();
+    let inverse = FlashbackOptions {
+        direction: match opts.direction {
+            Direction::Rollback => Direction::Forward,
+            Direction::Forward => Direction::Rollback,
+        },
+        ..opts
+    };
+    let mut both = Both(
+        FlashbackPlanner::new(opts)?,
+        FlashbackPlanner::new(inverse)?,
+    );
+    scan_source(source, false, &mut builder, &mut both, progress)?;
+    let Both(planner, inverse) = both;
+    let (blocks, stats) = write_blocks(planner, path)?;
+    write_blocks(inverse, inverse_path)?;
+    Ok(RenderedPair { blocks, stats })
+}
+
+fn write_blocks(
+    planner: FlashbackPlanner,
+    path: &Path,
+) -> anyhow::Result<(Vec<(usize, usize)>, FlashbackStats)> {
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    let mut ranges = Vec::new();
+    let mut at = 0usize;
+    let stats = planner.finish_blocks(&mut |block| {
+        ranges.push((at, block.len()));
+        at += block.len();
+        out.write_all(block.as_bytes())
+            .map_err(arkc_binlog::BinlogError::Output)
+    })?;
+    out.flush()?;
+    Ok((ranges, stats))
+}
+
+/// Hands every transaction to two sinks (the SQL and its inverse).
+struct Both<A, B>(A, B);
+
+impl<A: TxnSink, B: TxnSink> TxnSink for Both<A, B> {
+    fn rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        rows: &RowsEvent<'_>,
+    ) -> Result<u64, BinlogError> {
+        let n = self.0.rows(txn, ev, rows)?;
+        self.1.rows(txn, ev, rows)?;
+        Ok(n)
+    }
+
+    fn statement(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        q: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError> {
+        self.0.statement(txn, ev, q)?;
+        self.1.statement(txn, ev, q)
+    }
+
+    fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        self.0.commit(txn)?;
+        self.1.commit(txn)
+    }
+
+    fn rollback(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        self.0.rollback(txn)?;
+        self.1.rollback(txn)
+    }
+}
+
+/// Apply a file `render_with_inverse` wrote with the pane's runner (`flashback::run_units`),
+/// reading it a few MiB at a time so memory stays flat whatever the binlog size.
+pub async fn apply_file(
+    url: &str,
+    path: &Path,
+    blocks: &[(usize, usize)],
+    total: usize,
+    mut progress: impl FnMut(TxnResult),
+) -> anyhow::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    const PIECE: usize = 4 << 20;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut conn = connect(url).await?;
+    let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+    let rec = SqlRecorder::new("--url", events);
+    let (mut done, mut next) = (0, 0);
+    while next < blocks.len() {
+        let start = blocks[next].0;
+        let mut end = next;
+        while end < blocks.len() && (end == next || blocks[end].0 + blocks[end].1 - start <= PIECE)
+        {
+            end += 1;
+        }
+        let len = blocks[end - 1].0 + blocks[end - 1].1 - start;
+        let mut text = vec![0u8; len];
+        file.seek(SeekFrom::Start(start as u64))?;
+        file.read_exact(&mut text)?;
+        let text = String::from_utf8(text)
+            .with_context(|| format!("{} is not UTF-8 at byte {start}", path.display()))?;
+        let units = split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let (ok, message) =
+            run_units_of(&mut conn, &rec, &units, (done, total), true, &mut progress).await;
+        if !ok {
+            bail!("{message}");
+        }
+        done += units.iter().filter(|u| u.transaction).count();
+        next = end;
+    }
+    conn.disconnect().await?;
+    Ok(())
+}
