@@ -6,6 +6,7 @@
 //! src/slowlog), kept separate so the compiler enforces that they stay free of UI and tokio.
 
 pub mod app;
+pub mod audit;
 pub mod backend;
 pub mod cli;
 pub mod config;

@@ -45,6 +45,10 @@ pub enum Action {
     RangeFilter,
     /// Binlog: live follow of the instance's new transactions (replication stream).
     FollowBinlog,
+    /// Binlog: mark every listed transaction (the key twin of `:mark all`).
+    MarkAll,
+    /// Binlog: unmark every listed transaction (`:mark none`).
+    MarkNone,
     OpenValue,
     /// A key press while the rollback editor is open.
     #[serde(skip)]
@@ -168,6 +172,8 @@ impl Action {
         Action::ExportPreview,
         Action::RangeFilter,
         Action::FollowBinlog,
+        Action::MarkAll,
+        Action::MarkNone,
         Action::Quit,
         Action::SortNext,
         Action::ToggleScope,
@@ -234,6 +240,8 @@ impl Action {
             Action::ExportPreview => "binlog: export",
             Action::RangeFilter => "binlog: time/position range",
             Action::FollowBinlog => "binlog: live follow",
+            Action::MarkAll => "binlog: mark all listed",
+            Action::MarkNone => "binlog: unmark all listed",
             Action::SortNext => "slow: next sort key",
             Action::ToggleScope => "slow: all instances",
             Action::ToggleSource => "slow: log/perf_schema",
@@ -288,7 +296,9 @@ impl Action {
             | Action::ApplyRollback
             | Action::ExportPreview
             | Action::RangeFilter
-            | Action::FollowBinlog => Some(Pane::Binlog),
+            | Action::FollowBinlog
+            | Action::MarkAll
+            | Action::MarkNone => Some(Pane::Binlog),
             Action::SortNext
             | Action::ToggleScope
             | Action::ToggleSource

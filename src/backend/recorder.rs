@@ -72,6 +72,11 @@ impl SqlRecorder {
     }
 
     /// Record a statement sent some other way (a prepared statement, for instance).
+    /// The instance this recorder's statements go to.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     pub fn record(&self, sql: &str, elapsed: Duration, error: Option<String>) {
         match &error {
             None => tracing::debug!(instance = %self.instance, ?elapsed, sql, "sql sent"),

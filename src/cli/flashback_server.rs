@@ -97,6 +97,18 @@ fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
+/// The server of `--url` as the audit trail names it: user@address, never the password.
+fn url_instance(url: &str) -> String {
+    match mysql_async::Opts::from_url(url) {
+        Ok(opts) => format!(
+            "{}@{}",
+            opts.user().unwrap_or(""),
+            crate::backend::connect::opts_address(&opts)
+        ),
+        Err(_) => "--url (unparsable)".into(),
+    }
+}
+
 /// `flashback --execute`: audit first, then apply block by block; stop at the first error.
 pub fn run_execute(
     source: &Source,
@@ -143,14 +155,27 @@ pub fn run_execute(
         return Ok(1);
     }
     let mut bar = CliProgress::apply(stats.transactions);
+    let mut rows = 0;
     let applied = runtime()?.block_on(apply_file(
         url,
         &apply_path,
         &blocks,
         stats.transactions as usize,
-        |r| bar.set(r.index as u64, |_| String::new()),
+        |r| {
+            rows += r.rows_affected;
+            bar.set(r.index as u64, |_| String::new())
+        },
     ));
     bar.finish();
+    let message = applied.as_ref().err().map(|e| format!("{e:#}"));
+    crate::audit::flashback(
+        &url_instance(url),
+        "flashback execute",
+        &[apply_path.clone(), redo_path.clone()],
+        rows,
+        applied.is_ok(),
+        message.as_deref().unwrap_or("applied"),
+    );
     applied?;
     eprintln!("applied {} transaction(s)", stats.transactions);
     Ok(0)

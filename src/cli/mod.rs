@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+pub mod audit;
 pub mod backup;
 pub mod binlog;
 mod binlog_source;
@@ -74,6 +75,8 @@ pub enum Command {
     Binlog(BinlogCommand),
     /// Rollback SQL for the row changes in binlogs (or the changes themselves with --forward).
     Flashback(Box<binlog::FlashbackArgs>),
+    /// Write actions recorded in the audit trail (flashback apply, kill, deploy apply).
+    Audit(audit::AuditArgs),
     /// Backups: run, list, verify by restore, cancel, prune.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
@@ -161,6 +164,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Kill(args)) => {
             monitor_views::run_kill(load_config(cli.config.as_deref())?, args, cli.read_only)
         }
+        Some(Command::Audit(args)) => audit::run(args),
         Some(Command::Backup(cmd)) => backup::run(cmd, &load_config(cli.config.as_deref())?),
         Some(Command::BackupSupervise { id }) => crate::jobs::supervise(id),
         Some(Command::Tui { theme, keymap }) => {

@@ -389,6 +389,23 @@ fn filter_narrows_the_list_and_explains_its_words() {
 }
 
 #[test]
+fn mark_all_and_none_act_on_the_listed_transactions_only() {
+    let mut s = scanned("json.binlog.000001");
+    let all = s.binlog.visible_len();
+    keys(&mut s, &[Action::Filter]);
+    let typing: Vec<Action> = "update".chars().map(Action::InputChar).collect();
+    keys(&mut s, &typing);
+    keys(&mut s, &[Action::Confirm]);
+    let listed = s.binlog.visible_len();
+    assert!(listed > 0 && listed < all, "{listed} of {all}");
+    keys(&mut s, &[Action::MarkAll]);
+    assert_eq!(s.binlog.summary().transactions, listed);
+    assert!(screen(&s, 80, 24).contains(&format!("marked {listed} listed")));
+    keys(&mut s, &[Action::MarkNone]);
+    assert_eq!(s.binlog.summary().transactions, 0);
+}
+
+#[test]
 fn a_long_typed_path_keeps_its_end_visible_at_80_columns() {
     let mut s = scanned("mariadb-bin.000001");
     keys(

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit_trail;
 mod backup_jobs;
 mod binlog_check;
 mod binlog_pane_generated;
@@ -29,6 +30,7 @@ mod flashback_service;
 mod flashback_strict;
 mod fleet_polling;
 mod fleet_view_render;
+mod fuzz;
 mod health;
 mod health_inspect_render;
 mod health_inspect_sandbox;
@@ -43,6 +45,7 @@ mod presets;
 mod quiet_monitoring;
 mod readme_incident;
 mod sandbox;
+mod secrets_grep;
 mod slow_own_digests;
 mod slow_pane;
 mod slow_sources;

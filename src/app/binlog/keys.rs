@@ -210,6 +210,12 @@ fn list_key(pane: &mut BinlogPane, ctx: &mut PaneCtx, action: &Action) -> Option
                 pane.cursor = (pane.cursor + 1).min(last);
             }
         }
+        Action::MarkAll | Action::MarkNone => {
+            let mark = matches!(action, Action::MarkAll);
+            let n = pane.mark_listed(mark);
+            let word = if mark { "marked" } else { "unmarked" };
+            ctx.info(format!("{word} {n} listed transaction(s)"));
+        }
         Action::Confirm | Action::OpenValue => {
             if let Some(t) = pane.visible_at(pane.cursor) {
                 pane.focus = Some(t);

@@ -221,10 +221,23 @@ pub async fn apply(
             return report;
         }
     };
-    let (ok, message) = run_units(&mut conn, rec, &units, !request.edited, &mut progress).await;
+    let mut rows = 0;
+    let mut counted = |r: TxnResult| {
+        rows += r.rows_affected;
+        progress(r)
+    };
+    let (ok, message) = run_units(&mut conn, rec, &units, !request.edited, &mut counted).await;
     if ok {
         let _ = conn.disconnect().await;
     }
+    crate::audit::flashback(
+        &inst.name,
+        "flashback apply",
+        &report.audit_files,
+        rows,
+        ok,
+        &message,
+    );
     report.ok = ok;
     report.message = message;
     report

@@ -144,6 +144,7 @@ pub async fn apply(
     outcome.message = failure.unwrap_or_else(|| format!("applied {total} statement(s)"));
     let status = if outcome.ok { "applied" } else { "failed" };
     history.finish(id, status, after.as_ref(), &outcome.message)?;
+    crate::audit::deploy(&inst.name, file, sha256, history, &outcome);
     Ok(outcome)
 }
 

@@ -65,5 +65,10 @@ pub async fn kill_sessions(
             error: result.err().map(|e| format!("{e:#}")),
         });
     }
+    crate::audit::kills(
+        mc.recorder.instance(),
+        target == KillTarget::Query,
+        &outcomes,
+    );
     Ok(outcomes)
 }
