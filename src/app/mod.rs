@@ -141,6 +141,9 @@ pub struct State {
     pub quitting: bool,
     /// The panes, one component each (see `component`).
     pub health_pane: health::HealthPane,
+    /// The instances worst first, the filter's rows and the summary counts, kept as results
+    /// arrive so drawing reads only what it shows.
+    pub fleet: health::FleetIndex,
     pub binlog: binlog::BinlogPane,
     /// The Slow SQL pane.
     pub slow: slow::SlowPane,
@@ -161,8 +164,9 @@ impl State {
                 address: i.address(),
                 tags: i.tags.clone(),
             })
-            .collect();
+            .collect::<Vec<_>>();
         State {
+            fleet: health::FleetIndex::new(&instances),
             pane: Pane::Health,
             mode: Mode::Normal,
             instances,
@@ -198,9 +202,9 @@ impl State {
             .and_then(|i| self.health.get(&i.name))
     }
 
-    /// Indices into `instances` that pass the filter, in config order.
+    /// Indices into `instances` that pass the filter, worst first (config order among equals).
     pub fn visible_instances(&self) -> Vec<usize> {
-        visible_instances(&self.instances, &self.health, &self.filter)
+        self.fleet.matching(&self.filter)
     }
 
     /// The component behind `pane`, with the console around it: the one place a `Pane` meets
@@ -212,6 +216,7 @@ impl State {
             selected,
             health,
             filter,
+            fleet,
             read_only,
             message,
             page_rows,
@@ -235,6 +240,7 @@ impl State {
             selected,
             instances,
             health,
+            fleet,
             now: *now,
             page_rows: *page_rows,
             read_only: *read_only,
@@ -243,18 +249,10 @@ impl State {
     }
 
     /// Firing alerts of the alert book across all instances, by severity: (critical, warning,
-    /// info). The status bar shows them on every pane.
+    /// info). The status bar shows them on every pane; counted as results arrive, not per frame.
     pub fn alert_counts(&self) -> (usize, usize, usize) {
-        let book = &self.health_pane.monitor.book;
-        let firing = book
-            .all()
-            .into_iter()
-            .filter(|a| a.state == crate::health::AlertState::Firing);
-        firing.fold((0, 0, 0), |(c, w, i), a| match a.severity {
-            crate::health::Severity::Critical => (c + 1, w, i),
-            crate::health::Severity::Warning => (c, w + 1, i),
-            crate::health::Severity::Info => (c, w, i + 1),
-        })
+        let s = self.fleet.summary();
+        (s.critical, s.warning, s.info)
     }
 
     fn info(&mut self, text: impl Into<String>) {
@@ -270,32 +268,6 @@ impl State {
             text: text.into(),
         });
     }
-}
-
-/// Indices into `instances` that pass `filter`, in config order. The filter looks at the name,
-/// address, tags and the up/down word, so `/down` lists the dead ones.
-pub fn visible_instances(
-    instances: &[InstanceEntry],
-    health: &HashMap<String, InstanceHealth>,
-    filter: &str,
-) -> Vec<usize> {
-    let needle = filter.to_lowercase();
-    let matches = |inst: &InstanceEntry| {
-        let status = health.get(&inst.name).map(|h| match h.status {
-            crate::health::Status::Up => "up",
-            crate::health::Status::Down => "down",
-        });
-        inst.name.to_lowercase().contains(&needle)
-            || inst.address.to_lowercase().contains(&needle)
-            || inst.tags.iter().any(|t| t.to_lowercase().contains(&needle))
-            || status == Some(needle.as_str())
-    };
-    instances
-        .iter()
-        .enumerate()
-        .filter(|(_, inst)| needle.is_empty() || matches(inst))
-        .map(|(i, _)| i)
-        .collect()
 }
 
 #[cfg(test)]

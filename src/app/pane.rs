@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{visible_instances, Action, Effect, InstanceEntry, MessageKind, Mode, StatusMessage};
+use super::health::FleetIndex;
+use super::{Action, Effect, InstanceEntry, MessageKind, Mode, StatusMessage};
 use crate::backend::BackendEvent;
 use crate::health::InstanceHealth;
 
@@ -21,6 +22,8 @@ pub struct PaneCtx<'a> {
     pub selected: &'a mut usize,
     pub instances: &'a [InstanceEntry],
     pub health: &'a HashMap<String, InstanceHealth>,
+    /// The instances worst first, for the order the selection moves in.
+    pub fleet: &'a FleetIndex,
     pub now: DateTime<Utc>,
     /// Rows a page-up/page-down moves.
     pub page_rows: usize,
@@ -46,9 +49,9 @@ impl PaneCtx<'_> {
         self.instances.get(*self.selected)
     }
 
-    /// Indices into `instances` that pass the filter, in config order.
+    /// Indices into `instances` that pass the filter, worst first.
     pub fn visible_instances(&self) -> Vec<usize> {
-        visible_instances(self.instances, self.health, self.filter)
+        self.fleet.matching(self.filter)
     }
 
     /// Move the selected instance by `by` rows within the filtered list, stopping at the ends.

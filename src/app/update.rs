@@ -16,8 +16,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Resized(_, height) => {
-            // Rows of the Health table: the screen minus tabs, bars, borders and detail box.
-            state.page_rows = (height as usize).saturating_sub(13).max(1);
+            // Rows of the Health table: the screen minus tabs, bars, borders, summary and detail box.
+            state.page_rows = (height as usize).saturating_sub(14).max(1);
             Vec::new()
         }
         Action::Backend(event) => {
@@ -60,6 +60,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 let (logic, mut ctx) = state.component(pane);
                 effects.extend(logic.after_any_key(&mut ctx, Some(pane) == focused));
             }
+            state.fleet.sync_filter(&state.filter);
             effects
         }
     }
@@ -286,16 +287,26 @@ fn observe_health(state: &mut State, h: InstanceHealth) {
         if direct {
             return;
         }
-        if !state.instances.iter().any(|i| i.name == h.instance) {
-            state.instances.push(super::InstanceEntry {
+        add_instance(
+            state,
+            super::InstanceEntry {
                 name: h.instance.clone(),
                 address: format!("prometheus:{source}"),
                 tags: Vec::new(),
-            });
-        }
+            },
+        );
     }
     state.health_pane.monitor.observe(&h);
+    state.fleet.observe(&h, &state.health_pane.monitor.book);
     state.health.insert(h.instance.clone(), h);
+}
+
+/// An instance the config did not list (a Prometheus source's, a recording's) joins the list.
+fn add_instance(state: &mut State, entry: super::InstanceEntry) {
+    if !state.instances.iter().any(|i| i.name == entry.name) {
+        state.fleet.add(&entry);
+        state.instances.push(entry);
+    }
 }
 
 /// Move a replay's time cursor; without a replay, say how to start one.
@@ -357,18 +368,31 @@ fn show_replay_frame(state: &mut State, shown: ReplayFrame) {
     }
     // The recording decides what is listed, whatever today's config says.
     for h in &shown.frame.instances {
-        if !state.instances.iter().any(|i| i.name == h.instance) {
-            state.instances.push(super::InstanceEntry {
+        add_instance(
+            state,
+            super::InstanceEntry {
                 name: h.instance.clone(),
                 address: format!("recorded, {}", h.source),
                 tags: Vec::new(),
-            });
-        }
+            },
+        );
     }
+    let names: Vec<String> = shown
+        .frame
+        .instances
+        .iter()
+        .map(|h| h.instance.clone())
+        .collect();
     for h in shown.frame.instances {
         observe_health(state, h);
     }
     state.health_pane.monitor.book = AlertBook::from_alerts(shown.frame.alerts);
+    // The list's order and alert counts follow the recorded alerts, not ones judged just now.
+    for name in names {
+        if let Some(h) = state.health.get(&name) {
+            state.fleet.observe(h, &state.health_pane.monitor.book);
+        }
+    }
     state.now = shown.position.at;
     state.replay = Some(shown.position);
 }

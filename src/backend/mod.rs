@@ -26,7 +26,8 @@ pub use health::InstancePoller;
 pub use recorder::SqlRecorder;
 
 use crate::config::Config;
-use health::{poller, PollSettings};
+use health::fleet::{Fleet, Next};
+use health::PollSettings;
 
 use crate::health::InstanceHealth;
 
@@ -108,6 +109,36 @@ impl BackendHandle {
     }
 }
 
+/// Every configured instance polled by one bounded fleet task, results sent as `Health` events.
+fn run_fleet(
+    config: &Config,
+    watched: &[String],
+    interval: Duration,
+    settings: watch::Receiver<PollSettings>,
+    cancel: CancellationToken,
+    events: mpsc::UnboundedSender<BackendEvent>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let polling = &config.fleet.polling;
+    let slow_after = Duration::from_millis(polling.slow_ms);
+    let pollers = config
+        .instances
+        .iter()
+        .map(|i| {
+            InstancePoller::new(i.clone(), events.clone())
+                .with_watched_variables(watched)
+                .with_variables_cadence(health::poller::VARIABLES_CADENCE)
+                .with_slow_after(slow_after)
+        })
+        .collect();
+    let fleet = Fleet::new(pollers, health::fleet::plan_for(interval, polling));
+    fleet.run(Some(settings), cancel, true, move |result| {
+        match events.send(BackendEvent::Health(result.health)) {
+            Ok(()) => Next::Continue,
+            Err(_) => Next::Stop,
+        }
+    })
+}
+
 /// Fastest polling the backend accepts, whatever is asked.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -151,20 +182,19 @@ pub fn spawn_with(
     });
     let cancel = CancellationToken::new();
     let mut pollers = JoinSet::new();
-    // The baseline's variables are read every poll too, so drift and changes are judged.
+    // The baseline's variables are read with the others (every 10 s), so drift and changes
+    // are judged.
     let watched = health::alerting::AlertContext::from_config(&config, &config.instances)
         .map(|c| c.watched_variables(&config))
         .unwrap_or_else(|_| config.parameters.watch.clone());
-    for instance in &config.instances {
-        let poller =
-            InstancePoller::new(instance.clone(), events.clone()).with_watched_variables(&watched);
-        pollers.spawn(poller::run(
-            poller,
-            settings_rx.clone(),
-            cancel.child_token(),
-            events.clone(),
-        ));
-    }
+    pollers.spawn(run_fleet(
+        &config,
+        &watched,
+        interval,
+        settings_rx.clone(),
+        cancel.child_token(),
+        events.clone(),
+    ));
     for source in &config.prometheus {
         let every = source
             .refresh_ms

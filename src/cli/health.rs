@@ -17,7 +17,9 @@ use crate::health::backup::BackupStatus;
 use crate::health::{Alert, DiskFigures, InnodbFigures, InstanceHealth, Replication, Status};
 
 use crate::backend::health::alerting::{AlertContext, OnAlert};
+use crate::backend::health::fleet::{self, Fleet, Next};
 use crate::backend::health::prometheus::PrometheusReader;
+use tokio_util::sync::CancellationToken;
 
 /// Exit code when at least one instance is down (0: all up).
 pub const EXIT_SOME_DOWN: i32 = 3;
@@ -64,7 +66,12 @@ pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
     if args.once {
         let interval = args.interval.unwrap_or(Duration::from_secs(1));
         let watched = context.watched_variables(&config);
-        let pairs = runtime.block_on(sample_pairs(instances, interval, &watched));
+        let pairs = runtime.block_on(sample_pairs_with(
+            instances,
+            interval,
+            &watched,
+            &config.fleet.polling,
+        ));
         // Alerts need time: the two samples are all --once has, so a rule whose `for` has not
         // elapsed between them is reported pending.
         let mut book = AlertBook::new();
@@ -147,23 +154,57 @@ pub async fn sample_pairs(
     interval: Duration,
     watched: &[String],
 ) -> Vec<(Option<InstanceHealth>, InstanceHealth)> {
+    let polling = crate::config::fleet::HealthPolling::default();
+    sample_pairs_with(instances, interval, watched, &polling).await
+}
+
+/// [`sample_pairs`] with the `[health]` bounds: the same bounded, spread polling as the console,
+/// so a thousand entries are sampled without a connection storm.
+pub async fn sample_pairs_with(
+    instances: Vec<InstanceConfig>,
+    interval: Duration,
+    watched: &[String],
+    polling: &crate::config::fleet::HealthPolling,
+) -> Vec<(Option<InstanceHealth>, InstanceHealth)> {
+    // The `@` log is the console's; here statements are only traced.
     let (events, _ignored) = mpsc::unbounded_channel();
-    let polls = instances.into_iter().map(|inst| {
-        let events = events.clone();
-        async move {
-            let mut poller = InstancePoller::new(inst, events).with_watched_variables(watched);
-            let started = tokio::time::Instant::now();
-            let first = poller.poll().await;
-            if first.status == Status::Down {
-                return (None, first);
+    let slow_after = Duration::from_millis(polling.slow_ms);
+    let pollers: Vec<InstancePoller> = instances
+        .into_iter()
+        .map(|inst| {
+            InstancePoller::new(inst, events.clone())
+                .with_watched_variables(watched)
+                .with_slow_after(slow_after)
+        })
+        .collect();
+    let names: Vec<String> = pollers.iter().map(|p| p.name().to_string()).collect();
+    let mut pairs: Vec<(Option<InstanceHealth>, Option<InstanceHealth>)> =
+        vec![(None, None); pollers.len()];
+    let fleet = Fleet::new(pollers, fleet::plan_for(interval, polling));
+    fleet
+        .run(None, CancellationToken::new(), false, |r| {
+            let pair = &mut pairs[r.index];
+            if pair.0.is_none() && r.health.status != Status::Down {
+                pair.0 = Some(r.health);
+                return Next::Continue;
             }
-            tokio::time::sleep_until(started + interval).await;
-            let second = poller.poll().await;
-            poller.close().await;
-            (Some(first), second)
-        }
-    });
-    futures_util::future::join_all(polls).await
+            // The second poll, or a first that failed (no point waiting on a dead server twice).
+            pair.1 = Some(r.health);
+            Next::Retire
+        })
+        .await;
+    pairs
+        .into_iter()
+        .zip(names)
+        .map(|((first, last), name)| match (first, last) {
+            (first, Some(last)) => (first, last),
+            (Some(first), None) => (None, first),
+            (None, None) => (
+                None,
+                InstanceHealth::down(&name, "not polled", chrono::Utc::now()),
+            ),
+        })
+        .collect()
 }
 
 /// One read of every `[[prometheus]]` source (its rates come from Prometheus, one read is enough).
@@ -400,7 +441,7 @@ fn table_row(h: &InstanceHealth) -> String {
     format!(
         "{:<16} {:<5} {:<24} {:>12} {:>9} {:>9} {:>14}  {}",
         h.instance,
-        "up",
+        h.status.as_str(),
         h.version.as_deref().unwrap_or("-"),
         h.uptime_s.map_or_else(dash, format_uptime),
         rate(h.qps),

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod backup;
 pub mod binlog;
 pub mod discover;
+pub mod fleet;
 mod login_path;
 mod password;
 pub mod prometheus;
@@ -41,6 +42,15 @@ pub struct Config {
     pub review: review::ReviewConfig,
     /// `[[prometheus]]` sources: fleets read from Prometheus instead of direct connections.
     pub prometheus: Vec<prometheus::PrometheusSource>,
+    /// `[health]` and `[log]`: bounds of the fleet poller and of the log file.
+    pub fleet: FleetSettings,
+}
+
+/// The two small sections that keep a large fleet cheap.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetSettings {
+    pub polling: fleet::HealthPolling,
+    pub log: fleet::LogSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -180,6 +190,10 @@ struct RawConfig {
     review: review::ReviewConfig,
     #[serde(default)]
     prometheus: Vec<Spanned<prometheus::PrometheusSource>>,
+    #[serde(default)]
+    health: fleet::HealthPolling,
+    #[serde(default)]
+    log: fleet::LogSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +264,10 @@ impl Config {
                 settings: raw.jobs,
             },
             review: raw.review,
+            fleet: FleetSettings {
+                polling: raw.health,
+                log: raw.log,
+            },
         };
         config.apply_login_paths(text, login_file)?;
         config.validate(text)?;
@@ -319,6 +337,17 @@ impl Config {
                     self.ui.refresh_ms
                 ),
             ));
+        }
+        for (section, checked) in [
+            ("[health]", self.fleet.polling.validate()),
+            ("[log]", self.fleet.log.validate()),
+        ] {
+            if let Err((key, message)) = checked {
+                let line = key_line(text, key)
+                    .or_else(|| key_line(text, section))
+                    .unwrap_or(1);
+                return Err(bad(line, message));
+            }
         }
         if let Err((header, message)) = self.alerts.validate() {
             let line = key_line(text, &header)

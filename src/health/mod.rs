@@ -28,6 +28,32 @@ pub use formulas::{
     counter_rate, health_from, replication_from_rows, HealthTracker, QPS_COUNTERS, TPS_COUNTERS,
 };
 
+/// The `SHOW GLOBAL STATUS` rows the formulas and views read; a poll asks for these only.
+/// A formula that reads a new counter must add it here (a test checks the formulas' names).
+pub const STATUS_VARIABLES: &[&str] = &[
+    "Uptime",
+    "Questions",
+    "Com_commit",
+    "Com_rollback",
+    "Com_select",
+    "Com_insert",
+    "Com_update",
+    "Com_delete",
+    "Threads_connected",
+    "Threads_running",
+    "Innodb_buffer_pool_read_requests",
+    "Innodb_buffer_pool_reads",
+    "Innodb_buffer_pool_pages_dirty",
+    "Innodb_buffer_pool_pages_total",
+    "Innodb_history_list_length",
+    "Innodb_checkpoint_age",
+    "Innodb_redo_log_current_lsn",
+    "Innodb_redo_log_checkpoint_lsn",
+    "Innodb_row_lock_waits",
+    "Innodb_row_lock_current_waits",
+    "Innodb_deadlocks",
+];
+
 /// Raw counters and variables read from one instance at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatusSnapshot {
@@ -75,7 +101,21 @@ pub struct DiskFigures {
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Up,
+    /// Answered, but later than the slow threshold, or not polled in time because arkc's polls
+    /// in flight were all busy: the figures are the latest known, not this moment's.
+    Slow,
+    /// Refused, reset, or silent past its own timeout.
     Down,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Up => "up",
+            Status::Slow => "slow",
+            Status::Down => "down",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,7 +199,8 @@ impl InstanceHealth {
         &self,
         baseline: Option<&std::collections::BTreeMap<String, String>>,
     ) -> AlertFacts {
-        let up = self.status == Status::Up;
+        // A slow instance answered (or has not been asked yet): its figures stand, it is not down.
+        let up = self.status != Status::Down;
         fn known<T>(up: bool, v: T) -> Option<T> {
             up.then_some(v)
         }
@@ -191,6 +232,13 @@ impl InstanceHealth {
                     .collect()
             }),
         }
+    }
+
+    /// This record marked slow with `why`, figures kept (they are the latest known).
+    pub fn into_slow(mut self, why: impl Into<String>) -> Self {
+        self.status = Status::Slow;
+        self.error = Some(why.into());
+        self
     }
 
     /// A "down" record carrying the error that made it so.

@@ -185,3 +185,29 @@ fn multi_source_takes_the_worst_connection() {
     assert!(!r.sql_running);
     assert_eq!(r.lag_s, Some(40));
 }
+
+/// Every status counter the formulas read is in the list a poll asks for (a counter left out
+/// would silently read as unknown).
+#[test]
+fn polls_read_every_status_counter_the_formulas_use() {
+    let sources = [include_str!("formulas.rs"), include_str!("innodb.rs")];
+    let mut used = Vec::new();
+    for text in sources {
+        for quoted in text.split('"').skip(1).step_by(2) {
+            let counter = ["Innodb_", "Com_", "Threads_", "Uptime", "Questions"]
+                .iter()
+                .any(|p| quoted.starts_with(p));
+            if counter
+                && quoted
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                used.push(quoted.to_string());
+            }
+        }
+    }
+    assert!(used.len() >= 15, "found {used:?}");
+    for name in used {
+        assert!(STATUS_VARIABLES.contains(&name.as_str()), "{name} missing");
+    }
+}

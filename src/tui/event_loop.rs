@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
@@ -128,8 +128,12 @@ impl Console {
     }
 }
 
-/// Every statement is in the log file too, not only in the `@` overlay.
+/// Statements that may change a server (and failures) always go to the log file; routine reads
+/// only with `[log] poll_statements` (the `@` overlay has them all).
 fn log_sql(entry: &SqlLogEntry) {
+    if !super::logging::file_logs_statement(&entry.sql, entry.error.is_some()) {
+        return;
+    }
     let ms = format!("{:.1}", entry.elapsed.as_secs_f64() * 1000.0);
     let instance = &entry.instance;
     match &entry.error {
@@ -158,15 +162,21 @@ where
 {
     let size = terminal.size()?;
     console.dispatch(Action::Resized(size.width, size.height), &mut send);
-    draw(terminal, console)?;
+    let mut frames = FrameLog::from_env();
+    draw(terminal, console, &mut frames, None)?;
+    let mut last_draw = Instant::now();
+    // Backend results not drawn yet: they wait for the next frame slot.
+    let mut backend_dirty = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut events_open = true;
     tokio::pin!(shutdown);
     while !console.state.quitting {
+        let frame_slot = tokio::time::Instant::from_std(last_draw + BACKEND_FRAME_GAP);
+        let mut key_at = None;
         // Order matters: signals, then keys, then backend events, so a flood of events can
         // delay a redraw but never a key.
-        let needs_redraw = tokio::select! {
+        let mut needs_redraw = tokio::select! {
             biased;
             _ = &mut shutdown => {
                 tracing::info!("signal received; leaving");
@@ -174,15 +184,22 @@ where
                 return Ok(());
             }
             event = input.next() => match event {
-                Some(Ok(first)) => console
-                    .on_input_batch(first, &mut input, &mut send)
-                    .await
-                    .context("reading the terminal")?,
+                Some(Ok(first)) => {
+                    key_at = Some(Instant::now());
+                    console
+                        .on_input_batch(first, &mut input, &mut send)
+                        .await
+                        .context("reading the terminal")?
+                }
                 Some(Err(e)) => return Err(anyhow::Error::new(e).context("reading the terminal")),
                 None => return Ok(()),
             },
+            _ = tokio::time::sleep_until(frame_slot), if backend_dirty => true,
             event = events.recv(), if events_open => match event {
-                Some(first) => console.on_backend_batch(first, &mut events),
+                Some(first) => {
+                    backend_dirty |= console.on_backend_batch(first, &mut events);
+                    false
+                }
                 None => {
                     events_open = false;
                     false
@@ -193,18 +210,74 @@ where
                 true
             }
         };
+        // A thousand instances report a thousand times a second: their results are drawn at
+        // most every BACKEND_FRAME_GAP, a key at once.
+        needs_redraw |= backend_dirty && last_draw.elapsed() >= BACKEND_FRAME_GAP;
         if needs_redraw && !console.state.quitting {
-            draw(terminal, console)?;
+            draw(terminal, console, &mut frames, key_at)?;
+            last_draw = Instant::now();
+            backend_dirty = false;
         }
     }
     Ok(())
 }
 
-fn draw<B>(terminal: &mut Terminal<B>, console: &Console) -> anyhow::Result<()>
+/// The shortest time between two redraws caused by backend results alone.
+const BACKEND_FRAME_GAP: Duration = Duration::from_millis(100);
+
+fn draw<B>(
+    terminal: &mut Terminal<B>,
+    console: &Console,
+    frames: &mut FrameLog,
+    key_at: Option<Instant>,
+) -> anyhow::Result<()>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
 {
-    terminal.draw(|frame| ui::draw(frame, &console.state, &console.theme, &console.keymap))?;
+    let started = Instant::now();
+    let mut rendered = Duration::ZERO;
+    terminal.draw(|frame| {
+        ui::draw(frame, &console.state, &console.theme, &console.keymap);
+        rendered = started.elapsed();
+    })?;
+    frames.record(rendered, key_at.map(|k| k.elapsed()));
     Ok(())
+}
+
+/// Frame timings for `scripts/bench console`: with `ARKC_FRAME_LOG=PATH`, one line per frame,
+/// `frame RENDER_US` or `key RENDER_US KEY_TO_DRAWN_US` (render: building the frame; key to drawn:
+/// from taking the key to the frame written to the terminal).
+struct FrameLog {
+    out: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl FrameLog {
+    fn from_env() -> Self {
+        let out = std::env::var_os("ARKC_FRAME_LOG")
+            .filter(|p| !p.is_empty())
+            .and_then(|p| match std::fs::File::create(&p) {
+                Ok(f) => Some(std::io::BufWriter::new(f)),
+                Err(e) => {
+                    tracing::warn!(path = ?p, error = %e, "ARKC_FRAME_LOG: cannot create");
+                    None
+                }
+            });
+        FrameLog { out }
+    }
+
+    fn record(&mut self, render: Duration, key_to_drawn: Option<Duration>) {
+        use std::io::Write;
+        let Some(out) = self.out.as_mut() else {
+            return;
+        };
+        let line = match key_to_drawn {
+            Some(k) => writeln!(out, "key {} {}", render.as_micros(), k.as_micros()),
+            None => writeln!(out, "frame {}", render.as_micros()),
+        };
+        // Flushed per frame so a bench can read it while arkc runs (a few frames a second).
+        if line.and_then(|()| out.flush()).is_err() {
+            self.out = None;
+        }
+    }
 }

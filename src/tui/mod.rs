@@ -1,6 +1,7 @@
 //! The interactive console: terminal set-up, the event loop, and wiring the backend to the UI.
 
 mod event_loop;
+mod log_file;
 pub(crate) mod logging;
 pub mod presets;
 mod terminal;
@@ -37,7 +38,7 @@ pub struct ConsoleOptions {
 /// Run the console until the user quits or a signal arrives; the terminal is restored on every
 /// way out, panics included.
 pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result<()> {
-    let log_path = logging::init()?;
+    let log_path = logging::init_with(&config.fleet.log)?;
     let console = prepare(&config, &opts)?;
     tracing::info!(log = %log_path.display(), config = ?config.path,
         instances = config.instances.len(), read_only = opts.read_only, "console starting");

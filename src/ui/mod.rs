@@ -145,6 +145,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             let health = state.selected_health();
             let (word, meaning) = match health.map(|h| h.status) {
                 Some(Status::Up) => ("up", Meaning::Ok),
+                Some(Status::Slow) => ("slow", Meaning::Warning),
                 Some(Status::Down) => ("DOWN", Meaning::Alert),
                 None => ("…", Meaning::Muted),
             };

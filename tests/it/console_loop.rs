@@ -197,8 +197,9 @@ async fn palette_switches_pane_and_q_quits_telling_the_backend() {
 async fn backend_events_are_applied_and_drawn() {
     let mut console = console();
     let down = InstanceHealth::down("replica", "Connection refused (os error 111)", Utc::now());
-    // `j` moves to the replica; `?` then esc opens and closes help; `q` quits.
-    let mut script = keys("j?");
+    // Down, the replica is listed first (worst first): `k` moves up to it; `?` then esc opens
+    // and closes help; `q` quits.
+    let mut script = keys("k?");
     script.push(Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
     let (terminal, _) = run(
         &mut console,

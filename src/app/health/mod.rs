@@ -4,10 +4,12 @@
 //! Backup, Alerts; `tab`/`shift-tab` switch between them, `R`/`D`/`P`/`B` open one directly, `esc`
 //! goes back to the list).
 
+pub mod fleet;
 pub mod inspect;
 pub mod monitor;
 pub mod processlist;
 
+pub use fleet::{FleetIndex, FleetSummary, Standing};
 pub use monitor::{HealthMonitor, MonitorView, RateSample};
 
 use super::pane::{PaneCtx, PaneLogic};

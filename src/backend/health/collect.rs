@@ -38,7 +38,16 @@ impl DetailReader {
         snap: &mut StatusSnapshot,
     ) {
         snap.innodb_metrics = innodb_metrics(conn, recorder, flavor, snap).await;
-        snap.longest_lock_wait = longest_lock_wait(conn, recorder, flavor).await;
+        // INNODB_TRX only when someone waits (the counter is there on MariaDB and MySQL).
+        let nobody_waits = snap
+            .status
+            .get("Innodb_row_lock_current_waits")
+            .is_some_and(|v| v.trim() == "0");
+        snap.longest_lock_wait = if nobody_waits {
+            None
+        } else {
+            longest_lock_wait(conn, recorder, flavor).await
+        };
         let slow_due = self.last_slow.is_none_or(|t| t.elapsed() >= SLOW_CADENCE);
         if slow_due {
             self.last_slow = Some(Instant::now());

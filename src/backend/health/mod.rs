@@ -6,12 +6,14 @@
 pub mod actions;
 pub mod alerting;
 pub mod collect;
+pub mod fleet;
 pub mod inspect;
 pub mod kill;
 pub mod locks;
 pub mod poller;
 pub mod processlist;
 pub mod prometheus;
+pub mod schedule;
 pub mod session;
 pub mod views;
 

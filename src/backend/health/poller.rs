@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use mysql_async::Conn;
-use tokio::sync::{mpsc::UnboundedSender, watch};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::collect::{is_local, DetailReader};
 use super::session::{guard_session, SessionGuards};
@@ -14,10 +13,34 @@ use crate::backend::connect::connect;
 use crate::backend::recorder::{name_value_map, named_rows, SqlRecorder, STATEMENT_TIMEOUT};
 use crate::backend::BackendEvent;
 use crate::config::InstanceConfig;
-use crate::health::{replication_from_rows, HealthTracker, InstanceHealth, StatusSnapshot};
+use crate::health::{replication_from_rows, HealthTracker, InstanceHealth, Status, StatusSnapshot};
 
-/// The most one poll (connect included) may take; past it the instance is "down".
-pub const POLL_BUDGET: Duration = Duration::from_millis(2500);
+/// A safety net over a whole poll (connect included); past it the instance is "down". Each step
+/// has its own, shorter deadline (connect and every statement: 2 s): a server silent that long
+/// is down, while one that keeps answering, however slowly, is only slow.
+pub const POLL_BUDGET: Duration = Duration::from_secs(10);
+/// An instance still waiting for a free poll slot this long after its turn is reported slow.
+pub const QUEUE_BUDGET: Duration = Duration::from_millis(2500);
+/// The console's fleet reads variables (version, limits, read_only, watched parameters) again
+/// after this long, not every poll (a lone poller reads them every poll).
+pub const VARIABLES_CADENCE: Duration = Duration::from_secs(10);
+/// A server that was not a replica is asked again after this long.
+pub const REPLICA_RECHECK: Duration = Duration::from_secs(10);
+/// A poll answered later than this marks the instance "slow" (unless configured otherwise).
+pub const DEFAULT_SLOW_AFTER: Duration = Duration::from_millis(1000);
+
+/// `SHOW GLOBAL STATUS` narrowed to the counters the views and formulas read (about 25 of the
+/// server's 500 rows: less for the server to send and for arkc to parse, every poll).
+pub fn status_sql() -> String {
+    let list: Vec<String> = crate::health::STATUS_VARIABLES
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect();
+    format!(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ({})",
+        list.join(", ")
+    )
+}
 
 /// Variables every poll reads: identity, limits, and what the InnoDB formulas need.
 const BASE_VARIABLES: &[&str] = &[
@@ -95,6 +118,15 @@ pub struct InstancePoller {
     guards: Option<SessionGuards>,
     details: DetailReader,
     local: bool,
+    status_sql: String,
+    slow_after: Duration,
+    /// The latest result, re-sent marked slow when this instance waits too long for its turn.
+    last: Option<InstanceHealth>,
+    /// The variables last read, and when.
+    variables: Option<(std::time::Instant, HashMap<String, String>)>,
+    variables_cadence: Duration,
+    /// When replica status was last asked, and whether it had rows.
+    replica_checked: Option<(std::time::Instant, bool)>,
 }
 
 impl InstancePoller {
@@ -109,6 +141,38 @@ impl InstancePoller {
             variables_sql: variables_sql(&crate::config::alerts::default_watch()),
             guards: None,
             details: DetailReader::default(),
+            status_sql: status_sql(),
+            slow_after: DEFAULT_SLOW_AFTER,
+            last: None,
+            variables: None,
+            variables_cadence: Duration::ZERO,
+            replica_checked: None,
+        }
+    }
+
+    /// Read the variables at most every `cadence` (the fleet: less for each server to answer).
+    pub fn with_variables_cadence(mut self, cadence: Duration) -> Self {
+        self.variables_cadence = cadence;
+        self
+    }
+
+    /// Answers later than `after` mark the instance slow.
+    pub fn with_slow_after(mut self, after: Duration) -> Self {
+        self.slow_after = after;
+        self
+    }
+
+    /// The record sent when this instance has waited `waited` for a free poll slot: its latest
+    /// figures, marked slow (arkc was busy; nothing says the server is down).
+    pub fn queued_too_long(&self, waited: Duration) -> InstanceHealth {
+        let why = format!(
+            "not polled for {:.1} s: arkc's polls in flight were all busy",
+            waited.as_secs_f64()
+        );
+        match &self.last {
+            Some(h) => h.clone().into_slow(why),
+            None => InstanceHealth::down(&self.instance.name, why.clone(), chrono::Utc::now())
+                .into_slow(why),
         }
     }
 
@@ -127,15 +191,32 @@ impl InstancePoller {
         &self.instance.name
     }
 
-    /// One poll: figures if the instance answers within `POLL_BUDGET`, else a "down" record.
+    /// One poll: figures if the instance answers within `POLL_BUDGET` (marked slow past the slow
+    /// threshold), else a "down" record.
     pub async fn poll(&mut self) -> InstanceHealth {
+        let started = tokio::time::Instant::now();
+        let health = self.poll_within_budget().await;
+        let took = started.elapsed();
+        let health = if health.status == Status::Up && took > self.slow_after {
+            let why = format!(
+                "answered in {:.1} s (slow above {} ms)",
+                took.as_secs_f64(),
+                self.slow_after.as_millis()
+            );
+            health.into_slow(why)
+        } else {
+            health
+        };
+        self.last = Some(health.clone());
+        health
+    }
+
+    async fn poll_within_budget(&mut self) -> InstanceHealth {
         match tokio::time::timeout(POLL_BUDGET, self.snapshot()).await {
             Ok(Ok(snapshot)) => self.tracker.observe(snapshot),
-            Ok(Err(e)) => {
-                self.conn = None;
-                self.tracker
-                    .observe_failure(&format!("{e:#}"), chrono::Utc::now())
-            }
+            Ok(Err(e)) => self
+                .tracker
+                .observe_failure(&format!("{e:#}"), chrono::Utc::now()),
             Err(_) => {
                 // The half-finished exchange leaves the connection unusable.
                 self.conn = None;
@@ -166,31 +247,60 @@ impl InstancePoller {
                 conn
             }
         };
+        let result = self.read_snapshot(&mut conn).await;
+        // Kept for the next poll unless the exchange broke it (a server error leaves it usable).
+        if result
+            .as_ref()
+            .err()
+            .is_none_or(|e| server_error_code(e).is_some())
+        {
+            self.conn = Some(conn);
+        }
+        result
+    }
+
+    async fn read_snapshot(&mut self, conn: &mut Conn) -> anyhow::Result<StatusSnapshot> {
         let status_rows = self
             .recorder
-            .query(&mut conn, "SHOW GLOBAL STATUS", STATEMENT_TIMEOUT)
+            .query(conn, &self.status_sql, STATEMENT_TIMEOUT)
             .await?;
         let taken_at = chrono::Utc::now();
-        let variable_rows = self
-            .recorder
-            .query(&mut conn, &self.variables_sql, STATEMENT_TIMEOUT)
-            .await?;
-        let replication = self
-            .replica_rows(&mut conn)
-            .await?
-            .as_deref()
-            .and_then(replication_from_rows);
+        // Each skipped statement is one less for the server at fleet scale.
+        let variables = match &self.variables {
+            Some((at, v)) if at.elapsed() < self.variables_cadence => v.clone(),
+            _ => {
+                let rows = self
+                    .recorder
+                    .query(conn, &self.variables_sql, STATEMENT_TIMEOUT)
+                    .await?;
+                let v = name_value_map(&rows);
+                self.variables = Some((std::time::Instant::now(), v.clone()));
+                v
+            }
+        };
+        let ask_replica = match self.replica_checked {
+            Some((at, had_rows)) => had_rows || at.elapsed() >= REPLICA_RECHECK,
+            None => true,
+        };
+        let replication = if ask_replica {
+            let rows = self.replica_rows(conn).await?;
+            let had_rows = rows.as_ref().is_some_and(|r| !r.is_empty());
+            self.replica_checked = Some((std::time::Instant::now(), had_rows));
+            rows.as_deref().and_then(replication_from_rows)
+        } else {
+            None
+        };
         let mut snapshot = StatusSnapshot {
             taken_at: Some(taken_at),
             status: name_value_map(&status_rows),
-            variables: name_value_map(&variable_rows),
+            variables,
             replication,
             ..StatusSnapshot::default()
         };
         if let Some(guards) = &self.guards {
             self.details
                 .read(
-                    &mut conn,
+                    conn,
                     &self.recorder,
                     &guards.flavor,
                     &self.instance.name,
@@ -199,7 +309,6 @@ impl InstancePoller {
                 )
                 .await;
         }
-        self.conn = Some(conn);
         Ok(snapshot)
     }
 
@@ -258,31 +367,4 @@ fn normalize_replica_names(row: HashMap<String, String>) -> HashMap<String, Stri
 pub struct PollSettings {
     pub interval: Duration,
     pub refresh: u64,
-}
-
-/// The task body: poll, report, wait for the next tick (or a refresh), until cancelled.
-pub async fn run(
-    mut poller: InstancePoller,
-    mut settings: watch::Receiver<PollSettings>,
-    cancel: CancellationToken,
-    events: UnboundedSender<BackendEvent>,
-) {
-    loop {
-        let started = tokio::time::Instant::now();
-        let health = tokio::select! {
-            h = poller.poll() => h,
-            _ = cancel.cancelled() => break,
-        };
-        if events.send(BackendEvent::Health(health)).is_err() {
-            break; // nobody listens any more
-        }
-        let next = started + settings.borrow().interval;
-        tokio::select! {
-            _ = tokio::time::sleep_until(next) => {}
-            changed = settings.changed() => if changed.is_err() { break },
-            _ = cancel.cancelled() => break,
-        }
-    }
-    tracing::debug!(instance = poller.name(), "poller stopped");
-    poller.close().await;
 }

@@ -135,9 +135,22 @@ pub fn spawn(
     tasks: &mut JoinSet<()>,
 ) -> UnboundedSender<SlowCommand> {
     let tracker = Tracker::open(tracking_path, events.clone());
-    for instance in &config.instances {
+    // Bounded like the health polls: at most `[health] max_inflight` slow-SQL reads at once,
+    // each instance starting at its own offset in the interval (no storm at fleet size).
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        config.fleet.polling.max_inflight.max(1),
+    ));
+    let n = config.instances.len();
+    let interval = settings.borrow().interval;
+    for (i, instance) in config.instances.iter().enumerate() {
         let task = InstanceSlowTask::new(instance.clone(), events.clone(), tracker.clone());
-        tasks.spawn(task.run(settings.clone(), cancel.child_token()));
+        let offset = crate::backend::health::schedule::spread_offset(i, n, interval);
+        tasks.spawn(task.run(
+            settings.clone(),
+            cancel.child_token(),
+            slots.clone(),
+            offset,
+        ));
     }
     let (commands, mut receiver) = mpsc::unbounded_channel::<SlowCommand>();
     tasks.spawn(async move {
@@ -276,11 +289,25 @@ impl InstanceSlowTask {
     }
 
     /// Poll on the pollers' cadence; `r` (refresh now) and interval changes apply here too.
-    async fn run(mut self, mut settings: watch::Receiver<PollSettings>, cancel: CancellationToken) {
+    async fn run(
+        mut self,
+        mut settings: watch::Receiver<PollSettings>,
+        cancel: CancellationToken,
+        slots: Arc<tokio::sync::Semaphore>,
+        offset: Duration,
+    ) {
+        tokio::select! {
+            _ = tokio::time::sleep(offset) => {}
+            _ = cancel.cancelled() => return,
+        }
         loop {
             let started = tokio::time::Instant::now();
             tokio::select! {
-                _ = self.poll_once() => {}
+                _ = async {
+                    // A closed semaphore never happens (it lives as long as the tasks).
+                    let _slot = slots.acquire().await;
+                    self.poll_once().await
+                } => {}
                 _ = cancel.cancelled() => break,
             }
             let next = started + settings.borrow().interval;

@@ -123,10 +123,10 @@ const PRIORITY: [Col; 13] = [
 /// columns (`PRIORITY`); the worst alert takes what is left, at least `alert_min`.
 fn columns(state: &State, inner: usize) -> Vec<Column> {
     let wide = inner >= 120;
-    let longest =
-        |len: fn(&InstanceEntry) -> usize| state.instances.iter().map(len).max().unwrap_or(8);
-    let instance = longest(|i| i.name.chars().count()).clamp(8, if wide { 32 } else { 16 });
-    let address = longest(|i| i.address.chars().count()).clamp(7, 28);
+    // Counted once when the list was built: a frame does not walk every instance.
+    let (name_width, address_width) = state.fleet.widths();
+    let instance = name_width.clamp(8, if wide { 32 } else { 16 });
+    let address = address_width.clamp(7, 28);
     let c = |id, title, width, right| Column {
         id,
         title,
@@ -189,7 +189,8 @@ fn columns(state: &State, inner: usize) -> Vec<Column> {
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let visible = state.visible_instances();
+    // Worst first, already filtered: the frame reads only the rows it shows.
+    let visible = state.fleet.visible();
     let mut title = format!(" Instances {}", state.instances.len());
     if !state.filter.is_empty() || state.mode == crate::app::Mode::Filter {
         title = format!(
@@ -208,6 +209,9 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
+    let [summary_area, inner] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    frame.render_widget(summary_line(state, theme), summary_area);
     let cols = columns(state, inner.width as usize);
     let header: Vec<Span> = cols
         .iter()
@@ -226,10 +230,7 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ));
     }
     let rows = (inner.height as usize).saturating_sub(1).max(1);
-    let at = visible
-        .iter()
-        .position(|i| *i == state.selected)
-        .unwrap_or(0);
+    let at = state.fleet.position(state.selected).unwrap_or(0);
     let first = at.saturating_sub(rows - 1);
     for &i in visible.iter().skip(first).take(rows) {
         let inst = &state.instances[i];
@@ -244,6 +245,36 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Paragraph::new(lines).style(theme.style(Meaning::Text)),
         inner,
     );
+}
+
+/// `990 up · 6 slow · 4 down │ alerts 2 crit · 5 warn · 0 info`, from counts kept as results
+/// arrive (the title has the number of instances).
+fn summary_line<'a>(state: &State, theme: &Theme) -> Line<'a> {
+    let s = state.fleet.summary();
+    let muted = theme.style(Meaning::Muted);
+    let count = |n: usize, word: &str, meaning: Meaning| {
+        let style = if n == 0 { muted } else { theme.style(meaning) };
+        Span::styled(format!("{n} {word}"), style)
+    };
+    let sep = || Span::styled(" · ", muted);
+    let mut spans = vec![
+        count(s.up, "up", Meaning::Ok),
+        sep(),
+        count(s.slow, "slow", Meaning::Warning),
+        sep(),
+        count(s.down, "down", Meaning::Alert),
+    ];
+    if s.waiting > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(format!("{} waiting", s.waiting), muted));
+    }
+    spans.push(Span::styled(" │ alerts ", muted));
+    spans.push(count(s.critical, "crit", Meaning::Alert));
+    spans.push(sep());
+    spans.push(count(s.warning, "warn", Meaning::Warning));
+    spans.push(sep());
+    spans.push(count(s.info, "info", Meaning::Text));
+    Line::from(spans)
 }
 
 /// One instance as a table row. A down instance shows its error across the figure columns,
@@ -279,6 +310,7 @@ fn row<'a>(
             Meaning::Alert,
             Some(h.error.clone().unwrap_or_else(|| "no answer".into())),
         ),
+        Some(h) if h.status == Status::Slow => ("slow", Meaning::Warning, None),
         Some(_) => ("up", Meaning::Ok, None),
     };
     for c in lead_cols {
@@ -461,9 +493,13 @@ fn detail_lines<'a>(state: &State, h: &InstanceHealth, theme: &Theme) -> Vec<Lin
         }
         (c, _) => format!("{} connected", format::count(c)),
     };
+    let (word, meaning) = match h.status {
+        Status::Slow => ("slow", Meaning::Warning),
+        _ => ("up", Meaning::Ok),
+    };
     let mut lines = vec![
         Line::from(vec![
-            Span::styled("up", theme.style(Meaning::Ok)),
+            Span::styled(word, theme.style(meaning)),
             Span::raw(format!(
                 " · {} · uptime {} · {read_only}",
                 h.version.as_deref().unwrap_or("version ?"),
@@ -483,6 +519,12 @@ fn detail_lines<'a>(state: &State, h: &InstanceHealth, theme: &Theme) -> Vec<Lin
             format::replication_long(h.replication.as_ref())
         )),
     ];
+    if let (Status::Slow, Some(why)) = (h.status, &h.error) {
+        lines.push(Line::styled(
+            format!("slow: {why}"),
+            theme.style(Meaning::Warning),
+        ));
+    }
     let found = alerts::alerts_for(h);
     if found.is_empty() {
         lines.push(Line::styled(

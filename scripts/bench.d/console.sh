@@ -1,0 +1,148 @@
+# scripts/bench console [SERVERS] [SECONDS]: SERVERS sandbox MariaDB servers (default 10, small
+# memory settings) and 1,000 instance entries spread over them, polled every second by the
+# console running under tmux; then the same for 100 entries, and idle CPU with 2 entries.
+# Prints, for each: share of instances reported up (the console's summary line, and
+# `arkc health --once`), key-to-redraw latency (arkc's own, from taking the key to the frame
+# written, and as seen through tmux), frame render time (median, p99), arkc's CPU (% of one core
+# over SECONDS, default 30) and peak RSS. Ends with the machine and its load.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+die() { echo "bench console: $*" >&2; exit 1; }
+cd "$ARKC_ROOT"
+ensure_debian_packages
+ensure_rust
+servers="${1:-10}"
+seconds="${2:-30}"
+target="${CARGO_TARGET_DIR:-$ARKC_ROOT/target}"
+work="$(mktemp -d /tmp/arkc-bench-console.XXXXXX)"
+sock="arkc-bench-$$"
+fleet_pid=""
+cleanup() {
+    tmux -L "$sock" kill-server 2>/dev/null || true
+    exec 3>&- 2>/dev/null || true
+    if [ -n "$fleet_pid" ]; then wait "$fleet_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ARKC_BENCH_PROFILE=dev measures the debug build (quicker to build, slower to run).
+profile="${ARKC_BENCH_PROFILE:-release}"
+say "building arkc and the sandbox starter ($profile)"
+case "$profile" in
+    release) cargo build --release --locked --bin arkc --example fleet_sandboxes >&2; out="$target/release" ;;
+    dev) cargo build --locked --bin arkc --example fleet_sandboxes >&2; out="$target/debug" ;;
+    *) die "ARKC_BENCH_PROFILE must be release or dev" ;;
+esac
+# Private copies: a shared CARGO_TARGET_DIR may be rebuilt by another checkout meanwhile.
+cp "$out/arkc" "$work/arkc"
+cp "$out/examples/fleet_sandboxes" "$work/fleet_sandboxes"
+
+say "starting $servers sandbox servers"
+mkfifo "$work/hold"
+"$work/fleet_sandboxes" --servers "$servers" --dir "$work" --entries 1000,100,2 \
+    <"$work/hold" >"$work/fleet.out" 2>"$work/fleet.err" &
+fleet_pid=$!
+exec 3>"$work/hold" # the servers run while this stays open
+for _ in $(seq 1 600); do grep -q '^ready' "$work/fleet.out" 2>/dev/null && break; sleep 0.5; done
+grep -q '^ready' "$work/fleet.out" || { cat "$work/fleet.err" >&2; die "sandboxes did not start"; }
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+percentile() { # p (0-100), reads numbers on stdin
+    sort -n | awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+        i = int((NR - 1) * p / 100 + 0.5) + 1; print v[i] }'
+}
+screen() { tmux -L "$sock" capture-pane -p -t bench; }
+now_ns() { date +%s%N; }
+
+# One console run: config, label, number of timed key presses.
+run_console() {
+    local config="$1" label="$2" presses="$3" entries
+    entries=$(grep -c '^\[\[instance\]\]' "$config")
+    mkdir -p "$work/state-$label"
+    tmux -L "$sock" new-session -d -s bench -x 120 -y 40 \
+        "XDG_STATE_HOME=$work/state-$label ARKC_FRAME_LOG=$work/frames-$label $work/arkc --config $config"
+    local pid=""
+    for _ in $(seq 1 100); do
+        pid=$(pgrep -f "^$work/arkc --config $config" | head -1 || true)
+        [ -n "$pid" ] && break
+        sleep 0.1
+    done
+    [ -n "$pid" ] || die "arkc did not start"
+    # Warm up: every entry polled at least once (no "waiting" left), at most 60 s.
+    for _ in $(seq 1 120); do
+        screen | grep -q ' up · ' && ! screen | grep -q ' waiting' && break
+        sleep 0.5
+    done
+    sleep 3
+    local t0 c0 t1 c1 hz
+    hz=$(getconf CLK_TCK)
+    t0=$(now_ns); c0=$(cpu_ticks "$pid")
+    # Keys during the CPU window: presses of `j`, each timed until the selected instance
+    # (top right of the screen) changes in tmux.
+    tmux -L "$sock" send-keys -t bench g
+    sleep 1
+    : >"$work/tmux-$label"
+    for _ in $(seq 1 "$presses"); do
+        local before after start
+        before=$(screen | head -1)
+        start=$(now_ns)
+        tmux -L "$sock" send-keys -t bench j
+        for _ in $(seq 1 500); do
+            after=$(screen | head -1)
+            [ "$after" != "$before" ] && break
+        done
+        echo $((($(now_ns) - start) / 1000)) >>"$work/tmux-$label"
+        sleep 0.3
+    done
+    local rest=$((seconds - ($(now_ns) - t0) / 1000000000))
+    [ "$rest" -gt 0 ] && sleep "$rest"
+    t1=$(now_ns); c1=$(cpu_ticks "$pid")
+    local rss summary up slow down
+    rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+    summary=$(screen | grep -o '[0-9]* up · [0-9]* slow · [0-9]* down' | head -1)
+    read -r up slow down <<<"$(echo "$summary" | awk '{ print $1, $4, $7 }')"
+    tmux -L "$sock" send-keys -t bench q
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    tmux -L "$sock" kill-server 2>/dev/null || true
+
+    local cpu key_med key_p99 frame_med frame_p99 tmux_med tmux_p99
+    cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v ns="$((t1 - t0))" \
+        'BEGIN { printf "%.1f", 100 * c / hz / (ns / 1e9) }')
+    key_med=$(awk '$1 == "key" { print $3 / 1000 }' "$work/frames-$label" | percentile 50)
+    key_p99=$(awk '$1 == "key" { print $3 / 1000 }' "$work/frames-$label" | percentile 99)
+    frame_med=$(awk '{ print $2 / 1000 }' "$work/frames-$label" | percentile 50)
+    frame_p99=$(awk '{ print $2 / 1000 }' "$work/frames-$label" | percentile 99)
+    tmux_med=$(awk '{ print $1 / 1000 }' "$work/tmux-$label" | percentile 50)
+    tmux_p99=$(awk '{ print $1 / 1000 }' "$work/tmux-$label" | percentile 99)
+    local frames
+    frames=$(wc -l <"$work/frames-$label")
+    printf '%-22s %5s entries  up %s/%s (slow %s, down %s)\n' "$label" "$entries" \
+        "${up:-?}" "$entries" "${slow:-?}" "${down:-?}"
+    printf '  key to redraw: arkc %s ms median, %s ms p99; through tmux %s ms median, %s ms p99\n' \
+        "$key_med" "$key_p99" "$tmux_med" "$tmux_p99"
+    printf '  frame render: %s ms median, %s ms p99 (%s frames)\n' "$frame_med" "$frame_p99" "$frames"
+    printf '  arkc CPU: %s %% of one core over %s s; peak RSS %s MiB\n' "$cpu" "$(((t1 - t0) / 1000000000))" \
+        "$((rss / 1024))"
+}
+
+health_once() { # config: share of "up" in `arkc health --once`
+    local config="$1" t0 out
+    t0=$(now_ns)
+    out=$(XDG_STATE_HOME="$work/state-once" "$work/arkc" --config "$config" health --once --format json || true)
+    echo "$out" | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+up = sum(1 for r in rows if r["status"] == "up")
+print(f"  arkc health --once: {up}/{len(rows)} up ({100 * up / len(rows):.1f} %)", end="")
+'
+    echo " in $(((($(now_ns) - t0) / 1000000))) ms"
+}
+
+echo "console bench ($profile build): $servers sandbox servers, refresh 1 s, ${seconds} s CPU window"
+for n in 1000 100; do
+    run_console "$work/fleet-$n.toml" "console-$n" 40
+    health_once "$work/fleet-$n.toml"
+done
+run_console "$work/fleet-2.toml" "idle-2" 0
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
+echo "load: $(uptime)"

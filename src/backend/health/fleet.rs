@@ -1,0 +1,212 @@
+//! Polls every instance from one task with a bounded number of polls in flight, each instance on
+//! its own spread schedule (see `schedule`), connections kept between polls. The console's
+//! backend and `arkc health --once` both run this.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::watch;
+use tokio::task::{Id, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::poller::{InstancePoller, PollSettings};
+use super::schedule::{PollOutcome, PollPlan, Schedule};
+use crate::health::{InstanceHealth, Status};
+
+/// What the caller wants after a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Keep polling this instance.
+    Continue,
+    /// No more polls of this instance.
+    Retire,
+    /// Stop everything (nobody listens any more).
+    Stop,
+}
+
+/// A result handed to the caller: the instance's index and its figures. `polled` is false for a
+/// "slow" record sent because the instance waited too long for its turn.
+#[derive(Debug)]
+pub struct FleetResult {
+    pub index: usize,
+    pub health: InstanceHealth,
+    pub polled: bool,
+}
+
+/// Every instance's poller, and the schedule that says whose turn it is.
+#[derive(Debug)]
+pub struct Fleet {
+    /// `None` while that instance's poll is in flight.
+    pollers: Vec<Option<InstancePoller>>,
+    schedule: Schedule,
+    /// Which instance a poll task belongs to, to recover from a task that panicked.
+    tasks: HashMap<Id, usize>,
+    names: Vec<String>,
+}
+
+type PollDone = (usize, InstancePoller, InstanceHealth);
+
+impl Fleet {
+    pub fn new(pollers: Vec<InstancePoller>, plan: PollPlan) -> Self {
+        let schedule = Schedule::new(pollers.len(), plan, Instant::now().into_std());
+        Fleet {
+            names: pollers.iter().map(|p| p.name().to_string()).collect(),
+            pollers: pollers.into_iter().map(Some).collect(),
+            schedule,
+            tasks: HashMap::new(),
+        }
+    }
+
+    /// Poll until `cancel`, every instance retired, or the caller says stop. `settings` changes
+    /// the interval or asks for a refresh; `report_queued` sends "slow" records for instances
+    /// waiting past the budget (the console wants them; a one-shot sample waits for the poll).
+    pub async fn run(
+        mut self,
+        mut settings: Option<watch::Receiver<PollSettings>>,
+        cancel: CancellationToken,
+        report_queued: bool,
+        mut on_result: impl FnMut(FleetResult) -> Next,
+    ) {
+        let mut inflight: JoinSet<PollDone> = JoinSet::new();
+        let mut seen_refresh = settings.as_ref().map(|s| s.borrow().refresh);
+        'outer: loop {
+            let now = Instant::now().into_std();
+            if report_queued {
+                for i in self.schedule.overdue(now) {
+                    let Some(poller) = &self.pollers[i] else {
+                        continue;
+                    };
+                    let health = poller.queued_too_long(self.schedule.plan().queue_budget);
+                    if !self.deliver(i, health, false, &mut on_result) {
+                        break 'outer;
+                    }
+                }
+            }
+            for i in self.schedule.start_ready(now) {
+                let Some(mut poller) = self.pollers[i].take() else {
+                    continue;
+                };
+                let handle = inflight.spawn(async move {
+                    let health = poller.poll().await;
+                    (i, poller, health)
+                });
+                self.tasks.insert(handle.id(), i);
+            }
+            if self.schedule.done() {
+                break;
+            }
+            let wake = self.schedule.next_wake().map(Instant::from_std);
+            let sleep = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let changed = async {
+                match settings.as_mut() {
+                    Some(s) => s.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                done = inflight.join_next_with_id(), if !inflight.is_empty() => {
+                    if !self.on_poll_done(done, &mut on_result) {
+                        break;
+                    }
+                }
+                _ = sleep => {}
+                open = changed => {
+                    if !open {
+                        break;
+                    }
+                    if let Some(current) = settings.as_ref().map(|s| *s.borrow()) {
+                        self.schedule.set_interval(current.interval);
+                        if seen_refresh != Some(current.refresh) {
+                            seen_refresh = Some(current.refresh);
+                            self.schedule.refresh(Instant::now().into_std());
+                        }
+                    }
+                }
+                _ = cancel.cancelled() => break,
+            }
+        }
+        inflight.abort_all();
+        // Polls cut short have lost their connection anyway; close the others politely.
+        while let Some(done) = inflight.join_next().await {
+            if let Ok((i, poller, _)) = done {
+                self.pollers[i] = Some(poller);
+            }
+        }
+        futures_util::stream::iter(self.pollers.into_iter().flatten())
+            .for_each_concurrent(self.schedule.plan().max_inflight, |mut p| async move {
+                p.close().await
+            })
+            .await;
+    }
+
+    /// A finished poll task: back into the schedule and out to the caller.
+    fn on_poll_done(
+        &mut self,
+        done: Option<Result<(Id, PollDone), tokio::task::JoinError>>,
+        on_result: &mut impl FnMut(FleetResult) -> Next,
+    ) -> bool {
+        let now = Instant::now().into_std();
+        match done {
+            Some(Ok((id, (i, poller, health)))) => {
+                self.tasks.remove(&id);
+                self.pollers[i] = Some(poller);
+                let outcome = match health.status {
+                    Status::Down => PollOutcome::Failed,
+                    Status::Up | Status::Slow => PollOutcome::Answered,
+                };
+                self.schedule.finished(i, outcome, now);
+                self.deliver(i, health, true, on_result)
+            }
+            Some(Err(e)) => {
+                // A poll that panicked is a bug; the instance stays out of the rotation and
+                // says why rather than silently vanishing.
+                let Some(i) = self.tasks.remove(&e.id()) else {
+                    return true;
+                };
+                tracing::error!(instance = %self.names[i], error = %e, "poll task failed");
+                self.schedule.finished(i, PollOutcome::Failed, now);
+                self.schedule.retire(i);
+                let health = InstanceHealth::down(
+                    &self.names[i],
+                    format!("arkc's poll task failed ({e}); restart arkc"),
+                    chrono::Utc::now(),
+                );
+                self.deliver(i, health, true, on_result)
+            }
+            None => true,
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        index: usize,
+        health: InstanceHealth,
+        polled: bool,
+        on_result: &mut impl FnMut(FleetResult) -> Next,
+    ) -> bool {
+        match on_result(FleetResult {
+            index,
+            health,
+            polled,
+        }) {
+            Next::Continue => true,
+            Next::Retire => {
+                self.schedule.retire(index);
+                true
+            }
+            Next::Stop => false,
+        }
+    }
+}
+
+/// The bounds the console and `arkc health` use, from `[health]`.
+pub fn plan_for(interval: Duration, polling: &crate::config::fleet::HealthPolling) -> PollPlan {
+    PollPlan::new(interval, polling.max_inflight)
+}

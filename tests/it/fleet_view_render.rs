@@ -1,0 +1,132 @@
+//! The Health list at fleet size: 1,000 instances drawn at 80x24, worst first (down, slow,
+//! lagging), with the summary line, and the `/` filter by tag.
+
+use arkc::app::{update, Action, Keymap, State};
+use arkc::backend::BackendEvent;
+use arkc::config::{Config, InstanceConfig};
+use arkc::health::{InstanceHealth, Replication, Status};
+use arkc::ui::{self, Theme};
+use chrono::{DateTime, TimeZone, Utc};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn clock(secs: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, secs)
+        .single()
+        .expect("valid time")
+}
+
+fn up(name: &str, lag: Option<u64>) -> InstanceHealth {
+    InstanceHealth {
+        instance: name.into(),
+        status: Status::Up,
+        error: None,
+        version: Some("10.11.6-MariaDB".into()),
+        uptime_s: Some(86_400),
+        qps: Some(120.0),
+        tps: Some(8.0),
+        threads_connected: Some(10),
+        threads_running: Some(1),
+        max_connections: Some(151),
+        replication: lag.map(|l| Replication {
+            role: "replica".into(),
+            io_running: true,
+            sql_running: true,
+            lag_s: Some(l),
+        }),
+        read_only: Some(lag.is_some()),
+        sampled_at: clock(8),
+        ..InstanceHealth::down(name, "", clock(8))
+    }
+}
+
+/// 1,000 instances over 10 hosts: every 97th down, every 131st slow, every 50th a lagging
+/// replica, and the last 5 not polled yet.
+fn fleet_state() -> State {
+    let instances = (0..1000)
+        .map(|i| {
+            let mut inst =
+                InstanceConfig::tcp(&format!("db{i:04}"), &format!("10.1.0.{}", i % 10), 3306);
+            inst.tags = vec![if i % 4 == 0 { "pay" } else { "web" }.to_string()];
+            inst
+        })
+        .collect();
+    let config = Config {
+        instances,
+        ..Config::default()
+    };
+    let mut state = State::new(&config, false, clock(0));
+    for i in 0..995 {
+        let name = format!("db{i:04}");
+        let h = if i % 97 == 13 {
+            InstanceHealth::down(&name, "Connection refused (os error 111)", clock(7))
+        } else if i % 131 == 7 {
+            up(&name, None).into_slow("answered in 1.3 s (slow above 1000 ms)")
+        } else if i % 50 == 3 {
+            up(&name, Some(i as u64))
+        } else {
+            up(&name, None)
+        };
+        update(
+            &mut state,
+            Action::Backend(Box::new(BackendEvent::Health(h))),
+        );
+    }
+    update(&mut state, Action::Tick(clock(10)));
+    state
+}
+
+fn screen(state: &State) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+    let keymap = Keymap::builtin("default").unwrap().unwrap();
+    let theme = Theme::builtin("default").unwrap().unwrap();
+    terminal
+        .draw(|f| ui::draw(f, state, &theme, &keymap))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn thousand_instances_worst_first_with_a_summary_80x24() {
+    let mut state = fleet_state();
+    // The selection starts on the worst row.
+    update(&mut state, Action::Top);
+    let text = screen(&state);
+    assert!(
+        text.contains("976 up · 8 slow · 11 down · 5 waiting │ alerts 11 crit · 0 warn"),
+        "{text}"
+    );
+    let first_row = text.lines().find(|l| l.starts_with("│db")).expect("a row");
+    assert!(first_row.contains("DOWN"), "{first_row}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn scrolled_to_the_lagging_replicas_and_filtered_by_tag_80x24() {
+    let mut state = fleet_state();
+    update(&mut state, Action::Top);
+    // Past the 12 down and 8 slow rows: the replicas, largest lag first.
+    for _ in 0..20 {
+        update(&mut state, Action::Down);
+    }
+    let text = screen(&state);
+    assert!(text.contains("db0953"), "largest lag first:\n{text}");
+    update(&mut state, Action::Filter);
+    for c in "tag:pay".chars() {
+        update(&mut state, Action::InputChar(c));
+    }
+    update(&mut state, Action::Confirm);
+    update(&mut state, Action::Top);
+    let text = screen(&state);
+    assert!(text.contains("Instances 250/1000"), "{text}");
+    insta::assert_snapshot!(text);
+}
