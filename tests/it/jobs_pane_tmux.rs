@@ -62,9 +62,11 @@ fn jobs_pane_starts_a_backup_and_verifies_it() {
         s.contains("verified:") || s.contains("FAILED")
     });
     assert!(screen.contains("verified:"), "{screen}");
-    assert!(
-        screen.contains(" yes "),
-        "the VERIFIED column says yes: {screen}"
+    // The history row is re-read after the result line is shown.
+    term.wait_for(
+        "the VERIFIED column to say yes",
+        Duration::from_secs(30),
+        |s| s.contains(" yes "),
     );
     term.keys(&["q"]);
     assert_eq!(term.wait_exit(Duration::from_secs(10)), 0);

@@ -175,7 +175,12 @@ async fn read_heartbeat(mc: &mut MonitorConn, table: &str) -> anyhow::Result<Opt
         table: table.to_string(),
         server_id: r.get("server_id").and_then(|v| v.parse().ok()),
         ts: r.get("ts").cloned().unwrap_or_default(),
-        lag_s: r.get("lag_s").and_then(|v| v.parse().ok()),
+        // pt-heartbeat stamps `ts` from its own host's clock: a few microseconds ahead of the
+        // server's NOW(6) reads as a negative lag, which is none.
+        lag_s: r
+            .get("lag_s")
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|lag| lag.max(0.0)),
     }))
 }
 
