@@ -262,6 +262,24 @@ impl Keymap {
         self.action_in(Some(pane), mode, ev)
     }
 
+    /// The key presses an event stands for. A terminal reports ESC followed at once by a key as
+    /// that key with Alt (over a slow SSH link, or when the console is busy, ESC and the next key
+    /// arrive in one read). An Alt key the keymap does not bind is therefore taken apart into the
+    /// ESC and the key, as they were typed; the rollback editor gets its keys untouched.
+    pub fn unmerged(&self, pane: Pane, mode: &Mode, ev: KeyEvent) -> Vec<KeyEvent> {
+        let merged = ev.modifiers.contains(KeyModifiers::ALT)
+            && ev.kind != KeyEventKind::Release
+            && *mode != Mode::PaneEditor
+            && self.action_in(Some(pane), mode, &ev).is_none();
+        if !merged {
+            return vec![ev];
+        }
+        let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+        let mut key = ev;
+        key.modifiers.remove(KeyModifiers::ALT);
+        vec![esc, key]
+    }
+
     fn action_in(&self, pane: Option<Pane>, mode: &Mode, ev: &KeyEvent) -> Option<Action> {
         if ev.kind == KeyEventKind::Release {
             return None;

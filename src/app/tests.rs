@@ -408,6 +408,45 @@ fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
 }
 
 #[test]
+fn an_unbound_alt_key_is_the_esc_and_the_key_typed_together() {
+    let km = Keymap::builtin("default")
+        .expect("built in")
+        .expect("parses");
+    let alt_q = key(KeyCode::Char('q'), KeyModifiers::ALT);
+    let keys = km.unmerged(Pane::SlowSql, &Mode::Normal, alt_q);
+    assert_eq!(
+        keys,
+        vec![
+            key(KeyCode::Esc, KeyModifiers::NONE),
+            key(KeyCode::Char('q'), KeyModifiers::NONE)
+        ]
+    );
+    assert_eq!(
+        km.action_for_pane(Pane::SlowSql, &Mode::Normal, &keys[0]),
+        Some(Action::Cancel)
+    );
+    assert_eq!(
+        km.action_for_pane(Pane::SlowSql, &Mode::Normal, &keys[1]),
+        Some(Action::Quit)
+    );
+    // A plain key, and every key in the rollback editor, stay as they came.
+    let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
+    assert_eq!(km.unmerged(Pane::SlowSql, &Mode::Normal, q), vec![q]);
+    assert_eq!(
+        km.unmerged(Pane::Binlog, &Mode::PaneEditor, alt_q),
+        vec![alt_q]
+    );
+    // An Alt key the keymap binds keeps its meaning.
+    let bound = km
+        .overlay("[global]\n\"alt-q\" = \"help\"\n", "test keymap")
+        .expect("overlay parses");
+    assert_eq!(
+        bound.unmerged(Pane::SlowSql, &Mode::Normal, alt_q),
+        vec![alt_q]
+    );
+}
+
+#[test]
 fn keys_map_to_actions_by_mode() {
     let km = Keymap::builtin("default")
         .expect("built in")

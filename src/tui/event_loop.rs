@@ -110,12 +110,18 @@ impl Console {
     /// Handle one terminal event; returns whether the screen needs a redraw.
     fn on_input(&mut self, event: Event, send: &mut impl FnMut(BackendCommand)) -> bool {
         match event {
-            Event::Key(key) => {
-                if let Some(action) =
-                    self.keymap
-                        .action_for_pane(self.state.pane, &self.state.mode, &key)
-                {
-                    self.dispatch(action, send);
+            Event::Key(event) => {
+                let keys = self
+                    .keymap
+                    .unmerged(self.state.pane, &self.state.mode, event);
+                // Each key is read in the mode the one before it left (ESC closes a filter).
+                for key in keys {
+                    if let Some(action) =
+                        self.keymap
+                            .action_for_pane(self.state.pane, &self.state.mode, &key)
+                    {
+                        self.dispatch(action, send);
+                    }
                 }
                 true
             }
