@@ -164,9 +164,16 @@ fn jobs_pane_shows_a_running_backup_cancels_it_and_keeps_the_history() {
     let asking = term.wait_for_text("Cancel backup 2", Duration::from_secs(10));
     assert!(asking.contains("y = cancel"), "{asking}");
     term.keys(&["y"]);
-    let after = term.wait_for("the backup to be cancelled", Duration::from_secs(60), |s| {
-        s.contains("cancelled")
-    });
+    // The result line comes first; the history rows are re-read just after it.
+    let after = term.wait_for(
+        "the history row to say cancelled",
+        Duration::from_secs(60),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("nightly") && l.contains(" dump ") && l.contains("cancelled"))
+                && !s.contains("dumping")
+        },
+    );
     drop(lock.stdin.take());
     let _ = lock.wait();
     eprintln!("after cancel:\n{after}");
