@@ -11,29 +11,23 @@ use arkc::sandbox::Sandbox;
 
 use crate::support::tmux::TmuxSession;
 
-#[test]
-fn jobs_pane_starts_a_backup_and_verifies_it() {
-    let sb = Sandbox::shared();
-    let db = sb.create_schema("jobs_tmux").unwrap();
-    sb.exec_sql(&format!(
-        "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO `{db}`.t VALUES (1,'a'),(2,'b');"
-    ))
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
+/// A console at 80x24 on the Jobs pane, its config holding the one `[[backup]]` job `job` of
+/// schema `db` (with `extra` job keys); its data, config and state dirs are inside `dir`.
+fn jobs_console(sb: &Sandbox, dir: &Path, job: &str, db: &str, extra: &str) -> TmuxSession {
+    let config = dir.join("config.toml");
     std::fs::write(
         &config,
         format!(
             "[ui]\nrefresh_ms = 500\n\n[[instance]]\nname = \"src\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n\n\
-             [[backup]]\nname = \"tmuxjob\"\ninstance = \"src\"\nkind = \"dump\"\nto = \"{}\"\ndatabase = \"{db}\"\nkeep = 2\n",
+             [[backup]]\nname = \"{job}\"\ninstance = \"src\"\nkind = \"dump\"\nto = \"{}\"\ndatabase = \"{db}\"\n{extra}",
             sb.port(),
-            dir.path().join("backups").display()
+            dir.join("backups").display()
         ),
     )
     .unwrap();
-    let data = dir.path().join("data").display().to_string();
-    let config_home = dir.path().join("config-home").display().to_string();
-    let state_home = dir.path().join("state-home").display().to_string();
+    let data = dir.join("data").display().to_string();
+    let config_home = dir.join("config-home").display().to_string();
+    let state_home = dir.join("state-home").display().to_string();
     let config_arg = config.display().to_string();
     let term = TmuxSession::start(
         Path::new(env!("CARGO_BIN_EXE_arkc")),
@@ -48,7 +42,20 @@ fn jobs_pane_starts_a_backup_and_verifies_it() {
     );
     term.wait_for_text("Health", Duration::from_secs(20));
     term.keys(&["4"]);
-    term.wait_for_text("tmuxjob", Duration::from_secs(10));
+    term.wait_for_text(job, Duration::from_secs(10));
+    term
+}
+
+#[test]
+fn jobs_pane_starts_a_backup_and_verifies_it() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("jobs_tmux").unwrap();
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO `{db}`.t VALUES (1,'a'),(2,'b');"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let term = jobs_console(sb, dir.path(), "tmuxjob", &db, "keep = 2\n");
     term.keys(&["s"]);
     let screen = term.wait_for("the backup to succeed", Duration::from_secs(90), |s| {
         s.contains("succeeded")
@@ -104,35 +111,7 @@ fn jobs_pane_shows_a_running_backup_cancels_it_and_keeps_the_history() {
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[ui]\nrefresh_ms = 500\n\n[[instance]]\nname = \"src\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n\n\
-             [[backup]]\nname = \"nightly\"\ninstance = \"src\"\nkind = \"dump\"\nto = \"{}\"\ndatabase = \"{db}\"\n",
-            sb.port(),
-            dir.path().join("backups").display()
-        ),
-    )
-    .unwrap();
-    let data = dir.path().join("data").display().to_string();
-    let config_home = dir.path().join("config-home").display().to_string();
-    let state_home = dir.path().join("state-home").display().to_string();
-    let config_arg = config.display().to_string();
-    let term = TmuxSession::start(
-        Path::new(env!("CARGO_BIN_EXE_arkc")),
-        &["--config", &config_arg],
-        &[
-            ("ARKC_DATA_DIR", &data),
-            ("XDG_CONFIG_HOME", &config_home),
-            ("XDG_STATE_HOME", &state_home),
-        ],
-        80,
-        24,
-    );
-    term.wait_for_text("Health", Duration::from_secs(20));
-    term.keys(&["4"]);
-    term.wait_for_text("nightly", Duration::from_secs(10));
+    let term = jobs_console(sb, dir.path(), "nightly", &db, "");
     // A first backup runs to the end: the history's first row.
     term.keys(&["s"]);
     term.wait_for(
