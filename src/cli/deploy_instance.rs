@@ -59,6 +59,33 @@ pub fn run_instance(
     if read_only {
         bail!("deploy instance refused: arkc is read-only (--read-only or read_only = true in the config)");
     }
+    audited(&a.name, "deploy instance", deploy_instance(a, config))
+}
+
+pub fn run_remove(a: &RemoveArgs, read_only: bool, config: Option<&Path>) -> anyhow::Result<i32> {
+    if read_only {
+        bail!("deploy remove refused: arkc is read-only (--read-only or read_only = true in the config)");
+    }
+    audited(&a.name, "deploy remove", remove_instance(a, config))
+}
+
+/// Both create or stop a server: the audit trail gets their outcome, success or failure.
+fn audited(name: &str, action: &str, outcome: anyhow::Result<i32>) -> anyhow::Result<i32> {
+    let message = match &outcome {
+        Ok(_) => String::new(),
+        Err(e) => format!("{e:#}"),
+    };
+    crate::audit::record(crate::audit::Action {
+        instance: name,
+        action,
+        result: crate::audit::result_word(outcome.is_ok()),
+        message: &message,
+        ..Default::default()
+    });
+    outcome
+}
+
+fn deploy_instance(a: &InstanceArgs, config: Option<&Path>) -> anyhow::Result<i32> {
     let cfg = Config::load_located(config)?;
     if cfg.instance(&a.name).is_some() {
         bail!(
@@ -140,10 +167,7 @@ fn register(path: &Path, entry: &InstanceEntry) -> anyhow::Result<()> {
     instance_config::write_atomically(path, &new)
 }
 
-pub fn run_remove(a: &RemoveArgs, read_only: bool, config: Option<&Path>) -> anyhow::Result<i32> {
-    if read_only {
-        bail!("deploy remove refused: arkc is read-only (--read-only or read_only = true in the config)");
-    }
+fn remove_instance(a: &RemoveArgs, config: Option<&Path>) -> anyhow::Result<i32> {
     let path = Config::locate(config).context("no config file to remove the instance from")?;
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;

@@ -15,6 +15,7 @@ fn text(b: &[u8]) -> String {
 fn arkc(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_arkc"))
         .env("XDG_STATE_HOME", config.with_file_name("state"))
+        .env("ARKC_DATA_DIR", config.with_file_name("data"))
         .arg("--config")
         .arg(config)
         .args(args)
@@ -198,6 +199,18 @@ fn a_replica_is_deployed_replicates_and_is_removed() {
         std::fs::read_to_string(&config).unwrap().trim_end(),
         original.trim_end()
     );
+    // The audit trail has both, written when each command ended (it has exited: no waiting).
+    let trail = std::fs::read_to_string(dir.path().join("data/audit.jsonl")).unwrap();
+    for action in ["deploy instance", "deploy remove"] {
+        assert!(
+            trail
+                .lines()
+                .any(|l| l.contains(&format!("\"action\":\"{action}\""))
+                    && l.contains("\"instance\":\"rep\"")
+                    && l.contains("\"result\":\"ok\"")),
+            "{action} in the audit trail:\n{trail}"
+        );
+    }
     let src = arkc(&config, &["deploy", "remove", "src"]);
     assert!(!src.status.success());
     assert!(
