@@ -25,6 +25,7 @@ mod deploy_pane_tmux;
 mod deploy_sql;
 mod digest_cli;
 mod flashback_batched;
+mod flashback_faults;
 mod flashback_generated;
 mod flashback_progress;
 mod flashback_roundtrip;

@@ -1,0 +1,323 @@
+//! Faults in the middle of `arkc flashback --execute`: the connection lost while a
+//! transaction's COMMIT is in flight leaves it IN DOUBT (never "rolled back"), and arkc settles
+//! it on a new connection from the rows themselves; the audit folder's applied log lists
+//! exactly the transactions acknowledged. Every timing is made deterministic by row locks the
+//! test holds (the apply waits on them, seen in PROCESSLIST) and, for a COMMIT that ran but
+//! whose answer never came back, by a relay the test owns that stops passing the server's
+//! replies before the lock is released.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arkc::sandbox::Sandbox;
+
+use crate::support::wait::{wait_for, wait_until, DEADLINE};
+
+/// Three source transactions, one per row (`v` 0 -> 1); their undo runs id 3, 2, 1.
+struct Incident {
+    db: String,
+    table: String,
+    start: (String, u64),
+    stop: (String, u64),
+}
+
+fn incident(sb: &Sandbox, prefix: &str) -> Incident {
+    let db = sb.create_schema(prefix).expect("schema");
+    let table = format!("{db}.t");
+    sb.exec_sql(&format!(
+        "CREATE TABLE {table} (id INT PRIMARY KEY, v INT); \
+         INSERT INTO {table} VALUES (1, 0), (2, 0), (3, 0);"
+    ))
+    .expect("seed");
+    let start = sb.binlog_position().expect("position");
+    sb.exec_sql(&format!(
+        "UPDATE {table} SET v = 1 WHERE id = 1; UPDATE {table} SET v = 1 WHERE id = 2; \
+         UPDATE {table} SET v = 1 WHERE id = 3;"
+    ))
+    .expect("incident");
+    let stop = sb.binlog_position().expect("position");
+    Incident {
+        db,
+        table,
+        start,
+        stop,
+    }
+}
+
+fn scalar(sb: &Sandbox, sql: &str) -> String {
+    sb.exec_sql(sql)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn values(sb: &Sandbox, inc: &Incident) -> String {
+    scalar(
+        sb,
+        &format!("SELECT GROUP_CONCAT(v ORDER BY id) FROM {}", inc.table),
+    )
+}
+
+/// A session holding the lock on row `id` until it is killed (it is this test's child).
+fn hold_row_lock(sb: &Sandbox, inc: &Incident, id: u32) -> Child {
+    let tag = format!("held_by_faults_{}_{id}", inc.db);
+    let mut child = sb
+        .client()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mariadb client");
+    let sql = format!(
+        "BEGIN; SELECT * FROM {} WHERE id = {id} FOR UPDATE; SELECT SLEEP(600) AS {tag};\n",
+        inc.table
+    );
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(sql.as_bytes()).expect("send");
+    std::mem::forget(stdin); // kept open: the client waits for more input after SLEEP
+    wait_until("the row lock to be held", DEADLINE, || {
+        scalar(
+            sb,
+            &format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%{tag}%' \
+                 AND INFO NOT LIKE '%PROCESSLIST%'"
+            ),
+        ) == "1"
+    });
+    child
+}
+
+fn release(mut lock: Child) {
+    let _ = lock.kill();
+    let _ = lock.wait();
+}
+
+/// The id of arkc's session once its undo waits on a held lock (for half a second: an undo
+/// that is not held takes microseconds).
+fn waiting_apply(sb: &Sandbox, inc: &Incident) -> String {
+    let sql = format!(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE '%UPDATE%{}%' \
+         AND INFO NOT LIKE '%PROCESSLIST%' AND TIME_MS > 500",
+        inc.db
+    );
+    wait_for("the apply to wait on the held row", DEADLINE, || {
+        let found = scalar(sb, &sql);
+        match found.parse::<u64>() {
+            Ok(_) => Ok(found),
+            Err(_) => Err(format!(
+                "PROCESSLIST:\n{}",
+                scalar(
+                    sb,
+                    "SELECT ID, LEFT(INFO, 200) FROM information_schema.PROCESSLIST"
+                )
+            )),
+        }
+    })
+}
+
+fn execute(sb: &Sandbox, inc: &Incident, url: &str, data: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .env("XDG_DATA_HOME", data)
+        .args([
+            "flashback",
+            "--execute",
+            "--yes",
+            "--url",
+            url,
+            "-d",
+            &inc.db,
+        ])
+        .args(["--start-file", &inc.start.0, "--start-position"])
+        .arg(inc.start.1.to_string())
+        .args(["--stop-file", &inc.stop.0, "--stop-position"])
+        .arg(inc.stop.1.to_string())
+        .arg("--binlog-dir")
+        .arg(sb.binlog_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("arkc runs")
+}
+
+fn applied_log(data: &Path) -> String {
+    let audit = data.join("arkc").join("audit");
+    let found: Vec<PathBuf> = std::fs::read_dir(&audit)
+        .unwrap_or_else(|e| panic!("{}: {e}", audit.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with("-applied.log"))
+        .collect();
+    assert_eq!(found.len(), 1, "one applied log in {}", audit.display());
+    std::fs::read_to_string(&found[0]).expect("applied log")
+}
+
+#[test]
+fn connection_killed_with_a_commit_in_flight_is_in_doubt_and_settled_not_applied() {
+    let sb = Sandbox::shared();
+    let inc = incident(sb, "fault_kill");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lock = hold_row_lock(sb, &inc, 2);
+    let arkc = execute(sb, &inc, &sb.url(), dir.path());
+    let session = waiting_apply(sb, &inc);
+    // The server ends arkc's session: the undo of row 2 and its COMMIT were sent, unanswered.
+    sb.exec_sql(&format!("KILL CONNECTION {session}"))
+        .expect("kill");
+    let out = arkc.wait_with_output().expect("arkc ends");
+    release(lock);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("IN DOUBT"), "{stderr}");
+    assert!(
+        stderr.contains("(2 of 3)"),
+        "names the one in flight: {stderr}"
+    );
+    assert!(
+        stderr.contains("the last one acknowledged is") && stderr.contains("(1 of 3)"),
+        "names the last one applied: {stderr}"
+    );
+    assert!(
+        !stderr.contains("that transaction was rolled back"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("was NOT applied"), "settled: {stderr}");
+    assert_eq!(values(sb, &inc), "1,1,0", "only the undo of row 3 ran");
+    let log = applied_log(dir.path());
+    assert!(log.contains("applied 1/3 "), "{log}");
+    assert!(!log.contains("applied 2/3"), "{log}");
+    assert!(
+        log.contains("stopped 2/3") && log.contains("was NOT applied"),
+        "{log}"
+    );
+
+    // A re-run of the check shows what is left to undo: rows 2 and 1 as the binlog left them.
+    let check = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .env("XDG_DATA_HOME", dir.path())
+        .args(["flashback", "--check", "--url", &sb.url(), "-d", &inc.db])
+        .args(["--start-file", &inc.start.0, "--start-position"])
+        .arg(inc.start.1.to_string())
+        .args(["--stop-file", &inc.stop.0, "--stop-position"])
+        .arg(inc.stop.1.to_string())
+        .arg("--binlog-dir")
+        .arg(sb.binlog_dir())
+        .output()
+        .expect("check runs");
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        report.contains("3 row(s) checked, 1 changed since"),
+        "{report}"
+    );
+}
+
+/// A TCP relay between arkc and the server; `hold` makes the open connections drop what the
+/// server sends from then on (new connections pass freely): a COMMIT that runs on the server
+/// without its answer ever reaching arkc.
+struct Relay {
+    port: u16,
+    held: Arc<Mutex<Vec<Arc<AtomicBool>>>>,
+}
+
+impl Relay {
+    fn start(server_port: u16) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let held: Arc<Mutex<Vec<Arc<AtomicBool>>>> = Arc::default();
+        let h = held.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
+                    return;
+                };
+                let hold = Arc::new(AtomicBool::new(false));
+                h.lock().unwrap().push(hold.clone());
+                let no_hold = Arc::new(AtomicBool::new(false));
+                pipe(
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    no_hold,
+                );
+                pipe(server, client, hold);
+            }
+        });
+        Relay { port, held }
+    }
+
+    fn hold_open_connections(&self) {
+        for h in self.held.lock().unwrap().iter() {
+            h.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream, hold: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) if !hold.load(Ordering::SeqCst) => {
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
+        let _ = to.shutdown(Shutdown::Both);
+    });
+}
+
+#[test]
+fn commit_that_ran_but_went_unanswered_is_settled_applied() {
+    let sb = Sandbox::shared();
+    let inc = incident(sb, "fault_relay");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let relay = Relay::start(sb.port());
+    // Through the relay only: mysql_async would otherwise switch to the server's own unix
+    // socket on a loopback address.
+    let url = sb.url().replace(
+        &format!(":{}", sb.port()),
+        &format!(":{}?prefer_socket=false", relay.port),
+    );
+    assert_ne!(url, sb.url(), "the relay's url");
+    let (lock2, lock1) = (hold_row_lock(sb, &inc, 2), hold_row_lock(sb, &inc, 1));
+    let arkc = execute(sb, &inc, &url, dir.path());
+    let session = waiting_apply(sb, &inc);
+    relay.hold_open_connections();
+    // The undo of row 2 and its COMMIT now run; their answers are dropped by the relay. The
+    // undo of row 1 then waits on the other lock.
+    release(lock2);
+    wait_until("the undo of row 2 to commit", DEADLINE, || {
+        values(sb, &inc) == "1,0,0"
+    });
+    // End the server session (its open undo of row 1 rolls back): the relay closes arkc's side.
+    sb.exec_sql(&format!("KILL CONNECTION {session}"))
+        .expect("kill");
+    let out = arkc.wait_with_output().expect("arkc ends");
+    release(lock1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("IN DOUBT"), "{stderr}");
+    assert!(
+        stderr.contains("(2 of 3)"),
+        "names the one in flight: {stderr}"
+    );
+    assert!(
+        stderr.contains("WAS applied"),
+        "settled from the rows: {stderr}\n{}",
+        applied_log(dir.path())
+    );
+    assert!(
+        !stderr.contains("that transaction was rolled back"),
+        "{stderr}"
+    );
+    assert_eq!(values(sb, &inc), "1,0,0");
+    let log = applied_log(dir.path());
+    assert!(
+        log.contains("applied 1/3 ") && log.contains("WAS applied"),
+        "{log}"
+    );
+}
