@@ -18,6 +18,7 @@ pub mod health;
 mod health_replay;
 pub mod inspect;
 pub mod monitor_views;
+mod output_file;
 mod progress;
 pub mod record;
 

@@ -24,6 +24,7 @@ mod deploy_instance;
 mod deploy_pane_tmux;
 mod deploy_sql;
 mod digest_cli;
+mod disk_full;
 mod flashback_batched;
 mod flashback_faults;
 mod flashback_generated;

@@ -1,0 +1,121 @@
+//! The disk full while arkc writes a file the user asked for. A test cannot mount a small
+//! tmpfs here (no root), so a full disk is made two ways: RLIMIT_FSIZE set in the child before
+//! exec (writes past the limit fail with EFBIG, SIGXFSZ ignored so the write errors instead of
+//! killing the process), which exercises the same error path as ENOSPC on a regular file; and
+//! `/dev/full` (every write fails with ENOSPC) for a path that is not a regular file.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use arkc::sandbox::Sandbox;
+
+/// A range whose rollback SQL is far over `LIMIT` bytes.
+fn big_incident(sb: &Sandbox) -> (String, (String, u64), (String, u64)) {
+    let db = sb.create_schema("diskfull").expect("schema");
+    sb.exec_sql(&format!(
+        "CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(100));
+         INSERT INTO {db}.t SELECT seq, REPEAT('x', 90) FROM {db}.seq_1_to_2000;"
+    ))
+    .expect("seed");
+    let start = sb.binlog_position().expect("position");
+    sb.exec_sql(&format!("UPDATE {db}.t SET v = REPEAT('y', 90);"))
+        .expect("incident");
+    let stop = sb.binlog_position().expect("position");
+    (db, start, stop)
+}
+
+const LIMIT: u64 = 64 << 10;
+
+fn flashback_to(
+    sb: &Sandbox,
+    inc: &(String, (String, u64), (String, u64)),
+    data: &Path,
+    output: &Path,
+    limit: Option<u64>,
+) -> Output {
+    let (db, start, stop) = inc;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_arkc"));
+    cmd.env("XDG_DATA_HOME", data)
+        .env("XDG_STATE_HOME", data)
+        .args([
+            "flashback",
+            "-d",
+            db,
+            "--start-file",
+            &start.0,
+            "--start-position",
+        ])
+        .arg(start.1.to_string())
+        .args(["--stop-file", &stop.0, "--stop-position"])
+        .arg(stop.1.to_string())
+        .arg("--binlog-dir")
+        .arg(sb.binlog_dir())
+        .arg("-o")
+        .arg(output)
+        .stdin(Stdio::null());
+    if let Some(bytes) = limit {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let lim = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    cmd.output().expect("arkc runs")
+}
+
+#[test]
+fn a_full_disk_under_a_flashback_export_names_the_file_and_leaves_no_half_file() {
+    let sb = Sandbox::shared();
+    let inc = big_incident(sb);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let target = out_dir.join("rollback.sql");
+
+    let full = flashback_to(sb, &inc, dir.path(), &target, Some(LIMIT));
+    let stderr = String::from_utf8_lossy(&full.stderr);
+    assert!(!full.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot write {}", target.display())),
+        "names the file: {stderr}"
+    );
+    assert!(
+        stderr.contains("nothing was written under that name"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "no half file, no temporary: {left:?}");
+
+    // With room, the same export is whole.
+    let ok = flashback_to(sb, &inc, dir.path(), &target, None);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let sql = std::fs::read_to_string(&target).unwrap();
+    assert!(
+        sql.len() as u64 > LIMIT && sql.trim_end().ends_with("COMMIT;"),
+        "{}",
+        sql.len()
+    );
+
+    // A device that is always full: the error names it.
+    let dev = flashback_to(sb, &inc, dir.path(), Path::new("/dev/full"), None);
+    let stderr = String::from_utf8_lossy(&dev.stderr);
+    assert!(!dev.status.success(), "{stderr}");
+    assert!(stderr.contains("cannot write /dev/full"), "{stderr}");
+}
