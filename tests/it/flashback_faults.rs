@@ -321,3 +321,85 @@ fn commit_that_ran_but_went_unanswered_is_settled_applied() {
         "{log}"
     );
 }
+
+#[test]
+fn server_killed_mid_apply_leaves_the_transaction_in_doubt_and_says_it_cannot_settle_yet() {
+    let sb = Sandbox::start(arkc::sandbox::SandboxOptions {
+        name: "faults-kill".into(),
+        ..Default::default()
+    })
+    .expect("own sandbox");
+    let pid = sb.pid().expect("server pid");
+    let inc = incident(&sb, "fault_sigkill");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lock = hold_row_lock(&sb, &inc, 2);
+    let arkc = execute(&sb, &inc, &sb.url(), dir.path());
+    waiting_apply(&sb, &inc);
+    // Frozen, then killed, while the undo of row 2 and its COMMIT are unanswered. This pid is
+    // this test's own sandbox server.
+    unsafe {
+        libc::kill(pid, libc::SIGSTOP);
+        libc::kill(pid, libc::SIGKILL);
+    }
+    let out = arkc.wait_with_output().expect("arkc ends");
+    release(lock);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("IN DOUBT") && stderr.contains("(2 of 3)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("stays in doubt"), "{stderr}");
+    assert!(stderr.contains("cannot reconnect"), "{stderr}");
+    assert!(
+        stderr.contains("--check"),
+        "says how to settle it later: {stderr}"
+    );
+    let log = applied_log(dir.path());
+    assert!(
+        log.contains("applied 1/3 ") && !log.contains("applied 2/3"),
+        "{log}"
+    );
+    assert!(log.contains("stays in doubt"), "{log}");
+}
+
+/// The Binlog pane's apply (and `arkc deploy undo`'s) through the service: the same hook,
+/// settled from the instance's binlogs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pane_apply_with_a_commit_in_flight_is_in_doubt_and_settled() {
+    use arkc::backend::binlog::service::{apply_plan, plan_range, FlashbackRange};
+    let sb = Sandbox::shared();
+    let inc = incident(sb, "fault_pane");
+    let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let rec = arkc::backend::SqlRecorder::new("sandbox", events);
+    let inst = arkc::config::InstanceConfig::tcp("sandbox", "127.0.0.1", sb.port());
+    let range = FlashbackRange {
+        start: inc.start.clone(),
+        stop: inc.stop.clone(),
+        scope: None,
+    };
+    let plan = plan_range(&inst, &rec, &range).await.expect("plan");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lock = hold_row_lock(sb, &inc, 2);
+    let audit = Some(dir.path().to_path_buf());
+    let apply = tokio::spawn(async move { apply_plan(&inst, &rec, &plan, false, audit).await });
+    let session = tokio::task::block_in_place(|| waiting_apply(sb, &inc));
+    sb.exec_sql(&format!("KILL CONNECTION {session}"))
+        .expect("kill");
+    let report = apply.await.expect("apply ends");
+    release(lock);
+    assert!(!report.ok, "{}", report.message);
+    assert!(report.message.contains("IN DOUBT"), "{}", report.message);
+    assert!(report.message.contains("(2 of 3)"), "{}", report.message);
+    assert!(
+        !report.message.contains("that transaction was rolled back"),
+        "{}",
+        report.message
+    );
+    assert!(
+        report.message.contains("was NOT applied"),
+        "{}",
+        report.message
+    );
+    assert_eq!(values(sb, &inc), "1,1,0");
+}
