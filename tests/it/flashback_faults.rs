@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use arkc::sandbox::Sandbox;
 
-use crate::support::wait::{wait_for, wait_until, DEADLINE};
+use crate::support::locks::{hold_row_lock, release, scalar, waiting_update};
+use crate::support::wait::{wait_until, DEADLINE};
 
 /// Three source transactions, one per row (`v` 0 -> 1); their undo runs id 3, 2, 1.
 struct Incident {
@@ -48,74 +49,11 @@ fn incident(sb: &Sandbox, prefix: &str) -> Incident {
     }
 }
 
-fn scalar(sb: &Sandbox, sql: &str) -> String {
-    sb.exec_sql(sql)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
 fn values(sb: &Sandbox, inc: &Incident) -> String {
     scalar(
         sb,
         &format!("SELECT GROUP_CONCAT(v ORDER BY id) FROM {}", inc.table),
     )
-}
-
-/// A session holding the lock on row `id` until it is killed (it is this test's child).
-fn hold_row_lock(sb: &Sandbox, inc: &Incident, id: u32) -> Child {
-    let tag = format!("held_by_faults_{}_{id}", inc.db);
-    let mut child = sb
-        .client()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mariadb client");
-    let sql = format!(
-        "BEGIN; SELECT * FROM {} WHERE id = {id} FOR UPDATE; SELECT SLEEP(600) AS {tag};\n",
-        inc.table
-    );
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(sql.as_bytes()).expect("send");
-    std::mem::forget(stdin); // kept open: the client waits for more input after SLEEP
-    wait_until("the row lock to be held", DEADLINE, || {
-        scalar(
-            sb,
-            &format!(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%{tag}%' \
-                 AND INFO NOT LIKE '%PROCESSLIST%'"
-            ),
-        ) == "1"
-    });
-    child
-}
-
-fn release(mut lock: Child) {
-    let _ = lock.kill();
-    let _ = lock.wait();
-}
-
-/// The id of arkc's session once its undo waits on a held lock (for half a second: an undo
-/// that is not held takes microseconds).
-fn waiting_apply(sb: &Sandbox, inc: &Incident) -> String {
-    let sql = format!(
-        "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE '%UPDATE%{}%' \
-         AND INFO NOT LIKE '%PROCESSLIST%' AND TIME_MS > 500",
-        inc.db
-    );
-    wait_for("the apply to wait on the held row", DEADLINE, || {
-        let found = scalar(sb, &sql);
-        match found.parse::<u64>() {
-            Ok(_) => Ok(found),
-            Err(_) => Err(format!(
-                "PROCESSLIST:\n{}",
-                scalar(
-                    sb,
-                    "SELECT ID, LEFT(INFO, 200) FROM information_schema.PROCESSLIST"
-                )
-            )),
-        }
-    })
 }
 
 fn execute(sb: &Sandbox, inc: &Incident, url: &str, data: &Path) -> Child {
@@ -159,9 +97,9 @@ fn connection_killed_with_a_commit_in_flight_is_in_doubt_and_settled_not_applied
     let sb = Sandbox::shared();
     let inc = incident(sb, "fault_kill");
     let dir = tempfile::tempdir().expect("temp dir");
-    let lock = hold_row_lock(sb, &inc, 2);
+    let lock = hold_row_lock(sb, &inc.table, 2);
     let arkc = execute(sb, &inc, &sb.url(), dir.path());
-    let session = waiting_apply(sb, &inc);
+    let session = waiting_update(sb, &inc.db);
     // The server ends arkc's session: the undo of row 2 and its COMMIT were sent, unanswered.
     sb.exec_sql(&format!("KILL CONNECTION {session}"))
         .expect("kill");
@@ -283,9 +221,12 @@ fn commit_that_ran_but_went_unanswered_is_settled_applied() {
         &format!(":{}?prefer_socket=false", relay.port),
     );
     assert_ne!(url, sb.url(), "the relay's url");
-    let (lock2, lock1) = (hold_row_lock(sb, &inc, 2), hold_row_lock(sb, &inc, 1));
+    let (lock2, lock1) = (
+        hold_row_lock(sb, &inc.table, 2),
+        hold_row_lock(sb, &inc.table, 1),
+    );
     let arkc = execute(sb, &inc, &url, dir.path());
-    let session = waiting_apply(sb, &inc);
+    let session = waiting_update(sb, &inc.db);
     relay.hold_open_connections();
     // The undo of row 2 and its COMMIT now run; their answers are dropped by the relay. The
     // undo of row 1 then waits on the other lock.
@@ -332,9 +273,9 @@ fn server_killed_mid_apply_leaves_the_transaction_in_doubt_and_says_it_cannot_se
     let pid = sb.pid().expect("server pid");
     let inc = incident(&sb, "fault_sigkill");
     let dir = tempfile::tempdir().expect("temp dir");
-    let lock = hold_row_lock(&sb, &inc, 2);
+    let lock = hold_row_lock(&sb, &inc.table, 2);
     let arkc = execute(&sb, &inc, &sb.url(), dir.path());
-    waiting_apply(&sb, &inc);
+    waiting_update(&sb, &inc.db);
     // Frozen, then killed, while the undo of row 2 and its COMMIT are unanswered. This pid is
     // this test's own sandbox server.
     unsafe {
@@ -380,10 +321,10 @@ async fn pane_apply_with_a_commit_in_flight_is_in_doubt_and_settled() {
     };
     let plan = plan_range(&inst, &rec, &range).await.expect("plan");
     let dir = tempfile::tempdir().expect("temp dir");
-    let lock = hold_row_lock(sb, &inc, 2);
+    let lock = hold_row_lock(sb, &inc.table, 2);
     let audit = Some(dir.path().to_path_buf());
     let apply = tokio::spawn(async move { apply_plan(&inst, &rec, &plan, false, audit).await });
-    let session = tokio::task::block_in_place(|| waiting_apply(sb, &inc));
+    let session = tokio::task::block_in_place(|| waiting_update(sb, &inc.db));
     sb.exec_sql(&format!("KILL CONNECTION {session}"))
         .expect("kill");
     let report = apply.await.expect("apply ends");
