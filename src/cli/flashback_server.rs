@@ -141,7 +141,15 @@ pub fn run_execute(
         },
     );
     bar.finish();
-    let RenderedPair { blocks, stats } = rendered?;
+    let RenderedPair { blocks, stats } = match rendered {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing was applied: no half audit file may look like a plan that ran.
+            let _ = std::fs::remove_file(&apply_path);
+            let _ = std::fs::remove_file(&redo_path);
+            bail!("not applied: {e:#} (the partial audit files were removed)");
+        }
+    };
     eprintln!(
         "saved {} and its inverse {}",
         apply_path.display(),

@@ -31,7 +31,7 @@ fn flashback_to(
     sb: &Sandbox,
     inc: &(String, (String, u64), (String, u64)),
     data: &Path,
-    output: &Path,
+    output: &[&std::ffi::OsStr],
     limit: Option<u64>,
 ) -> Output {
     let (db, start, stop) = inc;
@@ -51,8 +51,7 @@ fn flashback_to(
         .arg(stop.1.to_string())
         .arg("--binlog-dir")
         .arg(sb.binlog_dir())
-        .arg("-o")
-        .arg(output)
+        .args(output)
         .stdin(Stdio::null());
     if let Some(bytes) = limit {
         // SAFETY: only async-signal-safe calls between fork and exec.
@@ -82,7 +81,13 @@ fn a_full_disk_under_a_flashback_export_names_the_file_and_leaves_no_half_file()
     std::fs::create_dir(&out_dir).unwrap();
     let target = out_dir.join("rollback.sql");
 
-    let full = flashback_to(sb, &inc, dir.path(), &target, Some(LIMIT));
+    let full = flashback_to(
+        sb,
+        &inc,
+        dir.path(),
+        &["-o".as_ref(), target.as_ref()],
+        Some(LIMIT),
+    );
     let stderr = String::from_utf8_lossy(&full.stderr);
     assert!(!full.status.success(), "{stderr}");
     assert!(
@@ -100,7 +105,13 @@ fn a_full_disk_under_a_flashback_export_names_the_file_and_leaves_no_half_file()
     assert!(left.is_empty(), "no half file, no temporary: {left:?}");
 
     // With room, the same export is whole.
-    let ok = flashback_to(sb, &inc, dir.path(), &target, None);
+    let ok = flashback_to(
+        sb,
+        &inc,
+        dir.path(),
+        &["-o".as_ref(), target.as_ref()],
+        None,
+    );
     assert!(
         ok.status.success(),
         "{}",
@@ -114,8 +125,50 @@ fn a_full_disk_under_a_flashback_export_names_the_file_and_leaves_no_half_file()
     );
 
     // A device that is always full: the error names it.
-    let dev = flashback_to(sb, &inc, dir.path(), Path::new("/dev/full"), None);
+    let dev = flashback_to(
+        sb,
+        &inc,
+        dir.path(),
+        &["-o".as_ref(), "/dev/full".as_ref()],
+        None,
+    );
     let stderr = String::from_utf8_lossy(&dev.stderr);
     assert!(!dev.status.success(), "{stderr}");
     assert!(stderr.contains("cannot write /dev/full"), "{stderr}");
+}
+
+#[test]
+fn a_full_disk_under_the_audit_files_applies_nothing_and_leaves_no_half_audit_file() {
+    let sb = Sandbox::shared();
+    let inc = big_incident(sb);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = sb.url();
+    let args: [&std::ffi::OsStr; 4] = [
+        "--execute".as_ref(),
+        "--yes".as_ref(),
+        "--url".as_ref(),
+        url.as_ref(),
+    ];
+    let out = flashback_to(sb, &inc, dir.path(), &args, Some(LIMIT));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let audit = dir.path().join("arkc").join("audit");
+    assert!(
+        stderr.contains("not applied: cannot write ")
+            && stderr.contains(&audit.display().to_string())
+            && stderr.contains("-apply.sql"),
+        "names the audit file: {stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&audit)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "no half audit file: {left:?}");
+    let changed = sb
+        .exec_sql(&format!(
+            "SELECT COUNT(*) FROM {}.t WHERE v = REPEAT('y', 90)",
+            inc.0
+        ))
+        .unwrap();
+    assert_eq!(changed.trim(), "2000", "nothing applied");
 }

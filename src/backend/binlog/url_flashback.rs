@@ -119,13 +119,21 @@ fn write_blocks(
     );
     let mut ranges = Vec::new();
     let mut at = 0usize;
-    let stats = planner.finish_blocks(&mut |block| {
+    let written = planner.finish_blocks(&mut |block| {
         ranges.push((at, block.len()));
         at += block.len();
         out.write_all(block.as_bytes())
             .map_err(arkc_binlog::BinlogError::Output)
-    })?;
-    out.flush()?;
+    });
+    let stats = match written {
+        Err(arkc_binlog::BinlogError::Output(e)) => {
+            return Err(e).with_context(|| format!("cannot write {}", path.display()))
+        }
+        other => other?,
+    };
+    out.flush()
+        .and_then(|_| out.get_ref().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok((ranges, stats))
 }
 
