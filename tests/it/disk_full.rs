@@ -54,22 +54,28 @@ fn flashback_to(
         .args(output)
         .stdin(Stdio::null());
     if let Some(bytes) = limit {
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                let lim = libc::rlimit {
-                    rlim_cur: bytes,
-                    rlim_max: bytes,
-                };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        limit_file_size(&mut cmd, bytes);
     }
     cmd.output().expect("arkc runs")
+}
+
+/// The child (and what it starts) cannot grow a file past `bytes`: writes past it fail with
+/// EFBIG, as they would with ENOSPC on a full disk.
+fn limit_file_size(cmd: &mut Command, bytes: u64) {
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 #[test]
@@ -171,4 +177,55 @@ fn a_full_disk_under_the_audit_files_applies_nothing_and_leaves_no_half_audit_fi
         ))
         .unwrap();
     assert_eq!(changed.trim(), "2000", "nothing applied");
+}
+
+/// The existing tmpfs test of `backup_jobs` needs root and skips here; this one does not.
+#[test]
+fn a_full_disk_under_a_backup_fails_the_job_naming_the_file_and_nothing_looks_complete() {
+    use crate::backup_jobs::{names_in, text, Env};
+    let sb = Sandbox::shared();
+    let env = Env::new(sb, "");
+    let to = env.to();
+    std::fs::create_dir_all(&to).unwrap();
+    let db = sb.create_schema("bkfull_rlimit").unwrap();
+    // About 3 MiB of text: more than the 1 MiB a file may grow to.
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.big (id INT PRIMARY KEY, v TEXT);
+         INSERT INTO `{db}`.big SELECT seq, SHA2(seq, 512) FROM `{db}`.seq_1_to_20000;"
+    ))
+    .unwrap();
+    for (kind, instance) in [("dump", "src"), ("mariabackup", "local")] {
+        let mut cmd = env.arkc();
+        cmd.args([
+            "backup",
+            "run",
+            "--instance",
+            instance,
+            "--kind",
+            kind,
+            "--to",
+        ])
+        .arg(&to)
+        .args(["--database", &db, "--compress", "none"]);
+        limit_file_size(&mut cmd, 1 << 20);
+        let out = cmd.output().expect("arkc runs");
+        let id: i64 = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{kind}: no job id printed: {}", text(&out)));
+        assert_eq!(out.status.code(), Some(1), "{kind}: {}", text(&out));
+        let rec = env.record(id);
+        assert_eq!(rec["state"], "failed", "{kind}: {rec:#}");
+        let error = rec["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(&to.display().to_string()),
+            "{kind}: names the file: {rec:#}"
+        );
+        assert!(
+            names_in(&to).is_empty(),
+            "{kind}: nothing may look complete: {:?}",
+            names_in(&to)
+        );
+    }
 }
