@@ -5,6 +5,7 @@
 mod support;
 
 mod audit_trail;
+mod backup_faults;
 mod backup_jobs;
 mod backup_kinds;
 mod binlog_check;
