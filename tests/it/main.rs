@@ -10,6 +10,7 @@ mod backup_jobs;
 mod backup_kinds;
 mod binlog_check;
 mod binlog_pane_generated;
+mod binlog_pane_purged;
 mod binlog_pane_render;
 mod binlog_pane_stream;
 mod binlog_pane_tmux;
