@@ -229,3 +229,70 @@ fn a_full_disk_under_a_backup_fails_the_job_naming_the_file_and_nothing_looks_co
         );
     }
 }
+
+/// Set by `pane_export_on_a_full_disk_...` for its re-run of this test binary.
+const EXPORT_TO: &str = "ARKC_TEST_PANE_EXPORT_TO";
+
+/// The Binlog pane's export (`BinlogCommand::Export`), run only in the child that
+/// `a_full_disk_under_a_pane_export_...` starts with a file size limit (the limit must not
+/// touch the other tests, so it is never set on this process).
+#[tokio::test]
+#[ignore = "run by a_full_disk_under_a_pane_export_names_the_file_and_leaves_no_half_file"]
+async fn pane_export_child() {
+    use arkc::backend::binlog::scan::{BinlogCommand, BinlogEvent, BinlogService};
+    use arkc::backend::BackendEvent;
+    let Some(path) = std::env::var_os(EXPORT_TO) else {
+        return;
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut service = BinlogService::new(std::sync::Arc::new(Default::default()), tx);
+    let text = "-- rollback\n".repeat(100_000);
+    service.handle(BinlogCommand::Export {
+        path: path.into(),
+        text,
+    });
+    while let Some(event) = rx.recv().await {
+        if let BackendEvent::Binlog(BinlogEvent::Exported { result, .. }) = event {
+            match result {
+                Ok(n) => println!("exported {n} bytes"),
+                Err(e) => println!("export failed: {e}"),
+            }
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_full_disk_under_a_pane_export_names_the_file_and_leaves_no_half_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("rollback.sql");
+    let run = |limit: Option<u64>| {
+        let mut cmd = Command::new(std::env::current_exe().expect("test binary"));
+        cmd.args([
+            "--exact",
+            "disk_full::pane_export_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(EXPORT_TO, &target);
+        if let Some(bytes) = limit {
+            limit_file_size(&mut cmd, bytes);
+        }
+        let out = cmd.output().expect("test binary runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let full = run(Some(LIMIT));
+    assert!(
+        full.contains(&format!("export failed: cannot write {}", target.display()))
+            && full.contains("nothing was written under that name"),
+        "{full}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "no half file, no temporary: {left:?}");
+    let ok = run(None);
+    assert!(ok.contains("exported 1200000 bytes"), "{ok}");
+    assert_eq!(std::fs::metadata(&target).unwrap().len(), 1_200_000);
+}

@@ -181,9 +181,15 @@ impl BinlogService {
             BinlogCommand::Export { path, text } => {
                 let events = self.events.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = std::fs::write(&path, text.as_bytes())
+                    // Whole or not at all: a full disk leaves no half export under the name.
+                    let result = crate::deploy::instance_config::write_atomically(&path, &text)
                         .map(|_| text.len() as u64)
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                        .map_err(|e| {
+                            format!(
+                                "cannot write {}: {e:#}; nothing was written under that name",
+                                path.display()
+                            )
+                        });
                     send(&events, BinlogEvent::Exported { path, result });
                 });
             }
