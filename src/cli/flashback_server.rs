@@ -204,7 +204,7 @@ pub fn run_execute(
             .as_deref()
             .unwrap_or("done: every transaction applied"),
     );
-    crate::audit::flashback(
+    let unaudited = crate::audit::flashback(
         &url_instance(url),
         "flashback execute",
         &[apply_path.clone(), redo_path.clone(), log_path.clone()],
@@ -212,6 +212,13 @@ pub fn run_execute(
         applied.is_ok(),
         message.as_deref().unwrap_or("applied"),
     );
+    if let Some(e) = unaudited {
+        let what = match &message {
+            Some(m) => m.clone(),
+            None => format!("applied {} transaction(s)", stats.transactions),
+        };
+        bail!("{what}, but {e}");
+    }
     if let Some(e) = log.failed {
         bail!("{e}");
     }

@@ -296,3 +296,56 @@ fn a_full_disk_under_a_pane_export_names_the_file_and_leaves_no_half_file() {
     assert!(ok.contains("exported 1200000 bytes"), "{ok}");
     assert_eq!(std::fs::metadata(&target).unwrap().len(), 1_200_000);
 }
+
+#[test]
+fn a_full_disk_under_the_audit_trail_says_so_naming_it_and_leaves_no_half_line() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("auditfull").expect("schema");
+    sb.exec_sql(&format!(
+        "CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT); INSERT INTO {db}.t VALUES (1, 0);"
+    ))
+    .expect("seed");
+    let start = sb.binlog_position().expect("position");
+    sb.exec_sql(&format!("UPDATE {db}.t SET v = 1 WHERE id = 1;"))
+        .expect("incident");
+    let stop = sb.binlog_position().expect("position");
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The trail is a few bytes short of the limit: the next record cannot fit.
+    let trail = dir.path().join("arkc").join("audit.jsonl");
+    std::fs::create_dir_all(trail.parent().unwrap()).unwrap();
+    let pad = format!("{{\"pad\":\"{}\"}}\n", "x".repeat(1000));
+    let mut filler = pad.repeat((LIMIT as usize - 100) / pad.len());
+    let short = LIMIT as usize - 50 - filler.len() - 12;
+    filler.push_str(&format!("{{\"pad\":\"{}\"}}\n", "x".repeat(short)));
+    std::fs::write(&trail, &filler).unwrap();
+    let url = sb.url();
+    let args: [&std::ffi::OsStr; 4] = [
+        "--execute".as_ref(),
+        "--yes".as_ref(),
+        "--url".as_ref(),
+        url.as_ref(),
+    ];
+    let out = flashback_to(
+        sb,
+        &(db.clone(), start, stop),
+        dir.path(),
+        &args,
+        Some(LIMIT),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("applied 1 transaction(s), but the audit trail was not written")
+            && stderr.contains(&trail.display().to_string()),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&trail).unwrap(),
+        filler,
+        "no half line"
+    );
+    let v = sb
+        .exec_sql(&format!("SELECT v FROM {db}.t WHERE id = 1"))
+        .unwrap();
+    assert_eq!(v.trim(), "0", "the rollback itself ran");
+}

@@ -240,7 +240,7 @@ pub async fn apply(
     if ok {
         let _ = conn.disconnect().await;
     }
-    crate::audit::flashback(
+    let unaudited = crate::audit::flashback(
         &inst.name,
         "flashback apply",
         &report.audit_files,
@@ -249,7 +249,10 @@ pub async fn apply(
         &message,
     );
     report.ok = ok;
-    report.message = message;
+    report.message = match unaudited {
+        Some(e) => format!("{message}; {e}"),
+        None => message,
+    };
     report
 }
 
