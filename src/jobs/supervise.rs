@@ -278,11 +278,15 @@ impl JobRun {
             return self.cancelled();
         }
         let tail = log_tail(&self.job_dir.join(TOOL_LOG), 12);
-        let error = if tail.is_empty() {
+        let mut error = if tail.is_empty() {
             why
         } else {
             format!("{why}\nlast lines of {}:\n{tail}", TOOL_LOG)
         };
+        let tls = self.creds.tls_policy();
+        if let Some(hint) = crate::backend::tls::failure_hint(&tls, &error) {
+            error = format!("instance `{}`: {hint}\n{error}", self.spec.instance);
+        }
         let quarantined = runner::quarantine(&self.spec, self.id).ok().flatten();
         Outcome {
             state: JobState::Failed,
