@@ -215,6 +215,7 @@ impl JobRun {
     }
 
     fn list_tables(&mut self, source: &SqlClient) -> anyhow::Result<Vec<TableInfo>> {
+        self.check_encrypted(source)?;
         let tables = checksums::list_tables(source, self.spec.database.as_deref())?;
         if let Some(db) = &self.spec.database {
             let exists = source.scalar(&format!(
@@ -226,6 +227,25 @@ impl JobRun {
             }
         }
         Ok(tables)
+    }
+
+    /// With `tls` on, the tools' client library encrypts only when the server offers TLS
+    /// (`ssl` alone never refuses a plain server), so a session with the tools' own settings
+    /// must show a cipher before any tool runs.
+    fn check_encrypted(&self, source: &SqlClient) -> anyhow::Result<()> {
+        let tls = self.creds.tls_policy();
+        if !tls.is_on() {
+            return Ok(());
+        }
+        let cipher = source.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'")?;
+        let cipher = cipher.first().and_then(|row| row.get(1)).cloned();
+        if cipher.unwrap_or_default().trim().is_empty() {
+            bail!(
+                "tls = \"{}\" but the connection is not encrypted: the server offers no TLS",
+                tls.mode
+            );
+        }
+        Ok(())
     }
 
     fn completed(&mut self, position: Option<SnapshotPosition>, figures: Figures) -> Outcome {

@@ -46,3 +46,38 @@ fn every_tool_kind_backs_up_over_tls_and_refuses_the_wrong_ca() {
         assert_names_the_wrong_ca(rec["error"].as_str().unwrap_or_default(), certs.path());
     }
 }
+
+/// The tools' client library goes on in plain text when `ssl` meets a server without TLS; the
+/// job must refuse that for tls = "required" (and verify_ca) before any tool runs.
+#[test]
+fn a_backup_with_tls_required_refuses_a_server_without_tls() {
+    let sb = Sandbox::shared();
+    let db = schema(sb);
+    let entry = |name: &str, tls: &str| {
+        format!(
+            "[[instance]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\n\
+             password = \"\"\ntls = \"{tls}\"\n",
+            sb.port()
+        )
+    };
+    let certs = tempfile::tempdir().unwrap();
+    crate::tls::make_certs(certs.path());
+    let verify = format!(
+        "{}ca = \"{}\"\n",
+        entry("plainverify", "verify_ca"),
+        certs.path().join("ca.pem").display()
+    );
+    let env = Env::new(sb, &format!("{}\n{verify}", entry("plainreq", "required")));
+    for instance in ["plainreq", "plainverify"] {
+        let (id, out) = env.backup_schema(instance, "dump", &db, &[]);
+        assert!(!out.status.success(), "{instance}: {}", text(&out));
+        let rec = env.record(id);
+        assert_eq!(rec["state"], "failed", "{rec:#}");
+        let error = rec["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(&format!("instance `{instance}`"))
+                && error.contains("does not offer TLS"),
+            "{error}"
+        );
+    }
+}
