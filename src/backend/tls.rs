@@ -3,8 +3,10 @@
 //!
 //! `required` encrypts and checks nothing about the certificate (the handshake signatures are still
 //! checked, so the peer holds the key of the certificate it sent); `verify_ca` checks that the
-//! certificate chains to the configured CA, not which host name it names, like the stock client's
-//! `--ssl-mode=VERIFY_CA`.
+//! certificate chains to the configured CA and names the host connected to. The name is checked
+//! because every other path checks it: mysql_async 0.37's "skip domain validation" looks for
+//! rustls's old error text and so never skips with rustls 0.23.46, and the backup tools need
+//! `ssl-verify-server-cert` (see jobs::credentials); one verdict for every path.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,9 +17,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::config::TlsMode;
 
@@ -55,7 +55,7 @@ impl TlsPolicy {
                 let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                     .build()
                     .with_context(|| format!("ca = {}: no usable CA certificate", ca.display()))?;
-                Arc::new(SignedByCa(webpki))
+                webpki
             }
         };
         let config = ClientConfig::builder_with_provider(provider)
@@ -68,7 +68,7 @@ impl TlsPolicy {
     }
 }
 
-/// The name rustls is given for `host` (SNI; never checked against the certificate here).
+/// The name rustls checks the certificate against with `verify_ca` (and sends as SNI).
 pub fn server_name(host: &str) -> anyhow::Result<ServerName<'static>> {
     ServerName::try_from(host.to_string())
         .map_err(|_| anyhow::anyhow!("`{host}` is neither a host name nor an IP address"))
@@ -91,54 +91,6 @@ fn load_ca(path: &Path) -> anyhow::Result<RootCertStore> {
         );
     }
     Ok(roots)
-}
-
-/// `verify_ca`: the chain must end at the configured CA; the host name is not compared.
-#[derive(Debug)]
-struct SignedByCa(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for SignedByCa {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        // webpki checks the chain before the name: a name error means the chain was good.
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
 }
 
 /// `required`: any certificate, but the handshake must be signed by its key.
@@ -231,6 +183,18 @@ pub fn failure_hint(policy: &TlsPolicy, error_text: &str) -> Option<String> {
         ));
     }
     if policy.mode == TlsMode::VerifyCa
+        && (text.contains("not valid for name")
+            || text.contains("notvalidforname")
+            || text.contains("validation of ssl server certificate failed"))
+    {
+        return Some(format!(
+            "the server's certificate does not name the host arkc connects to, or is not signed \
+             by ca = {}; set `host` to a name or IP in its subjectAltName, or re-issue it with \
+             that name (tls = \"verify_ca\" checks both)",
+            ca()
+        ));
+    }
+    if policy.mode == TlsMode::VerifyCa
         && (text.contains("expired") || text.contains("notvalidyet"))
     {
         return Some(
@@ -290,6 +254,10 @@ mod tests {
         let tools = "TLS/SSL error: self-signed certificate in certificate chain";
         assert!(failure_hint(&policy, tools).is_some());
         assert!(failure_hint(&policy, "Access denied for user").is_none());
+        let name = "invalid peer certificate: certificate not valid for name \"localhost\"";
+        assert!(failure_hint(&policy, name)
+            .unwrap()
+            .contains("does not name the host"));
         let required = TlsPolicy {
             mode: TlsMode::Required,
             ca: None,

@@ -118,7 +118,7 @@ fn option_text(inst: &InstanceConfig, password: Option<&str>) -> String {
 /// The client library (Connector/C 3.3) encrypts with `ssl` but, without
 /// `ssl-verify-server-cert`, also goes on in plain text when the server offers no TLS, and the
 /// tools reject its `ssl-enforce`. So `verify_ca` adds `ssl-verify-server-cert` (which refuses a
-/// plain server, and also compares the host name: stricter than verify_ca, said in the README),
+/// plain server, and also compares the host name, as the driver does: see `backend::tls`),
 /// and for `required` the supervisor checks the session's cipher before any tool runs.
 fn tls_options(inst: &InstanceConfig) -> Vec<String> {
     match (inst.tls, &inst.ca) {

@@ -29,11 +29,12 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA and a server certificate it signed (v3, for 127.0.0.1), plus an unrelated CA.
+/// A CA and a server certificate it signed (v3, for 127.0.0.1 only: not `localhost`), plus an
+/// unrelated CA.
 pub(crate) fn make_certs(dir: &Path) {
     std::fs::write(
         dir.join("server.ext"),
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n",
     )
     .unwrap();
     for ca in ["ca", "other-ca"] {
@@ -236,6 +237,22 @@ async fn tls_modes_encrypt_and_verify_the_ca() {
         message.contains(&format!("not signed by ca = {}", other_ca.display())),
         "{message}"
     );
+    // Signed by the CA but not for the name connected to: verify_ca checks the name too.
+    let mut by_name = with_tls(&tls_sb, TlsMode::VerifyCa, Some(&ca));
+    by_name.host = Some("localhost".into());
+    let message = format!(
+        "{:#}",
+        cipher_of(&by_name)
+            .await
+            .expect_err("a certificate for 127.0.0.1 reached as localhost must be refused")
+    );
+    assert!(
+        message.contains("instance `tls`") && message.contains("does not name the host"),
+        "{message}"
+    );
+    by_name.tls = TlsMode::Required;
+    by_name.ca = None;
+    assert!(!cipher_of(&by_name).await.unwrap().is_empty());
     let no_tls_server = cipher_of(&with_tls(&plain_sb, TlsMode::Required, None)).await;
     assert!(
         no_tls_server.is_err(),
