@@ -120,7 +120,7 @@ fn option_text(inst: &InstanceConfig, password: Option<&str>) -> String {
 /// tools reject its `ssl-enforce`. So `verify_ca` adds `ssl-verify-server-cert` (which refuses a
 /// plain server, and also compares the host name, as the driver does: see `backend::tls`),
 /// and for `required` the supervisor checks the session's cipher before any tool runs.
-fn tls_options(inst: &InstanceConfig) -> Vec<String> {
+pub fn tls_options(inst: &InstanceConfig) -> Vec<String> {
     match (inst.tls, &inst.ca) {
         (TlsMode::Off, _) => Vec::new(),
         (TlsMode::Required, _) | (TlsMode::VerifyCa, None) => vec!["ssl".into()],
