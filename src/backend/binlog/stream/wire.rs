@@ -121,6 +121,7 @@ impl Wire {
             bail!("the server offers no TLS (its greeting lacks CLIENT_SSL: have_ssl is not YES)");
         }
         self.write_packet(head).await?;
+        // The socket moves into the TLS stream; an unconnected pipe holds its place meanwhile.
         let plain = std::mem::replace(&mut self.io, Box::new(tokio::io::duplex(1).0));
         let connector = tokio_rustls::TlsConnector::from(tls.config);
         let stream = connector
