@@ -36,10 +36,14 @@ pub async fn lost_in_flight(
     (done, total): (usize, usize),
     error: &str,
 ) -> Option<String> {
-    let alive = matches!(
-        tokio::time::timeout(PING_TIMEOUT, conn.ping()).await,
-        Ok(Ok(()))
-    );
+    // A packet that timed out left its answers unread: the session is out of step, and a
+    // ping could read a stale OK, so the transaction is in doubt whatever a ping says.
+    let timed_out = error.contains("no answer within");
+    let alive = !timed_out
+        && matches!(
+            tokio::time::timeout(PING_TIMEOUT, conn.ping()).await,
+            Ok(Ok(()))
+        );
     if alive {
         return None;
     }
