@@ -13,6 +13,7 @@ pub mod config;
 pub mod deploy;
 pub mod health;
 pub mod jobs;
+pub mod readonly;
 pub mod recording;
 pub mod sandbox;
 pub mod tracking;
