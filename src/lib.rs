@@ -19,3 +19,7 @@ pub mod sandbox;
 pub mod tracking;
 pub mod tui;
 pub mod ui;
+
+// The library's own unit tests run under a private home too (see `sandbox::test_home`).
+#[cfg(test)]
+private_test_home!();
