@@ -141,21 +141,27 @@ impl ReadOnlyBy {
     }
 }
 
+impl ReadOnlyBy {
+    /// (what turned read-only on, how to turn it off), for messages.
+    pub fn explain(self) -> (String, String) {
+        let mut causes = self.causes();
+        if causes.is_empty() {
+            causes.push("read-only mode");
+        }
+        let mut remedies = self.remedies();
+        if remedies.is_empty() {
+            remedies.push("turn read-only off");
+        }
+        (causes.join(", "), remedies.join(" and "))
+    }
+}
+
 /// The refusal of `action`: what was refused, why, that nothing was done, and how to allow writes.
 pub fn refusal(action: WriteAction, by: ReadOnlyBy) -> String {
-    let mut causes = by.causes();
-    if causes.is_empty() {
-        causes.push("read-only mode");
-    }
-    let mut remedies = by.remedies();
-    if remedies.is_empty() {
-        remedies.push("turn read-only off");
-    }
+    let (causes, remedies) = by.explain();
     format!(
-        "{} refused: arkc is read-only ({}); nothing was done. To allow writes: {}",
-        action.name(),
-        causes.join(", "),
-        remedies.join(" and ")
+        "{} refused: arkc is read-only ({causes}); nothing was done. To allow writes: {remedies}",
+        action.name()
     )
 }
 

@@ -211,7 +211,8 @@ fn run_command(state: &mut State, command: PaletteCommand) -> Vec<Effect> {
             return vec![write_intent::sync_backend(state)];
         }
         PaletteCommand::ReadOnly(false) if state.read_only_locked => {
-            state.error("started with --read-only; restart without it to allow writes")
+            let (causes, remedies) = state.read_only_by().explain();
+            state.error(format!("read-only ({causes}): {remedies} to allow writes"))
         }
         PaletteCommand::ReadOnly(false) => {
             state.read_only = false;

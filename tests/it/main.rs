@@ -53,6 +53,7 @@ mod prometheus_source;
 mod quiet_monitoring;
 mod readme_incident;
 mod readonly_cli;
+mod readonly_tui;
 mod record_console;
 mod record_replay;
 mod replay_console;
