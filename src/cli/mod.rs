@@ -38,7 +38,8 @@ pub struct Cli {
     /// Config file (default: $ARKC_CONFIG, else ~/.config/arkc/config.toml).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Refuse every write to a server (apply, execute, kill ...).
+    /// Refuse every write to a server or a backup target (apply, execute, kill, deploy, backup
+    /// run and prune: docs/read-only.md).
     #[arg(long, global = true)]
     pub read_only: bool,
     /// Open the console on a recording (`arkc record`) with a time cursor instead of polling.
