@@ -3,8 +3,8 @@
 //! state and logs, audit trail, backup and deploy history databases, backups), in no output
 //! (JSON included), and in no process's command line sampled while the backups ran. The console
 //! (in tmux, logging at debug with every statement) shows it on no screen (a connection error,
-//! the `@` SQL log) and writes it to no file; errors and JSON of a down instance or a bad `--url`
-//! leave it out too.
+//! the `@` SQL log) and writes it to no file; the `@` view as drawn in a TestBackend holds the
+//! statements but no password; errors and JSON of a down instance or a bad `--url` leave it out.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -430,4 +430,93 @@ fn the_password_is_not_on_the_console_in_its_log_or_in_errors() {
     }
     let written = files_with_password(env.work.path());
     assert!(written.is_empty(), "password in {written:#?}");
+}
+
+/// The `@` SQL log as drawn (ratatui's TestBackend), filled by the real backend polling the
+/// sandbox with the password from `password_cmd`, an instance that cannot connect beside it: the
+/// statements and the connection error are there, the password is not.
+#[test]
+fn the_sql_log_view_holds_statements_but_no_password() {
+    use arkc::app::{update, Action, Keymap, State};
+    use arkc::backend::BackendEvent;
+    use arkc::ui::{self, Theme};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    let sb = Sandbox::shared();
+    sb.exec_sql(&format!(
+        "CREATE USER IF NOT EXISTS '{USER}'@'%' IDENTIFIED BY '{PASSWORD}';\
+         GRANT ALL ON *.* TO '{USER}'@'%';"
+    ))
+    .unwrap();
+    let secret = tempfile::tempdir().unwrap();
+    let pw_file = secret.path().join("pw");
+    std::fs::write(&pw_file, format!("{PASSWORD}\n")).unwrap();
+    let instance = |name: &str, port: u16| {
+        format!(
+            "[[instance]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"{USER}\"\n\
+             password_cmd = \"cat {}\"\n\n",
+            pw_file.display()
+        )
+    };
+    let text = format!(
+        "[ui]\nrefresh_ms = 200\n\n{}{}",
+        instance("sec", sb.port()),
+        instance("sec-down", closed_port())
+    );
+    let config = arkc::config::Config::parse(&text, Path::new("secrets.toml")).unwrap();
+    let mut state = State::new(&config, false, chrono::Utc::now());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let backend =
+        rt.block_on(async { arkc::backend::spawn_with(std::sync::Arc::new(config), tx, None) });
+    let mut down_error = None;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while state.sql_log.len() < 5 || down_error.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no statements and error within 30 s: {} statements, error {down_error:?}",
+            state.sql_log.len()
+        );
+        let event = rt
+            .block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await
+            })
+            .ok()
+            .flatten();
+        let Some(event) = event else { continue };
+        if let BackendEvent::Health(h) = &event {
+            if h.instance == "sec-down" {
+                down_error = h.error.clone();
+            }
+        }
+        update(&mut state, Action::Backend(Box::new(event)));
+    }
+    rt.block_on(backend.shutdown());
+    update(&mut state, Action::SqlLog);
+    let keymap = Keymap::builtin("default").unwrap().unwrap();
+    let theme = Theme::builtin("default").unwrap().unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    terminal
+        .draw(|f| ui::draw(f, &state, &theme, &keymap))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let drawn: String = (0..buffer.area.height)
+        .map(|y| {
+            let line: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            line + "\n"
+        })
+        .collect();
+    assert!(drawn.contains("SHOW GLOBAL STATUS"), "{drawn}");
+    assert!(
+        !drawn.contains(PASSWORD),
+        "password in the @ view:\n{drawn}"
+    );
+    let error = down_error.unwrap();
+    assert!(!error.contains(PASSWORD), "password in the error: {error}");
+    for entry in &state.sql_log {
+        assert!(!entry.sql.contains(PASSWORD), "{entry:?}");
+    }
 }
