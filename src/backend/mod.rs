@@ -21,6 +21,7 @@ pub mod record_toggle;
 pub mod recorder;
 pub mod replay;
 pub mod slow;
+pub mod tls;
 pub(crate) mod write_gate;
 
 pub use health::InstancePoller;
