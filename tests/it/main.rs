@@ -4,6 +4,10 @@
 
 mod support;
 
+// Every test runs with a private HOME (XDG and ARKC_DATA_DIR cleared), made before main and
+// removed after it: nothing a test does reaches the developer's own files.
+arkc::private_test_home!();
+
 mod audit_trail;
 mod backup_faults;
 mod backup_jobs;
@@ -53,6 +57,8 @@ mod presets;
 mod prometheus_source;
 mod quiet_monitoring;
 mod readme_incident;
+mod readonly_cli;
+mod readonly_tui;
 mod record_console;
 mod record_replay;
 mod replay_console;
