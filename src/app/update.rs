@@ -215,6 +215,11 @@ fn run_command(state: &mut State, command: PaletteCommand) -> Vec<Effect> {
             state.binlog.set_scope(scope.map(|s| *s));
             state.info(said);
         }
+        PaletteCommand::Tag(tag) => {
+            switch_pane(state, Pane::Health);
+            let (_, mut ctx) = state.component(Pane::Health);
+            super::health::show_tag_group(&mut ctx, tag);
+        }
         PaletteCommand::Mark(mark) => {
             let n = state.binlog.mark_listed(mark);
             let word = if mark { "marked" } else { "unmarked" };
