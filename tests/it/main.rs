@@ -45,6 +45,7 @@ mod jobs_pane_render;
 mod jobs_pane_tmux;
 mod monitor_sandbox;
 mod presets;
+mod prometheus_merge;
 mod prometheus_source;
 mod quiet_monitoring;
 mod readme_incident;
