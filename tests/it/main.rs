@@ -51,6 +51,7 @@ mod quiet_monitoring;
 mod readme_incident;
 mod record_console;
 mod record_replay;
+mod record_replay_views;
 mod replay_console;
 mod sandbox;
 mod secrets_grep;
