@@ -51,6 +51,14 @@ impl FrameRecorder {
 
     /// A health event from the backend.
     pub fn observe(&mut self, h: InstanceHealth) {
+        // One row per instance: a Prometheus row does not replace the direct one of its name.
+        let direct_known = self
+            .latest
+            .get(&h.instance)
+            .is_some_and(|old| old.source == Source::Direct);
+        if direct_known && h.source != Source::Direct {
+            return;
+        }
         self.context.observe(&mut self.book, &h);
         self.latest.insert(h.instance.clone(), h);
     }
@@ -180,4 +188,49 @@ async fn read_detail(
     }
     mc.close().await;
     (detail, reads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(name: &str, source: Source, qps: f64) -> InstanceHealth {
+        let mut h = InstanceHealth::down(name, "", chrono::Utc::now());
+        h.status = crate::health::Status::Up;
+        h.error = None;
+        h.source = source;
+        h.qps = Some(qps);
+        h
+    }
+
+    #[tokio::test]
+    async fn a_prometheus_row_does_not_replace_the_direct_one_of_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.arkc");
+        let config = Config::default();
+        let context = AlertContext::from_config(&config, &[]).unwrap();
+        let mut recorder = FrameRecorder::create(&path, Retention::default(), context).unwrap();
+        let fleet = Source::Prometheus("fleet".into());
+        recorder.observe(up("db1", Source::Direct, 10.0));
+        recorder.observe(up("db1", fleet.clone(), 99.0));
+        recorder.observe(up("edge", fleet.clone(), 5.0));
+        recorder.write_frame(&config).await.unwrap();
+        let frame = Recording::open(&path)
+            .unwrap()
+            .frame_at(None)
+            .unwrap()
+            .unwrap();
+        let rows: Vec<(String, Source, Option<f64>)> = frame
+            .instances
+            .iter()
+            .map(|h| (h.instance.clone(), h.source.clone(), h.qps))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("db1".to_string(), Source::Direct, Some(10.0)),
+                ("edge".to_string(), fleet, Some(5.0))
+            ]
+        );
+    }
 }
