@@ -222,16 +222,21 @@ impl Cursor {
                 rows: detail.processlist.clone(),
                 note: detail.notes.first().cloned(),
             },
-            (LiveView::Locks, Some(detail)) => HealthViewEvent::Locks {
-                instance: instance.clone(),
-                report: LocksReport {
-                    waits: detail.lock_waits.clone(),
-                    root_blockers: detail.root_blockers.clone(),
-                    metadata_waits: detail.metadata_waits.clone(),
-                    deadlock: self.recorded_deadlock(&instance, frame.at),
-                    notes: detail.notes.clone(),
-                },
-            },
+            (LiveView::Locks, Some(detail)) => {
+                let (deadlock, note) = self.recorded_deadlock(&instance, frame.at);
+                let mut notes = detail.notes.clone();
+                notes.extend(note);
+                HealthViewEvent::Locks {
+                    instance: instance.clone(),
+                    report: LocksReport {
+                        waits: detail.lock_waits.clone(),
+                        root_blockers: detail.root_blockers.clone(),
+                        metadata_waits: detail.metadata_waits.clone(),
+                        deadlock,
+                        notes,
+                    },
+                }
+            }
             (LiveView::Processlist | LiveView::Locks, None) => HealthViewEvent::Failed {
                 instance,
                 error: "not recorded at this moment (sessions and locks are recorded only for \
@@ -315,11 +320,19 @@ impl Cursor {
         HealthViewEvent::Inspected { instance, report }
     }
 
-    /// The latest deadlock as of the newest locks read at or before `at`.
-    fn recorded_deadlock(&self, instance: &str, at: DateTime<Utc>) -> Option<Deadlock> {
+    /// The latest deadlock as of the newest locks read at or before `at`, or a note that the
+    /// recording holds none (so "no deadlock" is never shown for "not recorded").
+    fn recorded_deadlock(
+        &self,
+        instance: &str,
+        at: DateTime<Utc>,
+    ) -> (Option<Deadlock>, Option<String>) {
         match self.recording.read_at(instance, ReadKind::Deadlock, at) {
-            Ok(Some((_, ReadBody::Deadlock(d)))) => d,
-            _ => None,
+            Ok(Some((_, ReadBody::Deadlock(d)))) => (d, None),
+            _ => (
+                None,
+                Some("REPLAY: the latest deadlock was not recorded at this moment".into()),
+            ),
         }
     }
 }

@@ -14,6 +14,7 @@ use arkc::config::Config;
 use arkc::recording::{ReadBody, ReadKind, Recording};
 use arkc::sandbox::{Sandbox, SandboxOptions};
 use arkc::ui::{self, Theme};
+use mysql_async::prelude::Queryable;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
@@ -66,6 +67,70 @@ async fn until(
     }
 }
 
+async fn session(port: u16) -> (mysql_async::Conn, u64) {
+    let mut conn =
+        arkc::backend::connect::connect(&arkc::config::InstanceConfig::tcp("t", "127.0.0.1", port))
+            .await
+            .unwrap();
+    let id: u64 = conn
+        .query_first("SELECT CONNECTION_ID()")
+        .await
+        .unwrap()
+        .unwrap();
+    (conn, id)
+}
+
+/// A real deadlock between two sessions; their connection ids.
+async fn deadlock(port: u16) -> (u64, u64) {
+    let (mut x, x_id) = session(port).await;
+    let (mut y, y_id) = session(port).await;
+    x.query_drop("BEGIN").await.unwrap();
+    x.query_drop("UPDATE incident_db.orders SET note = 'x' WHERE id = 1")
+        .await
+        .unwrap();
+    y.query_drop("BEGIN").await.unwrap();
+    y.query_drop("UPDATE incident_db.orders SET note = 'y' WHERE id = 2")
+        .await
+        .unwrap();
+    let x_task = tokio::spawn(async move {
+        let r = x
+            .query_drop("UPDATE incident_db.orders SET note = 'x' WHERE id = 2")
+            .await;
+        let _ = x.query_drop("ROLLBACK").await;
+        r
+    });
+    // Close the cycle only once X waits (INNODB_TRX refreshes after 100 ms without a read).
+    let (mut probe, _) = session(port).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: u64 = probe
+            .query_first(
+                "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        if n >= 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "X never waited within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let y_result = y
+        .query_drop("UPDATE incident_db.orders SET note = 'y' WHERE id = 1")
+        .await;
+    let _ = y.query_drop("ROLLBACK").await;
+    let x_result = x_task.await.unwrap();
+    assert!(
+        x_result.is_err() != y_result.is_err(),
+        "exactly one side is rolled back: {x_result:?} {y_result:?}"
+    );
+    (x_id, y_id)
+}
+
 fn record(sb: &Sandbox, dir: &Path) -> std::path::PathBuf {
     let config = dir.join("config.toml");
     std::fs::write(
@@ -115,6 +180,7 @@ async fn recorded_views_replay_with_the_recorded_figures() {
          SET GLOBAL max_connections = 321",
     )
     .unwrap();
+    let (x_id, y_id) = deadlock(sb.port()).await;
     let dir = tempfile::tempdir().unwrap();
     let file = record(&sb, dir.path());
 
@@ -145,7 +211,18 @@ async fn recorded_views_replay_with_the_recorded_figures() {
         matches!(read(ReadKind::Replication), ReadBody::Replication(r) if r.channels.is_empty())
     );
     assert!(matches!(read(ReadKind::Backups), ReadBody::Backups(_)));
-    assert!(matches!(read(ReadKind::Deadlock), ReadBody::Deadlock(_)));
+    let ReadBody::Deadlock(Some(recorded)) = read(ReadKind::Deadlock) else {
+        panic!("no deadlock recorded")
+    };
+    let mut ids: Vec<u64> = recorded
+        .transactions
+        .iter()
+        .filter_map(|t| t.connection_id)
+        .collect();
+    ids.sort_unstable();
+    let mut want = vec![x_id, y_id];
+    want.sort_unstable();
+    assert_eq!(ids, want, "{recorded:?}");
     let frames = rec.times().unwrap().len();
     drop(rec);
 
@@ -195,6 +272,23 @@ async fn recorded_views_replay_with_the_recorded_figures() {
     .await;
     let text = screen(&state);
     assert!(text.contains("Not a replica"), "{text}");
+
+    // Locks: the recorded latest deadlock, its two sessions.
+    // The view before Replication.
+    send(&handle, update(&mut state, Action::PrevPane));
+    until(&mut state, &mut rx, "the recorded locks", |s| {
+        s.health_pane.monitor.locks.is_some()
+    })
+    .await;
+    let (_, locks) = state.health_pane.monitor.locks.clone().unwrap();
+    let d = locks.deadlock.expect("the recorded deadlock");
+    assert_eq!(d.at, recorded.at);
+    let text = screen(&state);
+    assert!(text.contains("Latest deadlock"), "{text}");
+    assert!(
+        text.contains(&format!("session {x_id}")) || text.contains(&format!("session {y_id}")),
+        "{text}"
+    );
     handle.send(BackendCommand::Shutdown);
     handle.shutdown().await;
 }
