@@ -225,6 +225,23 @@ async fn recorded_views_replay_with_the_recorded_figures() {
     assert_eq!(ids, want, "{recorded:?}");
     let frames = rec.times().unwrap().len();
     drop(rec);
+    // What the reads cost in the file (compressed), for the README's figures.
+    let db = rusqlite::Connection::open(&file).unwrap();
+    let mut sizes = db
+        .prepare("SELECT kind, COUNT(*), SUM(LENGTH(blob)) FROM reads GROUP BY kind ORDER BY kind")
+        .unwrap();
+    let sizes: Vec<(String, i64, i64)> = sizes
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let frame_bytes: i64 = db
+        .query_row("SELECT SUM(LENGTH(blob)) / COUNT(*) FROM frames", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    eprintln!("reads (kind, count, bytes): {sizes:?}; a frame: {frame_bytes} bytes");
+    assert_eq!(sizes.len(), 5, "{sizes:?}");
 
     // Replayed: the console at the last frame, the Disk and Parameters views.
     let (events, mut rx) = mpsc::unbounded_channel();
