@@ -22,6 +22,7 @@ pub mod record_toggle;
 pub mod recorder;
 pub mod replay;
 pub mod slow;
+pub mod tls;
 
 pub use health::InstancePoller;
 pub use recorder::SqlRecorder;

@@ -60,6 +60,8 @@ mod slow_pane;
 mod slow_sources;
 mod slow_tmux;
 mod tls;
+mod tls_jobs;
+mod tls_stream;
 mod tui_live;
 mod tui_live_inspect;
 mod tui_live_replica;
