@@ -143,7 +143,11 @@ pub(super) fn client_defaults(
     dir: &Path,
 ) -> anyhow::Result<tempfile::TempPath> {
     let password = resolve_password(inst)?.unwrap_or_default();
-    let mut text = format!("[client]\nuser={}\npassword={}\n", inst.user(), password);
+    let mut text = format!(
+        "[client]\nuser={}\npassword={}\n",
+        inst.user(),
+        crate::jobs::credentials::quote(&password)
+    );
     match &inst.socket {
         Some(s) => text.push_str(&format!("socket={}\n", s.display())),
         None => text.push_str(&format!(
@@ -476,5 +480,15 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line}: {text}");
         }
+    }
+
+    #[test]
+    fn the_seed_defaults_quote_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut src = InstanceConfig::tcp("src", "127.0.0.1", 3306);
+        src.password = Some("a#b\"c".into());
+        let file = client_defaults(&src, dir.path()).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.lines().any(|l| l == "password=\"a#b\\\"c\""), "{text}");
     }
 }

@@ -150,8 +150,9 @@ fn unquote(v: &str) -> String {
     out
 }
 
-/// Option-file value quoting: double quotes, with `\` and `"` escaped.
-fn quote(v: &str) -> String {
+/// Option-file value quoting: double quotes, with `\` and `"` escaped (a bare value would end at
+/// `#` and lose its quotes).
+pub(crate) fn quote(v: &str) -> String {
     format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
