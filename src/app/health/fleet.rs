@@ -85,6 +85,8 @@ pub struct FleetIndex {
     /// Position of each instance in `visible` (`usize::MAX`: filtered out).
     visible_pos: Vec<usize>,
     summary: FleetSummary,
+    /// How many instances came from the config (they come first; later ones joined).
+    configured: usize,
 }
 
 impl FleetIndex {
@@ -132,6 +134,7 @@ impl FleetIndex {
                 waiting: n,
                 ..FleetSummary::default()
             },
+            configured: n,
         };
         for (i, e) in instances.iter().enumerate() {
             index.groups.join(i, &e.tags);
@@ -324,6 +327,11 @@ impl FleetIndex {
     /// Widest instance name and address (config order does not change, so counted once).
     pub fn widths(&self) -> (usize, usize) {
         (self.name_width, self.address_width)
+    }
+
+    /// Whether `name` is one of the config's own entries (not one that joined later).
+    pub fn is_configured(&self, name: &str) -> bool {
+        self.by_name.get(name).is_some_and(|&i| i < self.configured)
     }
 
     pub fn standing(&self, i: usize) -> Option<Standing> {
