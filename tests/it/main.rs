@@ -4,6 +4,10 @@
 
 mod support;
 
+// Every test runs with a private HOME (XDG and ARKC_DATA_DIR cleared), made before main and
+// removed after it: nothing a test does reaches the developer's own files.
+arkc::private_test_home!();
+
 mod audit_trail;
 mod backup_jobs;
 mod backup_kinds;
@@ -49,6 +53,8 @@ mod prometheus_merge;
 mod prometheus_source;
 mod quiet_monitoring;
 mod readme_incident;
+mod readonly_cli;
+mod readonly_tui;
 mod record_console;
 mod record_replay;
 mod record_replay_views;
