@@ -45,6 +45,10 @@ pub struct HealthArgs {
     /// Only these instances (repeatable); default: every configured instance.
     #[arg(long = "instance", value_name = super::completions::INSTANCE_VALUE)]
     pub instances: Vec<String>,
+    /// Only the instances carrying this tag (repeatable: any of them; case-blind), as the
+    /// console's tag groups; added to the `--instance` names. An unknown tag is an error.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
     /// Print the figures of a recording (`arkc record`) instead of polling.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<std::path::PathBuf>,
@@ -55,14 +59,12 @@ pub struct HealthArgs {
 }
 
 pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
+    let names = super::health_tags::with_tagged(&config, &args.instances, &args.tags)?;
     if let Some(file) = &args.replay {
-        return super::health_replay::run(file, args.at, &args.instances, args.format);
+        return super::health_replay::run(file, args.at, &names, args.format);
     }
-    let instances = select_polled(&config, &args.instances)?;
-    let sources = SourceFilter::new(
-        config.instances.iter().map(|i| i.name.as_str()),
-        &args.instances,
-    );
+    let instances = select_polled(&config, &names)?;
+    let sources = SourceFilter::new(config.instances.iter().map(|i| i.name.as_str()), &names);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,6 +98,14 @@ pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
         print!("{}", render_with_alerts(&figures, &book, args.format)?);
         let any_down = figures.iter().any(|h| h.status == Status::Down);
         return Ok(if any_down { EXIT_SOME_DOWN } else { 0 });
+    }
+    // Streaming prints only the rows that arrive, so a name no source lists would print nothing:
+    // check it once up front, with the error --once gives.
+    if names.iter().any(|n| config.instance(n).is_none()) {
+        let prometheus = runtime.block_on(read_prometheus_once(&config));
+        sources
+            .join(Vec::new(), prometheus)
+            .map_err(anyhow::Error::msg)?;
     }
     let mut config = config;
     config.instances = instances;

@@ -16,6 +16,7 @@ pub mod digest;
 mod flashback_server;
 pub mod health;
 mod health_replay;
+mod health_tags;
 pub mod inspect;
 pub mod monitor_views;
 mod output_file;

@@ -44,6 +44,7 @@ mod fleet_sources_render;
 mod fleet_view_render;
 mod fuzz;
 mod health;
+mod health_cli_tags;
 mod health_inspect_render;
 mod health_inspect_sandbox;
 mod health_kill_own;
