@@ -4,6 +4,7 @@
 //! mariadb-backup's BACKUP STAGE START behind the test's own backup stage. Once the tool's
 //! statement is seen waiting in PROCESSLIST, the tool is killed by a signal, found by its
 //! command line naming this test's own schema or temp dir.
+
 use std::io::Write;
 use std::process::Stdio;
 
