@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use mysql_async::Conn;
 
+use super::apply_parallel::{ParallelApply, APPLY_CONNECTIONS};
 pub use super::sql_units::{split_units, Unit};
 use crate::backend::connect::connect;
 use crate::backend::recorder::{cell_text, SqlRecorder};
@@ -216,22 +217,11 @@ pub async fn apply(
             return report;
         }
     }
-    let mut conn = match connect(inst).await {
-        Ok(c) => c,
-        Err(e) => {
-            report.message = format!("not applied: {e:#}");
-            return report;
-        }
+    let (ok, message, rows) = match request.edited {
+        // An edited plan runs as written, one transaction after another on one connection.
+        true => apply_serially(inst, rec, &units, &mut progress).await,
+        false => apply_in_parallel(inst, rec, units, &mut progress).await,
     };
-    let mut rows = 0;
-    let mut counted = |r: TxnResult| {
-        rows += r.rows_affected;
-        progress(r)
-    };
-    let (ok, message) = run_units(&mut conn, rec, &units, !request.edited, &mut counted).await;
-    if ok {
-        let _ = conn.disconnect().await;
-    }
     crate::audit::flashback(
         &inst.name,
         "flashback apply",
@@ -246,6 +236,59 @@ pub async fn apply(
 }
 
 pub use super::apply_units::{run_units, run_units_of};
+
+/// (ok, message, rows changed) of `units` run one after another on one connection.
+async fn apply_serially(
+    inst: &InstanceConfig,
+    rec: &SqlRecorder,
+    units: &[Unit],
+    progress: &mut impl FnMut(TxnResult),
+) -> (bool, String, u64) {
+    let mut conn = match connect(inst).await {
+        Ok(c) => c,
+        Err(e) => return (false, format!("not applied: {e:#}"), 0),
+    };
+    let mut rows = 0;
+    let mut counted = |r: TxnResult| {
+        rows += r.rows_affected;
+        progress(r)
+    };
+    let (ok, message) = run_units(&mut conn, rec, units, false, &mut counted).await;
+    if ok {
+        let _ = conn.disconnect().await;
+    }
+    (ok, message, rows)
+}
+
+/// (ok, message, rows changed) of a generated plan run by `apply_parallel::ParallelApply`.
+async fn apply_in_parallel(
+    inst: &InstanceConfig,
+    rec: &SqlRecorder,
+    units: Vec<Unit>,
+    progress: &mut impl FnMut(TxnResult),
+) -> (bool, String, u64) {
+    let total = units.iter().filter(|u| u.transaction).count();
+    let mut conns = Vec::new();
+    for _ in 0..APPLY_CONNECTIONS {
+        match connect(inst).await {
+            Ok(c) => conns.push(c),
+            Err(e) => return (false, format!("not applied: {e:#}"), 0),
+        }
+    }
+    let mut apply = match ParallelApply::new(rec, conns, total).await {
+        Ok(a) => a,
+        Err(e) => return (false, format!("not applied: {e}"), 0),
+    };
+    let done = match apply.feed(units, progress).await {
+        Ok(()) => apply.finish(progress).await,
+        Err(e) => Err(e),
+    };
+    let rows = apply.rows_affected();
+    match done {
+        Ok(()) => (true, format!("applied {total} transaction(s)"), rows),
+        Err(message) => (false, message, rows),
+    }
+}
 
 fn save_audit(request: &ApplyRequest, instance: &str) -> anyhow::Result<Vec<PathBuf>> {
     let dir = match &request.audit_dir {

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use arkc_binlog::check::{CheckMode, CheckRowSink, RowState};
 use arkc_binlog::event::QueryEvent;
 use arkc_binlog::pipeline::ScanStats;
@@ -15,7 +15,8 @@ use arkc_binlog::txn::{Filters, Transaction, TxnBuilder, TxnSink};
 use arkc_binlog::{BinlogError, Event, RowsEvent};
 use mysql_async::prelude::Queryable;
 
-use super::flashback::{check_on, run_units_of, split_units, CheckRow, RowId, TxnResult};
+use super::apply_parallel::{ParallelApply, APPLY_CONNECTIONS};
+use super::flashback::{check_on, split_units, CheckRow, RowId, TxnResult};
 use super::source::{scan_source, Source};
 use crate::backend::connect::{connect_to, opts_address};
 use crate::backend::SqlRecorder;
@@ -164,8 +165,9 @@ impl<A: TxnSink, B: TxnSink> TxnSink for Both<A, B> {
     }
 }
 
-/// Apply a file `render_with_inverse` wrote with the pane's runner (`flashback::run_units`),
-/// reading it a few MiB at a time so memory stays flat whatever the binlog size.
+/// Apply a file `render_with_inverse` wrote with the parallel runner
+/// (`apply_parallel::ParallelApply`: one server transaction per source transaction, COMMITs
+/// in order), reading it a few MiB at a time so memory stays flat whatever the binlog size.
 pub async fn apply_file(
     url: &str,
     path: &Path,
@@ -177,10 +179,16 @@ pub async fn apply_file(
     const PIECE: usize = 4 << 20;
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut conn = connect(url).await?;
+    let mut conns = Vec::new();
+    for _ in 0..APPLY_CONNECTIONS {
+        conns.push(connect(url).await?);
+    }
     let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
     let rec = SqlRecorder::new("--url", events);
-    let (mut done, mut next) = (0, 0);
+    let mut apply = ParallelApply::new(&rec, conns, total)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let mut next = 0;
     while next < blocks.len() {
         let start = blocks[next].0;
         let mut end = next;
@@ -195,14 +203,14 @@ pub async fn apply_file(
         let text = String::from_utf8(text)
             .with_context(|| format!("{} is not UTF-8 at byte {start}", path.display()))?;
         let units = split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let (ok, message) =
-            run_units_of(&mut conn, &rec, &units, (done, total), true, &mut progress).await;
-        if !ok {
-            bail!("{message}");
-        }
-        done += units.iter().filter(|u| u.transaction).count();
+        apply
+            .feed(units, &mut progress)
+            .await
+            .map_err(anyhow::Error::msg)?;
         next = end;
     }
-    conn.disconnect().await?;
-    Ok(())
+    apply
+        .finish(&mut progress)
+        .await
+        .map_err(anyhow::Error::msg)
 }
