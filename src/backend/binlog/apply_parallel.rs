@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use super::apply_units::{is_control, packet_sql, run_packet, run_units_of, unit_statements};
 use super::flashback::TxnResult;
+use super::in_doubt::lost_in_flight;
 use super::sql_units::Unit;
 use crate::backend::recorder::SqlRecorder;
 
@@ -167,17 +168,32 @@ impl<'a> ParallelApply<'a> {
             .await
             .map_err(|e| format!("an apply connection stopped: {e}"))?;
         if error.is_some() || affected.len() < head.sent.len() {
-            rollback(&mut conn, self.rec).await;
-            self.idle.push(conn);
+            // Nothing in flight was committed (no COMMIT was sent): roll all of it back and
+            // run it again in order; a connection that no longer answers is left behind.
             let mut again = vec![head.unit];
+            if rollback(&mut conn, self.rec).await {
+                self.idle.push(conn);
+            }
             while let Some(later) = self.in_flight.pop_front() {
                 let (mut conn, _) = later
                     .run
                     .await
                     .map_err(|e| format!("an apply connection stopped: {e}"))?;
-                rollback(&mut conn, self.rec).await;
-                self.idle.push(conn);
+                if rollback(&mut conn, self.rec).await {
+                    self.idle.push(conn);
+                }
                 again.push(later.unit);
+            }
+            if self.idle.is_empty() {
+                return Err(format!(
+                    "stopped at {} ({} of {}): {}; the apply's connections were lost, nothing \
+                     after {} transaction(s) was committed",
+                    again[0].label,
+                    self.done + 1,
+                    self.total,
+                    error.unwrap_or_else(|| "the server stopped answering".into()),
+                    self.done
+                ));
             }
             return self.serially(again, progress).await;
         }
@@ -192,7 +208,9 @@ impl<'a> ParallelApply<'a> {
             .record("COMMIT", started.elapsed(), committed.clone());
         self.done += 1;
         if let Some(e) = committed {
-            return Err(commit_failed(&head.unit, self.done, self.total, &e));
+            return Err(self
+                .commit_failed(&mut conn, &head.unit, &e, progress)
+                .await);
         }
         let (mut rows, mut no_op) = (0, 0);
         for (stmt, &n) in head.sent.iter().zip(&affected) {
@@ -213,6 +231,42 @@ impl<'a> ParallelApply<'a> {
         });
         self.idle.push(conn);
         Ok(())
+    }
+
+    /// The one place a failed COMMIT is handled: a connection that died with the COMMIT
+    /// sent leaves the transaction in doubt (`in_doubt::lost_in_flight`, settled by the
+    /// caller from the rows); one that still answers refused it, so it was not committed.
+    /// Either way the transactions before it are committed and the ones after it are not.
+    async fn commit_failed(
+        &mut self,
+        conn: &mut Conn,
+        unit: &Unit,
+        error: &str,
+        progress: &mut impl FnMut(TxnResult),
+    ) -> String {
+        let (done, total) = (self.done, self.total);
+        let units = std::slice::from_ref(unit);
+        let message = match lost_in_flight(conn, units, 0, (done, total), error).await {
+            Some(doubt) => doubt,
+            None => {
+                rollback(conn, self.rec).await;
+                format!(
+                    "stopped at {} ({done} of {total}): its COMMIT failed: {error}; that \
+                     transaction was rolled back, the ones before it stay applied",
+                    unit.label
+                )
+            }
+        };
+        progress(TxnResult {
+            index: done,
+            total,
+            label: unit.label.clone(),
+            statements: unit.statements.len(),
+            rows_affected: 0,
+            no_op: 0,
+            error: Some(message.clone()),
+        });
+        message
     }
 
     async fn drain(&mut self, progress: &mut impl FnMut(TxnResult)) -> Result<(), String> {
@@ -301,33 +355,25 @@ impl<'a> ParallelApply<'a> {
     async fn abandon(&mut self) {
         while let Some(later) = self.in_flight.pop_front() {
             if let Ok((mut conn, _)) = later.run.await {
-                rollback(&mut conn, self.rec).await;
-                self.idle.push(conn);
+                if rollback(&mut conn, self.rec).await {
+                    self.idle.push(conn);
+                }
             }
         }
     }
 }
 
-/// The one place a failed COMMIT is handled. Whether the server committed it is unknown
-/// when the connection broke during the COMMIT; the transactions before it are committed,
-/// the ones after it were never committed.
-fn commit_failed(unit: &Unit, index: usize, total: usize, error: &str) -> String {
-    format!(
-        "stopped at {} ({index} of {total}): its COMMIT failed: {error}; if the connection \
-         broke, whether it committed is unknown (check its rows); the ones before it stay \
-         applied, the ones after it were rolled back",
-        unit.label
-    )
-}
-
-async fn rollback(conn: &mut Conn, rec: &SqlRecorder) {
+/// ROLLBACK; false when the connection no longer answers.
+async fn rollback(conn: &mut Conn, rec: &SqlRecorder) -> bool {
     let started = Instant::now();
     let rolled = conn
         .query_drop("ROLLBACK")
         .await
         .err()
         .map(|e| e.to_string());
+    let ok = rolled.is_none();
     rec.record("ROLLBACK", started.elapsed(), rolled);
+    ok
 }
 
 /// The primary key's columns, backquoted as the planner writes them; None without one.

@@ -217,12 +217,23 @@ pub async fn apply(
             return report;
         }
     }
-    let (ok, message, rows) = match request.edited {
-        // An edited plan runs as written, one transaction after another on one connection.
-        true => apply_serially(inst, rec, &units, &mut progress).await,
-        false => apply_in_parallel(inst, rec, units, &mut progress).await,
+    let mut stopped_at = None;
+    let mut noted = |r: TxnResult| {
+        if r.error.is_some() {
+            stopped_at = Some(r.label.clone());
+        }
+        progress(r)
     };
-    crate::audit::flashback(
+    let (ok, mut message, rows) = match request.edited {
+        // An edited plan runs as written, one transaction after another on one connection.
+        true => apply_serially(inst, rec, &units, &mut noted).await,
+        false => apply_in_parallel(inst, rec, units, &mut noted).await,
+    };
+    if let Some(label) = stopped_at.filter(|_| super::in_doubt::is_in_doubt(&message)) {
+        let settled = super::in_doubt::settle_on_instance(inst, rec, &label).await;
+        message = format!("{message}. {settled}");
+    }
+    let unaudited = crate::audit::flashback(
         &inst.name,
         "flashback apply",
         &report.audit_files,
@@ -231,7 +242,10 @@ pub async fn apply(
         &message,
     );
     report.ok = ok;
-    report.message = message;
+    report.message = match unaudited {
+        Some(e) => format!("{message}; {e}"),
+        None => message,
+    };
     report
 }
 

@@ -5,6 +5,7 @@ pub mod apply_parallel;
 mod apply_units;
 pub mod columns;
 pub mod flashback;
+pub mod in_doubt;
 pub mod scan;
 mod scan_stream;
 pub mod schema_info;
