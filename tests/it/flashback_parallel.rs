@@ -1,4 +1,4 @@
-//! `arkc flashback --execute` runs transactions that write different rows on several
+//! `arkc flashback --execute --apply-connections 4` runs transactions that write different rows on several
 //! connections, COMMITs in plan order (`backend::binlog::apply_parallel`). The restore must be
 //! exact whatever overlaps: the same rows written by many transactions, keys deleted and taken
 //! again, primary key updates, a table without a key holding duplicate rows, and values of a
@@ -36,7 +36,7 @@ fn execute(
         .arg(stop.1.to_string())
         .arg("--binlog-dir")
         .arg(sb.binlog_dir())
-        .args(["--execute", "--yes"])
+        .args(["--execute", "--yes", "--apply-connections", "4"])
         .stdin(Stdio::null())
         .output()
         .unwrap()

@@ -25,8 +25,8 @@ use super::in_doubt::lost_in_flight;
 use super::sql_units::Unit;
 use crate::backend::recorder::SqlRecorder;
 
-/// Connections an apply uses at most.
-pub const APPLY_CONNECTIONS: usize = 4;
+/// Connections a parallel apply may use at most (`--apply-connections`).
+pub const MAX_APPLY_CONNECTIONS: usize = 8;
 /// Seconds a worker waits for a row lock: long enough for an earlier transaction's own
 /// statements, short enough that waiting on a later transaction costs little.
 const WORKER_LOCK_WAIT: u32 = 1;

@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::Context;
 use mysql_async::Conn;
 
-use super::apply_parallel::{ParallelApply, APPLY_CONNECTIONS};
 pub use super::sql_units::{split_units, Unit};
 use crate::backend::connect::connect;
 use crate::backend::recorder::{cell_text, SqlRecorder};
@@ -224,11 +223,8 @@ pub async fn apply(
         }
         progress(r)
     };
-    let (ok, mut message, rows) = match request.edited {
-        // An edited plan runs as written, one transaction after another on one connection.
-        true => apply_serially(inst, rec, &units, &mut noted).await,
-        false => apply_in_parallel(inst, rec, units, &mut noted).await,
-    };
+    let (ok, mut message, rows) =
+        apply_serially(inst, rec, &units, !request.edited, &mut noted).await;
     if let Some(label) = stopped_at.filter(|_| super::in_doubt::is_in_doubt(&message)) {
         let settled = super::in_doubt::settle_on_instance(inst, rec, &label).await;
         message = format!("{message}. {settled}");
@@ -251,11 +247,13 @@ pub async fn apply(
 
 pub use super::apply_units::{run_units, run_units_of};
 
-/// (ok, message, rows changed) of `units` run one after another on one connection.
+/// (ok, message, rows changed) of `units` run one after another on one connection;
+/// `generated`: the planner's own text, whose statements may be merged (`run_units`).
 async fn apply_serially(
     inst: &InstanceConfig,
     rec: &SqlRecorder,
     units: &[Unit],
+    generated: bool,
     progress: &mut impl FnMut(TxnResult),
 ) -> (bool, String, u64) {
     let mut conn = match connect(inst).await {
@@ -267,41 +265,11 @@ async fn apply_serially(
         rows += r.rows_affected;
         progress(r)
     };
-    let (ok, message) = run_units(&mut conn, rec, units, false, &mut counted).await;
+    let (ok, message) = run_units(&mut conn, rec, units, generated, &mut counted).await;
     if ok {
         let _ = conn.disconnect().await;
     }
     (ok, message, rows)
-}
-
-/// (ok, message, rows changed) of a generated plan run by `apply_parallel::ParallelApply`.
-async fn apply_in_parallel(
-    inst: &InstanceConfig,
-    rec: &SqlRecorder,
-    units: Vec<Unit>,
-    progress: &mut impl FnMut(TxnResult),
-) -> (bool, String, u64) {
-    let total = units.iter().filter(|u| u.transaction).count();
-    let mut conns = Vec::new();
-    for _ in 0..APPLY_CONNECTIONS {
-        match connect(inst).await {
-            Ok(c) => conns.push(c),
-            Err(e) => return (false, format!("not applied: {e:#}"), 0),
-        }
-    }
-    let mut apply = match ParallelApply::new(rec, conns, total).await {
-        Ok(a) => a,
-        Err(e) => return (false, format!("not applied: {e}"), 0),
-    };
-    let done = match apply.feed(units, progress).await {
-        Ok(()) => apply.finish(progress).await,
-        Err(e) => Err(e),
-    };
-    let rows = apply.rows_affected();
-    match done {
-        Ok(()) => (true, format!("applied {total} transaction(s)"), rows),
-        Err(message) => (false, message, rows),
-    }
 }
 
 fn save_audit(request: &ApplyRequest, instance: &str) -> anyhow::Result<Vec<PathBuf>> {
