@@ -149,7 +149,7 @@ fn update_of(stmt: &str) -> Option<Update<'_>> {
 }
 
 /// `` `column` = literal `` at the start of `s`: (column, literal, the text after).
-fn assignment(s: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn assignment(s: &str) -> Option<(&str, &str, &str)> {
     let after = ident(s)?;
     let column = &s[..s.len() - after.len()];
     let v = after.strip_prefix(" = ")?;
@@ -158,7 +158,7 @@ fn assignment(s: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// The length of the simple literal (see `simple_literal`) or NULL at the start of `s`.
-fn literal_len(s: &str) -> Option<usize> {
+pub(crate) fn literal_len(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     let quoted_end = |from: usize| -> Option<usize> {
         let mut i = from + 1;
@@ -373,7 +373,7 @@ fn shape_of(stmt: &str) -> Option<Shape<'_>> {
 }
 
 /// The text after a backquoted identifier at the start of `s`.
-fn ident(s: &str) -> Option<&str> {
+pub(crate) fn ident(s: &str) -> Option<&str> {
     let mut rest = s.strip_prefix('`')?;
     loop {
         let at = rest.find('`')?;
@@ -386,7 +386,7 @@ fn ident(s: &str) -> Option<&str> {
 }
 
 /// The text after `` `schema`.`table` `` at the start of `s`.
-fn table(s: &str) -> Option<&str> {
+pub(crate) fn table(s: &str) -> Option<&str> {
     ident(ident(s)?.strip_prefix('.')?)
 }
 

@@ -1,6 +1,7 @@
 //! arkc's binlog core: event framing, row decoding and flashback planning.
 //! Pure: bytes in, events and SQL out; no async, no UI.
 
+pub mod apply_keys;
 pub mod batch;
 pub mod charset;
 pub mod check;

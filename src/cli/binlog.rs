@@ -156,6 +156,11 @@ pub struct FlashbackArgs {
     /// With --execute: do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+    /// With --execute: connections to apply on. Above 1, transactions that write no common
+    /// row run at the same time, COMMITs still in plan order (see the README); 1 (the
+    /// default) applies one transaction after another on one connection.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub apply_connections: u8,
 }
 
 fn parse_utc(s: &str) -> anyhow::Result<u32> {
@@ -371,7 +376,12 @@ pub fn run_flashback(
             filters.stop = source.pinned_stop();
         }
         return super::flashback_server::run_execute(
-            &source, &builder, &filters, opts, url, args.yes,
+            &source,
+            &builder,
+            &filters,
+            opts,
+            url,
+            (args.yes, args.apply_connections.into()),
         );
     }
     let mut planner = FlashbackPlanner::new(opts)?;

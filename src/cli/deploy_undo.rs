@@ -161,6 +161,6 @@ pub(super) fn undo(
         &builder.filters,
         FlashbackOptions::default(),
         &url,
-        yes,
+        (yes, 1),
     )
 }

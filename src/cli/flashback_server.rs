@@ -117,7 +117,7 @@ pub fn run_execute(
     filters: &Filters,
     opts: FlashbackOptions,
     url: &str,
-    yes: bool,
+    (yes, connections): (bool, usize),
 ) -> anyhow::Result<i32> {
     let dir = audit_dir()?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
@@ -174,7 +174,7 @@ pub fn run_execute(
         url,
         &apply_path,
         &blocks,
-        stats.transactions as usize,
+        (stats.transactions as usize, connections),
         |r| {
             rows += r.rows_affected;
             match &r.error {

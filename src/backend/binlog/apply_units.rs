@@ -192,7 +192,7 @@ async fn run_as_written(
 }
 
 /// BEGIN, COMMIT and session settings change no rows by design.
-fn is_control(stmt: &str) -> bool {
+pub(super) fn is_control(stmt: &str) -> bool {
     let head = stmt
         .trim_start()
         .get(..6)
@@ -202,7 +202,7 @@ fn is_control(stmt: &str) -> bool {
 }
 
 /// The statements a unit sends, BEGIN and COMMIT included.
-fn unit_statements(unit: &Unit, generated: bool) -> Vec<Batched> {
+pub(super) fn unit_statements(unit: &Unit, generated: bool) -> Vec<Batched> {
     let one = |sql: &str| Batched {
         sql: sql.to_string(),
         rows: 1,
@@ -236,7 +236,7 @@ fn packet_end(units: &[Vec<Batched>], start: usize) -> usize {
     end
 }
 
-fn packet_sql(units: &[Vec<Batched>]) -> String {
+pub(super) fn packet_sql(units: &[Vec<Batched>]) -> String {
     let mut sql = String::new();
     for stmt in units.iter().flatten() {
         sql.push_str(&stmt.sql);
@@ -247,7 +247,7 @@ fn packet_sql(units: &[Vec<Batched>]) -> String {
 
 /// Send one multi-statement packet; returns the affected rows of every statement that
 /// succeeded, in order, and the error of the one that failed (the server runs no more).
-async fn run_packet(conn: &mut Conn, sql: &str) -> (Vec<u64>, Option<String>) {
+pub(super) async fn run_packet(conn: &mut Conn, sql: &str) -> (Vec<u64>, Option<String>) {
     let mut affected = Vec::new();
     let run = async {
         let mut result = conn.query_iter(sql).await?;

@@ -216,29 +216,18 @@ pub async fn apply(
             return report;
         }
     }
-    let mut conn = match connect(inst).await {
-        Ok(c) => c,
-        Err(e) => {
-            report.message = format!("not applied: {e:#}");
-            return report;
-        }
-    };
-    let mut rows = 0;
     let mut stopped_at = None;
-    let mut counted = |r: TxnResult| {
-        rows += r.rows_affected;
+    let mut noted = |r: TxnResult| {
         if r.error.is_some() {
             stopped_at = Some(r.label.clone());
         }
         progress(r)
     };
-    let (ok, mut message) = run_units(&mut conn, rec, &units, !request.edited, &mut counted).await;
+    let (ok, mut message, rows) =
+        apply_serially(inst, rec, &units, !request.edited, &mut noted).await;
     if let Some(label) = stopped_at.filter(|_| super::in_doubt::is_in_doubt(&message)) {
         let settled = super::in_doubt::settle_on_instance(inst, rec, &label).await;
         message = format!("{message}. {settled}");
-    }
-    if ok {
-        let _ = conn.disconnect().await;
     }
     let unaudited = crate::audit::flashback(
         &inst.name,
@@ -257,6 +246,31 @@ pub async fn apply(
 }
 
 pub use super::apply_units::{run_units, run_units_of};
+
+/// (ok, message, rows changed) of `units` run one after another on one connection;
+/// `generated`: the planner's own text, whose statements may be merged (`run_units`).
+async fn apply_serially(
+    inst: &InstanceConfig,
+    rec: &SqlRecorder,
+    units: &[Unit],
+    generated: bool,
+    progress: &mut impl FnMut(TxnResult),
+) -> (bool, String, u64) {
+    let mut conn = match connect(inst).await {
+        Ok(c) => c,
+        Err(e) => return (false, format!("not applied: {e:#}"), 0),
+    };
+    let mut rows = 0;
+    let mut counted = |r: TxnResult| {
+        rows += r.rows_affected;
+        progress(r)
+    };
+    let (ok, message) = run_units(&mut conn, rec, units, generated, &mut counted).await;
+    if ok {
+        let _ = conn.disconnect().await;
+    }
+    (ok, message, rows)
+}
 
 fn save_audit(request: &ApplyRequest, instance: &str) -> anyhow::Result<Vec<PathBuf>> {
     let dir = match &request.audit_dir {

@@ -1,6 +1,7 @@
 //! Binlog work for the Binlog pane and the CLI: scans of files or of a server's logs, the
 //! replication client (stream), column definitions, and the flashback check and apply.
 
+pub mod apply_parallel;
 mod apply_units;
 pub mod columns;
 pub mod flashback;

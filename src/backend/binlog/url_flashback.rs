@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use arkc_binlog::check::{CheckMode, CheckRowSink, RowState};
 use arkc_binlog::event::QueryEvent;
 use arkc_binlog::pipeline::ScanStats;
@@ -15,6 +15,7 @@ use arkc_binlog::txn::{Filters, Transaction, TxnBuilder, TxnSink};
 use arkc_binlog::{BinlogError, Event, RowsEvent};
 use mysql_async::prelude::Queryable;
 
+use super::apply_parallel::{ParallelApply, MAX_APPLY_CONNECTIONS};
 use super::flashback::{check_on, run_units_of, split_units, CheckRow, RowId, TxnResult};
 use super::in_doubt;
 use super::source::{scan_source, Source};
@@ -173,23 +174,36 @@ impl<A: TxnSink, B: TxnSink> TxnSink for Both<A, B> {
     }
 }
 
-/// Apply a file `render_with_inverse` wrote with the pane's runner (`flashback::run_units`),
-/// reading it a few MiB at a time so memory stays flat whatever the binlog size.
+/// Apply a file `render_with_inverse` wrote, reading it a few MiB at a time so memory stays
+/// flat whatever the binlog size: with one connection by the pane's serial runner
+/// (`flashback::run_units_of`), with more by `apply_parallel::ParallelApply` (one server
+/// transaction per source transaction either way, COMMITs in plan order).
 pub async fn apply_file(
     url: &str,
     path: &Path,
     blocks: &[(usize, usize)],
-    total: usize,
+    (total, connections): (usize, usize),
     mut progress: impl FnMut(TxnResult),
 ) -> anyhow::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     const PIECE: usize = 4 << 20;
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut conn = connect(url).await?;
+    let mut conns = Vec::new();
+    for _ in 0..connections.clamp(1, MAX_APPLY_CONNECTIONS) {
+        conns.push(connect(url).await?);
+    }
     let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
     let rec = SqlRecorder::new("--url", events);
-    let (mut done, mut next) = (0, 0);
+    let mut runner = match conns.len() {
+        1 => Runner::Serial(conns.pop().expect("one connection"), 0),
+        _ => Runner::Parallel(
+            ParallelApply::new(&rec, conns, total)
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ),
+    };
+    let mut next = 0;
     while next < blocks.len() {
         let start = blocks[next].0;
         let mut end = next;
@@ -204,16 +218,35 @@ pub async fn apply_file(
         let text = String::from_utf8(text)
             .with_context(|| format!("{} is not UTF-8 at byte {start}", path.display()))?;
         let units = split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let (ok, message) =
-            run_units_of(&mut conn, &rec, &units, (done, total), true, &mut progress).await;
-        if !ok {
-            bail!("{message}");
+        match &mut runner {
+            Runner::Serial(conn, done) => {
+                let (ok, message) =
+                    run_units_of(conn, &rec, &units, (*done, total), true, &mut progress).await;
+                if !ok {
+                    anyhow::bail!("{message}");
+                }
+                *done += units.iter().filter(|u| u.transaction).count();
+            }
+            Runner::Parallel(apply) => apply
+                .feed(units, &mut progress)
+                .await
+                .map_err(anyhow::Error::msg)?,
         }
-        done += units.iter().filter(|u| u.transaction).count();
         next = end;
     }
-    conn.disconnect().await?;
-    Ok(())
+    match runner {
+        Runner::Serial(conn, _) => Ok(conn.disconnect().await?),
+        Runner::Parallel(mut apply) => apply
+            .finish(&mut progress)
+            .await
+            .map_err(anyhow::Error::msg),
+    }
+}
+
+/// One connection and the transactions it ran, or the parallel runner.
+enum Runner<'a> {
+    Serial(mysql_async::Conn, usize),
+    Parallel(ParallelApply<'a>),
 }
 
 /// Settle the transaction in doubt that `label` names (see `in_doubt`): read its rows from

@@ -1,0 +1,403 @@
+//! A generated plan applied on several connections at once, with the result of running it
+//! in order on one. Each source transaction stays one server transaction and the COMMITs are
+//! sent strictly in plan order (as MariaDB's conservative parallel replication does): a
+//! transaction starts on a free connection only when no transaction still in flight writes a
+//! row it writes (`arkc_binlog::apply_keys`; a table without a key counts as one row), and it
+//! commits only after every earlier one has. Whatever the keys miss (collations, unique
+//! secondary keys, foreign keys) meets the server's own locks: an earlier transaction waiting
+//! on a later one's lock (the later one waits for its turn to commit) gives up after a short
+//! `innodb_lock_wait_timeout`. Any error in flight rolls back every uncommitted transaction,
+//! which are then run again one by one as the serial runner runs them (`apply_units`), where a
+//! real error stops the apply exactly as it would have without parallelism.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use arkc_binlog::apply_keys::{insert_table, unquote_table, TxnKeys};
+use arkc_binlog::batch::Batched;
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use tokio::task::JoinHandle;
+
+use super::apply_units::{is_control, packet_sql, run_packet, run_units_of, unit_statements};
+use super::flashback::TxnResult;
+use super::in_doubt::lost_in_flight;
+use super::sql_units::Unit;
+use crate::backend::recorder::SqlRecorder;
+
+/// Connections a parallel apply may use at most (`--apply-connections`).
+pub const MAX_APPLY_CONNECTIONS: usize = 8;
+/// Seconds a worker waits for a row lock: long enough for an earlier transaction's own
+/// statements, short enough that waiting on a later transaction costs little.
+const WORKER_LOCK_WAIT: u32 = 1;
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(300);
+
+type Ran = (Conn, (Vec<u64>, Option<String>));
+
+struct InFlight {
+    unit: Unit,
+    sent: Vec<Batched>,
+    keys: TxnKeys,
+    run: JoinHandle<Ran>,
+}
+
+/// Runs the transactions it is fed, in order, on up to `APPLY_CONNECTIONS` connections.
+pub struct ParallelApply<'a> {
+    rec: &'a SqlRecorder,
+    idle: Vec<Conn>,
+    in_flight: VecDeque<InFlight>,
+    primary_keys: HashMap<String, Option<Vec<String>>>,
+    done: usize,
+    total: usize,
+    rows: u64,
+}
+
+impl<'a> ParallelApply<'a> {
+    /// `conns`: open connections in the planner's session settings (at least one); `total`:
+    /// the transactions of the whole plan, for the progress and the messages.
+    pub async fn new(
+        rec: &'a SqlRecorder,
+        conns: Vec<Conn>,
+        total: usize,
+    ) -> Result<ParallelApply<'a>, String> {
+        let mut apply = ParallelApply {
+            rec,
+            idle: conns,
+            in_flight: VecDeque::new(),
+            primary_keys: HashMap::new(),
+            done: 0,
+            total,
+            rows: 0,
+        };
+        let wait = format!("SET SESSION innodb_lock_wait_timeout = {WORKER_LOCK_WAIT}");
+        apply.on_every_connection(&[wait]).await?;
+        Ok(apply)
+    }
+
+    /// Rows changed by the transactions committed so far.
+    pub fn rows_affected(&self) -> u64 {
+        self.rows
+    }
+
+    /// Run `units` (a piece of the plan, in order); Err is the message of the stop, with
+    /// every transaction after the one that failed rolled back.
+    pub async fn feed(
+        &mut self,
+        units: Vec<Unit>,
+        progress: &mut impl FnMut(TxnResult),
+    ) -> Result<(), String> {
+        for unit in units {
+            let fed = match unit.transaction {
+                true => self.start(unit, progress).await,
+                false => self.alone(unit, progress).await,
+            };
+            if let Err(message) = fed {
+                self.abandon().await;
+                return Err(message);
+            }
+        }
+        Ok(())
+    }
+
+    /// Commit everything still in flight and close the connections.
+    pub async fn finish(&mut self, progress: &mut impl FnMut(TxnResult)) -> Result<(), String> {
+        if let Err(message) = self.drain(progress).await {
+            self.abandon().await;
+            return Err(message);
+        }
+        for conn in self.idle.drain(..) {
+            let _ = conn.disconnect().await;
+        }
+        Ok(())
+    }
+
+    async fn start(
+        &mut self,
+        unit: Unit,
+        progress: &mut impl FnMut(TxnResult),
+    ) -> Result<(), String> {
+        self.learn_primary_keys(&unit, progress).await?;
+        let known = &self.primary_keys;
+        let pk = |t: &str| known.get(t).cloned().flatten();
+        let keys = TxnKeys::of(unit.statements.iter().map(String::as_str), &pk);
+        while self.idle.is_empty() || self.in_flight.iter().any(|f| f.keys.overlaps(&keys)) {
+            self.commit_head(progress).await?;
+        }
+        let mut sent = unit_statements(&unit, true);
+        sent.pop(); // COMMIT is sent when the transaction's turn comes.
+        let sql = packet_sql(std::slice::from_ref(&sent));
+        let mut conn = self.idle.pop().expect("a free connection");
+        let rec = self.rec.clone();
+        let run = tokio::spawn(async move {
+            let started = Instant::now();
+            let ran = run_packet(&mut conn, &sql).await;
+            rec.record(&sql, started.elapsed(), ran.1.clone());
+            (conn, ran)
+        });
+        self.in_flight.push_back(InFlight {
+            unit,
+            sent,
+            keys,
+            run,
+        });
+        Ok(())
+    }
+
+    /// A statement outside any transaction: after everything before it has committed;
+    /// session settings go to every connection.
+    async fn alone(
+        &mut self,
+        unit: Unit,
+        progress: &mut impl FnMut(TxnResult),
+    ) -> Result<(), String> {
+        self.drain(progress).await?;
+        if unit.statements.iter().all(|s| is_control(s)) {
+            return self.on_every_connection(&unit.statements).await;
+        }
+        self.serially(vec![unit], progress).await
+    }
+
+    /// Wait for the oldest transaction's statements, then COMMIT it; on any error, roll back
+    /// everything in flight and run it again one by one.
+    async fn commit_head(&mut self, progress: &mut impl FnMut(TxnResult)) -> Result<(), String> {
+        let Some(head) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let (mut conn, (affected, error)) = head
+            .run
+            .await
+            .map_err(|e| format!("an apply connection stopped: {e}"))?;
+        if error.is_some() || affected.len() < head.sent.len() {
+            // Nothing in flight was committed (no COMMIT was sent): roll all of it back and
+            // run it again in order; a connection that no longer answers is left behind.
+            let mut again = vec![head.unit];
+            if rollback(&mut conn, self.rec).await {
+                self.idle.push(conn);
+            }
+            while let Some(later) = self.in_flight.pop_front() {
+                let (mut conn, _) = later
+                    .run
+                    .await
+                    .map_err(|e| format!("an apply connection stopped: {e}"))?;
+                if rollback(&mut conn, self.rec).await {
+                    self.idle.push(conn);
+                }
+                again.push(later.unit);
+            }
+            if self.idle.is_empty() {
+                return Err(format!(
+                    "stopped at {} ({} of {}): {}; the apply's connections were lost, nothing \
+                     after {} transaction(s) was committed",
+                    again[0].label,
+                    self.done + 1,
+                    self.total,
+                    error.unwrap_or_else(|| "the server stopped answering".into()),
+                    self.done
+                ));
+            }
+            return self.serially(again, progress).await;
+        }
+        let started = Instant::now();
+        let committed = tokio::time::timeout(COMMIT_TIMEOUT, conn.query_drop("COMMIT")).await;
+        let committed = match committed {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!("no answer within {COMMIT_TIMEOUT:?}")),
+        };
+        self.rec
+            .record("COMMIT", started.elapsed(), committed.clone());
+        self.done += 1;
+        if let Some(e) = committed {
+            return Err(self
+                .commit_failed(&mut conn, &head.unit, &e, progress)
+                .await);
+        }
+        let (mut rows, mut no_op) = (0, 0);
+        for (stmt, &n) in head.sent.iter().zip(&affected) {
+            rows += n;
+            if !is_control(&stmt.sql) {
+                no_op += stmt.rows.saturating_sub(n as usize);
+            }
+        }
+        self.rows += rows;
+        progress(TxnResult {
+            index: self.done,
+            total: self.total,
+            label: head.unit.label.clone(),
+            statements: head.unit.statements.len(),
+            rows_affected: rows,
+            no_op,
+            error: None,
+        });
+        self.idle.push(conn);
+        Ok(())
+    }
+
+    /// The one place a failed COMMIT is handled: a connection that died with the COMMIT
+    /// sent leaves the transaction in doubt (`in_doubt::lost_in_flight`, settled by the
+    /// caller from the rows); one that still answers refused it, so it was not committed.
+    /// Either way the transactions before it are committed and the ones after it are not.
+    async fn commit_failed(
+        &mut self,
+        conn: &mut Conn,
+        unit: &Unit,
+        error: &str,
+        progress: &mut impl FnMut(TxnResult),
+    ) -> String {
+        let (done, total) = (self.done, self.total);
+        let units = std::slice::from_ref(unit);
+        let message = match lost_in_flight(conn, units, 0, (done, total), error).await {
+            Some(doubt) => doubt,
+            None => {
+                rollback(conn, self.rec).await;
+                format!(
+                    "stopped at {} ({done} of {total}): its COMMIT failed: {error}; that \
+                     transaction was rolled back, the ones before it stay applied",
+                    unit.label
+                )
+            }
+        };
+        progress(TxnResult {
+            index: done,
+            total,
+            label: unit.label.clone(),
+            statements: unit.statements.len(),
+            rows_affected: 0,
+            no_op: 0,
+            error: Some(message.clone()),
+        });
+        message
+    }
+
+    async fn drain(&mut self, progress: &mut impl FnMut(TxnResult)) -> Result<(), String> {
+        while !self.in_flight.is_empty() {
+            self.commit_head(progress).await?;
+        }
+        Ok(())
+    }
+
+    /// Run `units` one by one on one connection as the serial runner does (merged statements
+    /// retried as written, a real error stops), with the server's usual lock wait.
+    async fn serially(
+        &mut self,
+        units: Vec<Unit>,
+        progress: &mut impl FnMut(TxnResult),
+    ) -> Result<(), String> {
+        let rec = self.rec;
+        let conn = self.idle.last_mut().expect("a free connection");
+        let usual = "SET SESSION innodb_lock_wait_timeout = DEFAULT";
+        rec.execute(conn, usual, COMMIT_TIMEOUT)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let mut counted = |r: TxnResult| {
+            self.rows += r.rows_affected;
+            progress(r)
+        };
+        let (ok, message) = run_units_of(
+            conn,
+            rec,
+            &units,
+            (self.done, self.total),
+            true,
+            &mut counted,
+        )
+        .await;
+        if !ok {
+            return Err(message);
+        }
+        self.done += units.iter().filter(|u| u.transaction).count();
+        let short = format!("SET SESSION innodb_lock_wait_timeout = {WORKER_LOCK_WAIT}");
+        rec.execute(conn, &short, COMMIT_TIMEOUT)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        Ok(())
+    }
+
+    async fn on_every_connection(&mut self, statements: &[String]) -> Result<(), String> {
+        for conn in &mut self.idle {
+            for sql in statements {
+                self.rec
+                    .execute(conn, sql, COMMIT_TIMEOUT)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The primary key columns of each table `unit` inserts into, asked once per table.
+    async fn learn_primary_keys(
+        &mut self,
+        unit: &Unit,
+        progress: &mut impl FnMut(TxnResult),
+    ) -> Result<(), String> {
+        for stmt in &unit.statements {
+            let Some(table) = insert_table(stmt) else {
+                continue;
+            };
+            if self.primary_keys.contains_key(table) {
+                continue;
+            }
+            while self.idle.is_empty() {
+                self.commit_head(progress).await?;
+            }
+            let conn = self.idle.last_mut().expect("a free connection");
+            let columns = match unquote_table(table) {
+                Some((schema, name)) => primary_key(conn, self.rec, &schema, &name).await?,
+                None => None,
+            };
+            self.primary_keys.insert(table.to_string(), columns);
+        }
+        Ok(())
+    }
+
+    /// Roll back whatever is still in flight (nothing of it was committed).
+    async fn abandon(&mut self) {
+        while let Some(later) = self.in_flight.pop_front() {
+            if let Ok((mut conn, _)) = later.run.await {
+                if rollback(&mut conn, self.rec).await {
+                    self.idle.push(conn);
+                }
+            }
+        }
+    }
+}
+
+/// ROLLBACK; false when the connection no longer answers.
+async fn rollback(conn: &mut Conn, rec: &SqlRecorder) -> bool {
+    let started = Instant::now();
+    let rolled = conn
+        .query_drop("ROLLBACK")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    let ok = rolled.is_none();
+    rec.record("ROLLBACK", started.elapsed(), rolled);
+    ok
+}
+
+/// The primary key's columns, backquoted as the planner writes them; None without one.
+async fn primary_key(
+    conn: &mut Conn,
+    rec: &SqlRecorder,
+    schema: &str,
+    table: &str,
+) -> Result<Option<Vec<String>>, String> {
+    let sql = "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? \
+               AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX";
+    let started = Instant::now();
+    let found: Result<Vec<String>, _> = conn.exec(sql, (schema, table)).await;
+    rec.record(
+        sql,
+        started.elapsed(),
+        found.as_ref().err().map(|e| e.to_string()),
+    );
+    let columns =
+        found.map_err(|e| format!("cannot read the primary key of {schema}.{table}: {e}"))?;
+    Ok((!columns.is_empty()).then(|| {
+        columns
+            .iter()
+            .map(|c| format!("`{}`", c.replace('`', "``")))
+            .collect()
+    }))
+}

@@ -1,0 +1,368 @@
+//! The rows a planner statement writes, read back from its text, so an apply can tell which
+//! transactions may run at the same time: two transactions that write no common row (and no
+//! common keyless table) do not depend on each other. A key is `table` plus the primary key's
+//! `column = literal` pairs as the planner writes them (`DELETE`/`UPDATE ... WHERE pk = v
+//! LIMIT 1`, and for `INSERT` the primary key columns the caller names). Whatever is not one
+//! of those shapes stands for its whole table, or for everything when the table cannot be read:
+//! a key that is too wide only costs parallelism, never exactness. Two literals that differ in
+//! text but not for the server (collations) are not matched here; the server's own locks and
+//! duplicate key errors catch those (see `backend::binlog::apply_parallel`).
+
+use std::collections::HashSet;
+
+use crate::batch::{assignment, ident, literal_len, table};
+
+/// What a statement writes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WriteKey {
+    /// One row: `` `schema`.`table` `` and its key pairs, sorted by column.
+    Row(String, String),
+    /// Any row of this table (no key, or a shape not read here).
+    Table(String),
+    /// Anything (the statement names no table this reader understands).
+    All,
+}
+
+/// The keys of a whole transaction, for overlap tests.
+#[derive(Debug, Default, Clone)]
+pub struct TxnKeys {
+    rows: HashSet<(String, String)>,
+    tables: HashSet<String>,
+    whole_tables: HashSet<String>,
+    all: bool,
+}
+
+impl TxnKeys {
+    /// The keys of `statements`; `primary_key` names a table's primary key columns
+    /// (backquoted, as the planner writes them), None when it has none or is unknown.
+    pub fn of<'a>(
+        statements: impl IntoIterator<Item = &'a str>,
+        primary_key: &dyn Fn(&str) -> Option<Vec<String>>,
+    ) -> Self {
+        let mut keys = TxnKeys::default();
+        for stmt in statements {
+            for key in statement_keys(stmt, primary_key) {
+                keys.add(key);
+            }
+        }
+        keys
+    }
+
+    /// A transaction that overlaps everything (run alone).
+    pub fn everything() -> Self {
+        TxnKeys {
+            all: true,
+            ..Default::default()
+        }
+    }
+
+    fn add(&mut self, key: WriteKey) {
+        match key {
+            WriteKey::Row(t, k) => {
+                self.tables.insert(t.clone());
+                self.rows.insert((t, k));
+            }
+            WriteKey::Table(t) => {
+                self.tables.insert(t.clone());
+                self.whole_tables.insert(t);
+            }
+            WriteKey::All => self.all = true,
+        }
+    }
+
+    /// Do the two write a common row, or a table one of them writes as a whole?
+    pub fn overlaps(&self, other: &TxnKeys) -> bool {
+        if self.all || other.all {
+            return true;
+        }
+        if self.whole_tables.iter().any(|t| other.tables.contains(t))
+            || other.whole_tables.iter().any(|t| self.tables.contains(t))
+        {
+            return true;
+        }
+        let (small, large) = match self.rows.len() <= other.rows.len() {
+            true => (&self.rows, &other.rows),
+            false => (&other.rows, &self.rows),
+        };
+        small.iter().any(|k| large.contains(k))
+    }
+}
+
+/// The keys one statement writes.
+pub fn statement_keys(
+    stmt: &str,
+    primary_key: &dyn Fn(&str) -> Option<Vec<String>>,
+) -> Vec<WriteKey> {
+    let stmt = stmt.trim();
+    if let Some(rest) = stmt.strip_prefix("DELETE FROM ") {
+        return match table_of(rest) {
+            None => vec![WriteKey::All],
+            Some((t, after)) => vec![where_key(t, after.strip_prefix(" WHERE "))],
+        };
+    }
+    if let Some(rest) = stmt.strip_prefix("UPDATE ") {
+        let Some((t, after)) = table_of(rest) else {
+            return vec![WriteKey::All];
+        };
+        let Some(set) = set_pairs(after) else {
+            return vec![WriteKey::Table(t.to_string())];
+        };
+        let (pairs, where_text) = set;
+        let old = where_key(t, Some(where_text));
+        let WriteKey::Row(_, _) = &old else {
+            return vec![old];
+        };
+        let Some(mut key) = key_pairs(where_text) else {
+            return vec![WriteKey::Table(t.to_string())];
+        };
+        let moved = key
+            .iter_mut()
+            .filter_map(|(c, v)| {
+                let new = pairs.iter().find(|(sc, _)| sc == c)?;
+                *v = new.1;
+                Some(())
+            })
+            .count();
+        return match moved {
+            0 => vec![old],
+            _ => vec![old, row_key(t, key)],
+        };
+    }
+    if let Some(rest) = stmt.strip_prefix("INSERT INTO ") {
+        let Some((t, after)) = table_of(rest) else {
+            return vec![WriteKey::All];
+        };
+        return vec![
+            insert_key(t, after, primary_key).unwrap_or_else(|| WriteKey::Table(t.to_string()))
+        ];
+    }
+    vec![WriteKey::All]
+}
+
+/// The table an `INSERT INTO` statement names (backquoted), whose primary key `TxnKeys::of`
+/// needs.
+pub fn insert_table(stmt: &str) -> Option<&str> {
+    let rest = stmt.trim_start().strip_prefix("INSERT INTO ")?;
+    table_of(rest).map(|(t, _)| t)
+}
+
+/// `` `schema`.`table` `` back to its two names.
+pub fn unquote_table(t: &str) -> Option<(String, String)> {
+    let after = ident(t)?;
+    let schema = &t[..t.len() - after.len()];
+    let name = after.strip_prefix('.')?;
+    ident(name)?
+        .is_empty()
+        .then(|| (unquote(schema), unquote(name)))
+}
+
+fn unquote(ident: &str) -> String {
+    ident[1..ident.len() - 1].replace("``", "`")
+}
+
+fn table_of(s: &str) -> Option<(&str, &str)> {
+    let after = table(s)?;
+    Some((&s[..s.len() - after.len()], after))
+}
+
+/// `SET a = lit, ... WHERE ` : the pairs set and the text after WHERE.
+fn set_pairs(s: &str) -> Option<(Vec<(&str, &str)>, &str)> {
+    let mut rest = s.strip_prefix(" SET ")?;
+    let mut pairs = Vec::new();
+    loop {
+        let (c, v, after) = assignment(rest)?;
+        pairs.push((c, v));
+        match after.strip_prefix(", ") {
+            Some(more) => rest = more,
+            None => return Some((pairs, after.strip_prefix(" WHERE ")?)),
+        }
+    }
+}
+
+/// `a = lit AND b = lit LIMIT 1`: the key pairs (`=` only: the planner's primary key form).
+fn key_pairs(mut s: &str) -> Option<Vec<(&str, &str)>> {
+    let mut pairs = Vec::new();
+    loop {
+        let (c, v, after) = assignment(s)?;
+        pairs.push((c, v));
+        match after.strip_prefix(" AND ") {
+            Some(more) => s = more,
+            None if after == " LIMIT 1" => return Some(pairs),
+            None => return None,
+        }
+    }
+}
+
+fn where_key(t: &str, cond: Option<&str>) -> WriteKey {
+    match cond.and_then(key_pairs) {
+        Some(pairs) => row_key(t, pairs),
+        None => WriteKey::Table(t.to_string()),
+    }
+}
+
+fn row_key(t: &str, mut pairs: Vec<(&str, &str)>) -> WriteKey {
+    pairs.sort();
+    let key = pairs
+        .iter()
+        .map(|(c, v)| format!("{c}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    WriteKey::Row(t.to_string(), key)
+}
+
+/// ` (cols) VALUES (tuple)` with the primary key's literals picked out.
+fn insert_key(
+    t: &str,
+    s: &str,
+    primary_key: &dyn Fn(&str) -> Option<Vec<String>>,
+) -> Option<WriteKey> {
+    let pk = primary_key(t)?;
+    let mut rest = s.strip_prefix(" (")?;
+    let mut columns = Vec::new();
+    loop {
+        let after = ident(rest)?;
+        columns.push(&rest[..rest.len() - after.len()]);
+        match after.strip_prefix(", ") {
+            Some(more) => rest = more,
+            None => {
+                rest = after.strip_prefix(") VALUES (")?;
+                break;
+            }
+        }
+    }
+    let values = tuple_values(rest.strip_suffix(')')?)?;
+    if values.len() != columns.len() {
+        return None;
+    }
+    let mut pairs = Vec::new();
+    for column in &pk {
+        let at = columns.iter().position(|c| c == column)?;
+        let v = values[at];
+        (literal_len(v) == Some(v.len())).then_some(())?;
+        pairs.push((column.as_str(), v));
+    }
+    (!pairs.is_empty()).then(|| row_key(t, pairs))
+}
+
+/// The top-level comma separated values of a tuple's inside (quotes and parentheses kept).
+fn tuple_values(s: &str) -> Option<Vec<&str>> {
+    let b = s.as_bytes();
+    let (mut out, mut start, mut depth, mut i) = (Vec::new(), 0, 0i32, 0);
+    while i < b.len() {
+        match b[i] {
+            b'\'' => {
+                i += 1;
+                loop {
+                    match b.get(i)? {
+                        b'\\' => i += 2,
+                        b'\'' if b.get(i + 1) == Some(&b'\'') => i += 2,
+                        b'\'' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b',' if depth == 0 => {
+                out.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(s[start..].trim());
+    (depth == 0).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pk(t: &str) -> Option<Vec<String>> {
+        match t {
+            "`d`.`t`" => Some(vec!["`id`".into()]),
+            "`d`.`i`" => Some(vec!["`o`".into(), "`l`".into()]),
+            _ => None,
+        }
+    }
+
+    fn keys(stmt: &str) -> Vec<WriteKey> {
+        statement_keys(stmt, &pk)
+    }
+
+    fn row(t: &str, k: &str) -> WriteKey {
+        WriteKey::Row(t.into(), k.into())
+    }
+
+    #[test]
+    fn the_planner_shapes_name_their_rows() {
+        assert_eq!(
+            keys("DELETE FROM `d`.`t` WHERE `id` = 5 LIMIT 1"),
+            [row("`d`.`t`", "`id`=5")]
+        );
+        assert_eq!(
+            keys("UPDATE `d`.`i` SET `q` = 'a, `l` = 9' WHERE `o` = 1 AND `l` = 2 LIMIT 1"),
+            [row("`d`.`i`", "`l`=2,`o`=1")]
+        );
+        assert_eq!(
+            keys("INSERT INTO `d`.`i` (`q`, `l`, `o`) VALUES ('x,)', 2, 1)"),
+            [row("`d`.`i`", "`l`=2,`o`=1")]
+        );
+        // A key update writes the old key and the new one.
+        assert_eq!(
+            keys("UPDATE `d`.`t` SET `v` = 1, `id` = 7 WHERE `id` = 5 LIMIT 1"),
+            [row("`d`.`t`", "`id`=5"), row("`d`.`t`", "`id`=7")]
+        );
+    }
+
+    #[test]
+    fn anything_else_is_its_table_or_everything() {
+        let table = WriteKey::Table("`d`.`t`".into());
+        for stmt in [
+            "DELETE FROM `d`.`t` WHERE `a` <=> 1 AND `b` <=> NULL LIMIT 1",
+            "UPDATE `d`.`t` SET `j` = JSON_SET(`j`, '$.a', 1) WHERE `id` = 5 LIMIT 1",
+            "UPDATE `d`.`t` SET `a` = 1 WHERE `id` = 5",
+            "INSERT INTO `d`.`t` (`v`) VALUES (1)",
+        ] {
+            assert_eq!(keys(stmt), std::slice::from_ref(&table), "{stmt}");
+        }
+        assert_eq!(
+            keys("INSERT INTO `d`.`u` (`id`) VALUES (1)"),
+            [WriteKey::Table("`d`.`u`".into())]
+        );
+        assert_eq!(keys("SET @x = 1"), [WriteKey::All]);
+        assert_eq!(keys("DELETE FROM t WHERE id = 1"), [WriteKey::All]);
+    }
+
+    #[test]
+    fn insert_tables_and_their_names() {
+        let stmt = "INSERT INTO `d``x`.`t.1` (`id`) VALUES (1)";
+        assert_eq!(insert_table(stmt), Some("`d``x`.`t.1`"));
+        assert_eq!(
+            unquote_table("`d``x`.`t.1`"),
+            Some(("d`x".to_string(), "t.1".to_string()))
+        );
+        assert_eq!(
+            insert_table("DELETE FROM `d`.`t` WHERE `id` = 1 LIMIT 1"),
+            None
+        );
+    }
+
+    #[test]
+    fn overlaps_by_row_table_and_everything() {
+        let of = |s: &[&str]| TxnKeys::of(s.iter().copied(), &pk);
+        let a = of(&["DELETE FROM `d`.`t` WHERE `id` = 5 LIMIT 1"]);
+        let b = of(&["INSERT INTO `d`.`t` (`id`, `v`) VALUES (5, 'x')"]);
+        let c = of(&["UPDATE `d`.`t` SET `v` = 2 WHERE `id` = 6 LIMIT 1"]);
+        let whole = of(&["DELETE FROM `d`.`t` WHERE `v` <=> 2 LIMIT 1"]);
+        let other = of(&["DELETE FROM `d`.`i` WHERE `o` = 5 AND `l` = 1 LIMIT 1"]);
+        let all = of(&["CALL p()"]);
+        assert!(a.overlaps(&b) && b.overlaps(&a));
+        assert!(!a.overlaps(&c));
+        assert!(whole.overlaps(&c) && c.overlaps(&whole));
+        assert!(!whole.overlaps(&other));
+        assert!(all.overlaps(&other) && other.overlaps(&all));
+        assert!(TxnKeys::everything().overlaps(&a));
+    }
+}
