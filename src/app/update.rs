@@ -254,6 +254,7 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
         BackendEvent::Health(h) => observe_health(state, h),
         BackendEvent::Replay(frame) => show_replay_frame(state, *frame),
         BackendEvent::Recording(status) => recording_changed(state, status),
+        BackendEvent::FleetPace(pace) => state.fleet.set_pace(pace),
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);
             state.sql_log.truncate(SQL_LOG_CAPACITY);

@@ -7,6 +7,7 @@ use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use super::super::InstanceEntry;
+use crate::backend::health::schedule::FleetPace;
 use crate::health::alert_state::{AlertBook, AlertState};
 use crate::health::{InstanceHealth, Severity, Status};
 
@@ -83,6 +84,8 @@ pub struct FleetIndex {
     /// Position of each instance in `visible` (`usize::MAX`: filtered out).
     visible_pos: Vec<usize>,
     summary: FleetSummary,
+    /// Whether the polls keep up with the interval (the backend's latest word).
+    pace: Option<FleetPace>,
 }
 
 impl FleetIndex {
@@ -129,6 +132,7 @@ impl FleetIndex {
                 waiting: n,
                 ..FleetSummary::default()
             },
+            pace: None,
         };
         index.refilter();
         index
@@ -297,6 +301,15 @@ impl FleetIndex {
     /// Widest instance name and address (config order does not change, so counted once).
     pub fn widths(&self) -> (usize, usize) {
         (self.name_width, self.address_width)
+    }
+
+    pub fn set_pace(&mut self, pace: FleetPace) {
+        self.pace = Some(pace);
+    }
+
+    /// The polls' pace while arkc is behind the interval; `None` while it keeps up.
+    pub fn behind(&self) -> Option<&FleetPace> {
+        self.pace.as_ref().filter(|p| p.is_behind())
     }
 
     pub fn standing(&self, i: usize) -> Option<Standing> {
