@@ -123,6 +123,9 @@ run_console() {
     rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
     summary=$(screen | grep -o '[0-9]* up · [0-9]* slow · [0-9]* down' | head -1)
     read -r up slow down <<<"$(echo "$summary" | awk '{ print $1, $4, $7 }')"
+    # arkc's own queueing, if its polls could not keep the interval (said in the summary line).
+    local pace
+    pace=$(screen | grep -o 'arkc behind [0-9.]* s: [0-9/]* polls queued' | head -1 || true)
     tmux -L "$sock" send-keys -t bench q
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     tmux -L "$sock" kill-server 2>/dev/null || true
@@ -138,8 +141,8 @@ run_console() {
     tmux_p99=$(awk '{ print $1 / 1000 }' "$work/tmux-$label" | percentile 99)
     local frames
     frames=$(wc -l <"$work/frames-$label")
-    printf '%-22s %5s entries  up %s/%s (slow %s, down %s)\n' "$label" "$entries" \
-        "${up:-?}" "$entries" "${slow:-?}" "${down:-?}"
+    printf '%-22s %5s entries  up %s/%s (slow %s, down %s); %s\n' "$label" "$entries" \
+        "${up:-?}" "$entries" "${slow:-?}" "${down:-?}" "${pace:-polls keep the interval}"
     printf '  key to redraw: arkc %s ms median, %s ms p99; through tmux %s ms median, %s ms p99\n' \
         "$key_med" "$key_p99" "$tmux_med" "$tmux_p99"
     printf '  frame render: %s ms median, %s ms p99 (%s frames)\n' "$frame_med" "$frame_p99" "$frames"
