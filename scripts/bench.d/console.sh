@@ -28,14 +28,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ARKC_BENCH_PROFILE=dev measures the debug build (quicker to build, slower to run).
+# ARKC_BENCH_PROFILE=dev measures the debug build (quicker to build, slower to run);
+# ARKC_BENCH_NO_BUILD=1 measures the binaries already built for that profile (a loaded host can
+# take most of an hour for a release build).
 profile="${ARKC_BENCH_PROFILE:-release}"
+build() { if [ -z "${ARKC_BENCH_NO_BUILD:-}" ]; then cargo build "$@" >&2; fi; }
 say "building arkc and the sandbox starter ($profile)"
 case "$profile" in
-    release) cargo build --release --locked --bin arkc --example fleet_sandboxes >&2; out="$target/release" ;;
-    dev) cargo build --locked --bin arkc --example fleet_sandboxes >&2; out="$target/debug" ;;
+    release) build --release --locked --bin arkc --example fleet_sandboxes; out="$target/release" ;;
+    dev) build --locked --bin arkc --example fleet_sandboxes; out="$target/debug" ;;
     *) die "ARKC_BENCH_PROFILE must be release or dev" ;;
 esac
+[ -x "$out/arkc" ] && [ -x "$out/examples/fleet_sandboxes" ] || die "no $profile build in $out"
 # Private copies: a shared CARGO_TARGET_DIR may be rebuilt by another checkout meanwhile.
 cp "$out/arkc" "$work/arkc"
 cp "$out/examples/fleet_sandboxes" "$work/fleet_sandboxes"
@@ -153,13 +157,13 @@ run_console() {
     nservers=$(sed -n 's/^port = //p' "$config" | sort -u | wc -l)
     polls=$((p1 - p0 - nservers))
     awk -v polls="$polls" -v q="$((q1 - q0 - 2 * nservers))" -v c="$((c1 - c0))" -v s="$((s1 - s0))" \
-        -v hz="$hz" -v ns="$((t1 - t0))" -v conns="$conns" -v n="$nservers" -v load="$load0" 'BEGIN {
+        -v hz="$hz" -v ns="$((t1 - t0))" -v conns="$conns" -v n="$nservers" -v load_at_start="$load0" 'BEGIN {
         secs = ns / 1e9
         if (polls <= 0) { print "  per poll: no health polls counted"; exit }
         printf "  per poll: %.2f polls/s, arkc CPU %.0f us/poll, %.2f statements/poll (all arkc statements / health polls)\n",
             polls / secs, 1e6 * c / hz / polls, q / polls
         printf "  servers (%d): %d connections open, mariadbd CPU %.1f %% of one core in all; load at start %s\n",
-            n, conns, 100 * s / hz / secs, load
+            n, conns, 100 * s / hz / secs, load_at_start
     }'
 }
 

@@ -148,6 +148,8 @@ pub enum Effect {
     /// Load theme NAME (built-in or user file) and answer with `ThemeApplied` or `Failed`.
     LoadTheme(String),
     Quit,
+    /// A write refused in read-only mode: the event loop logs it and adds it to the audit trail.
+    LogRefusal(crate::readonly::WriteRequest, String),
 }
 
 impl Action {

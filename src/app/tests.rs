@@ -522,11 +522,17 @@ fn slow_pane_tells_the_backend_what_it_shows_when_that_changes() {
             })
             .collect()
     };
-    let mut s = state_with(&["a", "b"]);
+    let small = &mut state_with(&["a", "b"]);
+    assert!(
+        demands(update(small, Action::PaneSlowSql)).is_empty(),
+        "a small fleet reads every source anyway"
+    );
+    let names: Vec<String> = (0..40).map(|i| format!("n{i:02}")).collect();
+    let mut s = state_with(&names.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(demands(run(&mut s, &[Action::Down, Action::Up])).is_empty());
     assert_eq!(
         demands(update(&mut s, Action::PaneSlowSql)),
-        vec![SlowDemand::Instance("a".into())]
+        vec![SlowDemand::Instance("n00".into())]
     );
     assert!(
         demands(update(&mut s, Action::SortNext)).is_empty(),
@@ -534,7 +540,7 @@ fn slow_pane_tells_the_backend_what_it_shows_when_that_changes() {
     );
     assert_eq!(
         demands(update(&mut s, Action::NextInstance)),
-        vec![SlowDemand::Instance("b".into())]
+        vec![SlowDemand::Instance("n01".into())]
     );
     assert_eq!(
         demands(update(&mut s, Action::ToggleScope)),

@@ -1,14 +1,24 @@
 //! `update()`: the only place `State` changes. Pure: effects are returned, never performed.
 
 use super::palette::{self, PaletteCommand};
+use super::write_intent;
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
 use crate::backend::replay::{ReplayCommand, ReplayFrame};
 use crate::backend::{BackendCommand, BackendEvent};
 use crate::health::alert_state::AlertBook;
 use crate::health::InstanceHealth;
 
-/// Apply one action; return what the event loop must do because of it.
+/// Apply one action; return what the event loop must do because of it. Writes are refused
+/// here in read-only mode, whichever handler asked for them (`write_intent::gate_writes`).
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let key = action.clone();
+    let effects = dispatch(state, action);
+    let mut effects = write_intent::gate_writes(state, effects);
+    effects.extend(write_intent::refused_by_pane(state, &key, &effects));
+    effects
+}
+
+fn dispatch(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => {
             // A replay's clock is the recording's, so ages read as they did at the time.
@@ -198,13 +208,16 @@ fn run_command(state: &mut State, command: PaletteCommand) -> Vec<Effect> {
         PaletteCommand::ReadOnly(true) => {
             state.read_only = true;
             state.info("read-only: arkc will refuse every write to a server");
+            return vec![write_intent::sync_backend(state)];
         }
         PaletteCommand::ReadOnly(false) if state.read_only_locked => {
-            state.error("started with --read-only; restart without it to allow writes")
+            let (causes, remedies) = state.read_only_by().explain();
+            state.error(format!("read-only ({causes}): {remedies} to allow writes"))
         }
         PaletteCommand::ReadOnly(false) => {
             state.read_only = false;
             state.info("read-write: writes are allowed again");
+            return vec![write_intent::sync_backend(state)];
         }
         PaletteCommand::Quit => return quit(state),
         PaletteCommand::Scope(scope) => {
@@ -255,6 +268,7 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
         BackendEvent::Replay(frame) => show_replay_frame(state, *frame),
         BackendEvent::Recording(status) => recording_changed(state, status),
         BackendEvent::FleetPace(pace) => state.fleet.set_pace(pace),
+        BackendEvent::Refused(refusal) => state.error(refusal),
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);
             state.sql_log.truncate(SQL_LOG_CAPACITY);

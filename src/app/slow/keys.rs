@@ -16,9 +16,13 @@ impl PaneLogic for SlowPane {
         input(self, ctx, action)
     }
 
-    /// Tell the backend what this pane shows now, when that changed: at fleet size the
-    /// slow-SQL sources read only that.
+    /// Tell the backend what this pane shows now, when that changed: at fleet size (above
+    /// `ALWAYS_READ_UP_TO` instances) the slow-SQL sources read only that.
     fn after_any_key(&mut self, ctx: &mut PaneCtx, focused: bool) -> Vec<Effect> {
+        // A small fleet's sources are read all the time: nothing to tell.
+        if ctx.instances.len() <= crate::backend::slow::sources::ALWAYS_READ_UP_TO {
+            return Vec::new();
+        }
         let wanted = match (focused, self.all_instances, ctx.selected_instance()) {
             (false, _, _) | (true, false, None) => SlowDemand::Nothing,
             (true, true, _) => SlowDemand::Everything,
