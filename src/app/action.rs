@@ -87,6 +87,8 @@ pub enum Action {
     HealthParameters,
     /// Health: open the instance's Backup status view.
     HealthBackup,
+    /// Health list: show the next tag group (`tag:NAME` filter), after the last the whole fleet.
+    NextTagGroup,
     /// Jobs pane: start the chosen configured backup job.
     JobStart,
     /// Jobs pane: choose the next configured job.
@@ -209,6 +211,7 @@ impl Action {
         Action::HealthDisk,
         Action::HealthParameters,
         Action::HealthBackup,
+        Action::NextTagGroup,
         Action::JobStart,
         Action::JobNext,
         Action::JobCancel,
@@ -294,6 +297,7 @@ impl Action {
             Action::HealthDisk => "disk and size view",
             Action::HealthParameters => "parameters view",
             Action::HealthBackup => "backup status view",
+            Action::NextTagGroup => "next tag group",
             Action::JobStart => "jobs: start chosen job",
             Action::JobNext => "jobs: choose next job",
             Action::JobCancel => "jobs: cancel backup",
@@ -356,7 +360,8 @@ impl Action {
             | Action::HealthReplication
             | Action::HealthDisk
             | Action::HealthParameters
-            | Action::HealthBackup => Some(Pane::Health),
+            | Action::HealthBackup
+            | Action::NextTagGroup => Some(Pane::Health),
             Action::JobStart
             | Action::JobNext
             | Action::JobCancel

@@ -228,6 +228,11 @@ fn run_command(state: &mut State, command: PaletteCommand) -> Vec<Effect> {
             state.binlog.set_scope(scope.map(|s| *s));
             state.info(said);
         }
+        PaletteCommand::Tag(tag) => {
+            switch_pane(state, Pane::Health);
+            let (_, mut ctx) = state.component(Pane::Health);
+            super::health::show_tag_group(&mut ctx, tag);
+        }
         PaletteCommand::Mark(mark) => {
             let n = state.binlog.mark_listed(mark);
             let word = if mark { "marked" } else { "unmarked" };
@@ -291,14 +296,16 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
 }
 
 /// A poll's figures. An instance polled directly and also listed by a Prometheus source keeps
-/// its direct figures (live, and the ones its views read); one known only through Prometheus
-/// joins the list at its first row.
+/// its direct figures (live, and the ones its views read), even before its first direct poll
+/// answers; one known only through Prometheus joins the list at its first row. A replay shows
+/// what was recorded, whatever today's config says.
 fn observe_health(state: &mut State, h: InstanceHealth) {
     if let crate::health::Source::Prometheus(source) = &h.source {
         let direct = state
             .health
             .get(&h.instance)
-            .is_some_and(|old| old.source == crate::health::Source::Direct);
+            .is_some_and(|old| old.source == crate::health::Source::Direct)
+            || (state.replay.is_none() && state.fleet.is_configured(&h.instance));
         if direct {
             return;
         }
@@ -381,6 +388,8 @@ fn show_replay_frame(state: &mut State, shown: ReplayFrame) {
     if !shown.continues {
         state.health_pane.monitor.forget_history();
     }
+    // Set first: the frame's rows are the recording's, not judged against today's config.
+    state.replay = Some(shown.position.clone());
     // The recording decides what is listed, whatever today's config says.
     for h in &shown.frame.instances {
         add_instance(

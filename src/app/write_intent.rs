@@ -71,6 +71,7 @@ pub fn write_intent(action: &Action) -> Option<WriteAction> {
         | Action::HealthDisk
         | Action::HealthParameters
         | Action::HealthBackup
+        | Action::NextTagGroup
         | Action::JobNext
         | Action::JobCancel
         | Action::JobVerify

@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod health;
 pub mod jobs;
 pub mod record;
+pub mod record_reads;
 pub mod record_toggle;
 pub mod recorder;
 pub mod replay;
