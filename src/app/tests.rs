@@ -507,3 +507,51 @@ fn every_bindable_action_round_trips_through_its_keymap_name() {
         "event-loop actions cannot be bound"
     );
 }
+
+/// The Slow SQL pane tells the backend what it shows (a large fleet reads only that), once per
+/// change: nothing off the pane, the selected instance on it, every instance with the scope key.
+#[test]
+fn slow_pane_tells_the_backend_what_it_shows_when_that_changes() {
+    use crate::backend::slow::report::{SlowCommand, SlowDemand};
+    let demands = |effects: Vec<Effect>| -> Vec<SlowDemand> {
+        effects
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::SendBackend(BackendCommand::Slow(SlowCommand::Demand(d))) => Some(d),
+                _ => None,
+            })
+            .collect()
+    };
+    let small = &mut state_with(&["a", "b"]);
+    assert!(
+        demands(update(small, Action::PaneSlowSql)).is_empty(),
+        "a small fleet reads every source anyway"
+    );
+    let names: Vec<String> = (0..40).map(|i| format!("n{i:02}")).collect();
+    let mut s = state_with(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(demands(run(&mut s, &[Action::Down, Action::Up])).is_empty());
+    assert_eq!(
+        demands(update(&mut s, Action::PaneSlowSql)),
+        vec![SlowDemand::Instance("n00".into())]
+    );
+    assert!(
+        demands(update(&mut s, Action::SortNext)).is_empty(),
+        "no change"
+    );
+    assert_eq!(
+        demands(update(&mut s, Action::NextInstance)),
+        vec![SlowDemand::Instance("n01".into())]
+    );
+    assert_eq!(
+        demands(update(&mut s, Action::ToggleScope)),
+        vec![SlowDemand::Everything]
+    );
+    assert_eq!(
+        demands(update(&mut s, Action::PaneHealth)),
+        vec![SlowDemand::Nothing]
+    );
+    assert!(SlowDemand::Everything.wants("a"));
+    assert!(SlowDemand::Instance("b".into()).wants("b"));
+    assert!(!SlowDemand::Instance("b".into()).wants("a"));
+    assert!(!SlowDemand::Nothing.wants("a"));
+}

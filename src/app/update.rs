@@ -272,6 +272,7 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
         BackendEvent::Health(h) => observe_health(state, h),
         BackendEvent::Replay(frame) => show_replay_frame(state, *frame),
         BackendEvent::Recording(status) => recording_changed(state, status),
+        BackendEvent::FleetPace(pace) => state.fleet.set_pace(pace),
         BackendEvent::Refused(refusal) => state.error(refusal),
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);

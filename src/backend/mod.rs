@@ -83,6 +83,8 @@ pub enum BackendEvent {
     Replay(Box<replay::ReplayFrame>),
     /// A console recording started, stopped or failed.
     Recording(record_toggle::RecordingStatus),
+    /// Whether the fleet's polls keep up with the interval (every second while polling).
+    FleetPace(health::schedule::FleetPace),
     /// The command entry refused a write in read-only mode: the refusal, for the status line.
     Refused(String),
 }
@@ -139,12 +141,19 @@ fn run_fleet(
         })
         .collect();
     let fleet = Fleet::new(pollers, health::fleet::plan_for(interval, polling));
-    fleet.run(Some(settings), cancel, true, move |result| {
-        match events.send(BackendEvent::Health(result.health)) {
+    let pace_events = events.clone();
+    let pace: health::fleet::PaceReport = Box::new(move |pace| {
+        let _ = pace_events.send(BackendEvent::FleetPace(pace));
+    });
+    fleet.run(
+        Some(settings),
+        cancel,
+        Some(pace),
+        move |result| match events.send(BackendEvent::Health(result.health)) {
             Ok(()) => Next::Continue,
             Err(_) => Next::Stop,
-        }
-    })
+        },
+    )
 }
 
 /// Fastest polling the backend accepts, whatever is asked.

@@ -50,8 +50,9 @@ fn binlog_write(command: &BinlogCommand) -> Option<WriteRequest> {
 
 fn slow_write(command: &SlowCommand) -> Option<WriteRequest> {
     match command {
-        // EXPLAIN does not run the statement; tracking is arkc's own local store.
-        SlowCommand::Explain { .. } | SlowCommand::Track { .. } => None,
+        // EXPLAIN does not run the statement; tracking is arkc's own local store; a demand only
+        // says which sources to read.
+        SlowCommand::Explain { .. } | SlowCommand::Track { .. } | SlowCommand::Demand(_) => None,
     }
 }
 

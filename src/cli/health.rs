@@ -222,7 +222,7 @@ pub async fn sample_pairs_with(
         vec![(None, None); pollers.len()];
     let fleet = Fleet::new(pollers, fleet::plan_for(interval, polling));
     fleet
-        .run(None, CancellationToken::new(), false, |r| {
+        .run(None, CancellationToken::new(), None, |r| {
             let pair = &mut pairs[r.index];
             if pair.0.is_none() && r.health.status != Status::Down {
                 pair.0 = Some(r.health);

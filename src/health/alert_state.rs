@@ -99,8 +99,15 @@ impl AlertBook {
                 changed.push(alert);
             }
         }
-        self.alerts
-            .retain(|_, a| a.state != AlertState::Resolved || now - a.since < RESOLVED_RETENTION);
+        // Only this instance's part: a result arrives every second for each of a thousand.
+        let expired: Vec<RuleId> = self
+            .of_instance(instance)
+            .filter(|a| a.state == AlertState::Resolved && now - a.since >= RESOLVED_RETENTION)
+            .map(|a| a.rule)
+            .collect();
+        for rule in expired {
+            self.alerts.remove(&(instance.to_string(), rule));
+        }
         changed
     }
 
@@ -191,14 +198,26 @@ impl AlertBook {
         (history.len() > 1).then(|| total - oldest)
     }
 
+    /// One instance's alerts, read from its part of the map (not a walk over the whole fleet's:
+    /// the instance list asks this for every row it draws).
+    fn of_instance<'a, 'b>(
+        &'a self,
+        instance: &'b str,
+    ) -> impl Iterator<Item = &'a Alert> + use<'a, 'b> {
+        let lowest = RuleId::ALL
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(RuleId::InstanceDown);
+        self.alerts
+            .range((instance.to_string(), lowest)..)
+            .take_while(move |((name, _), _)| name == instance)
+            .map(|(_, a)| a)
+    }
+
     /// The alerts of one instance, firing first, then pending, then resolved.
     pub fn alerts_of(&self, instance: &str) -> Vec<Alert> {
-        let mut list: Vec<Alert> = self
-            .alerts
-            .values()
-            .filter(|a| a.instance == instance)
-            .cloned()
-            .collect();
+        let mut list: Vec<Alert> = self.of_instance(instance).cloned().collect();
         sort_for_display(&mut list);
         list
     }
@@ -220,9 +239,8 @@ impl AlertBook {
 
     /// The most severe firing alert of an instance (the instance list's column).
     pub fn worst_firing(&self, instance: &str) -> Option<&Alert> {
-        self.alerts
-            .values()
-            .filter(|a| a.instance == instance && a.state == AlertState::Firing)
+        self.of_instance(instance)
+            .filter(|a| a.state == AlertState::Firing)
             .max_by_key(|a| (a.severity, std::cmp::Reverse(a.rule)))
     }
 }

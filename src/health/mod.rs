@@ -102,8 +102,8 @@ pub struct DiskFigures {
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Up,
-    /// Answered, but later than the slow threshold, or not polled in time because arkc's polls
-    /// in flight were all busy: the figures are the latest known, not this moment's.
+    /// Answered, but the server took longer than the slow threshold (arkc's own queueing is
+    /// reported for the fleet as its pace, never as a slow instance).
     Slow,
     /// Refused, reset, or silent past its own timeout.
     Down,

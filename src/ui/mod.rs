@@ -166,6 +166,13 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
     }
     spans.push(sep());
+    if let Some(pace) = state.fleet.behind() {
+        spans.push(Span::styled(
+            pace.describe_short(),
+            bar.patch(theme.style(Meaning::Warning)),
+        ));
+        spans.push(sep());
+    }
     let console = if state.read_only {
         "arkc RO"
     } else {

@@ -7,6 +7,7 @@ use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use super::super::InstanceEntry;
+use crate::backend::health::schedule::FleetPace;
 use crate::health::alert_state::{AlertBook, AlertState};
 use crate::health::{InstanceHealth, Severity, Status};
 
@@ -85,6 +86,8 @@ pub struct FleetIndex {
     /// Position of each instance in `visible` (`usize::MAX`: filtered out).
     visible_pos: Vec<usize>,
     summary: FleetSummary,
+    /// Whether the polls keep up with the interval (the backend's latest word).
+    pace: Option<FleetPace>,
     /// How many instances came from the config (they come first; later ones joined).
     configured: usize,
 }
@@ -134,6 +137,7 @@ impl FleetIndex {
                 waiting: n,
                 ..FleetSummary::default()
             },
+            pace: None,
             configured: n,
         };
         for (i, e) in instances.iter().enumerate() {
@@ -327,6 +331,15 @@ impl FleetIndex {
     /// Widest instance name and address (config order does not change, so counted once).
     pub fn widths(&self) -> (usize, usize) {
         (self.name_width, self.address_width)
+    }
+
+    pub fn set_pace(&mut self, pace: FleetPace) {
+        self.pace = Some(pace);
+    }
+
+    /// The polls' pace while arkc is behind the interval; `None` while it keeps up.
+    pub fn behind(&self) -> Option<&FleetPace> {
+        self.pace.as_ref().filter(|p| p.is_behind())
     }
 
     /// Whether `name` is one of the config's own entries (not one that joined later).

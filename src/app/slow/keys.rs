@@ -4,7 +4,7 @@
 use super::SlowPane;
 use super::{ClassKey, ExplainState, Prompt, PromptKind, SlowDetail};
 use crate::app::{slow, Action, Effect, Mode, PaneCtx, PaneLogic};
-use crate::backend::slow::report::SlowCommand;
+use crate::backend::slow::report::{SlowCommand, SlowDemand};
 use crate::backend::{BackendCommand, BackendEvent};
 
 impl PaneLogic for SlowPane {
@@ -14,6 +14,27 @@ impl PaneLogic for SlowPane {
 
     fn on_input(&mut self, ctx: &mut PaneCtx, action: Action) -> Vec<Effect> {
         input(self, ctx, action)
+    }
+
+    /// Tell the backend what this pane shows now, when that changed: at fleet size (above
+    /// `ALWAYS_READ_UP_TO` instances) the slow-SQL sources read only that.
+    fn after_any_key(&mut self, ctx: &mut PaneCtx, focused: bool) -> Vec<Effect> {
+        // A small fleet's sources are read all the time: nothing to tell.
+        if ctx.instances.len() <= crate::backend::slow::sources::ALWAYS_READ_UP_TO {
+            return Vec::new();
+        }
+        let wanted = match (focused, self.all_instances, ctx.selected_instance()) {
+            (false, _, _) | (true, false, None) => SlowDemand::Nothing,
+            (true, true, _) => SlowDemand::Everything,
+            (true, false, Some(i)) => SlowDemand::Instance(i.name.clone()),
+        };
+        if wanted == self.demand_sent {
+            return Vec::new();
+        }
+        self.demand_sent = wanted.clone();
+        vec![Effect::SendBackend(BackendCommand::Slow(
+            SlowCommand::Demand(wanted),
+        ))]
     }
 
     fn on_backend(&mut self, ctx: &mut PaneCtx, event: BackendEvent) -> Option<BackendEvent> {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use chrono::{DateTime, Utc};
 
 use crate::backend::slow::report::{
-    ExplainTable, SlowClass, SlowReport, SlowSourceKind, SlowUpdate, SourceStatus,
+    ExplainTable, SlowClass, SlowDemand, SlowReport, SlowSourceKind, SlowUpdate, SourceStatus,
 };
 use crate::tracking::{TrackStatus, Tracking};
 
@@ -167,6 +167,8 @@ pub struct SlowPane {
     pub explains: HashMap<ClassKey, ExplainState>,
     pub tracking: HashMap<String, Tracking>,
     pub prompt: Option<Prompt>,
+    /// What the backend was last told this pane shows (a large fleet reads only that).
+    pub demand_sent: SlowDemand,
 }
 
 impl Default for SlowPane {
@@ -182,6 +184,7 @@ impl Default for SlowPane {
             explains: HashMap::new(),
             tracking: HashMap::new(),
             prompt: None,
+            demand_sent: SlowDemand::Nothing,
         }
     }
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::poller::{InstancePoller, PollSettings};
-use super::schedule::{PollOutcome, PollPlan, Schedule};
+use super::schedule::{FleetPace, PollOutcome, PollPlan, Schedule};
 use crate::health::{InstanceHealth, Status};
 
 /// What the caller wants after a result.
@@ -26,14 +26,18 @@ pub enum Next {
     Stop,
 }
 
-/// A result handed to the caller: the instance's index and its figures. `polled` is false for a
-/// "slow" record sent because the instance waited too long for its turn.
+/// A result handed to the caller: the instance's index and its figures.
 #[derive(Debug)]
 pub struct FleetResult {
     pub index: usize,
     pub health: InstanceHealth,
-    pub polled: bool,
 }
+
+/// Where the console is told, every `PACE_EVERY`, whether polling keeps up with the interval.
+pub type PaceReport = Box<dyn FnMut(FleetPace) + Send>;
+
+/// How often the pace is reported.
+pub const PACE_EVERY: Duration = Duration::from_secs(1);
 
 /// Every instance's poller, and the schedule that says whose turn it is.
 #[derive(Debug)]
@@ -60,30 +64,21 @@ impl Fleet {
     }
 
     /// Poll until `cancel`, every instance retired, or the caller says stop. `settings` changes
-    /// the interval or asks for a refresh; `report_queued` sends "slow" records for instances
-    /// waiting past the budget (the console wants them; a one-shot sample waits for the poll).
+    /// the interval or asks for a refresh; `pace` (the console) hears every `PACE_EVERY` whether
+    /// polls wait for a free slot (a one-shot sample just waits for its polls).
     pub async fn run(
         mut self,
         mut settings: Option<watch::Receiver<PollSettings>>,
         cancel: CancellationToken,
-        report_queued: bool,
+        mut pace: Option<PaceReport>,
         mut on_result: impl FnMut(FleetResult) -> Next,
     ) {
         let mut inflight: JoinSet<PollDone> = JoinSet::new();
         let mut seen_refresh = settings.as_ref().map(|s| s.borrow().refresh);
-        'outer: loop {
+        let mut pace_tick = tokio::time::interval(PACE_EVERY);
+        pace_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
             let now = Instant::now().into_std();
-            if report_queued {
-                for i in self.schedule.overdue(now) {
-                    let Some(poller) = &self.pollers[i] else {
-                        continue;
-                    };
-                    let health = poller.queued_too_long(self.schedule.plan().queue_budget);
-                    if !self.deliver(i, health, false, &mut on_result) {
-                        break 'outer;
-                    }
-                }
-            }
             for i in self.schedule.start_ready(now) {
                 let Some(mut poller) = self.pollers[i].take() else {
                     continue;
@@ -117,6 +112,11 @@ impl Fleet {
                     }
                 }
                 _ = sleep => {}
+                _ = pace_tick.tick(), if pace.is_some() => {
+                    if let Some(report) = pace.as_mut() {
+                        report(self.schedule.pace(Instant::now().into_std()));
+                    }
+                }
                 open = changed => {
                     if !open {
                         break;
@@ -162,7 +162,7 @@ impl Fleet {
                     Status::Up | Status::Slow => PollOutcome::Answered,
                 };
                 self.schedule.finished(i, outcome, now);
-                self.deliver(i, health, true, on_result)
+                self.deliver(i, health, on_result)
             }
             Some(Err(e)) => {
                 // A poll that panicked is a bug; the instance stays out of the rotation and
@@ -178,7 +178,7 @@ impl Fleet {
                     format!("arkc's poll task failed ({e}); restart arkc"),
                     chrono::Utc::now(),
                 );
-                self.deliver(i, health, true, on_result)
+                self.deliver(i, health, on_result)
             }
             None => true,
         }
@@ -188,14 +188,9 @@ impl Fleet {
         &mut self,
         index: usize,
         health: InstanceHealth,
-        polled: bool,
         on_result: &mut impl FnMut(FleetResult) -> Next,
     ) -> bool {
-        match on_result(FleetResult {
-            index,
-            health,
-            polled,
-        }) {
+        match on_result(FleetResult { index, health }) {
             Next::Continue => true,
             Next::Retire => {
                 self.schedule.retire(index);

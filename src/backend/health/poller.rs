@@ -19,7 +19,7 @@ use crate::health::{replication_from_rows, HealthTracker, InstanceHealth, Status
 /// has its own, shorter deadline (connect and every statement: 2 s): a server silent that long
 /// is down, while one that keeps answering, however slowly, is only slow.
 pub const POLL_BUDGET: Duration = Duration::from_secs(10);
-/// An instance still waiting for a free poll slot this long after its turn is reported slow.
+/// Polls waiting for a free slot this long after their turn mean arkc is behind (see `FleetPace`).
 pub const QUEUE_BUDGET: Duration = Duration::from_millis(2500);
 /// The console's fleet reads variables (version, limits, read_only, watched parameters) again
 /// after this long, not every poll (a lone poller reads them every poll).
@@ -120,8 +120,6 @@ pub struct InstancePoller {
     local: bool,
     status_sql: String,
     slow_after: Duration,
-    /// The latest result, re-sent marked slow when this instance waits too long for its turn.
-    last: Option<InstanceHealth>,
     /// The variables last read, and when.
     variables: Option<(std::time::Instant, HashMap<String, String>)>,
     variables_cadence: Duration,
@@ -143,7 +141,6 @@ impl InstancePoller {
             details: DetailReader::default(),
             status_sql: status_sql(),
             slow_after: DEFAULT_SLOW_AFTER,
-            last: None,
             variables: None,
             variables_cadence: Duration::ZERO,
             replica_checked: None,
@@ -162,20 +159,6 @@ impl InstancePoller {
         self
     }
 
-    /// The record sent when this instance has waited `waited` for a free poll slot: its latest
-    /// figures, marked slow (arkc was busy; nothing says the server is down).
-    pub fn queued_too_long(&self, waited: Duration) -> InstanceHealth {
-        let why = format!(
-            "not polled for {:.1} s: arkc's polls in flight were all busy",
-            waited.as_secs_f64()
-        );
-        match &self.last {
-            Some(h) => h.clone().into_slow(why),
-            None => InstanceHealth::down(&self.instance.name, why.clone(), chrono::Utc::now())
-                .into_slow(why),
-        }
-    }
-
     /// Read these variables too (parameter monitoring), instead of the default watch list.
     pub fn with_watched_variables(mut self, names: &[String]) -> Self {
         self.variables_sql = variables_sql(names);
@@ -191,29 +174,25 @@ impl InstancePoller {
         &self.instance.name
     }
 
-    /// One poll: figures if the instance answers within `POLL_BUDGET` (marked slow past the slow
-    /// threshold), else a "down" record.
+    /// One poll: figures if the instance answers within `POLL_BUDGET`, else a "down" record.
+    /// "Slow" is judged on the time the server took to answer this poll's statements, not on a
+    /// new connection's handshake nor on the wait for a free poll slot (arkc's own queueing).
     pub async fn poll(&mut self) -> InstanceHealth {
-        let started = tokio::time::Instant::now();
-        let health = self.poll_within_budget().await;
-        let took = started.elapsed();
-        let health = if health.status == Status::Up && took > self.slow_after {
-            let why = format!(
-                "answered in {:.1} s (slow above {} ms)",
-                took.as_secs_f64(),
-                self.slow_after.as_millis()
-            );
-            health.into_slow(why)
-        } else {
-            health
-        };
-        self.last = Some(health.clone());
-        health
-    }
-
-    async fn poll_within_budget(&mut self) -> InstanceHealth {
         match tokio::time::timeout(POLL_BUDGET, self.snapshot()).await {
-            Ok(Ok(snapshot)) => self.tracker.observe(snapshot),
+            Ok(Ok((snapshot, answered_in))) => {
+                let health = self.tracker.observe(snapshot);
+                match health.status == Status::Up && answered_in > self.slow_after {
+                    true => {
+                        let why = format!(
+                            "answered in {:.1} s (slow above {} ms)",
+                            answered_in.as_secs_f64(),
+                            self.slow_after.as_millis()
+                        );
+                        health.into_slow(why)
+                    }
+                    false => health,
+                }
+            }
             Ok(Err(e)) => self
                 .tracker
                 .observe_failure(&format!("{e:#}"), chrono::Utc::now()),
@@ -236,7 +215,8 @@ impl InstancePoller {
         }
     }
 
-    async fn snapshot(&mut self) -> anyhow::Result<StatusSnapshot> {
+    /// The figures, and how long the server took to answer the statements that read them.
+    async fn snapshot(&mut self) -> anyhow::Result<(StatusSnapshot, Duration)> {
         // Taken out so that a poll cut short by the deadline drops it.
         let mut conn = match self.conn.take() {
             Some(c) => c,
@@ -259,7 +239,13 @@ impl InstancePoller {
         result
     }
 
-    async fn read_snapshot(&mut self, conn: &mut Conn) -> anyhow::Result<StatusSnapshot> {
+    /// The figures, and how long the server took to answer the core reads (status, variables,
+    /// replica state; the slower-cadence details and arkc's own history file are left out).
+    async fn read_snapshot(
+        &mut self,
+        conn: &mut Conn,
+    ) -> anyhow::Result<(StatusSnapshot, Duration)> {
+        let reads_started = tokio::time::Instant::now();
         let status_rows = self
             .recorder
             .query(conn, &self.status_sql, STATEMENT_TIMEOUT)
@@ -290,6 +276,7 @@ impl InstancePoller {
         } else {
             None
         };
+        let answered_in = reads_started.elapsed();
         let mut snapshot = StatusSnapshot {
             taken_at: Some(taken_at),
             status: name_value_map(&status_rows),
@@ -309,7 +296,7 @@ impl InstancePoller {
                 )
                 .await;
         }
-        Ok(snapshot)
+        Ok((snapshot, answered_in))
     }
 
     /// Replica status rows, trying the statement variants this server understands.

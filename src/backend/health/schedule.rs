@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 pub struct PollPlan {
     pub interval: Duration,
     pub max_inflight: usize,
-    /// An instance still waiting for a free slot this long after it was due is reported slow.
+    /// Polls waiting for a free slot this long after they were due mean arkc is behind: the
+    /// summary line says so (the instances are not marked slow; their servers did nothing wrong).
     pub queue_budget: Duration,
     /// The longest wait between two tries of a dead instance.
     pub max_backoff: Duration,
@@ -43,8 +44,46 @@ struct Slot {
     in_flight: bool,
     /// No more polls for this instance (`arkc health --once` has what it needs).
     retired: bool,
-    /// Already reported as queued too long since it became due.
-    overdue_told: bool,
+}
+
+/// Whether arkc keeps up with the configured interval at this fleet size: a figure for the whole
+/// fleet, shown in the summary line. Polls that wait for a free slot are arkc's own queueing, so
+/// they never turn an instance "slow" (that word is for servers that answer late).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetPace {
+    /// Instances due and waiting for a free slot.
+    pub waiting: usize,
+    /// Of those, the ones waiting longer than the queue budget.
+    pub overdue: usize,
+    /// How long the longest-waiting due instance has waited.
+    pub behind: Duration,
+    pub in_flight: usize,
+    pub max_inflight: usize,
+    pub instances: usize,
+    pub interval: Duration,
+}
+
+impl FleetPace {
+    /// Some polls waited past the budget: the interval is not kept at this fleet size.
+    pub fn is_behind(&self) -> bool {
+        self.overdue > 0
+    }
+
+    /// For the summary line: how late, how many, and the bound that limits it.
+    pub fn describe(&self) -> String {
+        format!(
+            "arkc behind {:.1} s: {}/{} polls queued, max_inflight {}",
+            self.behind.as_secs_f64(),
+            self.waiting,
+            self.instances,
+            self.max_inflight
+        )
+    }
+
+    /// For the status bar, where room is short.
+    pub fn describe_short(&self) -> String {
+        format!("arkc behind {:.1} s", self.behind.as_secs_f64())
+    }
 }
 
 /// Which instance polls next, and when.
@@ -74,7 +113,6 @@ impl Schedule {
                 failures: 0,
                 in_flight: false,
                 retired: false,
-                overdue_told: false,
             })
             .collect();
         let waiting = slots.iter().enumerate().map(|(i, s)| (s.due, i)).collect();
@@ -106,7 +144,6 @@ impl Schedule {
             }
             self.waiting.remove(&(due, i));
             self.slots[i].in_flight = true;
-            self.slots[i].overdue_told = false;
             self.in_flight += 1;
             started.push(i);
         }
@@ -122,24 +159,29 @@ impl Schedule {
         self.waiting.first().map(|&(due, _)| due)
     }
 
-    /// Instances that have waited for a slot longer than the budget, each told once per wait.
-    pub fn overdue(&mut self, now: Instant) -> Vec<usize> {
-        let Some(limit) = now.checked_sub(self.plan.queue_budget) else {
-            return Vec::new();
-        };
-        let mut late = Vec::new();
-        for &(due, i) in &self.waiting {
-            if due > limit {
+    /// How far behind the interval the due instances are at `now` (reads only the due ones).
+    pub fn pace(&self, now: Instant) -> FleetPace {
+        let limit = now.checked_sub(self.plan.queue_budget);
+        let (mut waiting, mut overdue, mut behind) = (0, 0, Duration::ZERO);
+        for &(due, _) in &self.waiting {
+            if due > now {
                 break;
             }
-            if !self.slots[i].overdue_told {
-                late.push(i);
+            waiting += 1;
+            if limit.is_some_and(|l| due < l) {
+                overdue += 1;
             }
+            behind = behind.max(now - due);
         }
-        for &i in &late {
-            self.slots[i].overdue_told = true;
+        FleetPace {
+            waiting,
+            overdue,
+            behind,
+            in_flight: self.in_flight,
+            max_inflight: self.plan.max_inflight,
+            instances: self.slots.iter().filter(|s| !s.retired).count(),
+            interval: self.plan.interval,
         }
-        late
     }
 
     /// A poll ended: the instance waits for its next turn. An answer keeps its place in the

@@ -103,22 +103,48 @@ fn dead_instances_back_off_up_to_the_bound_and_recover_at_once() {
 }
 
 #[test]
-fn queued_past_the_budget_is_reported_once_per_wait() {
+fn pace_counts_the_due_polls_waiting_for_a_slot_and_the_longest_wait() {
     let t0 = Instant::now();
-    let mut s = Schedule::new(3, plan(1), t0);
-    assert_eq!(s.start_ready(t0 + Duration::from_secs(1)), vec![0]);
-    // 0 hangs in flight; 1 and 2 wait.
-    assert!(s.overdue(t0 + Duration::from_secs(2)).is_empty());
-    // 1 was due at 333 ms, 2 at 667 ms.
-    assert_eq!(s.overdue(t0 + Duration::from_secs(3)), vec![1]);
+    // 10 instances over 1 s, one slot: the first poll holds it and the rest queue behind.
+    let mut s = Schedule::new(10, plan(1), t0);
+    assert_eq!(s.start_ready(t0), vec![0]);
+    let early = s.pace(t0 + Duration::from_millis(450));
+    assert_eq!((early.waiting, early.overdue), (4, 0), "{early:?}");
+    let ms = early.behind.as_millis();
+    assert!((349..=350).contains(&ms), "{early:?}");
+    assert!(!early.is_behind(), "waiting less than the budget is normal");
+    let late = s.pace(t0 + Duration::from_secs(3));
+    assert_eq!(late.waiting, 9);
+    assert_eq!(late.overdue, 4, "due at 0.1 .. 0.4 s, waited over 2.5 s");
+    let ms = late.behind.as_millis();
+    assert!((2899..=2900).contains(&ms), "{late:?}");
+    assert!(late.is_behind());
     assert_eq!(
-        s.overdue(t0 + Duration::from_secs(4)),
-        vec![2],
-        "1 told once"
+        (late.in_flight, late.max_inflight, late.instances),
+        (1, 1, 10)
     );
-    s.finished(0, PollOutcome::Answered, t0 + Duration::from_secs(4));
-    assert_eq!(s.start_ready(t0 + Duration::from_secs(4)), vec![1]);
-    assert!(s.overdue(t0 + Duration::from_secs(5)).is_empty());
+    // The slot frees: the longest waiting starts, the pace improves.
+    s.finished(0, PollOutcome::Answered, t0 + Duration::from_secs(3));
+    assert_eq!(s.start_ready(t0 + Duration::from_secs(3)), vec![1]);
+    let after = s.pace(t0 + Duration::from_secs(3));
+    // 2..9 still wait, and 0 is due again at once (behind its schedule, not overdue yet).
+    assert_eq!((after.waiting, after.overdue), (9, 3));
+}
+
+#[test]
+fn a_fleet_that_keeps_up_is_never_behind() {
+    let t0 = Instant::now();
+    let mut s = Schedule::new(100, plan(8), t0);
+    // Every poll answers at once: nobody waits for a slot at any moment of three intervals.
+    let mut now = t0;
+    while now < t0 + Duration::from_secs(3) {
+        for i in s.start_ready(now) {
+            s.finished(i, PollOutcome::Answered, now);
+        }
+        let pace = s.pace(now);
+        assert_eq!(pace.overdue, 0, "{pace:?}");
+        now += Duration::from_millis(5);
+    }
 }
 
 #[test]

@@ -227,4 +227,27 @@ pub enum SlowCommand {
         status: TrackStatus,
         note: String,
     },
+    /// What the Slow SQL pane shows now, so a large fleet's sources read only that.
+    Demand(SlowDemand),
+}
+
+/// Whose slow-SQL sources are read. A fleet of up to `sources::ALWAYS_READ_UP_TO` instances reads
+/// them all, always; a larger one only what the Slow SQL pane shows (the selected instance, or
+/// every one with the all-instances scope), so no instance holds a second connection for a pane
+/// nobody looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlowDemand {
+    Everything,
+    Instance(String),
+    Nothing,
+}
+
+impl SlowDemand {
+    pub fn wants(&self, instance: &str) -> bool {
+        match self {
+            SlowDemand::Everything => true,
+            SlowDemand::Instance(name) => name == instance,
+            SlowDemand::Nothing => false,
+        }
+    }
 }

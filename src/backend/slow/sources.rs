@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 use super::ps::DigestSource;
 use super::ps_digest::{DigestReader, DigestRow, DigestSourceError};
 use super::report::{
-    ExplainTable, SlowClass, SlowCommand, SlowReport, SlowSourceKind, SlowUpdate, SourceStatus,
+    ExplainTable, SlowClass, SlowCommand, SlowDemand, SlowReport, SlowSourceKind, SlowUpdate,
+    SourceStatus,
 };
 use super::table::{TablePoll, TableTail};
 use super::tail::LogTail;
@@ -28,6 +29,10 @@ use crate::backend::recorder::{cell_text, SqlRecorder};
 use crate::backend::BackendEvent;
 use crate::config::{Config, InstanceConfig};
 use crate::tracking::{TrackStatus, TrackingStore};
+
+/// Fleets up to this size read every instance's slow-SQL sources all the time (tracking sees every
+/// run); larger ones read only what the Slow SQL pane shows (see `SlowDemand`).
+pub const ALWAYS_READ_UP_TO: usize = 32;
 
 /// How long an EXPLAIN may take before the pane is told it gave up.
 const EXPLAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -141,12 +146,18 @@ pub fn spawn(
         config.fleet.polling.max_inflight.max(1),
     ));
     let n = config.instances.len();
+    let always = n <= ALWAYS_READ_UP_TO;
+    let (demand_tx, demand) = watch::channel(match always {
+        true => SlowDemand::Everything,
+        false => SlowDemand::Nothing,
+    });
     let interval = settings.borrow().interval;
     for (i, instance) in config.instances.iter().enumerate() {
         let task = InstanceSlowTask::new(instance.clone(), events.clone(), tracker.clone());
         let offset = crate::backend::health::schedule::spread_offset(i, n, interval);
         tasks.spawn(task.run(
             settings.clone(),
+            demand.clone(),
             cancel.child_token(),
             slots.clone(),
             offset,
@@ -166,6 +177,15 @@ pub fn spawn(
                     status,
                     note,
                 } => tracker.set(query_id, status, note).await,
+                SlowCommand::Demand(wanted) => {
+                    if !always {
+                        demand_tx.send_if_modified(|d| {
+                            let changed = *d != wanted;
+                            *d = wanted;
+                            changed
+                        });
+                    }
+                }
                 SlowCommand::Explain {
                     instance,
                     query_id,
@@ -288,10 +308,12 @@ impl InstanceSlowTask {
         }
     }
 
-    /// Poll on the pollers' cadence; `r` (refresh now) and interval changes apply here too.
+    /// Poll on the pollers' cadence while `demand` wants this instance; `r` (refresh now) and
+    /// interval changes apply here too. Not wanted: no reads, and no connection kept.
     async fn run(
         mut self,
         mut settings: watch::Receiver<PollSettings>,
+        mut demand: watch::Receiver<SlowDemand>,
         cancel: CancellationToken,
         slots: Arc<tokio::sync::Semaphore>,
         offset: Duration,
@@ -301,6 +323,14 @@ impl InstanceSlowTask {
             _ = cancel.cancelled() => return,
         }
         loop {
+            if !demand.borrow_and_update().wants(&self.instance.name) {
+                self.close().await;
+                tokio::select! {
+                    changed = demand.changed() => if changed.is_err() { break },
+                    _ = cancel.cancelled() => break,
+                }
+                continue;
+            }
             let started = tokio::time::Instant::now();
             tokio::select! {
                 _ = async {
@@ -314,12 +344,18 @@ impl InstanceSlowTask {
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {}
                 changed = settings.changed() => if changed.is_err() { break },
+                changed = demand.changed() => if changed.is_err() { break },
                 _ = cancel.cancelled() => break,
             }
         }
+        self.close().await;
+    }
+
+    async fn close(&mut self) {
         if let Some(conn) = self.conn.take() {
             let _ = tokio::time::timeout(Duration::from_secs(1), conn.disconnect()).await;
         }
+        self.digest_reader = None;
     }
 
     async fn poll_once(&mut self) {

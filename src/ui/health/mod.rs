@@ -286,6 +286,11 @@ fn summary_line<'a>(state: &State, theme: &Theme) -> Line<'a> {
     spans.push(count(s.warning, "warn", Meaning::Warning));
     spans.push(sep());
     spans.push(count(s.info, "info", Meaning::Text));
+    // arkc's own queueing, said once for the fleet (no instance is marked slow for it).
+    if let Some(pace) = state.fleet.behind() {
+        spans.push(Span::styled(" │ ", muted));
+        spans.push(Span::styled(pace.describe(), theme.style(Meaning::Warning)));
+    }
     Line::from(spans)
 }
 
