@@ -4,6 +4,8 @@
 pub mod batch;
 pub mod charset;
 pub mod check;
+pub mod check_spill;
+pub(crate) mod check_walk;
 pub mod cursor;
 pub mod decoder;
 pub mod dir;

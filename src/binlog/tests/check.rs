@@ -230,3 +230,38 @@ fn lookups_are_batched_into_union_statements() {
     assert_eq!(hits, [3, 70]);
     assert_eq!(arkc_binlog::check::matched_lookups("").count(), 0);
 }
+
+/// An image missing a column (a JSON diff) is compared on the columns both images hold,
+/// though the walk keeps only digests: the newer image is read again for it.
+#[test]
+fn images_missing_columns_compare_on_the_columns_both_hold() {
+    use RowsKind::*;
+    let three = |id, kind, before: Vec<Option<String>>, after: Vec<Option<String>>| CheckRow {
+        id,
+        kind,
+        table: "d.t".into(),
+        table_sql: "`d`.`t`".into(),
+        columns: Arc::new(vec!["id".into(), "v".into(), "w".into()]),
+        primary_key: Arc::new(vec![0]),
+        before,
+        after,
+    };
+    let cells = |c: &[Option<&str>]| -> Vec<Option<String>> {
+        c.iter().map(|c| c.map(str::to_string)).collect()
+    };
+    for (w, want) in [("'x'", RowState::AsLeft), ("'y'", RowState::ChangedSince)] {
+        let rows = [
+            // Newest: an update of key 1 whose undo leaves (1, 'a', 'x').
+            three(
+                (1, 0),
+                Update,
+                cells(&[Some("1"), Some("'a'"), Some("'x'")]),
+                cells(&[Some("1"), Some("'b'"), Some("'x'")]),
+            ),
+            // Older: the insert of key 1, its `v` a diff the check cannot compare.
+            three((0, 0), Insert, vec![], cells(&[Some("1"), None, Some(w)])),
+        ];
+        let plan = CheckPlan::new(CheckMode::BeforeApply, &rows);
+        assert_eq!(verdicts(&plan, &[1])[1], want, "w = {w}");
+    }
+}
