@@ -447,16 +447,18 @@ fn after_apply<'a>(walk: &mut Walk<'a>, rows: &'a [CheckRow]) {
     }
 }
 
-/// Lookups by an integer key share one select of at most this many: the server tries each
-/// row it finds against every lookup of the select, so a larger group costs more per row.
+/// Lookups by an integer key share one select of at most this many: the server finds each
+/// row by the key and tries it against its own lookup (a `CASE` on the key, so a larger
+/// group costs only integer comparisons per row).
 pub const KEY_GROUP: usize = 64;
 
 /// The lookups as `UNION ALL` statements, each at most about `max_bytes` long, made one at a
 /// time as they are taken (a check of many rows never holds all its SQL). Every result
 /// row is the comma-separated list of the lookups it matched (possibly empty): a lookup by an
-/// integer key shares a select with up to `KEY_GROUP` lookups of the same table, consecutive
-/// in `lookups` (`SELECT CONCAT_WS(',', IF(cond, i, NULL), ...) FROM t WHERE key IN (...)`:
-/// a key's row is found once, by the primary key); any other is a point select of its own.
+/// integer key shares a select with up to `KEY_GROUP` lookups of distinct keys of the same
+/// table, consecutive in `lookups` (`SELECT CONCAT_WS(',', CASE WHEN key = k THEN IF(cond, i,
+/// NULL) ... END) FROM t WHERE key IN (...)`: a key's row is found once, by the primary key,
+/// and compared with its own lookup only); any other is a point select of its own.
 /// Yields each statement with the range of lookups it covers.
 pub fn lookup_queries(lookups: &[Lookup], max_bytes: usize) -> LookupQueries<'_> {
     LookupQueries {
@@ -490,24 +492,34 @@ impl LookupQueries<'_> {
                 && m.table_sql == l.table_sql
                 && m.key.as_ref().is_some_and(|k| k.columns == key.columns)
         };
-        let mut end = i + 1;
-        while end < lookups.len() && end - i < KEY_GROUP && same(&lookups[end]) {
-            end += 1;
+        // One WHEN per key: a key's row is tried against its own lookup only.
+        let mut seen = std::collections::HashSet::new();
+        let mut end = i;
+        while end < lookups.len() && end - i < KEY_GROUP && (end == i || same(&lookups[end])) {
+            match &lookups[end].key {
+                Some(k) if seen.insert(k.values.as_str()) => end += 1,
+                _ => break,
+            }
         }
-        let mut part = String::from("(SELECT CONCAT_WS(',', ");
+        let mut part = String::from("(SELECT CONCAT_WS(',', CASE");
         let mut keys = String::new();
         for (j, m) in lookups[i..end].iter().enumerate() {
             if j > 0 {
-                part.push_str(", ");
                 keys.push_str(", ");
             }
-            part.push_str(&format!("IF({}, {}, NULL)", m.cond, i + j));
             if let Some(k) = &m.key {
+                part.push_str(&format!(
+                    " WHEN {} = {} THEN IF({}, {}, NULL)",
+                    key.columns,
+                    k.values,
+                    m.cond,
+                    i + j
+                ));
                 keys.push_str(&k.values);
             }
         }
         part.push_str(&format!(
-            ") FROM {} WHERE {} IN ({keys}))",
+            " END) FROM {} WHERE {} IN ({keys}))",
             l.table_sql, key.columns
         ));
         (part, end)

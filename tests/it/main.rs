@@ -26,6 +26,7 @@ mod deploy_sql;
 mod digest_cli;
 mod flashback_batched;
 mod flashback_generated;
+mod flashback_instance_source;
 mod flashback_progress;
 mod flashback_roundtrip;
 mod flashback_service;
