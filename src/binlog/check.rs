@@ -345,9 +345,9 @@ fn before_apply(rows: &[CheckRow]) -> CheckPlan {
     let mut plan_rows = Vec::with_capacity(rows.len());
     for (at, row) in rows.iter().enumerate() {
         let needs = walk
-            .push(row, at as u64, &mut fetch)
+            .push(row, at as u64, &|_| true, &mut fetch)
             .unwrap_or_else(|never| match never {});
-        plan_rows.push((row.id, needs));
+        plan_rows.push((row.id, needs.into_iter().map(|(_, n)| n).collect()));
     }
     let mut lookups: Vec<Option<Lookup>> = vec![None; walk.lookup_count()];
     for (l, lookup) in walk.take_pending() {

@@ -25,6 +25,9 @@ use crate::txn::{Transaction, TxnSink};
 
 /// The walk reads the spill backwards this many bytes at a time.
 const READ_BACK: usize = 1 << 20;
+/// The keys are walked in one pass over the rows per this many rows (each pass walks the
+/// keys whose digest falls in its part), so the walk holds at most about this many keys.
+const ROWS_PER_PASS: u64 = 400_000;
 
 /// A table definition the spilled rows refer to by index.
 #[derive(Debug)]
@@ -107,15 +110,18 @@ impl CheckSpill {
     pub fn into_check(mut self, batch_bytes: usize) -> Result<SpilledCheck, BinlogError> {
         let dir = self.spill.dir.clone();
         self.out.flush().map_err(|e| spill_err(&dir, e))?;
-        let needs = temp_in(&dir)?;
-        let needs_out = needs.try_clone().map_err(|e| spill_err(&dir, e))?;
+        let needs_out = temp_in(&dir)?;
         Ok(SpilledCheck {
             spill: self.spill,
             walk: BeforeApplyWalk::new(),
+            end: self.len,
             next: self.len,
             back: Vec::new(),
             back_start: 0,
-            needs,
+            passes: self.rows.div_ceil(ROWS_PER_PASS).max(1),
+            pass: 0,
+            ordinal: 0,
+            needs: Vec::new(),
             needs_out: BufWriter::with_capacity(1 << 20, needs_out),
             found: Vec::new(),
             batch_bytes,
@@ -358,11 +364,19 @@ impl TxnSink for CheckSpill {
 pub struct SpilledCheck {
     spill: Spill,
     walk: BeforeApplyWalk,
-    /// End of the part of the spill not walked yet.
+    /// Length of the spill.
+    end: u64,
+    /// End of the part of the spill the current pass has not walked yet.
     next: u64,
     back: Vec<u8>,
     back_start: u64,
-    needs: File,
+    /// Passes over the rows, and the one walking (its keys: digest % passes == pass).
+    passes: u64,
+    pass: u64,
+    /// Rows the current pass walked.
+    ordinal: u64,
+    /// The needs of each finished pass, and of the current one.
+    needs: Vec<File>,
     needs_out: BufWriter<File>,
     found: Vec<u32>,
     batch_bytes: usize,
@@ -384,10 +398,45 @@ impl SpilledCheck {
         self.rows
     }
 
+    /// Walks the keys in `passes` passes instead of one per `ROWS_PER_PASS` rows (before the
+    /// first `next_batch`).
+    pub fn with_passes(mut self, passes: u64) -> Self {
+        self.passes = passes.max(1);
+        self
+    }
+
     /// Walks on until the lookups made come to about `batch_bytes` of SQL and returns them
     /// (with their ids, for `found`); then the keyless lookups, whose limits are final only
     /// at the end. None when every lookup was handed out.
     pub fn next_batch(&mut self) -> Result<Option<Vec<(usize, Lookup)>>, BinlogError> {
+        loop {
+            if let Some(batch) = self.pass_batch()? {
+                return Ok(Some(batch));
+            }
+            if self.pass + 1 >= self.passes {
+                return Ok(None);
+            }
+            // The next pass: a fresh walk (the last one's keys are done with).
+            let dir = self.spill.dir.clone();
+            self.needs_out.flush().map_err(|e| spill_err(&dir, e))?;
+            let next_out = BufWriter::with_capacity(1 << 20, temp_in(&dir)?);
+            let done = std::mem::replace(&mut self.needs_out, next_out);
+            self.needs.push(
+                done.into_inner()
+                    .map_err(|e| spill_err(&dir, e.into_error()))?,
+            );
+            self.walk = BeforeApplyWalk::numbered_from(self.walk.lookup_count());
+            self.pass += 1;
+            self.next = self.end;
+            self.ordinal = 0;
+            self.keyless_next = 0;
+        }
+    }
+
+    /// The next batch of the current pass, if any.
+    fn pass_batch(&mut self) -> Result<Option<Vec<(usize, Lookup)>>, BinlogError> {
+        let (passes, pass) = (self.passes, self.pass);
+        let part = move |word: u64| word % passes == pass;
         while self.next > 0 {
             if self.walk.pending_bytes() >= self.batch_bytes {
                 return Ok(Some(self.walk.take_pending()));
@@ -396,8 +445,11 @@ impl SpilledCheck {
             let (row, _) = self.spill.decode(self.payload(at))?;
             let spill = &self.spill;
             let mut fetch = |at: u64| spill.read_at(at).map(|(row, _)| row);
-            let needs = self.walk.push(&row, at, &mut fetch)?;
-            self.write_needs(at, &needs)?;
+            let needs = self.walk.push(&row, at, &part, &mut fetch)?;
+            if !needs.is_empty() {
+                self.write_needs(at, &needs)?;
+            }
+            self.ordinal += 1;
         }
         let pending = self.walk.take_pending();
         if !pending.is_empty() {
@@ -431,17 +483,41 @@ impl SpilledCheck {
         problem: &mut dyn FnMut(SpilledProblem) -> Result<(), BinlogError>,
     ) -> Result<u64, BinlogError> {
         let dir = self.spill.dir.clone();
-        self.needs_out.flush().map_err(|e| spill_err(&dir, e))?;
-        drop(self.needs_out);
-        self.needs
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| spill_err(&dir, e))?;
-        let mut input = BufReader::with_capacity(1 << 20, self.needs);
+        let last = self
+            .needs_out
+            .into_inner()
+            .map_err(|e| spill_err(&dir, e.into_error()))?;
+        self.needs.push(last);
+        // One reader per pass, each in rollback order; a row's needs are the heads that
+        // name its ordinal, put back in the order of its full list.
+        let mut inputs = Vec::new();
+        for mut file in self.needs {
+            file.seek(SeekFrom::Start(0))
+                .map_err(|e| spill_err(&dir, e))?;
+            let mut input = BufReader::with_capacity(256 << 10, file);
+            let head = read_needs(&mut input).map_err(|e| spill_err(&dir, e))?;
+            inputs.push((input, head));
+        }
         let found = self.found;
         let count = |l: usize| found.get(l).copied().unwrap_or(0);
         let mut problems = 0;
-        for _ in 0..self.rows {
-            let (at, needs) = read_needs(&mut input).map_err(|e| spill_err(&dir, e))?;
+        for ordinal in 0..self.rows {
+            let mut needs = Vec::new();
+            let mut at = None;
+            for (input, head) in &mut inputs {
+                while let Some((o, a, n)) = head.take() {
+                    if o != ordinal {
+                        *head = Some((o, a, n));
+                        break;
+                    }
+                    at = Some(a);
+                    needs.extend(n);
+                    *head = read_needs(input).map_err(|e| spill_err(&dir, e))?;
+                }
+            }
+            let Some(at) = at else { continue };
+            needs.sort_by_key(|(slot, _)| *slot);
+            let needs: Vec<Need> = needs.into_iter().map(|(_, n)| n).collect();
             let state = verdict_of(&needs, CheckMode::BeforeApply, &count);
             if state.is_problem() {
                 problems += 1;
@@ -493,11 +569,13 @@ impl SpilledCheck {
         Ok(())
     }
 
-    fn write_needs(&mut self, at: u64, needs: &[Need]) -> Result<(), BinlogError> {
-        let mut buf = Vec::with_capacity(16 + needs.len() * 10);
+    fn write_needs(&mut self, at: u64, needs: &[(u8, Need)]) -> Result<(), BinlogError> {
+        let mut buf = Vec::with_capacity(24 + needs.len() * 11);
+        buf.extend_from_slice(&self.ordinal.to_le_bytes());
         buf.extend_from_slice(&at.to_le_bytes());
         buf.push(needs.len() as u8);
-        for need in needs {
+        for (slot, need) in needs {
+            buf.push(*slot);
             match need {
                 Need::Decided(s) => buf.extend_from_slice(&[0, state_code(s)]),
                 Need::AtLeast { l, n, fail } => {
@@ -541,14 +619,26 @@ fn state_of(code: u8) -> RowState {
     }
 }
 
-fn read_needs(input: &mut impl Read) -> std::io::Result<(u64, Vec<Need>)> {
-    let mut head = [0u8; 9];
-    input.read_exact(&mut head)?;
-    let mut at = [0u8; 8];
-    at.copy_from_slice(&head[..8]);
-    let mut needs = Vec::with_capacity(head[8] as usize);
-    for _ in 0..head[8] {
-        let mut tag = [0u8; 1];
+/// A row's needs in one pass: (row ordinal, its place, (place in its list, need)...); None
+/// at the end of the file.
+type NeedsRecord = (u64, u64, Vec<(u8, Need)>);
+
+fn read_needs(input: &mut impl Read) -> std::io::Result<Option<NeedsRecord>> {
+    let mut head = [0u8; 17];
+    match input.read_exact(&mut head) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(b);
+        u64::from_le_bytes(w)
+    };
+    let (ordinal, at) = (word(&head[..8]), word(&head[8..16]));
+    let mut needs = Vec::with_capacity(head[16] as usize);
+    for _ in 0..head[16] {
+        let mut tag = [0u8; 2];
         input.read_exact(&mut tag)?;
         let word = |input: &mut dyn Read| -> std::io::Result<u32> {
             let mut b = [0u8; 4];
@@ -560,18 +650,21 @@ fn read_needs(input: &mut impl Read) -> std::io::Result<(u64, Vec<Need>)> {
             input.read_exact(&mut b)?;
             Ok(state_of(b[0]))
         };
-        needs.push(match tag[0] {
-            0 => Need::Decided(code(input)?),
-            1 => Need::AtLeast {
-                l: word(input)? as usize,
-                n: word(input)?,
-                fail: code(input)?,
+        needs.push((
+            tag[0],
+            match tag[1] {
+                0 => Need::Decided(code(input)?),
+                1 => Need::AtLeast {
+                    l: word(input)? as usize,
+                    n: word(input)?,
+                    fail: code(input)?,
+                },
+                _ => Need::None {
+                    l: word(input)? as usize,
+                    fail: code(input)?,
+                },
             },
-            _ => Need::None {
-                l: word(input)? as usize,
-                fail: code(input)?,
-            },
-        });
+        ));
     }
-    Ok((u64::from_le_bytes(at), needs))
+    Ok(Some((ordinal, at, needs)))
 }

@@ -90,6 +90,14 @@ impl BeforeApplyWalk {
         BeforeApplyWalk::default()
     }
 
+    /// A walk whose lookups are numbered from `first` on (a later pass of one check).
+    pub fn numbered_from(first: usize) -> Self {
+        BeforeApplyWalk {
+            lookups: first,
+            ..Default::default()
+        }
+    }
+
     /// Lookups made so far (ids are `0..lookup_count()`).
     pub fn lookup_count(&self) -> usize {
         self.lookups
@@ -112,51 +120,69 @@ impl BeforeApplyWalk {
     }
 
     /// One row of the rollback (the row at place `at`): what its undo needs, then what it
-    /// leaves. `fetch` reads a row pushed before, by its place.
+    /// leaves. `fetch` reads a row pushed before, by its place. Only the keys and keyless
+    /// images whose digest `part` keeps are walked (a check in several passes over the rows
+    /// walks each part of the keys in its own pass); each need comes with its place in the
+    /// row's full list of needs.
     pub fn push<E>(
         &mut self,
         row: &CheckRow,
         at: u64,
+        part: &dyn Fn(u64) -> bool,
         fetch: &mut Fetch<'_, E>,
-    ) -> Result<Vec<Need>, E> {
+    ) -> Result<Vec<(u8, Need)>, E> {
         let table = self.table(&row.table_sql);
         let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
+        let kept = |d: Digest| part(d[1]).then_some(d);
+        let (db, da) = (
+            kb.as_ref().and_then(|k| kept(digest(k))),
+            ka.as_ref().and_then(|k| kept(digest(k))),
+        );
         let mut needs = Vec::new();
         match row.kind {
-            RowsKind::Insert => match &ka {
-                Some(k) => needs.push(self.key_need(table, row, k, true, fetch)?),
-                None => needs.push(self.take_copy(table, row, at)),
+            RowsKind::Insert => match (&ka, da) {
+                (Some(k), Some(d)) => {
+                    needs.push((0, self.key_need(table, row, k, d, true, fetch)?))
+                }
+                (Some(_), None) => {}
+                (None, _) => self.take_copy(table, row, at, part, &mut needs),
             },
-            RowsKind::Delete => match &kb {
-                Some(k) => needs.push(self.key_need(table, row, k, false, fetch)?),
+            RowsKind::Delete => match (&kb, db) {
+                (Some(k), Some(d)) => {
+                    needs.push((0, self.key_need(table, row, k, d, false, fetch)?))
+                }
+                (Some(_), None) => {}
                 // Re-inserting a keyless row meets nothing it could collide with.
-                None => self.give_copy(table, &row.before),
+                (None, _) => self.give_copy(table, &row.before, part),
             },
             RowsKind::Update => {
-                match &ka {
-                    Some(k) => needs.push(self.key_need(table, row, k, true, fetch)?),
-                    None => needs.push(self.take_copy(table, row, at)),
+                match (&ka, da) {
+                    (Some(k), Some(d)) => {
+                        needs.push((0, self.key_need(table, row, k, d, true, fetch)?))
+                    }
+                    (Some(_), None) => {}
+                    (None, _) => self.take_copy(table, row, at, part, &mut needs),
                 }
-                if let (Some(b), Some(a)) = (&kb, &ka) {
+                if let (Some(b), Some(a), Some(d)) = (&kb, &ka, db) {
                     if b != a {
-                        needs.push(self.key_need(table, row, b, false, fetch)?);
+                        needs.push((1, self.key_need(table, row, b, d, false, fetch)?));
                     }
                 }
                 if kb.is_none() {
-                    self.give_copy(table, &row.before);
+                    self.give_copy(table, &row.before, part);
                 }
             }
         }
         // No row at the after key, then the before image at the before key (in that order,
         // so a key-keeping update leaves its before image).
-        if let Some(k) = &ka {
+        if let Some(d) = da {
             let left = Left {
                 image: [0, 0],
                 at: NO_ROW,
             };
-            self.keys.insert((table, digest(k)), left);
+            self.keys.insert((table, d), left);
         }
-        if let Some(k) = &kb {
+        if let Some(d) = db {
             let partial = if row.before.iter().any(Option::is_none) {
                 PARTIAL
             } else {
@@ -166,7 +192,7 @@ impl BeforeApplyWalk {
                 image: digest(&row.before),
                 at: at | partial,
             };
-            self.keys.insert((table, digest(k)), left);
+            self.keys.insert((table, d), left);
         }
         Ok(needs)
     }
@@ -191,10 +217,11 @@ impl BeforeApplyWalk {
         table: u32,
         row: &CheckRow,
         key: &[&str],
+        key_digest: Digest,
         image: bool,
         fetch: &mut Fetch<'_, E>,
     ) -> Result<Need, E> {
-        if let Some(&left) = self.keys.get(&(table, digest(key))) {
+        if let Some(&left) = self.keys.get(&(table, key_digest)) {
             let state = match (left.at == NO_ROW, image) {
                 (true, false) => RowState::AsLeft,
                 (false, true) if same_left(&left, &row.after, fetch)? => RowState::AsLeft,
@@ -234,20 +261,29 @@ impl BeforeApplyWalk {
         })
     }
 
-    /// The undo of `row` takes one copy of its keyless after image.
-    fn take_copy(&mut self, table: u32, row: &CheckRow, at: u64) -> Need {
-        let slot = self
-            .keyless
-            .entry((table, digest(&row.after)))
-            .or_insert(Keyless {
-                balance: 0,
-                lookup: u32::MAX,
-            });
+    /// The undo of `row` takes one copy of its keyless after image (when `part` keeps it).
+    fn take_copy(
+        &mut self,
+        table: u32,
+        row: &CheckRow,
+        at: u64,
+        part: &dyn Fn(u64) -> bool,
+        needs: &mut Vec<(u8, Need)>,
+    ) {
+        let image = digest(&row.after);
+        if !part(image[1]) {
+            return;
+        }
+        let slot = self.keyless.entry((table, image)).or_insert(Keyless {
+            balance: 0,
+            lookup: u32::MAX,
+        });
         // Copies the server itself must hold for this take to find one.
         let n = 1 - slot.balance;
         slot.balance -= 1;
         if n <= 0 {
-            return Need::Decided(RowState::AsLeft);
+            needs.push((0, Need::Decided(RowState::AsLeft)));
+            return;
         }
         let n = n as u32;
         let index = match slot.lookup {
@@ -262,21 +298,25 @@ impl BeforeApplyWalk {
         };
         let lookup = &mut self.keyless_lookups[index];
         lookup.limit = lookup.limit.max(n);
-        Need::AtLeast {
-            l: lookup.id,
-            n,
-            fail: RowState::ChangedSince,
-        }
+        needs.push((
+            0,
+            Need::AtLeast {
+                l: lookup.id,
+                n,
+                fail: RowState::ChangedSince,
+            },
+        ));
     }
 
-    fn give_copy(&mut self, table: u32, image: &[Option<String>]) {
-        let slot = self
-            .keyless
-            .entry((table, digest(image)))
-            .or_insert(Keyless {
-                balance: 0,
-                lookup: u32::MAX,
-            });
+    fn give_copy(&mut self, table: u32, image: &[Option<String>], part: &dyn Fn(u64) -> bool) {
+        let image = digest(image);
+        if !part(image[1]) {
+            return;
+        }
+        let slot = self.keyless.entry((table, image)).or_insert(Keyless {
+            balance: 0,
+            lookup: u32::MAX,
+        });
         slot.balance += 1;
     }
 }

@@ -38,7 +38,9 @@ pub fn resolve(
     // An instance without --from-server: its binlog_source says files or stream.
     if let (None, Some(name)) = (&src.from_server, &src.instance) {
         let inst = instance_config(name, config)?;
-        let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+        // Nobody reads the statements here: a receiver kept alive would hold every one
+        // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
+        let (events, _) = tokio::sync::mpsc::unbounded_channel();
         let rec = SqlRecorder::new(&inst.name, events);
         let (source, note) =
             runtime()?.block_on(instance_source(&inst, &rec, start_file, src.server_id))?;

@@ -64,7 +64,9 @@ pub fn check_source(
     let mut check = sink.into_check(WALK_BATCH_BYTES)?;
     runtime()?.block_on(async {
         let mut conn = connect(url).await?;
-        let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+        // Nobody reads the statements here: a receiver kept alive would hold every one
+        // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
+        let (events, _) = tokio::sync::mpsc::unbounded_channel();
         let rec = SqlRecorder::new("--url", events);
         while let Some(batch) = check.next_batch()? {
             let (ids, lookups): (Vec<usize>, Vec<Lookup>) = batch.into_iter().unzip();
@@ -188,7 +190,9 @@ pub async fn apply_file(
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut conn = connect(url).await?;
-    let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+    // Nobody reads the statements here: a receiver kept alive would hold every one
+    // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
+    let (events, _) = tokio::sync::mpsc::unbounded_channel();
     let rec = SqlRecorder::new("--url", events);
     let (mut done, mut next) = (0, 0);
     while next < blocks.len() {
