@@ -13,8 +13,13 @@ pub mod config;
 pub mod deploy;
 pub mod health;
 pub mod jobs;
+pub mod readonly;
 pub mod recording;
 pub mod sandbox;
 pub mod tracking;
 pub mod tui;
 pub mod ui;
+
+// The library's own unit tests run under a private home too (see `sandbox::test_home`).
+#[cfg(test)]
+private_test_home!();

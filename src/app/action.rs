@@ -87,6 +87,8 @@ pub enum Action {
     HealthParameters,
     /// Health: open the instance's Backup status view.
     HealthBackup,
+    /// Health list: show the next tag group (`tag:NAME` filter), after the last the whole fleet.
+    NextTagGroup,
     /// Jobs pane: start the chosen configured backup job.
     JobStart,
     /// Jobs pane: choose the next configured job.
@@ -148,6 +150,8 @@ pub enum Effect {
     /// Load theme NAME (built-in or user file) and answer with `ThemeApplied` or `Failed`.
     LoadTheme(String),
     Quit,
+    /// A write refused in read-only mode: the event loop logs it and adds it to the audit trail.
+    LogRefusal(crate::readonly::WriteRequest, String),
 }
 
 impl Action {
@@ -207,6 +211,7 @@ impl Action {
         Action::HealthDisk,
         Action::HealthParameters,
         Action::HealthBackup,
+        Action::NextTagGroup,
         Action::JobStart,
         Action::JobNext,
         Action::JobCancel,
@@ -292,6 +297,7 @@ impl Action {
             Action::HealthDisk => "disk and size view",
             Action::HealthParameters => "parameters view",
             Action::HealthBackup => "backup status view",
+            Action::NextTagGroup => "next tag group",
             Action::JobStart => "jobs: start chosen job",
             Action::JobNext => "jobs: choose next job",
             Action::JobCancel => "jobs: cancel backup",
@@ -354,7 +360,8 @@ impl Action {
             | Action::HealthReplication
             | Action::HealthDisk
             | Action::HealthParameters
-            | Action::HealthBackup => Some(Pane::Health),
+            | Action::HealthBackup
+            | Action::NextTagGroup => Some(Pane::Health),
             Action::JobStart
             | Action::JobNext
             | Action::JobCancel

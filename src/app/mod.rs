@@ -14,6 +14,7 @@ mod preset;
 pub mod slow;
 mod update;
 pub mod views;
+mod write_intent;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -29,6 +30,7 @@ pub use pane::{PaneCtx, PaneLogic};
 pub use preset::PresetError;
 pub use slow::keys::short_id as slow_id;
 pub use update::{help_line_count, update};
+pub use write_intent::write_intent;
 
 /// How many SQL log entries the `@` overlay keeps (older ones are still in the log file).
 pub const SQL_LOG_CAPACITY: usize = 1000;
@@ -124,8 +126,12 @@ pub struct State {
     pub filter: String,
     /// Refuse every write to a server.
     pub read_only: bool,
-    /// Started with `--read-only`: `:readonly off` is refused.
+    /// Started with `--read-only` or `read_only = true` in the config: `:readonly off` is refused.
     pub read_only_locked: bool,
+    /// `--read-only` was given (for the refusal's "how to allow writes").
+    pub read_only_flag: bool,
+    /// The config says `read_only = true`.
+    pub read_only_config: bool,
     pub theme_name: String,
     pub keymap_name: String,
     /// The config file in use, for hints such as "add [[instance]] entries to PATH".
@@ -155,7 +161,10 @@ pub struct State {
 }
 
 impl State {
+    /// `read_only`: the `--read-only` flag; the config's `read_only = true` locks it on too.
     pub fn new(config: &Config, read_only: bool, now: DateTime<Utc>) -> State {
+        let read_only_flag = read_only;
+        let read_only = read_only || config.read_only;
         let instances = config
             .instances
             .iter()
@@ -175,6 +184,8 @@ impl State {
             filter: String::new(),
             read_only,
             read_only_locked: read_only,
+            read_only_flag,
+            read_only_config: config.read_only,
             theme_name: config.ui.theme.clone(),
             keymap_name: config.ui.keymap.clone(),
             config_path: config.path.as_ref().map(|p| p.display().to_string()),

@@ -15,6 +15,8 @@ pub enum PaletteCommand {
     Scope(Option<Box<arkc_binlog::scope::RowScope>>),
     /// `:mark all` (true) / `:mark none` (false): the Binlog pane's listed transactions.
     Mark(bool),
+    /// `:tag NAME`: the Health list shows that tag group; `:tag` alone, the whole fleet.
+    Tag(Option<String>),
 }
 
 /// The commands as the help screen lists them.
@@ -30,6 +32,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ),
     (":scope clear", "binlog: every row"),
     (":mark all|none", "binlog: mark listed transactions"),
+    (":tag [NAME]", "health: one tag group, or all"),
 ];
 
 /// Parse the palette line (without the leading `:`). `instances` are the configured names, so
@@ -68,6 +71,7 @@ pub fn parse(line: &str, instances: &[String]) -> Result<PaletteCommand, String>
             Some("none") => Ok(PaletteCommand::Mark(false)),
             _ => Err(":mark takes all or none".into()),
         },
+        "tag" | "t" => Ok(PaletteCommand::Tag(arg.map(str::to_string))),
         "quit" | "q" => match arg {
             None => Ok(PaletteCommand::Quit),
             Some(other) => Err(format!(":quit takes no argument (got `{other}`)")),

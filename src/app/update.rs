@@ -1,14 +1,24 @@
 //! `update()`: the only place `State` changes. Pure: effects are returned, never performed.
 
 use super::palette::{self, PaletteCommand};
+use super::write_intent;
 use super::{Action, Effect, Mode, Pane, State, SQL_LOG_CAPACITY};
 use crate::backend::replay::{ReplayCommand, ReplayFrame};
 use crate::backend::{BackendCommand, BackendEvent};
 use crate::health::alert_state::AlertBook;
 use crate::health::InstanceHealth;
 
-/// Apply one action; return what the event loop must do because of it.
+/// Apply one action; return what the event loop must do because of it. Writes are refused
+/// here in read-only mode, whichever handler asked for them (`write_intent::gate_writes`).
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let key = action.clone();
+    let effects = dispatch(state, action);
+    let mut effects = write_intent::gate_writes(state, effects);
+    effects.extend(write_intent::refused_by_pane(state, &key, &effects));
+    effects
+}
+
+fn dispatch(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => {
             // A replay's clock is the recording's, so ages read as they did at the time.
@@ -198,13 +208,16 @@ fn run_command(state: &mut State, command: PaletteCommand) -> Vec<Effect> {
         PaletteCommand::ReadOnly(true) => {
             state.read_only = true;
             state.info("read-only: arkc will refuse every write to a server");
+            return vec![write_intent::sync_backend(state)];
         }
         PaletteCommand::ReadOnly(false) if state.read_only_locked => {
-            state.error("started with --read-only; restart without it to allow writes")
+            let (causes, remedies) = state.read_only_by().explain();
+            state.error(format!("read-only ({causes}): {remedies} to allow writes"))
         }
         PaletteCommand::ReadOnly(false) => {
             state.read_only = false;
             state.info("read-write: writes are allowed again");
+            return vec![write_intent::sync_backend(state)];
         }
         PaletteCommand::Quit => return quit(state),
         PaletteCommand::Scope(scope) => {
@@ -214,6 +227,11 @@ fn run_command(state: &mut State, command: PaletteCommand) -> Vec<Effect> {
             };
             state.binlog.set_scope(scope.map(|s| *s));
             state.info(said);
+        }
+        PaletteCommand::Tag(tag) => {
+            switch_pane(state, Pane::Health);
+            let (_, mut ctx) = state.component(Pane::Health);
+            super::health::show_tag_group(&mut ctx, tag);
         }
         PaletteCommand::Mark(mark) => {
             let n = state.binlog.mark_listed(mark);
@@ -254,6 +272,7 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
         BackendEvent::Health(h) => observe_health(state, h),
         BackendEvent::Replay(frame) => show_replay_frame(state, *frame),
         BackendEvent::Recording(status) => recording_changed(state, status),
+        BackendEvent::Refused(refusal) => state.error(refusal),
         BackendEvent::SqlSent(entry) => {
             state.sql_log.push_front(entry);
             state.sql_log.truncate(SQL_LOG_CAPACITY);
@@ -276,14 +295,16 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
 }
 
 /// A poll's figures. An instance polled directly and also listed by a Prometheus source keeps
-/// its direct figures (live, and the ones its views read); one known only through Prometheus
-/// joins the list at its first row.
+/// its direct figures (live, and the ones its views read), even before its first direct poll
+/// answers; one known only through Prometheus joins the list at its first row. A replay shows
+/// what was recorded, whatever today's config says.
 fn observe_health(state: &mut State, h: InstanceHealth) {
     if let crate::health::Source::Prometheus(source) = &h.source {
         let direct = state
             .health
             .get(&h.instance)
-            .is_some_and(|old| old.source == crate::health::Source::Direct);
+            .is_some_and(|old| old.source == crate::health::Source::Direct)
+            || (state.replay.is_none() && state.fleet.is_configured(&h.instance));
         if direct {
             return;
         }
@@ -366,6 +387,8 @@ fn show_replay_frame(state: &mut State, shown: ReplayFrame) {
     if !shown.continues {
         state.health_pane.monitor.forget_history();
     }
+    // Set first: the frame's rows are the recording's, not judged against today's config.
+    state.replay = Some(shown.position.clone());
     // The recording decides what is listed, whatever today's config says.
     for h in &shown.frame.instances {
         add_instance(

@@ -64,13 +64,14 @@ pub fn default_path() -> anyhow::Result<PathBuf> {
 }
 
 /// Append `action` to the trail, or say in the log why it could not be (the action has
-/// already happened; failing it now would hide what it did).
-pub fn record(action: Action<'_>) {
+/// already happened; failing it now would hide what it did). The error, naming the file, is
+/// also returned for a caller that can show it.
+pub fn record(action: Action<'_>) -> Option<String> {
     let outcome = default_path().and_then(|path| append_to(&path, &action));
-    if let Err(e) = outcome {
-        tracing::error!(instance = %action.instance, action = %action.action,
-            "audit trail not written: {e:#}");
-    }
+    let e = outcome.err()?;
+    tracing::error!(instance = %action.instance, action = %action.action,
+        "audit trail not written: {e:#}");
+    Some(format!("the audit trail was not written: {e:#}"))
 }
 
 /// Append `action` to the trail at `path`, synced to disk.
@@ -108,9 +109,20 @@ pub fn append_to(path: &Path, action: &Action<'_>) -> anyhow::Result<()> {
         .open(path)
         .with_context(|| format!("cannot open {} to append", path.display()))?;
     // One write of the whole line: O_APPEND keeps concurrent arkc processes' lines whole.
-    file.write_all(line.as_bytes())
-        .and_then(|()| file.sync_data())
-        .with_context(|| format!("cannot append to {}", path.display()))
+    let before = file.metadata().map(|m| m.len()).ok();
+    let written = file
+        .write_all(line.as_bytes())
+        .and_then(|()| file.sync_data());
+    if let Err(e) = written {
+        // A full disk may have taken part of the line: cut it, so the trail never ends in a
+        // half record that reads as corrupt.
+        if let Some(len) = before {
+            let _ = file.set_len(len);
+        }
+        return Err(e)
+            .with_context(|| format!("cannot append to {} (nothing was added)", path.display()));
+    }
+    Ok(())
 }
 
 fn digest(action: &Action<'_>) -> anyhow::Result<String> {
@@ -150,7 +162,7 @@ pub fn flashback(
     rows_affected: u64,
     ok: bool,
     message: &str,
-) {
+) -> Option<String> {
     record(Action {
         instance,
         action,
@@ -160,7 +172,7 @@ pub fn flashback(
         rows_affected,
         result: result_word(ok),
         message,
-    });
+    })
 }
 
 /// The KILLs sent to `instance` (sessions left alone are not writes and are not listed).

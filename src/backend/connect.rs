@@ -33,7 +33,9 @@ pub fn opts_for(inst: &InstanceConfig, password: Option<String>) -> anyhow::Resu
 }
 
 /// TLS per the instance's `tls` mode: `required` encrypts without checking the certificate,
-/// `verify_ca` checks it against `ca` (not the host name, like the MySQL client's VERIFY_CA).
+/// `verify_ca` checks it against `ca`. The driver also checks the host name despite
+/// `skip_domain_validation` (it looks for an error text rustls 0.23.46 no longer gives), so
+/// verify_ca checks the name on every path (see `backend::tls`).
 fn ssl_opts(inst: &InstanceConfig) -> anyhow::Result<Option<SslOpts>> {
     Ok(match inst.tls {
         TlsMode::Off => None,
@@ -67,9 +69,23 @@ pub async fn connect(inst: &InstanceConfig) -> anyhow::Result<Conn> {
     .await
     .map_err(|_| anyhow::anyhow!("resolving the password took over {PASSWORD_TIMEOUT:?}"))?
     .context("password task failed")??;
-    let conn = connect_to(Opts::from(opts_for(inst, password)?), &inst.address()).await?;
+    let conn = connect_to(Opts::from(opts_for(inst, password)?), &inst.address())
+        .await
+        .map_err(|e| explain_tls_failure(inst, e))?;
     remember_own_session(&inst.address(), conn.id());
     Ok(conn)
+}
+
+/// A connection refused over TLS says which instance and what to fix (the CA, the server's TLS).
+pub fn explain_tls_failure(inst: &InstanceConfig, e: anyhow::Error) -> anyhow::Error {
+    let policy = crate::backend::tls::TlsPolicy {
+        mode: inst.tls,
+        ca: inst.ca.clone(),
+    };
+    match crate::backend::tls::failure_hint(&policy, &format!("{e:#}")) {
+        Some(hint) => e.context(format!("instance `{}`: {hint}", inst.name)),
+        None => e,
+    }
 }
 
 /// How many of arkc's own session ids are remembered per server (old ones are long gone).

@@ -17,10 +17,13 @@ pub mod deploy;
 pub mod health;
 pub mod jobs;
 pub mod record;
+pub mod record_reads;
 pub mod record_toggle;
 pub mod recorder;
 pub mod replay;
 pub mod slow;
+pub mod tls;
+pub(crate) mod write_gate;
 
 pub use health::InstancePoller;
 pub use recorder::SqlRecorder;
@@ -54,6 +57,9 @@ pub enum BackendCommand {
     Replay(replay::ReplayCommand),
     /// Start or stop recording what the console polls.
     Record(record_toggle::RecordCommand),
+    /// Read-only mode as the console has it now (`--read-only`, the config, `:readonly`): while
+    /// on, the command entry refuses every command `write_request` classifies as a write.
+    SetReadOnly(crate::readonly::ReadOnlyBy),
 }
 
 /// What the backend reports.
@@ -77,6 +83,8 @@ pub enum BackendEvent {
     Replay(Box<replay::ReplayFrame>),
     /// A console recording started, stopped or failed.
     Recording(record_toggle::RecordingStatus),
+    /// The command entry refused a write in read-only mode: the refusal, for the status line.
+    Refused(String),
 }
 
 /// One statement arkc sent to a server: shown by `@`, also written to the log file.
@@ -172,7 +180,7 @@ pub fn spawn_with(
     events: mpsc::UnboundedSender<BackendEvent>,
     slow: Option<SlowSqlOptions>,
 ) -> BackendHandle {
-    let (commands, mut command_rx) = mpsc::unbounded_channel();
+    let (commands, mut command_rx) = mpsc::unbounded_channel::<BackendCommand>();
     // Every task reports through the tee, so a recording sees what the UI sees.
     let (events, mut record_switch) = record_toggle::tee(config.clone(), events);
     let interval = Duration::from_millis(config.ui.refresh_ms).max(MIN_INTERVAL);
@@ -227,6 +235,11 @@ pub fn spawn_with(
         )
     });
     // The jobs task reads the backup history: the console's (with the slow-SQL sources), not tests'.
+    // The config's `read_only` holds from the start; the console sends its full state at once.
+    let (read_only_tx, read_only_rx) = watch::channel(crate::readonly::ReadOnlyBy {
+        config: config.read_only,
+        ..Default::default()
+    });
     let jobs = slow.is_some().then(|| {
         let (tx, rx) = mpsc::unbounded_channel();
         pollers.spawn(jobs::run(
@@ -235,12 +248,24 @@ pub fn spawn_with(
             events.clone(),
             Duration::from_secs(1),
             cancel.child_token(),
+            read_only_rx,
         ));
         tx
     });
     let coordinator = tokio::spawn(async move {
         while let Some(command) = command_rx.recv().await {
+            // The gate no pane can go around: a write is refused here whatever sent it.
+            let read_only = *read_only_tx.borrow();
+            if let Some(write) = command.write_request().filter(|_| read_only.any()) {
+                let refusal = crate::readonly::refusal(write.action, read_only);
+                crate::readonly::log_refusal(&write, &refusal);
+                let _ = events.send(BackendEvent::Refused(refusal));
+                continue;
+            }
             match command {
+                BackendCommand::SetReadOnly(by) => {
+                    read_only_tx.send_replace(by);
+                }
                 BackendCommand::RefreshNow => settings_tx.send_modify(|s| s.refresh += 1),
                 BackendCommand::SetInterval(d) => {
                     settings_tx.send_modify(|s| s.interval = d.max(MIN_INTERVAL))

@@ -12,10 +12,14 @@ use crate::backend::SqlRecorder;
 use crate::config::Config;
 use crate::health::alert_state::AlertBook;
 use crate::health::{AlertState, InstanceHealth, Source};
-use crate::recording::{Frame, InstanceDetail, Recording, RecordingError, Retention};
+use crate::recording::{
+    Frame, InstanceDetail, ReadBody, ReadKind, Recording, RecordingError, Retention,
+};
 
 /// How long reading one firing instance's sessions and locks may take.
 const DETAIL_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one inspection read (table sizes, parameters...) may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Collects health events between frames and writes them.
 pub struct FrameRecorder {
@@ -25,6 +29,7 @@ pub struct FrameRecorder {
     book: AlertBook,
     context: AlertContext,
     frames: u64,
+    reads: super::record_reads::ReadSchedule,
 }
 
 impl FrameRecorder {
@@ -40,11 +45,20 @@ impl FrameRecorder {
             book: AlertBook::new(),
             context,
             frames: 0,
+            reads: Default::default(),
         })
     }
 
     /// A health event from the backend.
     pub fn observe(&mut self, h: InstanceHealth) {
+        // One row per instance: a Prometheus row does not replace the direct one of its name.
+        let direct_known = self
+            .latest
+            .get(&h.instance)
+            .is_some_and(|old| old.source == Source::Direct);
+        if direct_known && h.source != Source::Direct {
+            return;
+        }
         self.context.observe(&mut self.book, &h);
         self.latest.insert(h.instance.clone(), h);
     }
@@ -65,30 +79,31 @@ impl FrameRecorder {
             .map(|a| a.instance.as_str())
             .collect();
         firing.dedup();
+        // Whole milliseconds, as the file indexes frames: a time read back finds its frame.
+        let now = chrono::Utc::now();
+        let at = chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
         let mut details = Vec::new();
+        let mut reads = Vec::new();
         for name in firing {
             // Only a direct connection can list sessions; Prometheus knows no processlist.
             let direct = self.latest.get(name).is_some_and(|h| {
                 h.source == Source::Direct && h.status == crate::health::Status::Up
             });
             if let (true, Some(instance)) = (direct, config.instance(name)) {
-                let read = tokio::time::timeout(DETAIL_TIMEOUT, read_detail(instance));
-                details.push(read.await.unwrap_or_else(|_| InstanceDetail {
-                    notes: vec![format!("no answer within {DETAIL_TIMEOUT:?}")],
-                    ..empty_detail(name)
-                }));
+                let due = self.reads.due(name, at);
+                let (detail, found) = read_detail(instance, config, &due).await;
+                details.push(detail);
+                reads.extend(self.reads.keep(name, at, found));
             }
         }
-        // Whole milliseconds, as the file indexes frames: a time read back finds its frame.
-        let now = chrono::Utc::now();
-        let at = chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
         let frame = Frame {
             at,
             instances: self.latest.values().cloned().collect(),
             alerts,
             details,
         };
-        self.recording.append(&frame, self.retention)?;
+        self.recording
+            .append_with_reads(&frame, &reads, self.retention)?;
         self.frames += 1;
         Ok(())
     }
@@ -109,30 +124,113 @@ fn empty_detail(instance: &str) -> InstanceDetail {
     }
 }
 
-/// Sessions and locks of one instance, on its own short-lived monitoring connection.
-async fn read_detail(instance: &crate::config::InstanceConfig) -> InstanceDetail {
+/// Sessions and locks of one instance, and the inspection reads that are `due`, on its own
+/// short-lived monitoring connection. A step that times out ends the visit (the connection is in
+/// an unknown state); what was read so far is kept.
+async fn read_detail(
+    instance: &crate::config::InstanceConfig,
+    config: &Config,
+    due: &[ReadKind],
+) -> (InstanceDetail, Vec<ReadBody>) {
     let mut detail = empty_detail(&instance.name);
+    let mut reads = Vec::new();
     // The statements are logged like every other, but nobody shows this `@` log.
     let (events, _ignored) = tokio::sync::mpsc::unbounded_channel();
-    let mut mc = match MonitorConn::open(instance, SqlRecorder::new(&instance.name, events)).await {
-        Ok(mc) => mc,
-        Err(e) => {
+    let open = MonitorConn::open(instance, SqlRecorder::new(&instance.name, events));
+    let mut mc = match tokio::time::timeout(DETAIL_TIMEOUT, open).await {
+        Ok(Ok(mc)) => mc,
+        Ok(Err(e)) => {
             detail.notes.push(format!("cannot connect: {e:#}"));
-            return detail;
+            return (detail, reads);
+        }
+        Err(_) => {
+            detail
+                .notes
+                .push(format!("no answer within {DETAIL_TIMEOUT:?}"));
+            return (detail, reads);
         }
     };
-    match read_processlist(&mut mc).await {
+    let sessions = async {
+        let plist = read_processlist(&mut mc).await;
+        (plist, read_locks(&mut mc).await)
+    };
+    let Ok((plist, locks)) = tokio::time::timeout(DETAIL_TIMEOUT, sessions).await else {
+        detail
+            .notes
+            .push(format!("no answer within {DETAIL_TIMEOUT:?}"));
+        return (detail, reads);
+    };
+    match plist {
         Ok((rows, note)) => {
             detail.processlist = rows;
             detail.notes.extend(note);
         }
         Err(e) => detail.notes.push(format!("processlist: {e:#}")),
     }
-    let locks = read_locks(&mut mc).await;
     detail.lock_waits = locks.waits;
     detail.root_blockers = locks.root_blockers;
     detail.metadata_waits = locks.metadata_waits;
     detail.notes.extend(locks.notes);
+    reads.push(ReadBody::Deadlock(locks.deadlock));
+    for kind in due {
+        let read = super::record_reads::read(&mut mc, config, instance, *kind);
+        match tokio::time::timeout(READ_TIMEOUT, read).await {
+            Ok(Some(body)) => reads.push(body),
+            Ok(None) => {}
+            Err(_) => {
+                detail.notes.push(format!(
+                    "{} not recorded: no answer within {READ_TIMEOUT:?}",
+                    kind.as_str()
+                ));
+                return (detail, reads);
+            }
+        }
+    }
     mc.close().await;
-    detail
+    (detail, reads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(name: &str, source: Source, qps: f64) -> InstanceHealth {
+        let mut h = InstanceHealth::down(name, "", chrono::Utc::now());
+        h.status = crate::health::Status::Up;
+        h.error = None;
+        h.source = source;
+        h.qps = Some(qps);
+        h
+    }
+
+    #[tokio::test]
+    async fn a_prometheus_row_does_not_replace_the_direct_one_of_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.arkc");
+        let config = Config::default();
+        let context = AlertContext::from_config(&config, &[]).unwrap();
+        let mut recorder = FrameRecorder::create(&path, Retention::default(), context).unwrap();
+        let fleet = Source::Prometheus("fleet".into());
+        recorder.observe(up("db1", Source::Direct, 10.0));
+        recorder.observe(up("db1", fleet.clone(), 99.0));
+        recorder.observe(up("edge", fleet.clone(), 5.0));
+        recorder.write_frame(&config).await.unwrap();
+        let frame = Recording::open(&path)
+            .unwrap()
+            .frame_at(None)
+            .unwrap()
+            .unwrap();
+        let rows: Vec<(String, Source, Option<f64>)> = frame
+            .instances
+            .iter()
+            .map(|h| (h.instance.clone(), h.source.clone(), h.qps))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("db1".to_string(), Source::Direct, Some(10.0)),
+                ("edge".to_string(), fleet, Some(5.0))
+            ]
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! The console's backend when it plays a recording (`arkc --replay FILE`): instead of polling, a
 //! time cursor over the recorded frames. Each move sends the frame (figures and alerts) and, for
-//! an open Processlist or Locks view, what was recorded for that instance at that moment.
+//! an open Processlist, Locks, Replication, Disk, Parameters or Backup view, what was recorded for
+//! that instance at that moment (or that it was not).
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,9 +10,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::health::locks::LocksReport;
-use super::health::views::{HealthViewCommand, HealthViewEvent, LiveView};
+use super::health::views::{HealthViewCommand, HealthViewEvent, Inspection, LiveView};
 use super::{BackendCommand, BackendEvent, BackendHandle};
-use crate::recording::{Frame, Recording};
+use crate::health::deadlock::Deadlock;
+use crate::recording::{Frame, ReadBody, ReadKind, Recording};
 
 /// How the UI moves the time cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,22 +211,32 @@ impl Cursor {
         };
         let instance = instance.clone();
         let detail = frame.details.iter().find(|d| d.instance == instance);
+        if let Some(kind) = read_kind(*view) {
+            let event = self.recorded_read(instance, kind, frame.at);
+            let _ = self.events.send(BackendEvent::HealthView(event));
+            return;
+        }
         let event = match (view, detail) {
             (LiveView::Processlist, Some(detail)) => HealthViewEvent::Processlist {
                 instance,
                 rows: detail.processlist.clone(),
                 note: detail.notes.first().cloned(),
             },
-            (LiveView::Locks, Some(detail)) => HealthViewEvent::Locks {
-                instance,
-                report: LocksReport {
-                    waits: detail.lock_waits.clone(),
-                    root_blockers: detail.root_blockers.clone(),
-                    metadata_waits: detail.metadata_waits.clone(),
-                    deadlock: None,
-                    notes: detail.notes.clone(),
-                },
-            },
+            (LiveView::Locks, Some(detail)) => {
+                let (deadlock, note) = self.recorded_deadlock(&instance, frame.at);
+                let mut notes = detail.notes.clone();
+                notes.extend(note);
+                HealthViewEvent::Locks {
+                    instance: instance.clone(),
+                    report: LocksReport {
+                        waits: detail.lock_waits.clone(),
+                        root_blockers: detail.root_blockers.clone(),
+                        metadata_waits: detail.metadata_waits.clone(),
+                        deadlock,
+                        notes,
+                    },
+                }
+            }
             (LiveView::Processlist | LiveView::Locks, None) => HealthViewEvent::Failed {
                 instance,
                 error: "not recorded at this moment (sessions and locks are recorded only for \
@@ -233,12 +245,105 @@ impl Cursor {
             },
             (other, _) => HealthViewEvent::Failed {
                 instance,
-                error: format!(
-                    "a recording holds figures, alerts, sessions and locks; the {other:?} view \
-                     needs the live console"
-                ),
+                error: format!("the {other:?} view is not recorded"),
             },
         };
         let _ = self.events.send(BackendEvent::HealthView(event));
+    }
+
+    /// The newest recorded read of `kind` at or before `at`, if it is recent enough to stand for
+    /// that moment (within two of its cadence); else what was and was not recorded.
+    fn recorded_read(
+        &self,
+        instance: String,
+        kind: ReadKind,
+        at: DateTime<Utc>,
+    ) -> HealthViewEvent {
+        let every = kind.every();
+        let cadence = format!(
+            "{} is recorded every {} s for instances with a firing alert (direct connections only)",
+            kind.as_str(),
+            every.as_secs()
+        );
+        let found = match self.recording.read_at(&instance, kind, at) {
+            Ok(found) => found,
+            Err(e) => {
+                return HealthViewEvent::Failed {
+                    instance,
+                    error: e.to_string(),
+                }
+            }
+        };
+        let fresh = chrono::Duration::from_std(every * 2).unwrap_or_default();
+        let Some((when, body)) = found.filter(|(when, _)| at - *when <= fresh) else {
+            let last = match self.recording.read_at(&instance, kind, at) {
+                Ok(Some((when, _))) => format!(
+                    "; the last read before this moment was at {}",
+                    when.format("%H:%M:%S")
+                ),
+                _ => String::new(),
+            };
+            return HealthViewEvent::Failed {
+                instance,
+                error: format!("not recorded at this moment: {cadence}{last}"),
+            };
+        };
+        let note = format!(
+            "REPLAY: read at {} ({} s before the cursor); {cadence}",
+            when.format("%H:%M:%S"),
+            (at - when).num_seconds()
+        );
+        let report = match body {
+            ReadBody::Replication(mut r) => {
+                r.notes.insert(0, note);
+                Inspection::Replication(r)
+            }
+            ReadBody::Sizes(mut r) => {
+                r.notes.insert(0, note);
+                Inspection::Sizes(r)
+            }
+            ReadBody::Parameters(mut r) => {
+                r.notes.insert(0, note);
+                Inspection::Parameters(r)
+            }
+            ReadBody::Backups(mut r) => {
+                r.notes.insert(0, note);
+                Inspection::Backups(r)
+            }
+            ReadBody::Deadlock(_) => {
+                return HealthViewEvent::Failed {
+                    instance,
+                    error: "a deadlock read where a view was expected".into(),
+                }
+            }
+        };
+        HealthViewEvent::Inspected { instance, report }
+    }
+
+    /// The latest deadlock as of the newest locks read at or before `at`, or a note that the
+    /// recording holds none (so "no deadlock" is never shown for "not recorded").
+    fn recorded_deadlock(
+        &self,
+        instance: &str,
+        at: DateTime<Utc>,
+    ) -> (Option<Deadlock>, Option<String>) {
+        match self.recording.read_at(instance, ReadKind::Deadlock, at) {
+            Ok(Some((_, ReadBody::Deadlock(d)))) => (d, None),
+            _ => (
+                None,
+                Some("REPLAY: the latest deadlock was not recorded at this moment".into()),
+            ),
+        }
+    }
+}
+
+/// The recorded read behind an inspection view.
+fn read_kind(view: LiveView) -> Option<ReadKind> {
+    match view {
+        LiveView::Replication => Some(ReadKind::Replication),
+        LiveView::Sizes => Some(ReadKind::Sizes),
+        LiveView::Parameters => Some(ReadKind::Parameters),
+        LiveView::Backups => Some(ReadKind::Backups),
+        LiveView::Processlist | LiveView::Locks => None,
     }
 }

@@ -1,5 +1,6 @@
 //! `arkc binlog events` and `arkc flashback`: binlog files in, transactions or rollback SQL out.
 
+use super::output_file::OutputFile;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -342,9 +343,14 @@ pub fn run_flashback(
     let source = resolve(&args.source, args.filters.start_file.as_deref(), config)?;
     let mut builder = builder_for(&args.source, &args.filters, &source, config)?;
     if let FlashbackFormat::Json = args.format {
-        let mut lister = EventLister::new(open_output(args.output.as_deref())?, ListFormat::Json);
-        scan(&source, &mut builder, &mut lister)?;
-        lister.into_inner().flush()?;
+        let out = OutputFile::create(args.output.as_deref())?;
+        let mut lister = EventLister::new(out, ListFormat::Json);
+        let scanned = scan(&source, &mut builder, &mut lister);
+        let mut out = lister.into_inner();
+        if let Err(e) = scanned.and_then(|_| Ok(out.flush()?)) {
+            return Err(out.failed(format!("{e:#}")));
+        }
+        out.commit()?;
         return Ok(0);
     }
     if args.check {
@@ -382,8 +388,13 @@ pub fn run_flashback(
     let mut planner = FlashbackPlanner::new(opts)?;
     scan(&source, &mut builder, &mut planner)?;
     let note = planner.generated_note();
-    let mut out = open_output(args.output.as_deref())?;
-    let plan = planner.finish(&mut out)?;
+    let mut out = OutputFile::create(args.output.as_deref())?;
+    let plan = match planner.finish(&mut out) {
+        Ok(plan) => plan,
+        Err(e @ arkc_binlog::BinlogError::Output(_)) => return Err(out.failed(e)),
+        Err(e) => return Err(e.into()),
+    };
+    out.commit()?;
     if let Some(note) = note {
         eprintln!("note: {note}");
     }

@@ -12,8 +12,9 @@ use arkc_binlog::txn::{Filters, TxnBuilder};
 
 use super::binlog_source::Source;
 use super::progress::CliProgress;
+use crate::backend::binlog::in_doubt;
 use crate::backend::binlog::url_flashback::{
-    apply_file, check_source, render_with_inverse, CheckedSource, RenderedPair,
+    apply_file, check_source, render_with_inverse, settle_in_doubt, CheckedSource, RenderedPair,
 };
 use arkc_binlog::check_spill::SpilledProblem;
 use arkc_binlog::BinlogError;
@@ -142,7 +143,15 @@ pub fn run_execute(
         },
     );
     bar.finish();
-    let RenderedPair { blocks, stats } = rendered?;
+    let RenderedPair { blocks, stats } = match rendered {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing was applied: no half audit file may look like a plan that ran.
+            let _ = std::fs::remove_file(&apply_path);
+            let _ = std::fs::remove_file(&redo_path);
+            bail!("not applied: {e:#} (the partial audit files were removed)");
+        }
+    };
     eprintln!(
         "saved {} and its inverse {}",
         apply_path.display(),
@@ -156,8 +165,13 @@ pub fn run_execute(
         eprintln!("nothing applied");
         return Ok(1);
     }
+    // What was acknowledged, one line per transaction as it commits, so that a stop (killed
+    // server, lost connection) leaves a record of exactly what ran.
+    let log_path = dir.join(format!("flashback-{stamp}-applied.log"));
+    let mut log = AppliedLog::create(&log_path)?;
     let mut bar = CliProgress::apply(stats.transactions);
     let mut rows = 0;
+    let mut stopped_at = None;
     let applied = runtime()?.block_on(apply_file(
         url,
         &apply_path,
@@ -165,20 +179,88 @@ pub fn run_execute(
         stats.transactions as usize,
         |r| {
             rows += r.rows_affected;
+            match &r.error {
+                None => log.line(&format!(
+                    "applied {}/{} {} ({} row(s))",
+                    r.index, r.total, r.label, r.rows_affected
+                )),
+                Some(e) => {
+                    log.line(&format!("stopped {}/{} {}: {e}", r.index, r.total, r.label));
+                    stopped_at = Some(r.label.clone());
+                }
+            }
             bar.set(r.index as u64, |_| String::new())
         },
     ));
     bar.finish();
-    let message = applied.as_ref().err().map(|e| format!("{e:#}"));
-    crate::audit::flashback(
+    let mut message = applied.as_ref().err().map(|e| format!("{e:#}"));
+    if let (Some(m), Some(label)) = (&mut message, &stopped_at) {
+        if in_doubt::is_in_doubt(m) {
+            let settled = settle_in_doubt(source, definitions, filters, url, label);
+            log.line(&settled);
+            *m = format!("{m}. {settled}");
+        }
+    }
+    log.line(
+        message
+            .as_deref()
+            .unwrap_or("done: every transaction applied"),
+    );
+    let unaudited = crate::audit::flashback(
         &url_instance(url),
         "flashback execute",
-        &[apply_path.clone(), redo_path.clone()],
+        &[apply_path.clone(), redo_path.clone(), log_path.clone()],
         rows,
         applied.is_ok(),
         message.as_deref().unwrap_or("applied"),
     );
-    applied?;
+    if let Some(e) = unaudited {
+        let what = match &message {
+            Some(m) => m.clone(),
+            None => format!("applied {} transaction(s)", stats.transactions),
+        };
+        bail!("{what}, but {e}");
+    }
+    if let Some(e) = log.failed {
+        bail!("{e}");
+    }
+    if let Some(m) = message {
+        bail!("{m} (applied so far: {})", log_path.display());
+    }
     eprintln!("applied {} transaction(s)", stats.transactions);
     Ok(0)
+}
+
+/// The audit file of what an apply acknowledged, written line by line (no buffer: a killed
+/// run leaves every line it wrote). A write that fails is kept and reported at the end naming
+/// the file; the apply is not cut short by it (the server's state would then be unknown).
+struct AppliedLog {
+    path: PathBuf,
+    file: std::fs::File,
+    failed: Option<String>,
+}
+
+impl AppliedLog {
+    fn create(path: &std::path::Path) -> anyhow::Result<Self> {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("not applied: cannot create {}", path.display()))?;
+        Ok(AppliedLog {
+            path: path.to_path_buf(),
+            file,
+            failed: None,
+        })
+    }
+
+    fn line(&mut self, text: &str) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Err(e) = writeln!(self.file, "{text}") {
+            self.failed = Some(format!(
+                "cannot write {} ({e}): it does not list every transaction applied; the audit \
+                 trail and `arkc flashback --check` do",
+                self.path.display()
+            ));
+        }
+    }
 }

@@ -14,6 +14,7 @@ use crate::backend::{self, BackendEvent, InstancePoller};
 use crate::config::{Config, InstanceConfig};
 use crate::health::alert_state::AlertBook;
 use crate::health::backup::BackupStatus;
+use crate::health::sources::SourceFilter;
 use crate::health::{Alert, DiskFigures, InnodbFigures, InstanceHealth, Replication, Status};
 
 use crate::backend::health::alerting::{AlertContext, OnAlert};
@@ -57,7 +58,11 @@ pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
     if let Some(file) = &args.replay {
         return super::health_replay::run(file, args.at, &args.instances, args.format);
     }
-    let instances = select_instances(&config, &args.instances)?;
+    let instances = select_polled(&config, &args.instances)?;
+    let sources = SourceFilter::new(
+        config.instances.iter().map(|i| i.name.as_str()),
+        &args.instances,
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,9 +85,11 @@ pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
                 context.observe(&mut book, first);
             }
         }
-        let mut figures: Vec<InstanceHealth> =
-            pairs.into_iter().map(|(_, second)| second).collect();
-        figures.extend(runtime.block_on(read_prometheus_once(&config)));
+        let direct: Vec<InstanceHealth> = pairs.into_iter().map(|(_, second)| second).collect();
+        let prometheus = runtime.block_on(read_prometheus_once(&config));
+        let figures = sources
+            .join(direct, prometheus)
+            .map_err(anyhow::Error::msg)?;
         for h in &figures {
             context.observe(&mut book, h);
         }
@@ -95,13 +102,30 @@ pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
     if let Some(interval) = args.interval {
         config.ui.refresh_ms = interval.as_millis().max(100) as u64;
     }
-    runtime.block_on(watch(
+    runtime.block_on(watch_sources(
         Arc::new(config),
         context,
         args.format,
+        &sources,
         tokio::signal::ctrl_c(),
     ))?;
     Ok(0)
+}
+
+/// The `[[instance]]` entries to poll for `arkc health`: those of `names` that have one (all when
+/// `names` is empty). With `[[prometheus]]` sources, the other names are looked up in what the
+/// sources list (see [`SourceFilter`]).
+fn select_polled(config: &Config, names: &[String]) -> anyhow::Result<Vec<InstanceConfig>> {
+    if config.prometheus.is_empty() {
+        return select_instances(config, names);
+    }
+    if names.is_empty() {
+        return Ok(config.instances.clone());
+    }
+    Ok(names
+        .iter()
+        .filter_map(|n| config.instance(n).cloned())
+        .collect())
 }
 
 /// The configured instances, narrowed to `names` (all when empty).
@@ -125,8 +149,14 @@ pub fn select_instances(config: &Config, names: &[String]) -> anyhow::Result<Vec
         .map(|n| {
             config.instance(n).cloned().with_context(|| {
                 let known: Vec<&str> = config.instances.iter().map(|i| i.name.as_str()).collect();
+                // A Prometheus source lists figures only: sessions, locks and the other live
+                // reads need arkc's own connection.
+                let hint = match config.prometheus.is_empty() {
+                    true => "",
+                    false => "; an instance read only through a [[prometheus]] source has no direct connection for this: add an [[instance]] entry of that name",
+                };
                 format!(
-                    "no instance named `{n}` in {from}; known: {}",
+                    "no instance named `{n}` in {from}; known: {}{hint}",
                     known.join(", ")
                 )
             })
@@ -233,8 +263,20 @@ pub async fn read_prometheus_once(config: &Config) -> Vec<InstanceHealth> {
 /// Print health lines from the live backend until `stop` resolves.
 pub async fn watch(
     config: Arc<Config>,
+    context: AlertContext,
+    format: HealthFormat,
+    stop: impl std::future::Future<Output = std::io::Result<()>>,
+) -> anyhow::Result<()> {
+    let sources = SourceFilter::new(config.instances.iter().map(|i| i.name.as_str()), &[]);
+    watch_sources(config, context, format, &sources, stop).await
+}
+
+/// [`watch`], printing only the rows `sources` keeps (one per instance).
+async fn watch_sources(
+    config: Arc<Config>,
     mut context: AlertContext,
     format: HealthFormat,
+    sources: &SourceFilter,
     stop: impl std::future::Future<Output = std::io::Result<()>>,
 ) -> anyhow::Result<()> {
     let on_alert = OnAlert::from_config(&config.alerts);
@@ -252,7 +294,7 @@ pub async fn watch(
     loop {
         tokio::select! {
             event = rx.recv() => match event {
-                Some(BackendEvent::Health(h)) => {
+                Some(BackendEvent::Health(h)) if sources.keeps(&h) => {
                     let changed = context.observe(&mut book, &h);
                     on_alert.notify_all(&changed);
                     let alerts = book.alerts_of(&h.instance);

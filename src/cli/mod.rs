@@ -18,8 +18,10 @@ pub mod health;
 mod health_replay;
 pub mod inspect;
 pub mod monitor_views;
+mod output_file;
 mod progress;
 pub mod record;
+mod write_gate;
 
 use std::path::PathBuf;
 
@@ -37,7 +39,8 @@ pub struct Cli {
     /// Config file (default: $ARKC_CONFIG, else ~/.config/arkc/config.toml).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Refuse every write to a server (apply, execute, kill ...).
+    /// Refuse every write to a server or a backup target (apply, execute, kill, deploy, backup
+    /// run and prune: docs/read-only.md).
     #[arg(long, global = true)]
     pub read_only: bool,
     /// Open the console on a recording (`arkc record`) with a time cursor instead of polling.
@@ -137,7 +140,20 @@ pub enum ConfigCommand {
 pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
     // `read_only = true` in the config refuses writes exactly as `--read-only` does, for every
     // command; a config that cannot be read is reported by the commands that need it.
-    cli.read_only = cli.read_only || config_says_read_only(cli.config.as_deref());
+    let read_only = crate::readonly::ReadOnlyBy {
+        flag: cli.read_only,
+        config: config_says_read_only(cli.config.as_deref()),
+        palette: false,
+    };
+    cli.read_only = read_only.any();
+    // The one gate every write subcommand passes (their own checks stay, as a second line).
+    if let Some(write) = cli.command.as_ref().and_then(Command::write_request) {
+        if read_only.any() {
+            let refusal = crate::readonly::refusal(write.action, read_only);
+            crate::readonly::log_refusal(&write, &refusal);
+            anyhow::bail!(refusal);
+        }
+    }
     match cli.command {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             config_check::run(path.as_deref().or(cli.config.as_deref()))
@@ -177,7 +193,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
         Some(Command::BackupSupervise { id }) => crate::jobs::supervise(id),
         Some(Command::Tui { theme, keymap }) => {
             let opts = ConsoleOptions {
-                read_only: cli.read_only,
+                read_only: read_only.flag,
                 theme,
                 keymap,
                 replay: cli.replay,
@@ -186,7 +202,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
         }
         None => {
             let opts = ConsoleOptions {
-                read_only: cli.read_only,
+                read_only: read_only.flag,
                 replay: cli.replay,
                 ..ConsoleOptions::default()
             };

@@ -143,7 +143,11 @@ pub(super) fn client_defaults(
     dir: &Path,
 ) -> anyhow::Result<tempfile::TempPath> {
     let password = resolve_password(inst)?.unwrap_or_default();
-    let mut text = format!("[client]\nuser={}\npassword={}\n", inst.user(), password);
+    let mut text = format!(
+        "[client]\nuser={}\npassword={}\n",
+        inst.user(),
+        crate::jobs::credentials::quote(&password)
+    );
     match &inst.socket {
         Some(s) => text.push_str(&format!("socket={}\n", s.display())),
         None => text.push_str(&format!(
@@ -151,6 +155,11 @@ pub(super) fn client_defaults(
             inst.host.as_deref().unwrap_or("127.0.0.1"),
             inst.port.unwrap_or(3306)
         )),
+    }
+    // The seed's mariadb-dump / mariadb-backup reach the source with its TLS settings.
+    for line in crate::jobs::credentials::tls_options(inst) {
+        text.push_str(&line);
+        text.push('\n');
     }
     let file = tempfile::Builder::new()
         .prefix("client-")
@@ -449,4 +458,37 @@ pub fn stop(root: &Path) -> anyhow::Result<bool> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TlsMode;
+
+    #[test]
+    fn the_seed_defaults_carry_the_source_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut src = InstanceConfig::tcp("src", "127.0.0.1", 3306);
+        src.tls = TlsMode::VerifyCa;
+        src.ca = Some("/etc/arkc/ca.pem".into());
+        let file = client_defaults(&src, dir.path()).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        for line in [
+            "ssl",
+            "ssl-ca=\"/etc/arkc/ca.pem\"",
+            "ssl-verify-server-cert",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line}: {text}");
+        }
+    }
+
+    #[test]
+    fn the_seed_defaults_quote_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut src = InstanceConfig::tcp("src", "127.0.0.1", 3306);
+        src.password = Some("a#b\"c".into());
+        let file = client_defaults(&src, dir.path()).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.lines().any(|l| l == "password=\"a#b\\\"c\""), "{text}");
+    }
 }

@@ -85,7 +85,7 @@ impl BackupLookup {
 }
 
 /// One backup recorded by a history table or by arkc's jobs, for the Backup view's list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BackupEntry {
     pub source: String,
     /// The tool (`mariabackup`, `mydumper`...) or the job's kind.
@@ -97,7 +97,7 @@ pub struct BackupEntry {
 }
 
 /// What the Backup view shows: the lookup the alert rule uses and the newest entries per source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct BackupReport {
     pub lookup: BackupLookup,
     pub recent: Vec<BackupEntry>,

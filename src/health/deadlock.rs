@@ -5,14 +5,14 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Deadlock {
     /// The timestamp line as the server printed it (server local time).
     pub at: String,
     pub transactions: Vec<DeadlockTransaction>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct DeadlockTransaction {
     /// The `(N)` number in the section.
     pub number: u32,

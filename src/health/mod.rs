@@ -14,6 +14,7 @@ pub mod prometheus;
 pub mod replication;
 pub mod rules;
 pub mod sizes;
+pub mod sources;
 
 use std::collections::HashMap;
 

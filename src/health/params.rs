@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// A variable whose value differs from the baseline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ParamDiff {
     pub name: String,
     pub expected: String,
@@ -15,7 +15,7 @@ pub struct ParamDiff {
 }
 
 /// A variable that changed between two reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ParamChange {
     pub name: String,
     pub old: String,
@@ -67,7 +67,7 @@ pub fn same_value(a: &str, b: &str) -> bool {
 
 /// What the Parameters view shows for one instance: the variables read now, the baseline they
 /// are held against (if any) and the differences.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct ParamsReport {
     pub variables: BTreeMap<String, String>,
     /// Where the baseline comes from (`baseline.toml`, `instance primary (tag prod)`); `None`:

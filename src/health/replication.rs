@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 /// One replication channel (a MariaDB connection name or a MySQL channel; `""` is the default).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChannelStatus {
     pub name: String,
     /// `host:port` of the source.
@@ -34,7 +34,7 @@ pub struct ChannelStatus {
     pub last_sql_error: Option<ChannelError>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChannelError {
     pub errno: u64,
     pub message: String,
@@ -51,7 +51,7 @@ impl ChannelStatus {
 }
 
 /// A replica registered with this server as its source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ReplicaHost {
     pub server_id: u64,
     /// `report_host` of the replica; empty when it sets none.
@@ -61,7 +61,7 @@ pub struct ReplicaHost {
 
 /// A replica connection seen on the primary's processlist (a binlog dump thread): every connected
 /// replica shows here, with or without `report_host`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DumpThread {
     pub id: u64,
     pub user: String,
@@ -71,7 +71,7 @@ pub struct DumpThread {
 }
 
 /// The newest pt-heartbeat row and how far behind it is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct HeartbeatLag {
     pub table: String,
     /// `server_id` column: which server wrote the row.
@@ -82,7 +82,7 @@ pub struct HeartbeatLag {
 }
 
 /// Everything the Replication view shows for one instance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct ReplicationReport {
     pub channels: Vec<ChannelStatus>,
     pub replicas: Vec<ReplicaHost>,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 /// Space on the filesystem holding the datadir (measured only for an instance on this host).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FsSpace {
     pub total_bytes: u64,
     /// Available to unprivileged users (what the server's user can still write).
@@ -22,7 +22,7 @@ impl FsSpace {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SchemaSize {
     pub schema: String,
     pub tables: u64,
@@ -36,7 +36,7 @@ impl SchemaSize {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TableSize {
     pub schema: String,
     pub table: String,
@@ -55,14 +55,14 @@ impl TableSize {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BinlogTotals {
     pub count: u64,
     pub bytes: u64,
 }
 
 /// Everything the Disk and size view shows for one instance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct SizeReport {
     pub datadir: Option<String>,
     pub filesystem: Option<FsSpace>,

@@ -215,6 +215,7 @@ impl JobRun {
     }
 
     fn list_tables(&mut self, source: &SqlClient) -> anyhow::Result<Vec<TableInfo>> {
+        self.check_encrypted(source)?;
         let tables = checksums::list_tables(source, self.spec.database.as_deref())?;
         if let Some(db) = &self.spec.database {
             let exists = source.scalar(&format!(
@@ -226,6 +227,25 @@ impl JobRun {
             }
         }
         Ok(tables)
+    }
+
+    /// With `tls` on, the tools' client library encrypts only when the server offers TLS
+    /// (`ssl` alone never refuses a plain server), so a session with the tools' own settings
+    /// must show a cipher before any tool runs.
+    fn check_encrypted(&self, source: &SqlClient) -> anyhow::Result<()> {
+        let tls = self.creds.tls_policy();
+        if !tls.is_on() {
+            return Ok(());
+        }
+        let cipher = source.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'")?;
+        let cipher = cipher.first().and_then(|row| row.get(1)).cloned();
+        if cipher.unwrap_or_default().trim().is_empty() {
+            bail!(
+                "tls = \"{}\" but the connection is not encrypted: the server offers no TLS",
+                tls.mode
+            );
+        }
+        Ok(())
     }
 
     fn completed(&mut self, position: Option<SnapshotPosition>, figures: Figures) -> Outcome {
@@ -278,11 +298,15 @@ impl JobRun {
             return self.cancelled();
         }
         let tail = log_tail(&self.job_dir.join(TOOL_LOG), 12);
-        let error = if tail.is_empty() {
+        let mut error = if tail.is_empty() {
             why
         } else {
             format!("{why}\nlast lines of {}:\n{tail}", TOOL_LOG)
         };
+        let tls = self.creds.tls_policy();
+        if let Some(hint) = crate::backend::tls::failure_hint(&tls, &error) {
+            error = format!("instance `{}`: {hint}\n{error}", self.spec.instance);
+        }
         let quarantined = runner::quarantine(&self.spec, self.id).ok().flatten();
         Outcome {
             state: JobState::Failed,

@@ -119,6 +119,10 @@ impl Recording {
                 .map_err(|e| sqlite(path, e))?;
         }
         rec.check_format()?;
+        // Files from before the inspection reads get the table when recording goes on.
+        rec.conn
+            .execute_batch(reads::SCHEMA)
+            .map_err(|e| sqlite(path, e))?;
         Ok(rec)
     }
 
@@ -163,6 +167,18 @@ impl Recording {
     /// Append `frame`, then drop frames past `retention`, oldest first, in the same transaction:
     /// the committed file never exceeds the size bound.
     pub fn append(&mut self, frame: &Frame, retention: Retention) -> Result<(), RecordingError> {
+        self.append_with_reads(frame, &[], retention)
+    }
+
+    /// [`append`](Self::append) with the inspection views' reads taken at the frame's time
+    /// (stored apart: they are read at their own, slower cadence). Age and size bounds count
+    /// both, and whichever row is oldest goes first.
+    pub fn append_with_reads(
+        &mut self,
+        frame: &Frame,
+        reads: &[RecordedRead],
+        retention: Retention,
+    ) -> Result<(), RecordingError> {
         let json = serde_json::to_vec(frame).map_err(|e| invalid(&self.path, &e.to_string()))?;
         let blob = zstd::bulk::compress(&json, ZSTD_LEVEL)
             .map_err(|e| invalid(&self.path, &format!("cannot compress a frame: {e}")))?;
@@ -173,13 +189,18 @@ impl Recording {
             params![frame.at.timestamp_millis(), blob],
         )
         .map_err(|e| sqlite(&path, e))?;
+        for read in reads {
+            reads::insert(&tx, &path, frame.at, read)?;
+        }
         let oldest_kept = frame.at
             - chrono::Duration::from_std(retention.max_age).unwrap_or(chrono::Duration::MAX);
-        tx.execute(
-            "DELETE FROM frames WHERE at_ms < ?1",
-            params![oldest_kept.timestamp_millis()],
-        )
-        .map_err(|e| sqlite(&path, e))?;
+        for table in ["frames", "reads"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE at_ms < ?1"),
+                params![oldest_kept.timestamp_millis()],
+            )
+            .map_err(|e| sqlite(&path, e))?;
+        }
         loop {
             // With auto_vacuum = FULL the commit truncates the free pages away.
             let used: i64 = tx
@@ -192,12 +213,7 @@ impl Recording {
             if used as u64 <= retention.max_bytes {
                 break;
             }
-            let dropped = tx
-                .execute(
-                    "DELETE FROM frames WHERE id = (SELECT MIN(id) FROM frames)",
-                    [],
-                )
-                .map_err(|e| sqlite(&path, e))?;
+            let dropped = reads::drop_oldest(&tx).map_err(|e| sqlite(&path, e))?;
             if dropped == 0 {
                 return Err(invalid(
                     &path,
@@ -281,6 +297,9 @@ fn invalid(path: &Path, message: &str) -> RecordingError {
         message: message.to_string(),
     }
 }
+
+mod reads;
+pub use reads::{ReadBody, ReadKind, RecordedRead};
 
 #[cfg(test)]
 mod tests;

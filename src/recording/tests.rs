@@ -138,3 +138,114 @@ fn other_files_are_refused_by_name() {
         "{err}"
     );
 }
+
+fn sizes_read(instance: &str, marker: u64) -> RecordedRead {
+    RecordedRead {
+        instance: instance.into(),
+        body: ReadBody::Sizes(crate::health::sizes::SizeReport {
+            // Different every read so that compression cannot make reads free.
+            datadir: Some(format!(
+                "/var/lib/mysql-{:x}",
+                marker.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            )),
+            notes: (0..20)
+                .map(|i| {
+                    format!(
+                        "{:x}",
+                        (marker * 31 + i).wrapping_mul(0x2545_f491_4f6c_dd1d)
+                    )
+                })
+                .collect(),
+            ..Default::default()
+        }),
+    }
+}
+
+#[test]
+fn reads_come_back_newest_at_or_before_per_instance_and_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.arkc");
+    let mut rec = Recording::create(&path).unwrap();
+    rec.append_with_reads(&frame(0, 1), &[sizes_read("db0", 1)], Retention::default())
+        .unwrap();
+    rec.append(&frame(10, 1), Retention::default()).unwrap();
+    rec.append_with_reads(&frame(20, 1), &[sizes_read("db0", 2)], Retention::default())
+        .unwrap();
+    drop(rec);
+    let rec = Recording::open(&path).unwrap();
+    let at = |s| frame(s, 0).at;
+    let (when, body) = rec
+        .read_at("db0", ReadKind::Sizes, at(15))
+        .unwrap()
+        .unwrap();
+    assert_eq!(when, at(0));
+    assert_eq!(body, sizes_read("db0", 1).body);
+    let (when, _) = rec
+        .read_at("db0", ReadKind::Sizes, at(25))
+        .unwrap()
+        .unwrap();
+    assert_eq!(when, at(20));
+    assert_eq!(
+        rec.read_at("db0", ReadKind::Parameters, at(25)).unwrap(),
+        None
+    );
+    assert_eq!(rec.read_at("db1", ReadKind::Sizes, at(25)).unwrap(), None);
+    assert_eq!(rec.read_at("db0", ReadKind::Sizes, at(-1)).unwrap(), None);
+    assert_eq!(rec.read_count().unwrap(), 2);
+}
+
+#[test]
+fn reads_count_in_the_size_bound_and_go_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.arkc");
+    let bound = MIN_BYTES * 2;
+    let retention = Retention {
+        max_bytes: bound,
+        ..Retention::default()
+    };
+    let mut rec = Recording::create(&path).unwrap();
+    for s in 0..300 {
+        let reads: Vec<RecordedRead> = (0..3)
+            .map(|i| sizes_read(&format!("db{i}"), s as u64 * 3 + i))
+            .collect();
+        rec.append_with_reads(&frame(s, 5), &reads, retention)
+            .unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size <= bound, "after frame {s}: {size} bytes > {bound}");
+    }
+    let first_frame = rec.times().unwrap()[0];
+    let kept = rec.read_count().unwrap();
+    assert!(kept > 0 && kept < 900, "kept {kept} reads");
+    // Oldest first: at most the reads of the moment whose frame went last are older than the
+    // oldest frame (a frame goes before the reads of its moment, later frames may show them).
+    let oldest_read: i64 = rec
+        .conn
+        .query_row("SELECT MIN(at_ms) FROM reads", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        oldest_read >= first_frame.timestamp_millis() - 1000,
+        "read at {oldest_read}, oldest frame {first_frame}"
+    );
+}
+
+#[test]
+fn reads_older_than_the_age_bound_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.arkc");
+    let retention = Retention {
+        max_age: Duration::from_secs(30),
+        ..Retention::default()
+    };
+    let mut rec = Recording::create(&path).unwrap();
+    for s in (0..100).step_by(10) {
+        rec.append_with_reads(&frame(s, 1), &[sizes_read("db0", s as u64)], retention)
+            .unwrap();
+    }
+    assert_eq!(rec.read_count().unwrap(), 4);
+    assert_eq!(
+        rec.read_at("db0", ReadKind::Sizes, frame(55, 0).at)
+            .unwrap(),
+        None,
+        "the read of second 50 went with its age"
+    );
+}

@@ -6,6 +6,7 @@
 
 mod replica;
 pub mod server;
+pub mod test_home;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -42,6 +42,9 @@ impl Console {
                     Effect::SendBackend(command) => send(command),
                     Effect::LoadTheme(name) => queue.push(self.load_theme(name)),
                     Effect::Quit => {}
+                    Effect::LogRefusal(write, message) => {
+                        crate::readonly::log_refusal(&write, &message)
+                    }
                 }
             }
         }

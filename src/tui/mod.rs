@@ -60,6 +60,10 @@ pub async fn run_console(config: Config, opts: ConsoleOptions) -> anyhow::Result
         }
         None => crate::backend::spawn_console(Arc::new(config), events_tx),
     };
+    // The backend's gate starts from the console's read-only state, before any other command.
+    backend.send(crate::backend::BackendCommand::SetReadOnly(
+        console.state.read_only_by(),
+    ));
     let mut guard = terminal::TerminalGuard::enter()?;
     let result = run_loop(
         &mut guard.terminal,

@@ -51,7 +51,7 @@ impl Env {
         self.dir.path().join("backups")
     }
 
-    fn arkc(&self) -> Command {
+    pub(crate) fn arkc(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_arkc"));
         cmd.env("ARKC_DATA_DIR", self.dir.path().join("data"))
             .arg("--config")
@@ -471,7 +471,7 @@ fn detached_job_outlives_its_cli_then_cancel_quarantines_and_retention_ignores_i
     assert!(PathBuf::from(env.record(third)["path"].as_str().unwrap()).exists());
 }
 
-fn names_in(dir: &Path) -> Vec<String> {
+pub(crate) fn names_in(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()

@@ -341,7 +341,11 @@ fn apply_needs_the_instance_name_and_is_refused_read_only() {
 
     s.read_only = true;
     let effects = keys(&mut s, &[Action::ApplyRollback]);
-    assert!(effects.is_empty());
+    // Nothing is sent; the refusal is logged (audit trail) by the event loop.
+    assert!(
+        matches!(effects.as_slice(), [arkc::app::Effect::LogRefusal(..)]),
+        "{effects:?}"
+    );
     let small = screen(&s, 80, 24);
     assert!(
         small.contains("apply refused: arkc is read-only"),

@@ -77,3 +77,23 @@ fn prometheus_instances_join_the_list_and_their_views_say_where_they_come_from()
         "{view}"
     );
 }
+
+#[test]
+fn a_prometheus_row_before_the_first_direct_poll_does_not_stand_for_a_configured_instance() {
+    let config = Config {
+        instances: vec![InstanceConfig::tcp("primary", "10.0.3.7", 3306)],
+        ..Config::default()
+    };
+    let mut state = State::new(&config, false, clock());
+    let fleet = Source::Prometheus("fleet".into());
+    send(&mut state, row("primary", fleet.clone(), 999.0));
+    assert!(
+        !state.health.contains_key("primary"),
+        "the direct entry waits for its own poll"
+    );
+    send(&mut state, row("primary", Source::Direct, 111.0));
+    send(&mut state, row("primary", fleet, 999.0));
+    assert_eq!(state.health["primary"].source, Source::Direct);
+    assert_eq!(state.health["primary"].qps, Some(111.0));
+    assert_eq!(state.instances.len(), 1);
+}

@@ -130,3 +130,76 @@ fn scrolled_to_the_lagging_replicas_and_filtered_by_tag_80x24() {
     assert!(text.contains("Instances 250/1000"), "{text}");
     insta::assert_snapshot!(text);
 }
+
+/// What the summary line of the `pay` group must count: the same rules as `fleet_state`.
+fn pay_counts() -> (usize, usize, usize, usize) {
+    let (mut up, mut slow, mut down, mut waiting) = (0, 0, 0, 0);
+    for i in (0..1000).filter(|i| i % 4 == 0) {
+        if i >= 995 {
+            waiting += 1;
+        } else if i % 97 == 13 {
+            down += 1;
+        } else if i % 131 == 7 {
+            slow += 1;
+        } else {
+            up += 1;
+        }
+    }
+    (up, slow, down, waiting)
+}
+
+#[test]
+fn t_shows_one_tag_group_with_its_own_summary_80x24() {
+    let mut state = fleet_state();
+    update(&mut state, Action::NextTagGroup);
+    assert_eq!(state.filter, "tag:pay");
+    let text = screen(&state);
+    let (up, slow, down, waiting) = pay_counts();
+    let summary =
+        format!("│{up} up · {slow} slow · {down} down · {waiting} waiting │ alerts {down} crit");
+    assert!(text.contains(&summary), "want `{summary}` in\n{text}");
+    assert!(
+        text.contains("Instances 250/1000 · tag group pay"),
+        "{text}"
+    );
+    assert!(text.contains("tag group pay: 250 instances"), "{text}");
+    // Only `pay` rows: every 4th instance.
+    for row in text.lines().filter(|l| l.starts_with("│db")) {
+        let n: usize = row.trim_start_matches('│')[2..6].parse().unwrap();
+        assert_eq!(n % 4, 0, "{row}");
+    }
+    insta::assert_snapshot!(text);
+
+    update(&mut state, Action::NextTagGroup);
+    assert_eq!(state.filter, "tag:web");
+    assert!(screen(&state).contains("Instances 750/1000"));
+    update(&mut state, Action::NextTagGroup);
+    assert_eq!(state.filter, "", "after the last tag: the whole fleet");
+    let text = screen(&state);
+    assert!(text.contains("976 up · 8 slow · 11 down"), "{text}");
+    assert!(text.contains("2 tag groups (pay, web)"), "{text}");
+}
+
+#[test]
+fn tag_palette_command_picks_a_group_or_names_the_tags() {
+    let mut state = fleet_state();
+    let palette = |state: &mut State, line: &str| {
+        update(state, Action::Palette);
+        for c in line.chars() {
+            update(state, Action::InputChar(c));
+        }
+        update(state, Action::Confirm);
+    };
+    palette(&mut state, "tag WEB");
+    assert_eq!(state.filter, "tag:web");
+    assert!(screen(&state).contains("tag group web"));
+    palette(&mut state, "tag nope");
+    assert_eq!(state.filter, "tag:web", "an unknown tag changes nothing");
+    let text = screen(&state);
+    assert!(
+        text.contains("no instance is tagged `nope`; tags: pay, web"),
+        "{text}"
+    );
+    palette(&mut state, "tag");
+    assert_eq!(state.filter, "");
+}

@@ -349,7 +349,12 @@ fn read_only_refuses_every_kill_before_asking() {
         Action::KillConnection,
         Action::KillFiltered,
     ] {
-        assert!(update(&mut state, action.clone()).is_empty(), "{action:?}");
+        // Nothing is sent; only the refusal's log entry goes out.
+        let effects = update(&mut state, action.clone());
+        assert!(
+            matches!(effects.as_slice(), [arkc::app::Effect::LogRefusal(..)]),
+            "{action:?}: {effects:?}"
+        );
         let s = screen(&state, 80, 24);
         assert!(s.contains("refused: arkc is read-only"), "{action:?}: {s}");
         assert!(!s.contains("type the instance name"), "{s}");

@@ -332,6 +332,10 @@ fn read_only_refuses_the_kill_before_asking() {
     let mut state = to_locks_view_with_chain();
     state.read_only = true;
     let effects = update(&mut state, Action::KillRootBlocker);
-    assert!(effects.is_empty());
+    // Nothing is sent; only the refusal's log entry goes out.
+    assert!(
+        matches!(effects.as_slice(), [arkc::app::Effect::LogRefusal(..)]),
+        "{effects:?}"
+    );
     assert!(screen(&state, 80, 24).contains("refused: arkc is read-only"));
 }

@@ -269,7 +269,12 @@ fn jobs_deploy_refused_in_read_only_mode_before_asking() {
     .unwrap();
     let mut state = State::new(&config, true, clock(0));
     update(&mut state, Action::PaneJobs);
-    assert!(key(&mut state, 'd').is_empty());
+    // Nothing is sent; only the refusal's log entry goes out.
+    let effects = key(&mut state, 'd');
+    assert!(
+        matches!(effects.as_slice(), [arkc::app::Effect::LogRefusal(..)]),
+        "{effects:?}"
+    );
     assert_eq!(state.mode, Mode::Normal);
     let text = screen(&state);
     assert!(text.contains("refused: arkc is read-only"), "{text}");

@@ -4,11 +4,17 @@
 
 mod support;
 
+// Every test runs with a private HOME (XDG and ARKC_DATA_DIR cleared), made before main and
+// removed after it: nothing a test does reaches the developer's own files.
+arkc::private_test_home!();
+
 mod audit_trail;
+mod backup_faults;
 mod backup_jobs;
 mod backup_kinds;
 mod binlog_check;
 mod binlog_pane_generated;
+mod binlog_pane_purged;
 mod binlog_pane_render;
 mod binlog_pane_stream;
 mod binlog_pane_tmux;
@@ -20,11 +26,14 @@ mod completions;
 mod config_init_login_path;
 mod console_loop;
 mod demo;
+mod deploy_faults;
 mod deploy_instance;
 mod deploy_pane_tmux;
 mod deploy_sql;
 mod digest_cli;
+mod disk_full;
 mod flashback_batched;
+mod flashback_faults;
 mod flashback_generated;
 mod flashback_instance_source;
 mod flashback_progress;
@@ -46,11 +55,15 @@ mod jobs_pane_render;
 mod jobs_pane_tmux;
 mod monitor_sandbox;
 mod presets;
+mod prometheus_merge;
 mod prometheus_source;
 mod quiet_monitoring;
 mod readme_incident;
+mod readonly_cli;
+mod readonly_tui;
 mod record_console;
 mod record_replay;
+mod record_replay_views;
 mod replay_console;
 mod sandbox;
 mod secrets_grep;
@@ -59,6 +72,8 @@ mod slow_pane;
 mod slow_sources;
 mod slow_tmux;
 mod tls;
+mod tls_jobs;
+mod tls_stream;
 mod tui_live;
 mod tui_live_inspect;
 mod tui_live_replica;

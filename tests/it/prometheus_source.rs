@@ -127,6 +127,11 @@ impl ScrapedSandbox {
         scraped
     }
 
+    /// The scraped server's port, for a direct `[[instance]]` entry of the same server.
+    pub fn port(&self) -> u16 {
+        self._sandbox.port()
+    }
+
     /// Until the target is up with at least two samples, so that `rate()` has an answer.
     fn wait_for_samples(&self) {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -176,3 +176,42 @@ fn console_on_a_file_that_is_no_recording_names_it() {
         "{err}"
     );
 }
+
+/// Views whose reads a recording does not hold say so, rather than waiting or showing live data.
+#[tokio::test]
+async fn replayed_views_without_recorded_reads_say_not_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = recording(dir.path());
+    let (events, mut rx) = mpsc::unbounded_channel();
+    let handle = backend::replay::spawn(&path, events).unwrap();
+    let mut state = State::new(&Config::default(), false, Utc::now());
+    until_frame(&mut state, &mut rx, 0).await;
+    for (key, kind) in [
+        (Action::HealthReplication, "replication"),
+        (Action::HealthDisk, "sizes"),
+        (Action::HealthParameters, "parameters"),
+        (Action::HealthBackup, "backups"),
+    ] {
+        state.health_pane.monitor.view_error = None;
+        send(&handle, update(&mut state, key));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while state.health_pane.monitor.view_error.is_none() {
+            let event = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no answer for {kind}"))
+                .unwrap();
+            update(&mut state, Action::Backend(Box::new(event)));
+        }
+        let (_, error) = state.health_pane.monitor.view_error.clone().unwrap();
+        assert!(
+            error.starts_with(&format!(
+                "not recorded at this moment: {kind} is recorded every"
+            )),
+            "{error}"
+        );
+    }
+    let text = screen(&state);
+    assert!(text.contains("not recorded at this moment"), "{text}");
+    handle.send(BackendCommand::Shutdown);
+    handle.shutdown().await;
+}

@@ -74,6 +74,8 @@ pub struct FleetIndex {
     /// Lowercased "name\naddress\ntag..." per instance, for the filter.
     haystack: Vec<String>,
     tags: Vec<Vec<String>>,
+    /// Tag groups: each distinct tag once, its counts kept like the fleet's.
+    groups: TagGroups,
     /// Every instance, worst first.
     order: Vec<usize>,
     /// The filter `visible` was computed for.
@@ -83,6 +85,8 @@ pub struct FleetIndex {
     /// Position of each instance in `visible` (`usize::MAX`: filtered out).
     visible_pos: Vec<usize>,
     summary: FleetSummary,
+    /// How many instances came from the config (they come first; later ones joined).
+    configured: usize,
 }
 
 impl FleetIndex {
@@ -121,6 +125,7 @@ impl FleetIndex {
                 .iter()
                 .map(|e| e.tags.iter().map(|t| t.to_lowercase()).collect())
                 .collect(),
+            groups: TagGroups::default(),
             order: (0..n).collect(),
             filter: String::new(),
             visible: (0..n).collect(),
@@ -129,7 +134,12 @@ impl FleetIndex {
                 waiting: n,
                 ..FleetSummary::default()
             },
+            configured: n,
         };
+        for (i, e) in instances.iter().enumerate() {
+            index.groups.join(i, &e.tags);
+            index.groups.count(i, Standing::Waiting, true);
+        }
         index.refilter();
         index
     }
@@ -155,7 +165,8 @@ impl FleetIndex {
         self.haystack.push(text.to_lowercase());
         self.tags
             .push(e.tags.iter().map(|t| t.to_lowercase()).collect());
-        self.count(Standing::Waiting, true);
+        self.groups.join(i, &e.tags);
+        self.count(i, Standing::Waiting, true);
         let ranks = &self.ranks;
         let at = self
             .order
@@ -200,12 +211,13 @@ impl FleetIndex {
         s.critical = s.critical + firing.0 - old_firing.0;
         s.warning = s.warning + firing.1 - old_firing.1;
         s.info = s.info + firing.2 - old_firing.2;
+        self.groups.fire(i, old_firing, firing);
         let old = self.ranks[i];
         if old == rank {
             return;
         }
-        self.count(old.0, false);
-        self.count(rank.0, true);
+        self.count(i, old.0, false);
+        self.count(i, rank.0, true);
         // Ranks are unique (the index is part of them), so the search finds exactly `i`.
         if let Ok(at) = self.order.binary_search_by(|&j| self.ranks[j].cmp(&old)) {
             self.order.remove(at);
@@ -220,19 +232,9 @@ impl FleetIndex {
         self.refilter();
     }
 
-    fn count(&mut self, standing: Standing, add: bool) {
-        let s = &mut self.summary;
-        let slot = match standing {
-            Standing::Down => &mut s.down,
-            Standing::Slow => &mut s.slow,
-            Standing::Waiting => &mut s.waiting,
-            _ => &mut s.up,
-        };
-        if add {
-            *slot += 1;
-        } else {
-            *slot = slot.saturating_sub(1);
-        }
+    fn count(&mut self, i: usize, standing: Standing, add: bool) {
+        self.summary.count(standing, add);
+        self.groups.count(i, standing, add);
     }
 
     /// Keep the cached filter result in step with the console's filter (cheap when unchanged).
@@ -294,13 +296,123 @@ impl FleetIndex {
         self.summary
     }
 
+    /// The tag group the filter shows (`tag:NAME`) and its counts, for the summary line.
+    pub fn group_summary(&self) -> Option<(&str, FleetSummary)> {
+        let tag = self.filter.to_lowercase();
+        self.groups.summary_of(tag.strip_prefix("tag:")?)
+    }
+
+    /// Every tag, sorted: the groups `t` cycles through.
+    pub fn tag_names(&self) -> Vec<&str> {
+        self.groups.sorted_names()
+    }
+
+    /// The group after (or, `back`, before) the one `filter` shows, in tag order; `None` is the
+    /// whole fleet, which comes after the last tag and before the first.
+    pub fn next_tag_group(&self, filter: &str, back: bool) -> Option<String> {
+        let names = self.groups.sorted_names();
+        let lower = filter.to_lowercase();
+        let current = lower
+            .strip_prefix("tag:")
+            .and_then(|t| names.iter().position(|n| *n == t));
+        let at = match (current, back) {
+            (None, false) => Some(0),
+            (None, true) => names.len().checked_sub(1),
+            (Some(i), false) => Some(i + 1).filter(|&n| n < names.len()),
+            (Some(i), true) => i.checked_sub(1),
+        };
+        at.and_then(|i| names.get(i)).map(|n| n.to_string())
+    }
+
     /// Widest instance name and address (config order does not change, so counted once).
     pub fn widths(&self) -> (usize, usize) {
         (self.name_width, self.address_width)
     }
 
+    /// Whether `name` is one of the config's own entries (not one that joined later).
+    pub fn is_configured(&self, name: &str) -> bool {
+        self.by_name.get(name).is_some_and(|&i| i < self.configured)
+    }
+
     pub fn standing(&self, i: usize) -> Option<Standing> {
         self.ranks.get(i).map(|r| r.0)
+    }
+}
+
+impl FleetSummary {
+    fn count(&mut self, standing: Standing, add: bool) {
+        let slot = match standing {
+            Standing::Down => &mut self.down,
+            Standing::Slow => &mut self.slow,
+            Standing::Waiting => &mut self.waiting,
+            _ => &mut self.up,
+        };
+        if add {
+            *slot += 1;
+        } else {
+            *slot = slot.saturating_sub(1);
+        }
+    }
+}
+
+/// The fleet by tag: each group's counts follow every result, so the summary line of a group
+/// costs a lookup, not a scan of its members.
+#[derive(Debug, Clone, Default)]
+struct TagGroups {
+    by_name: HashMap<String, usize>,
+    names: Vec<String>,
+    summaries: Vec<FleetSummary>,
+    /// The groups of each instance (indices into `names`, each once).
+    of_instance: Vec<Vec<usize>>,
+}
+
+impl TagGroups {
+    /// Instance `i` (the next one) joins its tags' groups; the caller counts its standing.
+    fn join(&mut self, i: usize, tags: &[String]) {
+        debug_assert_eq!(i, self.of_instance.len());
+        let mut groups: Vec<usize> = Vec::with_capacity(tags.len());
+        for tag in tags {
+            let tag = tag.to_lowercase();
+            let g = match self.by_name.get(&tag) {
+                Some(&g) => g,
+                None => {
+                    self.by_name.insert(tag.clone(), self.names.len());
+                    self.names.push(tag);
+                    self.summaries.push(FleetSummary::default());
+                    self.names.len() - 1
+                }
+            };
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+        self.of_instance.push(groups);
+    }
+
+    fn count(&mut self, i: usize, standing: Standing, add: bool) {
+        for &g in self.of_instance.get(i).into_iter().flatten() {
+            self.summaries[g].count(standing, add);
+        }
+    }
+
+    fn fire(&mut self, i: usize, old: (usize, usize, usize), new: (usize, usize, usize)) {
+        for &g in self.of_instance.get(i).into_iter().flatten() {
+            let s = &mut self.summaries[g];
+            s.critical = s.critical + new.0 - old.0;
+            s.warning = s.warning + new.1 - old.1;
+            s.info = s.info + new.2 - old.2;
+        }
+    }
+
+    fn summary_of(&self, tag: &str) -> Option<(&str, FleetSummary)> {
+        let &g = self.by_name.get(tag)?;
+        Some((self.names[g].as_str(), self.summaries[g]))
+    }
+
+    fn sorted_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names
     }
 }
 

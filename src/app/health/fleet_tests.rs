@@ -106,3 +106,86 @@ fn filter_by_words_tags_and_status() {
         "the cached rows follow new results"
     );
 }
+
+#[test]
+fn tag_groups_keep_their_own_counts() {
+    let book = AlertBook::new();
+    let mut list = entries(6);
+    // A repeated tag counts once; a second tag puts the instance in two groups.
+    list[0].tags = vec!["prod".into(), "PROD".into(), "eu".into()];
+    let mut f = FleetIndex::new(&list);
+    assert_eq!(f.tag_names(), ["eu", "prod", "staging"]);
+    f.sync_filter("tag:prod");
+    let (tag, s) = f.group_summary().unwrap();
+    assert_eq!((tag, s.waiting, s.up), ("prod", 3, 0));
+    for i in 0..6 {
+        f.observe(&up(&format!("db{i:04}")), &book);
+    }
+    f.observe(&InstanceHealth::down("db0000", "refused", at()), &book);
+    f.observe(&up("db0003").into_slow("late"), &book);
+    let (_, prod) = f.group_summary().unwrap();
+    assert_eq!((prod.up, prod.slow, prod.down, prod.waiting), (2, 0, 1, 0));
+    f.sync_filter("TAG:Staging");
+    let (_, staging) = f.group_summary().unwrap();
+    assert_eq!((staging.up, staging.slow, staging.down), (2, 1, 0));
+    f.sync_filter("tag:eu");
+    assert_eq!(f.group_summary().unwrap().1.down, 1);
+    f.sync_filter("db");
+    assert_eq!(
+        f.group_summary(),
+        None,
+        "not a tag filter: the fleet's counts"
+    );
+    // The whole fleet still adds up.
+    let all = f.summary();
+    assert_eq!((all.up, all.slow, all.down), (4, 1, 1));
+    // A late instance with a new tag makes a new group.
+    f.add(&InstanceEntry {
+        name: "late".into(),
+        address: "x".into(),
+        tags: vec!["dr".into()],
+    });
+    f.sync_filter("tag:dr");
+    assert_eq!(f.group_summary().unwrap().1.waiting, 1);
+}
+
+#[test]
+fn firing_alerts_count_in_every_group_of_the_instance() {
+    let mut book = AlertBook::new();
+    let mut f = FleetIndex::new(&entries(4));
+    let rules = default_rules();
+    let down = InstanceHealth::down("db0002", "refused", at());
+    for s in [0, 120, 240] {
+        book.observe(
+            "db0002",
+            &down.alert_facts(None),
+            &rules,
+            at() + chrono::Duration::seconds(s),
+        );
+    }
+    f.observe(&down, &book);
+    f.sync_filter("tag:prod");
+    assert!(f.group_summary().unwrap().1.critical >= 1);
+    f.sync_filter("tag:staging");
+    assert_eq!(f.group_summary().unwrap().1.critical, 0);
+    // Back up and judged again: the group's count goes back to zero.
+    f.observe(&up("db0002"), &AlertBook::new());
+    f.sync_filter("tag:prod");
+    assert_eq!(f.group_summary().unwrap().1.critical, 0);
+}
+
+#[test]
+fn t_cycles_through_the_tags_then_the_whole_fleet() {
+    let f = FleetIndex::new(&entries(4));
+    assert_eq!(f.next_tag_group("", false).as_deref(), Some("prod"));
+    assert_eq!(
+        f.next_tag_group("tag:prod", false).as_deref(),
+        Some("staging")
+    );
+    assert_eq!(f.next_tag_group("tag:staging", false), None);
+    assert_eq!(f.next_tag_group("db00", false).as_deref(), Some("prod"));
+    assert_eq!(f.next_tag_group("", true).as_deref(), Some("staging"));
+    assert_eq!(f.next_tag_group("tag:prod", true), None);
+    let untagged = FleetIndex::new(&[]);
+    assert_eq!(untagged.next_tag_group("", false), None);
+}

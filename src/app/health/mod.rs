@@ -316,8 +316,53 @@ fn instances_key(ctx: &mut PaneCtx, action: &Action) -> Option<Vec<Effect>> {
             *ctx.mode = Mode::Filter;
             return Some(Vec::new());
         }
+        Action::NextTagGroup => {
+            let next = ctx.fleet.next_tag_group(ctx.filter, false);
+            show_tag_group(ctx, next);
+            return Some(Vec::new());
+        }
         _ => return None,
     };
     ctx.move_selection(by);
     Some(Vec::new())
+}
+
+/// Show one tag group (the `/` filter `tag:NAME`, whose summary line counts only that group) or,
+/// with `None`, the whole fleet.
+pub fn show_tag_group(ctx: &mut PaneCtx, tag: Option<String>) {
+    let names: Vec<String> = ctx
+        .fleet
+        .tag_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        ctx.error(
+            "no instance has tags: add tags = [\"prod\"] to [[instance]] entries to group them",
+        );
+        return;
+    }
+    let Some(tag) = tag.map(|t| t.to_lowercase()) else {
+        ctx.filter.clear();
+        ctx.keep_selection_visible();
+        ctx.info(format!(
+            "all instances · {} tag groups ({}) · t: next group",
+            names.len(),
+            names.join(", ")
+        ));
+        return;
+    };
+    if !names.contains(&tag) {
+        ctx.error(format!(
+            "no instance is tagged `{tag}`; tags: {}",
+            names.join(", ")
+        ));
+        return;
+    }
+    *ctx.filter = format!("tag:{tag}");
+    ctx.keep_selection_visible();
+    let members = ctx.visible_instances().len();
+    ctx.info(format!(
+        "tag group {tag}: {members} instances · t: next group, esc: all"
+    ));
 }

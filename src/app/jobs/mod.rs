@@ -234,6 +234,10 @@ impl PaneLogic for JobsPane {
             return Some(Vec::new());
         }
         let (consumed, request) = self.handle(action);
+        if ctx.read_only && matches!(request, Some(JobsRequest::Start(_))) {
+            // `update()`'s gate refuses the start and says why in the status bar.
+            self.status = Some("not started: arkc is read-only".into());
+        }
         if self.confirm_cancel.is_some() {
             // The answer comes as typed characters.
             *ctx.mode = Mode::PaneInput;

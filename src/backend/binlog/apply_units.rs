@@ -13,6 +13,7 @@ use mysql_async::{Conn, Row};
 use arkc_binlog::batch::{batch_statements, Batched};
 
 use super::flashback::TxnResult;
+use super::in_doubt::lost_in_flight;
 use super::sql_units::Unit;
 use crate::backend::recorder::SqlRecorder;
 
@@ -98,6 +99,20 @@ pub async fn run_units_of(
             }
             let mut e = error.unwrap_or_else(|| "the server stopped answering".into());
             if unit.transaction {
+                // The in-doubt hook: a dead connection may have run this unit's COMMIT.
+                let at = next + at;
+                if let Some(doubt) = lost_in_flight(conn, units, at, (done, total), &e).await {
+                    progress(TxnResult {
+                        index: done,
+                        total,
+                        label: unit.label.clone(),
+                        statements: unit.statements.len(),
+                        rows_affected: unit_rows,
+                        no_op,
+                        error: Some(doubt.clone()),
+                    });
+                    return (false, doubt);
+                }
                 rollback(conn, rec).await;
             }
             if unit.transaction && sent.iter().any(|s| s.rows > 1) {

@@ -235,15 +235,23 @@ pub async fn apply(
         }
     };
     let mut rows = 0;
+    let mut stopped_at = None;
     let mut counted = |r: TxnResult| {
         rows += r.rows_affected;
+        if r.error.is_some() {
+            stopped_at = Some(r.label.clone());
+        }
         progress(r)
     };
-    let (ok, message) = run_units(&mut conn, rec, &units, !request.edited, &mut counted).await;
+    let (ok, mut message) = run_units(&mut conn, rec, &units, !request.edited, &mut counted).await;
+    if let Some(label) = stopped_at.filter(|_| super::in_doubt::is_in_doubt(&message)) {
+        let settled = super::in_doubt::settle_on_instance(inst, rec, &label).await;
+        message = format!("{message}. {settled}");
+    }
     if ok {
         let _ = conn.disconnect().await;
     }
-    crate::audit::flashback(
+    let unaudited = crate::audit::flashback(
         &inst.name,
         "flashback apply",
         &report.audit_files,
@@ -252,7 +260,10 @@ pub async fn apply(
         &message,
     );
     report.ok = ok;
-    report.message = message;
+    report.message = match unaudited {
+        Some(e) => format!("{message}; {e}"),
+        None => message,
+    };
     report
 }
 

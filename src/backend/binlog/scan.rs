@@ -181,9 +181,15 @@ impl BinlogService {
             BinlogCommand::Export { path, text } => {
                 let events = self.events.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = std::fs::write(&path, text.as_bytes())
+                    // Whole or not at all: a full disk leaves no half export under the name.
+                    let result = crate::deploy::instance_config::write_atomically(&path, &text)
                         .map(|_| text.len() as u64)
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                        .map_err(|e| {
+                            format!(
+                                "cannot write {}: {e:#}; nothing was written under that name",
+                                path.display()
+                            )
+                        });
                     send(&events, BinlogEvent::Exported { path, result });
                 });
             }
@@ -304,7 +310,7 @@ impl BinlogService {
                     Ok(()) if cancel.load(Ordering::Relaxed) => ScanOutcome::Cancelled,
                     Ok(()) => ScanOutcome::Done,
                     Err(_) if cancel.load(Ordering::Relaxed) => ScanOutcome::Cancelled,
-                    Err(e) => ScanOutcome::Failed(format!("{e:#}")),
+                    Err(e) => ScanOutcome::Failed(failure_text(&request, &e)),
                 };
                 send(&events, BinlogEvent::ScanFinished { id, outcome });
             });
@@ -312,6 +318,20 @@ impl BinlogService {
             let outcome = ScanOutcome::Failed(format!("cannot start the scan thread: {e}"));
             send(&self.events, BinlogEvent::ScanFinished { id: 0, outcome });
         }
+    }
+}
+
+/// A scan's error, led by the file's name when a listed binlog is gone (PURGE BINARY LOGS or
+/// rotation since the list was read), so that a narrow status line still says which and why.
+fn failure_text(request: &ScanRequest, e: &anyhow::Error) -> String {
+    let gone = request.files.iter().find(|f| !f.exists());
+    match gone.and_then(|f| f.file_name()) {
+        Some(name) => format!(
+            "{} is gone (purged or rotated away since the list was read; list the logs again): \
+             {e:#}",
+            name.to_string_lossy()
+        ),
+        None => format!("{e:#}"),
     }
 }
 

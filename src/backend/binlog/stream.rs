@@ -11,9 +11,10 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts};
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::backend::tls::{failure_hint, server_name, TlsPolicy};
 use crate::config::{resolve_password, InstanceConfig, TlsMode};
 pub use arkc_binlog::pipeline::Arrival;
-use wire::Wire;
+use wire::{TlsFailure, TlsUpgrade, Wire};
 
 /// The replica id arkc announces unless `--server-id` says otherwise: high, so it does not
 /// meet real servers, whose ids are usually small. Two dump connections with one id clash
@@ -38,47 +39,85 @@ const FORMAT_DESCRIPTION_EVENT: u8 = 15;
 const HEARTBEAT_EVENT: u8 = 27;
 const HEARTBEAT_EVENT_V2: u8 = 41;
 
-/// A server to stream from: driver options plus a label for messages.
+/// A server to stream from: driver options (TLS included, for the SQL side), the TLS policy
+/// of the dump connection, and a label for messages.
 #[derive(Clone)]
 pub struct StreamServer {
     pub opts: Opts,
     pub label: String,
+    pub tls: TlsPolicy,
 }
 
 impl StreamServer {
+    /// From a URL; `?require_ssl=true&verify_ca=false` encrypts like tls = "required". A URL
+    /// cannot name a CA file, so verifying one needs a configured instance.
     pub fn from_url(url: &str) -> anyhow::Result<StreamServer> {
         let opts =
             Opts::from_url(url).context("bad --url (expected mysql://user:pass@host:port)")?;
-        if opts.ssl_opts().is_some() {
-            bail!("--url asks for TLS; arkc's replication client does not speak TLS yet");
-        }
+        let tls = match opts.ssl_opts() {
+            None => TlsPolicy::off(),
+            Some(ssl) if ssl.accept_invalid_certs() => TlsPolicy {
+                mode: TlsMode::Required,
+                ca: None,
+            },
+            Some(_) => bail!(
+                "--url asks to verify the server's certificate, but a URL cannot name the CA \
+                 file: add `verify_ca=false` to only encrypt, or use --instance with \
+                 tls = \"verify_ca\" and `ca` in the config"
+            ),
+        };
         let label = match opts.socket() {
             Some(sock) => sock.to_string(),
             None => format!("{}:{}", opts.ip_or_hostname(), opts.tcp_port()),
         };
-        Ok(StreamServer { opts, label })
+        Ok(StreamServer { opts, label, tls })
     }
 
-    /// From a configured instance (password resolved now; TLS is not spoken by the stream).
+    /// From a configured instance (password resolved now).
     pub fn from_instance(inst: &InstanceConfig) -> anyhow::Result<StreamServer> {
-        if inst.tls != TlsMode::Off {
-            bail!(
-                "instance `{}` uses tls = \"{}\"; arkc's replication client does not speak TLS yet",
-                inst.name,
-                inst.tls
-            );
-        }
         let password = resolve_password(inst)?;
         let opts = Opts::from(crate::backend::connect::opts_for(inst, password)?);
         Ok(StreamServer {
             opts,
             label: format!("{} ({})", inst.name, inst.address()),
+            tls: TlsPolicy {
+                mode: inst.tls,
+                ca: inst.ca.clone(),
+            },
         })
     }
 
     async fn sql_conn(&self) -> anyhow::Result<Conn> {
         crate::backend::connect::connect_within(self.opts.clone(), &self.label, CONNECT_TIMEOUT)
             .await
+            .map_err(|e| self.explain_tls(e))
+    }
+
+    /// Adds what to fix to a failure that TLS caused.
+    fn explain_tls(&self, e: anyhow::Error) -> anyhow::Error {
+        match failure_hint(&self.tls, &format!("{e:#}")) {
+            Some(hint) => e.context(format!("{}: {hint}", self.label)),
+            None => e,
+        }
+    }
+
+    /// The TLS upgrade for the dump connection: TCP only (a Unix socket stays on the host and
+    /// is not encrypted, as the stock client and the driver do).
+    fn tls_upgrade(&self) -> anyhow::Result<Option<TlsUpgrade>> {
+        if self.opts.socket().is_some() {
+            return Ok(None);
+        }
+        let config = self
+            .tls
+            .client_config()
+            .with_context(|| format!("TLS for {}", self.label))?;
+        Ok(match config {
+            None => None,
+            Some(config) => Some(TlsUpgrade {
+                config,
+                name: server_name(self.opts.ip_or_hostname())?,
+            }),
+        })
     }
 
     async fn dump_wire(&self) -> anyhow::Result<Wire> {
@@ -100,9 +139,16 @@ impl StreamServer {
             Err(_) => bail!("no answer from {} within {CONNECT_TIMEOUT:?}", self.label),
         };
         let user = self.opts.user().unwrap_or("root");
-        let login = Wire::handshake(io, user, self.opts.pass());
+        let on_socket = self.opts.socket().is_some();
+        let login = Wire::handshake(io, on_socket, self.tls_upgrade()?, user, self.opts.pass());
         match tokio::time::timeout(CONNECT_TIMEOUT, login).await {
-            Ok(r) => r.with_context(|| format!("logging in to {}", self.label)),
+            Ok(Ok(wire)) => Ok(wire),
+            Ok(Err(e)) => {
+                let e = e.context(format!("logging in to {}", self.label));
+                let tls = e.chain().any(|c| c.is::<TlsFailure>())
+                    || format!("{e:#}").contains("offers no TLS");
+                Err(if tls { self.explain_tls(e) } else { e })
+            }
             Err(_) => bail!(
                 "{} did not finish the login within {CONNECT_TIMEOUT:?}",
                 self.label

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use arkc_binlog::check::Lookup;
+use arkc_binlog::check::{CheckRow, CheckRowSink, Lookup};
 use arkc_binlog::check_spill::{CheckSpill, SpilledProblem};
 use arkc_binlog::event::QueryEvent;
 use arkc_binlog::pipeline::ScanStats;
@@ -17,6 +17,7 @@ use arkc_binlog::{BinlogError, Event, RowsEvent};
 use mysql_async::prelude::Queryable;
 
 use super::flashback::{count_lookups, run_units_of, split_units, TxnResult, LOOKUP_BATCH_BYTES};
+use super::in_doubt;
 use super::source::{scan_source, Source};
 use crate::backend::connect::{connect_to, opts_address};
 use crate::backend::SqlRecorder;
@@ -130,13 +131,21 @@ fn write_blocks(
     );
     let mut ranges = Vec::new();
     let mut at = 0usize;
-    let stats = planner.finish_blocks(&mut |block| {
+    let written = planner.finish_blocks(&mut |block| {
         ranges.push((at, block.len()));
         at += block.len();
         out.write_all(block.as_bytes())
             .map_err(arkc_binlog::BinlogError::Output)
-    })?;
-    out.flush()?;
+    });
+    let stats = match written {
+        Err(arkc_binlog::BinlogError::Output(e)) => {
+            return Err(e).with_context(|| format!("cannot write {}", path.display()))
+        }
+        other => other?,
+    };
+    out.flush()
+        .and_then(|_| out.get_ref().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok((ranges, stats))
 }
 
@@ -219,4 +228,50 @@ pub async fn apply_file(
     }
     conn.disconnect().await?;
     Ok(())
+}
+
+/// Settle the transaction in doubt that `label` names (see `in_doubt`): read its rows from
+/// `source` again (the rows whose events lie in its span), reconnect to `url` and check them
+/// both ways. The sentence to show, whatever happens: an unreachable server or an unreadable
+/// source leaves it in doubt, and says so.
+pub fn settle_in_doubt(
+    source: &Source,
+    definitions: &TxnBuilder,
+    filters: &Filters,
+    url: &str,
+    label: &str,
+) -> String {
+    let settled = (|| {
+        let (file, start, end) = in_doubt::label_span(label)
+            .with_context(|| format!("no binlog position in its label `{label}`"))?;
+        let mut builder = TxnBuilder::new(filters.clone());
+        builder.schema = definitions.schema.clone();
+        builder.columns = definitions.columns.clone();
+        let mut sink = CheckRowSink::new();
+        scan_source(source, false, &mut builder, &mut sink, &mut |_| {})?;
+        let (rows, origins) = sink.rollback_order();
+        let mine: Vec<CheckRow> = rows
+            .into_iter()
+            .zip(origins)
+            .filter(|(_, (f, at, _))| **f == *file && (start..end).contains(at))
+            .map(|(row, _)| row)
+            .collect();
+        runtime()?.block_on(async {
+            let mut conn = connect(url)
+                .await
+                .context("cannot reconnect to settle it")?;
+            let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+            let rec = SqlRecorder::new("--url", events);
+            let settled = in_doubt::settle(&mut conn, &rec, &mine).await?;
+            let _ = conn.disconnect().await;
+            anyhow::Ok(settled)
+        })
+    })();
+    match settled {
+        Ok(s) => s.describe(label),
+        Err(e) => format!(
+            "{label} stays in doubt: {e:#}; when the server answers, `arkc flashback --check` \
+             with the same range shows which rows are still to undo"
+        ),
+    }
 }

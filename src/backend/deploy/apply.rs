@@ -80,11 +80,18 @@ pub async fn apply(
         let started = Instant::now();
         let result = run(&mut conn, &rec, &src.text, wrap).await;
         let upper = src.text.trim_start().to_ascii_uppercase();
+        // Whether this statement commits when it succeeds (a lost answer leaves it in doubt).
+        let commits_itself = !wrap && (!in_file_txn || upper.starts_with("COMMIT"));
         if upper.starts_with("BEGIN") || upper.starts_with("START TRANSACTION") {
             in_file_txn = true;
         } else if upper.starts_with("COMMIT") || upper.starts_with("ROLLBACK") {
             in_file_txn = false;
         }
+        let in_doubt = match &result {
+            Err(e) if e.commit_sent || commits_itself => !alive(&mut conn).await,
+            _ => false,
+        };
+        let result = result.map_err(|e| e.error);
         let gtid = match result.is_ok() && !in_file_txn {
             true => match scalar(&mut conn, &rec, "SELECT @@session.last_gtid").await {
                 Ok(Some(g)) if !g.is_empty() && g != last_gtid => {
@@ -97,6 +104,7 @@ pub async fn apply(
         };
         let (status, affected, error) = match &result {
             Ok(n) => ("applied", *n, None),
+            Err(e) if in_doubt => ("in doubt", 0, Some(format!("{e:#}"))),
             Err(e) => ("failed", 0, Some(format!("{e:#}"))),
         };
         let r = StatementResult {
@@ -123,6 +131,13 @@ pub async fn apply(
                 let _ = rec.execute(&mut conn, "ROLLBACK", STATEMENT_TIMEOUT).await;
             }
             let kept = match (in_file_txn, outcome.applied) {
+                _ if in_doubt => format!(
+                    " IN DOUBT: the connection was lost after its COMMIT was sent, so it may \
+                     have committed; its GTID was not recorded, so `arkc deploy undo` covers only \
+                     statements 1 to {} (look for a later transaction of this deploy in the \
+                     binlog before undoing).",
+                    outcome.applied
+                ),
                 (true, _) => " The file's open transaction was rolled back.".to_string(),
                 (false, 0) => " Nothing before it was applied.".to_string(),
                 (false, n) => format!(" Statements 1 to {n} before it stay applied."),
@@ -138,10 +153,29 @@ pub async fn apply(
         let _ = rec.execute(&mut conn, "ROLLBACK", STATEMENT_TIMEOUT).await;
         failure = Some("the file opens a transaction it never commits: rolled back".into());
     }
-    let after = binlog_point(&mut conn, &rec).await.ok();
+    let after = match binlog_point(&mut conn, &rec).await {
+        Ok(p) => Some(p),
+        // The session died mid-apply (connection killed, server restarted): read the end on
+        // a new one, so that what did apply can still be undone.
+        Err(_) => match crate::backend::connect::connect(inst).await {
+            Ok(mut again) => {
+                let p = binlog_point(&mut again, &rec).await.ok();
+                let _ = again.disconnect().await;
+                p
+            }
+            Err(_) => None,
+        },
+    };
     let _ = conn.disconnect().await;
     outcome.ok = failure.is_none();
     outcome.message = failure.unwrap_or_else(|| format!("applied {total} statement(s)"));
+    if after.is_none() && outcome.applied > 0 {
+        outcome.message.push_str(
+            " The binlog end after the change could not be read (the server did not answer), \
+             so `arkc deploy undo` cannot run for it; the record keeps each applied statement \
+             and its GTID.",
+        );
+    }
     let status = if outcome.ok { "applied" } else { "failed" };
     history.finish(id, status, after.as_ref(), &outcome.message)?;
     crate::audit::deploy(&inst.name, file, sha256, history, &outcome);
@@ -160,25 +194,50 @@ async fn prepare(
     Ok((binlog_point(conn, rec).await?, id))
 }
 
+/// A statement that failed, and whether its COMMIT had been sent when it did.
+struct RunError {
+    error: anyhow::Error,
+    commit_sent: bool,
+}
+
+/// Whether the session still answers (a dead one may have committed what it was sent).
+async fn alive(conn: &mut mysql_async::Conn) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), conn.ping()).await,
+        Ok(Ok(()))
+    )
+}
+
 /// Run one statement, in its own transaction when `wrap`; returns the rows it changed.
 async fn run(
     conn: &mut mysql_async::Conn,
     rec: &SqlRecorder,
     sql: &str,
     wrap: bool,
-) -> anyhow::Result<u64> {
+) -> Result<u64, RunError> {
+    let before_commit = |error| RunError {
+        error,
+        commit_sent: false,
+    };
     if wrap {
-        rec.execute(conn, "BEGIN", STATEMENT_TIMEOUT).await?;
+        rec.execute(conn, "BEGIN", STATEMENT_TIMEOUT)
+            .await
+            .map_err(before_commit)?;
     }
     if let Err(e) = rec.execute(conn, sql, STATEMENT_TIMEOUT).await {
         if wrap {
             let _ = conn.query_drop("ROLLBACK").await;
         }
-        return Err(e);
+        return Err(before_commit(e));
     }
     let affected = conn.affected_rows();
     if wrap {
-        rec.execute(conn, "COMMIT", STATEMENT_TIMEOUT).await?;
+        rec.execute(conn, "COMMIT", STATEMENT_TIMEOUT)
+            .await
+            .map_err(|error| RunError {
+                error,
+                commit_sent: true,
+            })?;
     }
     Ok(affected)
 }

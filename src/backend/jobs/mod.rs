@@ -31,6 +31,7 @@ pub async fn run(
     backend_events: mpsc::UnboundedSender<BackendEvent>,
     every: Duration,
     cancel: CancellationToken,
+    read_only: tokio::sync::watch::Receiver<crate::readonly::ReadOnlyBy>,
 ) {
     // Jobs events travel as BackendEvent::Jobs; the rest of this task speaks JobsEvent.
     let (events, mut jobs_events) = mpsc::unbounded_channel::<JobsEvent>();
@@ -44,6 +45,8 @@ pub async fn run(
     });
     let mut tick = tokio::time::interval(every);
     let mut tried: HashMap<String, Instant> = HashMap::new();
+    // A due job held back by read-only is said once, not at every retry.
+    let mut held_back: std::collections::HashSet<String> = Default::default();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -57,6 +60,24 @@ pub async fn run(
                                 continue;
                             }
                             tried.insert(name.clone(), Instant::now());
+                            // A schedule is a write like a key press: read-only holds it back.
+                            let by = *read_only.borrow();
+                            if by.any() {
+                                if !held_back.insert(name.clone()) {
+                                    continue;
+                                }
+                                let write = crate::readonly::WriteRequest::new(
+                                    crate::readonly::WriteAction::BackupRun,
+                                    name.clone(),
+                                );
+                                let refusal = crate::readonly::refusal(write.action, by);
+                                crate::readonly::log_refusal(&write, &refusal);
+                                let _ = events.send(JobsEvent::Done(format!(
+                                    "scheduled job `{name}`: {refusal}"
+                                )));
+                                continue;
+                            }
+                            held_back.remove(&name);
                             let (config, events) = (config.clone(), events.clone());
                             tokio::task::spawn_blocking(move || {
                                 let request = JobsRequest::Start(name.clone());

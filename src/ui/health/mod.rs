@@ -192,7 +192,16 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // Worst first, already filtered: the frame reads only the rows it shows.
     let visible = state.fleet.visible();
     let mut title = format!(" Instances {}", state.instances.len());
-    if !state.filter.is_empty() || state.mode == crate::app::Mode::Filter {
+    if let (Some((tag, _)), false) = (
+        state.fleet.group_summary(),
+        state.mode == crate::app::Mode::Filter,
+    ) {
+        title = format!(
+            " Instances {}/{} · tag group {tag}",
+            visible.len(),
+            state.instances.len()
+        );
+    } else if !state.filter.is_empty() || state.mode == crate::app::Mode::Filter {
         title = format!(
             " Instances {}/{} · filter: {}",
             visible.len(),
@@ -249,8 +258,11 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 /// `990 up · 6 slow · 4 down │ alerts 2 crit · 5 warn · 0 info`, from counts kept as results
 /// arrive (the title has the number of instances).
+/// With a tag group shown (`t`, `:tag NAME`, `/tag:NAME`) the counts are that group's (the
+/// title names the group).
 fn summary_line<'a>(state: &State, theme: &Theme) -> Line<'a> {
-    let s = state.fleet.summary();
+    let group = state.fleet.group_summary();
+    let s = group.map_or_else(|| state.fleet.summary(), |(_, s)| s);
     let muted = theme.style(Meaning::Muted);
     let count = |n: usize, word: &str, meaning: Meaning| {
         let style = if n == 0 { muted } else { theme.style(meaning) };

@@ -83,8 +83,9 @@ pub(super) fn waiting_or_failed(
     let text = match &state.health_pane.monitor.view_error {
         _ if via_prometheus.is_some() => Line::styled(
             format!(
-                "{instance} is known only through Prometheus source `{}`: sessions and locks need a \
-                 direct connection; add an [[instance]] entry named `{instance}` to read them",
+                "{instance} is known only through Prometheus source `{}`: this view needs a direct \
+                 connection; add an [[instance]] entry named `{instance}` to read it (Dashboard and \
+                 Alerts show the Prometheus figures)",
                 via_prometheus.map(String::as_str).unwrap_or_default()
             ),
             theme.style(Meaning::Warning),

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test module uses part of them
 
+pub mod locks;
 pub mod tmux;
 pub mod wait;
 pub mod workload;

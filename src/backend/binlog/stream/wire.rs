@@ -1,12 +1,15 @@
 //! The few pieces of the MySQL client/server protocol a binlog dump needs: packet framing,
-//! the handshake (`mysql_native_password`, caching_sha2's fast path), text commands and
-//! COM_BINLOG_DUMP.
+//! the handshake (TLS upgrade, `mysql_native_password`, `caching_sha2_password`), text
+//! commands and COM_BINLOG_DUMP.
 //! mysql_async cannot send COM_BINLOG_DUMP with MariaDB's annotate flag nor hand out the
 //! raw event bytes, so the dump connection speaks the protocol itself.
 
 use std::io;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -21,6 +24,7 @@ const CHARSET: u8 = 45;
 const CLIENT_LONG_PASSWORD: u32 = 1;
 const CLIENT_LONG_FLAG: u32 = 4;
 const CLIENT_PROTOCOL_41: u32 = 0x200;
+const CLIENT_SSL: u32 = 0x800;
 const CLIENT_TRANSACTIONS: u32 = 0x2000;
 const CLIENT_SECURE_CONNECTION: u32 = 0x8000;
 const CLIENT_PLUGIN_AUTH: u32 = 0x8_0000;
@@ -33,6 +37,8 @@ pub struct Wire {
     io: Box<dyn Io>,
     seq: u8,
     pub server_version: String,
+    /// TLS or a Unix socket: the password may travel in clear (caching_sha2's full exchange).
+    secure: bool,
 }
 
 /// What the server said first.
@@ -40,12 +46,27 @@ struct Greeting {
     version: String,
     scramble: Vec<u8>,
     plugin: String,
+    capabilities: u32,
 }
+
+/// How to encrypt the connection: the rustls configuration and the name given for SNI.
+pub struct TlsUpgrade {
+    pub config: Arc<ClientConfig>,
+    pub name: ServerName<'static>,
+}
+
+/// A TLS handshake that failed, kept whole so that the caller can explain it.
+#[derive(Debug, thiserror::Error)]
+#[error("TLS handshake failed: {0}")]
+pub struct TlsFailure(pub io::Error);
 
 impl Wire {
     /// Handshake on an open socket; `user`/`password` as in the URL or config.
+    /// `secure` says the socket itself is private (a Unix socket); `tls` upgrades a TCP one.
     pub async fn handshake(
         io: Box<dyn Io>,
+        secure: bool,
+        tls: Option<TlsUpgrade>,
         user: &str,
         password: Option<&str>,
     ) -> anyhow::Result<Wire> {
@@ -53,22 +74,30 @@ impl Wire {
             io,
             seq: 0,
             server_version: String::new(),
+            secure,
         };
         let first = wire.read_packet().await?;
         let greeting = parse_greeting(&first)?;
         wire.server_version = greeting.version.clone();
-        let auth = auth_response(&greeting.plugin, &greeting.scramble, password)?;
-        let mut resp = Vec::with_capacity(64 + user.len());
-        let caps = CLIENT_LONG_PASSWORD
+        let mut caps = CLIENT_LONG_PASSWORD
             | CLIENT_LONG_FLAG
             | CLIENT_PROTOCOL_41
             | CLIENT_TRANSACTIONS
             | CLIENT_SECURE_CONNECTION
             | CLIENT_PLUGIN_AUTH;
-        resp.extend_from_slice(&caps.to_le_bytes());
-        resp.extend_from_slice(&(1u32 << 30).to_le_bytes());
-        resp.push(CHARSET);
-        resp.extend_from_slice(&[0; 23]);
+        let mut head = Vec::with_capacity(32);
+        if tls.is_some() {
+            caps |= CLIENT_SSL;
+        }
+        head.extend_from_slice(&caps.to_le_bytes());
+        head.extend_from_slice(&(1u32 << 30).to_le_bytes());
+        head.push(CHARSET);
+        head.extend_from_slice(&[0; 23]);
+        if let Some(tls) = tls {
+            wire.start_tls(&greeting, &head, tls).await?;
+        }
+        let auth = auth_response(&greeting.plugin, &greeting.scramble, password)?;
+        let mut resp = head;
         resp.extend_from_slice(user.as_bytes());
         resp.push(0);
         resp.push(auth.len() as u8);
@@ -80,8 +109,33 @@ impl Wire {
         Ok(wire)
     }
 
+    /// SSLRequest (the login's fixed head alone), then the TLS handshake on the same socket;
+    /// the login continues inside TLS with the next sequence number.
+    async fn start_tls(
+        &mut self,
+        greeting: &Greeting,
+        head: &[u8],
+        tls: TlsUpgrade,
+    ) -> anyhow::Result<()> {
+        if greeting.capabilities & CLIENT_SSL == 0 {
+            bail!("the server offers no TLS (its greeting lacks CLIENT_SSL: have_ssl is not YES)");
+        }
+        self.write_packet(head).await?;
+        // The socket moves into the TLS stream; an unconnected pipe holds its place meanwhile.
+        let plain = std::mem::replace(&mut self.io, Box::new(tokio::io::duplex(1).0));
+        let connector = tokio_rustls::TlsConnector::from(tls.config);
+        let stream = connector
+            .connect(tls.name, plain)
+            .await
+            .map_err(TlsFailure)?;
+        self.io = Box::new(stream);
+        self.secure = true;
+        Ok(())
+    }
+
     /// OK, ERR, an auth switch to another plugin (answered once), or caching_sha2's
-    /// "fast auth done" before the OK.
+    /// "fast auth done" before the OK, or its "full authentication" request, answered with
+    /// the password itself only over TLS or a Unix socket (as the stock client does).
     async fn finish_auth(
         &mut self,
         greeting: &Greeting,
@@ -95,10 +149,16 @@ impl Wire {
                 (Some(0x00), _) => return Ok(()),
                 (Some(0xff), _) => bail!("login refused: {}", err_text(&reply)),
                 (Some(0x01), Some(0x03)) => continue,
+                (Some(0x01), Some(0x04)) if self.secure => {
+                    let mut clear = password.unwrap_or_default().as_bytes().to_vec();
+                    clear.push(0);
+                    self.write_packet(&clear).await?;
+                }
                 (Some(0x01), Some(0x04)) => bail!(
-                    "the server wants a full caching_sha2_password exchange (TLS or RSA), which \
-                     arkc's replication client lacks; it accepts the fast path once the server \
-                     has cached the password (after any login), or use a mysql_native_password account"
+                    "the server wants a full caching_sha2_password exchange, which sends the \
+                     password and so needs TLS (set tls = \"required\" or \"verify_ca\"; arkc \
+                     does not do the RSA key exchange); a login by another client caches the \
+                     password and the fast path then works without TLS"
                 ),
                 (Some(0xfe), _) if !switched => {
                     switched = true;
@@ -244,6 +304,8 @@ fn parse_greeting(p: &[u8]) -> anyhow::Result<Greeting> {
     // thread id (4), scramble part 1 (8), filler, caps, charset, status, caps, auth len, reserved (10)
     let fixed = rest.get(vend + 1..vend + 1 + 31).ok_or_else(short)?;
     let mut scramble = fixed[4..12].to_vec();
+    let capabilities = u32::from(u16::from_le_bytes([fixed[13], fixed[14]]))
+        | u32::from(u16::from_le_bytes([fixed[18], fixed[19]])) << 16;
     let auth_len = fixed[20] as usize;
     let tail = &rest[vend + 1 + 31..];
     let part2 = auth_len.saturating_sub(8).max(13).min(tail.len());
@@ -262,6 +324,7 @@ fn parse_greeting(p: &[u8]) -> anyhow::Result<Greeting> {
         version,
         scramble,
         plugin,
+        capabilities,
     })
 }
 
@@ -339,6 +402,89 @@ mod tests {
         assert!(auth_response("ed25519", nonce, Some(""))
             .unwrap()
             .is_empty());
+    }
+
+    /// A greeting of a server that logs in with caching_sha2_password.
+    fn sha2_greeting(caps: u32) -> Vec<u8> {
+        let mut p = vec![10u8];
+        p.extend_from_slice(b"8.4.0\0");
+        p.extend_from_slice(&[1, 0, 0, 0]);
+        p.extend_from_slice(b"abcdefgh");
+        p.push(0);
+        p.extend_from_slice(&(caps as u16).to_le_bytes());
+        p.push(CHARSET);
+        p.extend_from_slice(&[2, 0]);
+        p.extend_from_slice(&((caps >> 16) as u16).to_le_bytes());
+        p.push(21);
+        p.extend_from_slice(&[0; 10]);
+        p.extend_from_slice(b"ijklmnopqrst\0");
+        p.extend_from_slice(b"caching_sha2_password\0");
+        p
+    }
+
+    /// Plays a server that asks for the full exchange; returns what the client sent after it.
+    async fn full_exchange(secure: bool) -> (anyhow::Result<Wire>, Vec<u8>) {
+        let (client, server) = tokio::io::duplex(4096);
+        let server = tokio::spawn(async move {
+            let mut wire = Wire {
+                io: Box::new(server),
+                seq: 0,
+                server_version: String::new(),
+                secure: false,
+            };
+            wire.write_packet(&sha2_greeting(CLIENT_PROTOCOL_41 | CLIENT_PLUGIN_AUTH))
+                .await
+                .unwrap();
+            let login = wire.read_packet().await.unwrap();
+            assert!(login.windows(4).any(|w| w == b"repl"));
+            wire.write_packet(&[0x01, 0x04]).await.unwrap();
+            let Ok(clear) = wire.read_packet().await else {
+                return Vec::new();
+            };
+            wire.write_packet(&[0, 0, 0, 2, 0, 0, 0]).await.unwrap();
+            clear
+        });
+        let wire = Wire::handshake(Box::new(client), secure, None, "repl", Some("s3cret")).await;
+        (wire, server.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn full_caching_sha2_exchange_sends_the_password_only_when_secure() {
+        let (wire, sent) = full_exchange(true).await;
+        assert!(wire.is_ok(), "{:#}", wire.err().unwrap());
+        assert_eq!(sent, b"s3cret\0");
+        let (wire, sent) = full_exchange(false).await;
+        let e = format!("{:#}", wire.err().expect("refused without TLS"));
+        assert!(e.contains("tls = \"required\""), "{e}");
+        assert!(sent.is_empty());
+    }
+
+    #[tokio::test]
+    async fn tls_against_a_server_without_it_is_refused() {
+        let (client, server) = tokio::io::duplex(4096);
+        tokio::spawn(async move {
+            let mut wire = Wire {
+                io: Box::new(server),
+                seq: 0,
+                server_version: String::new(),
+                secure: false,
+            };
+            let _ = wire
+                .write_packet(&sha2_greeting(CLIENT_PROTOCOL_41 | CLIENT_PLUGIN_AUTH))
+                .await;
+            let _ = wire.read_packet().await;
+        });
+        let policy = crate::backend::tls::TlsPolicy {
+            mode: crate::config::TlsMode::Required,
+            ca: None,
+        };
+        let tls = TlsUpgrade {
+            config: policy.client_config().unwrap().unwrap(),
+            name: crate::backend::tls::server_name("127.0.0.1").unwrap(),
+        };
+        let e = Wire::handshake(Box::new(client), false, Some(tls), "repl", None).await;
+        let e = format!("{:#}", e.err().expect("no TLS offered"));
+        assert!(e.contains("offers no TLS"), "{e}");
     }
 
     #[test]
