@@ -79,7 +79,7 @@ impl CheckRow {
     }
 
     /// The key literals of `img` when the table has a key and the image holds all of it.
-    fn key_of<'a>(&self, img: &'a [Option<String>]) -> Option<Vec<&'a str>> {
+    pub(crate) fn key_of<'a>(&self, img: &'a [Option<String>]) -> Option<Vec<&'a str>> {
         if self.primary_key.is_empty() {
             return None;
         }
@@ -90,7 +90,7 @@ impl CheckRow {
     }
 
     /// NULL-safe conditions on the given columns of `img` (the columns it holds).
-    fn conditions(&self, img: &[Option<String>], only: Option<&[usize]>) -> String {
+    pub(crate) fn conditions(&self, img: &[Option<String>], only: Option<&[usize]>) -> String {
         let mut s = String::new();
         let all: Vec<usize> = (0..img.len()).collect();
         for &i in only.unwrap_or(&all) {
@@ -166,7 +166,7 @@ pub struct LookupKey {
 
 impl LookupKey {
     /// The key of `row` with literals `key`, when every literal is an integer.
-    fn of(row: &CheckRow, key: &[&str]) -> Option<LookupKey> {
+    pub(crate) fn of(row: &CheckRow, key: &[&str]) -> Option<LookupKey> {
         let integer = |v: &&str| {
             let digits = v.strip_prefix('-').unwrap_or(v);
             !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
@@ -192,7 +192,7 @@ impl LookupKey {
 
 /// What a row needs for its verdict.
 #[derive(Debug, Clone, PartialEq)]
-enum Need {
+pub(crate) enum Need {
     /// Decided by the walk alone (a newer selected undo leaves this state).
     Decided(RowState),
     /// At least `n` rows must match lookup `l`; else `fail`.
@@ -219,8 +219,8 @@ pub type RowOrigin = (Arc<str>, u64, Option<Arc<str>>);
 /// The state of one key after the newer undos: the row's literals, or None for no row.
 type Planned<'a> = Option<&'a [Option<String>]>;
 
-/// The walk's state borrows every table name, key and image from the rows (no copies: a
-/// check of 100,000 rows holds them once).
+/// The walk after applying borrows every table name, key and image from the rows (the
+/// pane's verification of what it applied; the walk before applying is `check_walk`).
 struct Walk<'a> {
     plan: CheckPlan,
     /// (table, key literals) -> state the newer undos leave.
@@ -235,7 +235,7 @@ struct Walk<'a> {
 
 /// Whether `have` (what a newer undo leaves) is the image `want` (what the binlog left),
 /// comparing the columns both hold.
-fn same_image(have: &[Option<String>], want: &[Option<String>]) -> bool {
+pub(crate) fn same_image(have: &[Option<String>], want: &[Option<String>]) -> bool {
     have.iter()
         .zip(want)
         .all(|(h, w)| h.is_none() || w.is_none() || h == w)
@@ -258,128 +258,11 @@ impl<'a> Walk<'a> {
         self.plan.lookups.len() - 1
     }
 
-    /// The need for key `key` of `row` to hold `want` (an image, or no row).
-    fn key_need(
-        &mut self,
-        row: &'a CheckRow,
-        key: &[&'a str],
-        want: Option<&'a [Option<String>]>,
-    ) -> Need {
-        let k = (row.table_sql.as_str(), key.to_vec());
-        if let Some(planned) = self.keys.get(&k) {
-            let state = match (planned, want) {
-                (None, None) => RowState::AsLeft,
-                (Some(have), Some(want)) if same_image(have, want) => RowState::AsLeft,
-                (Some(_), None) => RowState::KeyTaken,
-                _ => RowState::ChangedSince,
-            };
-            return Need::Decided(state);
-        }
-        let img_key = (k, want.is_some());
-        match want {
-            Some(img) => {
-                let l = match self.key_lookups.get(&img_key) {
-                    Some(&l) => l,
-                    None => {
-                        let cond = row.conditions(img, None);
-                        let l = self.lookup(&row.table_sql, cond, 1, LookupKey::of(row, key));
-                        self.key_lookups.insert(img_key, l);
-                        l
-                    }
-                };
-                Need::AtLeast {
-                    l,
-                    n: 1,
-                    fail: RowState::ChangedSince,
-                }
-            }
-            None => {
-                let img = match (&row.before, &row.after) {
-                    (b, _) if row.key_of(b).as_deref() == Some(key) => b,
-                    (_, a) => a,
-                };
-                let l = match self.key_lookups.get(&img_key) {
-                    Some(&l) => l,
-                    None => {
-                        let cond = row.conditions(img, Some(&row.primary_key));
-                        let l = self.lookup(&row.table_sql, cond, 1, LookupKey::of(row, key));
-                        self.key_lookups.insert(img_key, l);
-                        l
-                    }
-                };
-                Need::None {
-                    l,
-                    fail: RowState::KeyTaken,
-                }
-            }
-        }
-    }
-
-    /// The undo of `row` takes one copy of the keyless image `img`.
-    fn take_copy(&mut self, row: &'a CheckRow, img: &'a [Option<String>]) -> Need {
-        let k = (row.table_sql.as_str(), img);
-        let balance = self.balance.entry(k).or_insert(0);
-        // Copies the server itself must hold for this take to find one.
-        let n = 1 - *balance;
-        *balance -= 1;
-        if n <= 0 {
-            return Need::Decided(RowState::AsLeft);
-        }
-        let n = n as u32;
-        let l = match self.copies.get(&k) {
-            Some(&(l, _)) => l,
-            None => {
-                let l = self.lookup(&row.table_sql, row.conditions(img, None), n, None);
-                self.copies.insert(k, (l, n));
-                l
-            }
-        };
-        self.plan.lookups[l].limit = self.plan.lookups[l].limit.max(n);
-        Need::AtLeast {
-            l,
-            n,
-            fail: RowState::ChangedSince,
-        }
-    }
-
     fn give_copy(&mut self, row: &'a CheckRow, img: &'a [Option<String>]) {
         *self
             .balance
             .entry((row.table_sql.as_str(), img))
             .or_insert(0) += 1;
-    }
-
-    /// One row of the rollback, before applying: what its undo needs, then what it leaves.
-    fn before_apply(&mut self, row: &'a CheckRow) {
-        let (kb, ka) = (row.key_of(&row.before), row.key_of(&row.after));
-        let mut needs = Vec::new();
-        match row.kind {
-            RowsKind::Insert => match &ka {
-                Some(k) => needs.push(self.key_need(row, k, Some(&row.after))),
-                None => needs.push(self.take_copy(row, &row.after)),
-            },
-            RowsKind::Delete => match &kb {
-                Some(k) => needs.push(self.key_need(row, k, None)),
-                // Re-inserting a keyless row meets nothing it could collide with.
-                None => self.give_copy(row, &row.before),
-            },
-            RowsKind::Update => {
-                match &ka {
-                    Some(k) => needs.push(self.key_need(row, k, Some(&row.after))),
-                    None => needs.push(self.take_copy(row, &row.after)),
-                }
-                if let (Some(b), Some(a)) = (&kb, &ka) {
-                    if b != a {
-                        needs.push(self.key_need(row, b, None));
-                    }
-                }
-                if kb.is_none() {
-                    self.give_copy(row, &row.before);
-                }
-            }
-        }
-        self.leave(row, &kb, &ka);
-        self.plan.rows.push((row.id, needs));
     }
 
     /// What the undo of `row` leaves at its keys: no row at the after key, the before image
@@ -399,6 +282,9 @@ impl CheckPlan {
     /// Plan the check of `rows`, given in rollback order (newest transaction first, each
     /// transaction's rows last to first).
     pub fn new(mode: CheckMode, rows: &[CheckRow]) -> CheckPlan {
+        if mode == CheckMode::BeforeApply {
+            return before_apply(rows);
+        }
         let mut walk = Walk {
             plan: CheckPlan {
                 mode,
@@ -410,14 +296,7 @@ impl CheckPlan {
             balance: HashMap::new(),
             copies: HashMap::new(),
         };
-        match mode {
-            CheckMode::BeforeApply => {
-                for row in rows {
-                    walk.before_apply(row);
-                }
-            }
-            CheckMode::AfterApply => after_apply(&mut walk, rows),
-        }
+        after_apply(&mut walk, rows);
         walk.plan
     }
 
@@ -427,29 +306,60 @@ impl CheckPlan {
         let count = |l: usize| found.get(l).copied().unwrap_or(0);
         self.rows
             .iter()
-            .map(|(id, needs)| {
-                let mut state = None;
-                for need in needs {
-                    let failed = match need {
-                        Need::Decided(s) if s.is_problem() => Some(s.clone()),
-                        Need::Decided(_) => None,
-                        Need::AtLeast { l, n, fail } => (count(*l) < *n).then(|| fail.clone()),
-                        Need::None { l, fail } => (count(*l) > 0).then(|| fail.clone()),
-                    };
-                    if let Some(s) = failed {
-                        state.get_or_insert(s);
-                    }
-                }
-                let ok = match (needs.first(), self.mode) {
-                    (Some(Need::Decided(RowState::Unknown(why))), _) => {
-                        RowState::Unknown(why.clone())
-                    }
-                    (_, CheckMode::BeforeApply) => RowState::AsLeft,
-                    (_, CheckMode::AfterApply) => RowState::Restored,
-                };
-                (*id, state.unwrap_or(ok))
-            })
+            .map(|(id, needs)| (*id, verdict_of(needs, self.mode, &count)))
             .collect()
+    }
+}
+
+/// The verdict on a row from its needs and `count(l)`, the rows lookup `l` returned: the
+/// first need that fails, else as left (restored).
+pub(crate) fn verdict_of(
+    needs: &[Need],
+    mode: CheckMode,
+    count: &dyn Fn(usize) -> u32,
+) -> RowState {
+    let mut state = None;
+    for need in needs {
+        let failed = match need {
+            Need::Decided(s) if s.is_problem() => Some(s.clone()),
+            Need::Decided(_) => None,
+            Need::AtLeast { l, n, fail } => (count(*l) < *n).then(|| fail.clone()),
+            Need::None { l, fail } => (count(*l) > 0).then(|| fail.clone()),
+        };
+        if let Some(s) = failed {
+            state.get_or_insert(s);
+        }
+    }
+    let ok = match (needs.first(), mode) {
+        (Some(Need::Decided(RowState::Unknown(why))), _) => RowState::Unknown(why.clone()),
+        (_, CheckMode::BeforeApply) => RowState::AsLeft,
+        (_, CheckMode::AfterApply) => RowState::Restored,
+    };
+    state.unwrap_or(ok)
+}
+
+/// Before applying: the digest walk (`check_walk`) over the rows in memory.
+fn before_apply(rows: &[CheckRow]) -> CheckPlan {
+    let mut walk = crate::check_walk::BeforeApplyWalk::new();
+    let mut fetch = |at: u64| Ok::<_, std::convert::Infallible>(rows[at as usize].clone());
+    let mut plan_rows = Vec::with_capacity(rows.len());
+    for (at, row) in rows.iter().enumerate() {
+        let needs = walk
+            .push(row, at as u64, &|_| true, &mut fetch)
+            .unwrap_or_else(|never| match never {});
+        plan_rows.push((row.id, needs.into_iter().map(|(_, n)| n).collect()));
+    }
+    let mut lookups: Vec<Option<Lookup>> = vec![None; walk.lookup_count()];
+    for (l, lookup) in walk.take_pending() {
+        lookups[l] = Some(lookup);
+    }
+    for k in walk.keyless_lookups() {
+        lookups[k.id] = Some(k.of(&rows[k.at as usize]));
+    }
+    CheckPlan {
+        mode: CheckMode::BeforeApply,
+        lookups: lookups.into_iter().flatten().collect(),
+        rows: plan_rows,
     }
 }
 
@@ -537,16 +447,18 @@ fn after_apply<'a>(walk: &mut Walk<'a>, rows: &'a [CheckRow]) {
     }
 }
 
-/// Lookups by an integer key share one select of at most this many: the server tries each
-/// row it finds against every lookup of the select, so a larger group costs more per row.
+/// Lookups by an integer key share one select of at most this many: the server finds each
+/// row by the key and tries it against its own lookup (a `CASE` on the key, so a larger
+/// group costs only integer comparisons per row).
 pub const KEY_GROUP: usize = 64;
 
 /// The lookups as `UNION ALL` statements, each at most about `max_bytes` long, made one at a
 /// time as they are taken (a check of many rows never holds all its SQL). Every result
 /// row is the comma-separated list of the lookups it matched (possibly empty): a lookup by an
-/// integer key shares a select with up to `KEY_GROUP` lookups of the same table, consecutive
-/// in `lookups` (`SELECT CONCAT_WS(',', IF(cond, i, NULL), ...) FROM t WHERE key IN (...)`:
-/// a key's row is found once, by the primary key); any other is a point select of its own.
+/// integer key shares a select with up to `KEY_GROUP` lookups of distinct keys of the same
+/// table, consecutive in `lookups` (`SELECT CONCAT_WS(',', CASE WHEN key = k THEN IF(cond, i,
+/// NULL) ... END) FROM t WHERE key IN (...)`: a key's row is found once, by the primary key,
+/// and compared with its own lookup only); any other is a point select of its own.
 /// Yields each statement with the range of lookups it covers.
 pub fn lookup_queries(lookups: &[Lookup], max_bytes: usize) -> LookupQueries<'_> {
     LookupQueries {
@@ -580,24 +492,34 @@ impl LookupQueries<'_> {
                 && m.table_sql == l.table_sql
                 && m.key.as_ref().is_some_and(|k| k.columns == key.columns)
         };
-        let mut end = i + 1;
-        while end < lookups.len() && end - i < KEY_GROUP && same(&lookups[end]) {
-            end += 1;
+        // One WHEN per key: a key's row is tried against its own lookup only.
+        let mut seen = std::collections::HashSet::new();
+        let mut end = i;
+        while end < lookups.len() && end - i < KEY_GROUP && (end == i || same(&lookups[end])) {
+            match &lookups[end].key {
+                Some(k) if seen.insert(k.values.as_str()) => end += 1,
+                _ => break,
+            }
         }
-        let mut part = String::from("(SELECT CONCAT_WS(',', ");
+        let mut part = String::from("(SELECT CONCAT_WS(',', CASE");
         let mut keys = String::new();
         for (j, m) in lookups[i..end].iter().enumerate() {
             if j > 0 {
-                part.push_str(", ");
                 keys.push_str(", ");
             }
-            part.push_str(&format!("IF({}, {}, NULL)", m.cond, i + j));
             if let Some(k) = &m.key {
+                part.push_str(&format!(
+                    " WHEN {} = {} THEN IF({}, {}, NULL)",
+                    key.columns,
+                    k.values,
+                    m.cond,
+                    i + j
+                ));
                 keys.push_str(&k.values);
             }
         }
         part.push_str(&format!(
-            ") FROM {} WHERE {} IN ({keys}))",
+            " END) FROM {} WHERE {} IN ({keys}))",
             l.table_sql, key.columns
         ));
         (part, end)
@@ -679,7 +601,7 @@ impl CheckRowSink {
 }
 
 /// The literals of `img`, without the columns the server cannot be compared on.
-fn comparable(t: &TableMap, img: &Image, after: bool) -> Vec<Option<String>> {
+pub(crate) fn comparable(t: &TableMap, img: &Image, after: bool) -> Vec<Option<String>> {
     let mut cells = literals(t, img);
     for (i, cell) in cells.iter_mut().enumerate() {
         let virtual_col = t.columns.get(i).and_then(|c| c.generated) == Some(Generated::Virtual);

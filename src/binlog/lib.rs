@@ -5,6 +5,8 @@ pub mod apply_keys;
 pub mod batch;
 pub mod charset;
 pub mod check;
+pub mod check_spill;
+pub(crate) mod check_walk;
 pub mod cursor;
 pub mod decoder;
 pub mod dir;

@@ -183,12 +183,23 @@ fn file_name(p: &Path) -> String {
 /// A `TxnBuilder` for the filters, with column definitions from the server (the streamed
 /// one, or `--url` with files) for every kept table: names where the binlog has none,
 /// generated columns. Each table is looked up when its first TABLE_MAP arrives (one pass).
+/// Files of an `--instance` take the definitions from that instance.
 pub(super) fn builder_for(
     src: &SourceArgs,
     f: &FilterArgs,
     source: &Source,
+    config: Option<&Path>,
 ) -> anyhow::Result<TxnBuilder> {
     let mut builder = TxnBuilder::new(build_filters(f, &source.names())?);
+    if let (Source::Files { .. }, None, Some(name)) = (source, &src.url, &src.instance) {
+        let inst = super::binlog_source::instance_config(name, config)?;
+        builder.columns = Some(ServerColumns::for_instance(
+            &inst,
+            builder.filters.clone(),
+            None,
+        )?);
+        return Ok(builder);
+    }
     let (opts, label) = match (source, &src.url) {
         (Source::Server { server, .. }, _) => (server.opts.clone(), server.label.clone()),
         (Source::Files { .. }, Some(url)) => {
@@ -312,7 +323,7 @@ fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
 
 pub fn run_events(args: EventsArgs, config: Option<&Path>) -> anyhow::Result<i32> {
     let source = resolve(&args.source, args.filters.start_file.as_deref(), config)?;
-    let mut builder = builder_for(&args.source, &args.filters, &source)?;
+    let mut builder = builder_for(&args.source, &args.filters, &source, config)?;
     let format = match args.format {
         EventsFormat::Text => ListFormat::Text,
         EventsFormat::Json => ListFormat::Json,
@@ -335,7 +346,7 @@ pub fn run_flashback(
     config: Option<&Path>,
 ) -> anyhow::Result<i32> {
     let source = resolve(&args.source, args.filters.start_file.as_deref(), config)?;
-    let mut builder = builder_for(&args.source, &args.filters, &source)?;
+    let mut builder = builder_for(&args.source, &args.filters, &source, config)?;
     if let FlashbackFormat::Json = args.format {
         let out = OutputFile::create(args.output.as_deref())?;
         let mut lister = EventLister::new(out, ListFormat::Json);

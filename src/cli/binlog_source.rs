@@ -7,11 +7,15 @@ use std::path::Path;
 use anyhow::{bail, Context};
 
 use super::binlog::SourceArgs;
+use crate::backend::binlog::source::instance_source;
 pub use crate::backend::binlog::source::{scan_source, Source};
 use crate::backend::binlog::stream::{list_binlogs, StreamServer};
+use crate::backend::SqlRecorder;
+use crate::config::InstanceConfig;
 
 /// The server is the source with `--from-server`, or when no file or directory is given
-/// but `--url` or `--instance` is.
+/// but `--url` is; `--instance` alone follows the instance's `binlog_source` (auto: its
+/// files when readable here, else the stream), and says on stderr which it took.
 pub fn resolve(
     src: &SourceArgs,
     start_file: Option<&str>,
@@ -30,6 +34,18 @@ pub fn resolve(
     }
     if !files.is_empty() {
         bail!("give either binlog files or --from-server, not both");
+    }
+    // An instance without --from-server: its binlog_source says files or stream.
+    if let (None, Some(name)) = (&src.from_server, &src.instance) {
+        let inst = instance_config(name, config)?;
+        // Nobody reads the statements here: a receiver kept alive would hold every one
+        // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
+        let (events, _) = tokio::sync::mpsc::unbounded_channel();
+        let rec = SqlRecorder::new(&inst.name, events);
+        let (source, note) =
+            runtime()?.block_on(instance_source(&inst, &rec, start_file, src.server_id))?;
+        eprintln!("note: {note}");
+        return Ok(source);
     }
     let server = server_of(&src.url, &src.instance, config)?
         .context("--from-server needs --url or --instance")?;
@@ -74,13 +90,16 @@ fn server_of(
 ) -> anyhow::Result<Option<StreamServer>> {
     Ok(Some(match (url, instance) {
         (Some(url), _) => StreamServer::from_url(url)?,
-        (None, Some(name)) => {
-            let cfg = crate::config::Config::load_located(config)?;
-            let inst = super::health::select_instances(&cfg, std::slice::from_ref(name))?;
-            StreamServer::from_instance(&inst[0])?
-        }
+        (None, Some(name)) => StreamServer::from_instance(&instance_config(name, config)?)?,
         (None, None) => return Ok(None),
     }))
+}
+
+/// The configured instance `name` (see --config).
+pub fn instance_config(name: &str, config: Option<&Path>) -> anyhow::Result<InstanceConfig> {
+    let cfg = crate::config::Config::load_located(config)?;
+    let mut found = super::health::select_instances(&cfg, &[name.to_string()])?;
+    found.pop().context("no such instance")
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

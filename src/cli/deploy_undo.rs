@@ -134,7 +134,7 @@ pub(super) fn undo(
     );
     let source = super::binlog_source::resolve(&source_args, Some(&before.file), config)?;
     let mut finder = DdlFinder::default();
-    let mut builder = super::binlog::builder_for(&source_args, &filter_args, &source)?;
+    let mut builder = super::binlog::builder_for(&source_args, &filter_args, &source, config)?;
     super::binlog::scan(&source, &mut builder, &mut finder)?;
     if !finder.ddl.is_empty() {
         for q in &finder.ddl {
@@ -146,7 +146,7 @@ pub(super) fn undo(
             finder.ddl.len()
         );
     }
-    let mut builder = super::binlog::builder_for(&source_args, &filter_args, &source)?;
+    let mut builder = super::binlog::builder_for(&source_args, &filter_args, &source, config)?;
     let check = super::flashback_server::run_check(&source, &mut builder, &url)?;
     if check != 0 && !force {
         bail!(
@@ -154,7 +154,7 @@ pub(super) fn undo(
             d.id
         );
     }
-    let builder = super::binlog::builder_for(&source_args, &filter_args, &source)?;
+    let builder = super::binlog::builder_for(&source_args, &filter_args, &source, config)?;
     super::flashback_server::run_execute(
         &source,
         &builder,

@@ -14,8 +14,10 @@ use super::binlog_source::Source;
 use super::progress::CliProgress;
 use crate::backend::binlog::in_doubt;
 use crate::backend::binlog::url_flashback::{
-    apply_file, check_source, render_with_inverse, settle_in_doubt, RenderedPair,
+    apply_file, check_source, render_with_inverse, settle_in_doubt, CheckedSource, RenderedPair,
 };
+use arkc_binlog::check_spill::SpilledProblem;
+use arkc_binlog::BinlogError;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -23,42 +25,18 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// `flashback --check`: the same check as the Binlog pane's `c` (`backend::binlog::flashback::
-/// check_on`), on the rows the filters keep; reports the rows changed since.
+/// `flashback --check`: the same check as the Binlog pane's `c` (`arkc_binlog::check`), on
+/// the rows the filters keep, in bounded memory; reports the rows changed since.
 pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let mut bar = super::progress::CliProgress::scan(None);
-    let checked = check_source(source, builder, url, &mut |s| {
-        bar.set(s.bytes, |secs| {
-            format!(
-                "{} events, {:.0} events/s",
-                s.events,
-                s.events as f64 / secs
-            )
-        })
-    });
-    bar.finish();
-    let crate::backend::binlog::url_flashback::CheckedSource {
-        rows,
-        origins,
-        verdicts,
-    } = checked?;
-    if std::io::stderr().is_terminal() {
-        eprintln!(
-            "checked {} row(s) in {:.2}s",
-            rows.len(),
-            started.elapsed().as_secs_f64()
-        );
-    }
-    let mut out = std::io::stdout().lock();
-    let mut changed = 0;
-    for ((row, (file, offset, gtid)), (_, state)) in rows.iter().zip(&origins).zip(&verdicts) {
-        let why = match state {
-            RowState::ChangedSince => "the row the binlog left is gone or changed",
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut report = |p: SpilledProblem| {
+        let why = match p.state {
             RowState::KeyTaken => "a row took the deleted row's key",
-            _ => continue,
+            _ => "the row the binlog left is gone or changed",
         };
-        changed += 1;
+        let (file, offset, gtid) = &p.origin;
         let gtid = gtid
             .as_deref()
             .map(|g| format!(" GTID {g}"))
@@ -66,15 +44,39 @@ pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow
         writeln!(
             out,
             "changed since: {file}:{offset}{gtid} {}: {why} (the {:?} of this row)",
-            row.table, row.kind
-        )?;
+            p.row.table, p.row.kind
+        )
+        .map_err(BinlogError::Output)
+    };
+    let checked = check_source(
+        source,
+        builder,
+        url,
+        &mut |s| {
+            bar.set(s.bytes, |secs| {
+                format!(
+                    "{} events, {:.0} events/s",
+                    s.events,
+                    s.events as f64 / secs
+                )
+            })
+        },
+        &mut report,
+    );
+    bar.finish();
+    let CheckedSource { rows, problems } = checked?;
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "checked {rows} row(s) in {:.2}s",
+            started.elapsed().as_secs_f64()
+        );
     }
     writeln!(
         out,
-        "{} row(s) checked, {changed} changed since the binlog",
-        rows.len()
+        "{rows} row(s) checked, {problems} changed since the binlog"
     )?;
-    Ok(if changed == 0 { 0 } else { 3 })
+    out.flush()?;
+    Ok(if problems == 0 { 0 } else { 3 })
 }
 
 fn audit_dir() -> anyhow::Result<PathBuf> {

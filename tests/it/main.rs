@@ -35,6 +35,7 @@ mod disk_full;
 mod flashback_batched;
 mod flashback_faults;
 mod flashback_generated;
+mod flashback_instance_source;
 mod flashback_parallel;
 mod flashback_progress;
 mod flashback_roundtrip;

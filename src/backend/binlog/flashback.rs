@@ -19,12 +19,12 @@ const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The session the planner's SQL literals assume (see `arkc_binlog::plan::sql_header`).
 const SESSION: &[&str] = &["SET NAMES utf8mb4", "SET time_zone='+00:00'"];
 
-use arkc_binlog::check::{lookup_queries, matched_lookups, CheckPlan};
+use arkc_binlog::check::{lookup_queries, matched_lookups, CheckPlan, Lookup};
 pub use arkc_binlog::check::{CheckMode, CheckRow, RowId, RowState};
 
 /// Lookups are sent as `UNION ALL` statements of about this size (well under the server's
 /// max_allowed_packet), so a check of 100,000 rows is a few hundred round trips.
-const LOOKUP_BATCH_BYTES: usize = 256 << 10;
+pub const LOOKUP_BATCH_BYTES: usize = 256 << 10;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckRequest {
@@ -85,8 +85,19 @@ pub async fn check_on(
     rows: &[CheckRow],
 ) -> anyhow::Result<Vec<(RowId, RowState)>> {
     let plan = CheckPlan::new(mode, rows);
-    let mut found = vec![0u32; plan.lookups.len()];
-    for (_, sql) in lookup_queries(&plan.lookups, LOOKUP_BATCH_BYTES) {
+    let found = count_lookups(conn, rec, &plan.lookups).await?;
+    Ok(plan.verdict(&found))
+}
+
+/// How many rows (up to its limit) each of `lookups` matches on the server, asked in
+/// batched `UNION ALL` statements (`arkc_binlog::check::lookup_queries`).
+pub async fn count_lookups(
+    conn: &mut Conn,
+    rec: &SqlRecorder,
+    lookups: &[Lookup],
+) -> anyhow::Result<Vec<u32>> {
+    let mut found = vec![0u32; lookups.len()];
+    for (_, sql) in lookup_queries(lookups, LOOKUP_BATCH_BYTES) {
         for row in rec.query(conn, &sql, APPLY_TIMEOUT).await? {
             let cell = row.as_ref(0).and_then(cell_text).unwrap_or_default();
             for index in matched_lookups(&cell) {
@@ -98,7 +109,7 @@ pub async fn check_on(
             }
         }
     }
-    Ok(plan.verdict(&found))
+    Ok(found)
 }
 
 async fn session(inst: &InstanceConfig, rec: &SqlRecorder) -> anyhow::Result<Conn> {

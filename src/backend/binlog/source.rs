@@ -2,15 +2,20 @@
 //! replication client. `arkc binlog events`, `arkc flashback` and the Binlog pane all scan
 //! through `scan_source`, so a stream gives the same transactions as the files.
 
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use arkc_binlog::pipeline::{scan_arrivals, scan_files_with_progress, Arrival, ScanStats};
 use arkc_binlog::txn::{TxnBuilder, TxnSink};
 use arkc_binlog::BinlogError;
 
+use super::flashback::server_logs;
+use super::scan::LogFile;
 use super::stream::{stream_binlog, StreamRequest, StreamServer};
+use crate::backend::recorder::SqlRecorder;
+use crate::config::{BinlogSource, InstanceConfig};
 
 /// Events this many apart on the way from the network thread to the decoder.
 const STREAM_QUEUE: usize = 4096;
@@ -129,4 +134,111 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
+}
+
+/// The source of an instance's binlogs from the log `from` on (None: the first), as its
+/// `binlog_source` says: `auto` reads the files when every one is readable here (its
+/// `binlog_dir`, or the server's own folder on this machine), else pulls the replication
+/// stream; `files` reads files or fails naming the first it cannot read; `stream` always
+/// streams. A server that does not answer leaves `binlog_dir` (unless `stream`). Returns
+/// the source and a line saying which it is and why.
+pub async fn instance_source(
+    inst: &InstanceConfig,
+    rec: &SqlRecorder,
+    from: Option<&str>,
+    server_id: Option<u32>,
+) -> anyhow::Result<(Source, String)> {
+    let how = inst.binlog_source;
+    let logs = match server_logs(inst, rec).await {
+        Ok(logs) => logs,
+        Err(e) => match &inst.binlog_dir {
+            Some(dir) if how != BinlogSource::Stream => {
+                let files = arkc_binlog::dir::binlogs_in_dir(dir)?;
+                let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
+                let start = start_index(&inst.name, &names, from)?;
+                let note = format!(
+                    "{}: server unreachable ({e:#}); reading the files in {}",
+                    inst.name,
+                    dir.display()
+                );
+                let files = files[start..].to_vec();
+                return Ok((Source::Files { files }, note));
+            }
+            _ => return Err(e),
+        },
+    };
+    let names: Vec<String> = logs.iter().map(|l| l.name.clone()).collect();
+    let start = start_index(&inst.name, &names, from)?;
+    let wanted = &logs[start..];
+    // Listed and present is not enough: the server's files are often its own user's only.
+    let readable = |l: &LogFile| l.path.as_ref().is_some_and(|p| File::open(p).is_ok());
+    let unreadable = wanted.iter().find(|l| !readable(l));
+    if how.streams(unreadable.is_none()) {
+        let last = wanted.last().map(|l| (l.name.clone(), l.size));
+        let why = match (how, unreadable) {
+            (BinlogSource::Auto, Some(l)) => format!(", as {} is not readable here", l.name),
+            _ => String::new(),
+        };
+        let note = format!(
+            "{}: reading {} binlog(s) from {} through the replication stream \
+             (binlog_source = {how}{why})",
+            inst.name,
+            wanted.len(),
+            names[start]
+        );
+        let source = Source::Server {
+            server: StreamServer::from_instance(inst)?,
+            names: names[start..].to_vec(),
+            server_id,
+            end: last.unwrap_or_default(),
+        };
+        return Ok((source, note));
+    }
+    if let Some(log) = unreadable {
+        bail!(
+            "{}: binlog {} is not readable on this machine ({}); set binlog_dir for the \
+             instance, or binlog_source = \"stream\" (or \"auto\") to pull it from the server",
+            inst.name,
+            log.name,
+            log.path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "no binlog_dir, and the server's folder is not here".into())
+        );
+    }
+    let files: Vec<PathBuf> = wanted.iter().filter_map(|l| l.path.clone()).collect();
+    let folder = files
+        .first()
+        .and_then(|p| p.parent())
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let note = format!(
+        "{}: reading {} binlog file(s) from {} in {folder} (binlog_source = {how})",
+        inst.name,
+        files.len(),
+        names[start]
+    );
+    Ok((Source::Files { files }, note))
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Where `from` is in `names` (0 without one); an error lists the names.
+fn start_index(instance: &str, names: &[String], from: Option<&str>) -> anyhow::Result<usize> {
+    if names.is_empty() {
+        bail!("{instance} has no binary logs (is log_bin on?)");
+    }
+    match from.filter(|n| !n.is_empty()) {
+        None => Ok(0),
+        Some(name) => names.iter().position(|n| n == name).with_context(|| {
+            format!(
+                "{instance} has no binlog `{name}` (SHOW BINARY LOGS: {})",
+                names.join(", ")
+            )
+        }),
+    }
 }

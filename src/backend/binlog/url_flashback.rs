@@ -1,13 +1,14 @@
 //! `arkc flashback --check` and `--execute` against a `--url` server: the scan of a source
 //! (files or the replication stream) into the rows to check or the SQL to apply, the one exact
-//! check (`flashback::check_on`, as the Binlog pane's `c`), and the apply of the rendered SQL
+//! check (the walk of `arkc_binlog::check`, as the Binlog pane's `c`, over spilled rows), and the apply of the rendered SQL
 //! with the pane's runner. The CLI keeps only arguments, confirmation and output.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use arkc_binlog::check::{CheckMode, CheckRowSink, RowState};
+use arkc_binlog::check::{CheckRow, CheckRowSink, Lookup};
+use arkc_binlog::check_spill::{CheckSpill, SpilledProblem};
 use arkc_binlog::event::QueryEvent;
 use arkc_binlog::pipeline::ScanStats;
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner, FlashbackStats};
@@ -16,21 +17,20 @@ use arkc_binlog::{BinlogError, Event, RowsEvent};
 use mysql_async::prelude::Queryable;
 
 use super::apply_parallel::{ParallelApply, MAX_APPLY_CONNECTIONS};
-use super::flashback::{check_on, run_units_of, split_units, CheckRow, RowId, TxnResult};
+use super::flashback::{count_lookups, run_units_of, split_units, TxnResult, LOOKUP_BATCH_BYTES};
 use super::in_doubt;
 use super::source::{scan_source, Source};
 use crate::backend::connect::{connect_to, opts_address};
 use crate::backend::SqlRecorder;
 
-/// Where a checked row came from: file, offset and GTID of its transaction.
-pub type RowOrigin = (std::sync::Arc<str>, u64, Option<std::sync::Arc<str>>);
-
-/// The rows checked (rollback order), where each came from, and each one's state.
+/// What `check_source` found: rows checked, and how many changed since the binlog.
 pub struct CheckedSource {
-    pub rows: Vec<CheckRow>,
-    pub origins: Vec<RowOrigin>,
-    pub verdicts: Vec<(RowId, RowState)>,
+    pub rows: u64,
+    pub problems: u64,
 }
+
+/// The walk hands out lookups in batches of about this much SQL.
+const WALK_BATCH_BYTES: usize = 4 * LOOKUP_BATCH_BYTES;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -47,30 +47,42 @@ async fn connect(url: &str) -> anyhow::Result<mysql_async::Conn> {
     Ok(conn)
 }
 
-/// Scans `source` for the rows the filters keep, in rollback order, and checks each on `url`:
-/// is it still as the binlog left it?
+/// Scans `source` for the rows the filters keep and checks each on `url` (is it still as the
+/// binlog left it?), in bounded memory: the rows wait in a temporary file in the data dir's
+/// `tmp` while the check walks them newest first (`arkc_binlog::check_spill`). `problem` gets
+/// each row changed since, in rollback order.
 pub fn check_source(
     source: &Source,
     builder: &mut TxnBuilder,
     url: &str,
     progress: &mut dyn FnMut(&ScanStats),
+    problem: &mut dyn FnMut(SpilledProblem) -> Result<(), BinlogError>,
 ) -> anyhow::Result<CheckedSource> {
-    let mut sink = CheckRowSink::new();
+    let dir = crate::config::data_dir()
+        .context("no XDG data dir for the check's temporary file (set HOME or XDG_DATA_HOME)")?
+        .join("tmp");
+    let mut sink = CheckSpill::new(&dir)?;
     scan_source(source, false, builder, &mut sink, progress)?;
-    let (rows, origins) = sink.rollback_order();
-    let verdicts = runtime()?.block_on(async {
+    let mut check = sink.into_check(WALK_BATCH_BYTES)?;
+    runtime()?.block_on(async {
         let mut conn = connect(url).await?;
-        let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+        // Nobody reads the statements here: a receiver kept alive would hold every one
+        // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
+        let (events, _) = tokio::sync::mpsc::unbounded_channel();
         let rec = SqlRecorder::new("--url", events);
-        let verdicts = check_on(&mut conn, &rec, CheckMode::BeforeApply, &rows).await?;
+        while let Some(batch) = check.next_batch()? {
+            let (ids, lookups): (Vec<usize>, Vec<Lookup>) = batch.into_iter().unzip();
+            let found = count_lookups(&mut conn, &rec, &lookups).await?;
+            for (id, n) in ids.into_iter().zip(found) {
+                check.found(id, n);
+            }
+        }
         conn.disconnect().await?;
-        anyhow::Ok(verdicts)
+        anyhow::Ok(())
     })?;
-    Ok(CheckedSource {
-        rows,
-        origins,
-        verdicts,
-    })
+    let rows = check.rows();
+    let problems = check.verdicts(problem)?;
+    Ok(CheckedSource { rows, problems })
 }
 
 /// The SQL and its inverse rendered from one read of the source.
@@ -193,7 +205,9 @@ pub async fn apply_file(
     for _ in 0..connections.clamp(1, MAX_APPLY_CONNECTIONS) {
         conns.push(connect(url).await?);
     }
-    let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
+    // Nobody reads the statements here: a receiver kept alive would hold every one
+    // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
+    let (events, _) = tokio::sync::mpsc::unbounded_channel();
     let rec = SqlRecorder::new("--url", events);
     let mut runner = match conns.len() {
         1 => Runner::Serial(conns.pop().expect("one connection"), 0),
