@@ -1,7 +1,8 @@
 # scripts/bench flashback-apply [SIZE_MB] [RUNS] [SEED]: time to restore. On a throwaway
 # mariadbd, seed tables, then write a ROW binlog of at least SIZE_MB (default 100) of mixed
 # updates, deletes and inserts (the incident, alone in its binlog file). Then, RUNS times each
-# (default 3), alternately: `arkc flashback --execute --apply-connections 4 FILE` and the peer's whole pipeline
+# (default 3), alternately: `arkc flashback --execute --apply-connections N FILE` (N from ARKC_APPLY_CONNECTIONS,
+# default 4) and the peer's whole pipeline
 # `mariadb-binlog --flashback FILE | mariadb`, each timed end to end (generate + apply) with
 # its peak RSS; after each restore the checksums must be the pre-incident ones, then the
 # incident is re-forwarded (`mariadb-binlog FILE | mariadb`, not timed) and the checksums must
@@ -103,7 +104,7 @@ read -r check_s check_rss <"$work/time"
 echo "check: $(tail -1 "$work/check.out") in $check_s s, peak RSS $((check_rss / 1024)) MiB"
 echo "restore of a $((size / 1048576)) MiB ROW binlog ($txns transactions), $runs runs each, $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq 1 "$runs"); do
-    timed arkc "'$work/arkc' flashback --execute --yes --apply-connections 4 --url '$url' '$binlog'"
+    timed arkc "'$work/arkc' flashback --execute --yes --apply-connections ${ARKC_APPLY_CONNECTIONS:-4} --url '$url' '$binlog'"
     expect "arkc flashback --execute" "$before"
     reforward
     timed peer "mariadb-binlog --no-defaults --flashback '$binlog' | mariadb --no-defaults -S '$work/sock' -uroot"
