@@ -36,6 +36,7 @@ mod flashback_batched;
 mod flashback_faults;
 mod flashback_generated;
 mod flashback_instance_source;
+mod flashback_instance_target;
 mod flashback_parallel;
 mod flashback_progress;
 mod flashback_roundtrip;
