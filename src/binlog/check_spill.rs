@@ -136,19 +136,51 @@ impl CheckSpill {
         let columns: Vec<String> = (0..t.columns.len())
             .map(|i| t.column_name(i).into_owned())
             .collect();
+        let table = format!("{}.{}", t.schema, t.table);
+        self.table_of(table, table_sql, &columns, &t.primary_key)
+    }
+
+    fn table_of(
+        &mut self,
+        table: String,
+        table_sql: String,
+        columns: &[String],
+        primary_key: &[usize],
+    ) -> u32 {
         let known = self.spill.tables.iter().rposition(|k| {
-            k.table_sql == table_sql && *k.columns == columns && *k.primary_key == t.primary_key
+            k.table_sql == table_sql && *k.columns == columns && *k.primary_key == primary_key
         });
         if let Some(i) = known {
             return i as u32;
         }
         self.spill.tables.push(SpillTable {
-            table: format!("{}.{}", t.schema, t.table),
+            table,
             table_sql,
-            columns: Arc::new(columns),
-            primary_key: Arc::new(t.primary_key.clone()),
+            columns: Arc::new(columns.to_vec()),
+            primary_key: Arc::new(primary_key.to_vec()),
         });
         self.spill.tables.len() as u32 - 1
+    }
+
+    /// Adds one row of a selection held elsewhere (the Binlog pane's), keeping its id. Rows
+    /// go in binlog order, oldest first, as a scan would spill them (the walk reads them
+    /// back newest first); `origin` is where the row is in the binlog.
+    pub fn push_row(&mut self, row: &CheckRow, origin: &RowOrigin) -> Result<(), BinlogError> {
+        let table = self.table_of(
+            row.table.clone(),
+            row.table_sql.clone(),
+            &row.columns,
+            &row.primary_key,
+        );
+        let file = self.file(&origin.0);
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let place = (table, file, origin.1, origin.2.as_deref());
+        put_record(&mut buf, row.id, row.kind, place, (&row.before, &row.after));
+        self.buf = buf;
+        self.write_record()?;
+        self.rows += 1;
+        Ok(())
     }
 
     fn file(&mut self, name: &str) -> u32 {
@@ -193,6 +225,26 @@ fn put_image(buf: &mut Vec<u8>, img: &[Option<String>]) {
     for cell in img {
         put_str(buf, cell.as_deref());
     }
+}
+
+/// One spilled row: its id, kind, (table, file, event offset, GTID) and its two images.
+fn put_record(
+    buf: &mut Vec<u8>,
+    id: (usize, usize),
+    kind: RowsKind,
+    (table, file, offset, gtid): (u32, u32, u64, Option<&str>),
+    (before, after): (&[Option<String>], &[Option<String>]),
+) {
+    put_u32(buf, id.0 as u32);
+    put_u32(buf, id.1 as u32);
+    buf.push(kind_code(kind));
+    put_u32(buf, table);
+    put_u32(buf, file);
+    put_u32(buf, offset as u32);
+    put_u32(buf, (offset >> 32) as u32);
+    put_str(buf, gtid);
+    put_image(buf, before);
+    put_image(buf, after);
 }
 
 fn kind_code(kind: RowsKind) -> u8 {
@@ -315,16 +367,10 @@ impl TxnSink for CheckSpill {
         {
             let mut buf = std::mem::take(&mut self.buf);
             buf.clear();
-            put_u32(&mut buf, self.txns as u32);
-            put_u32(&mut buf, self.pending as u32);
-            buf.push(kind_code(r.kind));
-            put_u32(&mut buf, table);
-            put_u32(&mut buf, file);
-            put_u32(&mut buf, ev.offset as u32);
-            put_u32(&mut buf, (ev.offset >> 32) as u32);
-            put_str(&mut buf, txn.gtid.as_deref());
-            put_image(&mut buf, &comparable(t, &b, false));
-            put_image(&mut buf, &comparable(t, &a, true));
+            let (before, after) = (comparable(t, &b, false), comparable(t, &a, true));
+            let place = (table, file, ev.offset, txn.gtid.as_deref());
+            let id = (self.txns, self.pending);
+            put_record(&mut buf, id, r.kind, place, (&before, &after));
             self.buf = buf;
             self.write_record()?;
             self.pending += 1;
@@ -383,6 +429,9 @@ pub struct SpilledCheck {
     keyless_next: usize,
     rows: u64,
 }
+
+/// Called per judged row with the spill, the row's ordinal and place, and its verdict.
+type EachVerdict<'a> = dyn FnMut(&Spill, u64, u64, RowState) -> Result<(), BinlogError> + 'a;
 
 /// A row the check found changed since the binlog (or whose key was taken again).
 #[derive(Debug, Clone)]
@@ -479,9 +528,38 @@ impl SpilledCheck {
     /// Once every batch ran: the verdicts in rollback order; `problem` is called for each row
     /// changed since the binlog. Returns how many there were.
     pub fn verdicts(
-        mut self,
+        self,
         problem: &mut dyn FnMut(SpilledProblem) -> Result<(), BinlogError>,
     ) -> Result<u64, BinlogError> {
+        let mut problems = 0;
+        self.each_verdict(&mut |spill, _, at, state| {
+            if state.is_problem() {
+                problems += 1;
+                let (row, origin) = spill.read_at(at)?;
+                problem(SpilledProblem { row, origin, state })?;
+            }
+            Ok(())
+        })?;
+        Ok(problems)
+    }
+
+    /// Passes over the rows the walk makes (each walks its part of the keys).
+    pub fn passes(&self) -> u64 {
+        self.passes
+    }
+
+    /// Once every batch ran: `each(ordinal, state)` for every row the walk had to judge, in
+    /// rollback order (ordinal 0 is the newest row, the last one spilled); a row not named is
+    /// as the binlog left it.
+    pub fn states(self, each: &mut dyn FnMut(u64, RowState)) -> Result<(), BinlogError> {
+        self.each_verdict(&mut |_, ordinal, _, state| {
+            each(ordinal, state);
+            Ok(())
+        })
+    }
+
+    /// The verdicts: `each(spill, ordinal, place, state)` per row with needs, in rollback order.
+    fn each_verdict(mut self, each: &mut EachVerdict<'_>) -> Result<(), BinlogError> {
         let dir = self.spill.dir.clone();
         let last = self
             .needs_out
@@ -500,7 +578,6 @@ impl SpilledCheck {
         }
         let found = self.found;
         let count = |l: usize| found.get(l).copied().unwrap_or(0);
-        let mut problems = 0;
         for ordinal in 0..self.rows {
             let mut needs = Vec::new();
             let mut at = None;
@@ -519,13 +596,9 @@ impl SpilledCheck {
             needs.sort_by_key(|(slot, _)| *slot);
             let needs: Vec<Need> = needs.into_iter().map(|(_, n)| n).collect();
             let state = verdict_of(&needs, CheckMode::BeforeApply, &count);
-            if state.is_problem() {
-                problems += 1;
-                let (row, origin) = self.spill.read_at(at)?;
-                problem(SpilledProblem { row, origin, state })?;
-            }
+            each(&self.spill, ordinal, at, state)?;
         }
-        Ok(problems)
+        Ok(())
     }
 
     /// Steps back over one record; returns where it starts. Its payload is `payload(at)`.

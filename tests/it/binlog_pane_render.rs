@@ -265,6 +265,7 @@ fn rollback_preview_with_check_results() {
             })
             .collect(),
         error: None,
+        passes: 0,
     };
     event(&mut s, BinlogEvent::Checked(report));
     let small = screen(&s, 80, 24);

@@ -13,6 +13,7 @@ mod backup_faults;
 mod backup_jobs;
 mod backup_kinds;
 mod binlog_check;
+mod binlog_check_spilled;
 mod binlog_pane_generated;
 mod binlog_pane_purged;
 mod binlog_pane_render;

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use arkc_binlog::check::{CheckRow, CheckRowSink, Lookup};
+use arkc_binlog::check::{CheckRow, CheckRowSink};
 use arkc_binlog::check_spill::{CheckSpill, SpilledProblem};
 use arkc_binlog::event::QueryEvent;
 use arkc_binlog::pipeline::ScanStats;
@@ -17,7 +17,7 @@ use arkc_binlog::{BinlogError, Event, RowsEvent};
 use mysql_async::prelude::Queryable;
 
 use super::apply_parallel::{ParallelApply, MAX_APPLY_CONNECTIONS};
-use super::flashback::{count_lookups, run_units_of, split_units, TxnResult, LOOKUP_BATCH_BYTES};
+use super::flashback::{run_units_of, split_units, TxnResult};
 use super::in_doubt;
 use super::source::{scan_source, Source};
 use super::stream::StreamServer;
@@ -28,9 +28,6 @@ pub struct CheckedSource {
     pub rows: u64,
     pub problems: u64,
 }
-
-/// The walk hands out lookups in batches of about this much SQL.
-const WALK_BATCH_BYTES: usize = 4 * LOOKUP_BATCH_BYTES;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -55,27 +52,17 @@ pub fn check_source(
     progress: &mut dyn FnMut(&ScanStats),
     problem: &mut dyn FnMut(SpilledProblem) -> Result<(), BinlogError>,
 ) -> anyhow::Result<CheckedSource> {
-    let dir = crate::config::data_dir()
-        .context("no XDG data dir for the check's temporary file (set HOME or XDG_DATA_HOME)")?
-        .join("tmp");
-    let mut sink = CheckSpill::new(&dir)?;
+    let mut sink = CheckSpill::new(&super::service::check_spill_dir()?)?;
     scan_source(source, false, builder, &mut sink, progress)?;
-    let mut check = sink.into_check(WALK_BATCH_BYTES)?;
-    runtime()?.block_on(async {
+    let check = runtime()?.block_on(async {
         let mut conn = connect(server).await?;
         // Nobody reads the statements here: a receiver kept alive would hold every one
         // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
         let (events, _) = tokio::sync::mpsc::unbounded_channel();
         let rec = SqlRecorder::new(&server.label, events);
-        while let Some(batch) = check.next_batch()? {
-            let (ids, lookups): (Vec<usize>, Vec<Lookup>) = batch.into_iter().unzip();
-            let found = count_lookups(&mut conn, &rec, &lookups).await?;
-            for (id, n) in ids.into_iter().zip(found) {
-                check.found(id, n);
-            }
-        }
+        let check = super::service::run_spilled_check(&mut conn, &rec, sink).await?;
         conn.disconnect().await?;
-        anyhow::Ok(())
+        anyhow::Ok(check)
     })?;
     let rows = check.rows();
     let problems = check.verdicts(problem)?;
