@@ -130,6 +130,40 @@ impl CheckSpill {
         })
     }
 
+    /// The spill of the undo's own changes, for the check after applying: "are the rows as
+    /// the undo leaves them?" is the check before applying of the changes the undo makes.
+    /// Each row with its images swapped (an insert undone is a delete, a delete undone an
+    /// insert), spilled in the order the undo makes them (newest first), so that the walk,
+    /// which reads a spill backwards, meets them oldest first. Read from this spill's file
+    /// one record at a time: memory holds one row.
+    pub fn undo_spill(&mut self) -> Result<CheckSpill, BinlogError> {
+        let dir = self.spill.dir.clone();
+        self.out.flush().map_err(|e| spill_err(&dir, e))?;
+        let mut undo = CheckSpill::new(&dir)?;
+        let mut end = self.len;
+        while end > 0 {
+            let mut len = [0u8; 4];
+            let at = (|| {
+                self.spill
+                    .file
+                    .read_exact_at(&mut len, end.checked_sub(4)?)
+                    .ok()?;
+                end.checked_sub(u32::from_le_bytes(len) as u64 + 8)
+            })()
+            .ok_or_else(|| spill_err(&dir, std::io::Error::other("bad record")))?;
+            let (mut row, origin) = self.spill.read_at(at)?;
+            row.kind = match row.kind {
+                RowsKind::Insert => RowsKind::Delete,
+                RowsKind::Delete => RowsKind::Insert,
+                RowsKind::Update => RowsKind::Update,
+            };
+            std::mem::swap(&mut row.before, &mut row.after);
+            undo.push_row(&row, &origin)?;
+            end = at;
+        }
+        Ok(undo)
+    }
+
     fn table(&mut self, t: &TableMap) -> u32 {
         let mut table_sql = String::new();
         crate::render::push_table(t, &mut table_sql);

@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use arkc_binlog::check::{CheckRow, CheckRowSink};
 use arkc_binlog::check_spill::{CheckSpill, SpilledProblem};
 use arkc_binlog::event::QueryEvent;
 use arkc_binlog::pipeline::ScanStats;
@@ -248,9 +247,8 @@ enum Runner<'a> {
 }
 
 /// Settle the transaction in doubt that `label` names (see `in_doubt`): read its rows from
-/// `source` again (a scan that keeps that transaction only: memory holds its rows, never
-/// the range's), reconnect to `server` and check them
-/// both ways. The sentence to show, whatever happens: an unreachable server or an unreadable
+/// `source` again (a scan that keeps that transaction only, into a temporary file: memory
+/// never holds its rows), reconnect to `server` and check them both ways. The sentence to show, whatever happens: an unreachable server or an unreadable
 /// source leaves it in doubt, and says so.
 pub fn settle_in_doubt(
     source: &Source,
@@ -271,22 +269,15 @@ pub fn settle_in_doubt(
         let mut builder = TxnBuilder::new(span);
         builder.schema = definitions.schema.clone();
         builder.columns = definitions.columns.clone();
-        let mut sink = CheckRowSink::new();
+        let mut sink = CheckSpill::new(&super::service::check_spill_dir()?)?;
         scan_source(source, false, &mut builder, &mut sink, &mut |_| {})?;
-        let (rows, origins) = sink.rollback_order();
-        let mine: Vec<CheckRow> = rows
-            .into_iter()
-            .zip(origins)
-            .filter(|(_, (f, at, _))| **f == *file && (start..end).contains(at))
-            .map(|(row, _)| row)
-            .collect();
         runtime()?.block_on(async {
             let mut conn = connect(server)
                 .await
                 .context("cannot reconnect to settle it")?;
             let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
             let rec = SqlRecorder::new(&server.label, events);
-            let settled = in_doubt::settle(&mut conn, &rec, &mine).await?;
+            let settled = in_doubt::settle_spilled(&mut conn, &rec, sink).await?;
             let _ = conn.disconnect().await;
             anyhow::Ok(settled)
         })
