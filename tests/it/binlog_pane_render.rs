@@ -573,3 +573,24 @@ fn range_form_checks_each_field_and_narrows_the_list() {
     assert!(s.binlog.scope.is_none());
     assert_eq!(s.binlog.visible_len(), all);
 }
+
+#[test]
+fn a_check_of_a_selection_with_rows_not_kept_is_refused_not_partial() {
+    let mut s = scanned("mariadb-bin.000001");
+    let newest = s.binlog.visible()[0];
+    s.binlog.txns[newest].rows_dropped = 3;
+    keys(&mut s, &[Action::Top, Action::ToggleMark]);
+    let effects = keys(&mut s, &[Action::CheckRollback]);
+    assert!(
+        !effects.iter().any(|e| matches!(
+            e,
+            Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::Check(_)))
+        )),
+        "a partial selection was sent to check"
+    );
+    let shown = screen(&s, 160, 48);
+    assert!(
+        shown.contains("not checked: 3 row(s) of the selection were not kept in memory"),
+        "{shown}"
+    );
+}
