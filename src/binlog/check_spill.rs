@@ -151,14 +151,8 @@ impl CheckSpill {
                 end.checked_sub(u32::from_le_bytes(len) as u64 + 8)
             })()
             .ok_or_else(|| spill_err(&dir, std::io::Error::other("bad record")))?;
-            let (mut row, origin) = self.spill.read_at(at)?;
-            row.kind = match row.kind {
-                RowsKind::Insert => RowsKind::Delete,
-                RowsKind::Delete => RowsKind::Insert,
-                RowsKind::Update => RowsKind::Update,
-            };
-            std::mem::swap(&mut row.before, &mut row.after);
-            undo.push_row(&row, &origin)?;
+            let (row, origin) = self.spill.read_at(at)?;
+            undo.push_row(&row.undone(), &origin)?;
             end = at;
         }
         Ok(undo)

@@ -87,29 +87,31 @@ fn the_panes_check_walks_in_passes_and_reports_only_the_real_conflict() {
     let inst = InstanceConfig::tcp("sandbox", "127.0.0.1", sb.port());
     let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
     let rec = SqlRecorder::new("sandbox", events);
-    let pane_check = || {
+    let pane_check_in = |mode| {
         runtime.block_on(check(
             &inst,
             &rec,
             CheckRequest {
                 instance: "sandbox".into(),
-                mode: CheckMode::BeforeApply,
+                mode,
                 rows: rows.clone(),
             },
         ))
     };
-    let in_memory = || {
+    let pane_check = || pane_check_in(CheckMode::BeforeApply);
+    let in_memory_in = |mode| {
         runtime.block_on(async {
             let mut conn = arkc::backend::connect::connect(&inst).await.expect("conn");
             let sql = arkc_binlog::plan::SESSION_SETTINGS;
             mysql_async::prelude::Queryable::query_drop(&mut conn, sql)
                 .await
                 .expect("session");
-            check_on(&mut conn, &rec, CheckMode::BeforeApply, &rows)
+            check_on(&mut conn, &rec, mode, &rows)
                 .await
                 .expect("check in memory")
         })
     };
+    let in_memory = || in_memory_in(CheckMode::BeforeApply);
     let cli_check = || {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_arkc"))
             .args(["flashback", "--check", "--url", &sb.url(), "--binlog-dir"])
@@ -166,4 +168,45 @@ fn the_panes_check_walks_in_passes_and_reports_only_the_real_conflict() {
     let (code, text) = cli_check();
     assert_eq!(code, Some(3), "{text}");
     assert!(text.contains("1 changed since the binlog"), "{text}");
+
+    // The later write undone, the rollback applied: the re-check after applying (the undo's
+    // own changes, walked in passes) finds every row restored, as the check in memory does.
+    sb.exec_sql(&format!("UPDATE {db}.p SET v = 106 WHERE id = 5"))
+        .expect("undo the later write");
+    let undo = std::process::Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .args(["flashback", "--binlog-dir"])
+        .arg(sb.binlog_dir())
+        .args(["--start-file", &start.0, "--start-position"])
+        .arg(start.1.to_string())
+        .args(["--stop-file", &stop.0, "--stop-position"])
+        .arg(stop.1.to_string())
+        .args(["-d", &db])
+        .output()
+        .expect("arkc runs");
+    assert!(
+        undo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&undo.stderr)
+    );
+    sb.exec_sql(&String::from_utf8_lossy(&undo.stdout))
+        .expect("the rollback applies");
+    let report = pane_check_in(CheckMode::AfterApply);
+    assert_eq!(report.error, None);
+    assert_eq!(report.passes, passes, "the re-check did not walk in passes");
+    assert_eq!(report.rows, in_memory_in(CheckMode::AfterApply));
+    let problems: Vec<_> = report.rows.iter().filter(|(_, s)| s.is_problem()).collect();
+    assert!(problems.is_empty(), "{problems:?}");
+
+    // A later write to a restored row: the re-check says so, on that row's key.
+    sb.exec_sql(&format!("UPDATE {db}.p SET v = 77 WHERE id = 7"))
+        .expect("later write");
+    let report = pane_check_in(CheckMode::AfterApply);
+    let held = in_memory_in(CheckMode::AfterApply);
+    let problems: Vec<_> = report.rows.iter().filter(|(_, s)| s.is_problem()).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(held.contains(problems[0]), "{problems:?} not in {held:?}");
+    let ((t, r), _) = problems[0];
+    let row = &txns[*t].rows[*r];
+    assert!(row.table.ends_with(".p"), "{row:?}");
+    assert_eq!(row.before[0].as_deref(), Some("7"), "{row:?}");
 }

@@ -73,17 +73,13 @@ pub async fn check(inst: &InstanceConfig, rec: &SqlRecorder, request: CheckReque
             return report;
         }
     };
-    // Before applying, the bounded path of `arkc flashback --check`; the re-check after an
-    // apply still walks the rows in memory.
-    let checked = match request.mode {
-        CheckMode::BeforeApply => super::service::check_selection(&mut conn, rec, request.rows)
-            .await
-            .map(|(rows, passes)| {
-                report.passes = passes;
-                rows
-            }),
-        CheckMode::AfterApply => check_on(&mut conn, rec, request.mode, &request.rows).await,
-    };
+    // The bounded path of `arkc flashback --check`, before applying and after.
+    let checked = super::service::check_selection(&mut conn, rec, request.mode, request.rows)
+        .await
+        .map(|(rows, passes)| {
+            report.passes = passes;
+            rows
+        });
     match checked {
         Ok(rows) => report.rows = rows,
         Err(e) => report.error = Some(format!("{e:#}")),

@@ -251,23 +251,35 @@ pub async fn run_spilled_check(
     Ok(check)
 }
 
-/// The check before applying of a selection held in memory (the pane's rows, in rollback
-/// order) by the bounded path: the rows are moved to a temporary file (and freed) before
-/// the walk, so the check itself holds per row only its id and verdict. Returns one
-/// verdict per row, in the order given, and the passes the walk made.
+/// The check of a selection held in memory (the pane's rows, in rollback order) by the
+/// bounded path: the rows are moved to a temporary file (and freed) before the walk, so the
+/// check itself holds per row only its id and verdict. After applying, the rows checked are
+/// the undo's own changes (`CheckRow::undone`), walked oldest first: a key is asked once,
+/// by the oldest row touching it, whose before image it must hold again; the newer rows are
+/// judged against that. Returns one verdict per row, in the order given, and the passes
+/// the walk made.
 pub async fn check_selection(
     conn: &mut mysql_async::Conn,
     rec: &SqlRecorder,
+    mode: CheckMode,
     rows: Vec<CheckRow>,
 ) -> anyhow::Result<(Vec<(RowId, RowState)>, u64)> {
     let dir = check_spill_dir()?;
     let ids: Vec<RowId> = rows.iter().map(|r| r.id).collect();
+    let after = mode == CheckMode::AfterApply;
     // Writing the file is blocking work: off the async threads.
     let spill = tokio::task::spawn_blocking(move || {
         let mut spill = CheckSpill::new(&dir)?;
         let origin: RowOrigin = (Arc::from("selection"), 0, None);
-        for row in rows.into_iter().rev() {
-            spill.push_row(&row, &origin)?;
+        // The walk reads the file backwards: the row to judge first goes last.
+        if after {
+            for row in rows {
+                spill.push_row(&row.undone(), &origin)?;
+            }
+        } else {
+            for row in rows.into_iter().rev() {
+                spill.push_row(&row, &origin)?;
+            }
         }
         anyhow::Ok(spill)
     })
@@ -275,9 +287,26 @@ pub async fn check_selection(
     .context("the check's spill stopped")??;
     let check = run_spilled_check(conn, rec, spill).await?;
     let passes = check.passes();
-    let mut states: Vec<(RowId, RowState)> = ids.iter().map(|&id| (id, RowState::AsLeft)).collect();
+    // A row the walk does not judge: as left before applying; after, a keyless row the
+    // undo deleted, which cannot be told from its duplicates.
+    let unjudged = match mode {
+        CheckMode::BeforeApply => RowState::AsLeft,
+        CheckMode::AfterApply => RowState::Unknown(
+            "no primary key: a deleted row cannot be told from its duplicates".into(),
+        ),
+    };
+    let mut states: Vec<(RowId, RowState)> = ids.iter().map(|&id| (id, unjudged.clone())).collect();
+    let n = states.len() as u64;
     check.states(&mut |ordinal, state| {
-        if let Some(slot) = states.get_mut(ordinal as usize) {
+        let (at, state) = match (mode, state) {
+            (CheckMode::BeforeApply, s) => (ordinal, s),
+            (CheckMode::AfterApply, RowState::AsLeft) => (n - 1 - ordinal, RowState::Restored),
+            (CheckMode::AfterApply, s) if s.is_problem() => {
+                (n - 1 - ordinal, RowState::NotRestored)
+            }
+            (CheckMode::AfterApply, s) => (n - 1 - ordinal, s),
+        };
+        if let Some(slot) = states.get_mut(at as usize) {
             slot.1 = state;
         }
     })?;
