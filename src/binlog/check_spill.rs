@@ -8,7 +8,7 @@
 //! by the system when the process ends, whatever the way), in the directory the caller gives.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::check::{
     comparable, verdict_of, CheckMode, CheckRow, Lookup, Need, RowOrigin, RowState,
 };
+use crate::check_needs::{encode_needs, read_needs};
 use crate::check_walk::BeforeApplyWalk;
 use crate::decoder::Event;
 use crate::error::BinlogError;
@@ -671,101 +672,9 @@ impl SpilledCheck {
     }
 
     fn write_needs(&mut self, at: u64, needs: &[(u8, Need)]) -> Result<(), BinlogError> {
-        let mut buf = Vec::with_capacity(24 + needs.len() * 11);
-        buf.extend_from_slice(&self.ordinal.to_le_bytes());
-        buf.extend_from_slice(&at.to_le_bytes());
-        buf.push(needs.len() as u8);
-        for (slot, need) in needs {
-            buf.push(*slot);
-            match need {
-                Need::Decided(s) => buf.extend_from_slice(&[0, state_code(s)]),
-                Need::AtLeast { l, n, fail } => {
-                    buf.push(1);
-                    put_u32(&mut buf, *l as u32);
-                    put_u32(&mut buf, *n);
-                    buf.push(state_code(fail));
-                }
-                Need::None { l, fail } => {
-                    buf.push(2);
-                    put_u32(&mut buf, *l as u32);
-                    buf.push(state_code(fail));
-                }
-            }
-        }
+        let buf = encode_needs(self.ordinal, at, needs);
         self.needs_out
             .write_all(&buf)
             .map_err(|e| spill_err(&self.spill.dir, e))
     }
-}
-
-fn state_code(s: &RowState) -> u8 {
-    match s {
-        RowState::AsLeft => 0,
-        RowState::ChangedSince => 1,
-        RowState::KeyTaken => 2,
-        RowState::Restored => 3,
-        RowState::NotRestored => 4,
-        RowState::Unknown(_) => 5,
-    }
-}
-
-fn state_of(code: u8) -> RowState {
-    match code {
-        0 => RowState::AsLeft,
-        1 => RowState::ChangedSince,
-        2 => RowState::KeyTaken,
-        3 => RowState::Restored,
-        4 => RowState::NotRestored,
-        _ => RowState::Unknown("not known".into()),
-    }
-}
-
-/// A row's needs in one pass: (row ordinal, its place, (place in its list, need)...); None
-/// at the end of the file.
-type NeedsRecord = (u64, u64, Vec<(u8, Need)>);
-
-fn read_needs(input: &mut impl Read) -> std::io::Result<Option<NeedsRecord>> {
-    let mut head = [0u8; 17];
-    match input.read_exact(&mut head) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let word = |b: &[u8]| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(b);
-        u64::from_le_bytes(w)
-    };
-    let (ordinal, at) = (word(&head[..8]), word(&head[8..16]));
-    let mut needs = Vec::with_capacity(head[16] as usize);
-    for _ in 0..head[16] {
-        let mut tag = [0u8; 2];
-        input.read_exact(&mut tag)?;
-        let word = |input: &mut dyn Read| -> std::io::Result<u32> {
-            let mut b = [0u8; 4];
-            input.read_exact(&mut b)?;
-            Ok(u32::from_le_bytes(b))
-        };
-        let code = |input: &mut dyn Read| -> std::io::Result<RowState> {
-            let mut b = [0u8; 1];
-            input.read_exact(&mut b)?;
-            Ok(state_of(b[0]))
-        };
-        needs.push((
-            tag[0],
-            match tag[1] {
-                0 => Need::Decided(code(input)?),
-                1 => Need::AtLeast {
-                    l: word(input)? as usize,
-                    n: word(input)?,
-                    fail: code(input)?,
-                },
-                _ => Need::None {
-                    l: word(input)? as usize,
-                    fail: code(input)?,
-                },
-            },
-        ));
-    }
-    Ok(Some((ordinal, at, needs)))
 }
