@@ -5,8 +5,8 @@
 //! several passes: not applied before its undo ran, applied after, and cannot tell once
 //! another session changed one of its rows.
 
-use arkc::backend::binlog::flashback::CheckRow;
-use arkc::backend::binlog::in_doubt::{settle, settle_spilled, Settled};
+use arkc::backend::binlog::flashback::{check_on, CheckMode, CheckRow};
+use arkc::backend::binlog::in_doubt::{settle, settle_spilled, verdict, Settled};
 use arkc::backend::SqlRecorder;
 use arkc::config::InstanceConfig;
 use arkc::sandbox::Sandbox;
@@ -79,7 +79,13 @@ fn spilled_settle_answers_as_the_check_in_memory() {
             let spilled = settle_spilled(&mut conn, &rec, spill)
                 .await
                 .expect("spilled");
-            let held = settle(&mut conn, &rec, &rows).await.expect("in memory");
+            // The reference: both checks on the rows in memory.
+            let before = check_on(&mut conn, &rec, CheckMode::BeforeApply, &rows).await;
+            let after = check_on(&mut conn, &rec, CheckMode::AfterApply, &rows).await;
+            let held = verdict(&before.expect("before"), &after.expect("after"));
+            // The pane's settle (the rows it planned, pushed to the bounded walk).
+            let pane = settle(&mut conn, &rec, &rows).await.expect("pane's settle");
+            assert_eq!(pane, held, "the pane's settle");
             (spilled, held)
         })
     };

@@ -13,8 +13,8 @@ use mysql_async::Conn;
 
 use anyhow::Context;
 
-use super::flashback::{check_on, CheckMode, CheckRow, RowId, RowState, Unit};
-use super::service::{plan_range, run_spilled_check, FlashbackRange};
+use super::flashback::{CheckMode, CheckRow, RowId, RowState, Unit};
+use super::service::{check_selection, plan_range, run_spilled_check, FlashbackRange};
 use crate::backend::connect::connect;
 use crate::backend::recorder::SqlRecorder;
 use crate::config::InstanceConfig;
@@ -166,14 +166,15 @@ pub async fn settle_spilled(
 }
 
 /// Check `rows` (one transaction's, in rollback order) both ways on `conn`, a new connection
-/// in the planner's session settings, and settle.
+/// in the planner's session settings, and settle; by the bounded walk of `--check`
+/// (`service::check_selection`), as the pane's own check.
 pub async fn settle(
     conn: &mut Conn,
     rec: &SqlRecorder,
     rows: &[CheckRow],
 ) -> anyhow::Result<Settled> {
-    let before = check_on(conn, rec, CheckMode::BeforeApply, rows).await?;
-    let after = check_on(conn, rec, CheckMode::AfterApply, rows).await?;
+    let (before, _) = check_selection(conn, rec, CheckMode::BeforeApply, rows.to_vec()).await?;
+    let (after, _) = check_selection(conn, rec, CheckMode::AfterApply, rows.to_vec()).await?;
     Ok(verdict(&before, &after))
 }
 
