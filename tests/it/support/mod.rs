@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test module uses part of them
 
 pub mod locks;
+pub mod tables;
 pub mod tmux;
 pub mod wait;
 pub mod workload;
