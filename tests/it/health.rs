@@ -45,7 +45,7 @@ fn health_once_json_reports_two_up_and_one_down() {
          [[instance]]\nname = \"dead\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n",
         primary.port(),
         replica.port(),
-        dead.port
+        dead
     );
     std::fs::write(&config_path, toml).unwrap();
 

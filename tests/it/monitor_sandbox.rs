@@ -416,7 +416,7 @@ fn health_once_reports_innodb_disk_backup_and_pending_alerts() {
     .unwrap();
     let config = write_config(
         dir.path(),
-        &[("db", sb.port()), ("dead", dead.port)],
+        &[("db", sb.port()), ("dead", dead)],
         "[alerts.connections_high]\nthreshold = 0\nfor = \"5m\"\n\n[parameters]\nbaseline = \"baseline.toml\"\n",
     );
     let out = arkc(
