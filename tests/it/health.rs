@@ -174,8 +174,10 @@ async fn hung_server_is_down_within_the_budget() {
     let h = poller.poll().await;
     assert_eq!(h.status, Status::Down);
     assert!(h.error.as_deref().unwrap().contains("within"), "{h:?}");
+    // The poll budget is 2.5 s; without it a hung server holds the poll forever. The bound
+    // leaves room for a loaded test machine and still fails on a hang.
     assert!(
-        started.elapsed() < Duration::from_millis(3500),
+        started.elapsed() < Duration::from_secs(8),
         "{:?}",
         started.elapsed()
     );
