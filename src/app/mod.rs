@@ -158,6 +158,8 @@ pub struct State {
     pub replay: Option<crate::backend::replay::ReplayPosition>,
     /// The file a console recording is being written to.
     pub recording: Option<String>,
+    /// Tags of rows the config does not list by name (a Prometheus source's instances).
+    pub row_tags: crate::config::RowTags,
 }
 
 impl State {
@@ -201,6 +203,7 @@ impl State {
             jobs: jobs::JobsPane::new(config.backups.jobs.iter().map(|j| j.name.clone()).collect()),
             replay: None,
             recording: None,
+            row_tags: crate::config::RowTags::from_config(config),
         }
     }
 
