@@ -44,6 +44,7 @@ mod flashback_strict;
 mod fleet_pace_live;
 mod fleet_pace_render;
 mod fleet_polling;
+mod fleet_row_tags;
 mod fleet_sources_render;
 mod fleet_view_render;
 mod fuzz;

@@ -338,7 +338,7 @@ pub fn show_tag_group(ctx: &mut PaneCtx, tag: Option<String>) {
         .collect();
     if names.is_empty() {
         ctx.error(
-            "no instance has tags: add tags = [\"prod\"] to [[instance]] entries to group them",
+            "no instance has tags: add tags = [\"prod\"] to [[instance]] or [[prometheus]] entries to group them",
         );
         return;
     }
