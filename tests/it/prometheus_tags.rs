@@ -50,6 +50,48 @@ fn rows(out: &Output) -> Vec<(String, String, Vec<String>)> {
     found
 }
 
+/// The first `count` JSON lines of a streaming `arkc health` (then it is ended); fails if they do
+/// not come within the deadline.
+fn stream_lines(config: &Path, args: &[&str], count: usize) -> Vec<String> {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arkc"))
+        .arg("--config")
+        .arg(config)
+        .args(["health", "--format", "json", "--interval", "500ms"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + crate::support::wait::DEADLINE;
+    let mut lines = Vec::new();
+    while lines.len() < count && std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            lines.push(line);
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        lines.len() >= count,
+        "timed out; seen:\n{}",
+        lines.join("\n")
+    );
+    lines
+}
+
 fn row(name: &str, source: &str, tags: &[&str]) -> (String, String, Vec<String>) {
     (
         name.to_string(),
@@ -112,6 +154,13 @@ fn prometheus_rows_carry_their_sources_tags_live_and_replayed() {
         "{}",
         text(&direct)
     );
+    // Streaming, the source's tag alone: its rows only, no direct entry polled.
+    let lines = stream_lines(&config, &["--tag", "scraped"], 2);
+    for line in &lines {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(row["instance"], "sbx", "{line}");
+        assert_eq!(row["tags"], serde_json::json!(["Scraped", "eu"]), "{line}");
+    }
     let unknown = arkc(&config, &["health", "--once", "--tag", "dr"]);
     assert_eq!(unknown.status.code(), Some(1), "{}", text(&unknown));
     assert!(
