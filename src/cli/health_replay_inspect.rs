@@ -130,11 +130,19 @@ pub fn inspection_lines(i: &RecordedInspection) -> String {
             None => "no deadlock since start".into(),
         });
     }
+    // Reads taken together (the first firing frame reads every kind) are named once.
+    let mut reads: Vec<(DateTime<Utc>, Vec<&str>)> = Vec::new();
     for read in &i.reads {
+        match reads.iter_mut().find(|(at, _)| *at == read.read_at) {
+            Some((_, kinds)) => kinds.push(read.body.kind().as_str()),
+            None => reads.push((read.read_at, vec![read.body.kind().as_str()])),
+        }
+    }
+    for (at, kinds) in reads {
         parts.push(format!(
             "{} read {}",
-            read.body.kind().as_str(),
-            read.read_at.format("%H:%M:%S")
+            kinds.join(", "),
+            at.format("%H:%M:%S")
         ));
     }
     let mut out = format!(
@@ -149,15 +157,17 @@ pub fn inspection_lines(i: &RecordedInspection) -> String {
     let mut sessions: Vec<&ProcessRow> = d.processlist.iter().collect();
     sessions.sort_by_key(|p| std::cmp::Reverse(p.time_s));
     for p in sessions.iter().take(TABLE_SESSIONS) {
-        out.push_str(&format!(
-            "  session {} {}@{} {} {}s {}\n",
+        let line = format!(
+            "  session {} {}@{} {} {}s {}",
             p.id,
             p.user,
             p.host,
             p.command,
             p.time_s,
             cut(p.info.as_deref().or(p.state.as_deref()).unwrap_or(""))
-        ));
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     for r in &d.root_blockers {
         out.push_str(&format!(
@@ -216,10 +226,20 @@ mod tests {
                 notes: Vec::new(),
             }),
             deadlock: Some((at, None)),
-            reads: vec![TimedRead {
-                read_at: at,
-                body: ReadBody::Sizes(Default::default()),
-            }],
+            reads: vec![
+                TimedRead {
+                    read_at: at,
+                    body: ReadBody::Sizes(Default::default()),
+                },
+                TimedRead {
+                    read_at: at - chrono::Duration::seconds(5),
+                    body: ReadBody::Replication(Default::default()),
+                },
+                TimedRead {
+                    read_at: at,
+                    body: ReadBody::Parameters(Default::default()),
+                },
+            ],
         }
     }
 
@@ -227,8 +247,9 @@ mod tests {
     fn the_table_form_sums_up_then_lists_the_longest_sessions() {
         let text = inspection_lines(&inspection());
         let want = "recorded db1 at 08:00:00: 2 sessions (1 active), 0 lock waits, 0 metadata \
-                    lock waits; no deadlock since start; sizes read 08:00:00\n  \
-                    session 7 app@10.0.0.1:5000 Sleep 900s \n  \
+                    lock waits; no deadlock since start; sizes, parameters read 08:00:00; \
+                    replication read 07:59:55\n  \
+                    session 7 app@10.0.0.1:5000 Sleep 900s\n  \
                     session 9 app@10.0.0.1:5000 Query 40s UPDATE t SET a = 1\n";
         assert_eq!(text, want);
         assert_eq!(cut(&"x".repeat(70)).chars().count(), TABLE_SQL_CHARS + 1);
@@ -246,7 +267,8 @@ mod tests {
         assert!(inspection["deadlock"]["report"].is_null());
         assert!(inspection["deadlock"]["read_at"].is_string());
         assert!(inspection["sizes"]["report"].is_object(), "{inspection:#}");
-        assert!(inspection["replication"].is_null());
+        assert!(inspection["replication"]["read_at"].is_string());
+        assert!(inspection["backups"].is_null());
         let none = ReplayRowJson::new(&h, &[], Vec::new(), None);
         assert!(serde_json::to_value(&none).unwrap()["inspection"].is_null());
     }
