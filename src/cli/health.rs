@@ -47,6 +47,8 @@ pub struct HealthArgs {
     pub instances: Vec<String>,
     /// Only the instances carrying this tag (repeatable: any of them; case-blind), as the
     /// console's tag groups; added to the `--instance` names. An unknown tag is an error.
+    /// A `[[prometheus]]` source's tags select every instance it lists; with --replay, the tags
+    /// recorded with the frame count.
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
     /// Print the figures of a recording (`arkc record`) instead of polling.
