@@ -234,15 +234,25 @@ fn detail_lines(d: &DeployRecord, theme: &Theme) -> Vec<Line<'static>> {
             .chars()
             .take(40)
             .collect();
-        let (text, style) = match &st.error {
-            None => (
+        let (text, style) = match (&st.settled, &st.error) {
+            (Some(settled), _) => (
+                format!(
+                    "#{} l{} {}: {settled}  {first}",
+                    st.index, st.line, st.status
+                ),
+                match st.status.as_str() {
+                    "in doubt" => theme.style(Meaning::Warning),
+                    _ => theme.style(Meaning::Text),
+                },
+            ),
+            (None, None) => (
                 format!(
                     "#{} l{} {} {} row(s) {} ms  {first}",
                     st.index, st.line, st.status, st.affected_rows, st.elapsed_ms
                 ),
                 theme.style(Meaning::Text),
             ),
-            Some(e) => (
+            (None, Some(e)) => (
                 format!("#{} l{} FAILED: {e}  {first}", st.index, st.line),
                 theme.style(Meaning::Alert),
             ),
@@ -304,13 +314,15 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("deploy 4: applied 3 statement(s)"), "{s}");
-        view.on_key(&crate::app::Action::Confirm, false).unwrap();
+        view.on_key(&crate::app::Action::Confirm, Default::default())
+            .unwrap();
         let s = screen(&view);
         assert!(
             s.contains("deploy 4 on primary: applied") && s.contains("before   not recorded"),
             "{s}"
         );
-        view.on_key(&crate::app::Action::Cancel, false).unwrap();
+        view.on_key(&crate::app::Action::Cancel, Default::default())
+            .unwrap();
         assert_eq!(view.stage, DeploysStage::Browse);
         view.stage = DeploysStage::Running {
             title: "deploy instance rep on port 3407".into(),
