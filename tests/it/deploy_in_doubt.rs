@@ -18,19 +18,28 @@ use arkc::sandbox::Sandbox;
 use crate::support::locks::{hold_row_lock, release, scalar};
 use crate::support::wait::{wait_for, wait_until, DEADLINE};
 
+/// One relayed connection: its flags, arkc's side, and the server's side (kept open here).
+struct Relayed {
+    hold: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
+    client: TcpStream,
+    _server: TcpStream,
+}
+
 /// A TCP relay between arkc and the server; `hold` makes the open connections drop what the
 /// server sends from then on (new connections pass freely): a statement that runs on the
-/// server without its answer ever reaching arkc.
+/// server without its answer ever reaching arkc. `cut_clients` then closes arkc's side of
+/// them while the server's side stays open, so the server keeps running the statement.
 struct Relay {
     port: u16,
-    held: Arc<Mutex<Vec<Arc<AtomicBool>>>>,
+    held: Arc<Mutex<Vec<Relayed>>>,
 }
 
 impl Relay {
     fn start(server_port: u16) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let held: Arc<Mutex<Vec<Arc<AtomicBool>>>> = Arc::default();
+        let held: Arc<Mutex<Vec<Relayed>>> = Arc::default();
         let h = held.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -38,24 +47,42 @@ impl Relay {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
                     return;
                 };
-                let hold = Arc::new(AtomicBool::new(false));
-                h.lock().unwrap().push(hold.clone());
+                let (hold, cut) = (
+                    Arc::new(AtomicBool::new(false)),
+                    Arc::new(AtomicBool::new(false)),
+                );
+                h.lock().unwrap().push(Relayed {
+                    hold: hold.clone(),
+                    cut: cut.clone(),
+                    client: client.try_clone().unwrap(),
+                    _server: server.try_clone().unwrap(),
+                });
                 let up = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                pipe(up.0, up.1, Arc::new(AtomicBool::new(false)));
-                pipe(server, client, hold);
+                let never = Arc::new(AtomicBool::new(false));
+                pipe(up.0, up.1, never, cut);
+                pipe(server, client, hold, Arc::new(AtomicBool::new(false)));
             }
         });
         Relay { port, held }
     }
 
     fn hold_open_connections(&self) {
-        for h in self.held.lock().unwrap().iter() {
-            h.store(true, Ordering::SeqCst);
+        for r in self.held.lock().unwrap().iter() {
+            r.hold.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn cut_clients(&self) {
+        for r in self.held.lock().unwrap().iter() {
+            r.cut.store(true, Ordering::SeqCst);
+            let _ = r.client.shutdown(Shutdown::Both);
         }
     }
 }
 
-fn pipe(mut from: TcpStream, mut to: TcpStream, hold: Arc<AtomicBool>) {
+/// Copy `from` to `to` (dropping what comes while `hold`); at the end close `to`, unless the
+/// end came from `cut` (arkc's side closed on purpose: the server's side stays open).
+fn pipe(mut from: TcpStream, mut to: TcpStream, hold: Arc<AtomicBool>, cut: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 16384];
         loop {
@@ -69,7 +96,9 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, hold: Arc<AtomicBool>) {
                 Ok(_) => {}
             }
         }
-        let _ = to.shutdown(Shutdown::Both);
+        if !cut.load(Ordering::SeqCst) {
+            let _ = to.shutdown(Shutdown::Both);
+        }
     });
 }
 
@@ -312,6 +341,55 @@ fn server_killed_with_ddl_in_flight_stays_in_doubt_and_undo_asks_to_settle_first
     let undo = c.undo("1");
     assert!(
         stderr(&undo).contains("settle it first with `arkc deploy settle 1`"),
+        "{}",
+        stderr(&undo)
+    );
+}
+
+/// The old session still runs the ALTER (it waits on the held lock) when arkc loses its
+/// connection: arkc must not read the unchanged definition as "not applied". It waits for the
+/// session, leaves the statement in doubt naming it, and `arkc deploy settle` settles it once
+/// the ALTER has run.
+#[test]
+fn ddl_still_running_when_the_connection_is_lost_stays_in_doubt_until_settled_later() {
+    let sb = Sandbox::shared();
+    let relay = Relay::start(sb.port());
+    let c = change(sb, "deploy_doubt_later", relay.port);
+    let lock = hold_row_lock(sb, &c.table, 3);
+    let child = c.apply();
+    let session = waiting_alter(sb, &c.db);
+    relay.hold_open_connections();
+    relay.cut_clients();
+    let out = child.wait_with_output().expect("arkc ends");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "statement 2 stays IN DOUBT: its session (connection {session}) is still on the server"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("NOT applied"), "{err}");
+    assert!(!c.has_column_w(sb), "the ALTER still waits");
+    let d = c.listed();
+    assert_eq!(d["status"], "in doubt", "{d}");
+    assert_eq!(d["statements"][1]["status"], "in doubt", "{d}");
+
+    release(lock);
+    wait_until("the ALTER to run", DEADLINE, || c.has_column_w(sb));
+    let id = d["id"].to_string();
+    let settle = arkc(c.dir.path(), &["deploy", "settle", &id])
+        .output()
+        .unwrap();
+    let err = stderr(&settle);
+    assert!(settle.status.success(), "{err}");
+    assert!(err.contains("settled: statement 2 WAS applied"), "{err}");
+    let d = c.listed();
+    assert_eq!(d["statements"][1]["status"], "applied", "{d}");
+    assert_ne!(d["status"], "in doubt", "{d}");
+    let undo = c.undo(&id);
+    assert!(
+        stderr(&undo).contains("statement 2 ran although its answer was lost"),
         "{}",
         stderr(&undo)
     );
