@@ -393,4 +393,41 @@ mod tests {
         assert_eq!(d.before, Some(p));
         assert!(h.get(id + 1).unwrap().is_none());
     }
+
+    #[test]
+    fn a_history_from_before_doubts_gets_their_columns_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let old = Connection::open(&path).unwrap();
+        let before_doubts = SCHEMA.replace("  doubt TEXT,\n  settled TEXT,\n", "");
+        assert_ne!(before_doubts, SCHEMA);
+        old.execute_batch(&before_doubts).unwrap();
+        old.execute_batch(
+            "INSERT INTO deploys (started_at, instance, os_user, file, file_sha256, status) \
+             VALUES ('t', 'primary', 'me', 'c.sql', 'abc', 'failed'); \
+             INSERT INTO deploy_statements (deploy_id, idx, line, sql, status, affected_rows, \
+             elapsed_ms) VALUES (1, 1, 1, 'ALTER TABLE t ADD w INT', 'in doubt', 0, 1);",
+        )
+        .unwrap();
+        drop(old);
+        let h = DeployHistory::open(&path).unwrap();
+        assert_eq!(h.doubt(1, 1).unwrap(), None);
+        let doubt = Doubt {
+            connection_id: 9,
+            sent_at: 1,
+            before: BinlogPoint::default(),
+            ddl: None,
+            last: true,
+        };
+        h.set_doubt(1, 1, &doubt).unwrap();
+        assert_eq!(h.doubt(1, 1).unwrap(), Some(doubt));
+        h.settle_statement(1, 1, "applied", "settled: statement 1 WAS applied")
+            .unwrap();
+        let d = h.get(1).unwrap().unwrap();
+        assert_eq!(d.statements[0].status, "applied");
+        assert_eq!(
+            d.statements[0].settled.as_deref(),
+            Some("settled: statement 1 WAS applied")
+        );
+    }
 }

@@ -94,6 +94,9 @@ pub struct Doubt {
     pub before: BinlogPoint,
     /// For DDL: its table before.
     pub ddl: Option<DdlBefore>,
+    /// It is the file's last statement: settled applied, the whole change ran.
+    #[serde(default)]
+    pub last: bool,
 }
 
 /// Read on a new connection once the old session has gone.
@@ -229,6 +232,7 @@ mod tests {
                 expect,
                 definition: def.map(str::to_string),
             }),
+            last: false,
         }
     }
 

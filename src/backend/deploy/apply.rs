@@ -85,7 +85,10 @@ pub async fn apply(
         // Whether this statement commits when it succeeds (a lost answer leaves it in doubt).
         let commits_itself = !wrap && (!in_file_txn || upper.starts_with("COMMIT"));
         let doubt = match wrap || commits_itself {
-            true => settle::capture(&mut conn, &rec, st, connection_id).await,
+            true => {
+                let last = src.index == total;
+                settle::capture(&mut conn, &rec, (st, last), connection_id).await
+            }
             false => None,
         };
         let started = Instant::now();

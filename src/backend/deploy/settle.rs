@@ -67,12 +67,13 @@ fn split_table(table: &str) -> Option<(String, String)> {
     Some((db.replace("``", "`"), t.replace("``", "`")))
 }
 
-/// What to keep before sending `st` on the deploy's session `connection_id`. None when the
-/// binlog point cannot be read (the statement will then fail on the same dead session).
+/// What to keep before sending `st` (`last`: the file's last statement) on the deploy's
+/// session `connection_id`. None when the binlog point cannot be read (the statement will then
+/// fail on the same dead session).
 pub async fn capture(
     conn: &mut Conn,
     rec: &SqlRecorder,
-    st: &ReviewedStatement,
+    (st, last): (&ReviewedStatement, bool),
     connection_id: u64,
 ) -> Option<Doubt> {
     let before = binlog_point(conn, rec).await.ok()?;
@@ -98,6 +99,7 @@ pub async fn capture(
         sent_at: chrono::Utc::now().timestamp(),
         before,
         ddl,
+        last,
     })
 }
 
@@ -220,6 +222,7 @@ pub async fn settle_deploy(
         .ok_or_else(|| anyhow::anyhow!("no deploy {id} in {}", history.path().display()))?;
     let rec = super::log_only_recorder(&inst.name);
     let mut sentences = Vec::new();
+    let mut last_applied = false;
     for st in record.statements.iter().filter(|s| s.status == "in doubt") {
         let doubt = history.doubt(id, st.index)?;
         let (status, sentence) = match &doubt {
@@ -234,9 +237,10 @@ pub async fn settle_deploy(
             ),
             Some(d) => match settle(inst, &rec, d, wait).await {
                 Ok((settled, end)) => {
-                    if let (Settled::Applied(_), Some(end)) = (&settled, end) {
-                        history.set_after(id, &end)?;
+                    if let (Settled::Applied(_), Some(end)) = (&settled, &end) {
+                        history.set_after(id, end)?;
                     }
+                    last_applied |= d.last && matches!(settled, Settled::Applied(_));
                     (
                         settled.status(),
                         settled.describe(st.index, &how_to_look(id, Some(d))),
@@ -256,9 +260,13 @@ pub async fn settle_deploy(
         sentences.push(sentence);
     }
     let record = history.get(id)?.unwrap_or(record);
-    if record.status == "in doubt" && record.statements.iter().all(|s| s.status != "in doubt") {
+    let settled = record.statements.iter().all(|s| s.status != "in doubt");
+    if record.status == "in doubt" && settled {
+        // Settled applied as the file's last statement, after all the others: it all ran.
+        let all_ran = last_applied && record.statements.iter().all(|s| s.status == "applied");
         let message = format!("{} {}", record.message, sentences.join(" "));
-        history.set_status(id, "failed", message.trim())?;
+        let status = if all_ran { "applied" } else { "failed" };
+        history.set_status(id, status, message.trim())?;
     }
     Ok(sentences)
 }

@@ -286,6 +286,61 @@ mod tests {
             .join("\n")
     }
 
+    /// A statement that was in doubt shows its settled status and sentence, not "FAILED".
+    #[test]
+    fn a_settled_statement_shows_how_it_was_settled() {
+        let statement = |index: usize, status: &str, settled: Option<&str>| {
+            crate::deploy::history::StatementResult {
+                index,
+                line: index,
+                sql: format!("ALTER TABLE t{index} ADD COLUMN w INT"),
+                status: status.into(),
+                affected_rows: 0,
+                error: Some("connection closed".into()),
+                elapsed_ms: 1,
+                gtid: None,
+                settled: settled.map(str::to_string),
+            }
+        };
+        let d = DeployRecord {
+            id: 5,
+            started_at: "2026-12-01T10:00:00Z".into(),
+            finished_at: None,
+            instance: "primary".into(),
+            os_user: "me".into(),
+            file: "/tmp/change.sql".into(),
+            file_sha256: String::new(),
+            status: "in doubt".into(),
+            connection_id: 1,
+            before: None,
+            after: None,
+            message: String::new(),
+            statements: vec![
+                statement(
+                    1,
+                    "not applied",
+                    Some("settled: statement 1 was NOT applied"),
+                ),
+                statement(2, "in doubt", Some("statement 2 stays IN DOUBT")),
+                statement(3, "failed", None),
+            ],
+        };
+        let text: Vec<String> = detail_lines(&d, &Theme::fallback())
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        let text = text.join("\n");
+        assert!(
+            text.contains("#1 l1 not applied: settled: statement 1 was NOT applied"),
+            "{text}"
+        );
+        assert!(
+            text.contains("#2 l2 in doubt: statement 2 stays IN DOUBT"),
+            "{text}"
+        );
+        assert!(text.contains("#3 l3 FAILED: connection closed"), "{text}");
+    }
+
     #[test]
     fn the_history_and_a_running_instance_deploy_at_80x24() {
         let mut view = DeploysView::default();
