@@ -333,6 +333,10 @@ fn server_killed_with_ddl_in_flight_stays_in_doubt_and_undo_asks_to_settle_first
     );
     assert!(err.contains("it may have run"), "{err}");
     assert!(err.contains("arkc deploy settle 1"), "says how: {err}");
+    assert!(
+        err.contains("`arkc binlog events --instance sb --start-file "),
+        "and where to look: {err}"
+    );
     assert!(!err.contains("NOT applied"), "{err}");
 
     let d = c.listed();

@@ -225,7 +225,7 @@ async fn settle_in_flight(
     index: usize,
     doubt: Option<&Doubt>,
 ) -> (&'static str, String) {
-    let look = settle::how_to_look(id, doubt);
+    let look = settle::how_to_look(id, &inst.name, doubt);
     let Some(doubt) = doubt else {
         return (
             "in doubt",

@@ -198,15 +198,22 @@ pub async fn settle(
     out
 }
 
-/// How to look by hand at a statement that cannot be settled.
-pub fn how_to_look(deploy_id: i64, doubt: Option<&Doubt>) -> String {
-    let from = doubt
-        .map(|d| format!(" from {}:{}", d.before.file, d.before.position))
-        .unwrap_or_default();
+/// How to look by hand at a statement that cannot be settled: settle again later, else read the
+/// binlog from the point recorded before it.
+pub fn how_to_look(deploy_id: i64, instance: &str, doubt: Option<&Doubt>) -> String {
+    let read = match doubt {
+        Some(d) => format!(
+            "read the binlog from where it was sent (`arkc binlog events --instance {instance} \
+             --start-file {} --start-position {} --from-server`)",
+            d.before.file, d.before.position
+        ),
+        None => "read the binlog from the deploy's start (`arkc deploy list` has its position)"
+            .to_string(),
+    };
     format!(
         "Run `arkc deploy settle {deploy_id}` when the server answers and the session is gone; \
-         if it still cannot tell, read the binlog{from} (`arkc binlog`) for the statement's \
-         transaction before running anything again"
+         if it still cannot tell, {read} and look for the statement's transaction before running \
+         anything again"
     )
 }
 
@@ -232,7 +239,7 @@ pub async fn settle_deploy(
                     "statement {} stays IN DOUBT: nothing was read before it was sent to compare \
                      with; it may have run. {}",
                     st.index,
-                    how_to_look(id, None)
+                    how_to_look(id, &inst.name, None)
                 ),
             ),
             Some(d) => match settle(inst, &rec, d, wait).await {
@@ -243,7 +250,7 @@ pub async fn settle_deploy(
                     last_applied |= d.last && matches!(settled, Settled::Applied(_));
                     (
                         settled.status(),
-                        settled.describe(st.index, &how_to_look(id, Some(d))),
+                        settled.describe(st.index, &how_to_look(id, &inst.name, Some(d))),
                     )
                 }
                 Err(why) => (
@@ -251,7 +258,7 @@ pub async fn settle_deploy(
                     format!(
                         "statement {} stays IN DOUBT: {why}; it may have run. {}",
                         st.index,
-                        how_to_look(id, Some(d))
+                        how_to_look(id, &inst.name, Some(d))
                     ),
                 ),
             },
