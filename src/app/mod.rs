@@ -224,6 +224,7 @@ impl State {
     /// The component behind `pane`, with the console around it: the one place a `Pane` meets
     /// its component (the ui has the same for drawing).
     pub fn component(&mut self, pane: Pane) -> (&mut dyn PaneLogic, PaneCtx<'_>) {
+        let read_only_by = self.read_only_by();
         let State {
             mode,
             instances,
@@ -258,6 +259,7 @@ impl State {
             now: *now,
             page_rows: *page_rows,
             read_only: *read_only,
+            read_only_by,
         };
         (logic, ctx)
     }

@@ -27,6 +27,7 @@ mod config_init_login_path;
 mod console_loop;
 mod demo;
 mod deploy_faults;
+mod deploy_in_doubt;
 mod deploy_instance;
 mod deploy_pane_tmux;
 mod deploy_sql;

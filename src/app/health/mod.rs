@@ -74,10 +74,7 @@ impl KillPrompt {
 impl HealthPane {
     /// `K` on the Locks view: ask for the instance name before killing the root blocker.
     fn ask_kill(&mut self, ctx: &mut PaneCtx) -> Vec<Effect> {
-        if ctx.read_only {
-            ctx.error(
-                "refused: arkc is read-only (:readonly off, unless started with --read-only)",
-            );
+        if ctx.refuse_write(crate::readonly::WriteAction::Kill) {
             return Vec::new();
         }
         let Some(instance) = ctx.selected_instance().map(|i| i.name.clone()) else {
