@@ -45,6 +45,7 @@ fn recording(dir: &std::path::Path) -> std::path::PathBuf {
                 ],
                 alerts: Vec::new(),
                 details: Vec::new(),
+                tags: Default::default(),
             },
             Retention::default(),
         )
