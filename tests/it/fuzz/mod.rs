@@ -144,8 +144,8 @@ pub fn fuzz(
         Budget::Time(_) => "time budget",
     };
     eprintln!(
-        "fuzz {target}: {} inputs ({} seeds + {mutants} mutants, {how}) in {:.1}s, no crash \
-         (seed {seed})",
+        "fuzz {target}: {} inputs (seed files: {}, mutants: {mutants}, {how}) in {:.1}s, no \
+         crash (seed {seed})",
         seeds.len() as u64 + mutants,
         seeds.len(),
         started.elapsed().as_secs_f64(),
