@@ -5,18 +5,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arkc::app::{update, Action, Effect, Keymap, State};
+use arkc::app::{update, Action, Effect, State};
 use arkc::backend::binlog::flashback::{CheckMode, CheckReport, RowState};
 use arkc::backend::binlog::scan::{BinlogCommand, BinlogEvent, LogFile, ScanOutcome, ScanRequest};
 use arkc::backend::{BackendCommand, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
-use arkc::ui::{self, Theme};
 use arkc_binlog::pipeline::scan_files;
 use arkc_binlog::review::{ReviewLimits, ReviewSink, ReviewedTxn};
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use chrono::{TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+
+use crate::support::render::screen;
 
 const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
@@ -166,25 +165,6 @@ fn a_typed_path_is_scanned_without_an_instance_to_ask() {
     let effects = keys(&mut s, &[Action::Confirm, Action::Confirm]);
     let request = scan_request(&effects).expect("a scan request");
     assert_eq!(request.instance, None);
-}
-
-fn screen(state: &State, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    let keymap = Keymap::builtin("default").expect("keymap").expect("parses");
-    let theme = Theme::builtin("default").expect("theme").expect("parses");
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[test]

@@ -352,11 +352,7 @@ fn check(pane: &mut BinlogPane, ctx: &mut PaneCtx) -> Vec<Effect> {
 }
 
 fn apply(pane: &mut BinlogPane, ctx: &mut PaneCtx) -> Vec<Effect> {
-    if ctx.read_only {
-        ctx.error(
-            "apply refused: arkc is read-only (--read-only or :readonly on); nothing was sent. \
-             Export the preview for review instead",
-        );
+    if ctx.refuse_write(crate::readonly::WriteAction::FlashbackApply) {
         return Vec::new();
     }
     let Some(instance) = ctx.selected_instance().map(|i| i.name.clone()) else {
