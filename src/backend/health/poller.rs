@@ -149,6 +149,12 @@ impl InstancePoller {
         }
     }
 
+    /// Statements go to the console's outbox, in batches with the results (see `outbox`).
+    pub fn with_outbox(mut self, outbox: std::sync::Arc<super::outbox::PollOutbox>) -> Self {
+        self.recorder = self.recorder.batched(outbox);
+        self
+    }
+
     /// Read the variables at most every `cadence` (the fleet: less for each server to answer).
     pub fn with_variables_cadence(mut self, cadence: Duration) -> Self {
         self.variables_cadence = cadence;
