@@ -366,6 +366,37 @@ fn sql_log_keeps_newest_first_and_is_bounded() {
 }
 
 #[test]
+fn a_poll_batch_logs_its_statements_and_keeps_every_result() {
+    let mut s = state_with(&["a", "b"]);
+    let statement = |sql: &str| SqlLogEntry {
+        at: at(0),
+        instance: "a".into(),
+        sql: sql.into(),
+        elapsed: std::time::Duration::from_millis(1),
+        error: None,
+    };
+    let batch = crate::backend::health::outbox::PollBatch {
+        statements: vec![
+            statement("SHOW GLOBAL STATUS"),
+            statement("SHOW ALL SLAVES STATUS"),
+        ],
+        health: vec![
+            InstanceHealth::down("a", "refused", at(1)),
+            InstanceHealth::down("b", "refused", at(1)),
+        ],
+    };
+    update(&mut s, event(BackendEvent::Polled(Box::new(batch))));
+    let logged: Vec<&str> = s.sql_log.iter().map(|e| e.sql.as_str()).collect();
+    assert_eq!(logged, ["SHOW ALL SLAVES STATUS", "SHOW GLOBAL STATUS"]);
+    assert_eq!(s.health.len(), 2);
+    assert_eq!(
+        s.alert_counts(),
+        (2, 0, 0),
+        "both down, as one event each would"
+    );
+}
+
+#[test]
 fn health_events_are_kept_per_instance_and_counted_as_alerts() {
     let mut s = state_with(&["a", "b"]);
     let mut up = InstanceHealth::down("a", "x", at(1));

@@ -274,12 +274,13 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
         BackendEvent::Recording(status) => recording_changed(state, status),
         BackendEvent::FleetPace(pace) => state.fleet.set_pace(pace),
         BackendEvent::Refused(refusal) => state.error(refusal),
-        BackendEvent::SqlSent(entry) => {
-            state.sql_log.push_front(entry);
-            state.sql_log.truncate(SQL_LOG_CAPACITY);
-            // Keep a scrolled-back reader looking at the same lines as new ones arrive on top.
-            if state.mode == Mode::SqlLog && state.overlay_scroll > 0 {
-                state.overlay_scroll += 1;
+        BackendEvent::SqlSent(entry) => log_statement(state, entry),
+        BackendEvent::Polled(batch) => {
+            for entry in batch.statements {
+                log_statement(state, entry);
+            }
+            for h in batch.health {
+                observe_health(state, h);
             }
         }
         other => {
@@ -292,6 +293,16 @@ fn apply_backend_event(state: &mut State, event: BackendEvent) {
                 unclaimed = logic.on_backend(&mut ctx, event);
             }
         }
+    }
+}
+
+/// A statement for the `@` log, newest first.
+fn log_statement(state: &mut State, entry: crate::backend::SqlLogEntry) {
+    state.sql_log.push_front(entry);
+    state.sql_log.truncate(SQL_LOG_CAPACITY);
+    // Keep a scrolled-back reader looking at the same lines as new ones arrive on top.
+    if state.mode == Mode::SqlLog && state.overlay_scroll > 0 {
+        state.overlay_scroll += 1;
     }
 }
 

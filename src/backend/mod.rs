@@ -69,6 +69,8 @@ pub enum BackendEvent {
     Health(InstanceHealth),
     /// A statement the console sent, for the `@` SQL log.
     SqlSent(SqlLogEntry),
+    /// The console's poll results and poll statements since the last batch (`spawn_console`).
+    Polled(Box<health::outbox::PollBatch>),
     /// Results of the Binlog pane's work.
     Binlog(binlog::scan::BinlogEvent),
     /// Leaderboards, tracking and EXPLAIN results from the slow-SQL sources.
@@ -119,7 +121,8 @@ impl BackendHandle {
     }
 }
 
-/// Every configured instance polled by one bounded fleet task, results sent as `Health` events.
+/// Every configured instance polled by one bounded fleet task, results sent as `Health` events,
+/// or left in `outbox` (with the poll statements) to go out in batches.
 fn run_fleet(
     config: &Config,
     watched: &[String],
@@ -127,6 +130,7 @@ fn run_fleet(
     settings: watch::Receiver<PollSettings>,
     cancel: CancellationToken,
     events: mpsc::UnboundedSender<BackendEvent>,
+    outbox: Option<Arc<health::outbox::PollOutbox>>,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let polling = &config.fleet.polling;
     let slow_after = Duration::from_millis(polling.slow_ms);
@@ -134,10 +138,14 @@ fn run_fleet(
         .instances
         .iter()
         .map(|i| {
-            InstancePoller::new(i.clone(), events.clone())
+            let poller = InstancePoller::new(i.clone(), events.clone())
                 .with_watched_variables(watched)
                 .with_variables_cadence(health::poller::VARIABLES_CADENCE)
-                .with_slow_after(slow_after)
+                .with_slow_after(slow_after);
+            match &outbox {
+                Some(outbox) => poller.with_outbox(outbox.clone()),
+                None => poller,
+            }
         })
         .collect();
     let fleet = Fleet::new(pollers, health::fleet::plan_for(interval, polling));
@@ -145,15 +153,19 @@ fn run_fleet(
     let pace: health::fleet::PaceReport = Box::new(move |pace| {
         let _ = pace_events.send(BackendEvent::FleetPace(pace));
     });
-    fleet.run(
-        Some(settings),
-        cancel,
-        Some(pace),
-        move |result| match events.send(BackendEvent::Health(result.health)) {
-            Ok(()) => Next::Continue,
-            Err(_) => Next::Stop,
-        },
-    )
+    fleet.run(Some(settings), cancel, Some(pace), move |result| {
+        let sent = match &outbox {
+            Some(outbox) => {
+                outbox.push_health(result.health);
+                !events.is_closed()
+            }
+            None => events.send(BackendEvent::Health(result.health)).is_ok(),
+        };
+        match sent {
+            true => Next::Continue,
+            false => Next::Stop,
+        }
+    })
 }
 
 /// Fastest polling the backend accepts, whatever is asked.
@@ -180,7 +192,7 @@ pub fn spawn_console(
     let slow = SlowSqlOptions {
         tracking_path: crate::tracking::TrackingStore::default_path(),
     };
-    spawn_with(config, events, Some(slow))
+    spawn_batched(config, events, Some(slow))
 }
 
 /// The pollers, and the slow-SQL sources when `slow` is given (tests pass a private store).
@@ -188,6 +200,25 @@ pub fn spawn_with(
     config: Arc<Config>,
     events: mpsc::UnboundedSender<BackendEvent>,
     slow: Option<SlowSqlOptions>,
+) -> BackendHandle {
+    spawn_backend(config, events, slow, false)
+}
+
+/// As `spawn_with`, but poll results and poll statements arrive as `Polled` batches (the
+/// console's way: one event and one redraw wake-up for many results).
+pub fn spawn_batched(
+    config: Arc<Config>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+    slow: Option<SlowSqlOptions>,
+) -> BackendHandle {
+    spawn_backend(config, events, slow, true)
+}
+
+fn spawn_backend(
+    config: Arc<Config>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+    slow: Option<SlowSqlOptions>,
+    batched: bool,
 ) -> BackendHandle {
     let (commands, mut command_rx) = mpsc::unbounded_channel::<BackendCommand>();
     // Every task reports through the tee, so a recording sees what the UI sees.
@@ -204,6 +235,15 @@ pub fn spawn_with(
     let watched = health::alerting::AlertContext::from_config(&config, &config.instances)
         .map(|c| c.watched_variables(&config))
         .unwrap_or_else(|_| config.parameters.watch.clone());
+    let outbox = batched.then(|| Arc::new(health::outbox::PollOutbox::default()));
+    if let Some(outbox) = &outbox {
+        pollers.spawn(health::outbox::deliver(
+            outbox.clone(),
+            health::outbox::BATCH_EVERY,
+            cancel.child_token(),
+            events.clone(),
+        ));
+    }
     pollers.spawn(run_fleet(
         &config,
         &watched,
@@ -211,6 +251,7 @@ pub fn spawn_with(
         settings_rx.clone(),
         cancel.child_token(),
         events.clone(),
+        outbox,
     ));
     for source in &config.prometheus {
         let every = source

@@ -54,9 +54,16 @@ pub fn tee(
     let tapped = tap.clone();
     tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
-            if let BackendEvent::Health(h) = &event {
+            let health = match &event {
+                BackendEvent::Health(h) => std::slice::from_ref(h),
+                BackendEvent::Polled(batch) => batch.health.as_slice(),
+                _ => &[],
+            };
+            if !health.is_empty() {
                 if let Some(recorder) = tapped.lock().ok().and_then(|t| t.clone()) {
-                    let _ = recorder.send(h.clone());
+                    for h in health {
+                        let _ = recorder.send(h.clone());
+                    }
                 }
             }
             if forward.send(event).is_err() {

@@ -2,12 +2,14 @@
 //! reported as `BackendEvent::SqlSent` for the `@` log.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::health::outbox::PollOutbox;
 use super::{BackendEvent, SqlLogEntry};
 
 /// How long one statement may run before the poll gives up on the instance.
@@ -18,6 +20,8 @@ pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct SqlRecorder {
     instance: String,
     events: UnboundedSender<BackendEvent>,
+    /// The console's pollers: statements ride with the poll results instead of one event each.
+    outbox: Option<Arc<PollOutbox>>,
 }
 
 impl SqlRecorder {
@@ -25,7 +29,14 @@ impl SqlRecorder {
         SqlRecorder {
             instance: instance.to_string(),
             events,
+            outbox: None,
         }
+    }
+
+    /// Statements go to `outbox` (handed on in batches) rather than out as `SqlSent` events.
+    pub fn batched(mut self, outbox: Arc<PollOutbox>) -> Self {
+        self.outbox = Some(outbox);
+        self
     }
 
     /// Run `sql` (text protocol) with a deadline and record it. On timeout the connection is in
@@ -91,8 +102,13 @@ impl SqlRecorder {
             elapsed,
             error,
         };
-        // A closed receiver means the UI is gone; nothing left to tell.
-        let _ = self.events.send(BackendEvent::SqlSent(entry));
+        match &self.outbox {
+            Some(outbox) => outbox.push_statement(entry),
+            // A closed receiver means the UI is gone; nothing left to tell.
+            None => {
+                let _ = self.events.send(BackendEvent::SqlSent(entry));
+            }
+        }
     }
 }
 

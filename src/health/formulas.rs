@@ -75,11 +75,7 @@ pub fn health_from(
             disk: current.disk.clone(),
             longest_lock_wait: current.longest_lock_wait,
             backup: current.backup.clone(),
-            variables: current
-                .variables
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            variables: current.variables.clone(),
         }),
         sampled_at: current.taken_at.unwrap_or_else(chrono::Utc::now),
     }

@@ -2,7 +2,7 @@
 //! LOG section of `SHOW ENGINE INNODB STATUS`. Every figure is `None` when the server does not
 //! expose what it needs: a missing figure is shown as unknown, never as zero.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -108,7 +108,7 @@ pub fn history_list_length(
 /// `innodb_log_file_size * innodb_log_files_in_group`.
 pub fn checkpoint_age_pct(
     status: &HashMap<String, String>,
-    variables: &HashMap<String, String>,
+    variables: &BTreeMap<String, String>,
     log: Option<&LogSection>,
 ) -> Option<f64> {
     let age = number(status, "Innodb_checkpoint_age")
@@ -124,10 +124,11 @@ pub fn checkpoint_age_pct(
 
 /// Redo log bytes: `innodb_redo_log_capacity` (MySQL 8.0.30+), else file size times files
 /// (MariaDB 10.5+ has one file and no `innodb_log_files_in_group`).
-pub fn redo_capacity(variables: &HashMap<String, String>) -> Option<u64> {
-    let capacity = number(variables, "innodb_redo_log_capacity").or_else(|| {
-        let size = number(variables, "innodb_log_file_size")?;
-        let files = number(variables, "innodb_log_files_in_group").unwrap_or(1);
+pub fn redo_capacity(variables: &BTreeMap<String, String>) -> Option<u64> {
+    let number = |name: &str| variables.get(name)?.trim().parse::<u64>().ok();
+    let capacity = number("innodb_redo_log_capacity").or_else(|| {
+        let size = number("innodb_log_file_size")?;
+        let files = number("innodb_log_files_in_group").unwrap_or(1);
         Some(size.saturating_mul(files.max(1)))
     })?;
     (capacity > 0).then_some(capacity)

@@ -15,6 +15,7 @@ pub mod replication;
 pub mod rules;
 pub mod sizes;
 pub mod sources;
+mod variables;
 
 use std::collections::HashMap;
 
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use alert_state::{Alert, AlertBook, AlertState};
 pub use innodb::{DmlRates, InnodbFigures, LogSection};
 pub use rules::{AlertFacts, RuleId, RuleSettings, Severity};
+pub use variables::Variables;
 
 pub use formulas::{
     counter_rate, health_from, replication_from_rows, HealthTracker, QPS_COUNTERS, TPS_COUNTERS,
@@ -63,7 +65,7 @@ pub struct StatusSnapshot {
     /// `SHOW GLOBAL STATUS`, names as the server spells them.
     pub status: HashMap<String, String>,
     /// Selected `SHOW GLOBAL VARIABLES` (version, max_connections, read_only, ...).
-    pub variables: HashMap<String, String>,
+    pub variables: Variables,
     /// Replication state if the server is a replica.
     pub replication: Option<Replication>,
     /// Selected `information_schema.INNODB_METRICS` counters (where status variables lack them).
@@ -85,8 +87,9 @@ pub struct MonitorFigures {
     /// The session waiting longest for a row lock: (connection id, seconds).
     pub longest_lock_wait: Option<(u64, u64)>,
     pub backup: Option<backup::BackupLookup>,
-    /// The variables read this poll (version, limits, and the watched parameters).
-    pub variables: std::collections::BTreeMap<String, String>,
+    /// The variables last read (version, limits, and the watched parameters): a fleet poller
+    /// reads them every 10 s, the polls in between carry the same read.
+    pub variables: Variables,
 }
 
 /// The `disk` object of `arkc health --format json`.
@@ -221,13 +224,7 @@ impl InstanceHealth {
             datadir_free_pct: self.monitor.disk.datadir_free_pct,
             backup: self.monitor.backup.as_ref().map(|b| b.fact()),
             parameter_drift: baseline.filter(|_| up).map(|b| {
-                let current: HashMap<String, String> = self
-                    .monitor
-                    .variables
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                params::diff_against_baseline(b, &current)
+                params::diff_against_baseline(b, self.monitor.variables.iter())
                     .into_iter()
                     .map(|d| d.name)
                     .collect()

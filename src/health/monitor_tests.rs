@@ -43,7 +43,7 @@ fn mariadb_figures_from_real_status() {
     let snap = StatusSnapshot {
         taken_at: Some(t0()),
         status: tsv(MARIADB_STATUS),
-        variables: tsv(MARIADB_VARIABLES),
+        variables: tsv(MARIADB_VARIABLES).into_iter().collect(),
         ..Default::default()
     };
     let f = innodb_figures(None, &snap);
@@ -94,10 +94,12 @@ fn checkpoint_age_on_mysql_8_0_30_uses_redo_lsns_and_capacity() {
         ("Innodb_redo_log_current_lsn", "1073741824"),
         ("Innodb_redo_log_checkpoint_lsn", "1006632960"),
     ]);
-    let vars = map(&[
+    let vars: BTreeMap<String, String> = map(&[
         ("innodb_redo_log_capacity", "104857600"),
         ("innodb_log_file_size", "50331648"),
-    ]);
+    ])
+    .into_iter()
+    .collect();
     // 64 MiB of 100 MiB.
     assert_eq!(checkpoint_age_pct(&status, &vars, None), Some(64.0));
 }
@@ -112,15 +114,17 @@ fn checkpoint_age_on_old_mysql_parses_the_log_section() {
             last_checkpoint: 44744
         }
     );
-    let vars = map(&[
+    let vars: BTreeMap<String, String> = map(&[
         ("innodb_log_file_size", "50331648"),
         ("innodb_log_files_in_group", "2"),
-    ]);
+    ])
+    .into_iter()
+    .collect();
     let pct = checkpoint_age_pct(&HashMap::new(), &vars, Some(&log)).unwrap();
     assert!((pct - 100.0 * 4521.0 / 100_663_296.0).abs() < 1e-9);
     // No capacity known: no figure rather than a wrong one.
     assert_eq!(
-        checkpoint_age_pct(&HashMap::new(), &HashMap::new(), Some(&log)),
+        checkpoint_age_pct(&HashMap::new(), &BTreeMap::new(), Some(&log)),
         None
     );
     // MySQL 5.1's two-halves LSN.
@@ -576,11 +580,12 @@ fn baseline_diff_compares_as_the_server_means() {
 #[test]
 fn parameter_changes_are_seen_between_reads() {
     let mut w = ParamWatch::default();
+    let read = |pairs| map(pairs).into_iter().collect();
     assert!(w
-        .observe(&map(&[("max_connections", "151")]), t0())
+        .observe(&read(&[("max_connections", "151")]), t0())
         .is_empty());
     let later = t0() + Duration::seconds(3);
-    let changes = w.observe(&map(&[("max_connections", "500")]), later);
+    let changes = w.observe(&read(&[("max_connections", "500")]), later);
     assert_eq!(changes.len(), 1);
     assert_eq!(
         (

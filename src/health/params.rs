@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::Variables;
+
 /// A variable whose value differs from the baseline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ParamDiff {
@@ -25,12 +27,12 @@ pub struct ParamChange {
 
 /// Differences of `current` from `baseline`, by name. Values compare as the server means them:
 /// names case-insensitively, ON/1/TRUE alike, numbers by value.
-pub fn diff_against_baseline(
+pub fn diff_against_baseline<'a>(
     baseline: &BTreeMap<String, String>,
-    current: &HashMap<String, String>,
+    current: impl IntoIterator<Item = (&'a String, &'a String)>,
 ) -> Vec<ParamDiff> {
     let lowered: HashMap<String, &String> = current
-        .iter()
+        .into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
         .collect();
     baseline
@@ -85,14 +87,10 @@ impl ParamsReport {
         variables: BTreeMap<String, String>,
         baseline: Option<(String, BTreeMap<String, String>)>,
     ) -> ParamsReport {
-        let current: HashMap<String, String> = variables
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
         let (baseline_source, baseline) = baseline.unzip();
         let baseline = baseline.unwrap_or_default();
         ParamsReport {
-            diffs: diff_against_baseline(&baseline, &current),
+            diffs: diff_against_baseline(&baseline, &variables),
             variables,
             baseline_source,
             baseline,
@@ -108,7 +106,7 @@ impl ParamsReport {
 /// Remembers the last values of watched variables and reports what changed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParamWatch {
-    last: HashMap<String, String>,
+    last: Variables,
     /// Newest last, at most `KEEP`.
     pub changes: Vec<ParamChange>,
 }
@@ -116,12 +114,12 @@ pub struct ParamWatch {
 impl ParamWatch {
     const KEEP: usize = 200;
 
-    /// Compare a fresh read with the previous one; the first read only records values.
-    pub fn observe(
-        &mut self,
-        values: &HashMap<String, String>,
-        at: DateTime<Utc>,
-    ) -> Vec<ParamChange> {
+    /// Compare a fresh read with the previous one; the first read only records values. The polls
+    /// between two reads carry the same read: nothing to compare.
+    pub fn observe(&mut self, values: &Variables, at: DateTime<Utc>) -> Vec<ParamChange> {
+        if values.same_read(&self.last) {
+            return Vec::new();
+        }
         let mut seen: Vec<ParamChange> = values
             .iter()
             .filter_map(|(name, new)| {

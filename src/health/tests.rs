@@ -15,7 +15,7 @@ fn snap(at_ms: i64, status: &[(&str, &str)]) -> StatusSnapshot {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        variables: HashMap::new(),
+        variables: Variables::default(),
         ..StatusSnapshot::default()
     }
 }

@@ -122,25 +122,26 @@ pub const HISTORY_SOURCE: &str = "arkc backup history";
 /// `instance` (or does not exist: it is never created by looking); `Some(end)` when it does, with
 /// the end time of the newest successful backup not deleted by retention (`Some(None)`: none yet).
 pub fn newest_success_end(instance: &str) -> Result<Option<Option<DateTime<Utc>>>, HistoryError> {
+    Ok(newest_success_ends()?.get(instance).copied())
+}
+
+/// `newest_success_end` of every instance the history holds, from one read of it (the fleet's
+/// pollers share it rather than each opening the file).
+pub fn newest_success_ends(
+) -> Result<std::collections::HashMap<String, Option<DateTime<Utc>>>, HistoryError> {
     let path = History::default_path()?;
+    let mut newest = std::collections::HashMap::new();
     if !path.exists() {
-        return Ok(None);
+        return Ok(newest);
     }
-    let records: Vec<BackupRecord> = History::open(&path)?
-        .list()?
-        .into_iter()
-        .filter(|r| r.instance == instance)
-        .collect();
-    if records.is_empty() {
-        return Ok(None);
+    for r in History::open(&path)?.list()? {
+        let end = r
+            .finished_at
+            .filter(|_| r.state == JobState::Succeeded && r.deleted_at.is_none());
+        let slot = newest.entry(r.instance).or_insert(None);
+        *slot = (*slot).max(end);
     }
-    Ok(Some(
-        records
-            .iter()
-            .filter(|r| r.state == JobState::Succeeded && r.deleted_at.is_none())
-            .filter_map(|r| r.finished_at)
-            .max(),
-    ))
+    Ok(newest)
 }
 
 /// One history row and, while it runs, its progress: what the Jobs pane lists.

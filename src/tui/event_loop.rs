@@ -62,8 +62,10 @@ impl Console {
     }
 
     fn apply_backend_event(&mut self, event: BackendEvent) {
-        if let BackendEvent::SqlSent(entry) = &event {
-            log_sql(entry);
+        match &event {
+            BackendEvent::SqlSent(entry) => log_sql(entry),
+            BackendEvent::Polled(batch) => batch.statements.iter().for_each(log_sql),
+            _ => {}
         }
         let _ = update(&mut self.state, Action::Backend(Box::new(event)));
     }

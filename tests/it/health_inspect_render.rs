@@ -37,7 +37,8 @@ fn poll(i: i64) -> InstanceHealth {
     h.monitor.variables = BTreeMap::from([
         ("sync_binlog".to_string(), sync.to_string()),
         ("max_connections".to_string(), "151".to_string()),
-    ]);
+    ])
+    .into();
     h
 }
 

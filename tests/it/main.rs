@@ -45,6 +45,7 @@ mod flashback_roundtrip;
 mod flashback_service;
 mod flashback_settle_spilled;
 mod flashback_strict;
+mod fleet_batched;
 mod fleet_pace_live;
 mod fleet_pace_render;
 mod fleet_polling;

@@ -45,16 +45,11 @@ impl InspectState {
     /// Judge a poll's alerts (with the parameter baseline) and record variable changes.
     pub fn observe(&mut self, book: &mut AlertBook, h: &InstanceHealth) -> Vec<Alert> {
         if h.status == Status::Up && !h.monitor.variables.is_empty() {
-            let values: HashMap<String, String> = h
-                .monitor
-                .variables
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            self.changes
-                .entry(h.instance.clone())
-                .or_default()
-                .observe(&values, h.sampled_at);
+            let watch = match self.changes.get_mut(&h.instance) {
+                Some(w) => w,
+                None => self.changes.entry(h.instance.clone()).or_default(),
+            };
+            watch.observe(&h.monitor.variables, h.sampled_at);
         }
         self.alerting.observe(book, h)
     }

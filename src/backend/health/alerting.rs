@@ -78,7 +78,7 @@ impl AlertContext {
     /// reference instance's latest variables become the baseline of the others in its group.
     pub fn observe(&mut self, book: &mut AlertBook, h: &InstanceHealth) -> Vec<Alert> {
         if h.status == Status::Up && self.baseline_of.values().any(|r| *r == h.instance) {
-            let reference: BTreeMap<String, String> = h.monitor.variables.clone();
+            let reference = watched_only(&h.monitor.variables);
             let followers: Vec<String> = self
                 .baseline_of
                 .iter()
@@ -86,7 +86,7 @@ impl AlertContext {
                 .map(|(f, _)| f.clone())
                 .collect();
             for f in followers {
-                self.baselines.insert(f, watched_only(&reference));
+                self.baselines.insert(f, reference.clone());
             }
         }
         if let (false, Some(unlisted)) = (self.rules.contains_key(&h.instance), &self.unlisted) {

@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod inspect;
 pub mod kill;
 pub mod locks;
+pub mod outbox;
 pub mod poller;
 pub mod processlist;
 pub mod prometheus;

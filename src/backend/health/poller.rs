@@ -13,7 +13,9 @@ use crate::backend::connect::connect;
 use crate::backend::recorder::{name_value_map, named_rows, SqlRecorder, STATEMENT_TIMEOUT};
 use crate::backend::BackendEvent;
 use crate::config::InstanceConfig;
-use crate::health::{replication_from_rows, HealthTracker, InstanceHealth, Status, StatusSnapshot};
+use crate::health::{
+    replication_from_rows, HealthTracker, InstanceHealth, Status, StatusSnapshot, Variables,
+};
 
 /// A safety net over a whole poll (connect included); past it the instance is "down". Each step
 /// has its own, shorter deadline (connect and every statement: 2 s): a server silent that long
@@ -121,7 +123,7 @@ pub struct InstancePoller {
     status_sql: String,
     slow_after: Duration,
     /// The variables last read, and when.
-    variables: Option<(std::time::Instant, HashMap<String, String>)>,
+    variables: Option<(std::time::Instant, Variables)>,
     variables_cadence: Duration,
     /// When replica status was last asked, and whether it had rows.
     replica_checked: Option<(std::time::Instant, bool)>,
@@ -145,6 +147,12 @@ impl InstancePoller {
             variables_cadence: Duration::ZERO,
             replica_checked: None,
         }
+    }
+
+    /// Statements go to the console's outbox, in batches with the results (see `outbox`).
+    pub fn with_outbox(mut self, outbox: std::sync::Arc<super::outbox::PollOutbox>) -> Self {
+        self.recorder = self.recorder.batched(outbox);
+        self
     }
 
     /// Read the variables at most every `cadence` (the fleet: less for each server to answer).
@@ -259,7 +267,7 @@ impl InstancePoller {
                     .recorder
                     .query(conn, &self.variables_sql, STATEMENT_TIMEOUT)
                     .await?;
-                let v = name_value_map(&rows);
+                let v: Variables = name_value_map(&rows).into_iter().collect();
                 self.variables = Some((std::time::Instant::now(), v.clone()));
                 v
             }
