@@ -167,7 +167,12 @@ pub fn format_description_statement() -> String {
     s
 }
 
-/// The transactions' inverted events as `BINLOG` statements, one per transaction, written to
+/// A `BINLOG` statement holds whole events up to about this many bytes (before base64), so a
+/// large transaction is several statements, each far under the server's max_allowed_packet.
+pub const STATEMENT_EVENT_BYTES: usize = 1 << 20;
+
+/// The transactions' inverted events as `BINLOG` statements (`;\n` between them when a
+/// transaction needs several, see `STATEMENT_EVENT_BYTES`), one block per transaction, written to
 /// `out` as each commits; `blocks` says where each transaction's statement lies, keyed by its
 /// binlog position (`file`, start) so it can be paired with the SQL plan's transaction.
 /// Anything that cannot be sent as row events (a statement, a partial update, a table map
@@ -175,9 +180,34 @@ pub fn format_description_statement() -> String {
 pub struct RowEventSink<W: Write> {
     out: W,
     at: u64,
-    pending: Vec<Vec<u8>>,
+    /// The transaction's inverted events so far: (table id, TABLE_MAP event, rows event).
+    pending: Vec<(u64, Vec<u8>, Vec<u8>)>,
     pub blocks: Vec<RowEventBlock>,
     pub unsupported: Option<String>,
+}
+
+/// The events of one `BINLOG` statement, as the server logs one statement's rows: the table
+/// maps first (each table once), then the rows events, only the last with `STMT_END_F` (the
+/// server opens the tables once per statement, not once per event). Drains `chunk`.
+fn one_statement(chunk: &mut Vec<(u64, Vec<u8>, Vec<u8>)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut mapped = Vec::new();
+    for (id, map, _) in chunk.iter() {
+        if !mapped.contains(id) {
+            mapped.push(*id);
+            out.extend_from_slice(map);
+        }
+    }
+    let last = chunk.len().saturating_sub(1);
+    for (i, (_, _, rows)) in chunk.drain(..).enumerate() {
+        let at = out.len();
+        out.extend_from_slice(&rows);
+        if i != last {
+            // The flags follow the 6-byte table id of the post-header.
+            out[at + HEADER_LEN + 6] &= !(STMT_END_F as u8);
+        }
+    }
+    out
 }
 
 /// One transaction's `BINLOG` statement in the sink's output.
@@ -222,6 +252,15 @@ impl<W: Write> TxnSink for RowEventSink<W> {
         if self.unsupported.is_some() {
             return Ok(0);
         }
+        let version = RowsKind::from_type_code(ev.header.type_code).map(|(_, v, _)| v);
+        if version != Some(1) {
+            self.refuse(format!(
+                "rows events of type {} (not MariaDB's) at {}",
+                ev.header.type_code,
+                txn.position()
+            ));
+            return Ok(0);
+        }
         let Some(map) = rows.table.raw_body.clone() else {
             self.refuse(format!(
                 "the table map of {}.{} at {} has no 6-byte table id",
@@ -239,9 +278,9 @@ impl<W: Write> TxnSink for RowEventSink<W> {
             }
         };
         let (ts, sid) = (ev.header.timestamp, ev.header.server_id);
-        let mut events = frame(TABLE_MAP_EVENT, ts, sid, &map);
-        events.extend_from_slice(&frame(type_code, ts, sid, &body));
-        self.pending.push(events);
+        let map = frame(TABLE_MAP_EVENT, ts, sid, &map);
+        let rows_event = frame(type_code, ts, sid, &body);
+        self.pending.push((rows.table.table_id, map, rows_event));
         Ok(0)
     }
 
@@ -260,10 +299,26 @@ impl<W: Write> TxnSink for RowEventSink<W> {
             self.pending.clear();
             return Ok(());
         }
-        let mut sql = String::from("BINLOG '");
-        let events: Vec<u8> = self.pending.drain(..).rev().flatten().collect();
-        base64(&events, &mut sql);
-        sql.push('\'');
+        let mut sql = String::new();
+        let mut chunk: Vec<(u64, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut size = 0;
+        let mut events = self.pending.drain(..).rev().peekable();
+        while let Some(event) = events.next() {
+            size += event.1.len() + event.2.len();
+            chunk.push(event);
+            let full = events
+                .peek()
+                .is_none_or(|next| size + next.1.len() + next.2.len() > STATEMENT_EVENT_BYTES);
+            if full {
+                if !sql.is_empty() {
+                    sql.push_str(";\n");
+                }
+                sql.push_str("BINLOG '");
+                base64(&one_statement(&mut chunk), &mut sql);
+                sql.push('\'');
+                size = 0;
+            }
+        }
         self.out
             .write_all(sql.as_bytes())
             .map_err(BinlogError::Output)?;

@@ -39,6 +39,7 @@ mod flashback_instance_source;
 mod flashback_parallel;
 mod flashback_progress;
 mod flashback_roundtrip;
+mod flashback_row_events;
 mod flashback_service;
 mod flashback_strict;
 mod fleet_pace_live;

@@ -205,15 +205,14 @@ fn sink_writes_each_transaction_newest_event_first_with_its_table_map() {
         .unwrap()
         .strip_suffix('\'')
         .unwrap();
-    let map = frame(TABLE_MAP_EVENT, 9, 1, b"table map bytes");
-    let mut want = map.clone();
+    // One table map for the statement; only its last rows event ends it.
+    let mut want = frame(TABLE_MAP_EVENT, 9, 1, b"table map bytes");
     want.extend(frame(
         WRITE_ROWS_EVENT_V1,
         9,
         1,
-        &body(RowsKind::Delete, STMT_END_F, &[image(2, "b")]),
+        &body(RowsKind::Delete, 0, &[image(2, "b")]),
     ));
-    want.extend(map);
     want.extend(frame(
         DELETE_ROWS_EVENT_V1,
         9,
@@ -270,4 +269,36 @@ fn corpus_rows_events_invert_twice_to_their_bytes() {
         }
     }
     assert!(checked >= 10, "only {checked} rows events checked");
+}
+
+#[test]
+fn a_large_transaction_is_several_statements_of_whole_events() {
+    let mut sink = RowEventSink::new(Vec::new());
+    let txn = Transaction {
+        file: "bin.000003".into(),
+        start_pos: 4,
+        ..Default::default()
+    };
+    let big: Vec<Vec<u8>> = (0..2500).map(|i| image(i, &"y".repeat(240))).collect();
+    let b = body(RowsKind::Insert, 0, &big);
+    for _ in 0..3 {
+        let ev = RowsEvent::parse(WRITE_ROWS_EVENT_V1, &b, 8, table()).unwrap();
+        sink.rows(&txn, &event(), &ev).unwrap();
+    }
+    sink.commit(&txn).unwrap();
+    let len = sink.blocks[0].len;
+    let out = String::from_utf8(sink.into_inner()).unwrap();
+    assert_eq!(out.len(), len);
+    let statements: Vec<&str> = out.split(";\n").collect();
+    assert_eq!(statements.len(), 3, "one event per statement at this size");
+    for s in statements {
+        let events = decode64(
+            s.strip_prefix("BINLOG '")
+                .unwrap()
+                .strip_suffix('\'')
+                .unwrap(),
+        );
+        assert!(events.len() <= STATEMENT_EVENT_BYTES);
+        assert_eq!(events[4], TABLE_MAP_EVENT);
+    }
 }
