@@ -3,8 +3,8 @@
 //! read-only is on: the console's `app::update` (every `Effect` it returns), the backend's command
 //! entry (`BackendCommand::write_request`) and the CLI's `cli::run` (`Command::write_request`).
 //! Those classifications match every variant without a wildcard, so a new command or key cannot
-//! be added without saying whether it writes. The panes' and subcommands' own checks stay: they
-//! refuse earlier (before a prompt) with the same outcome.
+//! be added without saying whether it writes. The panes' own checks stay: they
+//! refuse earlier (before a prompt), in `refusal`'s words too (`PaneCtx::refuse_write`).
 
 /// Every kind of write arkc performs. `ALL` lists them; a test keeps it complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

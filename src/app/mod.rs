@@ -158,6 +158,8 @@ pub struct State {
     pub replay: Option<crate::backend::replay::ReplayPosition>,
     /// The file a console recording is being written to.
     pub recording: Option<String>,
+    /// Tags of rows the config does not list by name (a Prometheus source's instances).
+    pub row_tags: crate::config::RowTags,
 }
 
 impl State {
@@ -201,6 +203,7 @@ impl State {
             jobs: jobs::JobsPane::new(config.backups.jobs.iter().map(|j| j.name.clone()).collect()),
             replay: None,
             recording: None,
+            row_tags: crate::config::RowTags::from_config(config),
         }
     }
 
@@ -221,6 +224,7 @@ impl State {
     /// The component behind `pane`, with the console around it: the one place a `Pane` meets
     /// its component (the ui has the same for drawing).
     pub fn component(&mut self, pane: Pane) -> (&mut dyn PaneLogic, PaneCtx<'_>) {
+        let read_only_by = self.read_only_by();
         let State {
             mode,
             instances,
@@ -255,6 +259,7 @@ impl State {
             now: *now,
             page_rows: *page_rows,
             read_only: *read_only,
+            read_only_by,
         };
         (logic, ctx)
     }

@@ -28,6 +28,8 @@ pub struct PaneCtx<'a> {
     /// Rows a page-up/page-down moves.
     pub page_rows: usize,
     pub read_only: bool,
+    /// What turned read-only on, for the refusal's wording (`crate::readonly::refusal`).
+    pub read_only_by: crate::readonly::ReadOnlyBy,
 }
 
 impl PaneCtx<'_> {
@@ -43,6 +45,15 @@ impl PaneCtx<'_> {
             kind: MessageKind::Error,
             text: text.into(),
         });
+    }
+
+    /// A pane's own early refusal of `action` (before its prompt): the central gate's text,
+    /// shown as an error. True when refused (read-only is on).
+    pub fn refuse_write(&mut self, action: crate::readonly::WriteAction) -> bool {
+        if self.read_only {
+            self.error(crate::readonly::refusal(action, self.read_only_by));
+        }
+        self.read_only
     }
 
     pub fn selected_instance(&self) -> Option<&InstanceEntry> {

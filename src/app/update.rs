@@ -314,7 +314,7 @@ fn observe_health(state: &mut State, h: InstanceHealth) {
             super::InstanceEntry {
                 name: h.instance.clone(),
                 address: format!("prometheus:{source}"),
-                tags: Vec::new(),
+                tags: state.row_tags.of(&h.instance, Some(source)),
             },
         );
     }
@@ -390,14 +390,19 @@ fn show_replay_frame(state: &mut State, shown: ReplayFrame) {
     }
     // Set first: the frame's rows are the recording's, not judged against today's config.
     state.replay = Some(shown.position.clone());
-    // The recording decides what is listed, whatever today's config says.
+    // The recording decides what is listed, and with which tags, whatever today's config says.
     for h in &shown.frame.instances {
         add_instance(
             state,
             super::InstanceEntry {
                 name: h.instance.clone(),
                 address: format!("recorded, {}", h.source),
-                tags: Vec::new(),
+                tags: shown
+                    .frame
+                    .tags
+                    .get(&h.instance)
+                    .cloned()
+                    .unwrap_or_default(),
             },
         );
     }

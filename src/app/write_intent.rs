@@ -284,7 +284,8 @@ mod tests {
         }
     }
 
-    /// A pane that refuses by itself (before its prompt) has its refusal logged too.
+    /// A pane that refuses by itself (before its prompt) has its refusal logged too, in the
+    /// gate's own words.
     #[test]
     fn a_panes_own_refusal_is_logged() {
         for (mode, mut state, _) in read_only_states(&config()) {
@@ -292,12 +293,31 @@ mod tests {
             state.binlog.view = crate::app::binlog::BinlogView::List;
             let effects = update(&mut state, Action::ApplyRollback);
             assert!(!sends_a_write(&effects), "{mode}");
+            let gate = refusal(WriteAction::FlashbackApply, state.read_only_by());
             let logged = effects.iter().any(|e| {
                 matches!(e, Effect::LogRefusal(w, text)
                     if w.action == WriteAction::FlashbackApply && w.instance == "db"
-                        && text.contains("apply refused"))
+                        && *text == gate)
             });
             assert!(logged, "{mode}: {effects:?}");
+        }
+    }
+
+    /// The Jobs pane's deploy keys refuse before their prompts with the gate's text.
+    #[test]
+    fn the_jobs_panes_early_refusals_use_the_gates_words() {
+        for (mode, mut state, _) in read_only_states(&config()) {
+            state.pane = Pane::Jobs;
+            for (key, action) in [
+                (Action::DeployStart, WriteAction::DeployApply),
+                (Action::DeployInstance, WriteAction::DeployInstance),
+            ] {
+                let effects = update(&mut state, key.clone());
+                assert!(!sends_a_write(&effects), "{mode}: {key:?}");
+                let shown = state.message.clone().map(|m| m.text).unwrap_or_default();
+                assert_eq!(shown, refusal(action, state.read_only_by()), "{mode}");
+                update(&mut state, Action::Cancel);
+            }
         }
     }
 

@@ -30,6 +30,8 @@ pub struct FrameRecorder {
     context: AlertContext,
     frames: u64,
     reads: super::record_reads::ReadSchedule,
+    /// Built at the first frame: the config does not change while recording.
+    row_tags: Option<crate::config::RowTags>,
 }
 
 impl FrameRecorder {
@@ -46,6 +48,7 @@ impl FrameRecorder {
             context,
             frames: 0,
             reads: Default::default(),
+            row_tags: None,
         })
     }
 
@@ -96,11 +99,21 @@ impl FrameRecorder {
                 reads.extend(self.reads.keep(name, at, found));
             }
         }
+        let row_tags = self
+            .row_tags
+            .get_or_insert_with(|| crate::config::RowTags::from_config(config));
+        let tags = self
+            .latest
+            .values()
+            .map(|h| (h.instance.clone(), row_tags.of_row(h)))
+            .filter(|(_, tags)| !tags.is_empty())
+            .collect();
         let frame = Frame {
             at,
             instances: self.latest.values().cloned().collect(),
             alerts,
             details,
+            tags,
         };
         self.recording
             .append_with_reads(&frame, &reads, self.retention)?;
@@ -207,7 +220,11 @@ mod tests {
     async fn a_prometheus_row_does_not_replace_the_direct_one_of_its_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rec.arkc");
-        let config = Config::default();
+        let config = Config::parse(
+            "[[prometheus]]\nname = \"fleet\"\nurl = \"http://p:9090\"\ntags = [\"edge\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
         let context = AlertContext::from_config(&config, &[]).unwrap();
         let mut recorder = FrameRecorder::create(&path, Retention::default(), context).unwrap();
         let fleet = Source::Prometheus("fleet".into());
@@ -232,5 +249,12 @@ mod tests {
                 ("edge".to_string(), fleet, Some(5.0))
             ]
         );
+        // The source's tags go with its rows; the direct row's entry has none.
+        let tags: Vec<(&str, &[String])> = frame
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .collect();
+        assert_eq!(tags, [("edge", &["edge".to_string()][..])]);
     }
 }

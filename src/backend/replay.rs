@@ -265,7 +265,7 @@ impl Cursor {
             kind.as_str(),
             every.as_secs()
         );
-        let found = match self.recording.read_at(&instance, kind, at) {
+        let found = match self.recording.fresh_read_at(&instance, kind, at) {
             Ok(found) => found,
             Err(e) => {
                 return HealthViewEvent::Failed {
@@ -274,8 +274,11 @@ impl Cursor {
                 }
             }
         };
-        let fresh = chrono::Duration::from_std(every * 2).unwrap_or_default();
-        let Some((when, body)) = found.filter(|(when, _)| at - *when <= fresh) else {
+        let Some(crate::recording::TimedRead {
+            read_at: when,
+            body,
+        }) = found
+        else {
             let last = match self.recording.read_at(&instance, kind, at) {
                 Ok(Some((when, _))) => format!(
                     "; the last read before this moment was at {}",

@@ -78,6 +78,19 @@ impl CheckRow {
         }
     }
 
+    /// The change the undo of this row makes: images swapped, an insert undone is a delete
+    /// and a delete undone an insert. "Is the row as the undo leaves it?" is the check before
+    /// applying of this change (`check_spill::CheckSpill::undo_spill`).
+    pub fn undone(mut self) -> CheckRow {
+        self.kind = match self.kind {
+            RowsKind::Insert => RowsKind::Delete,
+            RowsKind::Delete => RowsKind::Insert,
+            RowsKind::Update => RowsKind::Update,
+        };
+        std::mem::swap(&mut self.before, &mut self.after);
+        self
+    }
+
     /// The key literals of `img` when the table has a key and the image holds all of it.
     pub(crate) fn key_of<'a>(&self, img: &'a [Option<String>]) -> Option<Vec<&'a str>> {
         if self.primary_key.is_empty() {

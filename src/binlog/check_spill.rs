@@ -8,7 +8,7 @@
 //! by the system when the process ends, whatever the way), in the directory the caller gives.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::check::{
     comparable, verdict_of, CheckMode, CheckRow, Lookup, Need, RowOrigin, RowState,
 };
+use crate::check_needs::{encode_needs, read_needs};
 use crate::check_walk::BeforeApplyWalk;
 use crate::decoder::Event;
 use crate::error::BinlogError;
@@ -130,25 +131,85 @@ impl CheckSpill {
         })
     }
 
+    /// The spill of the undo's own changes, for the check after applying: "are the rows as
+    /// the undo leaves them?" is the check before applying of the changes the undo makes.
+    /// Each row with its images swapped (an insert undone is a delete, a delete undone an
+    /// insert), spilled in the order the undo makes them (newest first), so that the walk,
+    /// which reads a spill backwards, meets them oldest first. Read from this spill's file
+    /// one record at a time: memory holds one row.
+    pub fn undo_spill(&mut self) -> Result<CheckSpill, BinlogError> {
+        let dir = self.spill.dir.clone();
+        self.out.flush().map_err(|e| spill_err(&dir, e))?;
+        let mut undo = CheckSpill::new(&dir)?;
+        let mut end = self.len;
+        while end > 0 {
+            let mut len = [0u8; 4];
+            let at = (|| {
+                self.spill
+                    .file
+                    .read_exact_at(&mut len, end.checked_sub(4)?)
+                    .ok()?;
+                end.checked_sub(u32::from_le_bytes(len) as u64 + 8)
+            })()
+            .ok_or_else(|| spill_err(&dir, std::io::Error::other("bad record")))?;
+            let (row, origin) = self.spill.read_at(at)?;
+            undo.push_row(&row.undone(), &origin)?;
+            end = at;
+        }
+        Ok(undo)
+    }
+
     fn table(&mut self, t: &TableMap) -> u32 {
         let mut table_sql = String::new();
         crate::render::push_table(t, &mut table_sql);
         let columns: Vec<String> = (0..t.columns.len())
             .map(|i| t.column_name(i).into_owned())
             .collect();
+        let table = format!("{}.{}", t.schema, t.table);
+        self.table_of(table, table_sql, &columns, &t.primary_key)
+    }
+
+    fn table_of(
+        &mut self,
+        table: String,
+        table_sql: String,
+        columns: &[String],
+        primary_key: &[usize],
+    ) -> u32 {
         let known = self.spill.tables.iter().rposition(|k| {
-            k.table_sql == table_sql && *k.columns == columns && *k.primary_key == t.primary_key
+            k.table_sql == table_sql && *k.columns == columns && *k.primary_key == primary_key
         });
         if let Some(i) = known {
             return i as u32;
         }
         self.spill.tables.push(SpillTable {
-            table: format!("{}.{}", t.schema, t.table),
+            table,
             table_sql,
-            columns: Arc::new(columns),
-            primary_key: Arc::new(t.primary_key.clone()),
+            columns: Arc::new(columns.to_vec()),
+            primary_key: Arc::new(primary_key.to_vec()),
         });
         self.spill.tables.len() as u32 - 1
+    }
+
+    /// Adds one row of a selection held elsewhere (the Binlog pane's), keeping its id. Rows
+    /// go in binlog order, oldest first, as a scan would spill them (the walk reads them
+    /// back newest first); `origin` is where the row is in the binlog.
+    pub fn push_row(&mut self, row: &CheckRow, origin: &RowOrigin) -> Result<(), BinlogError> {
+        let table = self.table_of(
+            row.table.clone(),
+            row.table_sql.clone(),
+            &row.columns,
+            &row.primary_key,
+        );
+        let file = self.file(&origin.0);
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let place = (table, file, origin.1, origin.2.as_deref());
+        put_record(&mut buf, row.id, row.kind, place, (&row.before, &row.after));
+        self.buf = buf;
+        self.write_record()?;
+        self.rows += 1;
+        Ok(())
     }
 
     fn file(&mut self, name: &str) -> u32 {
@@ -193,6 +254,26 @@ fn put_image(buf: &mut Vec<u8>, img: &[Option<String>]) {
     for cell in img {
         put_str(buf, cell.as_deref());
     }
+}
+
+/// One spilled row: its id, kind, (table, file, event offset, GTID) and its two images.
+fn put_record(
+    buf: &mut Vec<u8>,
+    id: (usize, usize),
+    kind: RowsKind,
+    (table, file, offset, gtid): (u32, u32, u64, Option<&str>),
+    (before, after): (&[Option<String>], &[Option<String>]),
+) {
+    put_u32(buf, id.0 as u32);
+    put_u32(buf, id.1 as u32);
+    buf.push(kind_code(kind));
+    put_u32(buf, table);
+    put_u32(buf, file);
+    put_u32(buf, offset as u32);
+    put_u32(buf, (offset >> 32) as u32);
+    put_str(buf, gtid);
+    put_image(buf, before);
+    put_image(buf, after);
 }
 
 fn kind_code(kind: RowsKind) -> u8 {
@@ -315,16 +396,10 @@ impl TxnSink for CheckSpill {
         {
             let mut buf = std::mem::take(&mut self.buf);
             buf.clear();
-            put_u32(&mut buf, self.txns as u32);
-            put_u32(&mut buf, self.pending as u32);
-            buf.push(kind_code(r.kind));
-            put_u32(&mut buf, table);
-            put_u32(&mut buf, file);
-            put_u32(&mut buf, ev.offset as u32);
-            put_u32(&mut buf, (ev.offset >> 32) as u32);
-            put_str(&mut buf, txn.gtid.as_deref());
-            put_image(&mut buf, &comparable(t, &b, false));
-            put_image(&mut buf, &comparable(t, &a, true));
+            let (before, after) = (comparable(t, &b, false), comparable(t, &a, true));
+            let place = (table, file, ev.offset, txn.gtid.as_deref());
+            let id = (self.txns, self.pending);
+            put_record(&mut buf, id, r.kind, place, (&before, &after));
             self.buf = buf;
             self.write_record()?;
             self.pending += 1;
@@ -383,6 +458,9 @@ pub struct SpilledCheck {
     keyless_next: usize,
     rows: u64,
 }
+
+/// Called per judged row with the spill, the row's ordinal and place, and its verdict.
+type EachVerdict<'a> = dyn FnMut(&Spill, u64, u64, RowState) -> Result<(), BinlogError> + 'a;
 
 /// A row the check found changed since the binlog (or whose key was taken again).
 #[derive(Debug, Clone)]
@@ -479,9 +557,38 @@ impl SpilledCheck {
     /// Once every batch ran: the verdicts in rollback order; `problem` is called for each row
     /// changed since the binlog. Returns how many there were.
     pub fn verdicts(
-        mut self,
+        self,
         problem: &mut dyn FnMut(SpilledProblem) -> Result<(), BinlogError>,
     ) -> Result<u64, BinlogError> {
+        let mut problems = 0;
+        self.each_verdict(&mut |spill, _, at, state| {
+            if state.is_problem() {
+                problems += 1;
+                let (row, origin) = spill.read_at(at)?;
+                problem(SpilledProblem { row, origin, state })?;
+            }
+            Ok(())
+        })?;
+        Ok(problems)
+    }
+
+    /// Passes over the rows the walk makes (each walks its part of the keys).
+    pub fn passes(&self) -> u64 {
+        self.passes
+    }
+
+    /// Once every batch ran: `each(ordinal, state)` for every row the walk had to judge, in
+    /// rollback order (ordinal 0 is the newest row, the last one spilled); a row not named is
+    /// as the binlog left it.
+    pub fn states(self, each: &mut dyn FnMut(u64, RowState)) -> Result<(), BinlogError> {
+        self.each_verdict(&mut |_, ordinal, _, state| {
+            each(ordinal, state);
+            Ok(())
+        })
+    }
+
+    /// The verdicts: `each(spill, ordinal, place, state)` per row with needs, in rollback order.
+    fn each_verdict(mut self, each: &mut EachVerdict<'_>) -> Result<(), BinlogError> {
         let dir = self.spill.dir.clone();
         let last = self
             .needs_out
@@ -500,7 +607,6 @@ impl SpilledCheck {
         }
         let found = self.found;
         let count = |l: usize| found.get(l).copied().unwrap_or(0);
-        let mut problems = 0;
         for ordinal in 0..self.rows {
             let mut needs = Vec::new();
             let mut at = None;
@@ -519,13 +625,9 @@ impl SpilledCheck {
             needs.sort_by_key(|(slot, _)| *slot);
             let needs: Vec<Need> = needs.into_iter().map(|(_, n)| n).collect();
             let state = verdict_of(&needs, CheckMode::BeforeApply, &count);
-            if state.is_problem() {
-                problems += 1;
-                let (row, origin) = self.spill.read_at(at)?;
-                problem(SpilledProblem { row, origin, state })?;
-            }
+            each(&self.spill, ordinal, at, state)?;
         }
-        Ok(problems)
+        Ok(())
     }
 
     /// Steps back over one record; returns where it starts. Its payload is `payload(at)`.
@@ -570,101 +672,9 @@ impl SpilledCheck {
     }
 
     fn write_needs(&mut self, at: u64, needs: &[(u8, Need)]) -> Result<(), BinlogError> {
-        let mut buf = Vec::with_capacity(24 + needs.len() * 11);
-        buf.extend_from_slice(&self.ordinal.to_le_bytes());
-        buf.extend_from_slice(&at.to_le_bytes());
-        buf.push(needs.len() as u8);
-        for (slot, need) in needs {
-            buf.push(*slot);
-            match need {
-                Need::Decided(s) => buf.extend_from_slice(&[0, state_code(s)]),
-                Need::AtLeast { l, n, fail } => {
-                    buf.push(1);
-                    put_u32(&mut buf, *l as u32);
-                    put_u32(&mut buf, *n);
-                    buf.push(state_code(fail));
-                }
-                Need::None { l, fail } => {
-                    buf.push(2);
-                    put_u32(&mut buf, *l as u32);
-                    buf.push(state_code(fail));
-                }
-            }
-        }
+        let buf = encode_needs(self.ordinal, at, needs);
         self.needs_out
             .write_all(&buf)
             .map_err(|e| spill_err(&self.spill.dir, e))
     }
-}
-
-fn state_code(s: &RowState) -> u8 {
-    match s {
-        RowState::AsLeft => 0,
-        RowState::ChangedSince => 1,
-        RowState::KeyTaken => 2,
-        RowState::Restored => 3,
-        RowState::NotRestored => 4,
-        RowState::Unknown(_) => 5,
-    }
-}
-
-fn state_of(code: u8) -> RowState {
-    match code {
-        0 => RowState::AsLeft,
-        1 => RowState::ChangedSince,
-        2 => RowState::KeyTaken,
-        3 => RowState::Restored,
-        4 => RowState::NotRestored,
-        _ => RowState::Unknown("not known".into()),
-    }
-}
-
-/// A row's needs in one pass: (row ordinal, its place, (place in its list, need)...); None
-/// at the end of the file.
-type NeedsRecord = (u64, u64, Vec<(u8, Need)>);
-
-fn read_needs(input: &mut impl Read) -> std::io::Result<Option<NeedsRecord>> {
-    let mut head = [0u8; 17];
-    match input.read_exact(&mut head) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let word = |b: &[u8]| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(b);
-        u64::from_le_bytes(w)
-    };
-    let (ordinal, at) = (word(&head[..8]), word(&head[8..16]));
-    let mut needs = Vec::with_capacity(head[16] as usize);
-    for _ in 0..head[16] {
-        let mut tag = [0u8; 2];
-        input.read_exact(&mut tag)?;
-        let word = |input: &mut dyn Read| -> std::io::Result<u32> {
-            let mut b = [0u8; 4];
-            input.read_exact(&mut b)?;
-            Ok(u32::from_le_bytes(b))
-        };
-        let code = |input: &mut dyn Read| -> std::io::Result<RowState> {
-            let mut b = [0u8; 1];
-            input.read_exact(&mut b)?;
-            Ok(state_of(b[0]))
-        };
-        needs.push((
-            tag[0],
-            match tag[1] {
-                0 => Need::Decided(code(input)?),
-                1 => Need::AtLeast {
-                    l: word(input)? as usize,
-                    n: word(input)?,
-                    fail: code(input)?,
-                },
-                _ => Need::None {
-                    l: word(input)? as usize,
-                    fail: code(input)?,
-                },
-            },
-        ));
-    }
-    Ok(Some((ordinal, at, needs)))
 }

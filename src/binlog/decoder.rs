@@ -148,7 +148,7 @@ impl Decoder {
     {
         let mut pos = 0;
         while pos < inner.len() {
-            let Some(hb) = inner.get(pos..pos + HEADER_LEN) else {
+            let Some(hb) = inner.get(pos..pos.saturating_add(HEADER_LEN)) else {
                 let e = DecodeError::new("payload ends inside an event header");
                 return Err(self.error(outer, e));
             };
@@ -156,7 +156,8 @@ impl Decoder {
             h.copy_from_slice(hb);
             let header = EventHeader::parse(&h);
             let size = header.event_size as usize;
-            let Some(data) = inner.get(pos..pos + size).filter(|_| size >= HEADER_LEN) else {
+            let end = pos.saturating_add(size);
+            let Some(data) = inner.get(pos..end).filter(|_| size >= HEADER_LEN) else {
                 let e = DecodeError(format!("payload event at {pos} has bad size {size}"));
                 return Err(self.error(outer, e));
             };

@@ -435,8 +435,10 @@ pub fn parse_previous_gtids(body: &[u8]) -> DResult<String> {
         out.push_str(&uuid_text(&sid));
         let n = c.u64("previous gtids intervals")?;
         for _ in 0..n {
+            // Intervals are [start, end): a lone GTID has end = start + 1. Both come from the
+            // file, so start may be u64::MAX (where start + 1 overflows).
             let (a, b) = (c.u64("interval start")?, c.u64("interval end")?);
-            if b == a + 1 {
+            if a.checked_add(1) == Some(b) {
                 let _ = write!(out, ":{a}");
             } else {
                 let _ = write!(out, ":{a}-{}", b.saturating_sub(1));
@@ -544,6 +546,34 @@ mod tests {
         assert!(mariadb_uncompress(&framed).is_err());
         assert!(mariadb_uncompress(&[0x12]).is_err());
         assert!(mariadb_uncompress(&framed[..5]).is_err());
+    }
+
+    /// A PREVIOUS_GTIDS body: one SID with the given [start, end) intervals.
+    fn previous_gtids_body(intervals: &[(u64, u64)]) -> Vec<u8> {
+        let mut body = 1u64.to_le_bytes().to_vec();
+        body.extend_from_slice(&[0xab; 16]);
+        body.extend_from_slice(&(intervals.len() as u64).to_le_bytes());
+        for (a, b) in intervals {
+            body.extend_from_slice(&a.to_le_bytes());
+            body.extend_from_slice(&b.to_le_bytes());
+        }
+        body
+    }
+
+    #[test]
+    fn previous_gtids_intervals_including_hostile_bounds() {
+        let sid = "abababab-abab-abab-abab-abababababab";
+        let text = parse_previous_gtids(&previous_gtids_body(&[(1, 6), (7, 8)])).unwrap();
+        assert_eq!(text, format!("{sid}:1-5:7"));
+        // The CI fuzz crash: an interval starting at u64::MAX overflowed `start + 1`.
+        let text = parse_previous_gtids(&previous_gtids_body(&[(u64::MAX, 0)])).unwrap();
+        assert_eq!(text, format!("{sid}:{}-0", u64::MAX));
+        let text =
+            parse_previous_gtids(&previous_gtids_body(&[(u64::MAX, u64::MAX), (0, 0)])).unwrap();
+        assert_eq!(text, format!("{sid}:{}-{}:0-0", u64::MAX, u64::MAX - 1));
+        let mut cut = previous_gtids_body(&[(u64::MAX, 0)]);
+        cut.truncate(cut.len() - 3);
+        assert!(parse_previous_gtids(&cut).is_err());
     }
 
     #[test]

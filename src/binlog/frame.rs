@@ -61,9 +61,11 @@ impl<'a> RawEvent<'a> {
         &self.data[HEADER_LEN.min(self.data.len())..]
     }
 
-    /// Offset just past this event (where the next one starts).
+    /// Offset just past this event (where the next one starts). Saturates: the offset of a
+    /// stream arrival is the caller's, and the size field is the event's own.
     pub fn end_offset(&self) -> u64 {
-        self.offset + self.header.event_size as u64
+        self.offset
+            .saturating_add(u64::from(self.header.event_size))
     }
 }
 

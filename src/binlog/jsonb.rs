@@ -116,7 +116,8 @@ fn write_container(
 ) -> DResult<()> {
     let w = if large { 4 } else { 2 };
     let rd = |off: usize, n: usize| -> DResult<u64> {
-        data.get(off..off + n)
+        // Offsets come from the document: saturate, so a bad one is "out of range", not a panic.
+        data.get(off..off.saturating_add(n))
             .map(le_uint)
             .map_or_else(|| err("container truncated"), Ok)
     };
@@ -136,7 +137,7 @@ fn write_container(
             let ko = key_entries + i * (w + 2);
             let (koff, klen) = (rd(ko, w)? as usize, rd(ko + w, 2)? as usize);
             let key = data
-                .get(koff..koff + klen)
+                .get(koff..koff.saturating_add(klen))
                 .map_or_else(|| err("key out of range"), Ok)?;
             write_json_string(&String::from_utf8_lossy(key), out);
             out.push_str(": ");

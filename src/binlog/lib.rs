@@ -5,6 +5,7 @@ pub mod apply_keys;
 pub mod batch;
 pub mod charset;
 pub mod check;
+mod check_needs;
 pub mod check_spill;
 pub(crate) mod check_walk;
 pub mod cursor;

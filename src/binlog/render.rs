@@ -96,8 +96,10 @@ fn push_time(t: &Time, out: &mut String) {
 }
 
 fn push_fraction(micros: u32, fsp: u8, out: &mut String) {
+    // The decoders clamp fsp to 6; clamp again so no caller can underflow the power.
+    let fsp = fsp.min(6);
     if fsp > 0 {
-        let v = micros / 10u32.pow(6 - fsp as u32);
+        let v = micros / 10u32.pow(6 - u32::from(fsp));
         let _ = write!(out, ".{:0width$}", v, width = fsp as usize);
     }
 }

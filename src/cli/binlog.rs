@@ -145,13 +145,13 @@ pub struct FlashbackArgs {
     /// Write to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Print no SQL: check on the server (--url) that every row the rollback would touch is
-    /// still as the binlog left it; exit 3 and list the rows changed since.
-    #[arg(long, requires = "url")]
+    /// Print no SQL: check on the server (--url or --instance) that every row the rollback
+    /// would touch is still as the binlog left it; exit 3 and list the rows changed since.
+    #[arg(long)]
     pub check: bool,
-    /// Apply the SQL to the server (--url), one transaction at a time, stopping at the first
-    /// error; the SQL and its inverse are first saved to the audit folder.
-    #[arg(long, requires = "url", conflicts_with = "check")]
+    /// Apply the SQL to the server (--url or --instance), one transaction at a time, stopping
+    /// at the first error; the SQL and its inverse are first saved to the audit folder.
+    #[arg(long, conflicts_with = "check")]
     pub execute: bool,
     /// With --execute: do not ask for confirmation.
     #[arg(long)]
@@ -345,6 +345,19 @@ pub fn run_flashback(
     read_only: bool,
     config: Option<&Path>,
 ) -> anyhow::Result<i32> {
+    if args.execute && read_only {
+        bail!(
+            "--execute refused: arkc is read-only (--read-only or read_only = true in the config)"
+        );
+    }
+    let target = match (args.check, args.execute) {
+        (false, false) => None,
+        (check, _) => Some(super::flashback_server::Target::resolve(
+            &args.source,
+            if check { "--check" } else { "--execute" },
+            config,
+        )?),
+    };
     let source = resolve(&args.source, args.filters.start_file.as_deref(), config)?;
     let mut builder = builder_for(&args.source, &args.filters, &source, config)?;
     if let FlashbackFormat::Json = args.format {
@@ -358,12 +371,8 @@ pub fn run_flashback(
         out.commit()?;
         return Ok(0);
     }
-    if args.check {
-        return super::flashback_server::run_check(
-            &source,
-            &mut builder,
-            args.source.url.as_deref().unwrap_or_default(),
-        );
+    if let (true, Some(target)) = (args.check, &target) {
+        return super::flashback_server::run_check(&source, &mut builder, target);
     }
     let opts = FlashbackOptions {
         direction: if args.forward {
@@ -377,11 +386,7 @@ pub fn run_flashback(
         },
         ..Default::default()
     };
-    if args.execute {
-        if read_only {
-            bail!("--execute refused: arkc is read-only (--read-only or read_only = true in the config)");
-        }
-        let url = args.source.url.as_deref().unwrap_or_default();
+    if let (true, Some(target)) = (args.execute, &target) {
         let mut filters = builder.filters.clone();
         if filters.stop.is_none() {
             filters.stop = source.pinned_stop();
@@ -391,7 +396,7 @@ pub fn run_flashback(
             &builder,
             &filters,
             opts,
-            url,
+            target,
             (args.yes, args.apply_connections.into()),
         );
     }

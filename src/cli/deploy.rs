@@ -24,6 +24,9 @@ pub enum DeployCommand {
     List(ListArgs),
     /// Roll back a deploy: flashback of exactly its binlog range, checked first.
     Undo(UndoArgs),
+    /// Settle a deploy's statement left in doubt (connection lost while it was in flight),
+    /// from the server as it is now. Reads only.
+    Settle(SettleArgs),
     /// Deploy a new persistent MariaDB instance (optionally a replica of a configured one).
     Instance(super::deploy_instance::InstanceArgs),
     /// Stop an instance deployed by `deploy instance` and remove it from the config.
@@ -74,6 +77,12 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SettleArgs {
+    /// The deploy id (`arkc deploy list`).
+    pub id: i64,
+}
+
+#[derive(Debug, Args)]
 pub struct UndoArgs {
     /// The deploy id (`arkc deploy list`).
     pub id: i64,
@@ -96,6 +105,7 @@ pub fn run(cmd: DeployCommand, read_only: bool, config: Option<&Path>) -> anyhow
         DeployCommand::Apply(a) => run_apply(&a, read_only, config),
         DeployCommand::List(a) => run_list(&a),
         DeployCommand::Undo(a) => run_undo(&a, read_only, config),
+        DeployCommand::Settle(a) => run_settle(&a, config),
         DeployCommand::Instance(a) => super::deploy_instance::run_instance(&a, read_only, config),
         DeployCommand::Remove(a) => super::deploy_instance::run_remove(&a, read_only, config),
     }
@@ -327,6 +337,32 @@ fn run_undo(a: &UndoArgs, read_only: bool, config: Option<&Path>) -> anyhow::Res
     Ok(code)
 }
 
+fn run_settle(a: &SettleArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+    let history = DeployHistory::open(&default_path()?)?;
+    let d = history
+        .get(a.id)?
+        .with_context(|| format!("no deploy {} in {}", a.id, history.path().display()))?;
+    let cfg = Config::load_located(config)?;
+    let inst = instance(&cfg, &d.instance)?;
+    let sentences = runtime()?.block_on(crate::backend::deploy::settle::settle_deploy(
+        inst,
+        &history,
+        d.id,
+        crate::backend::deploy::settle::SETTLE_WAIT,
+    ))?;
+    if sentences.is_empty() {
+        eprintln!("deploy {}: no statement is in doubt", d.id);
+    }
+    for s in &sentences {
+        tracing::info!(deploy_id = d.id, "{s}");
+        eprintln!("deploy {}: {s}", d.id);
+    }
+    let still = history
+        .get(d.id)?
+        .is_some_and(|d| d.statements.iter().any(|s| s.status == "in doubt"));
+    Ok(if still { 1 } else { 0 })
+}
+
 /// For the undo module: what a deploy must have recorded to be undone.
 pub(super) fn undo_range(
     d: &DeployRecord,
@@ -339,6 +375,9 @@ pub(super) fn undo_range(
     }
     if d.statements.iter().all(|s| s.status != "applied") {
         bail!("deploy {} applied nothing: nothing to undo", d.id);
+    }
+    if let Some(why) = crate::deploy::in_doubt::blocks_undo(d) {
+        bail!("{why}");
     }
     match (&d.before, &d.after) {
         (Some(b), Some(a)) => Ok((b, a)),

@@ -147,7 +147,11 @@ pub(super) fn undo(
         );
     }
     let mut builder = super::binlog::builder_for(&source_args, &filter_args, &source, config)?;
-    let check = super::flashback_server::run_check(&source, &mut builder, &url)?;
+    let target = super::flashback_server::Target {
+        server: crate::backend::binlog::stream::StreamServer::from_instance(inst)?,
+        audit_name: inst.name.clone(),
+    };
+    let check = super::flashback_server::run_check(&source, &mut builder, &target)?;
     if check != 0 && !force {
         bail!(
             "deploy {} not undone: rows it changed were changed again since (listed above); undo with --force to overwrite them; nothing was sent",
@@ -160,7 +164,7 @@ pub(super) fn undo(
         &builder,
         &builder.filters,
         FlashbackOptions::default(),
-        &url,
+        &target,
         (yes, 1),
     )
 }

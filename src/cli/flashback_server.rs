@@ -1,18 +1,21 @@
 //! The server side of `arkc flashback`: `--check` (are the rows still as the binlog left
-//! them?) and `--execute` (apply, one transaction at a time, with an audit trail). Arguments,
-//! confirmation and output only: the scans, check and apply are `backend::binlog::url_flashback`.
+//! them?) and `--execute` (apply, one transaction at a time, with an audit trail), on the
+//! server of `--url` or of a configured `--instance`. Arguments, confirmation and output
+//! only: the scans, check and apply are `backend::binlog::url_flashback`.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use arkc_binlog::check::RowState;
 use arkc_binlog::plan::FlashbackOptions;
 use arkc_binlog::txn::{Filters, TxnBuilder};
 
+use super::binlog::SourceArgs;
 use super::binlog_source::Source;
 use super::progress::CliProgress;
 use crate::backend::binlog::in_doubt;
+use crate::backend::binlog::stream::StreamServer;
 use crate::backend::binlog::url_flashback::{
     apply_file_with, check_source, render_with_inverse, settle_in_doubt, CheckedSource,
     RenderedPair,
@@ -26,9 +29,67 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The server `--check` and `--execute` work on, and its name in the audit trail.
+pub struct Target {
+    pub server: StreamServer,
+    /// The instance's name, or user@address of a `--url` (never its password).
+    pub audit_name: String,
+}
+
+impl Target {
+    /// `--url`, or the configured `--instance` (its address, user, password source and TLS);
+    /// reached once before anything is read, so a wrong address or password is told at once
+    /// (naming the instance and what to check), not after a long scan.
+    pub fn resolve(src: &SourceArgs, what: &str, config: Option<&Path>) -> anyhow::Result<Target> {
+        let target = match (&src.url, &src.instance) {
+            (Some(url), _) => Target {
+                server: StreamServer::from_url(url)?,
+                audit_name: url_instance(url),
+            },
+            (None, Some(name)) => {
+                let inst = super::binlog_source::instance_config(name, config)?;
+                let server = StreamServer::from_instance(&inst).with_context(|| {
+                    format!(
+                        "{what}: instance `{name}`: its password cannot be read (see its \
+                         password_env / password_cmd in the config; `arkc config check` \
+                         shows what it resolves to)"
+                    )
+                })?;
+                Target {
+                    server,
+                    audit_name: inst.name,
+                }
+            }
+            (None, None) => bail!(
+                "{what} needs the server to work on: --url mysql://user@host:port, or \
+                 --instance NAME (an [[instance]] of the config)"
+            ),
+        };
+        runtime()?
+            .block_on(async {
+                let conn = target.server.sql_conn().await?;
+                conn.disconnect().await?;
+                anyhow::Ok(())
+            })
+            .with_context(|| match &src.instance {
+                Some(name) if src.url.is_none() => format!(
+                    "{what}: cannot reach instance `{name}`: check its host, port, user, \
+                     password source and tls in the config (`arkc config check`, `arkc health \
+                     --instance {name}`)"
+                ),
+                _ => format!("{what}: cannot reach the server of --url"),
+            })?;
+        Ok(target)
+    }
+}
+
 /// `flashback --check`: the same check as the Binlog pane's `c` (`arkc_binlog::check`), on
 /// the rows the filters keep, in bounded memory; reports the rows changed since.
-pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow::Result<i32> {
+pub fn run_check(
+    source: &Source,
+    builder: &mut TxnBuilder,
+    target: &Target,
+) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let mut bar = super::progress::CliProgress::scan(None);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -52,7 +113,7 @@ pub fn run_check(source: &Source, builder: &mut TxnBuilder, url: &str) -> anyhow
     let checked = check_source(
         source,
         builder,
-        url,
+        &target.server,
         &mut |s| {
             bar.set(s.bytes, |secs| {
                 format!(
@@ -119,7 +180,7 @@ pub fn run_execute(
     definitions: &TxnBuilder,
     filters: &Filters,
     opts: FlashbackOptions,
-    url: &str,
+    target: &Target,
     (yes, connections): (bool, usize),
 ) -> anyhow::Result<i32> {
     let dir = audit_dir()?;
@@ -179,7 +240,7 @@ pub fn run_execute(
     let mut stopped_at = None;
     let mut path_taken = String::new();
     let applied = runtime()?.block_on(apply_file_with(
-        url,
+        &target.server,
         (&apply_path, &blocks),
         row_events.as_ref(),
         (stats.transactions as usize, connections),
@@ -209,7 +270,7 @@ pub fn run_execute(
     let mut message = applied.as_ref().err().map(|e| format!("{e:#}"));
     if let (Some(m), Some(label)) = (&mut message, &stopped_at) {
         if in_doubt::is_in_doubt(m) {
-            let settled = settle_in_doubt(source, definitions, filters, url, label);
+            let settled = settle_in_doubt(source, definitions, filters, &target.server, label);
             log.line(&settled);
             *m = format!("{m}. {settled}");
         }
@@ -220,7 +281,7 @@ pub fn run_execute(
             .unwrap_or("done: every transaction applied"),
     );
     let unaudited = crate::audit::flashback(
-        &url_instance(url),
+        &target.audit_name,
         "flashback execute",
         &[apply_path.clone(), redo_path.clone(), log_path.clone()],
         rows,

@@ -7,15 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::backend::{self, BackendEvent, InstancePoller};
-use crate::config::{Config, InstanceConfig};
+use crate::config::{Config, InstanceConfig, RowTags};
 use crate::health::alert_state::AlertBook;
-use crate::health::backup::BackupStatus;
 use crate::health::sources::SourceFilter;
-use crate::health::{Alert, DiskFigures, InnodbFigures, InstanceHealth, Replication, Status};
+use crate::health::{Alert, InstanceHealth, Replication, Status};
+
+pub use super::health_json::{AlertJson, HealthJson};
 
 use crate::backend::health::alerting::{AlertContext, OnAlert};
 use crate::backend::health::fleet::{self, Fleet, Next};
@@ -47,6 +47,8 @@ pub struct HealthArgs {
     pub instances: Vec<String>,
     /// Only the instances carrying this tag (repeatable: any of them; case-blind), as the
     /// console's tag groups; added to the `--instance` names. An unknown tag is an error.
+    /// A `[[prometheus]]` source's tags select every instance it lists; with --replay, the tags
+    /// recorded with the frame count.
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
     /// Print the figures of a recording (`arkc record`) instead of polling.
@@ -59,12 +61,19 @@ pub struct HealthArgs {
 }
 
 pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
-    let names = super::health_tags::with_tagged(&config, &args.instances, &args.tags)?;
     if let Some(file) = &args.replay {
-        return super::health_replay::run(file, args.at, &names, args.format);
+        // A recording's rows carry the tags recorded with them, not today's config's.
+        let asked = (args.instances.as_slice(), args.tags.as_slice());
+        return super::health_replay::run(file, args.at, asked, args.format);
     }
-    let instances = select_polled(&config, &names)?;
-    let sources = SourceFilter::new(config.instances.iter().map(|i| i.name.as_str()), &names);
+    let selection = super::health_tags::select(&config, &args.instances, &args.tags)?;
+    let instances = match selection.only_sources() {
+        true => Vec::new(),
+        false => select_polled(&config, &selection.names)?,
+    };
+    let names = selection.names;
+    let sources = SourceFilter::new(config.instances.iter().map(|i| i.name.as_str()), &names)
+        .with_whole_sources(&selection.sources);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,7 +104,11 @@ pub fn run(config: Config, args: HealthArgs) -> anyhow::Result<i32> {
         for h in &figures {
             context.observe(&mut book, h);
         }
-        print!("{}", render_with_alerts(&figures, &book, args.format)?);
+        let tags = RowTags::from_config(&config);
+        print!(
+            "{}",
+            render_with_alerts(&figures, &book, &tags, args.format)?
+        );
         let any_down = figures.iter().any(|h| h.status == Status::Down);
         return Ok(if any_down { EXIT_SOME_DOWN } else { 0 });
     }
@@ -290,6 +303,7 @@ async fn watch_sources(
     stop: impl std::future::Future<Output = std::io::Result<()>>,
 ) -> anyhow::Result<()> {
     let on_alert = OnAlert::from_config(&config.alerts);
+    let tags = RowTags::from_config(&config);
     let mut book = AlertBook::new();
     let (events, mut rx) = mpsc::unbounded_channel();
     let handle = backend::spawn(config, events);
@@ -309,7 +323,7 @@ async fn watch_sources(
                     on_alert.notify_all(&changed);
                     let alerts = book.alerts_of(&h.instance);
                     match format {
-                        HealthFormat::Json => println!("{}", serde_json::to_string(&HealthJson::new(&h, &alerts))?),
+                        HealthFormat::Json => println!("{}", serde_json::to_string(&HealthJson::new(&h, &alerts).with_tags(tags.of_row(&h)))?),
                         HealthFormat::Table => {
                             println!("{} {}", h.sampled_at.format("%H:%M:%S"), table_row(&h));
                             for a in &changed {
@@ -328,86 +342,11 @@ async fn watch_sources(
     Ok(())
 }
 
-/// The JSON shape promised to scripts: exactly these keys, in this order.
-#[derive(Debug, Serialize)]
-pub struct HealthJson<'a> {
-    instance: &'a str,
-    source: &'a crate::health::Source,
-    status: Status,
-    error: Option<&'a str>,
-    version: Option<&'a str>,
-    uptime_s: Option<u64>,
-    qps: Option<f64>,
-    tps: Option<f64>,
-    threads_connected: Option<u64>,
-    threads_running: Option<u64>,
-    max_connections: Option<u64>,
-    replication: Option<&'a Replication>,
-    innodb: Option<InnodbFigures>,
-    disk: Option<&'a DiskFigures>,
-    backup: Option<&'a BackupStatus>,
-    alerts: Vec<AlertJson<'a>>,
-}
-
-/// One alert in `alerts`.
-#[derive(Debug, Serialize)]
-pub struct AlertJson<'a> {
-    rule: &'static str,
-    severity: &'static str,
-    state: &'static str,
-    since: chrono::DateTime<chrono::Utc>,
-    summary: &'a str,
-}
-
-impl<'a> HealthJson<'a> {
-    pub fn new(h: &'a InstanceHealth, alerts: &'a [Alert]) -> Self {
-        let round = |v: f64| (v * 100.0).round() / 100.0;
-        let up = h.status == Status::Up;
-        HealthJson {
-            instance: &h.instance,
-            source: &h.source,
-            status: h.status,
-            error: h.error.as_deref(),
-            version: h.version.as_deref(),
-            uptime_s: h.uptime_s,
-            qps: h.qps.map(round),
-            tps: h.tps.map(round),
-            threads_connected: h.threads_connected,
-            threads_running: h.threads_running,
-            max_connections: h.max_connections,
-            replication: h.replication.as_ref(),
-            innodb: up.then(|| InnodbFigures {
-                buffer_pool_hit_pct: h.innodb.buffer_pool_hit_pct.map(round),
-                dirty_pages_pct: h.innodb.dirty_pages_pct.map(round),
-                checkpoint_age_pct: h.innodb.checkpoint_age_pct.map(round),
-                ..(*h.innodb).clone()
-            }),
-            disk: up.then_some(&h.monitor.disk),
-            backup: h.monitor.backup.as_ref().and_then(|b| b.newest.as_ref()),
-            alerts: alerts
-                .iter()
-                .map(|a| AlertJson {
-                    rule: a.rule.id(),
-                    severity: a.severity.as_str(),
-                    state: a.state.as_str(),
-                    since: a.since,
-                    summary: &a.summary,
-                })
-                .collect(),
-        }
-    }
-}
-
-impl<'a> From<&'a InstanceHealth> for HealthJson<'a> {
-    fn from(h: &'a InstanceHealth) -> Self {
-        HealthJson::new(h, &[])
-    }
-}
-
 /// Figures with each instance's alerts from `book`.
 pub fn render_with_alerts(
     figures: &[InstanceHealth],
     book: &AlertBook,
+    tags: &RowTags,
     format: HealthFormat,
 ) -> anyhow::Result<String> {
     match format {
@@ -438,7 +377,7 @@ pub fn render_with_alerts(
             let rows: Vec<HealthJson> = figures
                 .iter()
                 .zip(&per_instance)
-                .map(|(h, a)| HealthJson::new(h, a))
+                .map(|(h, a)| HealthJson::new(h, a).with_tags(tags.of_row(h)))
                 .collect();
             Ok(format!("{}\n", serde_json::to_string_pretty(&rows)?))
         }
@@ -586,6 +525,7 @@ mod tests {
         let mut expected = vec![
             "instance",
             "source",
+            "tags",
             "status",
             "error",
             "version",

@@ -5,14 +5,17 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::health::{render, HealthFormat, HealthJson, EXIT_SOME_DOWN};
-use crate::health::{Alert, Status};
-use crate::recording::Recording;
+use super::health::{render, HealthFormat, EXIT_SOME_DOWN};
+use super::health_replay_inspect::{inspection_lines, ReplayRowJson};
+use crate::health::{Alert, InstanceHealth, Status};
+use crate::recording::{Frame, RecordedInspection, Recording};
 
+/// `asked`: the `--instance` names and `--tag` tags (matched against the tags recorded with the
+/// frame, not today's config).
 pub fn run(
     file: &Path,
     at: Option<DateTime<Utc>>,
-    names: &[String],
+    asked: (&[String], &[String]),
     format: HealthFormat,
 ) -> anyhow::Result<i32> {
     let recording = Recording::open(file)?;
@@ -29,43 +32,56 @@ pub fn run(
             }
         );
     };
-    if !names.is_empty() {
+    let (names, tags) = asked;
+    if let Some(names) = super::health_tags::select_recorded(&frame.tags, names, tags)? {
         frame.instances.retain(|h| names.contains(&h.instance));
         frame.alerts.retain(|a| names.contains(&a.instance));
     }
+    let mut inspections = Vec::new();
+    for h in &frame.instances {
+        inspections.push(recording.inspection_at(&frame, &h.instance)?);
+    }
     eprintln!("replay of {} at {}", file.display(), frame.at.to_rfc3339());
-    print!("{}", render_frame(&frame.instances, &frame.alerts, format)?);
+    print!("{}", render_frame(&frame, &inspections, format)?);
     let any_down = frame.instances.iter().any(|h| h.status == Status::Down);
     Ok(if any_down { EXIT_SOME_DOWN } else { 0 })
 }
 
+/// The frame's rows with their alerts, recorded tags and what was recorded about them
+/// (`inspections`, one per row).
 fn render_frame(
-    figures: &[crate::health::InstanceHealth],
-    alerts: &[Alert],
+    frame: &Frame,
+    inspections: &[Option<RecordedInspection>],
     format: HealthFormat,
 ) -> anyhow::Result<String> {
+    let figures: &[InstanceHealth] = &frame.instances;
     match format {
         HealthFormat::Json => {
             let per_instance: Vec<Vec<Alert>> = figures
                 .iter()
                 .map(|h| {
-                    alerts
+                    frame
+                        .alerts
                         .iter()
                         .filter(|a| a.instance == h.instance)
                         .cloned()
                         .collect()
                 })
                 .collect();
-            let rows: Vec<HealthJson> = figures
+            let rows: Vec<ReplayRowJson> = figures
                 .iter()
                 .zip(&per_instance)
-                .map(|(h, a)| HealthJson::new(h, a))
+                .zip(inspections)
+                .map(|((h, a), inspection)| {
+                    let tags = frame.tags.get(&h.instance).cloned().unwrap_or_default();
+                    ReplayRowJson::new(h, a, tags, inspection.as_ref())
+                })
                 .collect();
             Ok(format!("{}\n", serde_json::to_string_pretty(&rows)?))
         }
         HealthFormat::Table => {
             let mut out = render(figures, format)?;
-            for a in alerts {
+            for a in &frame.alerts {
                 out.push_str(&format!(
                     "alert {} {} {} {}: {}\n",
                     a.instance,
@@ -74,6 +90,9 @@ fn render_frame(
                     a.state.as_str(),
                     a.summary
                 ));
+            }
+            for inspection in inspections.iter().flatten() {
+                out.push_str(&inspection_lines(inspection));
             }
             Ok(out)
         }

@@ -86,6 +86,8 @@ fn deploy_write(cmd: &DeployCommand) -> Option<WriteRequest> {
             a.instance.clone(),
         )),
         DeployCommand::Undo(_) => Some(WriteRequest::new(WriteAction::DeployUndo, "")),
+        // Settling reads the server and writes only the local history.
+        DeployCommand::Settle(_) => None,
         DeployCommand::Instance(a) => Some(WriteRequest::new(
             WriteAction::DeployInstance,
             a.name.clone(),

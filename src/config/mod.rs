@@ -13,6 +13,7 @@ mod password;
 pub mod prometheus;
 pub mod review;
 pub mod starter;
+pub mod tags;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,7 @@ pub use backup::{BackupConfig, BackupJobConfig, BackupKind, Compression, JobsSet
 pub use binlog::BinlogSource;
 pub use login_path::{encode as encode_login_file, login_file_path, LoginFileError, LoginPath};
 pub use password::{resolve_password, PasswordSource};
+pub use tags::RowTags;
 
 /// Where the config came from and what it says.
 #[derive(Debug, Clone, Default)]

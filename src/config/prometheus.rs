@@ -19,6 +19,10 @@ pub struct PrometheusSource {
     /// How often the fleet is read, in milliseconds (default: `[ui] refresh_ms`).
     #[serde(default)]
     pub refresh_ms: Option<u64>,
+    /// Tags of every instance this source lists (their tag groups, `arkc health --tag`), added
+    /// to those of an `[[instance]]` entry of the same name.
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// 1-based line of the `[[prometheus]]` header, for messages.
     #[serde(skip)]
     pub line: usize,
@@ -92,6 +96,7 @@ mod tests {
             selector: selector.map(String::from),
             instance_label: "instance".into(),
             refresh_ms: None,
+            tags: Vec::new(),
             line: 1,
         }
     }

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+
+use super::in_doubt::Doubt;
+use serde::{Deserialize, Serialize};
 
 /// A binlog coordinate and the server's GTID position at that moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BinlogPoint {
     pub file: String,
     pub position: u64,
@@ -22,7 +24,8 @@ pub struct StatementResult {
     pub index: usize,
     pub line: usize,
     pub sql: String,
-    /// "applied" or "failed".
+    /// "applied", "failed", "in doubt" (the connection was lost while it may have committed),
+    /// or "not applied" (settled after being in doubt).
     pub status: String,
     pub affected_rows: u64,
     pub error: Option<String>,
@@ -30,6 +33,8 @@ pub struct StatementResult {
     /// The GTID the server gave this statement's transaction (MariaDB `@@last_gtid`); None
     /// when it wrote nothing to the binlog. Undo selects exactly these transactions.
     pub gtid: Option<String>,
+    /// For a statement that was in doubt: how it was settled, or why it could not be.
+    pub settled: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,9 +86,27 @@ CREATE TABLE IF NOT EXISTS deploy_statements (
   error TEXT,
   elapsed_ms INTEGER NOT NULL,
   gtid TEXT,
+  doubt TEXT,
+  settled TEXT,
   PRIMARY KEY (deploy_id, idx)
 );
 ";
+
+/// A history written before statements could be in doubt gets their two columns.
+fn add_doubt_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('deploy_statements')")?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for column in ["doubt", "settled"] {
+        if !names.iter().any(|n| n == column) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE deploy_statements ADD COLUMN {column} TEXT"
+            ))?;
+        }
+    }
+    Ok(())
+}
 
 /// `deploys.sqlite3` in the XDG data dir (XDG_DATA_HOME is honoured).
 pub fn default_path() -> anyhow::Result<PathBuf> {
@@ -119,6 +142,8 @@ impl DeployHistory {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the tables of {}", path.display()))?;
+        add_doubt_columns(&conn)
+            .with_context(|| format!("cannot add the in-doubt columns to {}", path.display()))?;
         Ok(DeployHistory {
             conn,
             path: path.to_path_buf(),
@@ -148,8 +173,63 @@ impl DeployHistory {
 
     pub fn record_statement(&self, id: i64, r: &StatementResult) -> anyhow::Result<()> {
         self.conn.execute(
-            "INSERT INTO deploy_statements (deploy_id, idx, line, sql, status, affected_rows, error, elapsed_ms, gtid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![id, r.index as i64, r.line as i64, r.sql, r.status, r.affected_rows as i64, r.error, r.elapsed_ms as i64, r.gtid],
+            "INSERT INTO deploy_statements (deploy_id, idx, line, sql, status, affected_rows, error, elapsed_ms, gtid, settled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![id, r.index as i64, r.line as i64, r.sql, r.status, r.affected_rows as i64, r.error, r.elapsed_ms as i64, r.gtid, r.settled],
+        )?;
+        Ok(())
+    }
+
+    /// What was read just before statement `idx` was sent, kept to settle it later.
+    pub fn set_doubt(&self, id: i64, idx: usize, doubt: &Doubt) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE deploy_statements SET doubt = ?3 WHERE deploy_id = ?1 AND idx = ?2",
+            params![id, idx as i64, serde_json::to_string(doubt)?],
+        )?;
+        Ok(())
+    }
+
+    /// The facts kept for statement `idx` in doubt (None when none were read).
+    pub fn doubt(&self, id: i64, idx: usize) -> anyhow::Result<Option<Doubt>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT doubt FROM deploy_statements WHERE deploy_id = ?1 AND idx = ?2",
+                params![id, idx as i64],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        text.map(|t| {
+            serde_json::from_str(&t).with_context(|| {
+                format!(
+                    "deploy {id} statement {idx}: unreadable in-doubt facts in {}",
+                    self.path.display()
+                )
+            })
+        })
+        .transpose()
+    }
+
+    /// Statement `idx` settled (or still in doubt): its status and the sentence saying why.
+    pub fn settle_statement(
+        &self,
+        id: i64,
+        idx: usize,
+        status: &str,
+        sentence: &str,
+    ) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE deploy_statements SET status = ?3, settled = ?4 WHERE deploy_id = ?1 AND idx = ?2",
+            params![id, idx as i64, status, sentence],
+        )?;
+        Ok(())
+    }
+
+    /// The binlog end after the change, read once the statement in doubt was settled.
+    pub fn set_after(&self, id: i64, p: &BinlogPoint) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE deploys SET after_file = ?2, after_pos = ?3, after_gtid = ?4 WHERE id = ?1",
+            params![id, p.file, p.position as i64, p.gtid],
         )?;
         Ok(())
     }
@@ -233,7 +313,7 @@ impl DeployHistory {
 
     fn statements(&self, id: i64) -> anyhow::Result<Vec<StatementResult>> {
         let mut stmt = self.conn.prepare(
-            "SELECT idx, line, sql, status, affected_rows, error, elapsed_ms, gtid FROM deploy_statements WHERE deploy_id = ?1 ORDER BY idx",
+            "SELECT idx, line, sql, status, affected_rows, error, elapsed_ms, gtid, settled FROM deploy_statements WHERE deploy_id = ?1 ORDER BY idx",
         )?;
         let rows = stmt.query_map(params![id], |r| {
             Ok(StatementResult {
@@ -245,6 +325,7 @@ impl DeployHistory {
                 error: r.get(5)?,
                 elapsed_ms: r.get::<_, i64>(6)? as u64,
                 gtid: r.get(7)?,
+                settled: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -299,6 +380,7 @@ mod tests {
                 error: None,
                 elapsed_ms: 2,
                 gtid: Some("0-1-6".into()),
+                settled: None,
             },
         )
         .unwrap();
@@ -310,5 +392,42 @@ mod tests {
         );
         assert_eq!(d.before, Some(p));
         assert!(h.get(id + 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_history_from_before_doubts_gets_their_columns_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let old = Connection::open(&path).unwrap();
+        let before_doubts = SCHEMA.replace("  doubt TEXT,\n  settled TEXT,\n", "");
+        assert_ne!(before_doubts, SCHEMA);
+        old.execute_batch(&before_doubts).unwrap();
+        old.execute_batch(
+            "INSERT INTO deploys (started_at, instance, os_user, file, file_sha256, status) \
+             VALUES ('t', 'primary', 'me', 'c.sql', 'abc', 'failed'); \
+             INSERT INTO deploy_statements (deploy_id, idx, line, sql, status, affected_rows, \
+             elapsed_ms) VALUES (1, 1, 1, 'ALTER TABLE t ADD w INT', 'in doubt', 0, 1);",
+        )
+        .unwrap();
+        drop(old);
+        let h = DeployHistory::open(&path).unwrap();
+        assert_eq!(h.doubt(1, 1).unwrap(), None);
+        let doubt = Doubt {
+            connection_id: 9,
+            sent_at: 1,
+            before: BinlogPoint::default(),
+            ddl: None,
+            last: true,
+        };
+        h.set_doubt(1, 1, &doubt).unwrap();
+        assert_eq!(h.doubt(1, 1).unwrap(), Some(doubt));
+        h.settle_statement(1, 1, "applied", "settled: statement 1 WAS applied")
+            .unwrap();
+        let d = h.get(1).unwrap().unwrap();
+        assert_eq!(d.statements[0].status, "applied");
+        assert_eq!(
+            d.statements[0].settled.as_deref(),
+            Some("settled: statement 1 WAS applied")
+        );
     }
 }

@@ -11,6 +11,8 @@ use super::{InstanceHealth, Source, Status};
 pub struct SourceFilter {
     direct: HashSet<String>,
     wanted: HashSet<String>,
+    /// Prometheus sources whose every row is asked for (`--tag` of a tagged source).
+    whole_sources: HashSet<String>,
 }
 
 impl SourceFilter {
@@ -18,7 +20,14 @@ impl SourceFilter {
         SourceFilter {
             direct: direct.into_iter().map(str::to_string).collect(),
             wanted: wanted.iter().cloned().collect(),
+            whole_sources: HashSet::new(),
         }
+    }
+
+    /// Also every row of these Prometheus sources (beside the instances asked for by name).
+    pub fn with_whole_sources(mut self, sources: &[String]) -> Self {
+        self.whole_sources.extend(sources.iter().cloned());
+        self
     }
 
     /// Whether a row belongs in the output: a direct row is always asked for (only the asked-for
@@ -29,7 +38,11 @@ impl SourceFilter {
         match &h.source {
             Source::Direct => true,
             Source::Prometheus(_) if self.direct.contains(&h.instance) => false,
-            Source::Prometheus(_) => self.wanted.is_empty() || self.wanted.contains(&h.instance),
+            Source::Prometheus(source) => {
+                (self.wanted.is_empty() && self.whole_sources.is_empty())
+                    || self.wanted.contains(&h.instance)
+                    || self.whole_sources.contains(source)
+            }
         }
     }
 
@@ -164,6 +177,33 @@ mod tests {
             .join(vec![row("db1", None)], vec![row("db1", Some("fleet"))])
             .unwrap();
         assert_eq!(names(&rows), [("db1".into(), "direct".into())]);
+    }
+
+    #[test]
+    fn a_whole_source_adds_its_rows_to_the_names_asked_for() {
+        let f = SourceFilter::new(["db1"], &["edge".to_string()])
+            .with_whole_sources(&["tagged".to_string()]);
+        let rows = f
+            .join(
+                Vec::new(),
+                vec![
+                    row("edge", Some("fleet")),
+                    row("other", Some("fleet")),
+                    row("db1", Some("tagged")),
+                    row("far", Some("tagged")),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            names(&rows),
+            [
+                ("edge".into(), "prometheus:fleet".into()),
+                ("far".into(), "prometheus:tagged".into())
+            ]
+        );
+        let only = SourceFilter::new(["db1"], &[]).with_whole_sources(&["tagged".to_string()]);
+        assert!(!only.keeps(&row("other", Some("fleet"))));
+        assert!(only.keeps(&row("far", Some("tagged"))));
     }
 
     #[test]

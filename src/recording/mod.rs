@@ -7,6 +7,7 @@
 //! DELETE, with `auto_vacuum = FULL` giving the pages back so the file itself stays within the size
 //! bound instead of only the data in it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,6 +35,10 @@ pub struct Frame {
     /// Sessions and locks of the instances whose alerts were firing.
     #[serde(default)]
     pub details: Vec<InstanceDetail>,
+    /// Each instance's tags when recorded (instances without tags are left out), so a replay
+    /// groups and filters as the console did; a recording made before tags were stored has none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, Vec<String>>,
 }
 
 /// What a firing alert's instance was doing.
@@ -298,7 +303,9 @@ fn invalid(path: &Path, message: &str) -> RecordingError {
     }
 }
 
+mod inspection;
 mod reads;
+pub use inspection::{RecordedInspection, TimedRead};
 pub use reads::{ReadBody, ReadKind, RecordedRead};
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ fn frame(second: i64, instances: usize) -> Frame {
             .collect(),
         alerts: Vec::new(),
         details: Vec::new(),
+        tags: Default::default(),
     }
 }
 
@@ -248,4 +249,17 @@ fn reads_older_than_the_age_bound_are_dropped() {
         None,
         "the read of second 50 went with its age"
     );
+}
+
+#[test]
+fn a_frame_recorded_before_tags_were_stored_reads_as_untagged() {
+    let mut value = serde_json::to_value(frame(0, 1)).unwrap();
+    value.as_object_mut().unwrap().remove("tags");
+    assert!(value.get("tags").is_none());
+    let old: Frame = serde_json::from_value(value).unwrap();
+    assert!(old.tags.is_empty());
+    let mut tagged = frame(0, 1);
+    tagged.tags.insert("db0".into(), vec!["prod".into()]);
+    let back: Frame = serde_json::from_value(serde_json::to_value(&tagged).unwrap()).unwrap();
+    assert_eq!(back.tags, tagged.tags);
 }

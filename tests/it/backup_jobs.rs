@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use arkc::sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 
+use crate::support::jobs::printed_job_id;
+
 /// One test's private data dir, config and backup target.
 pub(crate) struct Env {
     dir: tempfile::TempDir,
@@ -129,23 +131,11 @@ impl Env {
         let mut all = vec!["backup", "run"];
         all.extend_from_slice(args);
         let out = self.run(&all);
-        let id = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .and_then(|l| l.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no job id printed: {}", text(&out)));
-        (id, out)
+        (printed_job_id(&out, "backup run"), out)
     }
 }
 
-pub(crate) fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+pub(crate) use crate::support::jobs::output_text as text;
 
 /// A schema with backticks, spaces and unicode in its names, many column types, NULLs, a trigger,
 /// a view and a procedure. Returns the schema name.

@@ -5,18 +5,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arkc::app::{update, Action, Effect, Keymap, State};
+use arkc::app::{update, Action, Effect, State};
 use arkc::backend::binlog::flashback::{CheckMode, CheckReport, RowState};
 use arkc::backend::binlog::scan::{BinlogCommand, BinlogEvent, LogFile, ScanOutcome, ScanRequest};
 use arkc::backend::{BackendCommand, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
-use arkc::ui::{self, Theme};
 use arkc_binlog::pipeline::scan_files;
 use arkc_binlog::review::{ReviewLimits, ReviewSink, ReviewedTxn};
 use arkc_binlog::txn::{Filters, TxnBuilder};
 use chrono::{TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+
+use crate::support::render::screen;
 
 const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
@@ -168,25 +167,6 @@ fn a_typed_path_is_scanned_without_an_instance_to_ask() {
     assert_eq!(request.instance, None);
 }
 
-fn screen(state: &State, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    let keymap = Keymap::builtin("default").expect("keymap").expect("parses");
-    let theme = Theme::builtin("default").expect("theme").expect("parses");
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 #[test]
 fn transaction_list_newest_first_with_selection() {
     let mut s = scanned("json.binlog.000001");
@@ -265,6 +245,7 @@ fn rollback_preview_with_check_results() {
             })
             .collect(),
         error: None,
+        passes: 0,
     };
     event(&mut s, BinlogEvent::Checked(report));
     let small = screen(&s, 80, 24);
@@ -571,4 +552,25 @@ fn range_form_checks_each_field_and_narrows_the_list() {
     keys(&mut s, &[Action::Confirm]);
     assert!(s.binlog.scope.is_none());
     assert_eq!(s.binlog.visible_len(), all);
+}
+
+#[test]
+fn a_check_of_a_selection_with_rows_not_kept_is_refused_not_partial() {
+    let mut s = scanned("mariadb-bin.000001");
+    let newest = s.binlog.visible()[0];
+    s.binlog.txns[newest].rows_dropped = 3;
+    keys(&mut s, &[Action::Top, Action::ToggleMark]);
+    let effects = keys(&mut s, &[Action::CheckRollback]);
+    assert!(
+        !effects.iter().any(|e| matches!(
+            e,
+            Effect::SendBackend(BackendCommand::Binlog(BinlogCommand::Check(_)))
+        )),
+        "a partial selection was sent to check"
+    );
+    let shown = screen(&s, 160, 48);
+    assert!(
+        shown.contains("not checked: 3 row(s) of the selection were not kept in memory"),
+        "{shown}"
+    );
 }

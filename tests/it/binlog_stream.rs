@@ -286,11 +286,7 @@ fn follow_ends_with_an_error_naming_the_position_when_the_server_goes_away() {
 
 #[test]
 fn a_dead_port_is_a_clear_error_fast() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::ports::refused_port();
     let url = format!("mysql://root@127.0.0.1:{port}");
     let started = Instant::now();
     let out = arkc(&["binlog", "events", "--url", &url]);

@@ -292,10 +292,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// A loopback port with nothing listening.
+/// A loopback port with nothing listening (kept bound, so no other server takes it).
 fn dead_port() -> u16 {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    l.local_addr().unwrap().port()
+    crate::support::ports::refused_port()
 }
 
 #[test]

@@ -39,11 +39,26 @@ async fn workload_commits_transactions_and_feeds_the_slow_log() {
         count(&sb, &format!("SELECT COUNT(*) FROM `{schema}`.customers")),
         300
     );
-    tokio::time::sleep(Duration::from_secs(4)).await;
     let stats = workload.stats.clone();
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    // Run until 20 commits, a bulk update and an index-less read in the slow log (about 4 s at
+    // 40 tps; a loaded machine takes longer).
+    let slow_log = || std::fs::read_to_string(sb.slow_log_path()).unwrap_or_default();
+    let deadline = tokio::time::Instant::now() + wait::DEADLINE;
+    while load(&stats.commits) < 20
+        || load(&stats.bulk_updates) < 1
+        || !slow_log().contains("LIKE '%")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not 20 commits, a bulk update and a LIKE '% read within {:?}: {}",
+            wait::DEADLINE,
+            stats.summary()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     workload.stop().await;
 
-    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     let commits = load(&stats.commits);
     assert!(commits >= 20, "{}", stats.summary());
     assert_eq!(load(&stats.errors), 0, "{}", stats.summary());

@@ -177,7 +177,10 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
     term.type_text("readonly on");
     term.keys(&["Enter"]);
     term.keys(&["u"]);
-    term.wait_for_text("refused: read-only", Duration::from_secs(10));
+    term.wait_for_text(
+        "deploy undo refused: arkc is read-only",
+        Duration::from_secs(10),
+    );
     term.keys(&[":"]);
     term.type_text("readonly off");
     term.keys(&["Enter"]);

@@ -209,11 +209,7 @@ fn a_full_disk_under_a_backup_fails_the_job_naming_the_file_and_nothing_looks_co
         .args(["--database", &db, "--compress", "none"]);
         limit_file_size(&mut cmd, 1 << 20);
         let out = cmd.output().expect("arkc runs");
-        let id: i64 = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .and_then(|l| l.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{kind}: no job id printed: {}", text(&out)));
+        let id = crate::support::jobs::printed_job_id(&out, kind);
         assert_eq!(out.status.code(), Some(1), "{kind}: {}", text(&out));
         let rec = env.record(id);
         assert_eq!(rec["state"], "failed", "{kind}: {rec:#}");

@@ -3,15 +3,12 @@
 
 use std::time::Duration;
 
-use arkc::app::{update, Action, Keymap, State};
+use arkc::app::{update, Action, State};
 use arkc::backend::health::schedule::FleetPace;
 use arkc::backend::BackendEvent;
 use arkc::config::{Config, InstanceConfig};
 use arkc::health::{InstanceHealth, Status};
-use arkc::ui::{self, Theme};
 use chrono::{DateTime, TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 fn clock(secs: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, secs)
@@ -53,22 +50,7 @@ fn pace(overdue: usize) -> FleetPace {
 }
 
 fn screen(state: &State) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(120, 24)).expect("test terminal");
-    let keymap = Keymap::builtin("default").unwrap().unwrap();
-    let theme = Theme::builtin("default").unwrap().unwrap();
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::support::render::screen(state, 120, 24)
 }
 
 #[test]

@@ -2,14 +2,11 @@
 //! also polled directly keeps its direct figures, and the live views of one known only through
 //! Prometheus say so instead of waiting forever.
 
-use arkc::app::{update, Action, Keymap, State};
+use arkc::app::{update, Action, State};
 use arkc::backend::BackendEvent;
 use arkc::config::{Config, InstanceConfig};
 use arkc::health::{InstanceHealth, Source, Status};
-use arkc::ui::{self, Theme};
 use chrono::{DateTime, TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 fn clock() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
@@ -27,21 +24,7 @@ fn row(name: &str, source: Source, qps: f64) -> InstanceHealth {
 }
 
 fn screen(state: &State) -> String {
-    let keymap = Keymap::builtin("default").unwrap().unwrap();
-    let theme = Theme::builtin("default").unwrap().unwrap();
-    let mut terminal = Terminal::new(TestBackend::new(120, 24)).unwrap();
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.height)
-        .map(|y| {
-            let line: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol().to_string())
-                .collect();
-            line.trim_end().to_string() + "\n"
-        })
-        .collect()
+    crate::support::render::screen(state, 120, 24)
 }
 
 fn send(state: &mut State, h: InstanceHealth) {

@@ -1,14 +1,11 @@
 //! The Health list at fleet size: 1,000 instances drawn at 80x24, worst first (down, slow,
 //! lagging), with the summary line, and the `/` filter by tag.
 
-use arkc::app::{update, Action, Keymap, State};
+use arkc::app::{update, Action, State};
 use arkc::backend::BackendEvent;
 use arkc::config::{Config, InstanceConfig};
 use arkc::health::{InstanceHealth, Replication, Status};
-use arkc::ui::{self, Theme};
 use chrono::{DateTime, TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 fn clock(secs: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, secs)
@@ -77,22 +74,7 @@ fn fleet_state() -> State {
 }
 
 fn screen(state: &State) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
-    let keymap = Keymap::builtin("default").unwrap().unwrap();
-    let theme = Theme::builtin("default").unwrap().unwrap();
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::support::render::screen(state, 80, 24)
 }
 
 #[test]

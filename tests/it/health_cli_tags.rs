@@ -11,10 +11,9 @@ use arkc::sandbox::{Sandbox, SandboxOptions};
 
 use crate::support::wait::DEADLINE;
 
-/// A loopback port with nothing listening.
+/// A loopback port with nothing listening (kept bound, so no other server takes it).
 fn dead_port() -> u16 {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    l.local_addr().unwrap().port()
+    crate::support::ports::refused_port()
 }
 
 fn arkc(config: &Path, args: &[&str]) -> Output {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use arkc::app::{update, Action, Effect, Keymap, State};
+use arkc::app::{update, Action, Effect, State};
 use arkc::backend::health::views::{HealthViewCommand, HealthViewEvent, Inspection, LiveView};
 use arkc::backend::{BackendCommand, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
@@ -15,10 +15,9 @@ use arkc::health::replication::{
 };
 use arkc::health::sizes::{BinlogTotals, FsSpace, SchemaSize, SizeReport, TableSize};
 use arkc::health::{InstanceHealth, Status};
-use arkc::ui::{self, Theme};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+
+use crate::support::render::screen;
 
 fn clock(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap() + Duration::seconds(secs)
@@ -61,25 +60,6 @@ fn state() -> State {
     // The list is worst first: select the replica by name, whatever its place.
     state.selected = 1;
     state
-}
-
-fn screen(state: &State, width: u16, height: u16) -> String {
-    let keymap = Keymap::builtin("default").unwrap().unwrap();
-    let theme = Theme::builtin("default").unwrap().unwrap();
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// Open a view by its key (from the instance list), check the backend is asked to read it,

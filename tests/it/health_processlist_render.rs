@@ -4,7 +4,7 @@
 //! after the instance name is typed, and read-only refuses before asking. The instance list's
 //! new columns and the status bar's alert count from the alert book. 80x24 and 160x48.
 
-use arkc::app::{update, Action, Effect, Keymap, State};
+use arkc::app::{update, Action, Effect, State};
 use arkc::backend::health::kill::{KillOutcome, KillTarget};
 use arkc::backend::health::views::{HealthViewCommand, HealthViewEvent};
 use arkc::backend::slow::report::ExplainTable;
@@ -12,10 +12,9 @@ use arkc::backend::{BackendCommand, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
 use arkc::health::processlist::ProcessRow;
 use arkc::health::{InstanceHealth, Status};
-use arkc::ui::{self, Theme};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+
+use crate::support::render::screen;
 
 fn clock(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap() + Duration::seconds(secs)
@@ -98,25 +97,6 @@ fn on_processlist() -> State {
         }),
     );
     state
-}
-
-fn screen(state: &State, width: u16, height: u16) -> String {
-    let keymap = Keymap::builtin("default").unwrap().unwrap();
-    let theme = Theme::builtin("default").unwrap().unwrap();
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// Session ids in the order the view lists them.

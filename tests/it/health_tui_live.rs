@@ -7,13 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use arkc::backend::connect::connect;
-use arkc::config::InstanceConfig;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
 use tokio::runtime::Runtime;
 
+use crate::support::sessions::{lock_chain, session as open};
 use crate::support::tmux::TmuxSession;
 use crate::support::wait::{self, DEADLINE};
 
@@ -51,18 +49,6 @@ fn console(sb: &Sandbox, dir: &Path, extra_args: &[&str]) -> TmuxSession {
             .any(|l| l.trim_start_matches('│').starts_with("db ") && l.contains(" up "))
     });
     session
-}
-
-async fn open(port: u16) -> (Conn, u64) {
-    let mut conn = connect(&InstanceConfig::tcp("t", "127.0.0.1", port))
-        .await
-        .unwrap();
-    let id: u64 = conn
-        .query_first("SELECT CONNECTION_ID()")
-        .await
-        .unwrap()
-        .unwrap();
-    (conn, id)
 }
 
 /// Whether session `id` still exists on the server, asked on a fresh connection.
@@ -213,39 +199,14 @@ fn locks_view_names_the_root_blocker_and_k_frees_the_chain_80x24() {
     let rt = Runtime::new().unwrap();
     // A holds row 1; B holds row 2 and waits for row 1; C waits for row 2.
     let (a_id, b_task, c_task) = rt.block_on(async {
-        let (mut a, a_id) = open(sb.port()).await;
-        let (mut b, _) = open(sb.port()).await;
-        let (mut c, _) = open(sb.port()).await;
-        for conn in [&mut a, &mut b, &mut c] {
-            conn.query_drop("SET SESSION innodb_lock_wait_timeout = 300")
-                .await
-                .unwrap();
-        }
-        a.query_drop("BEGIN").await.unwrap();
-        a.query_drop("UPDATE shop.t SET v = 10 WHERE id = 1")
-            .await
-            .unwrap();
-        b.query_drop("BEGIN").await.unwrap();
-        b.query_drop("UPDATE shop.t SET v = 20 WHERE id = 2")
-            .await
-            .unwrap();
-        let b_task = tokio::spawn(async move {
-            let r = b.query_drop("UPDATE shop.t SET v = 21 WHERE id = 1").await;
-            let _ = b.query_drop("COMMIT").await;
-            r.is_ok()
-        });
-        let c_task = tokio::spawn(async move {
-            c.query_drop("BEGIN").await.unwrap();
-            let r = c.query_drop("UPDATE shop.t SET v = 30 WHERE id = 2").await;
-            let _ = c.query_drop("COMMIT").await;
-            r.is_ok()
-        });
+        let chain = lock_chain(sb.port(), "shop.t", 300).await;
+        let held = chain.a;
         // A stays open (idle in its transaction) until the console kills it.
         tokio::spawn(async move {
-            let _held = a;
+            let _held = held;
             std::future::pending::<()>().await
         });
-        (a_id, b_task, c_task)
+        (chain.a_id, chain.b_task, chain.c_task)
     });
     let dir = tempfile::tempdir().unwrap();
     let tui = console(&sb, dir.path(), &[]);
@@ -265,10 +226,13 @@ fn locks_view_names_the_root_blocker_and_k_frees_the_chain_80x24() {
         (b, c)
     });
     assert!(
-        b_ok.expect("B freed").unwrap(),
+        b_ok.expect("B freed").unwrap().is_ok(),
         "B's update went through once A was killed"
     );
-    assert!(c_ok.expect("C freed").unwrap(), "C's update went through");
+    assert!(
+        c_ok.expect("C freed").unwrap().is_ok(),
+        "C's update went through"
+    );
     tui.wait_for("no more row lock waits", DEADLINE, |s| {
         !s.contains("ROOT BLOCKER") && s.contains("Row lock waits")
     });

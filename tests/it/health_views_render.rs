@@ -2,7 +2,7 @@
 //! opens its Dashboard (figures and sparklines from ten polls), `tab` the Alerts view, `esc` goes
 //! back to the list. Fixed figures and clock, snapshotted by insta at 80x24 and 160x48.
 
-use arkc::app::{update, Action, Effect, Keymap, State};
+use arkc::app::{update, Action, Effect, State};
 use arkc::backend::health::locks::LocksReport;
 use arkc::backend::health::views::{HealthViewCommand, HealthViewEvent, LiveView};
 use arkc::backend::{BackendCommand, BackendEvent};
@@ -11,10 +11,9 @@ use arkc::health::backup::BackupLookup;
 use arkc::health::locks::{build_lock_chains, TrxInfo, WaitEdge};
 use arkc::health::processlist::ProcessRow;
 use arkc::health::{InstanceHealth, Replication, Status};
-use arkc::ui::{self, Theme};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+
+use crate::support::render::screen;
 
 fn clock(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap() + Duration::seconds(secs)
@@ -77,25 +76,6 @@ fn state_with_view() -> State {
     update(&mut state, Action::Top);
     update(&mut state, Action::Confirm);
     state
-}
-
-fn screen(state: &State, width: u16, height: u16) -> String {
-    let keymap = Keymap::builtin("default").unwrap().unwrap();
-    let theme = Theme::builtin("default").unwrap().unwrap();
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[test]

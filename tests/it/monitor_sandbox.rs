@@ -8,12 +8,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
-use arkc::backend::connect::connect;
-use arkc::config::InstanceConfig;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
 use serde_json::Value;
+
+use crate::support::ports::refused_port;
+use crate::support::sessions::{deadlock, lock_chain, session, Deadlock, LockChain};
 
 fn opts(name: &str) -> SandboxOptions {
     SandboxOptions {
@@ -82,18 +82,6 @@ fn arkc_until(
     }
 }
 
-async fn session(port: u16) -> (Conn, u64) {
-    let mut conn = connect(&InstanceConfig::tcp("t", "127.0.0.1", port))
-        .await
-        .unwrap();
-    let id: u64 = conn
-        .query_first("SELECT CONNECTION_ID()")
-        .await
-        .unwrap()
-        .unwrap();
-    (conn, id)
-}
-
 fn start(name: &str) -> Sandbox {
     Sandbox::start(opts(name)).unwrap()
 }
@@ -111,33 +99,14 @@ async fn three_session_chain_names_the_root_blocker_and_killing_it_frees_both() 
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &[("db", sb.port())], "");
 
-    let (mut a, a_id) = session(sb.port()).await;
-    let (mut b, b_id) = session(sb.port()).await;
-    let (mut c, c_id) = session(sb.port()).await;
-    for conn in [&mut a, &mut b, &mut c] {
-        conn.query_drop("SET SESSION innodb_lock_wait_timeout = 120")
-            .await
-            .unwrap();
-    }
-    a.query_drop("BEGIN").await.unwrap();
-    a.query_drop("UPDATE shop.t SET v = 10 WHERE id = 1")
-        .await
-        .unwrap();
-    b.query_drop("BEGIN").await.unwrap();
-    b.query_drop("UPDATE shop.t SET v = 20 WHERE id = 2")
-        .await
-        .unwrap();
-    let b_task = tokio::spawn(async move {
-        let r = b.query_drop("UPDATE shop.t SET v = 21 WHERE id = 1").await;
-        b.query_drop("COMMIT").await.unwrap();
-        r
-    });
-    let c_task = tokio::spawn(async move {
-        c.query_drop("BEGIN").await.unwrap();
-        let r = c.query_drop("UPDATE shop.t SET v = 30 WHERE id = 2").await;
-        c.query_drop("COMMIT").await.unwrap();
-        r
-    });
+    let LockChain {
+        mut a,
+        a_id,
+        b_id,
+        c_id,
+        b_task,
+        c_task,
+    } = lock_chain(sb.port(), "shop.t", 120).await;
 
     let cfg = config.clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -274,53 +243,16 @@ async fn a_real_deadlock_is_parsed() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &[("db", sb.port())], "");
-    let (mut x, x_id) = session(sb.port()).await;
-    let (mut y, y_id) = session(sb.port()).await;
-    x.query_drop("BEGIN").await.unwrap();
-    x.query_drop("UPDATE shop.d SET v = 10 WHERE id = 1")
-        .await
-        .unwrap();
-    y.query_drop("BEGIN").await.unwrap();
-    y.query_drop("UPDATE shop.d SET v = 20 WHERE id = 2")
-        .await
-        .unwrap();
-    let x_task = tokio::spawn(async move {
-        let r = x.query_drop("UPDATE shop.d SET v = 11 WHERE id = 2").await;
-        let _ = x.query_drop("ROLLBACK").await;
-        r
-    });
-    // Wait until X really waits before closing the cycle.
-    let (mut probe, _) = session(sb.port()).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let n: u64 = probe
-            .query_first(
-                "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        if n >= 1 {
-            break;
-        }
-        if Instant::now() >= deadline {
-            let seen: Vec<(u64, Option<String>, Option<String>)> = probe
-                .query("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST")
-                .await
-                .unwrap();
-            panic!("X never waited within 30 s; processlist: {seen:?}");
-        }
-        // InnoDB refreshes the INNODB_TRX cache only after 100 ms without a read of it: poll
-        // faster and it never sees X start waiting.
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let y_result = y.query_drop("UPDATE shop.d SET v = 21 WHERE id = 1").await;
-    let _ = y.query_drop("ROLLBACK").await;
-    let x_result = x_task.await.unwrap();
-    assert!(
-        x_result.is_err() != y_result.is_err(),
-        "exactly one side is rolled back: {x_result:?} {y_result:?}"
-    );
+    let Deadlock {
+        x_id,
+        y_id,
+        y_rolled_back,
+    } = deadlock(
+        sb.port(),
+        "shop.d",
+        ["v = 10", "v = 20", "v = 11", "v = 21"],
+    )
+    .await;
 
     let report = json_of(&arkc(
         &config,
@@ -336,7 +268,7 @@ async fn a_real_deadlock_is_parsed() {
     assert!(ids.contains(&x_id) && ids.contains(&y_id), "{ids:?}");
     let victim = trx.iter().find(|t| t["rolled_back"] == true).unwrap();
     let victim_id = victim["connection_id"].as_u64().unwrap();
-    assert_eq!(victim_id == y_id, y_result.is_err(), "{report:#}");
+    assert_eq!(victim_id == y_id, y_rolled_back, "{report:#}");
     assert!(trx.iter().all(|t| t["waiting_table"] == "`shop`.`d`"));
     assert!(d["at"].as_str().unwrap().len() >= 19);
 }
@@ -474,11 +406,7 @@ fn sigstopped_instance_fires_instance_down_and_recovers() {
 fn health_once_reports_innodb_disk_backup_and_pending_alerts() {
     let sb = start("hmon");
     let dir = tempfile::tempdir().unwrap();
-    let dead = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let dead = refused_port();
     // connections_high at 0 % so it is surely true; its `for` keeps it pending in --once.
     // The baseline wants sync_binlog = 1; the sandbox runs with 0.
     std::fs::write(

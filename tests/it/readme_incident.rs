@@ -31,7 +31,7 @@ fn readme_example_incident_round_trip() {
     sql(sb, SETUP);
     let before = sql(sb, "CHECKSUM TABLE shop.orders");
     // Binlog times have one-second resolution: let the set-up's second pass before the cut.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    crate::support::wait::next_server_second(sb);
     let start = sql(
         sb,
         "SELECT DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:%s')",

@@ -68,9 +68,13 @@ fn read_only_in_the_config_refuses_the_consoles_kills_and_logs_them() {
     tui.type_text("arkc-ro-spared");
     tui.keys(&["Enter"]);
     tui.wait_for_text("filter: arkc-ro-spared", DEADLINE);
-    for key in ["x", "X", "B"] {
+    // The pane refuses before its prompt, in the same words as the console's central gate.
+    for (key, action) in [("x", "kill query"), ("X", "kill"), ("B", "bulk kill")] {
         tui.keys(&[key]);
-        let s = tui.wait_for_text("refused: arkc is read-only", DEADLINE);
+        let s = tui.wait_for_text(
+            &format!("{action} refused: arkc is read-only (read_only"),
+            DEADLINE,
+        );
         assert!(!s.contains("type the instance name"), "{key}: {s}");
         tui.keys(&["s"]);
         tui.wait_for("message replaced", DEADLINE, |s| !s.contains("refused"));

@@ -29,11 +29,7 @@ fn ten_seconds_recorded_then_replayed_at_a_time() {
     let sb = Sandbox::shared();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    let dead = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let dead = crate::support::ports::refused_port();
     std::fs::write(
         &config,
         format!(

@@ -6,35 +6,17 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use arkc::app::{update, Action, Effect, Keymap, State};
+use arkc::app::{update, Action, Effect, State};
 use arkc::backend::health::views::Inspection;
 use arkc::backend::replay::ReplayCommand;
 use arkc::backend::{self, BackendCommand, BackendEvent};
 use arkc::config::Config;
 use arkc::recording::{ReadBody, ReadKind, Recording};
 use arkc::sandbox::{Sandbox, SandboxOptions};
-use arkc::ui::{self, Theme};
-use mysql_async::prelude::Queryable;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use tokio::sync::mpsc;
 
 fn screen(state: &State) -> String {
-    let keymap = Keymap::builtin("default").unwrap().unwrap();
-    let theme = Theme::builtin("default").unwrap().unwrap();
-    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.height)
-        .map(|y| {
-            let line: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol().to_string())
-                .collect();
-            line.trim_end().to_string() + "\n"
-        })
-        .collect()
+    crate::support::render::screen(state, 100, 30)
 }
 
 fn send(handle: &backend::BackendHandle, effects: Vec<Effect>) {
@@ -67,68 +49,11 @@ async fn until(
     }
 }
 
-async fn session(port: u16) -> (mysql_async::Conn, u64) {
-    let mut conn =
-        arkc::backend::connect::connect(&arkc::config::InstanceConfig::tcp("t", "127.0.0.1", port))
-            .await
-            .unwrap();
-    let id: u64 = conn
-        .query_first("SELECT CONNECTION_ID()")
-        .await
-        .unwrap()
-        .unwrap();
-    (conn, id)
-}
-
 /// A real deadlock between two sessions; their connection ids.
 async fn deadlock(port: u16) -> (u64, u64) {
-    let (mut x, x_id) = session(port).await;
-    let (mut y, y_id) = session(port).await;
-    x.query_drop("BEGIN").await.unwrap();
-    x.query_drop("UPDATE incident_db.orders SET note = 'x' WHERE id = 1")
-        .await
-        .unwrap();
-    y.query_drop("BEGIN").await.unwrap();
-    y.query_drop("UPDATE incident_db.orders SET note = 'y' WHERE id = 2")
-        .await
-        .unwrap();
-    let x_task = tokio::spawn(async move {
-        let r = x
-            .query_drop("UPDATE incident_db.orders SET note = 'x' WHERE id = 2")
-            .await;
-        let _ = x.query_drop("ROLLBACK").await;
-        r
-    });
-    // Close the cycle only once X waits (INNODB_TRX refreshes after 100 ms without a read).
-    let (mut probe, _) = session(port).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let n: u64 = probe
-            .query_first(
-                "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        if n >= 1 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "X never waited within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let y_result = y
-        .query_drop("UPDATE incident_db.orders SET note = 'y' WHERE id = 1")
-        .await;
-    let _ = y.query_drop("ROLLBACK").await;
-    let x_result = x_task.await.unwrap();
-    assert!(
-        x_result.is_err() != y_result.is_err(),
-        "exactly one side is rolled back: {x_result:?} {y_result:?}"
-    );
-    (x_id, y_id)
+    let set = ["note = 'x'", "note = 'y'", "note = 'x'", "note = 'y'"];
+    let d = crate::support::sessions::deadlock(port, "incident_db.orders", set).await;
+    (d.x_id, d.y_id)
 }
 
 fn record(sb: &Sandbox, dir: &Path) -> std::path::PathBuf {

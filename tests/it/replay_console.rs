@@ -3,15 +3,12 @@
 
 use std::time::Duration;
 
-use arkc::app::{update, Action, Effect, Keymap, State};
+use arkc::app::{update, Action, Effect, State};
 use arkc::backend::{self, BackendCommand, BackendEvent};
 use arkc::config::Config;
 use arkc::health::{InstanceHealth, Status};
 use arkc::recording::{Frame, Recording, Retention};
-use arkc::ui::{self, Theme};
 use chrono::{DateTime, TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use tokio::sync::mpsc;
 
 fn clock(secs: i64) -> DateTime<Utc> {
@@ -48,6 +45,7 @@ fn recording(dir: &std::path::Path) -> std::path::PathBuf {
                 ],
                 alerts: Vec::new(),
                 details: Vec::new(),
+                tags: Default::default(),
             },
             Retention::default(),
         )
@@ -57,21 +55,7 @@ fn recording(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn screen(state: &State) -> String {
-    let keymap = Keymap::builtin("default").unwrap().unwrap();
-    let theme = Theme::builtin("default").unwrap().unwrap();
-    let mut terminal = Terminal::new(TestBackend::new(100, 16)).unwrap();
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.height)
-        .map(|y| {
-            let line: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol().to_string())
-                .collect();
-            line.trim_end().to_string() + "\n"
-        })
-        .collect()
+    crate::support::render::screen(state, 100, 16)
 }
 
 /// Apply replay events until one shows frame `index`.

@@ -287,10 +287,9 @@ fn the_password_is_in_no_file_output_or_command_line() {
         .is_some());
 }
 
-/// A closed TCP port on this host (bound, then released).
+/// A closed TCP port on this host (kept bound, never listening).
 fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    crate::support::ports::refused_port()
 }
 
 /// The console, connected to one instance and failing on another, with everything logged at

@@ -12,10 +12,9 @@ use arkc::backend::{BackendCommand, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
 use arkc::health::{InstanceHealth, Status};
 use arkc::tracking::{TrackStatus, Tracking};
-use arkc::ui::{self, Theme};
 use chrono::{DateTime, TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+
+use crate::support::render::screen as render;
 
 fn clock(secs: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, secs)
@@ -171,29 +170,6 @@ fn state() -> State {
     update(&mut state, Action::Tick(clock(10)));
     update(&mut state, Action::PaneSlowSql);
     state
-}
-
-fn render(state: &State, width: u16, height: u16) -> String {
-    let keymap = Keymap::builtin("default")
-        .expect("built in")
-        .expect("parses");
-    let theme = Theme::builtin("default")
-        .expect("built in")
-        .expect("parses");
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal
-        .draw(|f| ui::draw(f, state, &theme, &keymap))
-        .expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn keys(state: &mut State, actions: &[Action]) -> Vec<Effect> {

@@ -309,7 +309,7 @@ async fn tracking_survives_a_backend_restart_and_flags_a_fixed_class_that_runs_a
         (TrackStatus::Fixed, "index on id")
     );
     assert!(t.reappeared_at.is_none());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    crate::support::wait::next_server_second(&sb);
     sb.exec_sql(&format!("USE {schema}; SELECT * FROM tracked WHERE id = 2"))
         .unwrap();
     let all = tracking_where(&mut rx, |all| {

@@ -57,15 +57,13 @@ fn inspection_views_show_live_figures_at_80x24() {
     assert!(repl.contains("Yes"), "{repl}");
     // The pollers are quiet (5 s): the newest statements are the view's own reads.
     session.keys(&["@"]);
-    let log = session.wait_for_text("SQL sent by arkc", Duration::from_secs(2));
+    let log = session.wait_for_text("SQL sent by arkc", WAIT);
     assert!(
         log.contains("SHOW SLAVE HOSTS"),
         "the Replication view's own read: {log}"
     );
     session.keys(&["q"]);
-    session.wait_for("the log closed", Duration::from_secs(2), |s| {
-        !s.contains("SQL sent by arkc")
-    });
+    session.wait_for("the log closed", WAIT, |s| !s.contains("SQL sent by arkc"));
     session.keys(&["D"]);
     let disk = session.wait_for_text("Binary logs:", WAIT);
     assert!(

@@ -70,12 +70,10 @@ fn replica_figures_and_the_sql_log_are_live() {
     session.wait_for_text("IO thread running, SQL thread running", WAIT);
 
     session.keys(&["@"]);
-    let log = session.wait_for_text("SQL sent by arkc", Duration::from_secs(2));
+    let log = session.wait_for_text("SQL sent by arkc", WAIT);
     assert!(log.contains("SHOW GLOBAL STATUS"), "{log}");
     session.keys(&["q"]);
-    session.wait_for("the log closed", Duration::from_secs(2), |s| {
-        !s.contains("SQL sent by arkc")
-    });
+    session.wait_for("the log closed", WAIT, |s| !s.contains("SQL sent by arkc"));
     session.keys(&["q"]);
     assert_eq!(session.wait_exit(WAIT), 0);
     assert_eq!(session.pane_var("alternate_on"), "0");

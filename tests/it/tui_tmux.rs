@@ -95,11 +95,6 @@ fn assert_restored(session: &TmuxSession) {
     assert_eq!(session.pane_var("cursor_flag"), "1", "cursor shown again");
 }
 
-/// Let crossterm see a lone Esc as Esc, not as the start of an Alt-key sequence.
-fn pause() {
-    std::thread::sleep(Duration::from_millis(150));
-}
-
 #[test]
 fn shows_panes_help_switches_and_quits_cleanly() {
     let setup = Setup::new();
@@ -118,8 +113,8 @@ fn shows_panes_help_switches_and_quits_cleanly() {
     session.keys(&["?"]);
     session.wait_for_text("Help · keymap default", WAIT);
     session.wait_for_text(":pane NAME", WAIT);
+    // Waiting for Esc's effect keeps the next key apart from it (else it reads as Alt+key).
     session.keys(&["Escape"]);
-    pause();
     session.wait_for("help closed", WAIT, |s| !s.contains("Help · keymap"));
 
     session.type_text(":pane slow");

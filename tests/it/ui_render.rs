@@ -132,16 +132,7 @@ fn render_with(state: &State, theme: &Theme, width: u16, height: u16) -> Termina
 }
 
 fn screen(terminal: &Terminal<TestBackend>) -> String {
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::support::render::buffer_text(terminal.backend().buffer())
 }
 
 fn apply(state: &mut State, actions: &[Action]) {

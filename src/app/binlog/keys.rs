@@ -330,6 +330,15 @@ fn check(pane: &mut BinlogPane, ctx: &mut PaneCtx) -> Vec<Effect> {
         ctx.error("no instance selected to check against");
         return Vec::new();
     };
+    // A check of the rows kept in memory only would call a partial selection clean.
+    let dropped: u64 = pane.chosen().iter().map(|c| c.txn.rows_dropped).sum();
+    if dropped > 0 {
+        ctx.error(format!(
+            "not checked: {dropped} row(s) of the selection were not kept in memory (over the \
+             review budget); narrow the scan (R) or run `arkc flashback --check` on the range"
+        ));
+        return Vec::new();
+    }
     let rows = pane.check_rows();
     if rows.is_empty() {
         ctx.error("nothing selected: mark transactions with the toggle key first");
@@ -352,11 +361,7 @@ fn check(pane: &mut BinlogPane, ctx: &mut PaneCtx) -> Vec<Effect> {
 }
 
 fn apply(pane: &mut BinlogPane, ctx: &mut PaneCtx) -> Vec<Effect> {
-    if ctx.read_only {
-        ctx.error(
-            "apply refused: arkc is read-only (--read-only or :readonly on); nothing was sent. \
-             Export the preview for review instead",
-        );
+    if ctx.refuse_write(crate::readonly::WriteAction::FlashbackApply) {
         return Vec::new();
     }
     let Some(instance) = ctx.selected_instance().map(|i| i.name.clone()) else {

@@ -74,10 +74,7 @@ impl KillPrompt {
 impl HealthPane {
     /// `K` on the Locks view: ask for the instance name before killing the root blocker.
     fn ask_kill(&mut self, ctx: &mut PaneCtx) -> Vec<Effect> {
-        if ctx.read_only {
-            ctx.error(
-                "refused: arkc is read-only (:readonly off, unless started with --read-only)",
-            );
+        if ctx.refuse_write(crate::readonly::WriteAction::Kill) {
             return Vec::new();
         }
         let Some(instance) = ctx.selected_instance().map(|i| i.name.clone()) else {
@@ -338,7 +335,7 @@ pub fn show_tag_group(ctx: &mut PaneCtx, tag: Option<String>) {
         .collect();
     if names.is_empty() {
         ctx.error(
-            "no instance has tags: add tags = [\"prod\"] to [[instance]] entries to group them",
+            "no instance has tags: add tags = [\"prod\"] to [[instance]] or [[prometheus]] entries to group them",
         );
         return;
     }

@@ -13,6 +13,7 @@ use crate::backend::slow::report::ExplainTable;
 use crate::backend::BackendCommand;
 use crate::health::processlist::{compare, is_killable, process_matches};
 use crate::health::processlist::{ProcessRow, ProcessSort};
+use crate::readonly::WriteAction;
 
 #[derive(Debug, Clone, Default)]
 pub struct ProcesslistState {
@@ -219,13 +220,6 @@ impl ProcesslistState {
     }
 }
 
-fn refused_read_only(ctx: &mut PaneCtx) -> bool {
-    if ctx.read_only {
-        ctx.error("refused: arkc is read-only (:readonly off, unless started with --read-only)");
-    }
-    ctx.read_only
-}
-
 fn ask_kill_one(
     prompt: &mut Option<KillPrompt>,
     ctx: &mut PaneCtx,
@@ -233,7 +227,11 @@ fn ask_kill_one(
     row: Option<&ProcessRow>,
     target: KillTarget,
 ) {
-    if refused_read_only(ctx) {
+    let action = match target {
+        KillTarget::Query => WriteAction::KillQuery,
+        KillTarget::Connection => WriteAction::Kill,
+    };
+    if ctx.refuse_write(action) {
         return;
     }
     let Some(row) = row else {
@@ -265,7 +263,7 @@ fn ask_kill_filtered(
     instance: String,
     rows: &[&ProcessRow],
 ) {
-    if refused_read_only(ctx) {
+    if ctx.refuse_write(WriteAction::BulkKill) {
         return;
     }
     if ctx.filter.trim().is_empty() {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::app::Action;
 use crate::backend::deploy::task::{DeployEvent, DeployRequest};
 use crate::deploy::review::{Finding, Severity};
+use crate::readonly::{refusal, ReadOnlyBy, WriteAction};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeployStage {
@@ -46,12 +47,13 @@ pub enum DeployStage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeployFlow {
     pub instance: String,
-    pub read_only: bool,
+    /// What had turned read-only on when the flow opened (all false when writes are allowed).
+    pub read_only: ReadOnlyBy,
     pub stage: DeployStage,
 }
 
 impl DeployFlow {
-    pub fn new(instance: &str, read_only: bool) -> Self {
+    pub fn new(instance: &str, read_only: ReadOnlyBy) -> Self {
         DeployFlow {
             instance: instance.to_string(),
             read_only,
@@ -82,8 +84,8 @@ impl DeployFlow {
                 return Ok(Some(DeployRequest::Review { instance, file }));
             }
             (DeployStage::Reviewed { file, findings, .. }, Action::Confirm) => {
-                if self.read_only {
-                    return Err("refused: read-only mode (:readonly off to deploy)".into());
+                if self.read_only.any() {
+                    return Err(refusal(WriteAction::DeployApply, self.read_only));
                 }
                 let errors = Self::errors(findings);
                 if errors > 0 {
@@ -112,7 +114,7 @@ impl DeployFlow {
                 return Ok(Some(DeployRequest::Apply {
                     instance,
                     file,
-                    read_only: self.read_only,
+                    read_only: self.read_only.any(),
                 }));
             }
             _ => {}
@@ -205,7 +207,7 @@ mod tests {
 
     #[test]
     fn review_then_typed_name_then_progress() {
-        let mut flow = DeployFlow::new("primary", false);
+        let mut flow = DeployFlow::new("primary", ReadOnlyBy::default());
         typed(&mut flow, "/tmp/c.sql");
         let req = flow.on_key(&Action::Confirm).unwrap();
         assert_eq!(
@@ -268,7 +270,7 @@ mod tests {
     #[test]
     fn errors_and_read_only_refuse_before_the_name_is_asked() {
         let r = crate::deploy::review::review("DELETE FROM t;\n", &Default::default());
-        let mut flow = DeployFlow::new("primary", false);
+        let mut flow = DeployFlow::new("primary", ReadOnlyBy::default());
         flow.stage = DeployStage::Reviewed {
             file: "c.sql".into(),
             statements: 1,
@@ -278,15 +280,19 @@ mod tests {
             .on_key(&Action::Confirm)
             .unwrap_err()
             .contains("1 error"));
-        let mut ro = DeployFlow::new("primary", true);
+        let by = ReadOnlyBy {
+            flag: true,
+            ..Default::default()
+        };
+        let mut ro = DeployFlow::new("primary", by);
         ro.stage = DeployStage::Reviewed {
             file: "c.sql".into(),
             statements: 1,
             findings: Vec::new(),
         };
-        assert!(ro
-            .on_key(&Action::Confirm)
-            .unwrap_err()
-            .contains("read-only"));
+        assert_eq!(
+            ro.on_key(&Action::Confirm).unwrap_err(),
+            refusal(WriteAction::DeployApply, by)
+        );
     }
 }

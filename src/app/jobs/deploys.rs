@@ -11,6 +11,7 @@ use crate::backend::deploy::child::{ChildJob, InstanceForm};
 use crate::backend::deploy::task::{DeployEvent, DeployRequest};
 use crate::backend::BackendCommand;
 use crate::deploy::history::DeployRecord;
+use crate::readonly::{refusal, ReadOnlyBy, WriteAction};
 
 /// The form's fields, in order.
 pub const FORM_LABELS: [&str; 5] = [
@@ -162,18 +163,18 @@ impl DeploysView {
     }
 
     /// Open the instance form; refused in read-only mode.
-    pub fn open_form(&mut self, read_only: bool) -> Result<Step, String> {
-        if read_only {
-            return Err("refused: read-only mode (:readonly off to deploy an instance)".into());
+    pub fn open_form(&mut self, read_only: ReadOnlyBy) -> Result<Step, String> {
+        if read_only.any() {
+            return Err(refusal(WriteAction::DeployInstance, read_only));
         }
         self.stage = DeploysStage::Form(FormState::default());
         Ok(Step::Handled)
     }
 
     /// Why the selected deploy cannot be undone, if it cannot (the CLI checks again).
-    fn undo_target(&self, read_only: bool) -> Result<(i64, String), String> {
-        if read_only {
-            return Err("refused: read-only mode (:readonly off to undo)".into());
+    fn undo_target(&self, read_only: ReadOnlyBy) -> Result<(i64, String), String> {
+        if read_only.any() {
+            return Err(refusal(WriteAction::DeployUndo, read_only));
         }
         let d = self.selected().ok_or("no deploy selected")?;
         match d.status.as_str() {
@@ -182,12 +183,15 @@ impl DeploysView {
             _ if d.statements.iter().all(|s| s.status != "applied") => {
                 Err(format!("deploy {} applied nothing: nothing to undo", d.id))
             }
-            _ => Ok((d.id, d.instance.clone())),
+            _ => match crate::deploy::in_doubt::blocks_undo(d) {
+                Some(why) => Err(why),
+                None => Ok((d.id, d.instance.clone())),
+            },
         }
     }
 
     /// A key; `Err` is a refusal to show on the prompt line.
-    pub fn on_key(&mut self, action: &Action, read_only: bool) -> Result<Step, String> {
+    pub fn on_key(&mut self, action: &Action, read_only: ReadOnlyBy) -> Result<Step, String> {
         if let Some(text) = self.text_field() {
             if edit(text, action) {
                 return Ok(Step::Handled);
@@ -237,7 +241,7 @@ impl DeploysView {
                 };
                 return Ok(Step::Send(DeployRequest::Job {
                     job: ChildJob::Undo { id },
-                    read_only,
+                    read_only: read_only.any(),
                 }));
             }
             (DeploysStage::Form(form), Action::NextPane | Action::Down) => {
@@ -267,7 +271,7 @@ impl DeploysView {
                 };
                 return Ok(Step::Send(DeployRequest::Job {
                     job: ChildJob::Instance(form),
-                    read_only,
+                    read_only: read_only.any(),
                 }));
             }
             (
@@ -337,7 +341,7 @@ impl super::JobsPane {
             (None, Action::DeployHistory | Action::DeployInstance) => {
                 let mut view = DeploysView::default();
                 if *action == Action::DeployInstance {
-                    if let Err(refusal) = view.open_form(ctx.read_only) {
+                    if let Err(refusal) = view.open_form(ctx.read_only_by) {
                         ctx.error(refusal);
                         return Some(Some(Vec::new()));
                     }
@@ -349,7 +353,7 @@ impl super::JobsPane {
             (None, _) => return None,
         };
         view.note = None;
-        let out = match view.on_key(action, ctx.read_only) {
+        let out = match view.on_key(action, ctx.read_only_by) {
             Ok(Step::Ignored) => None,
             Ok(Step::Handled) => Some(Vec::new()),
             Ok(Step::Send(request)) => Some(send(request)),

@@ -165,17 +165,14 @@ impl JobsPane {
     /// `d`: open the deploy flow for the selected instance. Read-only refuses before anything
     /// is asked, so no file is reviewed for a deploy that could not happen.
     fn open_deploy(&mut self, ctx: &mut PaneCtx) {
-        if ctx.read_only {
-            ctx.error(
-                "refused: arkc is read-only (:readonly off, unless started with --read-only)",
-            );
+        if ctx.refuse_write(crate::readonly::WriteAction::DeployApply) {
             return;
         }
         let Some(instance) = ctx.selected_instance().map(|i| i.name.clone()) else {
             ctx.error("no instance selected to deploy to");
             return;
         };
-        self.deploy = Some(deploy::DeployFlow::new(&instance, ctx.read_only));
+        self.deploy = Some(deploy::DeployFlow::new(&instance, ctx.read_only_by));
         *ctx.mode = Mode::PaneInput;
     }
 

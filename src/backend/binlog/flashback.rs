@@ -41,6 +41,8 @@ pub struct CheckReport {
     pub rows: Vec<(RowId, RowState)>,
     /// Set when the check could not run at all.
     pub error: Option<String>,
+    /// Passes the bounded walk made over the spilled rows (0: checked in memory).
+    pub passes: u64,
 }
 
 impl CheckReport {
@@ -50,6 +52,7 @@ impl CheckReport {
             mode: CheckMode::BeforeApply,
             rows: Vec::new(),
             error: Some(error),
+            passes: 0,
         }
     }
 }
@@ -61,6 +64,7 @@ pub async fn check(inst: &InstanceConfig, rec: &SqlRecorder, request: CheckReque
         mode: request.mode,
         rows: Vec::new(),
         error: None,
+        passes: 0,
     };
     let mut conn = match session(inst, rec).await {
         Ok(c) => c,
@@ -69,10 +73,18 @@ pub async fn check(inst: &InstanceConfig, rec: &SqlRecorder, request: CheckReque
             return report;
         }
     };
-    match check_on(&mut conn, rec, request.mode, &request.rows).await {
+    // The bounded path of `arkc flashback --check`, before applying and after.
+    let checked = super::service::check_selection(&mut conn, rec, request.mode, request.rows)
+        .await
+        .map(|(rows, passes)| {
+            report.passes = passes;
+            rows
+        });
+    match checked {
         Ok(rows) => report.rows = rows,
         Err(e) => report.error = Some(format!("{e:#}")),
     }
+    let _ = conn.disconnect().await;
     report
 }
 

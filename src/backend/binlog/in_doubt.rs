@@ -13,11 +13,12 @@ use mysql_async::Conn;
 
 use anyhow::Context;
 
-use super::flashback::{check_on, CheckMode, CheckRow, RowId, RowState, Unit};
-use super::service::{plan_range, FlashbackRange};
+use super::flashback::{CheckMode, CheckRow, RowId, RowState, Unit};
+use super::service::{check_selection, plan_range, run_spilled_check, FlashbackRange};
 use crate::backend::connect::connect;
 use crate::backend::recorder::SqlRecorder;
 use crate::config::InstanceConfig;
+use arkc_binlog::check_spill::CheckSpill;
 
 /// Starts every message about a transaction in doubt (callers and tests look for it).
 pub const IN_DOUBT: &str = "IN DOUBT";
@@ -118,7 +119,16 @@ pub fn verdict(before: &[(RowId, RowState)], after: &[(RowId, RowState)]) -> Set
         .iter()
         .filter(|(_, s)| *s == RowState::Restored)
         .count();
-    let (all_left, all_restored) = (as_left == before.len(), restored == after.len());
+    verdict_of_counts(before.len() as u64, as_left as u64, restored as u64)
+}
+
+/// The verdict from counts: of `rows`, `as_left` as the binlog left them and `restored` as
+/// the undo leaves them.
+fn verdict_of_counts(rows: u64, as_left: u64, restored: u64) -> Settled {
+    if rows == 0 {
+        return Settled::CannotTell("none of its rows could be read from the binlog".into());
+    }
+    let (all_left, all_restored) = (as_left == rows, restored == rows);
     match (all_left, all_restored) {
         (true, false) => Settled::NotApplied,
         (false, true) => Settled::Applied,
@@ -128,22 +138,43 @@ pub fn verdict(before: &[(RowId, RowState)], after: &[(RowId, RowState)]) -> Set
                 .into(),
         ),
         (false, false) => Settled::CannotTell(format!(
-            "of its {} row(s), {as_left} are as the binlog left them and {restored} as the undo \
-             leaves them (another session changed them since, or columns cannot be compared)",
-            before.len()
+            "of its {rows} row(s), {as_left} are as the binlog left them and {restored} as the \
+             undo leaves them (another session changed them since, or columns cannot be compared)"
         )),
     }
 }
 
+/// `settle` in bounded memory, whatever the transaction's size: its rows spilled by a scan
+/// (`CheckSpill`), checked as the binlog left them, then the undo's own changes
+/// (`CheckSpill::undo_spill`) checked the same way, both by the walk of `flashback --check`.
+/// A row of the undo that the walk cannot judge (a keyless row the undo deletes: it cannot
+/// be told from its duplicates) is not counted as restored, as `settle` does.
+pub async fn settle_spilled(
+    conn: &mut Conn,
+    rec: &SqlRecorder,
+    mut spill: CheckSpill,
+) -> anyhow::Result<Settled> {
+    let rows = spill.rows();
+    let undo = spill.undo_spill()?;
+    let before = run_spilled_check(conn, rec, spill).await?;
+    let mut changed = 0u64;
+    before.states(&mut |_, state| changed += u64::from(state.is_problem()))?;
+    let after = run_spilled_check(conn, rec, undo).await?;
+    let mut restored = 0u64;
+    after.states(&mut |_, state| restored += u64::from(state == RowState::AsLeft))?;
+    Ok(verdict_of_counts(rows, rows - changed, restored))
+}
+
 /// Check `rows` (one transaction's, in rollback order) both ways on `conn`, a new connection
-/// in the planner's session settings, and settle.
+/// in the planner's session settings, and settle; by the bounded walk of `--check`
+/// (`service::check_selection`), as the pane's own check.
 pub async fn settle(
     conn: &mut Conn,
     rec: &SqlRecorder,
     rows: &[CheckRow],
 ) -> anyhow::Result<Settled> {
-    let before = check_on(conn, rec, CheckMode::BeforeApply, rows).await?;
-    let after = check_on(conn, rec, CheckMode::AfterApply, rows).await?;
+    let (before, _) = check_selection(conn, rec, CheckMode::BeforeApply, rows.to_vec()).await?;
+    let (after, _) = check_selection(conn, rec, CheckMode::AfterApply, rows.to_vec()).await?;
     Ok(verdict(&before, &after))
 }
 

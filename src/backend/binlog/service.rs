@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use arkc_binlog::check::{Lookup, RowOrigin};
+use arkc_binlog::check_spill::{CheckSpill, SpilledCheck};
 use arkc_binlog::review::{
     assemble_redo, assemble_rollback, Chosen, ReviewLimits, ReviewSink, ReviewedTxn,
 };
@@ -18,8 +20,8 @@ use arkc_binlog::txn::{Filters, TxnBuilder};
 
 use super::columns::ServerColumns;
 use super::flashback::{
-    apply, check, server_logs, ApplyReport, ApplyRequest, CheckMode, CheckReport, CheckRequest,
-    CheckRow,
+    apply, check, count_lookups, server_logs, ApplyReport, ApplyRequest, CheckMode, CheckReport,
+    CheckRequest, CheckRow, RowId, RowState,
 };
 use super::source::{scan_source, Source};
 use super::stream::StreamServer;
@@ -204,4 +206,109 @@ pub async fn apply_plan(
         audit_dir,
     };
     apply(inst, rec, request, |_| {}).await
+}
+
+/// The walk hands out lookups in batches of about this much SQL.
+pub const WALK_BATCH_BYTES: usize = 4 * super::flashback::LOOKUP_BATCH_BYTES;
+
+/// Rows per pass of the bounded check's walk when `ARKC_CHECK_ROWS_PER_PASS` says (a test
+/// makes it small to prove a check walks in several passes); else the core's own figure.
+fn rows_per_pass() -> Option<u64> {
+    std::env::var("ARKC_CHECK_ROWS_PER_PASS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&n| n > 0)
+}
+
+/// The temporary file's folder of a bounded check: the data dir's `tmp`.
+pub fn check_spill_dir() -> anyhow::Result<PathBuf> {
+    Ok(crate::config::data_dir()
+        .context("no XDG data dir for the check's temporary file (set HOME or XDG_DATA_HOME)")?
+        .join("tmp"))
+}
+
+/// The one check before applying, in bounded memory, for `arkc flashback --check` and the
+/// Binlog pane's `c` alike: the walk over the spilled rows (newest first, in passes over
+/// parts of the keys) hands out its lookups in batches; each batch is asked on `conn` as it
+/// comes. Returns the check, ready for its verdicts.
+pub async fn run_spilled_check(
+    conn: &mut mysql_async::Conn,
+    rec: &SqlRecorder,
+    spill: CheckSpill,
+) -> anyhow::Result<SpilledCheck> {
+    let mut check = spill.into_check(WALK_BATCH_BYTES)?;
+    if let Some(per_pass) = rows_per_pass() {
+        let passes = check.rows().div_ceil(per_pass);
+        check = check.with_passes(passes);
+    }
+    while let Some(batch) = check.next_batch()? {
+        let (ids, lookups): (Vec<usize>, Vec<Lookup>) = batch.into_iter().unzip();
+        let found = count_lookups(conn, rec, &lookups).await?;
+        for (id, n) in ids.into_iter().zip(found) {
+            check.found(id, n);
+        }
+    }
+    Ok(check)
+}
+
+/// The check of a selection held in memory (the pane's rows, in rollback order) by the
+/// bounded path: the rows are moved to a temporary file (and freed) before the walk, so the
+/// check itself holds per row only its id and verdict. After applying, the rows checked are
+/// the undo's own changes (`CheckRow::undone`), walked oldest first: a key is asked once,
+/// by the oldest row touching it, whose before image it must hold again; the newer rows are
+/// judged against that. Returns one verdict per row, in the order given, and the passes
+/// the walk made.
+pub async fn check_selection(
+    conn: &mut mysql_async::Conn,
+    rec: &SqlRecorder,
+    mode: CheckMode,
+    rows: Vec<CheckRow>,
+) -> anyhow::Result<(Vec<(RowId, RowState)>, u64)> {
+    let dir = check_spill_dir()?;
+    let ids: Vec<RowId> = rows.iter().map(|r| r.id).collect();
+    let after = mode == CheckMode::AfterApply;
+    // Writing the file is blocking work: off the async threads.
+    let spill = tokio::task::spawn_blocking(move || {
+        let mut spill = CheckSpill::new(&dir)?;
+        let origin: RowOrigin = (Arc::from("selection"), 0, None);
+        // The walk reads the file backwards: the row to judge first goes last.
+        if after {
+            for row in rows {
+                spill.push_row(&row.undone(), &origin)?;
+            }
+        } else {
+            for row in rows.into_iter().rev() {
+                spill.push_row(&row, &origin)?;
+            }
+        }
+        anyhow::Ok(spill)
+    })
+    .await
+    .context("the check's spill stopped")??;
+    let check = run_spilled_check(conn, rec, spill).await?;
+    let passes = check.passes();
+    // A row the walk does not judge: as left before applying; after, a keyless row the
+    // undo deleted, which cannot be told from its duplicates.
+    let unjudged = match mode {
+        CheckMode::BeforeApply => RowState::AsLeft,
+        CheckMode::AfterApply => RowState::Unknown(
+            "no primary key: a deleted row cannot be told from its duplicates".into(),
+        ),
+    };
+    let mut states: Vec<(RowId, RowState)> = ids.iter().map(|&id| (id, unjudged.clone())).collect();
+    let n = states.len() as u64;
+    check.states(&mut |ordinal, state| {
+        let (at, state) = match (mode, state) {
+            (CheckMode::BeforeApply, s) => (ordinal, s),
+            (CheckMode::AfterApply, RowState::AsLeft) => (n - 1 - ordinal, RowState::Restored),
+            (CheckMode::AfterApply, s) if s.is_problem() => {
+                (n - 1 - ordinal, RowState::NotRestored)
+            }
+            (CheckMode::AfterApply, s) => (n - 1 - ordinal, s),
+        };
+        if let Some(slot) = states.get_mut(at as usize) {
+            slot.1 = state;
+        }
+    })?;
+    Ok((states, passes))
 }

@@ -87,7 +87,8 @@ impl StreamServer {
         })
     }
 
-    async fn sql_conn(&self) -> anyhow::Result<Conn> {
+    /// An SQL connection to the server (TLS as configured; a TLS failure says what to fix).
+    pub async fn sql_conn(&self) -> anyhow::Result<Conn> {
         crate::backend::connect::connect_within(self.opts.clone(), &self.label, CONNECT_TIMEOUT)
             .await
             .map_err(|e| self.explain_tls(e))

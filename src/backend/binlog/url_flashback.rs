@@ -1,4 +1,4 @@
-//! `arkc flashback --check` and `--execute` against a `--url` server: the scan of a source
+//! `arkc flashback --check` and `--execute` against a server (`--url` or `--instance`): the scan of a source
 //! (files or the replication stream) into the rows to check or the SQL to apply, the one exact
 //! check (the walk of `arkc_binlog::check`, as the Binlog pane's `c`, over spilled rows), and the apply of the rendered SQL
 //! with the pane's runner. The CLI keeps only arguments, confirmation and output.
@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use arkc_binlog::check::{CheckRow, CheckRowSink, Lookup};
 use arkc_binlog::check_spill::{CheckSpill, SpilledProblem};
 use arkc_binlog::event::QueryEvent;
 use arkc_binlog::pipeline::ScanStats;
@@ -17,11 +16,11 @@ use arkc_binlog::{BinlogError, Event, RowsEvent};
 use mysql_async::prelude::Queryable;
 
 use super::apply_parallel::{ParallelApply, MAX_APPLY_CONNECTIONS};
-use super::flashback::{count_lookups, run_units_of, split_units, TxnResult, LOOKUP_BATCH_BYTES};
+use super::flashback::{run_units_of, split_units, TxnResult};
 use super::in_doubt;
 use super::row_events::{self, RowEvents};
 use super::source::{scan_source, Source};
-use crate::backend::connect::{connect_to, opts_address};
+use super::stream::StreamServer;
 use crate::backend::SqlRecorder;
 
 /// What `check_source` found: rows checked, and how many changed since the binlog.
@@ -30,56 +29,40 @@ pub struct CheckedSource {
     pub problems: u64,
 }
 
-/// The walk hands out lookups in batches of about this much SQL.
-const WALK_BATCH_BYTES: usize = 4 * LOOKUP_BATCH_BYTES;
-
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
 }
 
-async fn connect(url: &str) -> anyhow::Result<mysql_async::Conn> {
-    let opts = mysql_async::Opts::from_url(url)
-        .context("bad --url (expected mysql://user:pass@host:port)")?;
-    let address = opts_address(&opts);
-    let mut conn = connect_to(opts, &address).await?;
+async fn connect(server: &StreamServer) -> anyhow::Result<mysql_async::Conn> {
+    let mut conn = server.sql_conn().await?;
     conn.query_drop(arkc_binlog::plan::SESSION_SETTINGS).await?;
     Ok(conn)
 }
 
-/// Scans `source` for the rows the filters keep and checks each on `url` (is it still as the
+/// Scans `source` for the rows the filters keep and checks each on `server` (is it still as the
 /// binlog left it?), in bounded memory: the rows wait in a temporary file in the data dir's
 /// `tmp` while the check walks them newest first (`arkc_binlog::check_spill`). `problem` gets
 /// each row changed since, in rollback order.
 pub fn check_source(
     source: &Source,
     builder: &mut TxnBuilder,
-    url: &str,
+    server: &StreamServer,
     progress: &mut dyn FnMut(&ScanStats),
     problem: &mut dyn FnMut(SpilledProblem) -> Result<(), BinlogError>,
 ) -> anyhow::Result<CheckedSource> {
-    let dir = crate::config::data_dir()
-        .context("no XDG data dir for the check's temporary file (set HOME or XDG_DATA_HOME)")?
-        .join("tmp");
-    let mut sink = CheckSpill::new(&dir)?;
+    let mut sink = CheckSpill::new(&super::service::check_spill_dir()?)?;
     scan_source(source, false, builder, &mut sink, progress)?;
-    let mut check = sink.into_check(WALK_BATCH_BYTES)?;
-    runtime()?.block_on(async {
-        let mut conn = connect(url).await?;
+    let check = runtime()?.block_on(async {
+        let mut conn = connect(server).await?;
         // Nobody reads the statements here: a receiver kept alive would hold every one
         // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
         let (events, _) = tokio::sync::mpsc::unbounded_channel();
-        let rec = SqlRecorder::new("--url", events);
-        while let Some(batch) = check.next_batch()? {
-            let (ids, lookups): (Vec<usize>, Vec<Lookup>) = batch.into_iter().unzip();
-            let found = count_lookups(&mut conn, &rec, &lookups).await?;
-            for (id, n) in ids.into_iter().zip(found) {
-                check.found(id, n);
-            }
-        }
+        let rec = SqlRecorder::new(&server.label, events);
+        let check = super::service::run_spilled_check(&mut conn, &rec, sink).await?;
         conn.disconnect().await?;
-        anyhow::Ok(())
+        anyhow::Ok(check)
     })?;
     let rows = check.rows();
     let problems = check.verdicts(problem)?;
@@ -248,21 +231,21 @@ impl<A: TxnSink, B: TxnSink> TxnSink for Both<A, B> {
 /// (`flashback::run_units_of`), with more by `apply_parallel::ParallelApply` (one server
 /// transaction per source transaction either way, COMMITs in plan order).
 pub async fn apply_file(
-    url: &str,
+    server: &StreamServer,
     path: &Path,
     blocks: &[(usize, usize)],
     (total, connections): (usize, usize),
     progress: impl FnMut(TxnResult),
 ) -> anyhow::Result<()> {
     let sql = (path, blocks);
-    apply_file_with(url, sql, None, (total, connections), &mut |_| {}, progress).await
+    apply_file_with(server, sql, None, (total, connections), &mut |_| {}, progress).await
 }
 
 /// `apply_file`, sending each transaction as its MariaDB row events where `row_events` has
 /// them and the server takes them (`row_events::usable`); otherwise the SQL. `announce` gets
 /// one sentence saying which path runs, and why not row events when they are not used.
 pub async fn apply_file_with(
-    url: &str,
+    server: &StreamServer,
     (path, blocks): (&Path, &[(usize, usize)]),
     row_events: Option<&RowEvents>,
     (total, connections): (usize, usize),
@@ -275,12 +258,12 @@ pub async fn apply_file_with(
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut conns = Vec::new();
     for _ in 0..connections.clamp(1, MAX_APPLY_CONNECTIONS) {
-        conns.push(connect(url).await?);
+        conns.push(connect(server).await?);
     }
     // Nobody reads the statements here: a receiver kept alive would hold every one
     // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
     let (events, _) = tokio::sync::mpsc::unbounded_channel();
-    let rec = SqlRecorder::new("--url", events);
+    let rec = SqlRecorder::new(&server.label, events);
     let n = conns.len();
     let mut rows_path = match row_events {
         Some(RowEvents::Ready { .. }) => row_events::usable(&mut conns[0]).await,
@@ -369,38 +352,37 @@ enum Runner<'a> {
 }
 
 /// Settle the transaction in doubt that `label` names (see `in_doubt`): read its rows from
-/// `source` again (the rows whose events lie in its span), reconnect to `url` and check them
-/// both ways. The sentence to show, whatever happens: an unreachable server or an unreadable
+/// `source` again (a scan that keeps that transaction only, into a temporary file: memory
+/// never holds its rows), reconnect to `server` and check them both ways. The sentence to show, whatever happens: an unreachable server or an unreadable
 /// source leaves it in doubt, and says so.
 pub fn settle_in_doubt(
     source: &Source,
     definitions: &TxnBuilder,
     filters: &Filters,
-    url: &str,
+    server: &StreamServer,
     label: &str,
 ) -> String {
     let settled = (|| {
         let (file, start, end) = in_doubt::label_span(label)
             .with_context(|| format!("no binlog position in its label `{label}`"))?;
-        let mut builder = TxnBuilder::new(filters.clone());
+        // Only that transaction is kept from the scan (its span), not the range's rows.
+        let span = Filters {
+            start: Some((file.clone(), start)),
+            stop: Some((file.clone(), end)),
+            ..filters.clone()
+        };
+        let mut builder = TxnBuilder::new(span);
         builder.schema = definitions.schema.clone();
         builder.columns = definitions.columns.clone();
-        let mut sink = CheckRowSink::new();
+        let mut sink = CheckSpill::new(&super::service::check_spill_dir()?)?;
         scan_source(source, false, &mut builder, &mut sink, &mut |_| {})?;
-        let (rows, origins) = sink.rollback_order();
-        let mine: Vec<CheckRow> = rows
-            .into_iter()
-            .zip(origins)
-            .filter(|(_, (f, at, _))| **f == *file && (start..end).contains(at))
-            .map(|(row, _)| row)
-            .collect();
         runtime()?.block_on(async {
-            let mut conn = connect(url)
+            let mut conn = connect(server)
                 .await
                 .context("cannot reconnect to settle it")?;
             let (events, _gone) = tokio::sync::mpsc::unbounded_channel();
-            let rec = SqlRecorder::new("--url", events);
-            let settled = in_doubt::settle(&mut conn, &rec, &mine).await?;
+            let rec = SqlRecorder::new(&server.label, events);
+            let settled = in_doubt::settle_spilled(&mut conn, &rec, sink).await?;
             let _ = conn.disconnect().await;
             anyhow::Ok(settled)
         })

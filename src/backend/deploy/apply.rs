@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 
-use super::{binlog_point, scalar};
+use super::{binlog_point, scalar, settle};
 use crate::backend::recorder::SqlRecorder;
 use crate::config::InstanceConfig;
 use crate::deploy::history::{DeployHistory, StatementResult};
+use crate::deploy::in_doubt::Doubt;
 use crate::deploy::review::Review;
 
 /// A change's statement may run long (an ALTER of a big table); never cut it mid-way.
@@ -69,6 +70,9 @@ pub async fn apply(
         }
     };
     history.set_before(id, &before.0, before.1)?;
+    let connection_id = before.1;
+    // The statement left in doubt, with what was read just before it was sent.
+    let mut in_doubt_at: Option<(usize, Option<Doubt>)> = None;
     // The GTID this session last wrote; a statement whose GTID differs wrote a new transaction.
     let mut last_gtid = String::new();
     let own_transactions = review.statements.iter().any(|s| s.is_transaction_control());
@@ -77,11 +81,18 @@ pub async fn apply(
     for st in &review.statements {
         let src = &st.source;
         let wrap = st.is_dml() && !own_transactions;
-        let started = Instant::now();
-        let result = run(&mut conn, &rec, &src.text, wrap).await;
         let upper = src.text.trim_start().to_ascii_uppercase();
         // Whether this statement commits when it succeeds (a lost answer leaves it in doubt).
         let commits_itself = !wrap && (!in_file_txn || upper.starts_with("COMMIT"));
+        let doubt = match wrap || commits_itself {
+            true => {
+                let last = src.index == total;
+                settle::capture(&mut conn, &rec, (st, last), connection_id).await
+            }
+            false => None,
+        };
+        let started = Instant::now();
+        let result = run(&mut conn, &rec, &src.text, wrap).await;
         if upper.starts_with("BEGIN") || upper.starts_with("START TRANSACTION") {
             in_file_txn = true;
         } else if upper.starts_with("COMMIT") || upper.starts_with("ROLLBACK") {
@@ -116,8 +127,15 @@ pub async fn apply(
             error: error.clone(),
             elapsed_ms: started.elapsed().as_millis() as u64,
             gtid,
+            settled: None,
         };
         history.record_statement(id, &r)?;
+        if in_doubt {
+            if let Some(d) = &doubt {
+                history.set_doubt(id, src.index, d)?;
+            }
+            in_doubt_at = Some((src.index, doubt));
+        }
         if error.is_none() {
             outcome.applied += 1;
         }
@@ -132,10 +150,8 @@ pub async fn apply(
             }
             let kept = match (in_file_txn, outcome.applied) {
                 _ if in_doubt => format!(
-                    " IN DOUBT: the connection was lost after its COMMIT was sent, so it may \
-                     have committed; its GTID was not recorded, so `arkc deploy undo` covers only \
-                     statements 1 to {} (look for a later transaction of this deploy in the \
-                     binlog before undoing).",
+                    " IN DOUBT: the connection was lost while it (or its COMMIT) was in flight, \
+                     so it may have run; statements 1 to {} before it stay applied.",
                     outcome.applied
                 ),
                 (true, _) => " The file's open transaction was rolled back.".to_string(),
@@ -148,6 +164,19 @@ pub async fn apply(
             ));
             break;
         }
+    }
+    let mut settled_status = None;
+    if let Some((index, doubt)) = &in_doubt_at {
+        let (status, sentence) = settle_in_flight(inst, &rec, id, *index, doubt.as_ref()).await;
+        history.settle_statement(id, *index, status, &sentence)?;
+        if let Some(f) = failure.as_mut() {
+            f.push(' ');
+            f.push_str(&sentence);
+        }
+        if status == "applied" {
+            outcome.applied += 1;
+        }
+        settled_status = Some(status);
     }
     if in_file_txn && failure.is_none() {
         let _ = rec.execute(&mut conn, "ROLLBACK", STATEMENT_TIMEOUT).await;
@@ -167,7 +196,9 @@ pub async fn apply(
         },
     };
     let _ = conn.disconnect().await;
-    outcome.ok = failure.is_none();
+    // The last statement, settled applied: the whole change ran.
+    let all_ran = settled_status == Some("applied") && outcome.applied == total;
+    outcome.ok = failure.is_none() || all_ran;
     outcome.message = failure.unwrap_or_else(|| format!("applied {total} statement(s)"));
     if after.is_none() && outcome.applied > 0 {
         outcome.message.push_str(
@@ -176,10 +207,41 @@ pub async fn apply(
              and its GTID.",
         );
     }
-    let status = if outcome.ok { "applied" } else { "failed" };
+    let status = match (outcome.ok, settled_status) {
+        (true, _) => "applied",
+        (false, Some("in doubt")) => "in doubt",
+        (false, _) => "failed",
+    };
     history.finish(id, status, after.as_ref(), &outcome.message)?;
     crate::audit::deploy(&inst.name, file, sha256, history, &outcome);
     Ok(outcome)
+}
+
+/// Settle the statement left in doubt on a new connection: its status and the sentence.
+async fn settle_in_flight(
+    inst: &InstanceConfig,
+    rec: &SqlRecorder,
+    id: i64,
+    index: usize,
+    doubt: Option<&Doubt>,
+) -> (&'static str, String) {
+    let look = settle::how_to_look(id, &inst.name, doubt);
+    let Some(doubt) = doubt else {
+        return (
+            "in doubt",
+            format!(
+                "statement {index} stays IN DOUBT: the facts to compare could not be read before \
+                 it was sent; it may have run. {look}"
+            ),
+        );
+    };
+    match settle::settle(inst, rec, doubt, settle::SETTLE_WAIT).await {
+        Ok((settled, _)) => (settled.status(), settled.describe(index, &look)),
+        Err(why) => (
+            "in doubt",
+            format!("statement {index} stays IN DOUBT: {why}; it may have run. {look}"),
+        ),
+    }
 }
 
 /// The point before the change and the connection id the binlog will carry as thread id.

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod child;
 pub mod live;
+pub mod settle;
 pub mod task;
 
 use std::time::Duration;

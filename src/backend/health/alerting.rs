@@ -20,12 +20,21 @@ pub struct AlertContext {
     baselines: HashMap<String, BTreeMap<String, String>>,
     /// `baseline_tag`: instance -> the instance it is compared with.
     baseline_of: HashMap<String, String>,
+    /// For rows of instances not resolved up front (a Prometheus source's): their rules come
+    /// from the `[alerts]` overrides of their tags and name, resolved at their first row.
+    unlisted: Option<Box<(AlertsConfig, crate::config::RowTags)>>,
 }
 
 impl AlertContext {
     /// Resolve rules and baselines for `instances`; an unreadable baseline file is an error.
     pub fn from_config(config: &Config, instances: &[InstanceConfig]) -> anyhow::Result<Self> {
-        let mut ctx = AlertContext::default();
+        let mut ctx = AlertContext {
+            unlisted: Some(Box::new((
+                config.alerts.clone(),
+                crate::config::RowTags::from_config(config),
+            ))),
+            ..AlertContext::default()
+        };
         for inst in instances {
             ctx.rules.insert(
                 inst.name.clone(),
@@ -79,6 +88,11 @@ impl AlertContext {
             for f in followers {
                 self.baselines.insert(f, watched_only(&reference));
             }
+        }
+        if let (false, Some(unlisted)) = (self.rules.contains_key(&h.instance), &self.unlisted) {
+            let (alerts, tags) = &**unlisted;
+            let rules = alerts.rules_for(&h.instance, &tags.of_row(h));
+            self.rules.insert(h.instance.clone(), rules);
         }
         let default_rules;
         let rules = match self.rules.get(&h.instance) {
@@ -204,6 +218,31 @@ mod tests {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             timeout: Duration::from_millis(timeout_ms),
         }
+    }
+
+    #[test]
+    fn a_prometheus_row_follows_the_overrides_of_its_sources_tags() {
+        let config = Config::parse(
+            "[[prometheus]]\nname = \"fleet\"\nurl = \"http://p:9090\"\ntags = [\"edge\"]\n\n\
+             [alerts.instance_down.tag.edge]\nenabled = false\n",
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap();
+        let mut ctx = AlertContext::from_config(&config, &[]).unwrap();
+        let mut book = AlertBook::new();
+        let down = |name: &str, source: &str| {
+            let mut h = InstanceHealth::down(name, "gone", Utc::now());
+            h.source = crate::health::Source::Prometheus(source.into());
+            h
+        };
+        ctx.observe(&mut book, &down("edge-1", "fleet"));
+        ctx.observe(&mut book, &down("core-1", "other"));
+        let rules: Vec<(String, &str)> = book
+            .all()
+            .iter()
+            .map(|a| (a.instance.clone(), a.rule.id()))
+            .collect();
+        assert_eq!(rules, [("core-1".to_string(), "instance_down")]);
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 
 pub mod alter;
 pub mod live;
-mod rules;
+pub(crate) mod rules;
 pub mod split;
 
 use serde::Serialize;

@@ -60,7 +60,7 @@ pub fn draw_deploy(frame: &mut Frame, area: Rect, flow: &DeployFlow, theme: &The
                     style,
                 ));
             }
-            let next = match (errors, flow.read_only) {
+            let next = match (errors, flow.read_only.any()) {
                 (_, true) => "read-only: applying is refused",
                 (0, false) => "enter: apply (you will type the instance name)   esc: close",
                 _ => "errors refuse the apply: fix the file   esc: close",
@@ -160,7 +160,7 @@ mod tests {
     fn review_and_run_at_80x24() {
         let sql = "UPDATE shop.orders SET status = 'x';\nSELECT * FROM shop.orders;\n";
         let r = crate::deploy::review::review(sql, &Default::default());
-        let mut flow = DeployFlow::new("primary", false);
+        let mut flow = DeployFlow::new("primary", Default::default());
         flow.stage = DeployStage::Reviewing {
             file: "change.sql".into(),
         };

@@ -234,15 +234,25 @@ fn detail_lines(d: &DeployRecord, theme: &Theme) -> Vec<Line<'static>> {
             .chars()
             .take(40)
             .collect();
-        let (text, style) = match &st.error {
-            None => (
+        let (text, style) = match (&st.settled, &st.error) {
+            (Some(settled), _) => (
+                format!(
+                    "#{} l{} {}: {settled}  {first}",
+                    st.index, st.line, st.status
+                ),
+                match st.status.as_str() {
+                    "in doubt" => theme.style(Meaning::Warning),
+                    _ => theme.style(Meaning::Text),
+                },
+            ),
+            (None, None) => (
                 format!(
                     "#{} l{} {} {} row(s) {} ms  {first}",
                     st.index, st.line, st.status, st.affected_rows, st.elapsed_ms
                 ),
                 theme.style(Meaning::Text),
             ),
-            Some(e) => (
+            (None, Some(e)) => (
                 format!("#{} l{} FAILED: {e}  {first}", st.index, st.line),
                 theme.style(Meaning::Alert),
             ),
@@ -276,6 +286,61 @@ mod tests {
             .join("\n")
     }
 
+    /// A statement that was in doubt shows its settled status and sentence, not "FAILED".
+    #[test]
+    fn a_settled_statement_shows_how_it_was_settled() {
+        let statement = |index: usize, status: &str, settled: Option<&str>| {
+            crate::deploy::history::StatementResult {
+                index,
+                line: index,
+                sql: format!("ALTER TABLE t{index} ADD COLUMN w INT"),
+                status: status.into(),
+                affected_rows: 0,
+                error: Some("connection closed".into()),
+                elapsed_ms: 1,
+                gtid: None,
+                settled: settled.map(str::to_string),
+            }
+        };
+        let d = DeployRecord {
+            id: 5,
+            started_at: "2026-12-01T10:00:00Z".into(),
+            finished_at: None,
+            instance: "primary".into(),
+            os_user: "me".into(),
+            file: "/tmp/change.sql".into(),
+            file_sha256: String::new(),
+            status: "in doubt".into(),
+            connection_id: 1,
+            before: None,
+            after: None,
+            message: String::new(),
+            statements: vec![
+                statement(
+                    1,
+                    "not applied",
+                    Some("settled: statement 1 was NOT applied"),
+                ),
+                statement(2, "in doubt", Some("statement 2 stays IN DOUBT")),
+                statement(3, "failed", None),
+            ],
+        };
+        let text: Vec<String> = detail_lines(&d, &Theme::fallback())
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        let text = text.join("\n");
+        assert!(
+            text.contains("#1 l1 not applied: settled: statement 1 was NOT applied"),
+            "{text}"
+        );
+        assert!(
+            text.contains("#2 l2 in doubt: statement 2 stays IN DOUBT"),
+            "{text}"
+        );
+        assert!(text.contains("#3 l3 FAILED: connection closed"), "{text}");
+    }
+
     #[test]
     fn the_history_and_a_running_instance_deploy_at_80x24() {
         let mut view = DeploysView::default();
@@ -304,13 +369,15 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("deploy 4: applied 3 statement(s)"), "{s}");
-        view.on_key(&crate::app::Action::Confirm, false).unwrap();
+        view.on_key(&crate::app::Action::Confirm, Default::default())
+            .unwrap();
         let s = screen(&view);
         assert!(
             s.contains("deploy 4 on primary: applied") && s.contains("before   not recorded"),
             "{s}"
         );
-        view.on_key(&crate::app::Action::Cancel, false).unwrap();
+        view.on_key(&crate::app::Action::Cancel, Default::default())
+            .unwrap();
         assert_eq!(view.stage, DeploysStage::Browse);
         view.stage = DeploysStage::Running {
             title: "deploy instance rep on port 3407".into(),

@@ -4,8 +4,10 @@
 //! naming it; that input then becomes a regression: saved under `tests/it/fuzz/regressions/
 //! TARGET/`, it is replayed on every test run by `replay_saved_crashes`.
 //!
-//! These are ignored tests: `scripts/fuzz [--seconds N] [TARGET]` runs them with
-//! `ARKC_FUZZ_SECONDS` (default 10) and optionally `ARKC_FUZZ_SEED`.
+//! These are ignored tests: `scripts/fuzz [--seconds N | --runs N | --ci] [TARGET]` runs them
+//! with `ARKC_FUZZ_SECONDS` (default 10) or `ARKC_FUZZ_RUNS` (a fixed number of mutants, which
+//! with `ARKC_FUZZ_SEED` makes a run repeatable input for input: what CI does) and optionally
+//! `ARKC_FUZZ_SEED` (random when unset: what a campaign wants).
 
 pub mod mutate;
 pub mod targets;
@@ -36,14 +38,44 @@ pub fn tree(rel: &str) -> PathBuf {
     Path::new(TREE).join(rel)
 }
 
-fn seconds() -> u64 {
-    std::env::var("ARKC_FUZZ_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10)
+fn env_number(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    Some(
+        text.parse()
+            .unwrap_or_else(|_| panic!("{name}={text:?} is not a whole number")),
+    )
 }
 
-/// Run `exec` on the seeds, then on mutants of them, for `ARKC_FUZZ_SECONDS`.
+/// How long a run lasts: a number of mutants (`ARKC_FUZZ_RUNS_<TARGET>`, else
+/// `ARKC_FUZZ_RUNS`), which never depends on the clock, or else `ARKC_FUZZ_SECONDS`.
+#[derive(Debug, Clone, Copy)]
+enum Budget {
+    Runs(u64),
+    Time(Duration),
+}
+
+impl Budget {
+    fn for_target(target: &str) -> Budget {
+        let own = format!("ARKC_FUZZ_RUNS_{}", target.to_ascii_uppercase());
+        match env_number(&own).or_else(|| env_number("ARKC_FUZZ_RUNS")) {
+            Some(runs) => Budget::Runs(runs),
+            None => Budget::Time(Duration::from_secs(
+                env_number("ARKC_FUZZ_SECONDS").unwrap_or(10),
+            )),
+        }
+    }
+
+    fn allows(self, mutants: u64, started: Instant) -> bool {
+        match self {
+            Budget::Runs(n) => mutants < n,
+            Budget::Time(t) => started.elapsed() < t,
+        }
+    }
+}
+
+/// Run `exec` on the seeds, then on mutants of them, for the target's `Budget`. Given the
+/// seed number and a run count, the inputs are the same on every machine and at any speed:
+/// every choice (which pool entry, which edit, which mutant to keep) comes from the seeded Rng.
 pub fn fuzz(
     target: &str,
     seeds: Vec<Vec<u8>>,
@@ -61,32 +93,42 @@ pub fn fuzz(
                 .as_nanos() as u64
         });
     let mut rng = Rng::new(seed);
-    let budget = Duration::from_secs(seconds());
+    let budget = Budget::for_target(target);
     let started = Instant::now();
     let mut pool = seeds.clone();
-    let mut runs = 0u64;
-    let run = |input: &[u8]| {
+    let mut mutants = 0u64;
+    // `mutants` is the number of mutants run before this input: `--runs mutants + 1` with the
+    // same seed stops right after it.
+    let run = |input: &[u8], mutants: Option<u64>| {
         if catch_unwind(AssertUnwindSafe(|| exec(input))).is_err() {
             let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-crashes");
             std::fs::create_dir_all(&dir).unwrap();
             let path = dir.join(format!("{target}-{:08x}.bin", mutate::crc32(input)));
             std::fs::write(&path, input).unwrap();
+            let which = match mutants {
+                Some(n) => format!(
+                    "mutant {} of seed {seed} (again: scripts/fuzz --seed {seed} --runs {} \
+                     {target})",
+                    n + 1,
+                    n + 1
+                ),
+                None => "an unmutated seed file".to_string(),
+            };
             panic!(
-                "{target}: crash (seed {seed}); input saved to {} — add it to \
+                "{target}: crash on {which}; input saved to {} — add it to \
                  tests/it/fuzz/regressions/{target}/",
                 path.display()
             );
         }
     };
     for s in &seeds {
-        run(s);
-        runs += 1;
+        run(s, None);
     }
-    while started.elapsed() < budget {
+    while budget.allows(mutants, started) {
         let mut input = pool[rng.below(pool.len())].clone();
         mutate(&mut rng, &mut input, &seeds);
-        run(&input);
-        runs += 1;
+        run(&input, Some(mutants));
+        mutants += 1;
         // Keep some mutants to mutate further (deeper damage), bounded.
         if rng.below(32) == 0 {
             if pool.len() < 512 {
@@ -97,10 +139,16 @@ pub fn fuzz(
             }
         }
     }
+    let how = match budget {
+        Budget::Runs(_) => "fixed count",
+        Budget::Time(_) => "time budget",
+    };
     eprintln!(
-        "fuzz {target}: {runs} inputs in {:.1}s, no crash (seed {seed}, {} seeds)",
+        "fuzz {target}: {} inputs (seed files: {}, mutants: {mutants}, {how}) in {:.1}s, no \
+         crash (seed {seed})",
+        seeds.len() as u64 + mutants,
+        seeds.len(),
         started.elapsed().as_secs_f64(),
-        seeds.len()
     );
 }
 

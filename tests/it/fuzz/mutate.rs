@@ -31,6 +31,30 @@ const INTERESTING: &[u8] = &[
     0, 1, 0x7f, 0x80, 0xfe, 0xff, b'\n', b'\'', b'"', b'`', b'\\',
 ];
 
+/// Boundary values for length, count, offset and interval fields: where `+ 1`, `* n` and
+/// `- 1` overflow. A single byte edit rarely builds one (u64::MAX needs eight 0xff in a row).
+const INTERESTING_INTS: &[u64] = &[
+    0,
+    1,
+    2,
+    0x7f,
+    0x80,
+    0xff,
+    0x100,
+    0x7fff,
+    0x8000,
+    0xffff,
+    0x1_0000,
+    0x7fff_ffff,
+    0x8000_0000,
+    0xffff_ffff,
+    0x1_0000_0000,
+    i64::MAX as u64,
+    i64::MIN as u64,
+    u64::MAX - 1,
+    u64::MAX,
+];
+
 /// One to four random edits of `data`, with `tokens` as a dictionary and `others` to splice from;
 /// the result stays under `max` bytes.
 pub fn mutate_bytes(
@@ -42,7 +66,7 @@ pub fn mutate_bytes(
 ) {
     for _ in 0..1 + rng.below(4) {
         let len = data.len();
-        match rng.below(9) {
+        match rng.below(10) {
             0 if len > 0 => {
                 let i = rng.below(len);
                 data[i] ^= 1 << rng.below(8);
@@ -83,6 +107,19 @@ pub fn mutate_bytes(
                 let n = 1 + rng.below(8);
                 let noise: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
                 data.splice(at..at, noise);
+            }
+            8 if len > 0 => {
+                // Overwrite an integer field, little- or big-endian, 1 to 8 bytes wide.
+                let width = [1, 2, 3, 4, 6, 8][rng.below(6)];
+                let v = INTERESTING_INTS[rng.below(INTERESTING_INTS.len())];
+                let bytes = if rng.below(2) == 0 {
+                    v.to_le_bytes()
+                } else {
+                    (v << (64 - 8 * width)).to_be_bytes()
+                };
+                let i = rng.below(len);
+                let n = width.min(len - i);
+                data[i..i + n].copy_from_slice(&bytes[..n]);
             }
             _ if len > 1 => {
                 // Repeat a short piece many times: deep nesting, long runs.

@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use arkc::sandbox::Sandbox;
+
 /// How long a test waits for a server or a screen before calling it a failure. Generous: a
 /// loaded 2-core CI machine can take seconds to schedule a write.
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -48,4 +50,23 @@ pub fn wait_for_file_containing(path: &Path, needles: &[&str], timeout: Duration
             false => Err(text),
         }
     })
+}
+
+/// Wait until the server's clock shows a later second than when called: binlog and slow-log
+/// times have whole seconds, so what runs next is told apart from what ran before.
+pub fn next_server_second(sb: &Sandbox) {
+    let now = || {
+        sb.exec_sql("SELECT UNIX_TIMESTAMP()")
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|s| s.trim().parse::<u64>().map_err(|e| format!("{s:?}: {e}")))
+    };
+    let start = now().unwrap_or_else(|e| panic!("the server's clock: {e}"));
+    wait_for(
+        "the server's clock to pass a second",
+        DEADLINE,
+        || match now()? {
+            t if t > start => Ok(()),
+            t => Err(format!("still {t}")),
+        },
+    );
 }

@@ -1,6 +1,17 @@
 use super::*;
 use crate::deploy::history::StatementResult;
 
+const RW: ReadOnlyBy = ReadOnlyBy {
+    flag: false,
+    config: false,
+    palette: false,
+};
+const RO: ReadOnlyBy = ReadOnlyBy {
+    flag: false,
+    config: false,
+    palette: true,
+};
+
 fn record(id: i64, status: &str, applied: bool) -> DeployRecord {
     DeployRecord {
         id,
@@ -24,6 +35,7 @@ fn record(id: i64, status: &str, applied: bool) -> DeployRecord {
             error: None,
             elapsed_ms: 1,
             gtid: None,
+            settled: None,
         }],
     }
 }
@@ -39,30 +51,30 @@ fn view(records: Vec<DeployRecord>) -> DeploysView {
 
 fn typed(v: &mut DeploysView, text: &str) {
     for c in text.chars() {
-        v.on_key(&Action::InputChar(c), false).unwrap();
+        v.on_key(&Action::InputChar(c), RW).unwrap();
     }
 }
 
 #[test]
 fn undo_asks_for_the_instance_name_then_runs_and_shows_the_result() {
     let mut v = view(vec![record(9, "applied", true), record(8, "undone", true)]);
-    assert_eq!(v.on_key(&Action::DeployUndo, false), Ok(Step::Handled));
+    assert_eq!(v.on_key(&Action::DeployUndo, RW), Ok(Step::Handled));
     assert!(v.wants_text());
     typed(&mut v, "prim");
     assert!(v
-        .on_key(&Action::Confirm, false)
+        .on_key(&Action::Confirm, RW)
         .unwrap_err()
         .contains("type `primary`"));
     typed(&mut v, "ary");
     assert_eq!(
-        v.on_key(&Action::Confirm, false),
+        v.on_key(&Action::Confirm, RW),
         Ok(Step::Send(DeployRequest::Job {
             job: ChildJob::Undo { id: 9 },
             read_only: false
         }))
     );
     assert_eq!(
-        v.on_key(&Action::Cancel, false),
+        v.on_key(&Action::Cancel, RW),
         Err("running: it is not stopped half way; its result will show here".into())
     );
     v.on_event(DeployEvent::Output("1 row(s) checked".into()));
@@ -79,7 +91,7 @@ fn undo_asks_for_the_instance_name_then_runs_and_shows_the_result() {
         ),
         other => panic!("{other:?}"),
     }
-    assert_eq!(v.on_key(&Action::Confirm, false), Ok(Step::Handled));
+    assert_eq!(v.on_key(&Action::Confirm, RW), Ok(Step::Handled));
     assert_eq!(v.stage, DeploysStage::Browse);
 }
 
@@ -91,56 +103,89 @@ fn undo_is_refused_in_read_only_and_for_undone_or_empty_deploys() {
         record(1, "applied", true),
     ]);
     assert!(v
-        .on_key(&Action::DeployUndo, false)
+        .on_key(&Action::DeployUndo, RW)
         .unwrap_err()
         .contains("already undone"));
-    v.on_key(&Action::Down, false).unwrap();
+    v.on_key(&Action::Down, RW).unwrap();
     assert!(v
-        .on_key(&Action::DeployUndo, false)
+        .on_key(&Action::DeployUndo, RW)
         .unwrap_err()
         .contains("applied nothing"));
-    v.on_key(&Action::Bottom, false).unwrap();
+    v.on_key(&Action::Bottom, RW).unwrap();
     assert!(v
-        .on_key(&Action::DeployUndo, true)
+        .on_key(&Action::DeployUndo, RO)
         .unwrap_err()
-        .contains("read-only"));
+        .starts_with("deploy undo refused: arkc is read-only (:readonly on)"));
     assert_eq!(v.stage, DeploysStage::Browse);
+}
+
+/// A deploy whose second statement was in doubt: (status, settled sentence) of that one.
+fn with_doubt(id: i64, status: &str, settled: &str) -> DeployRecord {
+    let mut d = record(id, "failed", true);
+    let mut second = d.statements[0].clone();
+    second.index = 2;
+    second.status = status.into();
+    second.settled = Some(settled.into());
+    d.statements.push(second);
+    d
+}
+
+#[test]
+fn undo_waits_for_a_statement_in_doubt_and_refuses_one_settled_applied() {
+    let mut v = view(vec![
+        with_doubt(3, "in doubt", "statement 2 stays IN DOUBT"),
+        with_doubt(2, "applied", "settled: statement 2 WAS applied"),
+        with_doubt(1, "not applied", "settled: statement 2 was NOT applied"),
+    ]);
+    let refused = v.on_key(&Action::DeployUndo, RW).unwrap_err();
+    assert!(
+        refused.contains("settle it first with `arkc deploy settle 3`"),
+        "{refused}"
+    );
+    v.on_key(&Action::Down, RW).unwrap();
+    let refused = v.on_key(&Action::DeployUndo, RW).unwrap_err();
+    assert!(
+        refused.contains("deploy 2 cannot be undone: statement 2 ran"),
+        "{refused}"
+    );
+    v.on_key(&Action::Down, RW).unwrap();
+    assert_eq!(v.on_key(&Action::DeployUndo, RW), Ok(Step::Handled));
 }
 
 #[test]
 fn the_instance_form_checks_its_fields_and_asks_for_the_name() {
     let mut v = view(Vec::new());
     assert!(v
-        .on_key(&Action::DeployInstance, true)
+        .on_key(&Action::DeployInstance, RO)
         .unwrap_err()
-        .contains("read-only"));
-    v.on_key(&Action::DeployInstance, false).unwrap();
+        .starts_with("deploy instance refused: arkc is read-only (:readonly on)"));
+    v.on_key(&Action::DeployInstance, RW).unwrap();
     typed(&mut v, "rep");
-    v.on_key(&Action::Confirm, false).unwrap();
+    v.on_key(&Action::Confirm, RW).unwrap();
     typed(&mut v, "99999");
-    v.on_key(&Action::NextPane, false).unwrap();
+    v.on_key(&Action::NextPane, RW).unwrap();
     typed(&mut v, "/srv/rep");
-    v.on_key(&Action::Confirm, false).unwrap();
+    v.on_key(&Action::Confirm, RW).unwrap();
     typed(&mut v, "primary");
-    v.on_key(&Action::Confirm, false).unwrap();
+    v.on_key(&Action::Confirm, RW).unwrap();
     typed(&mut v, "fast");
     assert!(v
-        .on_key(&Action::Confirm, false)
+        .on_key(&Action::Confirm, RW)
         .unwrap_err()
         .contains("port: `99999`"));
     if let DeploysStage::Form(f) = &mut v.stage {
         f.fields[1] = "3407".into();
     }
     assert!(v
-        .on_key(&Action::Confirm, false)
+        .on_key(&Action::Confirm, RW)
         .unwrap_err()
         .contains("seed: `fast` is neither"));
     if let DeploysStage::Form(f) = &mut v.stage {
         f.fields[4].clear();
     }
-    v.on_key(&Action::Confirm, false).unwrap();
+    v.on_key(&Action::Confirm, RW).unwrap();
     typed(&mut v, "rep");
-    let step = v.on_key(&Action::Confirm, false).unwrap();
+    let step = v.on_key(&Action::Confirm, RW).unwrap();
     assert_eq!(
         step,
         Step::Send(DeployRequest::Job {
