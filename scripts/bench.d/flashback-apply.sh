@@ -6,7 +6,12 @@
 # `mariadb-binlog --flashback FILE | mariadb`, each timed end to end (generate + apply) with
 # its peak RSS; after each restore the checksums must be the pre-incident ones, then the
 # incident is re-forwarded (`mariadb-binlog FILE | mariadb`, not timed) and the checksums must
-# be the post-incident ones again. Prints medians and the ratio peer / arkc.
+# be the post-incident ones again. Prints medians and the ratio peer / arkc, and for each run
+# the CPU seconds of the client side (arkc, or mariadb-binlog and mariadb) and of mariadbd.
+# `arkc flashback --execute` sends a MariaDB rollback as row events (BINLOG statements) when
+# the account may; its stderr line saying which path ran is printed once.
+# ARKC_BENCH_NO_BUILD=1 measures the release binary already built (a loaded host can spend
+# many minutes building).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$ARKC_ROOT"
@@ -23,8 +28,10 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-say "building arkc (release)"
-cargo build --release --locked --bin arkc >&2
+if [ -z "${ARKC_BENCH_NO_BUILD:-}" ]; then
+    say "building arkc (release)"
+    cargo build --release --locked --bin arkc >&2
+fi
 cp "$target/release/arkc" "$work/arkc"
 
 say "starting a throwaway mariadbd in $work"
@@ -85,12 +92,20 @@ say "incident: $(basename "$binlog"), $((size / 1048576)) MiB, $txns transaction
 
 export XDG_DATA_HOME="$work/xdg"
 url="mysql://root@localhost/?socket=$work/sock"
+server_cpu() { awk '{ print ($14 + $15) / 100 }' "/proc/$(cat "$pidfile")/stat"; }
 timed() { # label, command string (run by sh -c)
-    /usr/bin/time -f "%e %M" -o "$work/time" sh -c "$2" >"$work/out" 2>"$work/stderr" \
+    local cpu0 cpu1
+    cpu0=$(server_cpu)
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" sh -c "$2" >"$work/out" 2>"$work/stderr" \
         || { cat "$work/stderr" >&2; return 1; }
-    read -r secs rss_kb <"$work/time"
-    awk -v l="$1" -v s="$secs" -v r="$rss_kb" 'BEGIN { printf "%-6s %7.2f s  peak RSS %7.1f MiB\n", l, s, r / 1024 }'
+    cpu1=$(server_cpu)
+    read -r secs rss_kb user sys <"$work/time"
+    awk -v l="$1" -v s="$secs" -v r="$rss_kb" -v u="$user" -v y="$sys" -v a="$cpu0" -v b="$cpu1" \
+        'BEGIN { printf "%-6s %7.2f s  peak RSS %7.1f MiB  cpu: client %5.2f s, mariadbd %5.2f s\n", l, s, r / 1024, u + y, b - a }'
     echo "$secs $rss_kb" >>"$work/$1.results"
+    if [ "$1" = arkc ] && [ ! -f "$work/path.said" ]; then
+        grep -h "^applying as" "$work/stderr" >&2 && touch "$work/path.said" || true
+    fi
 }
 expect() { # what, wanted checksums
     local got; got="$(checksums)"

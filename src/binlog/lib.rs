@@ -14,6 +14,7 @@ pub mod dir;
 pub mod error;
 pub mod event;
 pub mod frame;
+pub mod invert;
 pub mod jsonb;
 pub mod listing;
 pub mod pipeline;

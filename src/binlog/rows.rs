@@ -187,6 +187,36 @@ impl<'e> RowReader<'e> {
         Ok(true)
     }
 
+    /// Byte span of the next row in `rows`: (start, end of the before image, end). For an
+    /// UPDATE the before image is `start..mid` and the after image `mid..end`; otherwise
+    /// `mid == end`. None when no rows are left.
+    pub fn next_row_span(&mut self) -> DResult<Option<(usize, usize, usize)>> {
+        let (mut before, mut after) = (Vec::new(), Vec::new());
+        if self.c.is_empty() {
+            return Ok(None);
+        }
+        let ev = self.ev;
+        let start = self.c.pos();
+        let mid = match ev.kind {
+            RowsKind::Update => {
+                self.read_image(ev.present, false, &mut before)?;
+                let mid = self.c.pos();
+                self.read_image(ev.present_after, ev.partial, &mut after)?;
+                mid
+            }
+            _ => {
+                self.read_image(ev.present, false, &mut before)?;
+                self.c.pos()
+            }
+        };
+        if self.c.pos() == start {
+            return Err(DecodeError::new(
+                "row image with no columns (corrupt columns-present bitmap)",
+            ));
+        }
+        Ok(Some((start, mid, self.c.pos())))
+    }
+
     fn read_image(
         &mut self,
         present: &[u8],

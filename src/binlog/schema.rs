@@ -277,6 +277,7 @@ mod tests {
             has_names: names.is_some(),
             drift: None,
             generated_known: false,
+            raw_body: None,
         }
     }
 

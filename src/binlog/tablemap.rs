@@ -143,6 +143,9 @@ pub struct TableMap {
     pub drift: Option<String>,
     /// True when information_schema said which columns are generated (`Column::generated`).
     pub generated_known: bool,
+    /// The TABLE_MAP event's body as logged, when its table id has 6 bytes (for sending the
+    /// rollback as row events, `invert`).
+    pub raw_body: Option<std::sync::Arc<[u8]>>,
 }
 
 impl TableMap {
@@ -198,6 +201,7 @@ impl TableMap {
             has_names: false,
             drift: None,
             generated_known: false,
+            raw_body: (post_header_len == 8).then(|| std::sync::Arc::from(body)),
         };
         tm.read_optional(c.rest())?;
         tm.has_names = !tm.columns.is_empty() && tm.columns.iter().all(|c| c.name.is_some());

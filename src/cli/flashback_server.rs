@@ -17,7 +17,8 @@ use super::progress::CliProgress;
 use crate::backend::binlog::in_doubt;
 use crate::backend::binlog::stream::StreamServer;
 use crate::backend::binlog::url_flashback::{
-    apply_file, check_source, render_with_inverse, settle_in_doubt, CheckedSource, RenderedPair,
+    apply_file_with, check_source, render_with_inverse, settle_in_doubt, CheckedSource,
+    RenderedPair,
 };
 use arkc_binlog::check_spill::SpilledProblem;
 use arkc_binlog::BinlogError;
@@ -204,7 +205,11 @@ pub fn run_execute(
         },
     );
     bar.finish();
-    let RenderedPair { blocks, stats } = match rendered {
+    let RenderedPair {
+        blocks,
+        stats,
+        row_events,
+    } = match rendered {
         Ok(r) => r,
         Err(e) => {
             // Nothing was applied: no half audit file may look like a plan that ran.
@@ -233,11 +238,16 @@ pub fn run_execute(
     let mut bar = CliProgress::apply(stats.transactions);
     let mut rows = 0;
     let mut stopped_at = None;
-    let applied = runtime()?.block_on(apply_file(
+    let mut path_taken = String::new();
+    let applied = runtime()?.block_on(apply_file_with(
         &target.server,
-        &apply_path,
-        &blocks,
+        (&apply_path, &blocks),
+        row_events.as_ref(),
         (stats.transactions as usize, connections),
+        &mut |sentence| {
+            eprintln!("{sentence}");
+            path_taken = sentence;
+        },
         |r| {
             rows += r.rows_affected;
             match &r.error {
@@ -254,6 +264,9 @@ pub fn run_execute(
         },
     ));
     bar.finish();
+    if !path_taken.is_empty() {
+        log.line(&path_taken);
+    }
     let mut message = applied.as_ref().err().map(|e| format!("{e:#}"));
     if let (Some(m), Some(label)) = (&mut message, &stopped_at) {
         if in_doubt::is_in_doubt(m) {
@@ -273,7 +286,12 @@ pub fn run_execute(
         &[apply_path.clone(), redo_path.clone(), log_path.clone()],
         rows,
         applied.is_ok(),
-        message.as_deref().unwrap_or("applied"),
+        message
+            .as_deref()
+            .unwrap_or(match path_taken.contains("row events (BINLOG") {
+                true => "applied as row events",
+                false => "applied",
+            }),
     );
     if let Some(e) = unaudited {
         let what = match &message {

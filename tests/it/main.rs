@@ -42,6 +42,7 @@ mod flashback_instance_target;
 mod flashback_parallel;
 mod flashback_progress;
 mod flashback_roundtrip;
+mod flashback_row_events;
 mod flashback_service;
 mod flashback_settle_spilled;
 mod flashback_strict;

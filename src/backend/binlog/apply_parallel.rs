@@ -39,6 +39,8 @@ struct InFlight {
     sent: Vec<Batched>,
     keys: TxnKeys,
     run: JoinHandle<Ran>,
+    /// Sent as one `BINLOG` statement of row events (`arkc_binlog::invert`), not as SQL.
+    row_events: bool,
 }
 
 /// Runs the transactions it is fed, in order, on up to `APPLY_CONNECTIONS` connections.
@@ -50,6 +52,8 @@ pub struct ParallelApply<'a> {
     done: usize,
     total: usize,
     rows: u64,
+    /// The label of the last transaction committed, for a message about the next one.
+    last_committed: Option<String>,
 }
 
 impl<'a> ParallelApply<'a> {
@@ -68,6 +72,7 @@ impl<'a> ParallelApply<'a> {
             done: 0,
             total,
             rows: 0,
+            last_committed: None,
         };
         let wait = format!("SET SESSION innodb_lock_wait_timeout = {WORKER_LOCK_WAIT}");
         apply.on_every_connection(&[wait]).await?;
@@ -86,9 +91,30 @@ impl<'a> ParallelApply<'a> {
         units: Vec<Unit>,
         progress: &mut impl FnMut(TxnResult),
     ) -> Result<(), String> {
-        for unit in units {
+        let units = units.into_iter().map(|u| (u, None)).collect();
+        self.feed_row_events(units, progress).await
+    }
+
+    /// Send `BINLOG '<format description>'` on every connection: the server then reads row
+    /// events without checksums (`arkc_binlog::invert`). Err: the server refused it (no
+    /// BINLOG REPLAY or SUPER privilege, not MariaDB); the caller keeps to the SQL.
+    pub async fn start_row_events(&mut self) -> Result<(), String> {
+        let fde = arkc_binlog::invert::format_description_statement();
+        self.on_every_connection(&[fde]).await
+    }
+
+    /// `feed`, with a transaction's `BINLOG` statements of row events sent instead of its SQL
+    /// where one is given (after `start_row_events`). The SQL still decides which
+    /// transactions may run side by side, and runs again on one connection if anything
+    /// fails, so a refused row event ends exactly as the SQL would.
+    pub async fn feed_row_events(
+        &mut self,
+        units: Vec<(Unit, Option<Vec<String>>)>,
+        progress: &mut impl FnMut(TxnResult),
+    ) -> Result<(), String> {
+        for (unit, row_events) in units {
             let fed = match unit.transaction {
-                true => self.start(unit, progress).await,
+                true => self.start(unit, row_events, progress).await,
                 false => self.alone(unit, progress).await,
             };
             if let Err(message) = fed {
@@ -114,6 +140,7 @@ impl<'a> ParallelApply<'a> {
     async fn start(
         &mut self,
         unit: Unit,
+        row_events: Option<Vec<String>>,
         progress: &mut impl FnMut(TxnResult),
     ) -> Result<(), String> {
         self.learn_primary_keys(&unit, progress).await?;
@@ -123,8 +150,17 @@ impl<'a> ParallelApply<'a> {
         while self.idle.is_empty() || self.in_flight.iter().any(|f| f.keys.overlaps(&keys)) {
             self.commit_head(progress).await?;
         }
-        let mut sent = unit_statements(&unit, true);
-        sent.pop(); // COMMIT is sent when the transaction's turn comes.
+        let binlog = row_events.is_some();
+        let mut sent = match row_events {
+            Some(binlog) => std::iter::once("BEGIN".to_string())
+                .chain(binlog)
+                .map(|sql| Batched { sql, rows: 0 })
+                .collect(),
+            None => unit_statements(&unit, true),
+        };
+        if !binlog {
+            sent.pop(); // COMMIT is sent when the transaction's turn comes.
+        }
         let sql = packet_sql(std::slice::from_ref(&sent));
         let mut conn = self.idle.pop().expect("a free connection");
         let rec = self.rec.clone();
@@ -139,6 +175,7 @@ impl<'a> ParallelApply<'a> {
             sent,
             keys,
             run,
+            row_events: binlog,
         });
         Ok(())
     }
@@ -219,7 +256,13 @@ impl<'a> ParallelApply<'a> {
                 no_op += stmt.rows.saturating_sub(n as usize);
             }
         }
+        if head.row_events {
+            // The server answers a BINLOG statement with no row count; it applied every row
+            // of the transaction (a missing or duplicate row is an error, handled above).
+            rows = head.unit.statements.len() as u64;
+        }
         self.rows += rows;
+        self.last_committed = Some(head.unit.label.clone());
         progress(TxnResult {
             index: self.done,
             total: self.total,
@@ -245,8 +288,15 @@ impl<'a> ParallelApply<'a> {
         progress: &mut impl FnMut(TxnResult),
     ) -> String {
         let (done, total) = (self.done, self.total);
-        let units = std::slice::from_ref(unit);
-        let message = match lost_in_flight(conn, units, 0, (done, total), error).await {
+        // The one acknowledged before it, by label, so the message can name it.
+        let before = self.last_committed.clone().map(|label| Unit {
+            label,
+            statements: Vec::new(),
+            transaction: true,
+        });
+        let units: Vec<Unit> = before.into_iter().chain([unit.clone()]).collect();
+        let at = units.len() - 1;
+        let message = match lost_in_flight(conn, &units, at, (done, total), error).await {
             Some(doubt) => doubt,
             None => {
                 rollback(conn, self.rec).await;
@@ -291,6 +341,9 @@ impl<'a> ParallelApply<'a> {
             .map_err(|e| format!("{e:#}"))?;
         let mut counted = |r: TxnResult| {
             self.rows += r.rows_affected;
+            if r.error.is_none() {
+                self.last_committed = Some(r.label.clone());
+            }
             progress(r)
         };
         let (ok, message) = run_units_of(
@@ -303,6 +356,19 @@ impl<'a> ParallelApply<'a> {
         )
         .await;
         if !ok {
+            // The serial runner knows only these units: name the one committed before them.
+            let plain = format!("; {} transaction(s) before it were acknowledged", self.done);
+            let message = match &self.last_committed {
+                Some(label) if message.contains(&plain) => message.replacen(
+                    &plain,
+                    &format!(
+                        "; the last one acknowledged is {label} ({} of {})",
+                        self.done, self.total
+                    ),
+                    1,
+                ),
+                _ => message,
+            };
             return Err(message);
         }
         self.done += units.iter().filter(|u| u.transaction).count();

@@ -6,6 +6,7 @@ mod apply_units;
 pub mod columns;
 pub mod flashback;
 pub mod in_doubt;
+pub mod row_events;
 pub mod scan;
 mod scan_stream;
 pub mod schema_info;

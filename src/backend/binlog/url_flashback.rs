@@ -18,6 +18,7 @@ use mysql_async::prelude::Queryable;
 use super::apply_parallel::{ParallelApply, MAX_APPLY_CONNECTIONS};
 use super::flashback::{run_units_of, split_units, TxnResult};
 use super::in_doubt;
+use super::row_events::{self, RowEvents};
 use super::source::{scan_source, Source};
 use super::stream::StreamServer;
 use crate::backend::SqlRecorder;
@@ -73,6 +74,8 @@ pub struct RenderedPair {
     /// Byte range of each transaction block of the SQL file, for `apply_file`.
     pub blocks: Vec<(usize, usize)>,
     pub stats: FlashbackStats,
+    /// A rollback's transactions as MariaDB row events, for `apply_file_with`.
+    pub row_events: Option<RowEvents>,
 }
 
 /// Renders the SQL of `opts.direction` into `path` and its inverse into `inverse_path` (the
@@ -95,15 +98,26 @@ pub fn render_with_inverse(
         },
         ..opts
     };
-    let mut both = Both(
+    let both = Both(
         FlashbackPlanner::new(opts)?,
         FlashbackPlanner::new(inverse)?,
     );
-    scan_source(source, false, &mut builder, &mut both, progress)?;
-    let Both(planner, inverse) = both;
+    // Row events are the rollback's only: the forward direction stays SQL.
+    let spool = match opts.direction {
+        Direction::Rollback => Some(row_events::spool()?),
+        Direction::Forward => None,
+    };
+    let mut all = Both(both, MaybeSink(spool));
+    scan_source(source, false, &mut builder, &mut all, progress)?;
+    let Both(Both(planner, inverse), MaybeSink(spool)) = all;
     let (blocks, stats) = write_blocks(planner, path)?;
     write_blocks(inverse, inverse_path)?;
-    Ok(RenderedPair { blocks, stats })
+    let row_events = spool.map(RowEvents::finish).transpose()?;
+    Ok(RenderedPair {
+        blocks,
+        stats,
+        row_events,
+    })
 }
 
 fn write_blocks(
@@ -135,6 +149,49 @@ fn write_blocks(
 
 /// Hands every transaction to two sinks (the SQL and its inverse).
 struct Both<A, B>(A, B);
+
+/// A sink that may be absent.
+struct MaybeSink<S>(Option<S>);
+
+impl<S: TxnSink> TxnSink for MaybeSink<S> {
+    fn rows(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        rows: &RowsEvent<'_>,
+    ) -> Result<u64, BinlogError> {
+        match &mut self.0 {
+            Some(s) => s.rows(txn, ev, rows),
+            None => Ok(0),
+        }
+    }
+
+    fn statement(
+        &mut self,
+        txn: &Transaction,
+        ev: &Event<'_>,
+        q: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError> {
+        match &mut self.0 {
+            Some(s) => s.statement(txn, ev, q),
+            None => Ok(()),
+        }
+    }
+
+    fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        match &mut self.0 {
+            Some(s) => s.commit(txn),
+            None => Ok(()),
+        }
+    }
+
+    fn rollback(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
+        match &mut self.0 {
+            Some(s) => s.rollback(txn),
+            None => Ok(()),
+        }
+    }
+}
 
 impl<A: TxnSink, B: TxnSink> TxnSink for Both<A, B> {
     fn rows(
@@ -178,6 +235,21 @@ pub async fn apply_file(
     path: &Path,
     blocks: &[(usize, usize)],
     (total, connections): (usize, usize),
+    progress: impl FnMut(TxnResult),
+) -> anyhow::Result<()> {
+    let sql = (path, blocks);
+    apply_file_with(server, sql, None, (total, connections), &mut |_| {}, progress).await
+}
+
+/// `apply_file`, sending each transaction as its MariaDB row events where `row_events` has
+/// them and the server takes them (`row_events::usable`); otherwise the SQL. `announce` gets
+/// one sentence saying which path runs, and why not row events when they are not used.
+pub async fn apply_file_with(
+    server: &StreamServer,
+    (path, blocks): (&Path, &[(usize, usize)]),
+    row_events: Option<&RowEvents>,
+    (total, connections): (usize, usize),
+    announce: &mut dyn FnMut(String),
     mut progress: impl FnMut(TxnResult),
 ) -> anyhow::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
@@ -192,14 +264,35 @@ pub async fn apply_file(
     // (all the SQL of a check or an apply, hundreds of MB on a large binlog).
     let (events, _) = tokio::sync::mpsc::unbounded_channel();
     let rec = SqlRecorder::new(&server.label, events);
-    let mut runner = match conns.len() {
-        1 => Runner::Serial(conns.pop().expect("one connection"), 0),
+    let n = conns.len();
+    let mut rows_path = match row_events {
+        Some(RowEvents::Ready { .. }) => row_events::usable(&mut conns[0]).await,
+        Some(RowEvents::Unsupported(why)) => Err(why.clone()),
+        None => Err(String::new()),
+    };
+    let mut runner = match (n, rows_path.is_ok()) {
+        (1, false) => Runner::Serial(conns.pop().expect("one connection"), 0),
         _ => Runner::Parallel(
             ParallelApply::new(&rec, conns, total)
                 .await
                 .map_err(anyhow::Error::msg)?,
         ),
     };
+    if let (Ok(()), Runner::Parallel(apply)) = (&rows_path, &mut runner) {
+        if let Err(why) = apply.start_row_events().await {
+            rows_path = Err(format!("the server refused BINLOG: {why}"));
+        }
+    }
+    match &rows_path {
+        Ok(()) => announce(format!(
+            "applying as MariaDB row events (BINLOG statements) on {n} connection(s)"
+        )),
+        Err(why) if !why.is_empty() => announce(format!(
+            "applying as SQL on {n} connection(s), not as row events: {why}"
+        )),
+        Err(_) => {}
+    }
+    let rows_path = rows_path.is_ok();
     let mut next = 0;
     while next < blocks.len() {
         let start = blocks[next].0;
@@ -223,6 +316,18 @@ pub async fn apply_file(
                     anyhow::bail!("{message}");
                 }
                 *done += units.iter().filter(|u| u.transaction).count();
+            }
+            Runner::Parallel(apply) if rows_path => {
+                let events = row_events.expect("row events chosen");
+                let mut paired = Vec::with_capacity(units.len());
+                for unit in units {
+                    let statement = events.statements(&unit)?;
+                    paired.push((unit, statement));
+                }
+                apply
+                    .feed_row_events(paired, &mut progress)
+                    .await
+                    .map_err(anyhow::Error::msg)?
             }
             Runner::Parallel(apply) => apply
                 .feed(units, &mut progress)

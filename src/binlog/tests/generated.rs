@@ -40,6 +40,7 @@ fn table(known: bool, pk: bool) -> Arc<TableMap> {
         has_names: true,
         drift: None,
         generated_known: known,
+        raw_body: None,
     })
 }
 

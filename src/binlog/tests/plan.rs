@@ -190,6 +190,7 @@ fn table(pk: bool) -> Arc<TableMap> {
         has_names: true,
         drift: None,
         generated_known: true,
+        raw_body: None,
     })
 }
 
