@@ -141,22 +141,8 @@ pub fn inverted_rows(rows: &RowsEvent<'_>) -> Result<(u8, Vec<u8>), DecodeError>
 
 /// Standard base64 with padding, as the server's `BINLOG` statement reads it.
 pub fn base64(bytes: &[u8], out: &mut String) {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    out.reserve(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            out.push(match i <= chunk.len() {
-                true => ABC[(n >> shift) as usize & 63] as char,
-                false => '=',
-            });
-        }
-    }
+    use ::base64::Engine as _;
+    ::base64::engine::general_purpose::STANDARD.encode_string(bytes, out);
 }
 
 /// `BINLOG '...'` of the format description, sent once on each connection first.

@@ -12,6 +12,16 @@ use super::instance::client_defaults;
 use crate::config::InstanceConfig;
 use crate::sandbox::server::{self, find_program, ServerLayout};
 
+/// How many times the backup runs when its redo log copy stalls.
+const REDO_COPY_ATTEMPTS: u32 = 3;
+
+/// mariadb-backup of MariaDB 10.11 can stop copying the redo log while the server writes (its
+/// copier misreads a block being written, MDEV-39468) and gives up with this message although the
+/// log is intact; a new backup is not affected by the failed one.
+fn redo_copy_stalled(error: &str) -> bool {
+    error.contains("Was only able to copy log from")
+}
+
 /// Run mariadb-backup with `args`; an error unless it says `completed OK!`.
 fn mariadb_backup(args: &[String], what: &str) -> anyhow::Result<()> {
     let tool = find_program("mariadb-backup")?;
@@ -30,6 +40,22 @@ fn mariadb_backup(args: &[String], what: &str) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redo_copy_stalled;
+
+    #[test]
+    fn only_the_redo_copy_stall_is_retried() {
+        assert!(redo_copy_stalled(
+            "step `back up`: mariadb-backup failed (exit status: 1); last output:\n[00] 2026-12-02 \
+             00:22:40 Was only able to copy log from 44388 to 46527, not 46891"
+        ));
+        assert!(!redo_copy_stalled(
+            "step `back up`: mariadb-backup failed (exit status: 1); last output:\nAccess denied"
+        ));
+    }
 }
 
 /// The source's datadir, as the server names it.
@@ -73,15 +99,33 @@ pub fn seed(
         );
     }
     let backup = root.join("seed-backup");
-    mariadb_backup(
-        &[
-            defaults_arg,
-            "--backup".into(),
-            format!("--target-dir={}", backup.display()),
-            format!("--datadir={datadir}"),
-        ],
-        "back up",
-    )?;
+    let args = [
+        defaults_arg,
+        "--backup".into(),
+        format!("--target-dir={}", backup.display()),
+        format!("--datadir={datadir}"),
+    ];
+    let mut attempt = 1;
+    loop {
+        match mariadb_backup(&args, "back up") {
+            Ok(()) => break,
+            Err(e) if attempt < REDO_COPY_ATTEMPTS && redo_copy_stalled(&format!("{e:#}")) => {
+                attempt += 1;
+                step(&format!(
+                    "mariadb-backup's redo log copy stalled (a known MariaDB 10.11 fault under \
+                     write load, MDEV-39468; the source is not affected): backing up again, \
+                     attempt {attempt} of {REDO_COPY_ATTEMPTS}"
+                ));
+                std::fs::remove_dir_all(&backup).with_context(|| {
+                    format!(
+                        "step `back up`: cannot remove the failed backup {}",
+                        backup.display()
+                    )
+                })?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
     drop(defaults);
     step("prepare the backup");
     mariadb_backup(

@@ -238,7 +238,15 @@ pub async fn apply_file(
     progress: impl FnMut(TxnResult),
 ) -> anyhow::Result<()> {
     let sql = (path, blocks);
-    apply_file_with(server, sql, None, (total, connections), &mut |_| {}, progress).await
+    apply_file_with(
+        server,
+        sql,
+        None,
+        (total, connections),
+        &mut |_| {},
+        progress,
+    )
+    .await
 }
 
 /// `apply_file`, sending each transaction as its MariaDB row events where `row_events` has

@@ -116,6 +116,14 @@ async fn reconnect(inst: &InstanceConfig, deadline: tokio::time::Instant) -> Res
     }
 }
 
+/// Whether a server up `uptime` seconds restarted since a statement sent `elapsed` seconds ago
+/// (then the session id is another session's now). Both are whole seconds, each cut down, so
+/// they can differ by up to 2 s without a restart: a server started just before the statement
+/// must not look restarted, or a session still running would be taken for gone.
+fn restarted_since(uptime: i64, elapsed: i64) -> bool {
+    uptime.saturating_add(2) < elapsed
+}
+
 /// Wait until session `doubt.connection_id` no longer runs a statement: gone, idle, or the
 /// server restarted since it was sent. Until then it may still commit.
 async fn old_session_gone(
@@ -145,9 +153,7 @@ async fn old_session_gone(
         };
         let (command, info) = (cell(0), cell(1));
         let uptime: i64 = cell(2).parse().unwrap_or(i64::MAX);
-        // A server up for less time than since the statement was sent restarted: that id is
-        // another session's now.
-        let restarted = uptime < chrono::Utc::now().timestamp() - doubt.sent_at;
+        let restarted = restarted_since(uptime, chrono::Utc::now().timestamp() - doubt.sent_at);
         if restarted || command == "Sleep" {
             return Ok(());
         }
@@ -281,6 +287,14 @@ pub async fn settle_deploy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_started_just_before_the_statement_is_not_taken_for_restarted() {
+        // Started at 100.1 s, statement sent at 100.95 s (sent_at 100), read at 102.05 s.
+        assert!(!restarted_since(1, 2));
+        assert!(!restarted_since(20, 22));
+        assert!(restarted_since(3, 30));
+    }
 
     #[test]
     fn a_quoted_table_splits_back_into_its_parts() {
