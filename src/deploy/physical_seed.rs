@@ -42,22 +42,6 @@ fn mariadb_backup(args: &[String], what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redo_copy_stalled;
-
-    #[test]
-    fn only_the_redo_copy_stall_is_retried() {
-        assert!(redo_copy_stalled(
-            "step `back up`: mariadb-backup failed (exit status: 1); last output:\n[00] 2026-12-02 \
-             00:22:40 Was only able to copy log from 44388 to 46527, not 46891"
-        ));
-        assert!(!redo_copy_stalled(
-            "step `back up`: mariadb-backup failed (exit status: 1); last output:\nAccess denied"
-        ));
-    }
-}
-
 /// The source's datadir, as the server names it.
 fn source_datadir(defaults_arg: &str) -> anyhow::Result<String> {
     let out = Command::new(find_program("mariadb")?)
@@ -148,4 +132,20 @@ pub fn seed(
         .context("step `back up`: the backup names no GTID position (xtrabackup_binlog_info; is the source's binary log on?)")?;
     let _ = std::fs::remove_dir_all(&backup);
     Ok(gtid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redo_copy_stalled;
+
+    #[test]
+    fn only_the_redo_copy_stall_is_retried() {
+        assert!(redo_copy_stalled(
+            "step `back up`: mariadb-backup failed (exit status: 1); last output:\n[00] 2026-12-02 \
+             00:22:40 Was only able to copy log from 44388 to 46527, not 46891"
+        ));
+        assert!(!redo_copy_stalled(
+            "step `back up`: mariadb-backup failed (exit status: 1); last output:\nAccess denied"
+        ));
+    }
 }
