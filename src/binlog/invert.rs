@@ -162,7 +162,8 @@ pub const STATEMENT_EVENT_BYTES: usize = 1 << 20;
 /// `out` as each commits; `blocks` says where each transaction's statement lies, keyed by its
 /// binlog position (`file`, start) so it can be paired with the SQL plan's transaction.
 /// Anything that cannot be sent as row events (a statement, a partial update, a table map
-/// without its bytes) is recorded in `unsupported` and the caller keeps the SQL path.
+/// without its bytes, a write to `out` that fails) is recorded in `unsupported` and the caller
+/// keeps the SQL path.
 pub struct RowEventSink<W: Write> {
     out: W,
     at: u64,
@@ -305,9 +306,14 @@ impl<W: Write> TxnSink for RowEventSink<W> {
                 size = 0;
             }
         }
-        self.out
-            .write_all(sql.as_bytes())
-            .map_err(BinlogError::Output)?;
+        // Row events only make the restore cheaper: a spool that cannot be written (a full
+        // disk) leaves the SQL path, whose own files then say what failed.
+        drop(events);
+        let written = self.out.write_all(sql.as_bytes());
+        if let Err(e) = written {
+            self.refuse(format!("cannot write the row events' temporary file ({e})"));
+            return Ok(());
+        }
         self.blocks.push(RowEventBlock {
             file: txn.file.clone(),
             start_pos: txn.start_pos,

@@ -50,12 +50,14 @@ impl RowEvents {
             .iter()
             .map(|b| ((b.file.clone(), b.start_pos), (b.offset, b.len)))
             .collect();
-        let file = spool
-            .into_inner()
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .context("cannot write the row events' temporary file")?;
-        Ok(RowEvents::Ready { file, blocks })
+        match spool.into_inner().into_inner() {
+            Ok(file) => Ok(RowEvents::Ready { file, blocks }),
+            // The SQL path does not need the spool: a full disk here costs speed, not the restore.
+            Err(e) => Ok(RowEvents::Unsupported(format!(
+                "cannot write the row events' temporary file ({})",
+                e.into_error()
+            ))),
+        }
     }
 
     /// The `BINLOG` statements of the transaction `unit` undoes; None for a unit that is
