@@ -6,16 +6,13 @@
 //! whose answer never came back, by a relay the test owns that stops passing the server's
 //! replies before the lock is released.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 use arkc::sandbox::Sandbox;
 
 use crate::support::locks::{hold_row_lock, release, scalar, waiting_update};
+use crate::support::relay::Relay;
 use crate::support::wait::{wait_until, DEADLINE};
 
 /// Three source transactions, one per row (`v` 0 -> 1); their undo runs id 3, 2, 1.
@@ -147,65 +144,6 @@ fn connection_killed_with_a_commit_in_flight_is_in_doubt_and_settled_not_applied
         report.contains("3 row(s) checked, 1 changed since"),
         "{report}"
     );
-}
-
-/// A TCP relay between arkc and the server; `hold` makes the open connections drop what the
-/// server sends from then on (new connections pass freely): a COMMIT that runs on the server
-/// without its answer ever reaching arkc.
-struct Relay {
-    port: u16,
-    held: Arc<Mutex<Vec<Arc<AtomicBool>>>>,
-}
-
-impl Relay {
-    fn start(server_port: u16) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let held: Arc<Mutex<Vec<Arc<AtomicBool>>>> = Arc::default();
-        let h = held.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { return };
-                let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
-                    return;
-                };
-                let hold = Arc::new(AtomicBool::new(false));
-                h.lock().unwrap().push(hold.clone());
-                let no_hold = Arc::new(AtomicBool::new(false));
-                pipe(
-                    client.try_clone().unwrap(),
-                    server.try_clone().unwrap(),
-                    no_hold,
-                );
-                pipe(server, client, hold);
-            }
-        });
-        Relay { port, held }
-    }
-
-    fn hold_open_connections(&self) {
-        for h in self.held.lock().unwrap().iter() {
-            h.store(true, Ordering::SeqCst);
-        }
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream, hold: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 16384];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) if !hold.load(Ordering::SeqCst) => {
-                    if to.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-                Ok(_) => {}
-            }
-        }
-        let _ = to.shutdown(Shutdown::Both);
-    });
 }
 
 #[test]
