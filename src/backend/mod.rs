@@ -244,7 +244,7 @@ fn spawn_backend(
             events.clone(),
         ));
     }
-    pollers.spawn(run_fleet(
+    pollers.spawn(health::fleet::on_own_thread(run_fleet(
         &config,
         &watched,
         interval,
@@ -252,7 +252,7 @@ fn spawn_backend(
         cancel.child_token(),
         events.clone(),
         outbox,
-    ));
+    )));
     for source in &config.prometheus {
         let every = source
             .refresh_ms
@@ -303,6 +303,9 @@ fn spawn_backend(
         tx
     });
     let coordinator = tokio::spawn(async move {
+        // The pollers run on their own thread: a runtime shut down without `Shutdown` (the
+        // coordinator dropped) still stops them.
+        let _stop_pollers = cancel.clone().drop_guard();
         while let Some(command) = command_rx.recv().await {
             // The gate no pane can go around: a write is refused here whatever sent it.
             let read_only = *read_only_tx.borrow();

@@ -61,6 +61,41 @@ impl SqlRecorder {
         result
     }
 
+    /// Run a two-column statement (`SHOW STATUS`, `SHOW VARIABLES`) with a deadline, record it,
+    /// and read its rows straight into name -> value: the rows are not kept in a `Vec` first and
+    /// each cell's bytes become its `String` without a copy (the health poll's statement, a
+    /// thousand times a second at fleet scale). As `name_value_map` over `query`'s rows.
+    pub async fn query_name_values(
+        &self,
+        conn: &mut Conn,
+        sql: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<HashMap<String, String>> {
+        let started = Instant::now();
+        let read = async {
+            conn.query_iter(sql)
+                .await?
+                .reduce_and_drop(HashMap::with_capacity(32), |mut map, row| {
+                    if let Some((name, value)) = name_value(row) {
+                        map.insert(name, value);
+                    }
+                    map
+                })
+                .await
+        };
+        let result = match tokio::time::timeout(timeout, read).await {
+            Ok(Ok(map)) => Ok(map),
+            Ok(Err(e)) => Err(anyhow::Error::new(e)),
+            Err(_) => Err(anyhow::anyhow!("`{sql}` got no answer within {timeout:?}")),
+        };
+        self.record(
+            sql,
+            started.elapsed(),
+            result.as_ref().err().map(|e| e.to_string()),
+        );
+        result
+    }
+
     /// Run a statement whose result is not needed (DML in the demo workload).
     pub async fn execute(
         &self,
@@ -134,6 +169,27 @@ pub fn name_value_map(rows: &[Row]) -> HashMap<String, String> {
             Some((name, value))
         })
         .collect()
+}
+
+/// A two-column row as (name, value), taking the cells' bytes (NULL value: empty, NULL name: none).
+fn name_value(mut row: Row) -> Option<(String, String)> {
+    let name = owned_cell_text(row.take::<Value, _>(0)?)?;
+    let value = row
+        .take::<Value, _>(1)
+        .and_then(owned_cell_text)
+        .unwrap_or_default();
+    Some((name, value))
+}
+
+/// `cell_text` of a cell owned: valid UTF-8 bytes are kept as they are.
+fn owned_cell_text(value: Value) -> Option<String> {
+    match value {
+        Value::Bytes(bytes) => Some(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        ),
+        other => cell_text(&other),
+    }
 }
 
 /// Rows with named columns as column -> value, NULL columns left out.

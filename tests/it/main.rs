@@ -49,6 +49,7 @@ mod flashback_strict;
 mod fleet_batched;
 mod fleet_pace_live;
 mod fleet_pace_render;
+mod fleet_poll_thread;
 mod fleet_polling;
 mod fleet_row_tags;
 mod fleet_sources_render;

@@ -205,3 +205,34 @@ impl Fleet {
 pub fn plan_for(interval: Duration, polling: &crate::config::fleet::HealthPolling) -> PollPlan {
     PollPlan::new(interval, polling.max_inflight)
 }
+
+/// Run the fleet (`run_fleet`'s future) on a thread of its own with a single-threaded tokio
+/// runtime; the returned future ends when it does. At 1,000 instances a poll ends about every
+/// millisecond, and on the shared multi-threaded runtime each socket wake-up, poll task and
+/// result hopped between worker threads (futex wake-ups, work stealing: a third of arkc's CPU in
+/// the kernel); on one thread the I/O driver wakes the poll that waits and nothing else. The UI
+/// and the other backend tasks stay on the main runtime, so polling never delays a key.
+pub fn on_own_thread(
+    fleet: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let started = std::thread::Builder::new()
+        .name("arkc-pollers".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(fleet),
+                Err(e) => tracing::error!("health pollers: no runtime for their thread: {e}"),
+            }
+            let _ = done_tx.send(());
+        });
+    if let Err(e) = &started {
+        tracing::error!("health pollers: cannot start their thread: {e}");
+    }
+    async move {
+        // Dropped unsent (the thread could not start or its runtime failed): ends too.
+        let _ = done_rx.await;
+    }
+}

@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::collect::{is_local, DetailReader};
 use super::session::{guard_session, SessionGuards};
 use crate::backend::connect::connect;
-use crate::backend::recorder::{name_value_map, named_rows, SqlRecorder, STATEMENT_TIMEOUT};
+use crate::backend::recorder::{named_rows, SqlRecorder, STATEMENT_TIMEOUT};
 use crate::backend::BackendEvent;
 use crate::config::InstanceConfig;
 use crate::health::{
@@ -254,20 +254,21 @@ impl InstancePoller {
         conn: &mut Conn,
     ) -> anyhow::Result<(StatusSnapshot, Duration)> {
         let reads_started = tokio::time::Instant::now();
-        let status_rows = self
+        let status = self
             .recorder
-            .query(conn, &self.status_sql, STATEMENT_TIMEOUT)
+            .query_name_values(conn, &self.status_sql, STATEMENT_TIMEOUT)
             .await?;
         let taken_at = chrono::Utc::now();
         // Each skipped statement is one less for the server at fleet scale.
         let variables = match &self.variables {
             Some((at, v)) if at.elapsed() < self.variables_cadence => v.clone(),
             _ => {
-                let rows = self
+                let v: Variables = self
                     .recorder
-                    .query(conn, &self.variables_sql, STATEMENT_TIMEOUT)
-                    .await?;
-                let v: Variables = name_value_map(&rows).into_iter().collect();
+                    .query_name_values(conn, &self.variables_sql, STATEMENT_TIMEOUT)
+                    .await?
+                    .into_iter()
+                    .collect();
                 self.variables = Some((std::time::Instant::now(), v.clone()));
                 v
             }
@@ -287,7 +288,7 @@ impl InstancePoller {
         let answered_in = reads_started.elapsed();
         let mut snapshot = StatusSnapshot {
             taken_at: Some(taken_at),
-            status: name_value_map(&status_rows),
+            status,
             variables,
             replication,
             ..StatusSnapshot::default()
