@@ -98,6 +98,7 @@ impl Console {
         let mut args = vec!["--config", config_path.to_str().expect("utf-8 path")];
         args.extend_from_slice(extra);
         let tmux = TmuxSession::start(Path::new(env!("CARGO_BIN_EXE_arkc")), &args, &envs, 80, 24);
+        tmux.wait_ready(WAIT);
         let audit = dir.path().join("data/arkc/audit");
         Console {
             _dir: dir,
