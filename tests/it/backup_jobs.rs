@@ -49,6 +49,11 @@ impl Env {
             .collect()
     }
 
+    /// Job `id`'s folder (spec, tool log, progress).
+    pub(crate) fn job_dir(&self, id: i64) -> PathBuf {
+        self.dir.path().join("data/jobs").join(id.to_string())
+    }
+
     pub(crate) fn to(&self) -> PathBuf {
         self.dir.path().join("backups")
     }
