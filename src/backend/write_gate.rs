@@ -261,7 +261,8 @@ mod tests {
                 id: 7,
                 read_only: false,
             }));
-            let deadline = std::time::Duration::from_secs(10);
+            // Generous: the refusal is the claim, not how soon it comes on a loaded machine.
+            let deadline = std::time::Duration::from_secs(60);
             let refusal = tokio::time::timeout(deadline, async {
                 loop {
                     match rx.recv().await {
@@ -274,7 +275,7 @@ mod tests {
             .await
             .ok()
             .flatten()
-            .expect("the kill was not refused within 10 s");
+            .expect("the kill was not refused within 60 s");
             assert!(
                 refusal.starts_with("kill refused: arkc is read-only"),
                 "{refusal}"

@@ -277,6 +277,8 @@ pub fn record_json(rec: &BackupRecord) -> serde_json::Value {
                 "tables_done": p.tables_done,
                 "tables_total": p.tables_total,
                 "stalled": p.stalled(Utc::now()),
+                "attempt": p.attempt,
+                "attempts": p.attempts,
             })
         });
     json!({

@@ -10,20 +10,24 @@ use anyhow::{bail, Context};
 
 use super::instance::client_defaults;
 use crate::config::InstanceConfig;
+use crate::jobs::physical::redo_stall::{redo_copy_stall, RedoCopyStall, REDO_COPY_ATTEMPTS};
 use crate::sandbox::server::{self, find_program, ServerLayout};
 
-/// How many times the backup runs when its redo log copy stalls.
-const REDO_COPY_ATTEMPTS: u32 = 3;
-
-/// mariadb-backup of MariaDB 10.11 can stop copying the redo log while the server writes (its
-/// copier misreads a block being written, MDEV-39468) and gives up with this message although the
-/// log is intact; a new backup is not affected by the failed one.
-fn redo_copy_stalled(error: &str) -> bool {
-    error.contains("Was only able to copy log from")
+/// A failed mariadb-backup run: the error to report, and the redo copy stall when that was why
+/// (read from its whole output, not only the lines the error quotes).
+struct BackupFailed {
+    error: anyhow::Error,
+    stall: Option<RedoCopyStall>,
 }
 
-/// Run mariadb-backup with `args`; an error unless it says `completed OK!`.
-fn mariadb_backup(args: &[String], what: &str) -> anyhow::Result<()> {
+impl From<anyhow::Error> for BackupFailed {
+    fn from(error: anyhow::Error) -> BackupFailed {
+        BackupFailed { error, stall: None }
+    }
+}
+
+/// Run mariadb-backup with `args`; a failure unless it says `completed OK!`.
+fn mariadb_backup(args: &[String], what: &str) -> Result<(), BackupFailed> {
     let tool = find_program("mariadb-backup")?;
     let out = Command::new(&tool)
         .args(args)
@@ -33,11 +37,16 @@ fn mariadb_backup(args: &[String], what: &str) -> anyhow::Result<()> {
     let text = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() || !text.contains("completed OK!") {
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        bail!(
-            "step `{what}`: mariadb-backup failed ({}); last output:\n{}",
-            out.status,
-            lines[lines.len().saturating_sub(6)..].join("\n")
-        );
+        return Err(BackupFailed {
+            error: anyhow::anyhow!(
+                "step `{what}`: mariadb-backup failed ({}); last output:\n{}",
+                out.status,
+                lines[lines.len().saturating_sub(6)..].join("\n")
+            ),
+            stall: (!out.status.success())
+                .then(|| redo_copy_stall(&text))
+                .flatten(),
+        });
     }
     Ok(())
 }
@@ -93,12 +102,15 @@ pub fn seed(
     loop {
         match mariadb_backup(&args, "back up") {
             Ok(()) => break,
-            Err(e) if attempt < REDO_COPY_ATTEMPTS && redo_copy_stalled(&format!("{e:#}")) => {
+            Err(BackupFailed {
+                stall: Some(stall),
+                error,
+            }) if attempt < REDO_COPY_ATTEMPTS => {
+                tracing::warn!("physical seed of {}: {error:#}", src.name);
                 attempt += 1;
                 step(&format!(
-                    "mariadb-backup's redo log copy stalled (a known MariaDB 10.11 fault under \
-                     write load, MDEV-39468; the source is not affected): backing up again, \
-                     attempt {attempt} of {REDO_COPY_ATTEMPTS}"
+                    "{}: backing up again, attempt {attempt} of {REDO_COPY_ATTEMPTS}",
+                    stall.describe()
                 ));
                 std::fs::remove_dir_all(&backup).with_context(|| {
                     format!(
@@ -107,7 +119,16 @@ pub fn seed(
                     )
                 })?;
             }
-            Err(e) => return Err(e),
+            Err(BackupFailed {
+                stall: Some(stall),
+                error,
+            }) => {
+                return Err(error.context(format!(
+                    "{}; it stalled on each of {REDO_COPY_ATTEMPTS} attempts",
+                    stall.describe()
+                )))
+            }
+            Err(BackupFailed { error, .. }) => return Err(error),
         }
     }
     drop(defaults);
@@ -119,7 +140,8 @@ pub fn seed(
             format!("--target-dir={}", backup.display()),
         ],
         "prepare the backup",
-    )?;
+    )
+    .map_err(|f| f.error)?;
     step("copy the backup into the datadir");
     server::copy_back(layout, &backup).context("step `copy the backup into the datadir`")?;
     let info = std::fs::read_to_string(backup.join("xtrabackup_binlog_info"))
@@ -132,20 +154,4 @@ pub fn seed(
         .context("step `back up`: the backup names no GTID position (xtrabackup_binlog_info; is the source's binary log on?)")?;
     let _ = std::fs::remove_dir_all(&backup);
     Ok(gtid)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redo_copy_stalled;
-
-    #[test]
-    fn only_the_redo_copy_stall_is_retried() {
-        assert!(redo_copy_stalled(
-            "step `back up`: mariadb-backup failed (exit status: 1); last output:\n[00] 2026-12-02 \
-             00:22:40 Was only able to copy log from 44388 to 46527, not 46891"
-        ));
-        assert!(!redo_copy_stalled(
-            "step `back up`: mariadb-backup failed (exit status: 1); last output:\nAccess denied"
-        ));
-    }
 }

@@ -13,12 +13,17 @@ use anyhow::{bail, Context};
 
 use crate::config::{BackupKind, InstanceConfig};
 
+mod attempts;
+pub mod redo_stall;
+
 use super::kinds::{copy_dump, pump, Sink, Watch};
 use super::progress::Phase;
 use super::sql::SqlClient;
 use super::supervise::{size_of, JobRun, ToolEnd};
 use super::tools::Tool;
 use super::SnapshotPosition;
+use attempts::CopyEnd;
+use redo_stall::redo_copy_stall;
 
 /// Which physical backup program a kind runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,11 +257,7 @@ pub(super) fn run_physical(run: &mut JobRun, source: &SqlClient) -> anyhow::Resu
     }
     run.progress.bytes_estimate = Some(datadir_bytes);
     run.progress.tables_total = count_files(Path::new(&datadir));
-    if run.spec.stream {
-        stream_backup(run, kind, &tool, &datadir)
-    } else {
-        folder_backup(run, kind, &tool, &datadir)
-    }
+    attempts::back_up(run, kind, &tool, &datadir)
 }
 
 /// `--backup` into the partial folder, then `--prepare` it.
@@ -265,7 +266,7 @@ fn folder_backup(
     kind: PhysicalTool,
     tool: &Tool,
     datadir: &str,
-) -> anyhow::Result<ToolEnd> {
+) -> anyhow::Result<CopyEnd> {
     let args = vec![
         run.creds.arg(),
         "--backup".into(),
@@ -274,14 +275,15 @@ fn folder_backup(
     ];
     let dir = run.spec.partial.clone();
     let log = run.tool_log();
+    let log_start = file_len(&log);
     let mut child = run.spawn_tool(&tool.path, &args, &tool.version, false)?;
     let status = run.wait_tool(&mut child, |r| {
         r.counters.bytes.store(size_of(&dir), Ordering::Relaxed);
         r.counters
             .tables
-            .store(files_in_log(&log), Ordering::Relaxed);
+            .store(files_in_log(&log, log_start), Ordering::Relaxed);
     })?;
-    if let Some(failed) = check_backup_end(kind, status, &log) {
+    if let Some(failed) = check_backup_end(kind, status, &log, log_start) {
         return Ok(failed);
     }
     let position = position_from_binlog_info(
@@ -293,9 +295,9 @@ fn folder_backup(
     run.save_progress();
     let dir = run.spec.partial.clone();
     if let Some(why) = prepare(run, tool, &dir)? {
-        return Ok(ToolEnd::Failed(why));
+        return Ok(CopyEnd::End(ToolEnd::Failed(why)));
     }
-    Ok(ToolEnd::Completed { position })
+    Ok(CopyEnd::End(ToolEnd::Completed { position }))
 }
 
 /// `--backup --stream=xbstream` through the configured compression into the partial file.
@@ -304,7 +306,7 @@ fn stream_backup(
     kind: PhysicalTool,
     tool: &Tool,
     datadir: &str,
-) -> anyhow::Result<ToolEnd> {
+) -> anyhow::Result<CopyEnd> {
     // Checkpoints land outside the stream too, so the end can be checked without unpacking it.
     let lsn_dir = run.job_dir.join("lsn");
     let scratch = run.job_dir.join("stream-target");
@@ -320,6 +322,7 @@ fn stream_backup(
         .with_context(|| format!("cannot create {}", run.spec.partial.display()))?;
     let sink = Sink::new(out, run.spec.compress)?;
     let log = run.tool_log();
+    let log_start = file_len(&log);
     let mut child = run.spawn_tool(&tool.path, &args, &tool.version, true)?;
     let stdout = child.stdout.take().context("stream stdout missing")?;
     let counters = Arc::clone(&run.counters);
@@ -328,55 +331,72 @@ fn stream_backup(
     let status = run.wait_tool(&mut child, |r| {
         r.counters
             .tables
-            .store(files_in_log(&log), Ordering::Relaxed);
+            .store(files_in_log(&log, log_start), Ordering::Relaxed);
     })?;
     let pumped = pumping
         .join()
         .map_err(|_| anyhow::anyhow!("the stream writer thread panicked"))?;
     if let Some(err) = pumped.write_error {
-        return Ok(ToolEnd::Failed(format!(
+        return Ok(CopyEnd::End(ToolEnd::Failed(format!(
             "writing {}: {err} ({} exited with {status})",
             run.spec.partial.display(),
             tool.path.display()
-        )));
+        ))));
     }
-    if let Some(failed) = check_backup_end(kind, status, &log) {
+    if let Some(failed) = check_backup_end(kind, status, &log, log_start) {
         return Ok(failed);
     }
     let checkpoints =
         std::fs::read_to_string(lsn_dir.join("xtrabackup_checkpoints")).unwrap_or_default();
     if backup_type(&checkpoints).as_deref() != Some("full-backuped") {
-        return Ok(ToolEnd::Failed(format!(
+        return Ok(CopyEnd::End(ToolEnd::Failed(format!(
             "{} exited 0 but {} does not say backup_type = full-backuped: the stream is incomplete",
             tool.path.display(),
             lsn_dir.join("xtrabackup_checkpoints").display()
-        )));
+        ))));
     }
     let _ = std::fs::remove_dir_all(&scratch);
-    Ok(ToolEnd::Completed {
+    Ok(CopyEnd::End(ToolEnd::Completed {
         position: position_from_log(&std::fs::read_to_string(&log).unwrap_or_default()),
-    })
+    }))
 }
 
-/// Exit 0 and `completed OK!`, or why not.
+/// Exit 0 and `completed OK!`, or why not: mariadb-backup's redo copy stall when its output
+/// since `log_start` (this run's) says so, any other failure as it is.
 fn check_backup_end(
     kind: PhysicalTool,
     status: std::process::ExitStatus,
     log: &Path,
-) -> Option<ToolEnd> {
+    log_start: u64,
+) -> Option<CopyEnd> {
     if !status.success() {
-        return Some(ToolEnd::Failed(format!(
-            "{} --backup exited with {status}",
-            kind.program()
-        )));
+        let why = format!("{} --backup exited with {status}", kind.program());
+        let stall = (kind == PhysicalTool::Mariabackup)
+            .then(|| redo_copy_stall(&log_since(log, log_start)))
+            .flatten();
+        return Some(match stall {
+            Some(stall) => CopyEnd::RedoStalled { why, stall },
+            None => CopyEnd::End(ToolEnd::Failed(why)),
+        });
     }
     if !completed_ok(&super::supervise::log_tail(log, 3)) {
-        return Some(ToolEnd::Failed(format!(
+        return Some(CopyEnd::End(ToolEnd::Failed(format!(
             "{} --backup exited 0 without `completed OK!`",
             kind.program()
-        )));
+        ))));
     }
     None
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The log from byte `start` on: one run's output when several append to it.
+fn log_since(path: &Path, start: u64) -> String {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let start = (start as usize).min(bytes.len());
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
 /// `--prepare` the folder under the supervisor; `Some(why)` when it is not prepared.
@@ -490,10 +510,8 @@ fn count_files(dir: &Path) -> u64 {
         .sum()
 }
 
-fn files_in_log(path: &Path) -> u64 {
-    std::fs::read_to_string(path)
-        .map(|t| files_started(&t))
-        .unwrap_or(0)
+fn files_in_log(path: &Path, start: u64) -> u64 {
+    files_started(&log_since(path, start))
 }
 
 fn count_in(path: &Path, what: &str) -> u64 {

@@ -48,6 +48,16 @@ pub struct Progress {
     /// Last time the tool printed or wrote anything.
     pub last_activity_at: DateTime<Utc>,
     pub stall_after_s: u64,
+    /// Which run of the tool this is (mariadb-backup is run again when its redo copy stalls).
+    #[serde(default = "first")]
+    pub attempt: u32,
+    /// At most this many runs.
+    #[serde(default = "first")]
+    pub attempts: u32,
+}
+
+fn first() -> u32 {
+    1
 }
 
 impl Progress {
@@ -62,6 +72,8 @@ impl Progress {
             updated_at: now,
             last_activity_at: now,
             stall_after_s,
+            attempt: 1,
+            attempts: 1,
         }
     }
 
@@ -108,9 +120,15 @@ impl Progress {
             && (now - self.last_activity_at).num_seconds() >= self.stall_after_s as i64
     }
 
-    /// "dumping 42% 12.0 MiB 3.1 MiB/s ETA 0:07 tables 3/9" (and "STALLED" when so).
+    /// "dumping 42% 12.0 MiB 3.1 MiB/s ETA 0:07 tables 3/9" (and "STALLED" when so), after
+    /// "attempt 2 of 3: " when the tool is being run again.
     pub fn summary(&self, now: DateTime<Utc>) -> String {
-        let mut s = format!(
+        let mut s = if self.attempt > 1 {
+            format!("attempt {} of {}: ", self.attempt, self.attempts)
+        } else {
+            String::new()
+        };
+        s += &format!(
             "{} {:>3.0}% {} {}/s",
             self.phase.as_str(),
             self.fraction() * 100.0,
@@ -201,5 +219,19 @@ mod tests {
             .contains("STALLED"));
         p.phase = Phase::Finishing;
         assert_eq!(p.fraction(), 1.0);
+    }
+
+    #[test]
+    fn a_second_attempt_is_named_and_old_files_read_as_the_first() {
+        let t0 = Utc::now();
+        let mut p = Progress::new(t0, 60);
+        assert!(!p.summary(t0).contains("attempt"));
+        (p.attempt, p.attempts) = (2, 3);
+        assert!(p.summary(t0).starts_with("attempt 2 of 3: starting"));
+        let mut old = serde_json::to_value(&p).unwrap();
+        old.as_object_mut().unwrap().remove("attempt");
+        old.as_object_mut().unwrap().remove("attempts");
+        let back: Progress = serde_json::from_value(old).unwrap();
+        assert_eq!((back.attempt, back.attempts), (1, 1));
     }
 }

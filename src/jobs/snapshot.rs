@@ -362,6 +362,15 @@ impl SnapshotPool {
                 ToolSnapshot::Pending => self.open_burst()?,
             }
         };
+        if let Some(p) = &tool_at {
+            // The tool may have taken its snapshot and told its position between two bursts (a
+            // small dump ends before its word that the snapshot is taken is seen). A snapshot
+            // opened now is at the tool's position unless a commit came since: one more burst
+            // then settles it, as every later snapshot can only be at a later position.
+            if !self.held.iter().any(|(at, _)| same_point(at, p)) {
+                self.open_burst()?;
+            }
+        }
         let matched = tool_at
             .as_ref()
             .and_then(|p| self.held.iter().position(|(at, _)| same_point(at, p)));

@@ -2,7 +2,7 @@
 //! the checksums, runs the tool in its own process group, keeps `progress.json` current and writes
 //! the result to the history. Success is strict: exit 0 and the tool's own completion marker.
 
-use std::io::{BufRead, Read, Seek, SeekFrom};
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -349,6 +349,18 @@ impl JobRun {
         }
         self.progress.updated_at = Utc::now();
         let _ = self.progress.save(&self.job_dir.join(PROGRESS_FILE));
+    }
+
+    /// Say `what` in the job's events and in its tool log, between the tool's own lines.
+    pub fn note(&self, what: &str) {
+        let _ = self.history.event(self.id, what, Utc::now());
+        if let Ok(mut log) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.tool_log())
+        {
+            let _ = writeln!(log, "arkc: {what}");
+        }
     }
 
     pub fn tool_log(&self) -> PathBuf {

@@ -47,6 +47,7 @@ fn a_binlog_purged_while_listed_is_named_gone_when_picked() {
     let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let args = ["--config", config_path.to_str().expect("utf-8 path")];
     let tmux = TmuxSession::start(Path::new(env!("CARGO_BIN_EXE_arkc")), &args, &envs, 100, 30);
+    tmux.wait_ready(WAIT);
     tmux.keys(&["3"]);
     tmux.wait_for_text(&second, WAIT);
     // Gone from under the open list. The server keeps a log until its binlog checkpoint has

@@ -45,6 +45,7 @@ impl Console {
         let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let args = ["--config", config_path.to_str().expect("utf-8 path")];
         let tmux = TmuxSession::start(Path::new(env!("CARGO_BIN_EXE_arkc")), &args, &envs, 80, 24);
+        tmux.wait_ready(WAIT);
         Console { _dir: dir, tmux }
     }
 

@@ -98,6 +98,7 @@ impl Console {
         let mut args = vec!["--config", config_path.to_str().expect("utf-8 path")];
         args.extend_from_slice(extra);
         let tmux = TmuxSession::start(Path::new(env!("CARGO_BIN_EXE_arkc")), &args, &envs, 80, 24);
+        tmux.wait_ready(WAIT);
         let audit = dir.path().join("data/arkc/audit");
         Console {
             _dir: dir,
@@ -385,7 +386,8 @@ fn large_scan_keeps_answering_keys_and_esc_cancels() {
         // Spread the samples over the scan, not just its first second.
         std::thread::sleep(Duration::from_millis(40));
     }
-    let scan_done = c.wait("done");
+    // A scan of the whole large binlog: minutes, not the usual 20 s, on a loaded machine.
+    let scan_done = c.tmux.wait_for_text("done", Duration::from_secs(300));
     let scan_time = started.elapsed();
     samples.sort();
     let ms = |d: &Duration| d.as_secs_f64() * 1000.0;

@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 use arkc::config::Config;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
+use crate::support::wait::answered;
+
 /// The binary with a private home: nothing reads or writes the real `~`.
 fn arkc(home: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_arkc"));
@@ -101,7 +103,8 @@ fn config_init_discovers_a_running_sandbox_and_check_accepts_it() {
         .unwrap();
     assert_eq!(health.status.code(), Some(0), "{}", text(&health));
     let rows: serde_json::Value = serde_json::from_slice(&health.stdout).unwrap();
-    assert_eq!(rows[0]["status"], "up", "{rows}");
+    // "slow" answered too (past 1 s, which a loaded machine can make).
+    assert!(rows[0]["status"].as_str().is_some_and(answered), "{rows}");
 
     // A second init refuses and names the file; the file is unchanged.
     let before = std::fs::read(&written).unwrap();
@@ -238,7 +241,7 @@ fn an_instance_with_login_path_connects_with_its_credentials() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(rows[0]["instance"], "viaLogin");
-        assert_eq!(rows[0]["status"], "up", "{rows}");
+        assert!(rows[0]["status"].as_str().is_some_and(answered), "{rows}");
     }
 
     let check = arkc(home.path())

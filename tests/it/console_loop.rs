@@ -172,7 +172,8 @@ async fn run_with(
         move |c| log.lock().expect("lock").push(c),
         shutdown,
     );
-    tokio::time::timeout(std::time::Duration::from_secs(10), run)
+    // A hang guard only: the loop normally ends in milliseconds.
+    tokio::time::timeout(std::time::Duration::from_secs(120), run)
         .await
         .expect("the loop must end (q or signal)")
         .expect("the loop must not fail");

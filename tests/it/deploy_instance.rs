@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use arkc::sandbox::Sandbox;
 
+use crate::support::ports::reserved_port;
+use crate::support::wait::answered;
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -44,11 +47,7 @@ fn a_replica_is_deployed_replicates_and_is_removed() {
     let config = dir.path().join("config.toml");
     let original = format!("# team config: keep this comment\n[ui]\nrefresh_ms = 1000 # fast\n\n# the sandbox primary\n[[instance]]\nname = \"src\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n", sb.port());
     std::fs::write(&config, &original).unwrap();
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = reserved_port();
     let root = dir.path().join("rep");
     let root_s = root.to_str().unwrap();
     let port_s = port.to_string();
@@ -127,7 +126,11 @@ fn a_replica_is_deployed_replicates_and_is_removed() {
     let rows: serde_json::Value = serde_json::from_str(&h).unwrap();
     let rep = &rows[0];
     assert_eq!(rep["instance"], "rep", "{h}");
-    assert_eq!(rep["status"], "up", "the replica is up: {h}");
+    // "slow" answered too (past 1 s, which a loaded machine can make).
+    assert!(
+        rep["status"].as_str().is_some_and(answered),
+        "the replica is up: {h}"
+    );
     assert_eq!(
         rep["replication"]["sql_running"], true,
         "its SQL thread runs: {h}"
@@ -159,12 +162,7 @@ fn a_replica_is_deployed_replicates_and_is_removed() {
         text(&used.stderr)
     );
     assert!(!other.exists(), "nothing created");
-    let free = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let free = reserved_port().to_string();
     let exists = arkc(
         &config,
         &[
@@ -235,12 +233,7 @@ fn a_replica_seeded_physically_replicates_and_is_removed() {
     let config = dir.path().join("config.toml");
     let original = format!("# physical seed test\n[[instance]]\nname = \"src\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n", sb.port());
     std::fs::write(&config, &original).unwrap();
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = reserved_port().to_string();
     let root = dir.path().join("prep");
     let out = arkc(
         &config,
@@ -305,12 +298,7 @@ fn config_out_writes_the_entry_elsewhere() {
     let original = "# main config, untouched\n[ui]\nrefresh_ms = 1000\n";
     std::fs::write(&config, original).unwrap();
     let out_path = dir.path().join("new-instance.toml");
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = reserved_port().to_string();
     let root = dir.path().join("solo");
     let out = arkc(
         &config,
@@ -340,7 +328,7 @@ fn config_out_writes_the_entry_elsewhere() {
     );
     let h = text(&health.stdout);
     let rows: serde_json::Value = serde_json::from_str(&h).unwrap();
-    assert_eq!(rows[0]["status"], "up", "{h}");
+    assert!(rows[0]["status"].as_str().is_some_and(answered), "{h}");
     let rm = arkc(&out_path, &["deploy", "remove", "solo", "--delete-data"]);
     assert!(rm.status.success(), "{}", text(&rm.stderr));
     assert!(!root.exists());

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use arkc::sandbox::Sandbox;
 
+use crate::support::ports::{refused_port, reserved_port};
 use crate::support::tmux::TmuxSession;
+use crate::support::wait::DEADLINE;
 
 struct Console {
     dir: tempfile::TempDir,
@@ -52,9 +54,9 @@ impl Console {
             80,
             24,
         );
-        term.wait_for_text("Health", Duration::from_secs(20));
+        term.wait_for_text("Health", DEADLINE);
         term.keys(&["4"]);
-        term.wait_for_text(" Jobs ", Duration::from_secs(10));
+        term.wait_for_text(" Jobs ", DEADLINE);
         term
     }
 
@@ -69,14 +71,6 @@ impl Console {
             .output()
             .unwrap()
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn checksum(sb: &Sandbox, table: &str) -> String {
@@ -109,7 +103,7 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
     let term = c.start();
 
     term.keys(&["d"]);
-    term.wait_for_text("SQL change file:", Duration::from_secs(10));
+    term.wait_for_text("SQL change file:", DEADLINE);
     term.type_text(&change.display().to_string());
     term.keys(&["Enter"]);
     let review = term.wait_for("the review", Duration::from_secs(30), |s| {
@@ -117,10 +111,10 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
     });
     assert!(review.contains("0 error(s)"), "{review}");
     term.keys(&["Enter"]);
-    term.wait_for_text("Type the instance name", Duration::from_secs(10));
+    term.wait_for_text("Type the instance name", DEADLINE);
     term.type_text("s");
     term.keys(&["Enter"]);
-    term.wait_for_text("type `sb` exactly", Duration::from_secs(10));
+    term.wait_for_text("type `sb` exactly", DEADLINE);
     term.type_text("b");
     term.keys(&["Enter"]);
     let during = term.wait_for("the apply running", Duration::from_secs(30), |s| {
@@ -154,7 +148,7 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
 
     term.keys(&["Enter"]);
     term.keys(&["D"]);
-    let history = term.wait_for("the deploy history", Duration::from_secs(10), |s| {
+    let history = term.wait_for("the deploy history", DEADLINE, |s| {
         s.contains(" Deploys ") && s.contains("change.sql")
     });
     assert!(
@@ -163,7 +157,7 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
     );
     // Enter shows the deploy in full: its recorded binlog range and each statement.
     term.keys(&["Enter"]);
-    let detail = term.wait_for("the deploy's details", Duration::from_secs(10), |s| {
+    let detail = term.wait_for("the deploy's details", DEADLINE, |s| {
         s.contains("before   mariadb-bin.")
     });
     assert!(
@@ -171,21 +165,18 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
         "{detail}"
     );
     term.keys(&["Escape"]);
-    term.wait_for_text("STMTS", Duration::from_secs(10));
+    term.wait_for_text("STMTS", DEADLINE);
     // Read-only refuses the undo before anything is asked.
     term.keys(&[":"]);
     term.type_text("readonly on");
     term.keys(&["Enter"]);
     term.keys(&["u"]);
-    term.wait_for_text(
-        "deploy undo refused: arkc is read-only",
-        Duration::from_secs(10),
-    );
+    term.wait_for_text("deploy undo refused: arkc is read-only", DEADLINE);
     term.keys(&[":"]);
     term.type_text("readonly off");
     term.keys(&["Enter"]);
     term.keys(&["u"]);
-    term.wait_for_text("Undo deploy", Duration::from_secs(10));
+    term.wait_for_text("Undo deploy", DEADLINE);
     term.type_text("sb");
     term.keys(&["Enter"]);
     let undone = term.wait_for("the undo's result", Duration::from_secs(90), |s| {
@@ -197,14 +188,12 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
     );
     assert_eq!(checksum(sb, &orders), before, "the undo restored the table");
     term.keys(&["Enter"]);
-    let after = term.wait_for(
-        "the history to show the undo",
-        Duration::from_secs(10),
-        |s| s.contains("undone") && s.contains("3/3"),
-    );
+    let after = term.wait_for("the history to show the undo", DEADLINE, |s| {
+        s.contains("undone") && s.contains("3/3")
+    });
     assert!(after.contains(" Deploys "), "{after}");
     term.keys(&["u"]);
-    term.wait_for_text("already undone", Duration::from_secs(10));
+    term.wait_for_text("already undone", DEADLINE);
 
     // A deploy whose rows were changed again since: the undo is refused and says so.
     let second = c.dir.path().join("second.sql");
@@ -230,9 +219,9 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
         .unwrap();
     let changed = checksum(sb, &orders);
     term.keys(&["r"]);
-    term.wait_for_text("second.sql", Duration::from_secs(10));
+    term.wait_for_text("second.sql", DEADLINE);
     term.keys(&["g", "u"]);
-    term.wait_for_text("Undo deploy 2", Duration::from_secs(10));
+    term.wait_for_text("Undo deploy 2", DEADLINE);
     term.type_text("sb");
     term.keys(&["Enter"]);
     let refused = term.wait_for("the refused undo", Duration::from_secs(90), |s| {
@@ -246,9 +235,9 @@ fn a_sql_deploy_from_the_pane_then_its_undo_key_restores_the_checksum() {
     assert_eq!(checksum(sb, &orders), changed, "nothing was overwritten");
     term.keys(&["Enter"]);
     term.keys(&["Escape"]);
-    term.wait_for_text("verify", Duration::from_secs(10));
+    term.wait_for_text("verify", DEADLINE);
     term.keys(&["q"]);
-    assert_eq!(term.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(term.wait_exit(DEADLINE), 0);
 }
 
 /// Stops and deletes an instance the test deployed, even when an assertion fails first.
@@ -267,7 +256,7 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     let mut original = std::fs::read_to_string(&c.config).unwrap();
     original.push_str(&format!(
         "\n# down: nothing listens there\n[[instance]]\nname = \"gone\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n",
-        free_port()
+        refused_port()
     ));
     std::fs::write(&c.config, &original).unwrap();
     let term = c.start();
@@ -275,14 +264,14 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
 
     // A used port: the job fails, says why, and leaves no directory and no config entry.
     term.keys(&["i"]);
-    term.wait_for_text("Deploy a new MariaDB instance", Duration::from_secs(10));
+    term.wait_for_text("Deploy a new MariaDB instance", DEADLINE);
     term.type_text("paneinst");
     term.keys(&["Tab"]);
     term.type_text(&sb.port().to_string());
     term.keys(&["Tab"]);
     term.type_text(&root.display().to_string());
     term.keys(&["Enter", "Enter", "Enter"]);
-    term.wait_for_text("Type the new instance's name", Duration::from_secs(10));
+    term.wait_for_text("Type the new instance's name", DEADLINE);
     term.type_text("paneinst");
     term.keys(&["Enter"]);
     let failed = term.wait_for("the refusal", Duration::from_secs(30), |s| {
@@ -298,9 +287,9 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     // A step failing half way (the source to seed from is down): the step is named, the
     // server stopped, its directory removed, the config untouched.
     term.keys(&["Enter"]);
-    let port = free_port();
+    let port = reserved_port();
     term.keys(&["i"]);
-    term.wait_for_text("Deploy a new MariaDB instance", Duration::from_secs(10));
+    term.wait_for_text("Deploy a new MariaDB instance", DEADLINE);
     term.type_text("paneinst");
     term.keys(&["Tab"]);
     term.type_text(&port.to_string());
@@ -309,7 +298,7 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     term.keys(&["Tab"]);
     term.type_text("gone");
     term.keys(&["Enter", "Enter"]);
-    term.wait_for_text("Type the new instance's name", Duration::from_secs(10));
+    term.wait_for_text("Type the new instance's name", DEADLINE);
     term.type_text("paneinst");
     term.keys(&["Enter"]);
     let failed = term.wait_for("the failing step", Duration::from_secs(120), |s| {
@@ -332,10 +321,10 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     );
 
     // A free port: each step is shown, then the entry is registered with the comments kept.
-    let port = free_port();
+    let port = reserved_port();
     term.keys(&["Enter"]);
     term.keys(&["i"]);
-    term.wait_for_text("Deploy a new MariaDB instance", Duration::from_secs(10));
+    term.wait_for_text("Deploy a new MariaDB instance", DEADLINE);
     term.type_text("paneinst");
     term.keys(&["Tab"]);
     term.type_text(&port.to_string());
@@ -363,11 +352,11 @@ fn an_instance_deployed_from_the_pane_form_shows_its_steps() {
     let admin = std::fs::read_to_string(root.join("secrets/admin.pass")).unwrap();
     assert!(!done.contains(admin.trim()), "the password is never shown");
     term.keys(&["Enter"]);
-    term.wait_for_text("new instance", Duration::from_secs(10));
+    term.wait_for_text("new instance", DEADLINE);
     term.keys(&["Escape"]);
-    term.wait_for_text("verify", Duration::from_secs(10));
+    term.wait_for_text("verify", DEADLINE);
     term.keys(&["q"]);
-    assert_eq!(term.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(term.wait_exit(DEADLINE), 0);
 
     // `deploy remove` without --delete-data: stopped and unregistered, its data kept.
     let rm = c.arkc(&["deploy", "remove", "paneinst"]);

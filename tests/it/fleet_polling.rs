@@ -11,6 +11,8 @@ use arkc::health::Status;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 use tokio::sync::mpsc;
 
+use crate::support::wait::answered;
+
 fn start(names: &[&str]) -> Vec<Sandbox> {
     let handles: Vec<_> = names
         .iter()
@@ -52,7 +54,12 @@ fn health_once_over_200_entries_on_three_sandboxes_reports_every_one_up() {
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 200);
-    let not_up: Vec<_> = rows.iter().filter(|r| r["status"] != "up").collect();
+    // Every one answered: "slow" (past 1 s) is an answer too, and 200 polls on a loaded machine
+    // can make one.
+    let not_up: Vec<_> = rows
+        .iter()
+        .filter(|r| !r["status"].as_str().is_some_and(answered))
+        .collect();
     assert!(not_up.is_empty(), "{} not up: {not_up:?}", not_up.len());
     assert!(rows.iter().all(|r| r["qps"].as_f64().is_some()));
     assert_eq!(out.status.code(), Some(0));
@@ -94,7 +101,7 @@ async fn a_frozen_server_is_reported_down_and_the_others_stay_up() {
     let handle = backend::spawn(Arc::new(config), events);
     let mut latest = std::collections::HashMap::new();
     // Every instance up once.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while latest.len() < 20 || latest.values().any(|s| *s != Status::Up) {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(BackendEvent::Health(h))) => {
@@ -111,12 +118,15 @@ async fn a_frozen_server_is_reported_down_and_the_others_stay_up() {
     // Each frozen entry turns down (silent past its own timeout); the warm ones keep answering.
     let mut down = std::collections::HashSet::new();
     let mut warm_results = 0;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while down.len() < 10 {
+    // Until every frozen one is down and the warm server has been polled twice over meanwhile
+    // (counted, not timed: a loaded machine polls less often).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while down.len() < 10 || warm_results < 20 {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(BackendEvent::Health(h))) => {
                 if h.instance.starts_with("warm") {
-                    assert_eq!(h.status, Status::Up, "{h:?}");
+                    // Answering: "slow" is an answer past 1 s, which a loaded machine can make.
+                    assert!(matches!(h.status, Status::Up | Status::Slow), "{h:?}");
                     warm_results += 1;
                 } else if h.status == Status::Down {
                     let error = h.error.clone().unwrap_or_default();
@@ -125,7 +135,9 @@ async fn a_frozen_server_is_reported_down_and_the_others_stay_up() {
                 }
             }
             Ok(Some(_)) => {}
-            other => panic!("frozen ones down so far: {down:?} ({other:?})"),
+            other => {
+                panic!("frozen ones down so far: {down:?}, warm results {warm_results} ({other:?})")
+            }
         }
     }
     assert!(
@@ -136,7 +148,7 @@ async fn a_frozen_server_is_reported_down_and_the_others_stay_up() {
     // Thawed, they come back (after their backoff).
     drop(frozen);
     let mut back = std::collections::HashSet::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while back.len() < 10 {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(BackendEvent::Health(h))) => {

@@ -267,9 +267,10 @@ fn sigstopped_server_fires_instance_down_in_the_alerts_view_while_keys_answer() 
     unsafe { libc::kill(pid, libc::SIGSTOP) };
     let resume = Resume(pid);
     let firing = |s: &str| screen_line_with(s, &["firing", "instance_down"]).is_some();
-    // While polls hang on the stopped server, each key is drawn at once: open and close the help
-    // screen and measure every redraw, until the alert fires.
-    let answer_within = Duration::from_secs(5);
+    // While polls hang on the stopped server, each key is still drawn: open and close the help
+    // screen, count the redraws and print the slowest, until the alert fires. How fast is for the
+    // benchmarks; a console that waits on the hung poll fails the generous deadline.
+    let answer_within = DEADLINE;
     let mut slowest = Duration::ZERO;
     let mut redraws = 0;
     let until = Instant::now() + DEADLINE * 2;

@@ -119,6 +119,26 @@ fn jobs_pane_80x24_running_job_and_history() {
     insta::assert_snapshot!(text);
 }
 
+/// A mariabackup run again after its redo copy stalled: the progress line names the attempt.
+#[test]
+fn a_backup_run_again_names_its_attempt() {
+    let mut state = state();
+    let mut running = row(3, JobState::Running, None);
+    running.record.kind = BackupKind::Mariabackup;
+    if let Some(p) = running.progress.as_mut() {
+        (p.attempt, p.attempts) = (2, 3);
+    }
+    update(
+        &mut state,
+        Action::Backend(Box::new(BackendEvent::Jobs(JobsEvent::Rows(vec![running])))),
+    );
+    let text = screen(&state);
+    assert!(
+        text.contains("│attempt 2 of 3: dumping  35% 300.0 MiB"),
+        "{text}"
+    );
+}
+
 #[test]
 fn cancel_asks_then_sends_the_request_and_verify_needs_a_succeeded_backup() {
     let mut state = state();

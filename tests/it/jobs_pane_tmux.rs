@@ -10,6 +10,7 @@ use std::time::Duration;
 use arkc::sandbox::Sandbox;
 
 use crate::support::tmux::TmuxSession;
+use crate::support::wait::DEADLINE;
 
 /// A console at 80x24 on the Jobs pane, its config holding the one `[[backup]]` job `job` of
 /// schema `db` (with `extra` job keys); its data, config and state dirs are inside `dir`.
@@ -40,9 +41,9 @@ fn jobs_console(sb: &Sandbox, dir: &Path, job: &str, db: &str, extra: &str) -> T
         80,
         24,
     );
-    term.wait_for_text("Health", Duration::from_secs(20));
+    term.wait_for_text("Health", DEADLINE);
     term.keys(&["4"]);
-    term.wait_for_text(job, Duration::from_secs(10));
+    term.wait_for_text(job, DEADLINE);
     term
 }
 
@@ -76,7 +77,7 @@ fn jobs_pane_starts_a_backup_and_verifies_it() {
         |s| s.contains(" yes "),
     );
     term.keys(&["q"]);
-    assert_eq!(term.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(term.wait_exit(DEADLINE), 0);
 }
 
 /// A session holding `LOCK TABLES mysql.proc WRITE`: mariadb-dump stops there after the data,
@@ -140,7 +141,7 @@ fn jobs_pane_shows_a_running_backup_cancels_it_and_keeps_the_history() {
     );
     // The new backup is the history's top row; select it and cancel it.
     term.keys(&["Up", "Up", "c"]);
-    let asking = term.wait_for_text("Cancel backup 2", Duration::from_secs(10));
+    let asking = term.wait_for_text("Cancel backup 2", DEADLINE);
     assert!(asking.contains("y = cancel"), "{asking}");
     term.keys(&["y"]);
     // The result line comes first; the history rows are re-read just after it.
@@ -186,5 +187,5 @@ fn jobs_pane_shows_a_running_backup_cancels_it_and_keeps_the_history() {
     );
     assert_eq!(names(&backups).len(), 2, "{:?}", names(&backups));
     term.keys(&["q"]);
-    assert_eq!(term.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(term.wait_exit(DEADLINE), 0);
 }

@@ -12,6 +12,7 @@ mod audit_trail;
 mod backup_faults;
 mod backup_jobs;
 mod backup_kinds;
+mod backup_redo_stall;
 mod binlog_check;
 mod binlog_check_spilled;
 mod binlog_pane_generated;

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::support::ports::refused_port;
 use crate::support::sessions::{deadlock, lock_chain, session, Deadlock, LockChain};
+use crate::support::wait::DEADLINE;
 
 fn opts(name: &str) -> SandboxOptions {
     SandboxOptions {
@@ -113,7 +114,7 @@ async fn three_session_chain_names_the_root_blocker_and_killing_it_frees_both() 
         arkc_until(
             &cfg,
             &["locks", "--instance", "db", "--format", "json"],
-            Duration::from_secs(20),
+            DEADLINE,
             |v| v["waits"].as_array().is_some_and(|w| w.len() == 2),
         )
     })
@@ -150,7 +151,7 @@ async fn three_session_chain_names_the_root_blocker_and_killing_it_frees_both() 
 
     let out = arkc(&config, &["kill", "--instance", "db", &a_id.to_string()]);
     assert!(out.status.success(), "{out:?}");
-    let freed = tokio::time::timeout(Duration::from_secs(20), async {
+    let freed = tokio::time::timeout(DEADLINE, async {
         (b_task.await.unwrap(), c_task.await.unwrap())
     })
     .await
@@ -161,7 +162,7 @@ async fn three_session_chain_names_the_root_blocker_and_killing_it_frees_both() 
         arkc_until(
             &cfg,
             &["locks", "--instance", "db", "--format", "json"],
-            Duration::from_secs(10),
+            DEADLINE,
             |v| v["waits"] == Value::Array(vec![]),
         )
     })
@@ -200,7 +201,7 @@ async fn metadata_lock_wait_names_its_holder_once_the_plugin_is_loaded() {
     let cfg = config.clone();
     let args = ["locks", "--instance", "db", "--format", "json"];
     let without = tokio::task::spawn_blocking(move || {
-        arkc_until(&cfg, &args, Duration::from_secs(20), |v| {
+        arkc_until(&cfg, &args, DEADLINE, |v| {
             v["metadata_waits"]
                 .as_array()
                 .is_some_and(|w| !w.is_empty())
@@ -227,7 +228,7 @@ async fn metadata_lock_wait_names_its_holder_once_the_plugin_is_loaded() {
     assert_eq!(with["metadata_waits"][0]["table"], "`shop`.`m`");
 
     holder.query_drop("ROLLBACK").await.unwrap();
-    let done = tokio::time::timeout(Duration::from_secs(20), alter_task).await;
+    let done = tokio::time::timeout(DEADLINE, alter_task).await;
     assert!(done.expect("ALTER finishes").unwrap().is_ok());
 }
 
@@ -345,8 +346,8 @@ fn stopped_sql_thread_fires_and_resolves_replication_sql_stopped() {
         "",
     );
     let stream = HealthStream::start(&config);
-    let ten = Duration::from_secs(10);
-    // Healthy first: no replication alert while both threads run.
+    let ten = DEADLINE; // generous: each wait is on a condition
+                        // Healthy first: no replication alert while both threads run.
     let first = stream.wait_alert_free("replica", ten);
     assert!(first["replication"]["sql_running"] == true, "{first}");
     replica.exec_sql("STOP SLAVE SQL_THREAD").unwrap();
@@ -393,13 +394,13 @@ fn sigstopped_instance_fires_instance_down_and_recovers() {
     let config = write_config(dir.path(), &[("db", sb.port())], "");
     let pid = sb.pid().unwrap();
     let stream = HealthStream::start(&config);
-    stream.wait_alert_free("db", Duration::from_secs(10));
+    stream.wait_alert_free("db", DEADLINE);
     // SAFETY: signalling our own child server.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
-    let down = stream.wait_alert("db", "instance_down", "firing", Duration::from_secs(10));
+    let down = stream.wait_alert("db", "instance_down", "firing", DEADLINE);
     unsafe { libc::kill(pid, libc::SIGCONT) };
     assert_eq!(down["status"], "down");
-    stream.wait_alert("db", "instance_down", "resolved", Duration::from_secs(15));
+    stream.wait_alert("db", "instance_down", "resolved", DEADLINE * 2);
 }
 
 #[test]

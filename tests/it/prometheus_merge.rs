@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::prometheus_source::{prometheus_binaries, ScrapedSandbox};
+use crate::support::wait::answered;
 
 fn arkc(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_arkc"))
@@ -61,7 +62,12 @@ fn one_row_per_instance_and_instance_finds_prometheus_only_ones() {
     let sbx: Vec<&serde_json::Value> = listed.iter().filter(|r| r["instance"] == "sbx").collect();
     assert_eq!(sbx.len(), 1, "one row for sbx: {listed:#?}");
     assert_eq!(sbx[0]["source"], "direct", "{:#}", sbx[0]);
-    assert_eq!(sbx[0]["status"], "up", "{:#}", sbx[0]);
+    // "slow" answered too (past 1 s, which a loaded machine can make).
+    assert!(
+        sbx[0]["status"].as_str().is_some_and(answered),
+        "{:#}",
+        sbx[0]
+    );
     // The table twin: one line for sbx too.
     let out = arkc(&same, &["health", "--once"]);
     let table = String::from_utf8_lossy(&out.stdout);

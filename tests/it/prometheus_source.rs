@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
+use crate::support::ports::{refused_port, reserved_port};
 use crate::support::wait::wait_for;
 
 /// A child process killed and reaped when the test ends, however it ends.
@@ -17,11 +18,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    l.local_addr().unwrap().port()
 }
 
 fn program(name: &str) -> Option<PathBuf> {
@@ -82,7 +78,7 @@ impl ScrapedSandbox {
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&my_cnf, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let exporter_port = free_port();
+        let exporter_port = reserved_port();
         let exporter = Running(
             Command::new(exporter)
                 .arg(format!("--config.my-cnf={}", my_cnf.display()))
@@ -92,7 +88,7 @@ impl ScrapedSandbox {
                 .spawn()
                 .unwrap(),
         );
-        let prom_port = free_port();
+        let prom_port = reserved_port();
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
             &config,
@@ -200,7 +196,7 @@ fn health_lists_a_sandbox_read_through_prometheus_and_errors_per_source() {
              [[prometheus]]\nname = \"nowhere\"\nurl = \"http://127.0.0.1:{}\"\n\n\
              [[prometheus]]\nname = \"typo\"\nurl = \"{}\"\nselector = '{{job=~\"(\"}}'\n",
             scraped.url,
-            free_port(),
+            refused_port(),
             scraped.url
         ),
     )

@@ -176,8 +176,9 @@ fn prometheus_rows_carry_their_sources_tags_live_and_replayed() {
         &config,
         &[
             "record",
+            // Seconds to spare for a first read of each source on a loaded machine.
             "--duration",
-            "3s",
+            "8s",
             "--interval",
             "500ms",
             "--out",

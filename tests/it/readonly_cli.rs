@@ -221,7 +221,7 @@ fn every_write_subcommand_is_refused_with_the_flag_and_with_the_config() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + crate::support::wait::DEADLINE;
     while alive(sb, a.parse().unwrap()) {
         assert!(
             std::time::Instant::now() < deadline,

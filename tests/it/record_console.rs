@@ -103,7 +103,14 @@ async fn the_record_key_writes_a_replayable_file_while_polling_goes_on() {
         .iter()
         .find(|h| h.instance == "live")
         .unwrap();
-    assert_eq!(live.status, arkc::health::Status::Up);
+    // "slow" answered too (past 1 s, which a loaded machine can make).
+    assert!(
+        matches!(
+            live.status,
+            arkc::health::Status::Up | arkc::health::Status::Slow
+        ),
+        "{live:?}"
+    );
     assert!(live.qps.is_some());
     handle.shutdown().await;
 }

@@ -60,7 +60,8 @@ fn a_replay_shows_the_recorded_tags_and_what_was_read_while_an_alert_fired() {
         .arg(&config)
         .env("XDG_STATE_HOME", dir.path())
         .env("XDG_DATA_HOME", dir.path())
-        .args(["record", "--out", file_arg, "--duration", "4s"])
+        // Seconds to spare for the first poll and its reads on a loaded machine.
+        .args(["record", "--out", file_arg, "--duration", "10s"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use arkc::app::{update, Action, Effect, State};
 use arkc::backend::health::views::Inspection;
@@ -14,6 +13,8 @@ use arkc::config::Config;
 use arkc::recording::{ReadBody, ReadKind, Recording};
 use arkc::sandbox::{Sandbox, SandboxOptions};
 use tokio::sync::mpsc;
+
+use crate::support::wait::DEADLINE;
 
 fn screen(state: &State) -> String {
     crate::support::render::screen(state, 100, 30)
@@ -27,20 +28,20 @@ fn send(handle: &backend::BackendHandle, effects: Vec<Effect>) {
     }
 }
 
-/// Apply replay events until `done` holds, or fail after 10 s saying what was seen.
+/// Apply replay events until `done` holds, or fail after the deadline saying what was seen.
 async fn until(
     state: &mut State,
     rx: &mut mpsc::UnboundedReceiver<BackendEvent>,
     what: &str,
     done: impl Fn(&State) -> bool,
 ) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
     while !done(state) {
         let event = tokio::time::timeout_at(deadline, rx.recv())
             .await
             .unwrap_or_else(|_| {
                 panic!(
-                    "{what}: not within 10 s; view error {:?}",
+                    "{what}: not within {DEADLINE:?}; view error {:?}",
                     state.health_pane.monitor.view_error
                 )
             })
@@ -76,8 +77,9 @@ fn record(sb: &Sandbox, dir: &Path) -> std::path::PathBuf {
             "record",
             "--out",
             file.to_str().unwrap(),
+            // Seconds to spare for every view's first read on a loaded machine.
             "--duration",
-            "4s",
+            "10s",
         ])
         .output()
         .unwrap();

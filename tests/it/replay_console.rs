@@ -1,8 +1,6 @@
 //! The console on a recording: the replay backend's time cursor feeding `update()`, drawn into
 //! ratatui's TestBackend with the REPLAY marker; and `arkc --replay` on a bad file.
 
-use std::time::Duration;
-
 use arkc::app::{update, Action, Effect, State};
 use arkc::backend::{self, BackendCommand, BackendEvent};
 use arkc::config::Config;
@@ -10,6 +8,8 @@ use arkc::health::{InstanceHealth, Status};
 use arkc::recording::{Frame, Recording, Retention};
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::mpsc;
+
+use crate::support::wait::DEADLINE;
 
 fn clock(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 3, 14, 0).unwrap() + chrono::Duration::seconds(secs)
@@ -64,11 +64,16 @@ async fn until_frame(
     rx: &mut mpsc::UnboundedReceiver<BackendEvent>,
     index: usize,
 ) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         let event = tokio::time::timeout_at(deadline, rx.recv())
             .await
-            .unwrap_or_else(|_| panic!("no frame {index} within 10 s; at {:?}", state.replay))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no frame {index} within {DEADLINE:?}; at {:?}",
+                    state.replay
+                )
+            })
             .expect("replay backend stopped");
         let shown = matches!(&event, BackendEvent::Replay(f) if f.position.index == index);
         update(state, Action::Backend(Box::new(event)));
@@ -178,7 +183,7 @@ async fn replayed_views_without_recorded_reads_say_not_recorded() {
     ] {
         state.health_pane.monitor.view_error = None;
         send(&handle, update(&mut state, key));
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + DEADLINE;
         while state.health_pane.monitor.view_error.is_none() {
             let event = tokio::time::timeout_at(deadline, rx.recv())
                 .await

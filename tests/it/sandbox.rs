@@ -205,7 +205,7 @@ fn killed_starter_takes_its_server_along() {
     );
     wait_for(
         "the orphaned datadir to go",
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         || !Path::new(&root).exists(),
     );
 }

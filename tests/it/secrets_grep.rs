@@ -135,7 +135,7 @@ fn the_sampler_sees_a_password_on_a_command_line() {
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + crate::support::wait::DEADLINE;
     while sampler.seen.lock().unwrap().1.is_empty() && std::time::Instant::now() < deadline {
         std::thread::yield_now();
     }

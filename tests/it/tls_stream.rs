@@ -150,6 +150,7 @@ fn pane_live_follow_over_tls() {
     )
     .unwrap();
     let c = console(home.path(), &config);
+    c.wait_ready(WAIT);
     c.keys(&["3"]);
     c.wait_for_text("stream", WAIT);
     c.keys(&["F"]);
@@ -177,6 +178,7 @@ fn pane_live_follow_over_tls() {
     )
     .unwrap();
     let c = console(home.path(), &config);
+    c.wait_ready(WAIT);
     c.keys(&["3"]);
     let screen = c.wait_for_text("not signed by ca", WAIT);
     assert!(screen.contains("wrong"), "{screen}");

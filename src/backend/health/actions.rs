@@ -6,7 +6,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::kill::{kill_sessions, refuse_if_read_only, KillOutcome, KillTarget};
 use super::processlist::MonitorConn;
 use super::views::HealthViewEvent;
-use crate::backend::recorder::{cell_text, SqlRecorder, STATEMENT_TIMEOUT};
+use crate::backend::recorder::{SqlRecorder, STATEMENT_TIMEOUT};
 use crate::backend::slow::report::ExplainTable;
 use crate::backend::BackendEvent;
 use crate::config::InstanceConfig;
@@ -131,26 +131,5 @@ async fn explain_on(
         .recorder
         .query(&mut mc.conn, &format!("EXPLAIN {sql}"), STATEMENT_TIMEOUT)
         .await?;
-    let columns = rows
-        .first()
-        .map(|r| {
-            r.columns_ref()
-                .iter()
-                .map(|c| c.name_str().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    let rows = rows
-        .iter()
-        .map(|r| {
-            (0..r.len())
-                .map(|i| {
-                    r.as_ref(i)
-                        .and_then(cell_text)
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect()
-        })
-        .collect();
-    Ok(ExplainTable { columns, rows })
+    Ok(ExplainTable::from_rows(&rows))
 }

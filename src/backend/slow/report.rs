@@ -3,6 +3,7 @@
 
 use arkc_slowlog::{Digest, QueryClass};
 
+use crate::backend::recorder::cell_text;
 use crate::tracking::{TrackStatus, Tracking};
 
 /// Where an instance's slow statements come from.
@@ -159,6 +160,34 @@ pub struct SlowReport {
 pub struct ExplainTable {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
+}
+
+impl ExplainTable {
+    /// The cells of `EXPLAIN`'s answer as text, `NULL` for SQL NULL.
+    pub fn from_rows(rows: &[mysql_async::Row]) -> ExplainTable {
+        let columns = rows
+            .first()
+            .map(|r| {
+                r.columns_ref()
+                    .iter()
+                    .map(|c| c.name_str().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rows = rows
+            .iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        r.as_ref(i)
+                            .and_then(cell_text)
+                            .unwrap_or_else(|| "NULL".into())
+                    })
+                    .collect()
+            })
+            .collect();
+        ExplainTable { columns, rows }
+    }
 }
 
 /// What the slow-SQL side of the backend reports.

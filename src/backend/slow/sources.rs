@@ -25,7 +25,7 @@ use super::table::{TablePoll, TableTail};
 use super::tail::LogTail;
 use crate::backend::connect::connect;
 use crate::backend::health::PollSettings;
-use crate::backend::recorder::{cell_text, SqlRecorder};
+use crate::backend::recorder::SqlRecorder;
 use crate::backend::BackendEvent;
 use crate::config::{Config, InstanceConfig};
 use crate::tracking::{TrackStatus, TrackingStore};
@@ -237,28 +237,7 @@ async fn explain(
         .await;
     let _ = tokio::time::timeout(Duration::from_secs(1), conn.disconnect()).await;
     let rows = rows?;
-    let columns = rows
-        .first()
-        .map(|r| {
-            r.columns_ref()
-                .iter()
-                .map(|c| c.name_str().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    let rows = rows
-        .iter()
-        .map(|r| {
-            (0..r.len())
-                .map(|i| {
-                    r.as_ref(i)
-                        .and_then(cell_text)
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect()
-        })
-        .collect();
-    Ok(ExplainTable { columns, rows })
+    Ok(ExplainTable::from_rows(&rows))
 }
 
 /// The sources of one instance.

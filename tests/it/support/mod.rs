@@ -4,6 +4,7 @@
 pub mod jobs;
 pub mod locks;
 pub mod ports;
+pub mod procs;
 pub mod relay;
 pub mod render;
 pub mod sessions;

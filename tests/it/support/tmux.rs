@@ -48,6 +48,25 @@ impl TmuxSession {
         TmuxSession { socket, exit_file }
     }
 
+    /// Wait until the program has taken the screen (raw mode, then the alternate screen) and drawn
+    /// on it. Keys sent before that reach a terminal still in cooked mode, which turns Enter into
+    /// Ctrl-J and Ctrl-C into a signal; on a loaded machine the program can take seconds to start.
+    pub fn wait_ready(&self, timeout: Duration) {
+        let start = Instant::now();
+        loop {
+            if self.pane_var("alternate_on") == "1" && !self.screen().trim().is_empty() {
+                return;
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "the program did not take the screen within {timeout:?}; screen:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Send keys in tmux `send-keys` syntax (e.g. "q", "Enter", "Escape", "C-c").
     pub fn keys(&self, keys: &[&str]) {
         let status = Command::new("tmux")
