@@ -23,27 +23,107 @@ pub enum WriteKey {
     All,
 }
 
+/// What a statement writes, borrowed from its text (no allocation per row).
+enum KeyRef<'a> {
+    /// The table and its key pairs, in any order.
+    Row(&'a str, Vec<(&'a str, &'a str)>),
+    Table(&'a str),
+    All,
+}
+
+/// A row or table key as a 64-bit fingerprint: the same key always gives the same number;
+/// two different keys that happen to give the same one only cost parallelism (the two
+/// transactions run one after the other), never exactness.
+pub type KeyPrint = u64;
+
+/// A `HashSet` hasher for fingerprints, which are already well mixed.
+#[derive(Default, Clone, Copy)]
+pub struct PrintHasher(u64);
+
+impl std::hash::Hasher for PrintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub type PrintSet = HashSet<KeyPrint, std::hash::BuildHasherDefault<PrintHasher>>;
+
+/// The fingerprint of a table's name.
+pub fn table_print(table: &str) -> KeyPrint {
+    let mut h = Fingerprint::new();
+    h.part(table.as_bytes());
+    h.finish()
+}
+
+/// The fingerprint of one row of `table` by its key: `pairs` are (column, value) as the
+/// planner writes them (backquoted column, SQL literal), in any order.
+pub fn row_print(table: &str, pairs: &mut [(&str, &str)]) -> KeyPrint {
+    pairs.sort_unstable();
+    let mut h = Fingerprint::new();
+    h.part(table.as_bytes());
+    for (c, v) in pairs.iter() {
+        h.part(c.as_bytes());
+        h.part(v.as_bytes());
+    }
+    h.finish()
+}
+
+/// A 64-bit hash of length-prefixed parts (SipHash with fixed keys: the same parts give the
+/// same value in every process).
+pub struct Fingerprint(std::hash::DefaultHasher);
+
+impl Fingerprint {
+    pub fn new() -> Self {
+        Fingerprint(Default::default())
+    }
+    pub fn part(&mut self, bytes: &[u8]) {
+        use std::hash::Hasher;
+        self.0.write_usize(bytes.len());
+        self.0.write(bytes);
+    }
+    pub fn finish(&self) -> KeyPrint {
+        use std::hash::Hasher;
+        self.0.finish()
+    }
+}
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The keys of a whole transaction, for overlap tests.
 #[derive(Debug, Default, Clone)]
 pub struct TxnKeys {
-    rows: HashSet<(String, String)>,
-    tables: HashSet<String>,
-    whole_tables: HashSet<String>,
+    rows: PrintSet,
+    tables: PrintSet,
+    whole_tables: PrintSet,
     all: bool,
 }
 
 impl TxnKeys {
     /// The keys of `statements`; `primary_key` names a table's primary key columns
     /// (backquoted, as the planner writes them), None when it has none or is unknown.
-    pub fn of<'a>(
+    pub fn of<'a, 'k>(
         statements: impl IntoIterator<Item = &'a str>,
-        primary_key: &dyn Fn(&str) -> Option<Vec<String>>,
+        primary_key: &dyn Fn(&str) -> Option<&'k [String]>,
     ) -> Self {
         let mut keys = TxnKeys::default();
         for stmt in statements {
-            for key in statement_keys(stmt, primary_key) {
-                keys.add(key);
-            }
+            each_key(stmt, primary_key, &mut |key| match key {
+                KeyRef::Row(t, mut pairs) => keys.add_row(t, &mut pairs),
+                KeyRef::Table(t) => keys.add_table(table_print(t)),
+                KeyRef::All => keys.all = true,
+            });
         }
         keys
     }
@@ -56,18 +136,25 @@ impl TxnKeys {
         }
     }
 
-    fn add(&mut self, key: WriteKey) {
-        match key {
-            WriteKey::Row(t, k) => {
-                self.tables.insert(t.clone());
-                self.rows.insert((t, k));
-            }
-            WriteKey::Table(t) => {
-                self.tables.insert(t.clone());
-                self.whole_tables.insert(t);
-            }
-            WriteKey::All => self.all = true,
-        }
+    fn add_row(&mut self, table: &str, pairs: &mut [(&str, &str)]) {
+        self.add_row_print(table_print(table), row_print(table, pairs));
+    }
+
+    /// One row of the table `table` (a `table_print`) by its key's fingerprint (`row_print`).
+    pub fn add_row_print(&mut self, table: KeyPrint, row: KeyPrint) {
+        self.tables.insert(table);
+        self.rows.insert(row);
+    }
+
+    /// Any row of the table `table` (a `table_print`).
+    pub fn add_table(&mut self, table: KeyPrint) {
+        self.tables.insert(table);
+        self.whole_tables.insert(table);
+    }
+
+    /// This transaction overlaps everything.
+    pub fn add_all(&mut self) {
+        self.all = true;
     }
 
     /// Do the two write a common row, or a table one of them writes as a whole?
@@ -89,54 +176,66 @@ impl TxnKeys {
 }
 
 /// The keys one statement writes.
-pub fn statement_keys(
+pub fn statement_keys<'k>(
     stmt: &str,
-    primary_key: &dyn Fn(&str) -> Option<Vec<String>>,
+    primary_key: &dyn Fn(&str) -> Option<&'k [String]>,
 ) -> Vec<WriteKey> {
+    let mut keys = Vec::new();
+    each_key(stmt, primary_key, &mut |key| {
+        keys.push(match key {
+            KeyRef::Row(t, pairs) => row_key(t, pairs),
+            KeyRef::Table(t) => WriteKey::Table(t.to_string()),
+            KeyRef::All => WriteKey::All,
+        })
+    });
+    keys
+}
+
+/// Calls `f` with each key `stmt` writes (an UPDATE of a key column writes two rows).
+fn each_key<'a, 'k>(
+    stmt: &'a str,
+    primary_key: &dyn Fn(&str) -> Option<&'k [String]>,
+    f: &mut dyn FnMut(KeyRef<'a>),
+) {
     let stmt = stmt.trim();
     if let Some(rest) = stmt.strip_prefix("DELETE FROM ") {
-        return match table_of(rest) {
-            None => vec![WriteKey::All],
-            Some((t, after)) => vec![where_key(t, after.strip_prefix(" WHERE "))],
-        };
+        return f(match table_of(rest) {
+            None => KeyRef::All,
+            Some((t, after)) => where_key(t, after.strip_prefix(" WHERE ")),
+        });
     }
     if let Some(rest) = stmt.strip_prefix("UPDATE ") {
         let Some((t, after)) = table_of(rest) else {
-            return vec![WriteKey::All];
+            return f(KeyRef::All);
         };
-        let Some(set) = set_pairs(after) else {
-            return vec![WriteKey::Table(t.to_string())];
+        let Some((pairs, where_text)) = set_pairs(after) else {
+            return f(KeyRef::Table(t));
         };
-        let (pairs, where_text) = set;
-        let old = where_key(t, Some(where_text));
-        let WriteKey::Row(_, _) = &old else {
-            return vec![old];
+        let Some(old) = key_pairs(where_text) else {
+            return f(KeyRef::Table(t));
         };
-        let Some(mut key) = key_pairs(where_text) else {
-            return vec![WriteKey::Table(t.to_string())];
-        };
-        let moved = key
+        let mut new = old.clone();
+        let moved = new
             .iter_mut()
             .filter_map(|(c, v)| {
-                let new = pairs.iter().find(|(sc, _)| sc == c)?;
-                *v = new.1;
+                let set = pairs.iter().find(|(sc, _)| sc == c)?;
+                *v = set.1;
                 Some(())
             })
             .count();
-        return match moved {
-            0 => vec![old],
-            _ => vec![old, row_key(t, key)],
-        };
+        f(KeyRef::Row(t, old));
+        if moved > 0 {
+            f(KeyRef::Row(t, new));
+        }
+        return;
     }
     if let Some(rest) = stmt.strip_prefix("INSERT INTO ") {
         let Some((t, after)) = table_of(rest) else {
-            return vec![WriteKey::All];
+            return f(KeyRef::All);
         };
-        return vec![
-            insert_key(t, after, primary_key).unwrap_or_else(|| WriteKey::Table(t.to_string()))
-        ];
+        return f(insert_key(t, after, primary_key).unwrap_or(KeyRef::Table(t)));
     }
-    vec![WriteKey::All]
+    f(KeyRef::All)
 }
 
 /// The table an `INSERT INTO` statement names (backquoted), whose primary key `TxnKeys::of`
@@ -193,10 +292,10 @@ fn key_pairs(mut s: &str) -> Option<Vec<(&str, &str)>> {
     }
 }
 
-fn where_key(t: &str, cond: Option<&str>) -> WriteKey {
+fn where_key<'a>(t: &'a str, cond: Option<&'a str>) -> KeyRef<'a> {
     match cond.and_then(key_pairs) {
-        Some(pairs) => row_key(t, pairs),
-        None => WriteKey::Table(t.to_string()),
+        Some(pairs) => KeyRef::Row(t, pairs),
+        None => KeyRef::Table(t),
     }
 }
 
@@ -211,11 +310,11 @@ fn row_key(t: &str, mut pairs: Vec<(&str, &str)>) -> WriteKey {
 }
 
 /// ` (cols) VALUES (tuple)` with the primary key's literals picked out.
-fn insert_key(
-    t: &str,
-    s: &str,
-    primary_key: &dyn Fn(&str) -> Option<Vec<String>>,
-) -> Option<WriteKey> {
+fn insert_key<'a, 'k>(
+    t: &'a str,
+    s: &'a str,
+    primary_key: &dyn Fn(&str) -> Option<&'k [String]>,
+) -> Option<KeyRef<'a>> {
     let pk = primary_key(t)?;
     let mut rest = s.strip_prefix(" (")?;
     let mut columns = Vec::new();
@@ -235,13 +334,13 @@ fn insert_key(
         return None;
     }
     let mut pairs = Vec::new();
-    for column in &pk {
+    for column in pk {
         let at = columns.iter().position(|c| c == column)?;
         let v = values[at];
         (literal_len(v) == Some(v.len())).then_some(())?;
-        pairs.push((column.as_str(), v));
+        pairs.push((columns[at], v));
     }
-    (!pairs.is_empty()).then(|| row_key(t, pairs))
+    (!pairs.is_empty()).then_some(KeyRef::Row(t, pairs))
 }
 
 /// The top-level comma separated values of a tuple's inside (quotes and parentheses kept).
@@ -279,10 +378,12 @@ fn tuple_values(s: &str) -> Option<Vec<&str>> {
 mod tests {
     use super::*;
 
-    fn pk(t: &str) -> Option<Vec<String>> {
+    fn pk(t: &str) -> Option<&'static [String]> {
+        static KEYS: std::sync::LazyLock<[Vec<String>; 2]> =
+            std::sync::LazyLock::new(|| [vec!["`id`".into()], vec!["`o`".into(), "`l`".into()]]);
         match t {
-            "`d`.`t`" => Some(vec!["`id`".into()]),
-            "`d`.`i`" => Some(vec!["`o`".into(), "`l`".into()]),
+            "`d`.`t`" => Some(&KEYS[0]),
+            "`d`.`i`" => Some(&KEYS[1]),
             _ => None,
         }
     }

@@ -145,7 +145,7 @@ impl<'a> ParallelApply<'a> {
     ) -> Result<(), String> {
         self.learn_primary_keys(&unit, progress).await?;
         let known = &self.primary_keys;
-        let pk = |t: &str| known.get(t).cloned().flatten();
+        let pk = |t: &str| known.get(t).and_then(|c| c.as_deref());
         let keys = TxnKeys::of(unit.statements.iter().map(String::as_str), &pk);
         while self.idle.is_empty() || self.in_flight.iter().any(|f| f.keys.overlaps(&keys)) {
             self.commit_head(progress).await?;
