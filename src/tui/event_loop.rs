@@ -233,8 +233,9 @@ where
     Ok(())
 }
 
-/// The shortest time between two redraws caused by backend results alone.
-const BACKEND_FRAME_GAP: Duration = Duration::from_millis(100);
+/// The shortest time between two redraws caused by backend results alone (keys redraw at once);
+/// the same pace as the poll batches.
+const BACKEND_FRAME_GAP: Duration = crate::backend::health::outbox::BATCH_EVERY;
 
 fn draw<B>(
     terminal: &mut Terminal<B>,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use arkc::backend::health::outbox::BATCH_EVERY;
 use arkc::backend::{self, BackendEvent};
 use arkc::config::{Config, InstanceConfig};
 use arkc::health::Status;
@@ -76,9 +77,9 @@ async fn results_and_poll_statements_arrive_in_batches() {
         status_reads >= results / 2,
         "{status_reads} status reads for {results} results"
     );
-    // At most one batch per 100 ms (a few more for the edges of the window): results travel
-    // together, not one event each. A slower machine only makes fewer batches.
-    let most = window.as_millis() / 100 + 5;
+    // At most one batch per BATCH_EVERY (a few more for the edges of the window): results
+    // travel together, not one event each. A slower machine only makes fewer batches.
+    let most = window.as_millis() / BATCH_EVERY.as_millis() + 5;
     assert!(
         batches as u128 <= most,
         "{batches} batches for {results} results in {window:?}"
