@@ -24,7 +24,7 @@ use crate::error::BinlogError;
 use crate::render::push_ident;
 use crate::review::{literals, ReviewedRow};
 use crate::rows::{Image, RowsEvent, RowsKind};
-use crate::tablemap::{Generated, TableMap};
+use crate::tablemap::{ColumnNames, Generated, TableMap};
 use crate::txn::{Transaction, TxnSink};
 use crate::value::Value;
 
@@ -582,7 +582,7 @@ pub struct CheckRowSink {
     pub origins: Vec<RowOrigin>,
     pending: usize,
     txns: usize,
-    names: HashMap<(String, String), Arc<Vec<String>>>,
+    names: ColumnNames,
 }
 
 impl CheckRowSink {
@@ -595,21 +595,6 @@ impl CheckRowSink {
         self.rows.reverse();
         self.origins.reverse();
         (self.rows, self.origins)
-    }
-
-    fn names(&mut self, t: &TableMap) -> Arc<Vec<String>> {
-        let key = (t.schema.clone(), t.table.clone());
-        let names: Vec<String> = (0..t.columns.len())
-            .map(|i| t.column_name(i).into_owned())
-            .collect();
-        match self.names.get(&key) {
-            Some(known) if **known == names => known.clone(),
-            _ => {
-                let shared = Arc::new(names);
-                self.names.insert(key, shared.clone());
-                shared
-            }
-        }
     }
 }
 
@@ -636,7 +621,7 @@ impl TxnSink for CheckRowSink {
         let mut reader = r.row_reader();
         let (mut b, mut a): (Image, Image) = (Vec::new(), Vec::new());
         let t = &r.table;
-        let columns = self.names(t);
+        let columns = self.names.of(t);
         let primary_key = Arc::new(t.primary_key.clone());
         let table = format!("{}.{}", t.schema, t.table);
         let mut table_sql = String::new();

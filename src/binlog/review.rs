@@ -15,7 +15,7 @@ use crate::plan::{
 };
 use crate::render::{push_ident, push_sql_value};
 use crate::rows::{Image, RowsEvent, RowsKind};
-use crate::tablemap::{Generated, TableMap};
+use crate::tablemap::{ColumnNames, Generated, TableMap};
 use crate::txn::{Transaction, TxnSink};
 use crate::value::Value;
 
@@ -129,7 +129,7 @@ pub struct ReviewSink<F> {
     cur: Vec<ReviewedRow>,
     refusals: Vec<String>,
     dropped: u64,
-    names: HashMap<(String, String), Arc<Vec<String>>>,
+    names: ColumnNames,
     keys: HashMap<(String, String), Arc<Vec<usize>>>,
     deliver: F,
 }
@@ -153,25 +153,10 @@ where
             cur: Vec::new(),
             refusals: Vec::new(),
             dropped: 0,
-            names: HashMap::new(),
+            names: ColumnNames::default(),
             keys: HashMap::new(),
             deliver,
         })
-    }
-
-    fn column_names(&mut self, t: &TableMap) -> Arc<Vec<String>> {
-        let key = (t.schema.clone(), t.table.clone());
-        let names: Vec<String> = (0..t.columns.len())
-            .map(|i| t.column_name(i).into_owned())
-            .collect();
-        match self.names.get(&key) {
-            Some(known) if **known == names => known.clone(),
-            _ => {
-                let shared = Arc::new(names);
-                self.names.insert(key, shared.clone());
-                shared
-            }
-        }
     }
 
     fn primary_key(&mut self, t: &TableMap) -> Arc<Vec<usize>> {
@@ -214,7 +199,7 @@ where
             kind,
             table: format!("{}.{}", t.schema, t.table),
             table_sql: table_sql(t),
-            columns: self.column_names(t),
+            columns: self.names.of(t),
             before: literals(t, before),
             after: literals(t, after),
             undo_sql,

@@ -348,3 +348,28 @@ fn read_meta(m: &mut Cursor, t: u8) -> DResult<(u8, u16)> {
         other => return Err(DecodeError(format!("unsupported column type {other}"))),
     })
 }
+
+/// Each table's column names, shared between its rows while its definition stays the same (a
+/// table map naming other columns replaces them).
+#[derive(Debug, Default)]
+pub struct ColumnNames {
+    by_table: std::collections::HashMap<(String, String), std::sync::Arc<Vec<String>>>,
+}
+
+impl ColumnNames {
+    /// The names of `t`'s columns, the same `Arc` as the table's previous rows when unchanged.
+    pub fn of(&mut self, t: &TableMap) -> std::sync::Arc<Vec<String>> {
+        let names: Vec<String> = (0..t.columns.len())
+            .map(|i| t.column_name(i).into_owned())
+            .collect();
+        let key = (t.schema.clone(), t.table.clone());
+        match self.by_table.get(&key) {
+            Some(known) if **known == names => known.clone(),
+            _ => {
+                let shared = std::sync::Arc::new(names);
+                self.by_table.insert(key, shared.clone());
+                shared
+            }
+        }
+    }
+}
