@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use arkc::config::Config;
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
+use crate::support::cli::text;
 use crate::support::wait::answered;
 
 /// The binary with a private home: nothing reads or writes the real `~`.
@@ -21,15 +22,6 @@ fn arkc(home: &Path) -> Command {
         .env_remove("ARKC_CONFIG")
         .env_remove("MYSQL_TEST_LOGIN_FILE");
     cmd
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn sandbox(name: &str) -> Sandbox {

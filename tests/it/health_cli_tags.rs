@@ -9,20 +9,12 @@ use std::time::{Duration, Instant};
 
 use arkc::sandbox::{Sandbox, SandboxOptions};
 
+use crate::support::cli::{arkc, text};
 use crate::support::wait::{answered, DEADLINE};
 
 /// A loopback port with nothing listening (kept bound, so no other server takes it).
 fn dead_port() -> u16 {
     crate::support::ports::refused_port()
-}
-
-fn arkc(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arkc"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// `arkc` that must end by itself before the deadline (a hang fails the test instead of holding it).
@@ -45,15 +37,6 @@ fn arkc_ends(config: &Path, args: &[&str]) -> Output {
         std::thread::sleep(Duration::from_millis(50));
     }
     child.wait_with_output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn names_of(stdout: &[u8]) -> Vec<(String, String)> {

@@ -12,6 +12,7 @@ use arkc::sandbox::{Sandbox, SandboxOptions};
 use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
+use crate::support::cli::arkc;
 use crate::support::ports::refused_port;
 use crate::support::sessions::{deadlock, lock_chain, session, Deadlock, LockChain};
 use crate::support::wait::DEADLINE;
@@ -39,15 +40,6 @@ fn write_config(dir: &Path, instances: &[(&str, u16)], extra: &str) -> PathBuf {
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn arkc(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arkc"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn json_of(out: &Output) -> Value {

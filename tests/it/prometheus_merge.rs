@@ -3,19 +3,11 @@
 //! and `prometheus-mysqld-exporter` scraping a sandbox.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::prometheus_source::{prometheus_binaries, ScrapedSandbox};
+use crate::support::cli::arkc;
 use crate::support::wait::answered;
-
-fn arkc(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arkc"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn rows(out: &Output) -> Vec<serde_json::Value> {
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -7,24 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::prometheus_source::{prometheus_binaries, ScrapedSandbox};
-
-fn arkc(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arkc"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::support::cli::{arkc, text};
 
 /// `(instance, source, tags)` of each row, sorted by instance.
 fn rows(out: &Output) -> Vec<(String, String, Vec<String>)> {

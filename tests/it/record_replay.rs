@@ -1,30 +1,10 @@
 //! `arkc record` against a real sandbox, then `arkc health --replay` on the file it wrote.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use arkc::recording::Recording;
 use arkc::sandbox::Sandbox;
 
+use crate::support::cli::{arkc, text};
 use crate::support::wait::answered;
-
-fn arkc(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arkc"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 #[test]
 fn ten_seconds_recorded_then_replayed_at_a_time() {

@@ -3,29 +3,11 @@
 //! an instance whose alert fired, the sessions, locks, latest deadlock and inspection reads
 //! recorded at or before `--at`. Against a real sandbox recorded by `arkc record`.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::support::cli::{arkc, text};
 use arkc::recording::Recording;
 use arkc::sandbox::{Sandbox, SandboxOptions};
-
-fn arkc(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arkc"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn json(out: &Output) -> Vec<serde_json::Value> {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)))

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test module uses part of them
 
+pub mod cli;
 pub mod jobs;
 pub mod locks;
 pub mod ports;
