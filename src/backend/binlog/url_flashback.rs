@@ -151,9 +151,7 @@ fn render_in_one_scan(
     let (written, inverse_written) = std::thread::scope(|s| {
         let inverse = s.spawn(|| write_blocks(inverse, inverse_path));
         let written = write_blocks(planner, path);
-        let inverse_written = inverse
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("writing {} failed", inverse_path.display())));
+        let inverse_written = joined(inverse, "writing", inverse_path);
         (written, inverse_written)
     });
     let (blocks, stats) = written?;
@@ -194,12 +192,7 @@ fn render_on_two_scans(
             let Both(planner, MaybeSink(spool)) = sinks;
             anyhow::Ok((read, write_blocks(planner, path), spool))
         })();
-        let theirs = other.join().unwrap_or_else(|_| {
-            Err(anyhow::anyhow!(
-                "rendering {} failed",
-                inverse_path.display()
-            ))
-        });
+        let theirs = joined(other, "rendering", inverse_path);
         (mine, theirs)
     });
     let (read, written, spool) = mine?;
@@ -217,6 +210,17 @@ fn render_on_two_scans(
         stats,
         row_events,
     }))
+}
+
+/// What a scoped thread working on `path` returned; a panic there is told as `doing` it failed.
+fn joined<T>(
+    thread: std::thread::ScopedJoinHandle<'_, anyhow::Result<T>>,
+    doing: &str,
+    path: &Path,
+) -> anyhow::Result<T> {
+    thread
+        .join()
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("{doing} {} failed", path.display())))
 }
 
 fn write_blocks(
