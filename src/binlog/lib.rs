@@ -10,6 +10,7 @@ pub mod check_spill;
 pub(crate) mod check_walk;
 pub mod cursor;
 pub mod decoder;
+pub mod digits;
 pub mod dir;
 pub mod error;
 pub mod event;

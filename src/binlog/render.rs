@@ -1,9 +1,11 @@
 //! Values as SQL literals the stock `mariadb`/`mysql` client accepts, written straight
 //! into a reusable String; identifiers quoted with backticks; a row's WHERE conditions.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use crate::charset::{text_kind, TextKind};
+use crate::digits::{push_2, push_i64, push_padded, push_u64};
 use crate::jsonb::{jsonb_to_text, parse_json_diffs, write_json_string, JsonDiffOp};
 use crate::rows::Image;
 use crate::tablemap::{ty, Column, Generated, TableMap};
@@ -11,13 +13,16 @@ use crate::value::{decimal_to_string, Date, Time, Value};
 
 /// Appends a backtick-quoted identifier (backticks doubled).
 pub fn push_ident(name: &str, out: &mut String) {
+    out.reserve(name.len() + 2);
     out.push('`');
-    for ch in name.chars() {
-        if ch == '`' {
-            out.push('`');
-        }
-        out.push(ch);
+    let mut rest = name;
+    // Backticks are ASCII, so the cuts fall on character boundaries.
+    while let Some(k) = memchr::memchr(b'`', rest.as_bytes()) {
+        out.push_str(&rest[..=k]);
+        out.push('`');
+        rest = &rest[k + 1..];
     }
+    out.push_str(rest);
     out.push('`');
 }
 
@@ -36,17 +41,19 @@ pub fn push_hex(bytes: &[u8], out: &mut String) {
 /// Appends a quoted string literal if that is safe whatever the sql_mode (no
 /// backslashes, NULs or ^Z); returns false otherwise, writing nothing.
 fn push_quoted(s: &str, out: &mut String) -> bool {
-    if s.bytes().any(|b| matches!(b, b'\\' | 0 | 0x1a)) {
+    if memchr::memchr3(b'\\', 0, 0x1a, s.as_bytes()).is_some() {
         return false;
     }
     out.reserve(s.len() + 2);
     out.push('\'');
-    for part in s.split('\'').enumerate() {
-        if part.0 > 0 {
-            out.push_str("''");
-        }
-        out.push_str(part.1);
+    let mut rest = s;
+    // Quotes are ASCII, so the cuts fall on character boundaries.
+    while let Some(k) = memchr::memchr(b'\'', rest.as_bytes()) {
+        out.push_str(&rest[..=k]);
+        out.push('\'');
+        rest = &rest[k + 1..];
     }
+    out.push_str(rest);
     out.push('\'');
     true
 }
@@ -84,15 +91,34 @@ fn ascii(bytes: &[u8]) -> &str {
 }
 
 fn push_date(d: &Date, out: &mut String) {
-    let _ = write!(out, "{:04}-{:02}-{:02}", d.year, d.month, d.day);
+    // "{:04}-{:02}-{:02}"
+    push_padded(u64::from(d.year), 4, out);
+    out.push('-');
+    push_2(u64::from(d.month), out);
+    out.push('-');
+    push_2(u64::from(d.day), out);
 }
 
 fn push_time(t: &Time, out: &mut String) {
     if t.negative {
         out.push('-');
     }
-    let _ = write!(out, "{:02}:{:02}:{:02}", t.hours, t.minutes, t.seconds);
+    push_hms(
+        u64::from(t.hours),
+        u64::from(t.minutes),
+        u64::from(t.seconds),
+        out,
+    );
     push_fraction(t.micros, t.fsp, out);
+}
+
+/// "{:02}:{:02}:{:02}"
+fn push_hms(h: u64, m: u64, s: u64, out: &mut String) {
+    push_2(h, out);
+    out.push(':');
+    push_2(m, out);
+    out.push(':');
+    push_2(s, out);
 }
 
 fn push_fraction(micros: u32, fsp: u8, out: &mut String) {
@@ -100,7 +126,8 @@ fn push_fraction(micros: u32, fsp: u8, out: &mut String) {
     let fsp = fsp.min(6);
     if fsp > 0 {
         let v = micros / 10u32.pow(6 - u32::from(fsp));
-        let _ = write!(out, ".{:0width$}", v, width = fsp as usize);
+        out.push('.');
+        push_padded(u64::from(v), fsp as usize, out);
     }
 }
 
@@ -114,13 +141,15 @@ pub fn push_timestamp(seconds: u32, micros: u32, fsp: u8, out: &mut String) {
     let days = seconds as i64 / 86_400;
     let rem = seconds as i64 % 86_400;
     let (y, m, d) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    );
+    // From a u32 of seconds: the year is 1970..=2106 and every field is positive.
+    push_padded(y.unsigned_abs(), 4, out);
+    out.push('-');
+    push_2(u64::from(m), out);
+    out.push('-');
+    push_2(u64::from(d), out);
+    out.push(' ');
+    let rem = rem.unsigned_abs();
+    push_hms(rem / 3600, rem / 60 % 60, rem % 60, out);
     push_fraction(micros, fsp, out);
 }
 
@@ -141,20 +170,14 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 pub fn push_sql_value(v: &Value, col: &Column, out: &mut String) {
     match *v {
         Value::Null => out.push_str("NULL"),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::UInt(u) | Value::Bit(u) => {
-            let _ = write!(out, "{u}");
-        }
+        Value::Int(i) => push_i64(i, out),
+        Value::UInt(u) | Value::Bit(u) => push_u64(u, out),
         // The f32 widened to f64 is exact: equal to the column in comparisons, and it
         // narrows back to the same float on insert.
         Value::Float(f) => push_double(f as f64, out),
         Value::Double(d) => push_double(d, out),
         Value::Decimal(b, p, s) => decimal_to_string(b, p, s, out),
-        Value::Year(y) => {
-            let _ = write!(out, "{y}");
-        }
+        Value::Year(y) => push_u64(u64::from(y), out),
         Value::Date(d) => {
             out.push('\'');
             push_date(&d, out);
@@ -184,20 +207,39 @@ pub fn push_sql_value(v: &Value, col: &Column, out: &mut String) {
         Value::Enum(i) => push_enum(i, col, out),
         Value::Set(bits) => push_set(bits, col, out),
         Value::Bytes(b) => push_bytes(b, col, out),
-        Value::Json(b) => {
-            let mut text = String::new();
-            match jsonb_to_text(b, &mut text) {
-                Ok(()) => {
-                    out.push_str("CAST(");
-                    push_text(text.as_bytes(), Some(255), out);
-                    out.push_str(" AS JSON)");
-                }
-                Err(_) => push_hex(b, out),
+        Value::Json(b) => with_scratch(|text| match jsonb_to_text(b, text) {
+            Ok(()) => {
+                out.push_str("CAST(");
+                push_text(text.as_bytes(), Some(255), out);
+                out.push_str(" AS JSON)");
             }
-        }
+            Err(_) => push_hex(b, out),
+        }),
         Value::JsonDiff(b) => push_hex(b, out),
         Value::Geometry(b) | Value::Vector(b) => push_hex(b, out),
     }
+}
+
+thread_local! {
+    /// The JSON text of one value before it is quoted: one buffer per rendering thread
+    /// instead of one allocation per JSON value.
+    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Runs `f` on an empty scratch String (a fresh one if the thread's is in use).
+fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => {
+            s.clear();
+            let r = f(&mut s);
+            if s.capacity() > 1 << 20 {
+                // One huge document must not pin its buffer for the rest of the run.
+                *s = String::new();
+            }
+            r
+        }
+        Err(_) => f(&mut String::new()),
+    })
 }
 
 fn push_double(d: f64, out: &mut String) {
@@ -225,9 +267,7 @@ fn push_enum(i: u16, col: &Column, out: &mut String) {
         .and_then(|v| v.get((i as usize).wrapping_sub(1)))
     {
         Some(name) => push_text(name.as_bytes(), Some(255), out),
-        None => {
-            let _ = write!(out, "{i}");
-        }
+        None => push_u64(u64::from(i), out),
     }
 }
 
@@ -466,6 +506,75 @@ mod tests {
         s.clear();
         push_json_value(&Value::Set(0b101), &c, &mut s);
         assert_eq!(s, r#""a,c""#);
+    }
+
+    #[test]
+    fn quotes_and_backticks_anywhere() {
+        let c = col(ty::VARCHAR, Some(255));
+        for (text, want) in [
+            ("", "''"),
+            ("'", "''''"),
+            ("''x'", "'''''x'''"),
+            ("é'é", "'é''é'"),
+        ] {
+            assert_eq!(sql(Value::Bytes(text.as_bytes()), &c), want);
+        }
+        for (name, want) in [("`", "````"), ("a``b`", "`a````b```"), ("ü", "`ü`")] {
+            let mut id = String::new();
+            push_ident(name, &mut id);
+            assert_eq!(id, want);
+        }
+    }
+
+    #[test]
+    fn temporal_literals_match_the_format_spelling() {
+        let c = col(ty::DATETIME2, None);
+        for (year, month, day) in [
+            (0, 0, 0),
+            (7, 1, 2),
+            (2026, 12, 31),
+            (9999, 15, 31),
+            (65535, 99, 99),
+        ] {
+            for (negative, hours, minutes, seconds, micros, fsp) in [
+                (false, 0, 0, 0, 0, 0),
+                (true, 838, 59, 59, 999_999, 6),
+                (false, 5, 6, 7, 123_000, 3),
+                (true, 1023, 63, 63, 16_777_215, 1),
+                (false, 100, 99, 9, 5, 6),
+            ] {
+                let d = Date { year, month, day };
+                let t = Time {
+                    negative,
+                    hours,
+                    minutes,
+                    seconds,
+                    micros,
+                    fsp,
+                };
+                let frac = if fsp > 0 {
+                    let v = micros / 10u32.pow(6 - u32::from(fsp));
+                    format!(".{:0w$}", v, w = fsp as usize)
+                } else {
+                    String::new()
+                };
+                let sign = if negative { "-" } else { "" };
+                let time = format!("{sign}{hours:02}:{minutes:02}:{seconds:02}{frac}");
+                let date = format!("{year:04}-{month:02}-{day:02}");
+                assert_eq!(sql(Value::Date(d), &c), format!("'{date}'"));
+                assert_eq!(sql(Value::Time(t), &c), format!("'{time}'"));
+                assert_eq!(sql(Value::DateTime(d, t), &c), format!("'{date} {time}'"));
+            }
+        }
+        assert_eq!(sql(Value::Int(i64::MIN), &c), i64::MIN.to_string());
+        assert_eq!(sql(Value::UInt(u64::MAX), &c), u64::MAX.to_string());
+        assert_eq!(sql(Value::Year(0), &c), "0");
+        let mut s = String::new();
+        push_timestamp(u32::MAX, 999_999, 6, &mut s);
+        assert_eq!(s, "2106-02-07 06:28:15.999999");
+        s.clear();
+        push_timestamp(0, 0, 2, &mut s);
+        assert_eq!(s, "0000-00-00 00:00:00.00");
     }
 
     #[test]

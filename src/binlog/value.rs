@@ -2,6 +2,7 @@
 //! Values borrow the event bytes; nothing here allocates.
 
 use crate::cursor::{be_uint, le_uint, Cursor};
+use crate::digits::push_padded;
 use crate::error::{DResult, DecodeError};
 use crate::tablemap::{ty, Column};
 
@@ -57,6 +58,7 @@ pub struct Time {
 }
 
 /// Decodes the value of `col` at the cursor; `partial_json` marks a JSON diff.
+#[inline]
 pub fn decode_value<'a>(
     col: &Column,
     c: &mut Cursor<'a>,
@@ -176,15 +178,19 @@ pub fn decimal_to_string(bytes: &[u8], precision: u8, scale: u8, out: &mut Strin
         pos += len;
         v
     };
-    let mut digits = String::with_capacity(80);
+    // At most 10 digits for the leading group and 10 per group of 9 (a corrupt group can
+    // exceed 999999999); the precision is a u8 (JSON opaque values are not checked): 290.
+    let mut digits = [0u8; DIGITS_MAX];
+    let mut len = 0;
     let lead = intg % 9;
     if lead > 0 {
-        digits.push_str(&take(DIG2BYTES[lead]).to_string());
+        put_padded(take(DIG2BYTES[lead]), 0, &mut digits, &mut len);
     }
     for _ in 0..intg / 9 {
-        let _ = std::fmt::Write::write_fmt(&mut digits, format_args!("{:09}", take(4)));
+        put_padded(take(4), 9, &mut digits, &mut len);
     }
-    let int_part = digits.trim_start_matches('0');
+    let first = digits[..len].iter().position(|&d| d != b'0').unwrap_or(len);
+    let int_part = std::str::from_utf8(&digits[first..len]).unwrap_or("");
     if negative {
         out.push('-');
     }
@@ -192,12 +198,26 @@ pub fn decimal_to_string(bytes: &[u8], precision: u8, scale: u8, out: &mut Strin
     if frac > 0 {
         out.push('.');
         for _ in 0..frac / 9 {
-            let _ = std::fmt::Write::write_fmt(out, format_args!("{:09}", take(4)));
+            push_padded(take(4), 9, out);
         }
         let tail = frac % 9;
         if tail > 0 {
             let v = take(DIG2BYTES[tail]);
-            let _ = std::fmt::Write::write_fmt(out, format_args!("{:0width$}", v, width = tail));
+            push_padded(v, tail, out);
+        }
+    }
+}
+
+const DIGITS_MAX: usize = 10 + 10 * (u8::MAX as usize / 9);
+
+/// `{v:0width$}` into a digit buffer (never past its end).
+fn put_padded(v: u64, width: usize, dst: &mut [u8; DIGITS_MAX], len: &mut usize) {
+    let mut buf = itoa::Buffer::new();
+    let s = buf.format(v).as_bytes();
+    for &d in std::iter::repeat_n(&b'0', width.saturating_sub(s.len())).chain(s) {
+        if let Some(slot) = dst.get_mut(*len) {
+            *slot = d;
+            *len += 1;
         }
     }
 }
@@ -381,6 +401,105 @@ mod tests {
         assert_eq!(dec(&neg, 14, 4), "-1234567890.1234");
         // DECIMAL(5,2) 0.05 -> int part 0, frac 05
         assert_eq!(dec(&[0x80, 0x00, 0x05], 5, 2), "0.05");
+    }
+
+    /// The formatting-machinery spelling `decimal_to_string` replaced, kept as the oracle.
+    fn dec_reference(bytes: &[u8], precision: u8, scale: u8) -> String {
+        use std::fmt::Write as _;
+        const DIG2BYTES: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+        let intg = (precision.saturating_sub(scale)) as usize;
+        let frac = scale as usize;
+        let mut buf = [0u8; 40];
+        let n = bytes.len().min(40);
+        buf[..n].copy_from_slice(&bytes[..n]);
+        let negative = buf[0] & 0x80 == 0;
+        buf[0] ^= 0x80;
+        if negative {
+            buf[..n].iter_mut().for_each(|b| *b = !*b);
+        }
+        let mut pos = 0;
+        let mut take = |len: usize| {
+            let v = buf.get(pos..(pos + len).min(n)).map_or(0, be_uint);
+            pos += len;
+            v
+        };
+        let mut digits = String::new();
+        let lead = intg % 9;
+        if lead > 0 {
+            digits.push_str(&take(DIG2BYTES[lead]).to_string());
+        }
+        for _ in 0..intg / 9 {
+            let _ = write!(digits, "{:09}", take(4));
+        }
+        let int_part = digits.trim_start_matches('0');
+        let mut out = String::new();
+        if negative {
+            out.push('-');
+        }
+        out.push_str(if int_part.is_empty() { "0" } else { int_part });
+        if frac > 0 {
+            out.push('.');
+            for _ in 0..frac / 9 {
+                let _ = write!(out, "{:09}", take(4));
+            }
+            let tail = frac % 9;
+            if tail > 0 {
+                let _ = write!(out, "{:0width$}", take(DIG2BYTES[tail]), width = tail);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn decimals_edge_cases() {
+        // DECIMAL(10,0) 0, -0 (all ones after the sign flip), and -1.
+        assert_eq!(dec(&[0x80, 0, 0, 0, 0], 10, 0), "0");
+        assert_eq!(dec(&[0x7f, 0xff, 0xff, 0xff, 0xff], 10, 0), "-0");
+        assert_eq!(dec(&[0x7f, 0xff, 0xff, 0xff, 0xfe], 10, 0), "-1");
+        // DECIMAL(4,4) -0.0001: no integer digits at all.
+        assert_eq!(dec(&[!0x80, !0x01], 4, 4), "-0.0001");
+        // DECIMAL(18,9) 1.000000005: a full fraction group keeps its leading zeros.
+        let b = [0x80, 0, 0, 1, 0, 0, 0, 5];
+        assert_eq!(dec(&b, 18, 9), "1.000000005");
+        // DECIMAL(65,30) all nines: 8 leading digits in 4 bytes, three integer groups,
+        // three fraction groups, 3 trailing digits in 2 bytes.
+        let mut max = Vec::new();
+        max.extend_from_slice(&99_999_999u32.to_be_bytes());
+        for _ in 0..6 {
+            max.extend_from_slice(&999_999_999u32.to_be_bytes());
+        }
+        max.extend_from_slice(&999u16.to_be_bytes());
+        assert_eq!(max.len(), decimal_size(65, 30).unwrap());
+        max[0] |= 0x80;
+        assert_eq!(
+            dec(&max, 65, 30),
+            format!("{}.{}", "9".repeat(35), "9".repeat(30))
+        );
+    }
+
+    #[test]
+    fn decimals_match_the_reference_on_any_bytes() {
+        // A small xorshift: every precision/scale pair (valid or corrupt, as JSON opaque
+        // values can carry), random bytes, short and empty buffers.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for p in (0..=255u8).step_by(3).chain([65, 64, 9, 10, 18, 255]) {
+            for s in [0u8, 1, 2, 8, 9, 10, 30, 31, p, p.saturating_add(1), 255] {
+                for len in [0usize, 1, 3, 7, 20, 40, 64] {
+                    let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                    assert_eq!(
+                        dec(&bytes, p, s),
+                        dec_reference(&bytes, p, s),
+                        "{bytes:?} {p} {s}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
