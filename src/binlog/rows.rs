@@ -133,9 +133,13 @@ impl<'a> RowsEvent<'a> {
 
     /// Cursor over the rows; each call to `next_row` fills the given images.
     pub fn row_reader(&self) -> RowReader<'_> {
+        let n = self.column_count;
+        let count = |bm: &[u8]| (0..n).filter(|&i| bit(bm, i)).count();
         RowReader {
             ev: self,
             c: Cursor::new(&self.rows),
+            nulls_len: count(self.present).div_ceil(8),
+            nulls_len_after: count(self.present_after).div_ceil(8),
         }
     }
 
@@ -157,6 +161,19 @@ pub type Image<'a> = Vec<Option<Value<'a>>>;
 pub struct RowReader<'e> {
     ev: &'e RowsEvent<'e>,
     c: Cursor<'e>,
+    /// Bytes of the NULL bitmap of each image (before or only, after): the same for every
+    /// row of the event, so counted once.
+    nulls_len: usize,
+    nulls_len_after: usize,
+}
+
+/// Which image `read_image` reads.
+#[derive(Clone, Copy)]
+enum Which {
+    /// The before image of an UPDATE or DELETE, or the image of an INSERT.
+    First,
+    /// The after image of an UPDATE.
+    After,
 }
 
 impl<'e> RowReader<'e> {
@@ -170,12 +187,21 @@ impl<'e> RowReader<'e> {
         }
         let ev = self.ev;
         let start = self.c.pos();
+        let width = ev.table.columns.len();
+        let fill = |c: &mut Self, which: Which, out: &mut Image<'e>| {
+            out.resize(width, None);
+            c.read_image(which, |i, v| {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(v);
+                }
+            })
+        };
         match ev.kind {
-            RowsKind::Insert => self.read_image(ev.present, false, after)?,
-            RowsKind::Delete => self.read_image(ev.present, false, before)?,
+            RowsKind::Insert => fill(self, Which::First, after)?,
+            RowsKind::Delete => fill(self, Which::First, before)?,
             RowsKind::Update => {
-                self.read_image(ev.present, false, before)?;
-                self.read_image(ev.present_after, ev.partial, after)?;
+                fill(self, Which::First, before)?;
+                fill(self, Which::After, after)?;
             }
         }
         if self.c.pos() == start {
@@ -191,24 +217,18 @@ impl<'e> RowReader<'e> {
     /// UPDATE the before image is `start..mid` and the after image `mid..end`; otherwise
     /// `mid == end`. None when no rows are left.
     pub fn next_row_span(&mut self) -> DResult<Option<(usize, usize, usize)>> {
-        let (mut before, mut after) = (Vec::new(), Vec::new());
         if self.c.is_empty() {
             return Ok(None);
         }
         let ev = self.ev;
         let start = self.c.pos();
-        let mid = match ev.kind {
-            RowsKind::Update => {
-                self.read_image(ev.present, false, &mut before)?;
-                let mid = self.c.pos();
-                self.read_image(ev.present_after, ev.partial, &mut after)?;
-                mid
-            }
-            _ => {
-                self.read_image(ev.present, false, &mut before)?;
-                self.c.pos()
-            }
-        };
+        // The values are decoded (so a corrupt row fails here as it does in `next_row`) and
+        // dropped: only the byte span is wanted.
+        self.read_image(Which::First, |_, _| {})?;
+        let mid = self.c.pos();
+        if ev.kind == RowsKind::Update {
+            self.read_image(Which::After, |_, _| {})?;
+        }
         if self.c.pos() == start {
             return Err(DecodeError::new(
                 "row image with no columns (corrupt columns-present bitmap)",
@@ -217,13 +237,15 @@ impl<'e> RowReader<'e> {
         Ok(Some((start, mid, self.c.pos())))
     }
 
-    fn read_image(
-        &mut self,
-        present: &[u8],
-        after_partial: bool,
-        out: &mut Image<'e>,
-    ) -> DResult<()> {
-        let table = &self.ev.table;
+    /// Reads one image, handing `put` each present column's index and value.
+    #[inline]
+    fn read_image(&mut self, which: Which, mut put: impl FnMut(usize, Value<'e>)) -> DResult<()> {
+        let ev = self.ev;
+        let table = &ev.table;
+        let (present, after_partial, nulls_len) = match which {
+            Which::First => (ev.present, false, self.nulls_len),
+            Which::After => (ev.present_after, ev.partial, self.nulls_len_after),
+        };
         let mut partial_bits: &[u8] = &[];
         if after_partial {
             let options = self.c.lenenc("partial update value options")?;
@@ -236,10 +258,8 @@ impl<'e> RowReader<'e> {
                 partial_bits = self.c.take(json_cols.div_ceil(8), "partial JSON bitmap")?;
             }
         }
-        let n = self.ev.column_count;
-        let present_count = (0..n).filter(|&i| bit(present, i)).count();
-        let nulls = self.c.take(present_count.div_ceil(8), "row null bitmap")?;
-        out.resize(table.columns.len(), None);
+        let n = ev.column_count;
+        let nulls = self.c.take(nulls_len, "row null bitmap")?;
         let (mut k, mut json_k) = (0usize, 0usize);
         for (i, col) in table.columns.iter().enumerate().take(n) {
             let is_json = col.type_code == ty::JSON;
@@ -250,18 +270,21 @@ impl<'e> RowReader<'e> {
             }
             let is_null = bit(nulls, k);
             k += 1;
-            out[i] = Some(if is_null {
-                Value::Null
-            } else {
-                decode_value(col, &mut self.c, partial).map_err(|e| {
-                    DecodeError(format!(
-                        "column {} ({}): {}",
-                        table.column_name(i),
-                        col.type_name(),
-                        e.0
-                    ))
-                })?
-            });
+            put(
+                i,
+                if is_null {
+                    Value::Null
+                } else {
+                    decode_value(col, &mut self.c, partial).map_err(|e| {
+                        DecodeError(format!(
+                            "column {} ({}): {}",
+                            table.column_name(i),
+                            col.type_name(),
+                            e.0
+                        ))
+                    })?
+                },
+            );
         }
         Ok(())
     }
