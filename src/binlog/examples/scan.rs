@@ -1,12 +1,49 @@
-//! Development helper: `cargo run -p arkc-binlog --example scan -- events|json|rollback|forward FILES...`
+//! Development helper: `cargo run -p arkc-binlog --example scan -- events|json|rollback|forward|rollback+rows FILES...`
+//! (`rollback+rows` also inverts the rows events into MariaDB row events, as `flashback --execute`
+//! does on its rollback thread, and drops them: for timing.)
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use arkc_binlog::event::QueryEvent;
+use arkc_binlog::invert::RowEventSink;
 use arkc_binlog::listing::{EventLister, ListFormat};
 use arkc_binlog::pipeline::scan_files;
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
-use arkc_binlog::txn::{Filters, TxnBuilder};
+use arkc_binlog::txn::{Filters, Transaction, TxnBuilder, TxnSink};
+use arkc_binlog::{BinlogError, Event, RowsEvent};
+
+/// Both sinks see every transaction.
+struct Pair<A, B>(A, B);
+
+impl<A: TxnSink, B: TxnSink> TxnSink for Pair<A, B> {
+    fn rows(
+        &mut self,
+        t: &Transaction,
+        e: &Event<'_>,
+        r: &RowsEvent<'_>,
+    ) -> Result<u64, BinlogError> {
+        self.1.rows(t, e, r)?;
+        self.0.rows(t, e, r)
+    }
+    fn statement(
+        &mut self,
+        t: &Transaction,
+        e: &Event<'_>,
+        q: &QueryEvent<'_>,
+    ) -> Result<(), BinlogError> {
+        self.1.statement(t, e, q)?;
+        self.0.statement(t, e, q)
+    }
+    fn commit(&mut self, t: &Transaction) -> Result<(), BinlogError> {
+        self.1.commit(t)?;
+        self.0.commit(t)
+    }
+    fn rollback(&mut self, t: &Transaction) -> Result<(), BinlogError> {
+        self.1.rollback(t)?;
+        self.0.rollback(t)
+    }
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -34,8 +71,14 @@ fn main() {
                 direction,
                 ..Default::default()
             };
-            FlashbackPlanner::new(opts).and_then(|mut p| {
-                let s = scan_files(&files, &mut builder, &mut p)?;
+            FlashbackPlanner::new(opts).and_then(|p| {
+                let mut pair = Pair(p, RowEventSink::new(std::io::sink()));
+                let s = if mode == "rollback+rows" {
+                    scan_files(&files, &mut builder, &mut pair)?
+                } else {
+                    scan_files(&files, &mut builder, &mut pair.0)?
+                };
+                let p = pair.0;
                 let mut out = std::io::BufWriter::new(stdout.lock());
                 let f = p.finish(&mut out)?;
                 out.flush().ok();
