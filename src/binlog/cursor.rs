@@ -43,6 +43,14 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
 
+    /// `take` without the error text, for paths that only need to know it failed.
+    #[inline]
+    pub fn try_take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.data.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(s)
+    }
+
     pub fn skip(&mut self, n: usize, what: &str) -> DResult<()> {
         self.take(n, what).map(|_| ())
     }

@@ -4,11 +4,11 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::cursor::{bit, Cursor};
+use crate::cursor::{bit, le_uint, Cursor};
 use crate::error::{DResult, DecodeError};
 use crate::event::{code, mariadb_uncompress};
 use crate::tablemap::{ty, TableMap};
-use crate::value::{decode_value, Value};
+use crate::value::{decode_value, value_width, Value, ValueWidth};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -140,6 +140,7 @@ impl<'a> RowsEvent<'a> {
             c: Cursor::new(&self.rows),
             nulls_len: count(self.present).div_ceil(8),
             nulls_len_after: count(self.present_after).div_ceil(8),
+            widths: Vec::new(),
         }
     }
 
@@ -165,6 +166,8 @@ pub struct RowReader<'e> {
     /// row of the event, so counted once.
     nulls_len: usize,
     nulls_len_after: usize,
+    /// Per column, its values' width (`next_row_span` only, filled on first use).
+    widths: Vec<ValueWidth>,
 }
 
 /// Which image `read_image` reads.
@@ -215,15 +218,42 @@ impl<'e> RowReader<'e> {
 
     /// Byte span of the next row in `rows`: (start, end of the before image, end). For an
     /// UPDATE the before image is `start..mid` and the after image `mid..end`; otherwise
-    /// `mid == end`. None when no rows are left.
+    /// `mid == end`. None when no rows are left. Steps over the values by their widths; a
+    /// row it cannot step over is decoded (`next_row_span_decoding`), which says why it fails.
     pub fn next_row_span(&mut self) -> DResult<Option<(usize, usize, usize)>> {
+        let ev = self.ev;
+        if self.c.is_empty() || ev.partial {
+            return self.next_row_span_decoding();
+        }
+        if self.widths.is_empty() {
+            self.widths = ev.table.columns.iter().map(value_width).collect();
+        }
+        let (at, start) = (self.c, self.c.pos());
+        let skipped = self.skip_image(Which::First).and_then(|()| {
+            let mid = self.c.pos();
+            if ev.kind == RowsKind::Update {
+                self.skip_image(Which::After)?;
+            }
+            Some(mid)
+        });
+        match skipped {
+            Some(mid) if self.c.pos() > start => Ok(Some((start, mid, self.c.pos()))),
+            _ => {
+                self.c = at;
+                self.next_row_span_decoding()
+            }
+        }
+    }
+
+    /// `next_row_span` by decoding every value (and dropping it): the reference the width
+    /// stepping must agree with, and its fallback for rows it cannot step over.
+    #[doc(hidden)]
+    pub fn next_row_span_decoding(&mut self) -> DResult<Option<(usize, usize, usize)>> {
         if self.c.is_empty() {
             return Ok(None);
         }
         let ev = self.ev;
         let start = self.c.pos();
-        // The values are decoded (so a corrupt row fails here as it does in `next_row`) and
-        // dropped: only the byte span is wanted.
         self.read_image(Which::First, |_, _| {})?;
         let mid = self.c.pos();
         if ev.kind == RowsKind::Update {
@@ -235,6 +265,37 @@ impl<'e> RowReader<'e> {
             ));
         }
         Ok(Some((start, mid, self.c.pos())))
+    }
+
+    /// Steps over one image by the columns' widths, without decoding the values. None where
+    /// `read_image` would fail (and more: a row it cannot step over is decoded after all).
+    fn skip_image(&mut self, which: Which) -> Option<()> {
+        let ev = self.ev;
+        let (present, nulls_len) = match which {
+            Which::First => (ev.present, self.nulls_len),
+            Which::After => (ev.present_after, self.nulls_len_after),
+        };
+        let nulls = self.c.try_take(nulls_len)?;
+        let mut k = 0;
+        for (i, width) in self.widths.iter().enumerate().take(ev.column_count) {
+            if !bit(present, i) {
+                continue;
+            }
+            let is_null = bit(nulls, k);
+            k += 1;
+            if is_null {
+                continue;
+            }
+            match *width {
+                ValueWidth::Fixed(n) => self.c.try_take(n)?,
+                ValueWidth::Prefixed(n) => {
+                    let len = le_uint(self.c.try_take(n)?);
+                    self.c.try_take(usize::try_from(len).ok()?)?
+                }
+                ValueWidth::Undecodable => return None,
+            };
+        }
+        Some(())
     }
 
     /// Reads one image, handing `put` each present column's index and value.

@@ -147,6 +147,54 @@ pub fn decode_value<'a>(
     })
 }
 
+/// How many bytes a value of a column takes in a row image, known without decoding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueWidth {
+    Fixed(usize),
+    /// A little-endian length of this many bytes, then that many bytes.
+    Prefixed(usize),
+    /// `decode_value` refuses the column.
+    Undecodable,
+}
+
+/// The width `decode_value` reads for `col`: where it succeeds, it consumes exactly this.
+pub fn value_width(col: &Column) -> ValueWidth {
+    use ty::*;
+    use ValueWidth::{Fixed, Prefixed, Undecodable};
+    let fsp_bytes = |meta: u16| ((meta as u8).min(6) as usize).div_ceil(2);
+    match col.type_code {
+        TINY | YEAR => Fixed(1),
+        SHORT => Fixed(2),
+        INT24 | DATE | NEWDATE | TIME => Fixed(3),
+        LONG | FLOAT | TIMESTAMP => Fixed(4),
+        LONGLONG | DOUBLE | DATETIME => Fixed(8),
+        NEWDECIMAL => match decimal_size((col.meta >> 8) as u8, col.meta as u8) {
+            Ok(n) => Fixed(n),
+            Err(_) => Undecodable,
+        },
+        TIMESTAMP2 => Fixed(4 + fsp_bytes(col.meta)),
+        DATETIME2 => Fixed(5 + fsp_bytes(col.meta)),
+        TIME2 => Fixed(match (col.meta as u8).min(6) {
+            0 => 3,
+            1 | 2 => 4,
+            3 | 4 => 5,
+            _ => 6,
+        }),
+        BIT => Fixed(((col.meta >> 8) as usize + usize::from(col.meta & 0xff != 0)).min(8)),
+        VARCHAR | VAR_STRING | STRING => Prefixed(if col.meta < 256 { 1 } else { 2 }),
+        ENUM => Fixed((col.meta as usize).clamp(1, 2)),
+        SET => Fixed((col.meta as usize).clamp(1, 8)),
+        BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB | JSON | GEOMETRY | VECTOR => {
+            match col.meta as usize {
+                n @ 1..=4 => Prefixed(n),
+                _ => Undecodable,
+            }
+        }
+        NULL => Fixed(0),
+        _ => Undecodable,
+    }
+}
+
 /// Size in bytes of a binary DECIMAL(p, s).
 pub fn decimal_size(precision: u8, scale: u8) -> DResult<usize> {
     const DIG2BYTES: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
@@ -497,6 +545,48 @@ mod tests {
                         dec_reference(&bytes, p, s),
                         "{bytes:?} {p} {s}"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn value_width_agrees_with_decode_value() {
+        // Every type code with metas around each boundary, over data of every length up to
+        // 12 bytes: the width accepts exactly what decode_value accepts and spans what it reads.
+        let metas = [
+            0u16, 1, 2, 3, 4, 5, 6, 7, 8, 9, 255, 256, 257, 0x0102, 0x0800, 0x0801, 0x0a02, 0x4100,
+            0x411e, 0x4200, 0xffff,
+        ];
+        let mut data = [0u8; 12];
+        for (k, b) in data.iter_mut().enumerate() {
+            *b = [
+                0x03, 0x00, 0x05, 0x81, 0x02, 0x7f, 0x01, 0xff, 0x80, 0x04, 0x00, 0x10,
+            ][k];
+        }
+        for type_code in 0..=255u8 {
+            for unsigned in [false, true] {
+                for &meta in &metas {
+                    let c = col(type_code, meta, unsigned);
+                    for len in 0..=data.len() {
+                        let mut dc = Cursor::new(&data[..len]);
+                        let decoded = decode_value(&c, &mut dc, false).map(|_| dc.pos());
+                        let mut wc = Cursor::new(&data[..len]);
+                        let skipped = match value_width(&c) {
+                            ValueWidth::Fixed(n) => wc.try_take(n).map(|_| wc.pos()),
+                            ValueWidth::Prefixed(n) => wc
+                                .try_take(n)
+                                .map(le_uint)
+                                .and_then(|l| wc.try_take(usize::try_from(l).ok()?))
+                                .map(|_| wc.pos()),
+                            ValueWidth::Undecodable => None,
+                        };
+                        assert_eq!(
+                            decoded.ok(),
+                            skipped,
+                            "type {type_code} meta {meta:#x} len {len}"
+                        );
+                    }
                 }
             }
         }

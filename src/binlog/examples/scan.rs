@@ -1,6 +1,6 @@
 //! Development helper: `cargo run -p arkc-binlog --example scan -- events|json|rollback|forward|rollback+rows FILES...`
 //! (`rollback+rows` also inverts the rows events into MariaDB row events, as `flashback --execute`
-//! does on its rollback thread, and drops them: for timing.)
+//! does on its rollback thread, and prints their size and CRC-32: for timing and comparing builds.)
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,6 +12,21 @@ use arkc_binlog::pipeline::scan_files;
 use arkc_binlog::plan::{Direction, FlashbackOptions, FlashbackPlanner};
 use arkc_binlog::txn::{Filters, Transaction, TxnBuilder, TxnSink};
 use arkc_binlog::{BinlogError, Event, RowsEvent};
+
+/// The row events' length and checksum: enough to tell two builds' output apart.
+#[derive(Default)]
+struct Crc(crc32fast::Hasher, u64);
+
+impl Write for Crc {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        self.1 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// Both sinks see every transaction.
 struct Pair<A, B>(A, B);
@@ -72,12 +87,16 @@ fn main() {
                 ..Default::default()
             };
             FlashbackPlanner::new(opts).and_then(|p| {
-                let mut pair = Pair(p, RowEventSink::new(std::io::sink()));
+                let mut pair = Pair(p, RowEventSink::new(Crc::default()));
                 let s = if mode == "rollback+rows" {
                     scan_files(&files, &mut builder, &mut pair)?
                 } else {
                     scan_files(&files, &mut builder, &mut pair.0)?
                 };
+                if mode == "rollback+rows" {
+                    let Crc(crc, len) = pair.1.into_inner();
+                    eprintln!("row events: {len} bytes, crc32 {:08x}", crc.finalize());
+                }
                 let p = pair.0;
                 let mut out = std::io::BufWriter::new(stdout.lock());
                 let f = p.finish(&mut out)?;
