@@ -5,12 +5,14 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
 
 use crate::decoder::Event;
 use crate::error::BinlogError;
 use crate::event::{redact_statement, QueryEvent};
 use crate::render::{
     is_generated, push_conditions, push_ident, push_json_diff, push_sql_value, push_table,
+    QuotedNames,
 };
 use crate::rows::{Image, RowsEvent, RowsKind};
 use crate::tablemap::{ty, TableMap};
@@ -105,6 +107,8 @@ pub struct FlashbackPlanner {
     generated_unknown: std::collections::BTreeSet<String>,
     last_unknown: Option<(String, String)>,
     last_row_unknown: bool,
+    /// The quoted names of the last rows event's table (held, so its address is its own).
+    names: Option<(Arc<TableMap>, QuotedNames)>,
 }
 
 fn io_err(e: std::io::Error) -> BinlogError {
@@ -128,6 +132,7 @@ impl FlashbackPlanner {
             generated_unknown: Default::default(),
             last_unknown: None,
             last_row_unknown: false,
+            names: None,
         })
     }
 
@@ -349,6 +354,30 @@ impl FlashbackPlanner {
         if self.last_row_unknown {
             self.note_generated_unknown(t);
         }
+        let cached = self
+            .names
+            .take()
+            .filter(|(a, _)| std::ptr::eq(Arc::as_ptr(a), t));
+        let (held, names) = match cached {
+            Some((a, names)) => (Some(a), names),
+            None => (None, QuotedNames::new(t)),
+        };
+        let rendered = self.render_statement(txn, t, &names, kind, before, after);
+        if let Some(a) = held {
+            self.names = Some((a, names));
+        }
+        rendered
+    }
+
+    fn render_statement(
+        &mut self,
+        txn: &Transaction,
+        t: &TableMap,
+        names: &QuotedNames,
+        kind: RowsKind,
+        before: &Image,
+        after: &Image,
+    ) -> Result<(), BinlogError> {
         // Rollback swaps the images: the after image is what the table holds now.
         let (old, new) = match self.opts.direction {
             Direction::Forward => (before, after),
@@ -361,7 +390,7 @@ impl FlashbackPlanner {
                 } else {
                     before
                 };
-                self.render_insert(t, image)
+                self.render_insert(t, names, image)
             }
             RowsKind::Delete => {
                 let image = if self.opts.direction == Direction::Forward {
@@ -370,14 +399,14 @@ impl FlashbackPlanner {
                     after
                 };
                 self.cur.push_str("DELETE FROM ");
-                push_table(t, &mut self.cur);
-                self.render_where(t, image);
+                self.cur.push_str(&names.table);
+                self.render_where(t, names, image);
             }
             RowsKind::Update => {
-                if !self.render_update_set(t, old, new) {
+                if !self.render_update_set(t, names, old, new) {
                     return Ok(());
                 }
-                self.render_where(t, old);
+                self.render_where(t, names, old);
             }
         }
         self.end_statement(txn)
@@ -396,10 +425,10 @@ impl FlashbackPlanner {
     }
 
     /// INSERT of the logged columns; generated ones are left for the server to compute.
-    fn render_insert(&mut self, t: &TableMap, image: &Image) {
+    fn render_insert(&mut self, t: &TableMap, names: &QuotedNames, image: &Image) {
         let out = &mut self.cur;
         out.push_str("INSERT INTO ");
-        push_table(t, out);
+        out.push_str(&names.table);
         out.push_str(" (");
         let values = || {
             image
@@ -412,7 +441,7 @@ impl FlashbackPlanner {
             if k > 0 {
                 out.push_str(", ");
             }
-            push_ident(&t.column_name(i), out);
+            names.push_column(t, i, out);
         }
         out.push_str(") VALUES (");
         for (k, (i, v)) in values().enumerate() {
@@ -426,11 +455,17 @@ impl FlashbackPlanner {
 
     /// `UPDATE t SET` the non-generated columns whose value changes from `old` to `new`;
     /// false if none.
-    fn render_update_set(&mut self, t: &TableMap, old: &Image, new: &Image) -> bool {
+    fn render_update_set(
+        &mut self,
+        t: &TableMap,
+        names: &QuotedNames,
+        old: &Image,
+        new: &Image,
+    ) -> bool {
         let start = self.cur.len();
         let out = &mut self.cur;
         out.push_str("UPDATE ");
-        push_table(t, out);
+        out.push_str(&names.table);
         out.push_str(" SET ");
         let mut first = true;
         for (i, v) in new.iter().enumerate() {
@@ -442,7 +477,7 @@ impl FlashbackPlanner {
                 out.push_str(", ");
             }
             first = false;
-            push_ident(&t.column_name(i), out);
+            names.push_column(t, i, out);
             out.push_str(" = ");
             match v {
                 Value::JsonDiff(d) => push_json_diff(&t.column_name(i), d, out),
@@ -455,10 +490,10 @@ impl FlashbackPlanner {
         !first
     }
 
-    fn render_where(&mut self, t: &TableMap, image: &Image) {
+    fn render_where(&mut self, t: &TableMap, names: &QuotedNames, image: &Image) {
         let use_pk = self.pk_usable(t);
         self.cur.push_str(" WHERE ");
-        push_conditions(t, image, use_pk, &mut self.cur);
+        push_conditions(t, names, image, use_pk, &mut self.cur);
         self.cur.push_str(" LIMIT 1");
     }
 }
@@ -542,6 +577,13 @@ impl TxnSink for FlashbackPlanner {
         };
         if !self.refusals.is_empty() || !self.check_rows(txn, ev, r) {
             return r.count_rows().map(|n| n as u64).map_err(decode_err);
+        }
+        if !self
+            .names
+            .as_ref()
+            .is_some_and(|(a, _)| Arc::ptr_eq(a, &r.table))
+        {
+            self.names = Some((r.table.clone(), QuotedNames::new(&r.table)));
         }
         let mut reader = r.row_reader();
         let (mut before, mut after): (Image, Image) = (Vec::new(), Vec::new());

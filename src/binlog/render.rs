@@ -64,11 +64,7 @@ pub fn push_text(bytes: &[u8], collation: Option<u16>, out: &mut String) {
         TextKind::Binary => push_hex(bytes, out),
         TextKind::Utf8(cs) => match std::str::from_utf8(bytes) {
             Ok(s) if push_quoted(s, out) => {}
-            _ => {
-                out.push_str(if cs == "utf8mb3" { "_utf8" } else { "_utf8mb4" });
-                out.push(' ');
-                push_hex(bytes, out);
-            }
+            _ => push_utf8_hex(cs, bytes, out),
         },
         TextKind::Other(cs) => {
             if !(bytes.iter().all(|b| (0x20..0x7f).contains(b)) && push_quoted(ascii(bytes), out)) {
@@ -84,6 +80,30 @@ pub fn push_text(bytes: &[u8], collation: Option<u16>, out: &mut String) {
             }
         }
     }
+}
+
+/// `push_text` of text already known to be UTF-8: the same literal, without validating it
+/// again.
+fn push_text_str(s: &str, collation: Option<u16>, out: &mut String) {
+    match text_kind(collation) {
+        TextKind::Utf8(cs) => {
+            if !push_quoted(s, out) {
+                push_utf8_hex(cs, s.as_bytes(), out);
+            }
+        }
+        _ => push_text(s.as_bytes(), collation, out),
+    }
+}
+
+/// UTF-8 text that cannot be quoted safely: hex with its character set introducer.
+fn push_utf8_hex(charset: &str, bytes: &[u8], out: &mut String) {
+    out.push_str(if charset == "utf8mb3" {
+        "_utf8"
+    } else {
+        "_utf8mb4"
+    });
+    out.push(' ');
+    push_hex(bytes, out);
 }
 
 fn ascii(bytes: &[u8]) -> &str {
@@ -210,7 +230,7 @@ pub fn push_sql_value(v: &Value, col: &Column, out: &mut String) {
         Value::Json(b) => with_scratch(|text| match jsonb_to_text(b, text) {
             Ok(()) => {
                 out.push_str("CAST(");
-                push_text(text.as_bytes(), Some(255), out);
+                push_text_str(text, Some(255), out);
                 out.push_str(" AS JSON)");
             }
             Err(_) => push_hex(b, out),
@@ -266,7 +286,7 @@ fn push_enum(i: u16, col: &Column, out: &mut String) {
         .as_ref()
         .and_then(|v| v.get((i as usize).wrapping_sub(1)))
     {
-        Some(name) => push_text(name.as_bytes(), Some(255), out),
+        Some(name) => push_text_str(name, Some(255), out),
         None => push_u64(u64::from(i), out),
     }
 }
@@ -376,6 +396,45 @@ pub fn push_json_diff(column: &str, diff: &[u8], out: &mut String) {
     out.push_str(&expr);
 }
 
+/// A table's quoted name and its columns' (as `push_table` and `push_ident` write them),
+/// made once per table map instead of once per row.
+pub(crate) struct QuotedNames {
+    pub table: String,
+    columns: String,
+    /// End of each column's name in `columns`.
+    ends: Vec<usize>,
+}
+
+impl QuotedNames {
+    pub fn new(t: &TableMap) -> QuotedNames {
+        let mut table = String::new();
+        push_table(t, &mut table);
+        let mut columns = String::new();
+        let ends = (0..t.columns.len())
+            .map(|i| {
+                push_ident(&t.column_name(i), &mut columns);
+                columns.len()
+            })
+            .collect();
+        QuotedNames {
+            table,
+            columns,
+            ends,
+        }
+    }
+
+    /// Appends column `i`'s quoted name.
+    pub fn push_column(&self, t: &TableMap, i: usize, out: &mut String) {
+        match self.ends.get(i) {
+            Some(&end) => {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] };
+                out.push_str(&self.columns[start..end]);
+            }
+            None => push_ident(&t.column_name(i), out),
+        }
+    }
+}
+
 pub(crate) fn is_generated(t: &TableMap, i: usize) -> bool {
     t.columns.get(i).is_some_and(|c| c.generated.is_some())
 }
@@ -384,7 +443,13 @@ pub(crate) fn is_generated(t: &TableMap, i: usize) -> bool {
 /// `<=>` on every logged column except JSON diffs and VIRTUAL columns: those are
 /// recomputed in the reading session (time zone and all), so the logged value may not
 /// match; the base columns they derive from are compared anyway.
-pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &mut String) {
+pub(crate) fn push_conditions(
+    t: &TableMap,
+    names: &QuotedNames,
+    image: &Image,
+    use_pk: bool,
+    out: &mut String,
+) {
     let use_pk = use_pk
         && t.primary_key
             .iter()
@@ -395,7 +460,7 @@ pub(crate) fn push_conditions(t: &TableMap, image: &Image, use_pk: bool, out: &m
             out.push_str(" AND ");
         }
         first = false;
-        push_ident(&t.column_name(i), out);
+        names.push_column(t, i, out);
         out.push_str(if matches!(v, Value::Null) || !use_pk {
             " <=> "
         } else {
@@ -575,6 +640,27 @@ mod tests {
         s.clear();
         push_timestamp(0, 0, 2, &mut s);
         assert_eq!(s, "0000-00-00 00:00:00.00");
+    }
+
+    #[test]
+    fn known_utf8_text_renders_like_bytes() {
+        for text in [
+            "",
+            "plain",
+            "it's",
+            "a\\b",
+            "nul\0",
+            "^Z\x1a",
+            "é'ü",
+            "{\"k\": \"v\\n\"}",
+        ] {
+            for collation in [Some(255), Some(33), Some(11), Some(8), Some(63), None] {
+                let (mut a, mut b) = (String::new(), String::new());
+                push_text(text.as_bytes(), collation, &mut a);
+                push_text_str(text, collation, &mut b);
+                assert_eq!(a, b, "{text:?} {collation:?}");
+            }
+        }
     }
 
     #[test]
