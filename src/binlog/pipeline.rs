@@ -37,7 +37,7 @@ enum Msg {
     Failed(BinlogError),
 }
 
-fn frame_files(paths: Vec<PathBuf>, tx: SyncSender<Msg>, follow: bool) {
+fn frame_files(paths: Vec<PathBuf>, tx: SyncSender<Msg>, spent: Receiver<Batch>, follow: bool) {
     let last = paths.len().saturating_sub(1);
     let mut queue: std::collections::VecDeque<PathBuf> = paths.into();
     let mut i = 0;
@@ -47,7 +47,7 @@ fn frame_files(paths: Vec<PathBuf>, tx: SyncSender<Msg>, follow: bool) {
         }
         // Only the last given file (and the ones it rotates to) can still be growing.
         let live = follow && i >= last;
-        match frame_one(&path, &tx, live) {
+        match frame_one(&path, &tx, &spent, live) {
             Ok(Some(next)) if live => queue.push_back(next),
             Ok(_) => {}
             Err(e) => {
@@ -59,10 +59,19 @@ fn frame_files(paths: Vec<PathBuf>, tx: SyncSender<Msg>, follow: bool) {
     }
 }
 
-fn new_batch() -> Batch {
-    Batch {
-        data: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
-        events: Vec::with_capacity(4096),
+/// An empty batch: one the consumer is done with if there is one (a fresh megabyte costs
+/// a page fault per page to fill, and returning it to the system as much again), else new.
+fn new_batch(spent: &Receiver<Batch>) -> Batch {
+    match spent.try_recv() {
+        Ok(mut b) => {
+            b.data.clear();
+            b.events.clear();
+            b
+        }
+        Err(_) => Batch {
+            data: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+            events: Vec::with_capacity(4096),
+        },
     }
 }
 
@@ -71,16 +80,17 @@ fn new_batch() -> Batch {
 fn frame_one(
     path: &Path,
     tx: &SyncSender<Msg>,
+    spent: &Receiver<Batch>,
     follow: bool,
 ) -> Result<Option<PathBuf>, BinlogError> {
     let mut reader = BinlogReader::open(path)?;
     reader.set_follow(follow);
-    let mut batch = new_batch();
+    let mut batch = new_batch(spent);
     let mut next_file = None;
     loop {
         let Some(raw) = reader.next_event()? else {
             if !batch.events.is_empty() {
-                let ready = std::mem::replace(&mut batch, new_batch());
+                let ready = std::mem::replace(&mut batch, new_batch(spent));
                 if tx.send(Msg::Batch(ready)).is_err() {
                     return Ok(None);
                 }
@@ -107,7 +117,7 @@ fn frame_one(
         batch.data.extend_from_slice(raw.data);
         batch.events.push((raw.offset, start, raw.data.len()));
         if batch.data.len() >= BATCH_BYTES {
-            let full = std::mem::replace(&mut batch, new_batch());
+            let full = std::mem::replace(&mut batch, new_batch(spent));
             if tx.send(Msg::Batch(full)).is_err() {
                 return Ok(None);
             }
@@ -166,16 +176,19 @@ fn run<S: TxnSink>(
     cancel: Option<&AtomicBool>,
 ) -> Result<ScanStats, BinlogError> {
     let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+    // Decoded batches go back to be filled again; at most as many as were ever in flight.
+    let (spent_tx, spent_rx) = sync_channel(CHANNEL_BATCHES + 2);
     let owned = paths.to_vec();
     std::thread::scope(|s| {
-        s.spawn(move || frame_files(owned, tx, follow));
+        s.spawn(move || frame_files(owned, tx, spent_rx, follow));
         // Returning drops the receiver, which stops the framing thread on error.
-        consume(rx, builder, sink, progress, cancel)
+        consume(rx, &spent_tx, builder, sink, progress, cancel)
     })
 }
 
 fn consume<S: TxnSink>(
     rx: Receiver<Msg>,
+    spent: &SyncSender<Batch>,
     builder: &mut TxnBuilder,
     sink: &mut S,
     progress: &mut dyn FnMut(&ScanStats),
@@ -213,6 +226,10 @@ fn consume<S: TxnSink>(
                     decoder.decode_each(raw, &mut |ev| builder.push(ev, sink))?;
                 }
                 progress(&stats);
+                // A batch grown around one huge event is not kept.
+                if batch.data.capacity() <= 2 * BATCH_BYTES {
+                    let _ = spent.try_send(batch);
+                }
             }
         }
     }
