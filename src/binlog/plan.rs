@@ -108,7 +108,7 @@ pub struct FlashbackPlanner {
     last_unknown: Option<(String, String)>,
     last_row_unknown: bool,
     /// The quoted names of the last rows event's table (held, so its address is its own).
-    names: Option<(Arc<TableMap>, QuotedNames)>,
+    names: Option<(Arc<TableMap>, Arc<QuotedNames>)>,
 }
 
 fn io_err(e: std::io::Error) -> BinlogError {
@@ -354,19 +354,11 @@ impl FlashbackPlanner {
         if self.last_row_unknown {
             self.note_generated_unknown(t);
         }
-        let cached = self
-            .names
-            .take()
-            .filter(|(a, _)| std::ptr::eq(Arc::as_ptr(a), t));
-        let (held, names) = match cached {
-            Some((a, names)) => (Some(a), names),
-            None => (None, QuotedNames::new(t)),
+        let names = match &self.names {
+            Some((a, names)) if std::ptr::eq(Arc::as_ptr(a), t) => names.clone(),
+            _ => Arc::new(QuotedNames::new(t)),
         };
-        let rendered = self.render_statement(txn, t, &names, kind, before, after);
-        if let Some(a) = held {
-            self.names = Some((a, names));
-        }
-        rendered
+        self.render_statement(txn, t, &names, kind, before, after)
     }
 
     fn render_statement(
@@ -583,7 +575,7 @@ impl TxnSink for FlashbackPlanner {
             .as_ref()
             .is_some_and(|(a, _)| Arc::ptr_eq(a, &r.table))
         {
-            self.names = Some((r.table.clone(), QuotedNames::new(&r.table)));
+            self.names = Some((r.table.clone(), Arc::new(QuotedNames::new(&r.table))));
         }
         let mut reader = r.row_reader();
         let (mut before, mut after): (Image, Image) = (Vec::new(), Vec::new());

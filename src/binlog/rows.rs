@@ -141,6 +141,8 @@ impl<'a> RowsEvent<'a> {
             nulls_len: count(self.present).div_ceil(8),
             nulls_len_after: count(self.present_after).div_ceil(8),
             widths: Vec::new(),
+            present: (0..n).filter(|&i| bit(self.present, i)).collect(),
+            present_after: (0..n).filter(|&i| bit(self.present_after, i)).collect(),
         }
     }
 
@@ -168,6 +170,9 @@ pub struct RowReader<'e> {
     nulls_len_after: usize,
     /// Per column, its values' width (`next_row_span` only, filled on first use).
     widths: Vec<ValueWidth>,
+    /// The columns in each image (before or only, after), from its columns-present bitmap.
+    present: Vec<usize>,
+    present_after: Vec<usize>,
 }
 
 /// Which image `read_image` reads.
@@ -321,6 +326,34 @@ impl<'e> RowReader<'e> {
         }
         let n = ev.column_count;
         let nulls = self.c.take(nulls_len, "row null bitmap")?;
+        if partial_bits.is_empty() {
+            // No JSON diffs: only the present columns need a look.
+            let columns = match which {
+                Which::First => &self.present,
+                Which::After => &self.present_after,
+            };
+            for (k, &i) in columns.iter().enumerate() {
+                let Some(col) = table.columns.get(i) else {
+                    continue;
+                };
+                put(
+                    i,
+                    if bit(nulls, k) {
+                        Value::Null
+                    } else {
+                        decode_value(col, &mut self.c, false).map_err(|e| {
+                            DecodeError(format!(
+                                "column {} ({}): {}",
+                                table.column_name(i),
+                                col.type_name(),
+                                e.0
+                            ))
+                        })?
+                    },
+                );
+            }
+            return Ok(());
+        }
         let (mut k, mut json_k) = (0usize, 0usize);
         for (i, col) in table.columns.iter().enumerate().take(n) {
             let is_json = col.type_code == ty::JSON;
