@@ -71,7 +71,8 @@ pub fn check_source(
 
 /// The SQL and its inverse rendered from one read of the source.
 pub struct RenderedPair {
-    /// Byte range of each transaction block of the SQL file, for `apply_file`.
+    /// Byte range of the header and of each whole transaction in the SQL file, for
+    /// `apply_file`.
     pub blocks: Vec<(usize, usize)>,
     pub stats: FlashbackStats,
     /// A rollback's transactions as MariaDB row events, for `apply_file_with`.
@@ -232,8 +233,16 @@ fn write_blocks(
     );
     let mut ranges = Vec::new();
     let mut at = 0usize;
-    let written = planner.finish_blocks(&mut |block| {
-        ranges.push((at, block.len()));
+    let written = planner.finish_blocks(&mut |block, closes| {
+        // One range per transaction (or the header), however many pieces it came in: the
+        // apply reads whole ranges, never a transaction cut in two.
+        match ranges.last_mut() {
+            Some((_, len, false)) => *len += block.len(),
+            _ => ranges.push((at, block.len(), closes)),
+        }
+        if let Some(last) = ranges.last_mut() {
+            last.2 = closes;
+        }
         at += block.len();
         out.write_all(block.as_bytes())
             .map_err(arkc_binlog::BinlogError::Output)
@@ -247,7 +256,10 @@ fn write_blocks(
     out.flush()
         .and_then(|_| out.get_ref().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok((ranges, stats))
+    Ok((
+        ranges.into_iter().map(|(at, len, _)| (at, len)).collect(),
+        stats,
+    ))
 }
 
 /// Hands every transaction to two sinks (the SQL and its inverse).
