@@ -192,6 +192,18 @@ impl<'e> RowReader<'e> {
     /// `mid == end`. None when no rows are left.
     pub fn next_row_span(&mut self) -> DResult<Option<(usize, usize, usize)>> {
         let (mut before, mut after) = (Vec::new(), Vec::new());
+        self.next_row_span_into(&mut before, &mut after)
+    }
+
+    /// `next_row_span`, with the images it read left in `before` and `after` as `next_row`
+    /// fills them (an INSERT's image in `after`), for a caller that needs both.
+    pub fn next_row_span_into(
+        &mut self,
+        before: &mut Image<'e>,
+        after: &mut Image<'e>,
+    ) -> DResult<Option<(usize, usize, usize)>> {
+        before.clear();
+        after.clear();
         if self.c.is_empty() {
             return Ok(None);
         }
@@ -199,13 +211,17 @@ impl<'e> RowReader<'e> {
         let start = self.c.pos();
         let mid = match ev.kind {
             RowsKind::Update => {
-                self.read_image(ev.present, false, &mut before)?;
+                self.read_image(ev.present, false, before)?;
                 let mid = self.c.pos();
-                self.read_image(ev.present_after, ev.partial, &mut after)?;
+                self.read_image(ev.present_after, ev.partial, after)?;
                 mid
             }
-            _ => {
-                self.read_image(ev.present, false, &mut before)?;
+            RowsKind::Insert => {
+                self.read_image(ev.present, false, after)?;
+                self.c.pos()
+            }
+            RowsKind::Delete => {
+                self.read_image(ev.present, false, before)?;
                 self.c.pos()
             }
         };

@@ -11,6 +11,8 @@
 //! real error stops the apply exactly as it would have without parallelism.
 
 use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arkc_binlog::apply_keys::{insert_table, unquote_table, TxnKeys};
@@ -22,7 +24,7 @@ use tokio::task::JoinHandle;
 use super::apply_units::{is_control, packet_sql, run_packet, run_units_of, unit_statements};
 use super::flashback::TxnResult;
 use super::in_doubt::lost_in_flight;
-use super::sql_units::Unit;
+use super::sql_units::{split_units, Unit};
 use crate::backend::recorder::SqlRecorder;
 
 /// Connections a parallel apply may use at most (`--apply-connections`).
@@ -34,8 +36,54 @@ const COMMIT_TIMEOUT: Duration = Duration::from_secs(300);
 
 type Ran = (Conn, (Vec<u64>, Option<String>));
 
+/// A transaction (or a statement outside one) for the apply, as the caller has it.
+pub struct Work {
+    /// Its label and statements; no statements yet when `unsplit` holds them.
+    pub unit: Unit,
+    /// The transaction's SQL text, split into `unit` only if it has to run as SQL (or give
+    /// its keys): a restore sent as row events with keys from the row images never does.
+    pub unsplit: Option<(Arc<String>, Range<usize>)>,
+    /// Its `BINLOG` statements (`arkc_binlog::invert`), sent instead of its SQL.
+    pub row_events: Option<Vec<String>>,
+    /// The rows it writes, when known without its SQL (`invert::RowEventSink::keys`).
+    pub keys: Option<TxnKeys>,
+    /// Its rows, when known without its SQL.
+    pub rows: Option<u64>,
+}
+
+impl Work {
+    /// A unit whose statements are split, and its row events if any.
+    pub fn of(unit: Unit, row_events: Option<Vec<String>>) -> Work {
+        Work {
+            unit,
+            unsplit: None,
+            row_events,
+            keys: None,
+            rows: None,
+        }
+    }
+}
+
+/// `unit` with its statements, split from `unsplit` when it holds them: the text of one
+/// transaction of the plan, so anything else is an error.
+fn whole(unit: Unit, unsplit: Option<(Arc<String>, Range<usize>)>) -> Result<Unit, String> {
+    let Some((text, range)) = unsplit else {
+        return Ok(unit);
+    };
+    let mut units = split_units(&text[range])?;
+    match (units.len(), units.first().map(|u| u.transaction)) {
+        (1, Some(true)) => Ok(units.remove(0)),
+        _ => Err(format!(
+            "{}: not one transaction in the plan's text",
+            unit.label
+        )),
+    }
+}
+
 struct InFlight {
     unit: Unit,
+    unsplit: Option<(Arc<String>, Range<usize>)>,
+    rows: Option<u64>,
     sent: Vec<Batched>,
     keys: TxnKeys,
     run: JoinHandle<Ran>,
@@ -91,7 +139,7 @@ impl<'a> ParallelApply<'a> {
         units: Vec<Unit>,
         progress: &mut impl FnMut(TxnResult),
     ) -> Result<(), String> {
-        let units = units.into_iter().map(|u| (u, None)).collect();
+        let units = units.into_iter().map(|u| Work::of(u, None)).collect();
         self.feed_row_events(units, progress).await
     }
 
@@ -109,13 +157,16 @@ impl<'a> ParallelApply<'a> {
     /// fails, so a refused row event ends exactly as the SQL would.
     pub async fn feed_row_events(
         &mut self,
-        units: Vec<(Unit, Option<Vec<String>>)>,
+        units: Vec<Work>,
         progress: &mut impl FnMut(TxnResult),
     ) -> Result<(), String> {
-        for (unit, row_events) in units {
-            let fed = match unit.transaction {
-                true => self.start(unit, row_events, progress).await,
-                false => self.alone(unit, progress).await,
+        for work in units {
+            let fed = match work.unit.transaction {
+                true => self.start(work, progress).await,
+                false => match whole(work.unit, work.unsplit) {
+                    Ok(unit) => self.alone(unit, progress).await,
+                    Err(e) => Err(e),
+                },
             };
             if let Err(message) = fed {
                 self.abandon().await;
@@ -139,14 +190,28 @@ impl<'a> ParallelApply<'a> {
 
     async fn start(
         &mut self,
-        unit: Unit,
-        row_events: Option<Vec<String>>,
+        work: Work,
         progress: &mut impl FnMut(TxnResult),
     ) -> Result<(), String> {
-        self.learn_primary_keys(&unit, progress).await?;
-        let known = &self.primary_keys;
-        let pk = |t: &str| known.get(t).and_then(|c| c.as_deref());
-        let keys = TxnKeys::of(unit.statements.iter().map(String::as_str), &pk);
+        let Work {
+            mut unit,
+            mut unsplit,
+            row_events,
+            keys,
+            rows,
+        } = work;
+        if keys.is_none() || row_events.is_none() {
+            unit = whole(unit, unsplit.take())?;
+        }
+        let keys = match keys {
+            Some(keys) => keys,
+            None => {
+                self.learn_primary_keys(&unit, progress).await?;
+                let known = &self.primary_keys;
+                let pk = |t: &str| known.get(t).and_then(|c| c.as_deref());
+                TxnKeys::of(unit.statements.iter().map(String::as_str), &pk)
+            }
+        };
         while self.idle.is_empty() || self.in_flight.iter().any(|f| f.keys.overlaps(&keys)) {
             self.commit_head(progress).await?;
         }
@@ -186,6 +251,8 @@ impl<'a> ParallelApply<'a> {
         });
         self.in_flight.push_back(InFlight {
             unit,
+            unsplit,
+            rows,
             sent,
             keys,
             run,
@@ -221,7 +288,7 @@ impl<'a> ParallelApply<'a> {
         if error.is_some() || affected.len() < head.sent.len() {
             // Nothing in flight was committed (no COMMIT was sent): roll all of it back and
             // run it again in order; a connection that no longer answers is left behind.
-            let mut again = vec![head.unit];
+            let mut again = vec![whole(head.unit, head.unsplit)?];
             if rollback(&mut conn, self.rec).await {
                 self.idle.push(conn);
             }
@@ -233,7 +300,7 @@ impl<'a> ParallelApply<'a> {
                 if rollback(&mut conn, self.rec).await {
                     self.idle.push(conn);
                 }
-                again.push(later.unit);
+                again.push(whole(later.unit, later.unsplit)?);
             }
             if self.idle.is_empty() {
                 return Err(format!(
@@ -273,7 +340,7 @@ impl<'a> ParallelApply<'a> {
         if head.row_events {
             // The server answers a BINLOG statement with no row count; it applied every row
             // of the transaction (a missing or duplicate row is an error, handled above).
-            rows = head.unit.statements.len() as u64;
+            rows = head.rows.unwrap_or(head.unit.statements.len() as u64);
         }
         self.rows += rows;
         self.last_committed = Some(head.unit.label.clone());
@@ -281,7 +348,7 @@ impl<'a> ParallelApply<'a> {
             index: self.done,
             total: self.total,
             label: head.unit.label.clone(),
-            statements: head.unit.statements.len(),
+            statements: head.rows.map_or(head.unit.statements.len(), |n| n as usize),
             rows_affected: rows,
             no_op,
             error: None,
