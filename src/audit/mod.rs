@@ -129,16 +129,24 @@ fn digest(action: &Action<'_>) -> anyhow::Result<String> {
     if let Some(known) = action.sha256 {
         return Ok(known.to_string());
     }
-    let mut hash = Sha256::new();
     match action.sql_files.first() {
-        None => hash.update(action.sql.unwrap_or_default().as_bytes()),
-        Some(path) => {
-            let mut file = std::fs::File::open(path)
-                .with_context(|| format!("cannot read {} to digest it", path.display()))?;
-            std::io::copy(&mut file, &mut hash)
-                .with_context(|| format!("cannot read {} to digest it", path.display()))?;
-        }
+        None => Ok(format!(
+            "{:x}",
+            Sha256::digest(action.sql.unwrap_or_default().as_bytes())
+        )),
+        Some(path) => file_digest(path),
     }
+}
+
+/// The SHA-256 of a file's content, as the trail records an action's first SQL file: a
+/// caller that knows the file is final can take it early, off the critical path, and pass
+/// it (`flashback_digested`).
+pub fn file_digest(path: &Path) -> anyhow::Result<String> {
+    let mut hash = Sha256::new();
+    let mut file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read {} to digest it", path.display()))?;
+    std::io::copy(&mut file, &mut hash)
+        .with_context(|| format!("cannot read {} to digest it", path.display()))?;
     Ok(format!("{:x}", hash.finalize()))
 }
 
@@ -163,12 +171,32 @@ pub fn flashback(
     ok: bool,
     message: &str,
 ) -> Option<String> {
+    flashback_digested(
+        instance,
+        action,
+        (sql_files, None),
+        rows_affected,
+        ok,
+        message,
+    )
+}
+
+/// `flashback`, with the first SQL file's digest when the caller took it already
+/// (`file_digest`).
+pub fn flashback_digested(
+    instance: &str,
+    action: &str,
+    (sql_files, sha256): (&[PathBuf], Option<&str>),
+    rows_affected: u64,
+    ok: bool,
+    message: &str,
+) -> Option<String> {
     record(Action {
         instance,
         action,
         sql: None,
         sql_files,
-        sha256: None,
+        sha256,
         rows_affected,
         result: result_word(ok),
         message,

@@ -130,6 +130,11 @@ impl SqlRecorder {
                 tracing::warn!(instance = %self.instance, ?elapsed, sql, error = %e, "sql failed")
             }
         }
+        if self.outbox.is_none() && self.events.is_closed() {
+            // Nobody will read it (a CLI apply): no copy of the SQL, which for a flashback
+            // apply is every row it sends.
+            return;
+        }
         let entry = SqlLogEntry {
             at: chrono::Utc::now(),
             instance: self.instance.clone(),

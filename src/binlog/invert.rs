@@ -8,9 +8,10 @@
 
 use std::io::Write;
 
+use crate::apply_keys::{image_row_print, table_print, TxnKeys};
 use crate::error::DecodeError;
 use crate::event::QueryEvent;
-use crate::rows::{RowsEvent, RowsKind};
+use crate::rows::{Image, RowsEvent, RowsKind};
 use crate::txn::{Transaction, TxnSink};
 use crate::{BinlogError, Event};
 
@@ -101,6 +102,15 @@ fn put_packed(out: &mut Vec<u8>, n: u64) {
 /// The body of the v1 rows event that undoes `rows`: type code and body. `STMT_END_F` is set
 /// so the server closes the tables after each event (each is preceded by its TABLE_MAP).
 pub fn inverted_rows(rows: &RowsEvent<'_>) -> Result<(u8, Vec<u8>), DecodeError> {
+    inverted_rows_with(rows, &mut |_, _| {})
+}
+
+/// `inverted_rows`, calling `each` with every row's decoded images (before, after; an
+/// INSERT's in `after`), in binlog order.
+pub fn inverted_rows_with<'e>(
+    rows: &'e RowsEvent<'e>,
+    each: &mut dyn FnMut(&Image<'e>, &Image<'e>),
+) -> Result<(u8, Vec<u8>), DecodeError> {
     if rows.partial {
         return Err(DecodeError::new(
             "partial JSON updates (MySQL) cannot be sent as MariaDB row events",
@@ -108,7 +118,9 @@ pub fn inverted_rows(rows: &RowsEvent<'_>) -> Result<(u8, Vec<u8>), DecodeError>
     }
     let mut spans = Vec::new();
     let mut reader = rows.row_reader();
-    while let Some(span) = reader.next_row_span()? {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    while let Some(span) = reader.next_row_span_into(&mut before, &mut after)? {
+        each(&before, &after);
         spans.push(span);
     }
     let type_code = match rows.kind {
@@ -170,7 +182,14 @@ pub struct RowEventSink<W: Write> {
     /// The transaction's inverted events so far: (table id, TABLE_MAP event, rows event).
     pending: Vec<(u64, Vec<u8>, Vec<u8>)>,
     pub blocks: Vec<RowEventBlock>,
+    /// Per block, the rows its transaction writes, read from the row images by each table's
+    /// primary key (`apply_keys::image_row_print`); None when a table map of the
+    /// transaction does not name its primary key (binlog_row_metadata below FULL).
+    pub keys: Vec<Option<TxnKeys>>,
     pub unsupported: Option<String>,
+    /// The current transaction's keys and rows so far.
+    pending_keys: Option<TxnKeys>,
+    pending_rows: u64,
 }
 
 /// The events of one `BINLOG` statement, as the server logs one statement's rows: the table
@@ -204,6 +223,8 @@ pub struct RowEventBlock {
     pub start_pos: u64,
     pub offset: u64,
     pub len: usize,
+    /// Rows of the transaction.
+    pub rows: u64,
 }
 
 impl<W: Write> RowEventSink<W> {
@@ -213,7 +234,10 @@ impl<W: Write> RowEventSink<W> {
             at: 0,
             pending: Vec::new(),
             blocks: Vec::new(),
+            keys: Vec::new(),
             unsupported: None,
+            pending_keys: Some(TxnKeys::default()),
+            pending_rows: 0,
         }
     }
 
@@ -221,8 +245,14 @@ impl<W: Write> RowEventSink<W> {
         self.out
     }
 
-    fn refuse(&mut self, why: String) {
+    fn clear_pending(&mut self) {
         self.pending.clear();
+        self.pending_keys = Some(TxnKeys::default());
+        self.pending_rows = 0;
+    }
+
+    fn refuse(&mut self, why: String) {
+        self.clear_pending();
         if self.unsupported.is_none() {
             self.unsupported = Some(why);
         }
@@ -257,7 +287,24 @@ impl<W: Write> TxnSink for RowEventSink<W> {
             ));
             return Ok(0);
         };
-        let (type_code, body) = match inverted_rows(rows) {
+        let table = &rows.table;
+        let print = table_print(&format!("{}.{}", table.schema, table.table));
+        let key = &table.primary_key;
+        if key.is_empty() {
+            self.pending_keys = None;
+        }
+        let (keys, counted) = (&mut self.pending_keys, &mut self.pending_rows);
+        let mut each = |before: &Image<'_>, after: &Image<'_>| {
+            *counted += 1;
+            if let Some(keys) = keys.as_mut() {
+                for image in [before, after] {
+                    if !image.is_empty() {
+                        keys.add_row_print(print, image_row_print(print, key, image));
+                    }
+                }
+            }
+        };
+        let (type_code, body) = match inverted_rows_with(rows, &mut each) {
             Ok(b) => b,
             Err(e) => {
                 self.refuse(format!("{} at {}", e.0, txn.position()));
@@ -283,7 +330,7 @@ impl<W: Write> TxnSink for RowEventSink<W> {
 
     fn commit(&mut self, txn: &Transaction) -> Result<(), BinlogError> {
         if self.unsupported.is_some() || self.pending.is_empty() {
-            self.pending.clear();
+            self.clear_pending();
             return Ok(());
         }
         let mut sql = String::new();
@@ -319,13 +366,16 @@ impl<W: Write> TxnSink for RowEventSink<W> {
             start_pos: txn.start_pos,
             offset: self.at,
             len: sql.len(),
+            rows: self.pending_rows,
         });
+        self.keys.push(self.pending_keys.take());
+        self.clear_pending();
         self.at += sql.len() as u64;
         Ok(())
     }
 
     fn rollback(&mut self, _txn: &Transaction) -> Result<(), BinlogError> {
-        self.pending.clear();
+        self.clear_pending();
         Ok(())
     }
 }

@@ -94,8 +94,9 @@ pub struct FlashbackPlanner {
     opts: FlashbackOptions,
     spill: BufWriter<File>,
     spill_len: u64,
-    /// (offset, length) of rendered blocks in the spill file, in binlog order.
-    blocks: Vec<(u64, u32)>,
+    /// (offset, length, closes) of rendered blocks in the spill file, in binlog order;
+    /// `closes`: the block has the transaction's COMMIT (see `finish_blocks`).
+    blocks: Vec<(u64, u32, bool)>,
     cur: String,
     stmt_ends: Vec<usize>,
     /// Index in `blocks` where the current transaction's flushed chunks start.
@@ -183,7 +184,10 @@ impl FlashbackPlanner {
             }
         }
         self.spill.write_all(footer.as_bytes()).map_err(io_err)?;
-        self.blocks.push((self.spill_len, len32));
+        // The footer is COMMIT or nothing: a transaction split into several blocks has it
+        // in the one emitted last, whichever the direction.
+        self.blocks
+            .push((self.spill_len, len32, !footer.is_empty()));
         self.spill_len += len as u64;
         self.cur.clear();
         self.stmt_ends.clear();
@@ -223,17 +227,19 @@ impl FlashbackPlanner {
     /// Writes the SQL to `out`, or refuses (listing every refused event) without writing.
     pub fn finish(self, out: &mut dyn Write) -> Result<FlashbackStats, BinlogError> {
         let stats =
-            self.finish_blocks(&mut |block| out.write_all(block.as_bytes()).map_err(io_err))?;
+            self.finish_blocks(&mut |block, _| out.write_all(block.as_bytes()).map_err(io_err))?;
         out.flush().map_err(io_err)?;
         Ok(stats)
     }
 
     /// Hands the output to `each` in pieces: first the header with the session settings,
     /// then each spilled block in output order (a transaction is one block unless it
-    /// outgrew `chunk_bytes`). Refuses, without calling `each`, if anything was refused.
+    /// outgrew `chunk_bytes`). `each` also gets whether no transaction is left open after
+    /// the piece (the header, a whole transaction, or the last piece of one): a reader of the
+    /// output may cut it there. Refuses, without calling `each`, if anything was refused.
     pub fn finish_blocks(
         mut self,
-        each: &mut dyn FnMut(&str) -> Result<(), BinlogError>,
+        each: &mut dyn FnMut(&str, bool) -> Result<(), BinlogError>,
     ) -> Result<FlashbackStats, BinlogError> {
         if !self.refusals.is_empty() {
             if self.refusals_dropped > 0 {
@@ -262,14 +268,14 @@ impl FlashbackPlanner {
             self.stats.statements,
             note.as_deref(),
         );
-        each(&head)?;
+        each(&head, true)?;
         let mut buf = Vec::new();
-        let mut emit = |&(off, len): &(u64, u32)| -> Result<(), BinlogError> {
+        let mut emit = |&(off, len, closes): &(u64, u32, bool)| -> Result<(), BinlogError> {
             buf.resize(len as usize, 0);
             file.seek(SeekFrom::Start(off)).map_err(io_err)?;
             file.read_exact(&mut buf).map_err(io_err)?;
             let text = std::str::from_utf8(&buf).map_err(|e| io_err(std::io::Error::other(e)))?;
-            each(text)
+            each(text, closes)
         };
         match self.opts.direction {
             Direction::Rollback => self.blocks.iter().rev().try_for_each(&mut emit)?,

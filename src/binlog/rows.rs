@@ -188,37 +188,7 @@ impl<'e> RowReader<'e> {
     /// Reads the next row: INSERT fills `after`, DELETE fills `before`, UPDATE both.
     /// Returns false when no rows are left.
     pub fn next_row(&mut self, before: &mut Image<'e>, after: &mut Image<'e>) -> DResult<bool> {
-        before.clear();
-        after.clear();
-        if self.c.is_empty() {
-            return Ok(false);
-        }
-        let ev = self.ev;
-        let start = self.c.pos();
-        let width = ev.table.columns.len();
-        let fill = |c: &mut Self, which: Which, out: &mut Image<'e>| {
-            out.resize(width, None);
-            c.read_image(which, |i, v| {
-                if let Some(slot) = out.get_mut(i) {
-                    *slot = Some(v);
-                }
-            })
-        };
-        match ev.kind {
-            RowsKind::Insert => fill(self, Which::First, after)?,
-            RowsKind::Delete => fill(self, Which::First, before)?,
-            RowsKind::Update => {
-                fill(self, Which::First, before)?;
-                fill(self, Which::After, after)?;
-            }
-        }
-        if self.c.pos() == start {
-            // Only a corrupt event logs rows without columns: stop instead of looping forever.
-            return Err(DecodeError::new(
-                "row image with no columns (corrupt columns-present bitmap)",
-            ));
-        }
-        Ok(true)
+        Ok(self.next_row_span_into(before, after)?.is_some())
     }
 
     /// Byte span of the next row in `rows`: (start, end of the before image, end). For an
@@ -254,17 +224,52 @@ impl<'e> RowReader<'e> {
     /// stepping must agree with, and its fallback for rows it cannot step over.
     #[doc(hidden)]
     pub fn next_row_span_decoding(&mut self) -> DResult<Option<(usize, usize, usize)>> {
+        self.span_with(|c, which| c.read_image(which, |_, _| {}))
+    }
+
+    /// `next_row_span`, with the images it read left in `before` and `after` as `next_row`
+    /// fills them (an INSERT's image in `after`), for a caller that needs both.
+    pub fn next_row_span_into(
+        &mut self,
+        before: &mut Image<'e>,
+        after: &mut Image<'e>,
+    ) -> DResult<Option<(usize, usize, usize)>> {
+        before.clear();
+        after.clear();
+        let width = self.ev.table.columns.len();
+        let insert = self.ev.kind == RowsKind::Insert;
+        self.span_with(|c, which| {
+            let out = match which {
+                Which::First if !insert => &mut *before,
+                _ => &mut *after,
+            };
+            out.resize(width, None);
+            c.read_image(which, |i, v| {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(v);
+                }
+            })
+        })
+    }
+
+    /// The span of the next row, each of its images read by `read` (the before or only
+    /// image, then an UPDATE's after image).
+    #[inline]
+    fn span_with(
+        &mut self,
+        mut read: impl FnMut(&mut Self, Which) -> DResult<()>,
+    ) -> DResult<Option<(usize, usize, usize)>> {
         if self.c.is_empty() {
             return Ok(None);
         }
-        let ev = self.ev;
         let start = self.c.pos();
-        self.read_image(Which::First, |_, _| {})?;
+        read(self, Which::First)?;
         let mid = self.c.pos();
-        if ev.kind == RowsKind::Update {
-            self.read_image(Which::After, |_, _| {})?;
+        if self.ev.kind == RowsKind::Update {
+            read(self, Which::After)?;
         }
         if self.c.pos() == start {
+            // Only a corrupt event logs rows without columns: stop instead of looping forever.
             return Err(DecodeError::new(
                 "row image with no columns (corrupt columns-present bitmap)",
             ));

@@ -223,6 +223,12 @@ pub fn run_execute(
         apply_path.display(),
         redo_path.display()
     );
+    // The audit trail records the applied file's digest: the file is final now, so it is
+    // taken beside the apply instead of after it.
+    let digest = {
+        let path = apply_path.clone();
+        std::thread::spawn(move || crate::audit::file_digest(&path))
+    };
     let question = format!(
         "apply {} transaction(s), {} statement(s)?",
         stats.transactions, stats.statements
@@ -280,10 +286,15 @@ pub fn run_execute(
             .as_deref()
             .unwrap_or("done: every transaction applied"),
     );
-    let unaudited = crate::audit::flashback(
+    // A digest that failed is taken again (and its error told) by the trail itself.
+    let digest = digest.join().ok().and_then(Result::ok);
+    let unaudited = crate::audit::flashback_digested(
         &target.audit_name,
         "flashback execute",
-        &[apply_path.clone(), redo_path.clone(), log_path.clone()],
+        (
+            &[apply_path.clone(), redo_path.clone(), log_path.clone()],
+            digest.as_deref(),
+        ),
         rows,
         applied.is_ok(),
         message

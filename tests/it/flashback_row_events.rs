@@ -240,3 +240,45 @@ fn without_the_binlog_privilege_the_sql_runs_and_says_why() {
     );
     assert_eq!(rows(sb, &db), before, "the SQL restore is not exact");
 }
+
+/// One DELETE of 80,000 rows: its rollback is more SQL (16 MB) than one block of the plan
+/// (8 MiB) and more row events than one BINLOG statement holds (1 MiB). It is still one
+/// transaction, applied whole: as row events on one connection, then (after the incident
+/// is played again) as SQL by an account that may not run BINLOG.
+#[test]
+fn a_transaction_larger_than_a_block_is_restored_whole() {
+    let sb = Sandbox::shared();
+    let db = sb.create_schema("fb_rowev_big").unwrap();
+    let user = format!("fb_big_norepl_{}", sb.port());
+    sb.exec_sql(&format!(
+        "CREATE TABLE `{db}`.big (id INT PRIMARY KEY, v VARCHAR(200)) DEFAULT CHARSET=utf8mb4;
+         INSERT INTO `{db}`.big SELECT seq, CONCAT(seq, REPEAT('x', 150)) FROM `{db}`.seq_1_to_80000;
+         CREATE USER IF NOT EXISTS '{user}'@'%';
+         GRANT SELECT, INSERT, UPDATE, DELETE ON `{db}`.* TO '{user}'@'%';"
+    ))
+    .unwrap();
+    let checksum = || {
+        sb.exec_sql(&format!("CHECKSUM TABLE `{db}`.big EXTENDED"))
+            .unwrap()
+    };
+    let before = checksum();
+    let start = sb.binlog_position().unwrap();
+    sb.exec_sql(&format!("DELETE FROM `{db}`.big WHERE id <= 80000"))
+        .unwrap();
+    let stop = sb.binlog_position().unwrap();
+    assert_ne!(checksum(), before, "the incident changed nothing");
+
+    let args = ["-d", &db, "--apply-connections", "1"];
+    let (ok, stderr, _) = execute(sb, &sb.url(), &args, &range(&start, &stop));
+    assert!(ok, "row events: --execute failed: {stderr}");
+    assert!(stderr.contains(ROW_EVENTS), "{stderr}");
+    assert_eq!(checksum(), before, "row events: the restore is not exact");
+
+    sb.exec_sql(&format!("DELETE FROM `{db}`.big WHERE id <= 80000"))
+        .unwrap();
+    let url = format!("mysql://{user}@127.0.0.1:{}", sb.port());
+    let (ok, stderr, _) = execute(sb, &url, &["-d", &db], &range(&start, &stop));
+    assert!(ok, "SQL: --execute failed: {stderr}");
+    assert!(stderr.contains("applying as SQL"), "{stderr}");
+    assert_eq!(checksum(), before, "SQL: the restore is not exact");
+}

@@ -11,6 +11,8 @@
 //! real error stops the apply exactly as it would have without parallelism.
 
 use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arkc_binlog::apply_keys::{insert_table, unquote_table, TxnKeys};
@@ -22,7 +24,7 @@ use tokio::task::JoinHandle;
 use super::apply_units::{is_control, packet_sql, run_packet, run_units_of, unit_statements};
 use super::flashback::TxnResult;
 use super::in_doubt::lost_in_flight;
-use super::sql_units::Unit;
+use super::sql_units::{split_units, Unit};
 use crate::backend::recorder::SqlRecorder;
 
 /// Connections a parallel apply may use at most (`--apply-connections`).
@@ -34,8 +36,54 @@ const COMMIT_TIMEOUT: Duration = Duration::from_secs(300);
 
 type Ran = (Conn, (Vec<u64>, Option<String>));
 
+/// A transaction (or a statement outside one) for the apply, as the caller has it.
+pub struct Work {
+    /// Its label and statements; no statements yet when `unsplit` holds them.
+    pub unit: Unit,
+    /// The transaction's SQL text, split into `unit` only if it has to run as SQL (or give
+    /// its keys): a restore sent as row events with keys from the row images never does.
+    pub unsplit: Option<(Arc<String>, Range<usize>)>,
+    /// Its `BINLOG` statements (`arkc_binlog::invert`), sent instead of its SQL.
+    pub row_events: Option<Vec<String>>,
+    /// The rows it writes, when known without its SQL (`invert::RowEventSink::keys`).
+    pub keys: Option<TxnKeys>,
+    /// Its rows, when known without its SQL.
+    pub rows: Option<u64>,
+}
+
+impl Work {
+    /// A unit whose statements are split, and its row events if any.
+    pub fn of(unit: Unit, row_events: Option<Vec<String>>) -> Work {
+        Work {
+            unit,
+            unsplit: None,
+            row_events,
+            keys: None,
+            rows: None,
+        }
+    }
+}
+
+/// `unit` with its statements, split from `unsplit` when it holds them: the text of one
+/// transaction of the plan, so anything else is an error.
+fn whole(unit: Unit, unsplit: Option<(Arc<String>, Range<usize>)>) -> Result<Unit, String> {
+    let Some((text, range)) = unsplit else {
+        return Ok(unit);
+    };
+    let mut units = split_units(&text[range])?;
+    match (units.len(), units.first().map(|u| u.transaction)) {
+        (1, Some(true)) => Ok(units.remove(0)),
+        _ => Err(format!(
+            "{}: not one transaction in the plan's text",
+            unit.label
+        )),
+    }
+}
+
 struct InFlight {
     unit: Unit,
+    unsplit: Option<(Arc<String>, Range<usize>)>,
+    rows: Option<u64>,
     sent: Vec<Batched>,
     keys: TxnKeys,
     run: JoinHandle<Ran>,
@@ -91,7 +139,7 @@ impl<'a> ParallelApply<'a> {
         units: Vec<Unit>,
         progress: &mut impl FnMut(TxnResult),
     ) -> Result<(), String> {
-        let units = units.into_iter().map(|u| (u, None)).collect();
+        let units = units.into_iter().map(|u| Work::of(u, None)).collect();
         self.feed_row_events(units, progress).await
     }
 
@@ -109,13 +157,16 @@ impl<'a> ParallelApply<'a> {
     /// fails, so a refused row event ends exactly as the SQL would.
     pub async fn feed_row_events(
         &mut self,
-        units: Vec<(Unit, Option<Vec<String>>)>,
+        units: Vec<Work>,
         progress: &mut impl FnMut(TxnResult),
     ) -> Result<(), String> {
-        for (unit, row_events) in units {
-            let fed = match unit.transaction {
-                true => self.start(unit, row_events, progress).await,
-                false => self.alone(unit, progress).await,
+        for work in units {
+            let fed = match work.unit.transaction {
+                true => self.start(work, progress).await,
+                false => match whole(work.unit, work.unsplit) {
+                    Ok(unit) => self.alone(unit, progress).await,
+                    Err(e) => Err(e),
+                },
             };
             if let Err(message) = fed {
                 self.abandon().await;
@@ -139,39 +190,69 @@ impl<'a> ParallelApply<'a> {
 
     async fn start(
         &mut self,
-        unit: Unit,
-        row_events: Option<Vec<String>>,
+        work: Work,
         progress: &mut impl FnMut(TxnResult),
     ) -> Result<(), String> {
-        self.learn_primary_keys(&unit, progress).await?;
-        let known = &self.primary_keys;
-        let pk = |t: &str| known.get(t).and_then(|c| c.as_deref());
-        let keys = TxnKeys::of(unit.statements.iter().map(String::as_str), &pk);
+        let Work {
+            mut unit,
+            mut unsplit,
+            row_events,
+            keys,
+            rows,
+        } = work;
+        if keys.is_none() || row_events.is_none() {
+            unit = whole(unit, unsplit.take())?;
+        }
+        let keys = match keys {
+            Some(keys) => keys,
+            None => {
+                self.learn_primary_keys(&unit, progress).await?;
+                let known = &self.primary_keys;
+                let pk = |t: &str| known.get(t).and_then(|c| c.as_deref());
+                TxnKeys::of(unit.statements.iter().map(String::as_str), &pk)
+            }
+        };
         while self.idle.is_empty() || self.in_flight.iter().any(|f| f.keys.overlaps(&keys)) {
             self.commit_head(progress).await?;
         }
         let binlog = row_events.is_some();
-        let mut sent = match row_events {
-            Some(binlog) => std::iter::once("BEGIN".to_string())
-                .chain(binlog)
-                .map(|sql| Batched { sql, rows: 0 })
-                .collect(),
-            None => unit_statements(&unit, true),
+        let (sent, steps) = match row_events {
+            Some(statements) => row_event_steps(statements)?,
+            None => {
+                let mut sent = unit_statements(&unit, true);
+                sent.pop(); // COMMIT is sent when the transaction's turn comes.
+                let sql = packet_sql(std::slice::from_ref(&sent));
+                (sent, vec![Step::Query(sql)])
+            }
         };
-        if !binlog {
-            sent.pop(); // COMMIT is sent when the transaction's turn comes.
-        }
-        let sql = packet_sql(std::slice::from_ref(&sent));
         let mut conn = self.idle.pop().expect("a free connection");
         let rec = self.rec.clone();
         let run = tokio::spawn(async move {
-            let started = Instant::now();
-            let ran = run_packet(&mut conn, &sql).await;
-            rec.record(&sql, started.elapsed(), ran.1.clone());
-            (conn, ran)
+            let mut affected = Vec::new();
+            for step in steps {
+                let started = Instant::now();
+                let (sql, (counts, error)) = match step {
+                    Step::Query(sql) => {
+                        let ran = run_packet(&mut conn, &sql).await;
+                        (sql, ran)
+                    }
+                    Step::Set(sql, values) => {
+                        let error = set_variables(&mut conn, &sql, values).await;
+                        (sql, (Vec::new(), error))
+                    }
+                };
+                rec.record(&sql, started.elapsed(), error.clone());
+                affected.extend(counts);
+                if error.is_some() {
+                    return (conn, (affected, error));
+                }
+            }
+            (conn, (affected, None))
         });
         self.in_flight.push_back(InFlight {
             unit,
+            unsplit,
+            rows,
             sent,
             keys,
             run,
@@ -207,7 +288,7 @@ impl<'a> ParallelApply<'a> {
         if error.is_some() || affected.len() < head.sent.len() {
             // Nothing in flight was committed (no COMMIT was sent): roll all of it back and
             // run it again in order; a connection that no longer answers is left behind.
-            let mut again = vec![head.unit];
+            let mut again = vec![whole(head.unit, head.unsplit)?];
             if rollback(&mut conn, self.rec).await {
                 self.idle.push(conn);
             }
@@ -219,7 +300,7 @@ impl<'a> ParallelApply<'a> {
                 if rollback(&mut conn, self.rec).await {
                     self.idle.push(conn);
                 }
-                again.push(later.unit);
+                again.push(whole(later.unit, later.unsplit)?);
             }
             if self.idle.is_empty() {
                 return Err(format!(
@@ -259,7 +340,7 @@ impl<'a> ParallelApply<'a> {
         if head.row_events {
             // The server answers a BINLOG statement with no row count; it applied every row
             // of the transaction (a missing or duplicate row is an error, handled above).
-            rows = head.unit.statements.len() as u64;
+            rows = head.rows.unwrap_or(head.unit.statements.len() as u64);
         }
         self.rows += rows;
         self.last_committed = Some(head.unit.label.clone());
@@ -267,7 +348,7 @@ impl<'a> ParallelApply<'a> {
             index: self.done,
             total: self.total,
             label: head.unit.label.clone(),
-            statements: head.unit.statements.len(),
+            statements: head.rows.map_or(head.unit.statements.len(), |n| n as usize),
             rows_affected: rows,
             no_op,
             error: None,
@@ -426,6 +507,89 @@ impl<'a> ParallelApply<'a> {
                 }
             }
         }
+    }
+}
+
+/// What a connection is sent for one transaction, in order.
+enum Step {
+    /// A multi-statement packet (`run_packet`).
+    Query(String),
+    /// A prepared `SET @v0 = ?, ...` with the values bound (`set_variables`).
+    Set(String, Vec<mysql_async::Value>),
+}
+
+/// A `BINLOG` statement reads its row events from two user variables (concatenated) when it
+/// names them instead of a string, and sets both to NULL after reading them: each statement
+/// has its own pair, `@arkc_rows_N` with the events and `@arkc_none_N` empty.
+/// The row events held in user variables at once, at most (one statement's at least).
+const VARIABLE_BYTES: usize = 4 << 20;
+
+/// A transaction's `BINLOG '<base64>'` statements sent as `BINLOG @arkc_rows_N, @arkc_none_N`
+/// after a prepared SET binds each statement's base64 to its variable: the server then reads
+/// the events as a bound value instead of lexing a string literal of up to a megabyte (about
+/// a tenth of its work on a restore), and the restore's own binlog annotates its rows with
+/// that short text instead of the whole literal. A large transaction takes several SET rounds
+/// of up to `VARIABLE_BYTES`, so the server never holds more.
+/// Each `BINLOG @...` ends its packet (`BEGIN;` may precede it): MariaDB 10.11 answers it
+/// without the "more results" flag, so a statement after it in the same packet would leave
+/// an answer the client never reads.
+/// The placeholders of `sent` stand for the statements in the transaction's results.
+fn row_event_steps(statements: Vec<String>) -> Result<(Vec<Batched>, Vec<Step>), String> {
+    let placeholder = |sql: String| Batched { sql, rows: 0 };
+    let mut sent = vec![placeholder("BEGIN".into())];
+    let mut steps = Vec::new();
+    let mut group: Vec<(mysql_async::Value, String)> = Vec::new();
+    let mut held = 0;
+    let flush = |steps: &mut Vec<Step>, group: &mut Vec<(mysql_async::Value, String)>| {
+        let set = (0..group.len())
+            .map(|i| format!("@arkc_rows_{i} = ?, @arkc_none_{i} = ''"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (values, queries): (Vec<_>, Vec<_>) = group.drain(..).unzip();
+        steps.push(Step::Set(format!("SET {set}"), values));
+        steps.extend(queries.into_iter().map(Step::Query));
+    };
+    for statement in statements {
+        let mut bytes = statement.into_bytes();
+        let framed = bytes.starts_with(b"BINLOG '") && bytes.ends_with(b"'") && bytes.len() > 9;
+        if !framed {
+            return Err(
+                "the row events' temporary file is damaged (not a BINLOG statement)".into(),
+            );
+        }
+        bytes.truncate(bytes.len() - 1);
+        bytes.drain(..8);
+        if !group.is_empty() && held + bytes.len() > VARIABLE_BYTES {
+            flush(&mut steps, &mut group);
+            held = 0;
+        }
+        let at = group.len();
+        held += bytes.len();
+        let binlog = format!("BINLOG @arkc_rows_{at}, @arkc_none_{at}");
+        let query = match sent.len() {
+            1 => format!("BEGIN;\n{binlog}"),
+            _ => binlog.clone(),
+        };
+        group.push((mysql_async::Value::Bytes(bytes), query));
+        sent.push(placeholder(binlog));
+    }
+    if !group.is_empty() {
+        flush(&mut steps, &mut group);
+    }
+    Ok((sent, steps))
+}
+
+/// Run a prepared `SET` with `values` bound; the error, if any.
+async fn set_variables(
+    conn: &mut Conn,
+    sql: &str,
+    values: Vec<mysql_async::Value>,
+) -> Option<String> {
+    let params = mysql_async::Params::Positional(values);
+    match tokio::time::timeout(COMMIT_TIMEOUT, conn.exec_drop(sql, params)).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("{e:#}")),
+        Err(_) => Some(format!("no answer within {COMMIT_TIMEOUT:?}")),
     }
 }
 

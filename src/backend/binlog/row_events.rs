@@ -11,6 +11,7 @@ use std::io::BufWriter;
 use std::os::unix::fs::FileExt;
 
 use anyhow::Context;
+use arkc_binlog::apply_keys::TxnKeys;
 use arkc_binlog::invert::RowEventSink;
 use mysql_async::prelude::Queryable;
 
@@ -35,23 +36,58 @@ pub fn spool() -> anyhow::Result<RowEventSpool> {
 pub enum RowEvents {
     Ready {
         file: File,
-        blocks: HashMap<(String, u64), (u64, usize)>,
+        /// Each transaction's statements in `file` by its binlog position: (offset, length,
+        /// rows, keys). The keys, read from the row images, are there for every transaction
+        /// or for none (see `keyed`).
+        blocks: HashMap<(String, u64), Spooled>,
+        /// Every transaction's keys came from its row images.
+        keyed: bool,
     },
     Unsupported(String),
 }
 
+/// One transaction's statements in the spool file, and what it writes.
+pub struct Spooled {
+    offset: u64,
+    len: usize,
+    pub rows: u64,
+    pub keys: TxnKeys,
+}
+
+/// A transaction of the plan as row events: its `BINLOG` statements, its rows and, when the
+/// row images gave them, the rows it writes.
+pub struct RowEventTxn {
+    pub statements: Vec<String>,
+    pub rows: u64,
+    pub keys: Option<TxnKeys>,
+}
+
 impl RowEvents {
-    pub fn finish(spool: RowEventSpool) -> anyhow::Result<RowEvents> {
+    pub fn finish(mut spool: RowEventSpool) -> anyhow::Result<RowEvents> {
         if let Some(why) = spool.unsupported.clone() {
             return Ok(RowEvents::Unsupported(why));
         }
+        let keyed = spool.keys.iter().all(Option::is_some);
         let blocks = spool
             .blocks
             .iter()
-            .map(|b| ((b.file.clone(), b.start_pos), (b.offset, b.len)))
+            .zip(std::mem::take(&mut spool.keys))
+            .map(|(b, keys)| {
+                let spooled = Spooled {
+                    offset: b.offset,
+                    len: b.len,
+                    rows: b.rows,
+                    keys: keys.unwrap_or_default(),
+                };
+                ((b.file.clone(), b.start_pos), spooled)
+            })
             .collect();
         match spool.into_inner().into_inner() {
-            Ok(file) => Ok(RowEvents::Ready { file, blocks }),
+            Ok(file) => Ok(RowEvents::Ready {
+                file,
+                blocks,
+                keyed,
+            }),
             // The SQL path does not need the spool: a full disk here costs speed, not the restore.
             Err(e) => Ok(RowEvents::Unsupported(format!(
                 "cannot write the row events' temporary file ({})",
@@ -63,21 +99,41 @@ impl RowEvents {
     /// The `BINLOG` statements of the transaction `unit` undoes; None for a unit that is
     /// not a transaction of the plan (session settings) or has no row events.
     pub fn statements(&self, unit: &Unit) -> anyhow::Result<Option<Vec<String>>> {
-        let RowEvents::Ready { file, blocks } = self else {
+        Ok(self.transaction(&unit.label)?.map(|t| t.statements))
+    }
+
+    /// The transaction of the plan that the unit labelled `label` undoes: None for a label
+    /// that names no transaction of the plan (session settings) or one without row events.
+    pub fn transaction(&self, label: &str) -> anyhow::Result<Option<RowEventTxn>> {
+        let RowEvents::Ready {
+            file,
+            blocks,
+            keyed,
+        } = self
+        else {
             return Ok(None);
         };
-        let Some((name, start, _)) = label_span(&unit.label) else {
+        let Some((name, start, _)) = label_span(label) else {
             return Ok(None);
         };
-        let Some(&(offset, len)) = blocks.get(&(name, start)) else {
+        let Some(spooled) = blocks.get(&(name, start)) else {
             return Ok(None);
         };
-        let mut text = vec![0u8; len];
-        file.read_exact_at(&mut text, offset)
+        let mut text = vec![0u8; spooled.len];
+        file.read_exact_at(&mut text, spooled.offset)
             .context("cannot read the row events' temporary file")?;
         let text = String::from_utf8(text).context("row events' temporary file is damaged")?;
         // Base64 holds no `;`: the separator is unambiguous.
-        Ok(Some(text.split(";\n").map(str::to_string).collect()))
+        Ok(Some(RowEventTxn {
+            statements: text.split(";\n").map(str::to_string).collect(),
+            rows: spooled.rows,
+            keys: keyed.then(|| spooled.keys.clone()),
+        }))
+    }
+
+    /// Every transaction's keys came from its row images (see `RowEventTxn::keys`).
+    pub fn keyed(&self) -> bool {
+        matches!(self, RowEvents::Ready { keyed: true, .. })
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use arkc_binlog::check_spill::{CheckSpill, SpilledProblem};
@@ -15,11 +16,12 @@ use arkc_binlog::txn::{Filters, Transaction, TxnBuilder, TxnSink};
 use arkc_binlog::{BinlogError, Event, RowsEvent};
 use mysql_async::prelude::Queryable;
 
-use super::apply_parallel::{ParallelApply, MAX_APPLY_CONNECTIONS};
-use super::flashback::{run_units_of, split_units, TxnResult};
+use super::apply_parallel::{ParallelApply, Work, MAX_APPLY_CONNECTIONS};
+use super::flashback::{run_units_of, TxnResult};
 use super::in_doubt;
 use super::row_events::{self, RowEvents};
 use super::source::{scan_source, Source};
+use super::sql_units::{split_units, Unit};
 use super::stream::StreamServer;
 use crate::backend::SqlRecorder;
 
@@ -71,7 +73,8 @@ pub fn check_source(
 
 /// The SQL and its inverse rendered from one read of the source.
 pub struct RenderedPair {
-    /// Byte range of each transaction block of the SQL file, for `apply_file`.
+    /// Byte range of the header and of each whole transaction in the SQL file, for
+    /// `apply_file`.
     pub blocks: Vec<(usize, usize)>,
     pub stats: FlashbackStats,
     /// A rollback's transactions as MariaDB row events, for `apply_file_with`.
@@ -232,8 +235,16 @@ fn write_blocks(
     );
     let mut ranges = Vec::new();
     let mut at = 0usize;
-    let written = planner.finish_blocks(&mut |block| {
-        ranges.push((at, block.len()));
+    let written = planner.finish_blocks(&mut |block, closes| {
+        // One range per transaction (or the header), however many pieces it came in: the
+        // apply reads whole ranges, never a transaction cut in two.
+        match ranges.last_mut() {
+            Some((_, len, false)) => *len += block.len(),
+            _ => ranges.push((at, block.len(), closes)),
+        }
+        if let Some(last) = ranges.last_mut() {
+            last.2 = closes;
+        }
         at += block.len();
         out.write_all(block.as_bytes())
             .map_err(arkc_binlog::BinlogError::Output)
@@ -247,7 +258,10 @@ fn write_blocks(
     out.flush()
         .and_then(|_| out.get_ref().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok((ranges, stats))
+    Ok((
+        ranges.into_iter().map(|(at, len, _)| (at, len)).collect(),
+        stats,
+    ))
 }
 
 /// Hands every transaction to two sinks (the SQL and its inverse).
@@ -418,9 +432,10 @@ pub async fn apply_file_with(
         file.read_exact(&mut text)?;
         let text = String::from_utf8(text)
             .with_context(|| format!("{} is not UTF-8 at byte {start}", path.display()))?;
-        let units = split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let units = || split_units(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
         match &mut runner {
             Runner::Serial(conn, done) => {
+                let units = units()?;
                 let (ok, message) =
                     run_units_of(conn, &rec, &units, (*done, total), true, &mut progress).await;
                 if !ok {
@@ -430,18 +445,19 @@ pub async fn apply_file_with(
             }
             Runner::Parallel(apply) if rows_path => {
                 let events = row_events.expect("row events chosen");
-                let mut paired = Vec::with_capacity(units.len());
-                for unit in units {
-                    let statement = events.statements(&unit)?;
-                    paired.push((unit, statement));
+                let text = Arc::new(text);
+                let mut work = Vec::new();
+                for &(at, len) in &blocks[next..end] {
+                    let range = at - start..at - start + len;
+                    work.extend(row_event_work(events, &text, range, path)?);
                 }
                 apply
-                    .feed_row_events(paired, &mut progress)
+                    .feed_row_events(work, &mut progress)
                     .await
                     .map_err(anyhow::Error::msg)?
             }
             Runner::Parallel(apply) => apply
-                .feed(units, &mut progress)
+                .feed(units()?, &mut progress)
                 .await
                 .map_err(anyhow::Error::msg)?,
         }
@@ -454,6 +470,60 @@ pub async fn apply_file_with(
             .await
             .map_err(anyhow::Error::msg),
     }
+}
+
+/// The work of one range of the plan (`RenderedPair::blocks`: the header or one whole
+/// transaction) applied as row events. A transaction whose keys came from its row images is
+/// not split into statements: its label is read from its first lines (`-- undo ...` then
+/// `BEGIN;`), its SQL kept aside in case it has to run as SQL. Anything else is split.
+fn row_event_work(
+    events: &RowEvents,
+    text: &Arc<String>,
+    range: std::ops::Range<usize>,
+    path: &Path,
+) -> anyhow::Result<Vec<Work>> {
+    if events.keyed() {
+        if let Some(label) = transaction_label(&text[range.clone()]) {
+            if let Some(txn) = events.transaction(label)? {
+                let unit = Unit {
+                    label: label.to_string(),
+                    statements: Vec::new(),
+                    transaction: true,
+                };
+                return Ok(vec![Work {
+                    unit,
+                    unsplit: Some((text.clone(), range)),
+                    row_events: Some(txn.statements),
+                    keys: txn.keys,
+                    rows: Some(txn.rows),
+                }]);
+            }
+        }
+    }
+    let units =
+        split_units(&text[range]).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut work = Vec::with_capacity(units.len());
+    for unit in units {
+        let txn = events.transaction(&unit.label)?;
+        work.push(Work {
+            keys: txn.as_ref().and_then(|t| t.keys.clone()),
+            rows: txn.as_ref().map(|t| t.rows),
+            row_events: txn.map(|t| t.statements),
+            unit,
+            unsplit: None,
+        });
+    }
+    Ok(work)
+}
+
+/// The label of a planner transaction block: its first line is `-- LABEL`, the next
+/// `BEGIN;` (see `arkc_binlog::plan::txn_header`); None for any other text.
+fn transaction_label(block: &str) -> Option<&str> {
+    let mut lines = block.trim_start_matches('\n').splitn(3, '\n');
+    let line = lines.next()?;
+    // As `split_units` reads a comment: the dashes and the spaces around the text dropped.
+    let label = line.strip_prefix("--")?.trim_start_matches('-').trim();
+    (lines.next()?.trim() == "BEGIN;").then_some(label)
 }
 
 /// One connection and the transactions it ran, or the parallel runner.
@@ -557,6 +627,22 @@ mod tests {
             std::fs::read(&inverse_path).expect("redo file"),
             rendered.stats.transactions * 1_000_000 + row_blocks,
         ))
+    }
+
+    #[test]
+    fn a_transaction_label_is_read_as_the_splitter_reads_it() {
+        let block =
+            "\n-- undo GTID 0-1-5 at bin.000001:100-200 committed 2026-01-01 00:00:00 UTC, \
+                     thread 7 \nBEGIN;\nDELETE FROM `a`.`b` WHERE `id` = 1 LIMIT 1;\nCOMMIT;\n";
+        let units = split_units(block).unwrap();
+        assert_eq!(transaction_label(block), Some(units[0].label.as_str()));
+        assert!(units[0].label.ends_with("thread 7"), "{}", units[0].label);
+        // Not a transaction block: the header, a block without its comment.
+        assert_eq!(
+            transaction_label("-- arkc flashback\nSET NAMES utf8mb4;\n"),
+            None
+        );
+        assert_eq!(transaction_label("BEGIN;\nCOMMIT;\n"), None);
     }
 
     #[test]

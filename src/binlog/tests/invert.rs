@@ -302,3 +302,55 @@ fn a_large_transaction_is_several_statements_of_whole_events() {
         assert_eq!(events[4], TABLE_MAP_EVENT);
     }
 }
+
+/// The sink's keys for one transaction of `rows` events on `table`, and its row count.
+fn keys_of(
+    table: Arc<TableMap>,
+    events: &[(RowsKind, Vec<Vec<u8>>)],
+) -> (Option<arkc_binlog::apply_keys::TxnKeys>, u64) {
+    let mut sink = RowEventSink::new(Vec::new());
+    let txn = Transaction {
+        file: "bin.000003".into(),
+        start_pos: 4,
+        ..Default::default()
+    };
+    for (kind, rows) in events {
+        let b = body(*kind, STMT_END_F, rows);
+        let ev = RowsEvent::parse(type_of(*kind), &b, 8, table.clone()).unwrap();
+        sink.rows(&txn, &event(), &ev).unwrap();
+    }
+    sink.commit(&txn).unwrap();
+    assert!(sink.unsupported.is_none());
+    (sink.keys.pop().unwrap(), sink.blocks[0].rows)
+}
+
+#[test]
+fn keys_from_the_row_images_find_the_same_row_by_its_primary_key() {
+    // An update of row 1 (its other column changed), a delete of row 1 in the state the
+    // update left, an insert of row 2, and an update that moves row 2 to key 3.
+    let update = [(RowsKind::Update, vec![[image(1, "a"), image(1, "b")].concat()])];
+    let delete = [(RowsKind::Delete, vec![image(1, "b")])];
+    let insert = [(RowsKind::Insert, vec![image(2, "c"), image(4, "d")])];
+    let moved = [(RowsKind::Update, vec![[image(2, "c"), image(3, "c")].concat()])];
+    let (update, n) = keys_of(table(), &update);
+    assert_eq!(n, 1);
+    let (delete, _) = keys_of(table(), &delete);
+    let (insert, n) = keys_of(table(), &insert);
+    assert_eq!(n, 2);
+    let (moved, _) = keys_of(table(), &moved);
+    let [update, delete, insert, moved] = [update, delete, insert, moved].map(Option::unwrap);
+    assert!(update.overlaps(&delete), "row 1 in both");
+    assert!(!update.overlaps(&insert), "rows 1 and 2, 4");
+    assert!(!delete.overlaps(&insert));
+    assert!(insert.overlaps(&moved), "row 2 is moved to 3: both keys count");
+    assert!(!update.overlaps(&moved));
+}
+
+#[test]
+fn a_table_map_without_its_primary_key_gives_no_keys() {
+    let mut keyless = (*table()).clone();
+    keyless.primary_key.clear();
+    let (keys, rows) = keys_of(Arc::new(keyless), &[(RowsKind::Delete, vec![image(1, "a")])]);
+    assert!(keys.is_none());
+    assert_eq!(rows, 1);
+}
