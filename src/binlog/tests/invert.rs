@@ -328,10 +328,16 @@ fn keys_of(
 fn keys_from_the_row_images_find_the_same_row_by_its_primary_key() {
     // An update of row 1 (its other column changed), a delete of row 1 in the state the
     // update left, an insert of row 2, and an update that moves row 2 to key 3.
-    let update = [(RowsKind::Update, vec![[image(1, "a"), image(1, "b")].concat()])];
+    let update = [(
+        RowsKind::Update,
+        vec![[image(1, "a"), image(1, "b")].concat()],
+    )];
     let delete = [(RowsKind::Delete, vec![image(1, "b")])];
     let insert = [(RowsKind::Insert, vec![image(2, "c"), image(4, "d")])];
-    let moved = [(RowsKind::Update, vec![[image(2, "c"), image(3, "c")].concat()])];
+    let moved = [(
+        RowsKind::Update,
+        vec![[image(2, "c"), image(3, "c")].concat()],
+    )];
     let (update, n) = keys_of(table(), &update);
     assert_eq!(n, 1);
     let (delete, _) = keys_of(table(), &delete);
@@ -342,7 +348,10 @@ fn keys_from_the_row_images_find_the_same_row_by_its_primary_key() {
     assert!(update.overlaps(&delete), "row 1 in both");
     assert!(!update.overlaps(&insert), "rows 1 and 2, 4");
     assert!(!delete.overlaps(&insert));
-    assert!(insert.overlaps(&moved), "row 2 is moved to 3: both keys count");
+    assert!(
+        insert.overlaps(&moved),
+        "row 2 is moved to 3: both keys count"
+    );
     assert!(!update.overlaps(&moved));
 }
 
@@ -350,7 +359,10 @@ fn keys_from_the_row_images_find_the_same_row_by_its_primary_key() {
 fn a_table_map_without_its_primary_key_gives_no_keys() {
     let mut keyless = (*table()).clone();
     keyless.primary_key.clear();
-    let (keys, rows) = keys_of(Arc::new(keyless), &[(RowsKind::Delete, vec![image(1, "a")])]);
+    let (keys, rows) = keys_of(
+        Arc::new(keyless),
+        &[(RowsKind::Delete, vec![image(1, "a")])],
+    );
     assert!(keys.is_none());
     assert_eq!(rows, 1);
 }
