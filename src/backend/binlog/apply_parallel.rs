@@ -19,6 +19,7 @@ use arkc_binlog::apply_keys::{insert_table, unquote_table, TxnKeys};
 use arkc_binlog::batch::Batched;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::apply_units::{is_control, packet_sql, run_packet, run_units_of, unit_statements};
@@ -34,7 +35,18 @@ pub const MAX_APPLY_CONNECTIONS: usize = 8;
 const WORKER_LOCK_WAIT: u32 = 1;
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(300);
 
-type Ran = (Conn, (Vec<u64>, Option<String>));
+/// What a transaction's task did, with its connection back.
+struct Ran {
+    conn: Conn,
+    /// Rows affected by each statement that succeeded, in order.
+    affected: Vec<u64>,
+    /// The statement that failed, if one did (then no COMMIT was sent).
+    error: Option<String>,
+    /// The COMMIT: None when none was sent (a statement failed, or the transaction before it
+    /// was not committed), Some(None) when the server acknowledged it, Some(Some(error))
+    /// when it failed or got no answer.
+    commit: Option<Option<String>>,
+}
 
 /// A transaction (or a statement outside one) for the apply, as the caller has it.
 pub struct Work {
@@ -87,6 +99,9 @@ struct InFlight {
     sent: Vec<Batched>,
     keys: TxnKeys,
     run: JoinHandle<Ran>,
+    /// Told whether this transaction committed; taken by the one started after it, which
+    /// sends its own COMMIT only once this one's is acknowledged.
+    turn: Option<oneshot::Receiver<bool>>,
     /// Sent as one `BINLOG` statement of row events (`arkc_binlog::invert`), not as SQL.
     row_events: bool,
 }
@@ -200,24 +215,31 @@ impl<'a> ParallelApply<'a> {
             keys,
             rows,
         } = work;
+        // A transaction that cannot even be prepared stops the apply where the serial runner
+        // would: the ones before it (in flight, all sound) commit first.
         if keys.is_none() || row_events.is_none() {
-            unit = whole(unit, unsplit.take())?;
+            match whole(unit, unsplit.take()) {
+                Ok(u) => unit = u,
+                Err(e) => return self.stop_before(e, progress).await,
+            }
         }
         let keys = match keys {
             Some(keys) => keys,
             None => {
-                self.learn_primary_keys(&unit, progress).await?;
+                if let Err(e) = self.learn_primary_keys(&unit, progress).await {
+                    return self.stop_before(e, progress).await;
+                }
                 let known = &self.primary_keys;
                 let pk = |t: &str| known.get(t).and_then(|c| c.as_deref());
                 TxnKeys::of(unit.statements.iter().map(String::as_str), &pk)
             }
         };
-        while self.idle.is_empty() || self.in_flight.iter().any(|f| f.keys.overlaps(&keys)) {
-            self.commit_head(progress).await?;
-        }
         let binlog = row_events.is_some();
         let (sent, steps) = match row_events {
-            Some(statements) => row_event_steps(statements)?,
+            Some(statements) => match row_event_steps(statements) {
+                Ok(prepared) => prepared,
+                Err(e) => return self.stop_before(e, progress).await,
+            },
             None => {
                 let mut sent = unit_statements(&unit, true);
                 sent.pop(); // COMMIT is sent when the transaction's turn comes.
@@ -225,8 +247,16 @@ impl<'a> ParallelApply<'a> {
                 (sent, vec![Step::Query(sql)])
             }
         };
+        while self.idle.is_empty() || self.in_flight.iter().any(|f| f.keys.overlaps(&keys)) {
+            self.commit_head(progress).await?;
+        }
         let mut conn = self.idle.pop().expect("a free connection");
         let rec = self.rec.clone();
+        // The COMMIT is sent by the transaction's own task as soon as the one before it is
+        // acknowledged (in plan order, as before), not by this loop: the chain of COMMITs
+        // does not wait on the preparation of the transactions after it.
+        let previous = self.in_flight.back_mut().and_then(|f| f.turn.take());
+        let (turn, next_turn) = oneshot::channel();
         let run = tokio::spawn(async move {
             let mut affected = Vec::new();
             for step in steps {
@@ -244,10 +274,42 @@ impl<'a> ParallelApply<'a> {
                 rec.record(&sql, started.elapsed(), error.clone());
                 affected.extend(counts);
                 if error.is_some() {
-                    return (conn, (affected, error));
+                    // `turn` dropped: the next transaction learns this one did not commit.
+                    return Ran {
+                        conn,
+                        affected,
+                        error,
+                        commit: None,
+                    };
                 }
             }
-            (conn, (affected, None))
+            let go = match previous {
+                None => true,
+                Some(before) => before.await.unwrap_or(false),
+            };
+            if !go {
+                return Ran {
+                    conn,
+                    affected,
+                    error: None,
+                    commit: None,
+                };
+            }
+            let started = Instant::now();
+            let committed = tokio::time::timeout(COMMIT_TIMEOUT, conn.query_drop("COMMIT")).await;
+            let committed = match committed {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!("no answer within {COMMIT_TIMEOUT:?}")),
+            };
+            rec.record("COMMIT", started.elapsed(), committed.clone());
+            let _ = turn.send(committed.is_none());
+            Ran {
+                conn,
+                affected,
+                error: None,
+                commit: Some(committed),
+            }
         });
         self.in_flight.push_back(InFlight {
             unit,
@@ -256,9 +318,22 @@ impl<'a> ParallelApply<'a> {
             sent,
             keys,
             run,
+            turn: Some(next_turn),
             row_events: binlog,
         });
         Ok(())
+    }
+
+    /// Stop before a transaction that cannot be sent (`error` says why): everything in
+    /// flight, all before it, is committed first, so the apply ends where running one by one
+    /// would have ended.
+    async fn stop_before(
+        &mut self,
+        error: String,
+        progress: &mut impl FnMut(TxnResult),
+    ) -> Result<(), String> {
+        self.drain(progress).await?;
+        Err(error)
     }
 
     /// A statement outside any transaction: after everything before it has committed;
@@ -275,55 +350,56 @@ impl<'a> ParallelApply<'a> {
         self.serially(vec![unit], progress).await
     }
 
-    /// Wait for the oldest transaction's statements, then COMMIT it; on any error, roll back
-    /// everything in flight and run it again one by one.
+    /// Wait for the oldest transaction and its COMMIT (sent by its own task once the one
+    /// before it was acknowledged); if it did not commit, roll back everything in flight and
+    /// run it again one by one.
     async fn commit_head(&mut self, progress: &mut impl FnMut(TxnResult)) -> Result<(), String> {
         let Some(head) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        let (mut conn, (affected, error)) = head
+        let Ran {
+            mut conn,
+            affected,
+            error,
+            commit,
+        } = head
             .run
             .await
             .map_err(|e| format!("an apply connection stopped: {e}"))?;
-        if error.is_some() || affected.len() < head.sent.len() {
-            // Nothing in flight was committed (no COMMIT was sent): roll all of it back and
-            // run it again in order; a connection that no longer answers is left behind.
-            let mut again = vec![whole(head.unit, head.unsplit)?];
-            if rollback(&mut conn, self.rec).await {
-                self.idle.push(conn);
-            }
-            while let Some(later) = self.in_flight.pop_front() {
-                let (mut conn, _) = later
-                    .run
-                    .await
-                    .map_err(|e| format!("an apply connection stopped: {e}"))?;
+        let committed = match commit {
+            Some(committed) if error.is_none() && affected.len() >= head.sent.len() => committed,
+            _ => {
+                // Not committed, so neither is anything after it (each COMMIT waits for the
+                // one before): roll all of it back and run it again in order; a connection
+                // that no longer answers is left behind.
+                let mut again = vec![whole(head.unit, head.unsplit)?];
                 if rollback(&mut conn, self.rec).await {
                     self.idle.push(conn);
                 }
-                again.push(whole(later.unit, later.unsplit)?);
-            }
-            if self.idle.is_empty() {
-                return Err(format!(
-                    "stopped at {} ({} of {}): {}; the apply's connections were lost, nothing \
+                while let Some(later) = self.in_flight.pop_front() {
+                    let Ran { mut conn, .. } = later
+                        .run
+                        .await
+                        .map_err(|e| format!("an apply connection stopped: {e}"))?;
+                    if rollback(&mut conn, self.rec).await {
+                        self.idle.push(conn);
+                    }
+                    again.push(whole(later.unit, later.unsplit)?);
+                }
+                if self.idle.is_empty() {
+                    return Err(format!(
+                        "stopped at {} ({} of {}): {}; the apply's connections were lost, nothing \
                      after {} transaction(s) was committed",
-                    again[0].label,
-                    self.done + 1,
-                    self.total,
-                    error.unwrap_or_else(|| "the server stopped answering".into()),
-                    self.done
-                ));
+                        again[0].label,
+                        self.done + 1,
+                        self.total,
+                        error.unwrap_or_else(|| "the server stopped answering".into()),
+                        self.done
+                    ));
+                }
+                return self.serially(again, progress).await;
             }
-            return self.serially(again, progress).await;
-        }
-        let started = Instant::now();
-        let committed = tokio::time::timeout(COMMIT_TIMEOUT, conn.query_drop("COMMIT")).await;
-        let committed = match committed {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(_) => Some(format!("no answer within {COMMIT_TIMEOUT:?}")),
         };
-        self.rec
-            .record("COMMIT", started.elapsed(), committed.clone());
         self.done += 1;
         if let Some(e) = committed {
             return Err(self
@@ -499,9 +575,11 @@ impl<'a> ParallelApply<'a> {
     }
 
     /// Roll back whatever is still in flight (nothing of it was committed).
+    /// Called only after a transaction that did not commit (or whose COMMIT failed), so
+    /// none after it sends its COMMIT.
     async fn abandon(&mut self) {
         while let Some(later) = self.in_flight.pop_front() {
-            if let Ok((mut conn, _)) = later.run.await {
+            if let Ok(Ran { mut conn, .. }) = later.run.await {
                 if rollback(&mut conn, self.rec).await {
                     self.idle.push(conn);
                 }
