@@ -257,6 +257,7 @@ impl<'a> ParallelApply<'a> {
         // does not wait on the preparation of the transactions after it.
         let previous = self.in_flight.back_mut().and_then(|f| f.turn.take());
         let (turn, next_turn) = oneshot::channel();
+        let answers = sent.len();
         let run = tokio::spawn(async move {
             let mut affected = Vec::new();
             for step in steps {
@@ -283,10 +284,13 @@ impl<'a> ParallelApply<'a> {
                     };
                 }
             }
-            let go = match previous {
-                None => true,
-                Some(before) => before.await.unwrap_or(false),
-            };
+            // Every statement must have answered before the COMMIT: a packet read short
+            // (no error, fewer answers) is not committed, and the apply loop runs it again.
+            let go = affected.len() >= answers
+                && match previous {
+                    None => true,
+                    Some(before) => before.await.unwrap_or(false),
+                };
             if !go {
                 return Ran {
                     conn,
