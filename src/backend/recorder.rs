@@ -47,9 +47,19 @@ impl SqlRecorder {
         sql: &str,
         timeout: Duration,
     ) -> anyhow::Result<Vec<Row>> {
+        self.timed(sql, timeout, conn.query::<Row, _>(sql)).await
+    }
+
+    /// Await `sent` (the statement `sql` on its way) with a deadline and record it, timed.
+    async fn timed<T>(
+        &self,
+        sql: &str,
+        timeout: Duration,
+        sent: impl std::future::Future<Output = Result<T, mysql_async::Error>>,
+    ) -> anyhow::Result<T> {
         let started = Instant::now();
-        let result = match tokio::time::timeout(timeout, conn.query::<Row, _>(sql)).await {
-            Ok(Ok(rows)) => Ok(rows),
+        let result = match tokio::time::timeout(timeout, sent).await {
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(anyhow::Error::new(e)),
             Err(_) => Err(anyhow::anyhow!("`{sql}` got no answer within {timeout:?}")),
         };
@@ -71,7 +81,6 @@ impl SqlRecorder {
         sql: &str,
         timeout: Duration,
     ) -> anyhow::Result<HashMap<String, String>> {
-        let started = Instant::now();
         let read = async {
             conn.query_iter(sql)
                 .await?
@@ -83,17 +92,7 @@ impl SqlRecorder {
                 })
                 .await
         };
-        let result = match tokio::time::timeout(timeout, read).await {
-            Ok(Ok(map)) => Ok(map),
-            Ok(Err(e)) => Err(anyhow::Error::new(e)),
-            Err(_) => Err(anyhow::anyhow!("`{sql}` got no answer within {timeout:?}")),
-        };
-        self.record(
-            sql,
-            started.elapsed(),
-            result.as_ref().err().map(|e| e.to_string()),
-        );
-        result
+        self.timed(sql, timeout, read).await
     }
 
     /// Run a statement whose result is not needed (DML in the demo workload).
@@ -103,18 +102,18 @@ impl SqlRecorder {
         sql: &str,
         timeout: Duration,
     ) -> anyhow::Result<()> {
-        let started = Instant::now();
-        let result = match tokio::time::timeout(timeout, conn.query_drop(sql)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(anyhow::Error::new(e)),
-            Err(_) => Err(anyhow::anyhow!("`{sql}` got no answer within {timeout:?}")),
-        };
-        self.record(
-            sql,
-            started.elapsed(),
-            result.as_ref().err().map(|e| e.to_string()),
-        );
-        result
+        self.timed(sql, timeout, conn.query_drop(sql)).await
+    }
+
+    /// Run a prepared statement with `params` bound, whose result is not needed.
+    pub async fn exec_drop(
+        &self,
+        conn: &mut Conn,
+        sql: &str,
+        params: mysql_async::Params,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        self.timed(sql, timeout, conn.exec_drop(sql, params)).await
     }
 
     /// Record a statement sent some other way (a prepared statement, for instance).

@@ -261,18 +261,19 @@ impl<'a> ParallelApply<'a> {
         let run = tokio::spawn(async move {
             let mut affected = Vec::new();
             for step in steps {
-                let started = Instant::now();
-                let (sql, (counts, error)) = match step {
+                let (counts, error) = match step {
                     Step::Query(sql) => {
+                        let started = Instant::now();
                         let ran = run_packet(&mut conn, &sql).await;
-                        (sql, ran)
+                        rec.record(&sql, started.elapsed(), ran.1.clone());
+                        ran
                     }
                     Step::Set(sql, values) => {
-                        let error = set_variables(&mut conn, &sql, values).await;
-                        (sql, (Vec::new(), error))
+                        let params = mysql_async::Params::Positional(values);
+                        let set = rec.exec_drop(&mut conn, &sql, params, COMMIT_TIMEOUT).await;
+                        (Vec::new(), set.err().map(|e| format!("{e:#}")))
                     }
                 };
-                rec.record(&sql, started.elapsed(), error.clone());
                 affected.extend(counts);
                 if error.is_some() {
                     // `turn` dropped: the next transaction learns this one did not commit.
@@ -299,14 +300,8 @@ impl<'a> ParallelApply<'a> {
                     commit: None,
                 };
             }
-            let started = Instant::now();
-            let committed = tokio::time::timeout(COMMIT_TIMEOUT, conn.query_drop("COMMIT")).await;
-            let committed = match committed {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(_) => Some(format!("no answer within {COMMIT_TIMEOUT:?}")),
-            };
-            rec.record("COMMIT", started.elapsed(), committed.clone());
+            let committed = rec.execute(&mut conn, "COMMIT", COMMIT_TIMEOUT).await;
+            let committed = committed.err().map(|e| e.to_string());
             let _ = turn.send(committed.is_none());
             Ran {
                 conn,
@@ -596,7 +591,7 @@ impl<'a> ParallelApply<'a> {
 enum Step {
     /// A multi-statement packet (`run_packet`).
     Query(String),
-    /// A prepared `SET @v0 = ?, ...` with the values bound (`set_variables`).
+    /// A prepared `SET @v0 = ?, ...` with the values bound.
     Set(String, Vec<mysql_async::Value>),
 }
 
@@ -659,20 +654,6 @@ fn row_event_steps(statements: Vec<String>) -> Result<(Vec<Batched>, Vec<Step>),
         flush(&mut steps, &mut group);
     }
     Ok((sent, steps))
-}
-
-/// Run a prepared `SET` with `values` bound; the error, if any.
-async fn set_variables(
-    conn: &mut Conn,
-    sql: &str,
-    values: Vec<mysql_async::Value>,
-) -> Option<String> {
-    let params = mysql_async::Params::Positional(values);
-    match tokio::time::timeout(COMMIT_TIMEOUT, conn.exec_drop(sql, params)).await {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(format!("{e:#}")),
-        Err(_) => Some(format!("no answer within {COMMIT_TIMEOUT:?}")),
-    }
 }
 
 /// ROLLBACK; false when the connection no longer answers.
