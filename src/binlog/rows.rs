@@ -158,6 +158,25 @@ impl<'a> RowsEvent<'a> {
     }
 }
 
+/// The value of `table`'s column `i` at the cursor; an error names the column and its type.
+#[inline]
+fn decode_column<'e>(
+    c: &mut Cursor<'e>,
+    table: &TableMap,
+    i: usize,
+    partial: bool,
+) -> DResult<Value<'e>> {
+    let col = &table.columns[i];
+    decode_value(col, c, partial).map_err(|e| {
+        DecodeError(format!(
+            "column {} ({}): {}",
+            table.column_name(i),
+            col.type_name(),
+            e.0
+        ))
+    })
+}
+
 /// One image: per table column, None when the column is absent from the image.
 pub type Image<'a> = Vec<Option<Value<'a>>>;
 
@@ -338,22 +357,15 @@ impl<'e> RowReader<'e> {
                 Which::After => &self.present_after,
             };
             for (k, &i) in columns.iter().enumerate() {
-                let Some(col) = table.columns.get(i) else {
+                if i >= table.columns.len() {
                     continue;
-                };
+                }
                 put(
                     i,
                     if bit(nulls, k) {
                         Value::Null
                     } else {
-                        decode_value(col, &mut self.c, false).map_err(|e| {
-                            DecodeError(format!(
-                                "column {} ({}): {}",
-                                table.column_name(i),
-                                col.type_name(),
-                                e.0
-                            ))
-                        })?
+                        decode_column(&mut self.c, table, i, false)?
                     },
                 );
             }
@@ -374,14 +386,7 @@ impl<'e> RowReader<'e> {
                 if is_null {
                     Value::Null
                 } else {
-                    decode_value(col, &mut self.c, partial).map_err(|e| {
-                        DecodeError(format!(
-                            "column {} ({}): {}",
-                            table.column_name(i),
-                            col.type_name(),
-                            e.0
-                        ))
-                    })?
+                    decode_column(&mut self.c, table, i, partial)?
                 },
             );
         }
