@@ -16,7 +16,6 @@ use arkc_binlog::invert::RowEventSink;
 use mysql_async::prelude::Queryable;
 
 use super::in_doubt::label_span;
-use super::sql_units::Unit;
 
 /// The sink that writes the statements while the plan is rendered.
 pub type RowEventSpool = RowEventSink<BufWriter<File>>;
@@ -94,12 +93,6 @@ impl RowEvents {
                 e.into_error()
             ))),
         }
-    }
-
-    /// The `BINLOG` statements of the transaction `unit` undoes; None for a unit that is
-    /// not a transaction of the plan (session settings) or has no row events.
-    pub fn statements(&self, unit: &Unit) -> anyhow::Result<Option<Vec<String>>> {
-        Ok(self.transaction(&unit.label)?.map(|t| t.statements))
     }
 
     /// The transaction of the plan that the unit labelled `label` undoes: None for a label
