@@ -102,13 +102,16 @@ fn put_packed(out: &mut Vec<u8>, n: u64) {
 /// The body of the v1 rows event that undoes `rows`: type code and body. `STMT_END_F` is set
 /// so the server closes the tables after each event (each is preceded by its TABLE_MAP).
 pub fn inverted_rows(rows: &RowsEvent<'_>) -> Result<(u8, Vec<u8>), DecodeError> {
-    inverted_rows_with(rows, &mut |_, _| {})
+    inverted_rows_with(rows, None, &mut |_, _| {})
 }
 
-/// `inverted_rows`, calling `each` with every row's decoded images (before, after; an
-/// INSERT's in `after`), in binlog order.
+/// `inverted_rows`, calling `each` once per row in binlog order with its images (before,
+/// after; an INSERT's in `after`) holding the values of the columns of `key` only, as
+/// `RowReader::next_row_span_keys` reads them; with `key` None, nothing is decoded and the
+/// images are empty.
 pub fn inverted_rows_with<'e>(
     rows: &'e RowsEvent<'e>,
+    key: Option<&[usize]>,
     each: &mut dyn FnMut(&Image<'e>, &Image<'e>),
 ) -> Result<(u8, Vec<u8>), DecodeError> {
     if rows.partial {
@@ -119,7 +122,12 @@ pub fn inverted_rows_with<'e>(
     let mut spans = Vec::new();
     let mut reader = rows.row_reader();
     let (mut before, mut after) = (Vec::new(), Vec::new());
-    while let Some(span) = reader.next_row_span_into(&mut before, &mut after)? {
+    loop {
+        let span = match key {
+            Some(key) => reader.next_row_span_keys(key, &mut before, &mut after)?,
+            None => reader.next_row_span()?,
+        };
+        let Some(span) = span else { break };
         each(&before, &after);
         spans.push(span);
     }
@@ -293,6 +301,8 @@ impl<W: Write> TxnSink for RowEventSink<W> {
         if key.is_empty() {
             self.pending_keys = None;
         }
+        // Only the key columns are decoded, and none when the keys are not kept.
+        let decoded = self.pending_keys.is_some().then_some(key.as_slice());
         let (keys, counted) = (&mut self.pending_keys, &mut self.pending_rows);
         let mut each = |before: &Image<'_>, after: &Image<'_>| {
             *counted += 1;
@@ -304,7 +314,7 @@ impl<W: Write> TxnSink for RowEventSink<W> {
                 }
             }
         };
-        let (type_code, body) = match inverted_rows_with(rows, &mut each) {
+        let (type_code, body) = match inverted_rows_with(rows, decoded, &mut each) {
             Ok(b) => b,
             Err(e) => {
                 self.refuse(format!("{} at {}", e.0, txn.position()));

@@ -271,6 +271,88 @@ impl<'e> RowReader<'e> {
         })
     }
 
+    /// `next_row_span_into` with only the columns of `key` decoded: the other values are
+    /// stepped over by their widths and left None in the images, which are otherwise as
+    /// `next_row_span_into` fills them. For a caller that needs a row's key and its span, not
+    /// its values. A row it cannot step over is read by `next_row_span_into` (whole).
+    pub fn next_row_span_keys(
+        &mut self,
+        key: &[usize],
+        before: &mut Image<'e>,
+        after: &mut Image<'e>,
+    ) -> DResult<Option<(usize, usize, usize)>> {
+        let ev = self.ev;
+        if self.c.is_empty() || ev.partial {
+            return self.next_row_span_into(before, after);
+        }
+        if self.widths.is_empty() {
+            self.widths = ev.table.columns.iter().map(value_width).collect();
+        }
+        before.clear();
+        after.clear();
+        let width = ev.table.columns.len();
+        let (at, start) = (self.c, self.c.pos());
+        let first = match ev.kind {
+            RowsKind::Insert => &mut *after,
+            _ => &mut *before,
+        };
+        first.resize(width, None);
+        let mut read = self
+            .keep_image(Which::First, key, first)
+            .map(|()| self.c.pos());
+        if let (Some(_), RowsKind::Update) = (read, ev.kind) {
+            after.resize(width, None);
+            read = read.filter(|_| self.keep_image(Which::After, key, after).is_some());
+        }
+        match read {
+            Some(mid) if self.c.pos() > start => Ok(Some((start, mid, self.c.pos()))),
+            _ => {
+                self.c = at;
+                self.next_row_span_into(before, after)
+            }
+        }
+    }
+
+    /// `skip_image`, with the values of the columns in `key` decoded into `out`. None where
+    /// it cannot step over a value or decode a key value (the caller then decodes the row
+    /// whole, which says why it fails).
+    fn keep_image(&mut self, which: Which, key: &[usize], out: &mut Image<'e>) -> Option<()> {
+        let ev = self.ev;
+        let (present, nulls_len) = match which {
+            Which::First => (ev.present, self.nulls_len),
+            Which::After => (ev.present_after, self.nulls_len_after),
+        };
+        let nulls = self.c.try_take(nulls_len)?;
+        let mut k = 0;
+        for (i, width) in self.widths.iter().enumerate().take(ev.column_count) {
+            if !bit(present, i) {
+                continue;
+            }
+            let is_null = bit(nulls, k);
+            k += 1;
+            if key.contains(&i) {
+                let slot = out.get_mut(i)?;
+                *slot = Some(match is_null {
+                    true => Value::Null,
+                    false => decode_column(&mut self.c, &ev.table, i, false).ok()?,
+                });
+                continue;
+            }
+            if is_null {
+                continue;
+            }
+            match *width {
+                ValueWidth::Fixed(n) => self.c.try_take(n)?,
+                ValueWidth::Prefixed(n) => {
+                    let len = le_uint(self.c.try_take(n)?);
+                    self.c.try_take(usize::try_from(len).ok()?)?
+                }
+                ValueWidth::Undecodable => return None,
+            };
+        }
+        Some(())
+    }
+
     /// The span of the next row, each of its images read by `read` (the before or only
     /// image, then an UPDATE's after image).
     #[inline]

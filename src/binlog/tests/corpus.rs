@@ -174,3 +174,85 @@ fn row_spans_by_width_match_decoding_on_every_prefix() {
     }
     assert!(checked > 1000, "only {checked} rows events checked");
 }
+
+/// The rows of a rows event as `next_row_span_keys(key)` reads them (spans and the key
+/// columns' values, by debug text), or as `next_row_span_into` reads them with every other
+/// column dropped; or the error.
+fn keyed_rows(
+    r: &arkc_binlog::RowsEvent<'_>,
+    key: &[usize],
+    only_keys: bool,
+) -> Result<Vec<String>, String> {
+    let mut rd = r.row_reader();
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    let mut v = Vec::new();
+    loop {
+        let next = match only_keys {
+            true => rd.next_row_span_keys(key, &mut before, &mut after),
+            false => rd.next_row_span_into(&mut before, &mut after),
+        };
+        let span = match next {
+            Ok(Some(span)) => span,
+            Ok(None) => return Ok(v),
+            Err(e) => return Err(format!("after {} rows: {}", v.len(), e.0)),
+        };
+        let keyed = |image: &arkc_binlog::rows::Image<'_>| match image.is_empty() {
+            true => "no image".to_string(),
+            false => format!(
+                "{:?}",
+                key.iter().map(|&i| image.get(i)).collect::<Vec<_>>()
+            ),
+        };
+        v.push(format!("{span:?} {} {}", keyed(&before), keyed(&after)));
+    }
+}
+
+#[test]
+fn key_columns_read_alone_match_the_whole_row() {
+    // Each rows event of the corpus: reading only some columns' values (its primary key, each
+    // column alone, all of them) finds the same rows with the same values of those columns
+    // as decoding every value; cut at every byte, it fails at the same row for the same reason.
+    let (mut checked, mut keyed) = (0, 0);
+    for path in corpus_files() {
+        let Ok(mut reader) = BinlogReader::open(&path) else {
+            continue;
+        };
+        let mut dec = Decoder::new();
+        dec.set_path(&path);
+        while let Ok(Some(raw)) = reader.next_event() {
+            let _ = dec.decode_each(raw, &mut |ev| {
+                let EventBody::Rows(r) = &ev.body else {
+                    return Ok(());
+                };
+                let n = r.table.columns.len();
+                let mut keys = vec![r.table.primary_key.clone(), (0..n).collect()];
+                keys.extend((0..n).map(|i| vec![i]));
+                keyed += usize::from(!r.table.primary_key.is_empty());
+                for key in &keys {
+                    let at = format!("{} at {} key {key:?}", path.display(), ev.offset);
+                    assert_eq!(keyed_rows(r, key, true), keyed_rows(r, key, false), "{at}");
+                }
+                // Cut, the primary key, or the first column where the table map has none.
+                let key = match r.table.primary_key.is_empty() {
+                    true => &keys[2],
+                    false => &keys[0],
+                };
+                for cut in (0..r.rows.len()).rev() {
+                    let mut part = r.clone();
+                    part.rows = std::borrow::Cow::Borrowed(&r.rows[..cut]);
+                    assert_eq!(
+                        keyed_rows(&part, key, true),
+                        keyed_rows(&part, key, false),
+                        "{} at {} cut at {cut}",
+                        path.display(),
+                        ev.offset
+                    );
+                }
+                checked += 1;
+                Ok(())
+            });
+        }
+    }
+    assert!(checked >= 50, "only {checked} rows events checked");
+    assert!(keyed >= 5, "only {keyed} rows events with a primary key");
+}
