@@ -173,6 +173,37 @@ pub fn format_description_statement() -> String {
     s
 }
 
+/// The base64 payloads of the `BINLOG '...'` statements of one transaction's block as
+/// `RowEventSink` writes it (`;\n` between statements), in order. The block is taken whole:
+/// a transaction of one statement, the usual case, keeps its buffer. Err: the bytes are
+/// not such a block.
+pub fn statement_payloads(mut block: Vec<u8>) -> Result<Vec<Vec<u8>>, DecodeError> {
+    const OPEN: &[u8] = b"BINLOG '";
+    let payload = |s: &[u8]| -> Result<std::ops::Range<usize>, DecodeError> {
+        match s.starts_with(OPEN) && s.ends_with(b"'") && s.len() > OPEN.len() + 1 {
+            true => Ok(OPEN.len()..s.len() - 1),
+            false => Err(DecodeError::new("not a BINLOG statement")),
+        }
+    };
+    // Base64 holds no `;`: the separator is unambiguous.
+    let cuts: Vec<usize> = memchr::memmem::find_iter(&block, b";\n").collect();
+    if cuts.is_empty() {
+        let range = payload(&block)?;
+        block.truncate(range.end);
+        block.drain(..range.start);
+        return Ok(vec![block]);
+    }
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let mut at = 0;
+    for end in cuts.into_iter().chain([block.len()]) {
+        let statement = &block[at..end];
+        let range = payload(statement)?;
+        out.push(statement[range].to_vec());
+        at = end + 2;
+    }
+    Ok(out)
+}
+
 /// A `BINLOG` statement holds whole events up to about this many bytes (before base64), so a
 /// large transaction is several statements, each far under the server's max_allowed_packet.
 pub const STATEMENT_EVENT_BYTES: usize = 1 << 20;

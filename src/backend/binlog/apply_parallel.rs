@@ -55,8 +55,9 @@ pub struct Work {
     /// The transaction's SQL text, split into `unit` only if it has to run as SQL (or give
     /// its keys): a restore sent as row events with keys from the row images never does.
     pub unsplit: Option<(Arc<String>, Range<usize>)>,
-    /// Its `BINLOG` statements (`arkc_binlog::invert`), sent instead of its SQL.
-    pub row_events: Option<Vec<String>>,
+    /// Its `BINLOG` statements' base64 (`arkc_binlog::invert::statement_payloads`), sent
+    /// instead of its SQL.
+    pub row_events: Option<Vec<Vec<u8>>>,
     /// The rows it writes, when known without its SQL (`invert::RowEventSink::keys`).
     pub keys: Option<TxnKeys>,
     /// Its rows, when known without its SQL.
@@ -65,7 +66,7 @@ pub struct Work {
 
 impl Work {
     /// A unit whose statements are split, and its row events if any.
-    pub fn of(unit: Unit, row_events: Option<Vec<String>>) -> Work {
+    pub fn of(unit: Unit, row_events: Option<Vec<Vec<u8>>>) -> Work {
         Work {
             unit,
             unsplit: None,
@@ -236,10 +237,7 @@ impl<'a> ParallelApply<'a> {
         };
         let binlog = row_events.is_some();
         let (sent, steps) = match row_events {
-            Some(statements) => match row_event_steps(statements) {
-                Ok(prepared) => prepared,
-                Err(e) => return self.stop_before(e, progress).await,
-            },
+            Some(statements) => row_event_steps(statements),
             None => {
                 let mut sent = unit_statements(&unit, true);
                 sent.pop(); // COMMIT is sent when the transaction's turn comes.
@@ -601,7 +599,8 @@ enum Step {
 /// The row events held in user variables at once, at most (one statement's at least).
 const VARIABLE_BYTES: usize = 4 << 20;
 
-/// A transaction's `BINLOG '<base64>'` statements sent as `BINLOG @arkc_rows_N, @arkc_none_N`
+/// A transaction's `BINLOG '<base64>'` statements (each one's base64, as
+/// `invert::statement_payloads` reads them) sent as `BINLOG @arkc_rows_N, @arkc_none_N`
 /// after a prepared SET binds each statement's base64 to its variable: the server then reads
 /// the events as a bound value instead of lexing a string literal of up to a megabyte (about
 /// a tenth of its work on a restore), and the restore's own binlog annotates its rows with
@@ -611,7 +610,7 @@ const VARIABLE_BYTES: usize = 4 << 20;
 /// without the "more results" flag, so a statement after it in the same packet would leave
 /// an answer the client never reads.
 /// The placeholders of `sent` stand for the statements in the transaction's results.
-fn row_event_steps(statements: Vec<String>) -> Result<(Vec<Batched>, Vec<Step>), String> {
+fn row_event_steps(statements: Vec<Vec<u8>>) -> (Vec<Batched>, Vec<Step>) {
     let placeholder = |sql: String| Batched { sql, rows: 0 };
     let mut sent = vec![placeholder("BEGIN".into())];
     let mut steps = Vec::new();
@@ -626,16 +625,7 @@ fn row_event_steps(statements: Vec<String>) -> Result<(Vec<Batched>, Vec<Step>),
         steps.push(Step::Set(format!("SET {set}"), values));
         steps.extend(queries.into_iter().map(Step::Query));
     };
-    for statement in statements {
-        let mut bytes = statement.into_bytes();
-        let framed = bytes.starts_with(b"BINLOG '") && bytes.ends_with(b"'") && bytes.len() > 9;
-        if !framed {
-            return Err(
-                "the row events' temporary file is damaged (not a BINLOG statement)".into(),
-            );
-        }
-        bytes.truncate(bytes.len() - 1);
-        bytes.drain(..8);
+    for bytes in statements {
         if !group.is_empty() && held + bytes.len() > VARIABLE_BYTES {
             flush(&mut steps, &mut group);
             held = 0;
@@ -653,7 +643,7 @@ fn row_event_steps(statements: Vec<String>) -> Result<(Vec<Batched>, Vec<Step>),
     if !group.is_empty() {
         flush(&mut steps, &mut group);
     }
-    Ok((sent, steps))
+    (sent, steps)
 }
 
 /// ROLLBACK; false when the connection no longer answers.

@@ -53,10 +53,11 @@ pub struct Spooled {
     pub keys: TxnKeys,
 }
 
-/// A transaction of the plan as row events: its `BINLOG` statements, its rows and, when the
-/// row images gave them, the rows it writes.
+/// A transaction of the plan as row events: its `BINLOG` statements (the base64 of each,
+/// `invert::statement_payloads`), its rows and, when the row images gave them, the rows it
+/// writes.
 pub struct RowEventTxn {
-    pub statements: Vec<String>,
+    pub statements: Vec<Vec<u8>>,
     pub rows: u64,
     pub keys: Option<TxnKeys>,
 }
@@ -112,13 +113,13 @@ impl RowEvents {
         let Some(spooled) = blocks.get(&(name, start)) else {
             return Ok(None);
         };
-        let mut text = vec![0u8; spooled.len];
-        file.read_exact_at(&mut text, spooled.offset)
+        let mut block = vec![0u8; spooled.len];
+        file.read_exact_at(&mut block, spooled.offset)
             .context("cannot read the row events' temporary file")?;
-        let text = String::from_utf8(text).context("row events' temporary file is damaged")?;
-        // Base64 holds no `;`: the separator is unambiguous.
+        let statements = arkc_binlog::invert::statement_payloads(block)
+            .map_err(|e| anyhow::anyhow!("the row events' temporary file is damaged ({e})"))?;
         Ok(Some(RowEventTxn {
-            statements: text.split(";\n").map(str::to_string).collect(),
+            statements,
             rows: spooled.rows,
             keys: keyed.then(|| spooled.keys.clone()),
         }))

@@ -291,6 +291,13 @@ fn a_large_transaction_is_several_statements_of_whole_events() {
     assert_eq!(out.len(), len);
     let statements: Vec<&str> = out.split(";\n").collect();
     assert_eq!(statements.len(), 3, "one event per statement at this size");
+    // The payloads the apply binds are each statement's base64, in order.
+    let payloads = statement_payloads(out.clone().into_bytes()).unwrap();
+    let bare: Vec<&[u8]> = statements
+        .iter()
+        .map(|s| &s.as_bytes()["BINLOG '".len()..s.len() - 1])
+        .collect();
+    assert_eq!(payloads, bare);
     for s in statements {
         let events = decode64(
             s.strip_prefix("BINLOG '")
@@ -365,4 +372,29 @@ fn a_table_map_without_its_primary_key_gives_no_keys() {
     );
     assert!(keys.is_none());
     assert_eq!(rows, 1);
+}
+
+#[test]
+fn statement_payloads_take_only_binlog_statements() {
+    let one = b"BINLOG 'QUJD'".to_vec();
+    assert_eq!(statement_payloads(one).unwrap(), vec![b"QUJD".to_vec()]);
+    let two = b"BINLOG 'QUJD';\nBINLOG 'REVG'".to_vec();
+    assert_eq!(
+        statement_payloads(two).unwrap(),
+        vec![b"QUJD".to_vec(), b"REVG".to_vec()]
+    );
+    for damaged in [
+        &b""[..],
+        b"BINLOG ''",
+        b"BINLOG 'QUJD",
+        b"SELECT 'QUJD'",
+        b"BINLOG 'QUJD';\n",
+        b"BINLOG 'QUJD';\nDROP TABLE t",
+    ] {
+        assert!(
+            statement_payloads(damaged.to_vec()).is_err(),
+            "{}",
+            String::from_utf8_lossy(damaged)
+        );
+    }
 }
