@@ -168,10 +168,10 @@ fn render_in_one_scan(
 }
 
 /// `render_with_inverse` for binlog files, with the inverse rendered by a second read of the
-/// files on another thread while this one renders the SQL and the row events: the two
-/// planners' work, the largest part of the scan, then takes the time of one on two cores.
-/// Binlog files only grow, so each read sees a prefix of the other's: the same files, bytes
-/// and events read means the same transactions. None when they differ (a binlog written to
+/// files and the row events spooled by a third, each on its own thread, while this one
+/// renders the SQL: the planners' work, the largest part of the scan, then takes about the
+/// time of one on two cores. Binlog files only grow, so each read sees a prefix of the
+/// others': the same files, bytes and events read means the same transactions. None when they differ (a binlog written to
 /// between the two reads): the caller renders both again from one read.
 fn render_on_two_scans(
     source: &Source,
@@ -181,29 +181,42 @@ fn render_on_two_scans(
     (path, inverse_path): (&Path, &Path),
     progress: &mut dyn FnMut(&ScanStats),
 ) -> anyhow::Result<Option<RenderedPair>> {
-    let (mine, theirs) = std::thread::scope(|s| {
+    // The row events are spooled by a third read: the three pieces of work then share the
+    // two cores about evenly instead of one thread doing two of them.
+    let (mine, theirs, spooled) = std::thread::scope(|s| {
         let other = s.spawn(|| {
             let mut builder = fresh_builder();
             let mut planner = FlashbackPlanner::new(inverse)?;
             let read = scan_source(source, false, &mut builder, &mut planner, &mut |_| {})?;
             anyhow::Ok((read, write_blocks(planner, inverse_path)))
         });
+        let spooling = spool.map(|mut spool| {
+            s.spawn(move || {
+                let mut builder = fresh_builder();
+                let read = scan_source(source, false, &mut builder, &mut spool, &mut |_| {})?;
+                anyhow::Ok((read, spool))
+            })
+        });
         let mine = (|| {
             let mut builder = fresh_builder();
-            let mut sinks = Both(FlashbackPlanner::new(opts)?, MaybeSink(spool));
-            let read = scan_source(source, false, &mut builder, &mut sinks, progress)?;
-            let Both(planner, MaybeSink(spool)) = sinks;
-            anyhow::Ok((read, write_blocks(planner, path), spool))
+            let mut planner = FlashbackPlanner::new(opts)?;
+            let read = scan_source(source, false, &mut builder, &mut planner, progress)?;
+            anyhow::Ok((read, write_blocks(planner, path)))
         })();
         let theirs = joined(other, "rendering", inverse_path);
-        (mine, theirs)
+        let spooled = spooling
+            .map(|t| joined(t, "spooling the row events of", path))
+            .transpose();
+        (mine, theirs, spooled)
     });
-    let (read, written, spool) = mine?;
+    let (read, written) = mine?;
     let (inverse_read, inverse_written) = theirs?;
+    let (spool_read, spool) = spooled?.unzip();
     let (blocks, stats) = written?;
     inverse_written?;
-    let same = (read.files, read.bytes, read.events)
-        == (inverse_read.files, inverse_read.bytes, inverse_read.events);
+    let seen = |r: &ScanStats| (r.files, r.bytes, r.events);
+    let same =
+        seen(&read) == seen(&inverse_read) && spool_read.is_none_or(|r| seen(&read) == seen(&r));
     if !same {
         return Ok(None);
     }
