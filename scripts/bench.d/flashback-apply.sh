@@ -8,6 +8,7 @@
 # incident is re-forwarded (`mariadb-binlog FILE | mariadb`, not timed) and the checksums must
 # be the post-incident ones again. Prints medians and the ratio peer / arkc, and for each run
 # the CPU seconds of the client side (arkc, or mariadb-binlog and mariadb) and of mariadbd.
+# Every timed run starts once mariadbd is idle (see `settle`).
 # `arkc flashback --execute` sends a MariaDB rollback as row events (BINLOG statements) when
 # the account may; its stderr line saying which path ran is printed once.
 # ARKC_BENCH_NO_BUILD=1 measures the release binary already built (a loaded host can spend
@@ -93,8 +94,22 @@ say "incident: $(basename "$binlog"), $((size / 1048576)) MiB, $txns transaction
 export XDG_DATA_HOME="$work/xdg"
 url="mysql://root@localhost/?socket=$work/sock"
 server_cpu() { awk '{ print ($14 + $15) / 100 }' "/proc/$(cat "$pidfile")/stat"; }
+# Each timed run starts on an idle server: the work the run before it left behind (InnoDB
+# purging the old row versions of the re-forward) is charged to neither side. Waits until
+# mariadbd used at most one clock tick in half a second, for two minutes at most (said if not).
+settle() {
+    local a b
+    for _ in $(seq 1 240); do
+        a=$(awk '{ print $14 + $15 }' "/proc/$(cat "$pidfile")/stat")
+        sleep 0.5
+        b=$(awk '{ print $14 + $15 }' "/proc/$(cat "$pidfile")/stat")
+        [ $((b - a)) -le 1 ] && return 0
+    done
+    echo "note: mariadbd was still busy after two minutes; this run shares the CPU with it" >&2
+}
 timed() { # label, command string (run by sh -c)
     local cpu0 cpu1
+    settle
     cpu0=$(server_cpu)
     /usr/bin/time -f "%e %M %U %S" -o "$work/time" sh -c "$2" >"$work/out" 2>"$work/stderr" \
         || { cat "$work/stderr" >&2; return 1; }
