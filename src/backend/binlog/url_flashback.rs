@@ -110,7 +110,7 @@ pub fn render_with_inverse(
         Direction::Forward => Ok(None),
     };
     if let Source::Files { .. } = source {
-        let two = render_on_two_scans(
+        let parallel = render_on_parallel_reads(
             source,
             &fresh_builder,
             (opts, inverse),
@@ -118,7 +118,7 @@ pub fn render_with_inverse(
             (path, inverse_path),
             progress,
         )?;
-        if let Some(rendered) = two {
+        if let Some(rendered) = parallel {
             return Ok(rendered);
         }
     }
@@ -173,7 +173,7 @@ fn render_in_one_scan(
 /// time of one on two cores. Binlog files only grow, so each read sees a prefix of the
 /// others': the same files, bytes and events read means the same transactions. None when they differ (a binlog written to
 /// between the two reads): the caller renders both again from one read.
-fn render_on_two_scans(
+fn render_on_parallel_reads(
     source: &Source,
     fresh_builder: &(dyn Fn() -> TxnBuilder + Sync),
     (opts, inverse): (FlashbackOptions, FlashbackOptions),
@@ -596,7 +596,7 @@ mod tests {
 
     const CORPUS: &str = concat!(env!("ARKC_CORPORA"), "/binlogs");
 
-    fn render(file: &Path, dir: &Path, two_scans: bool) -> Option<(Vec<u8>, Vec<u8>, u64)> {
+    fn render(file: &Path, dir: &Path, parallel: bool) -> Option<(Vec<u8>, Vec<u8>, String)> {
         let source = Source::Files {
             files: vec![file.to_path_buf()],
         };
@@ -611,8 +611,8 @@ mod tests {
         let spool = arkc_binlog::invert::RowEventSink::new(std::io::BufWriter::new(
             tempfile::tempfile().expect("spool"),
         ));
-        let rendered = match two_scans {
-            true => render_on_two_scans(
+        let rendered = match parallel {
+            true => render_on_parallel_reads(
                 &source,
                 &fresh,
                 (opts, inverse),
@@ -631,15 +631,34 @@ mod tests {
             ),
         };
         let rendered = rendered.ok()?;
-        let row_blocks = match rendered.row_events {
-            Some(RowEvents::Ready { blocks, .. }) => blocks.len() as u64,
-            _ => 0,
+        // The row events: the spool's bytes, its transactions and their rows, and whether the
+        // keys came from the row images.
+        let row_events = match rendered.row_events {
+            Some(RowEvents::Ready {
+                mut file,
+                blocks,
+                keyed,
+            }) => {
+                use std::io::{Read, Seek};
+                let mut spooled = Vec::new();
+                file.rewind().expect("spool");
+                file.read_to_end(&mut spooled).expect("spool");
+                let rows: u64 = blocks.values().map(|b| b.rows).sum();
+                format!("{} {} {keyed} {}", blocks.len(), rows, sha(&spooled))
+            }
+            Some(RowEvents::Unsupported(why)) => why,
+            None => "none".into(),
         };
         Some((
             std::fs::read(&path).expect("apply file"),
             std::fs::read(&inverse_path).expect("redo file"),
-            rendered.stats.transactions * 1_000_000 + row_blocks,
+            format!("{} transactions, {row_events}", rendered.stats.transactions),
         ))
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(bytes))
     }
 
     #[test]
@@ -659,8 +678,8 @@ mod tests {
     }
 
     #[test]
-    fn two_reads_of_the_files_render_what_one_read_renders() {
-        let mut compared = 0;
+    fn parallel_reads_of_the_files_render_what_one_read_renders() {
+        let (mut compared, mut with_row_events) = (0, 0);
         for entry in std::fs::read_dir(CORPUS).expect("corpus") {
             let file = entry.expect("entry").path();
             if file.extension().is_some_and(|e| e == "txt") {
@@ -670,8 +689,16 @@ mod tests {
             let single = render(&file, one.path(), false);
             let double = render(&file, two.path(), true);
             assert_eq!(single, double, "{}", file.display());
+            // Row events spooled: "N transactions, BLOCKS ROWS KEYED SHA" with BLOCKS > 0.
+            let spooled = |events: &str| {
+                let fields: Vec<&str> =
+                    events.split(", ").nth(1).unwrap_or("").split(' ').collect();
+                fields.len() == 4 && fields[0] != "0"
+            };
+            with_row_events += usize::from(single.as_ref().is_some_and(|s| spooled(&s.2)));
             compared += usize::from(single.is_some_and(|(sql, _, _)| !sql.is_empty()));
         }
         assert!(compared >= 4, "only {compared} corpus binlog(s) rendered");
+        assert!(with_row_events >= 1, "no corpus binlog with row events");
     }
 }
