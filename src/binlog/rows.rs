@@ -381,32 +381,7 @@ impl<'e> RowReader<'e> {
     /// Steps over one image by the columns' widths, without decoding the values. None where
     /// `read_image` would fail (and more: a row it cannot step over is decoded after all).
     fn skip_image(&mut self, which: Which) -> Option<()> {
-        let ev = self.ev;
-        let (present, nulls_len) = match which {
-            Which::First => (ev.present, self.nulls_len),
-            Which::After => (ev.present_after, self.nulls_len_after),
-        };
-        let nulls = self.c.try_take(nulls_len)?;
-        let mut k = 0;
-        for (i, width) in self.widths.iter().enumerate().take(ev.column_count) {
-            if !bit(present, i) {
-                continue;
-            }
-            let is_null = bit(nulls, k);
-            k += 1;
-            if is_null {
-                continue;
-            }
-            match *width {
-                ValueWidth::Fixed(n) => self.c.try_take(n)?,
-                ValueWidth::Prefixed(n) => {
-                    let len = le_uint(self.c.try_take(n)?);
-                    self.c.try_take(usize::try_from(len).ok()?)?
-                }
-                ValueWidth::Undecodable => return None,
-            };
-        }
-        Some(())
+        self.keep_image(which, &[], &mut Vec::new())
     }
 
     /// Reads one image, handing `put` each present column's index and value.

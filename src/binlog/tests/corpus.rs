@@ -140,11 +140,8 @@ fn spans(
     }
 }
 
-#[test]
-fn row_spans_by_width_match_decoding_on_every_prefix() {
-    // Each rows event of the corpus, whole and cut at every byte: stepping over values by
-    // their widths finds the same rows, and fails at the same row with the same reason.
-    let mut checked = 0;
+/// Calls `each` with every rows event of the corpus (its file, its offset, the event).
+fn each_rows_event(mut each: impl FnMut(&Path, u64, &arkc_binlog::RowsEvent<'_>)) {
     for path in corpus_files() {
         let Ok(mut reader) = BinlogReader::open(&path) else {
             continue;
@@ -153,25 +150,33 @@ fn row_spans_by_width_match_decoding_on_every_prefix() {
         dec.set_path(&path);
         while let Ok(Some(raw)) = reader.next_event() {
             let _ = dec.decode_each(raw, &mut |ev| {
-                let EventBody::Rows(r) = &ev.body else {
-                    return Ok(());
-                };
-                for cut in (0..=r.rows.len()).rev() {
-                    let mut part = r.clone();
-                    part.rows = std::borrow::Cow::Borrowed(&r.rows[..cut]);
-                    assert_eq!(
-                        spans(&part, false),
-                        spans(&part, true),
-                        "{} at {} cut at {cut}",
-                        path.display(),
-                        ev.offset
-                    );
-                    checked += 1;
+                if let EventBody::Rows(r) = &ev.body {
+                    each(&path, ev.offset, r);
                 }
                 Ok(())
             });
         }
     }
+}
+
+#[test]
+fn row_spans_by_width_match_decoding_on_every_prefix() {
+    // Each rows event of the corpus, whole and cut at every byte: stepping over values by
+    // their widths finds the same rows, and fails at the same row with the same reason.
+    let mut checked = 0;
+    each_rows_event(|path, offset, r| {
+        for cut in (0..=r.rows.len()).rev() {
+            let mut part = r.clone();
+            part.rows = std::borrow::Cow::Borrowed(&r.rows[..cut]);
+            assert_eq!(
+                spans(&part, false),
+                spans(&part, true),
+                "{} at {offset} cut at {cut}",
+                path.display(),
+            );
+            checked += 1;
+        }
+    });
     assert!(checked > 1000, "only {checked} rows events checked");
 }
 
@@ -213,46 +218,32 @@ fn key_columns_read_alone_match_the_whole_row() {
     // column alone, all of them) finds the same rows with the same values of those columns
     // as decoding every value; cut at every byte, it fails at the same row for the same reason.
     let (mut checked, mut keyed) = (0, 0);
-    for path in corpus_files() {
-        let Ok(mut reader) = BinlogReader::open(&path) else {
-            continue;
-        };
-        let mut dec = Decoder::new();
-        dec.set_path(&path);
-        while let Ok(Some(raw)) = reader.next_event() {
-            let _ = dec.decode_each(raw, &mut |ev| {
-                let EventBody::Rows(r) = &ev.body else {
-                    return Ok(());
-                };
-                let n = r.table.columns.len();
-                let mut keys = vec![r.table.primary_key.clone(), (0..n).collect()];
-                keys.extend((0..n).map(|i| vec![i]));
-                keyed += usize::from(!r.table.primary_key.is_empty());
-                for key in &keys {
-                    let at = format!("{} at {} key {key:?}", path.display(), ev.offset);
-                    assert_eq!(keyed_rows(r, key, true), keyed_rows(r, key, false), "{at}");
-                }
-                // Cut, the primary key, or the first column where the table map has none.
-                let key = match r.table.primary_key.is_empty() {
-                    true => &keys[2],
-                    false => &keys[0],
-                };
-                for cut in (0..r.rows.len()).rev() {
-                    let mut part = r.clone();
-                    part.rows = std::borrow::Cow::Borrowed(&r.rows[..cut]);
-                    assert_eq!(
-                        keyed_rows(&part, key, true),
-                        keyed_rows(&part, key, false),
-                        "{} at {} cut at {cut}",
-                        path.display(),
-                        ev.offset
-                    );
-                }
-                checked += 1;
-                Ok(())
-            });
+    each_rows_event(|path, offset, r| {
+        let n = r.table.columns.len();
+        let mut keys = vec![r.table.primary_key.clone(), (0..n).collect()];
+        keys.extend((0..n).map(|i| vec![i]));
+        keyed += usize::from(!r.table.primary_key.is_empty());
+        for key in &keys {
+            let at = format!("{} at {offset} key {key:?}", path.display());
+            assert_eq!(keyed_rows(r, key, true), keyed_rows(r, key, false), "{at}");
         }
-    }
+        // Cut, the primary key, or the first column where the table map has none.
+        let key = match r.table.primary_key.is_empty() {
+            true => &keys[2],
+            false => &keys[0],
+        };
+        for cut in (0..r.rows.len()).rev() {
+            let mut part = r.clone();
+            part.rows = std::borrow::Cow::Borrowed(&r.rows[..cut]);
+            assert_eq!(
+                keyed_rows(&part, key, true),
+                keyed_rows(&part, key, false),
+                "{} at {offset} cut at {cut}",
+                path.display(),
+            );
+        }
+        checked += 1;
+    });
     assert!(checked >= 50, "only {checked} rows events checked");
     assert!(keyed >= 5, "only {keyed} rows events with a primary key");
 }
