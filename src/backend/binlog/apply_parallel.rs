@@ -646,17 +646,9 @@ fn row_event_steps(statements: Vec<Vec<u8>>) -> (Vec<Batched>, Vec<Step>) {
     (sent, steps)
 }
 
-/// ROLLBACK; false when the connection no longer answers.
+/// ROLLBACK; false when the connection no longer answers (within the COMMIT's deadline).
 async fn rollback(conn: &mut Conn, rec: &SqlRecorder) -> bool {
-    let started = Instant::now();
-    let rolled = conn
-        .query_drop("ROLLBACK")
-        .await
-        .err()
-        .map(|e| e.to_string());
-    let ok = rolled.is_none();
-    rec.record("ROLLBACK", started.elapsed(), rolled);
-    ok
+    rec.execute(conn, "ROLLBACK", COMMIT_TIMEOUT).await.is_ok()
 }
 
 /// The primary key's columns, backquoted as the planner writes them; None without one.
