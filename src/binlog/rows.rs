@@ -297,14 +297,16 @@ impl<'e> RowReader<'e> {
             _ => &mut *before,
         };
         first.resize(width, None);
-        let mut read = self
+        let mut mid = self
             .keep_image(Which::First, key, first)
             .map(|()| self.c.pos());
-        if let (Some(_), RowsKind::Update) = (read, ev.kind) {
+        if mid.is_some() && ev.kind == RowsKind::Update {
             after.resize(width, None);
-            read = read.filter(|_| self.keep_image(Which::After, key, after).is_some());
+            if self.keep_image(Which::After, key, after).is_none() {
+                mid = None;
+            }
         }
-        match read {
+        match mid {
             Some(mid) if self.c.pos() > start => Ok(Some((start, mid, self.c.pos()))),
             _ => {
                 self.c = at;
