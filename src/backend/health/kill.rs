@@ -1,7 +1,13 @@
 //! KILL [QUERY] of sessions: refused in read-only mode, logged, never aimed at arkc's own session.
 
+use std::time::Duration;
+
 use super::processlist::MonitorConn;
-use crate::backend::recorder::STATEMENT_TIMEOUT;
+
+/// How long a KILL may take to be acknowledged. Not the poll's 2 s: a KILL is a write whose
+/// outcome the DBA must be told, and a busy server (or a session slow to notice) can take
+/// longer to answer one; giving up early said "no answer" for kills that had happened.
+const KILL_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KillTarget {
@@ -55,10 +61,7 @@ pub async fn kill_sessions(
             KillTarget::Connection => format!("KILL CONNECTION {id}"),
         };
         tracing::info!(instance = ?mc.guards.flavor.version_text, %sql, "kill requested");
-        let result = mc
-            .recorder
-            .execute(&mut mc.conn, &sql, STATEMENT_TIMEOUT)
-            .await;
+        let result = mc.recorder.execute(&mut mc.conn, &sql, KILL_TIMEOUT).await;
         outcomes.push(KillOutcome {
             id,
             killed: result.is_ok(),
